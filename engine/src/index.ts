@@ -1,0 +1,1 @@
+export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
