@@ -1,0 +1,25 @@
+export { getGlobalClient, isRecsClient } from './client';
+export { defaultLocale, formatPrice } from './format';
+export {
+  autoMount,
+  type MountOptions,
+  mount,
+  type RecsysWidgetsGlobal,
+  readWidgetProps,
+  WIDGET_SELECTOR,
+} from './mount';
+export { Recommendations, type RecommendationsProps, type WidgetStatus } from './Recommendations';
+export { injectStyles, widgetStyles } from './styles';
+export type {
+  ItemContext,
+  RecItem,
+  RecParams,
+  RecReason,
+  RecResponse,
+  RecsClientLike,
+  RenderItem,
+  Surface,
+  TrackMeta,
+} from './types';
+export { IMPRESSION_MS, IMPRESSION_RATIO } from './useImpressions';
+export { DEFAULT_TITLES, toSurface, type WidgetType } from './widgetTypes';

@@ -1,0 +1,202 @@
+import { render } from 'preact';
+import { getGlobalClient } from './client';
+import { Recommendations, type RecommendationsProps, type WidgetStatus } from './Recommendations';
+import type { RecsClientLike, RenderItem } from './types';
+import { toSurface, type WidgetType } from './widgetTypes';
+
+/** Selector of the elements auto-mount turns into widgets. */
+export const WIDGET_SELECTOR = '[data-recsys-widget]';
+
+/** Data attributes whose change re-renders a mounted widget (e.g. a SPA swapping `data-item-id`). */
+const WATCHED = [
+  'data-recsys-widget',
+  'data-item-id',
+  'data-item-ids',
+  'data-category',
+  'data-limit',
+  'data-title',
+  'data-locale',
+  'data-template',
+  'data-fallback-label',
+  'data-explain',
+  'data-widget-name',
+  'data-heading-level',
+];
+
+/** The `window.recsysWidgets` object of the script-tag build; pages may create it first to add templates. */
+export interface RecsysWidgetsGlobal {
+  /**
+   * Named item templates for `data-template="name"`.
+   * @example window.recsysWidgets = { templates: { compact: (item) => item.title } }
+   */
+  templates?: Record<string, RenderItem>;
+  mount?: typeof mount;
+  autoMount?: typeof autoMount;
+  /** Stops the auto-mount started by the script-tag build and unmounts its widgets. */
+  stop?: () => void;
+}
+
+/** Options for {@link mount} and {@link autoMount}. */
+export interface MountOptions {
+  /**
+   * The SDK client, or a function returning it when a widget mounts.
+   * @default the instance on `window.recsys`
+   */
+  client?: RecsClientLike | (() => RecsClientLike | undefined);
+  /**
+   * Item templates for `data-template`, looked up before `window.recsysWidgets.templates`.
+   * @default {}
+   */
+  templates?: Record<string, RenderItem>;
+}
+
+function describe(el: Element): string {
+  return `<${el.tagName.toLowerCase()} data-recsys-widget="${el.getAttribute('data-recsys-widget') ?? ''}">`;
+}
+
+function intAttr(el: HTMLElement, name: string, min: number, max: number): number | undefined {
+  const raw = el.getAttribute(name);
+  if (raw === null || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name}="${raw}" on ${describe(el)} must be a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+/**
+ * Reads widget props from an element's data attributes.
+ * @throws Error saying which attribute on which element is wrong and what it accepts.
+ * @example readWidgetProps(document.querySelector('[data-recsys-widget]')!)
+ */
+export function readWidgetProps(
+  el: HTMLElement,
+  templates: Record<string, RenderItem> = {},
+): Omit<RecommendationsProps, 'client'> {
+  const d = el.dataset;
+  const type = d.recsysWidget ?? '';
+  try {
+    toSurface(type);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (on ${describe(el)})`);
+  }
+  const props: Omit<RecommendationsProps, 'client'> = { type: type as WidgetType };
+  if (d.itemId) props.itemId = d.itemId;
+  if (d.itemIds !== undefined)
+    props.itemIds = d.itemIds
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (d.category) props.category = d.category;
+  const limit = intAttr(el, 'data-limit', 1, 50);
+  if (limit) props.limit = limit;
+  const level = intAttr(el, 'data-heading-level', 2, 6);
+  if (level) props.headingLevel = level as 2 | 3 | 4 | 5 | 6;
+  if (d.title) props.title = d.title;
+  if (d.locale) props.locale = d.locale;
+  if (d.fallbackLabel) props.fallbackLabel = d.fallbackLabel;
+  if (d.widgetName) props.widget = d.widgetName;
+  if (d.explain !== undefined && d.explain !== 'false') props.explain = true;
+  if (d.template) {
+    const template = templates[d.template] ?? globalTemplates()[d.template];
+    if (!template) {
+      throw new Error(
+        `data-template="${d.template}" on ${describe(el)} names no template: define window.recsysWidgets.templates["${d.template}"] before the widgets load, or pass it in options.templates.`,
+      );
+    }
+    props.renderItem = template;
+  }
+  return props;
+}
+
+function globalTemplates(): Record<string, RenderItem> {
+  return (globalThis as { recsysWidgets?: RecsysWidgetsGlobal }).recsysWidgets?.templates ?? {};
+}
+
+function resolveClient(option: MountOptions['client']): RecsClientLike {
+  const client = typeof option === 'function' ? option() : (option ?? getGlobalClient());
+  if (!client) {
+    throw new Error(
+      'No Recsys client: load the Recsys SDK script before the widgets script (it sets window.recsys), or pass { client }.',
+    );
+  }
+  return client;
+}
+
+/**
+ * Renders a widget into `el` from its data attributes. Calling it again on the same element re-reads the
+ * attributes and updates the widget in place. The element gets `data-recsys-status` and is `hidden` while the
+ * widget has nothing to show.
+ * @returns a function that unmounts the widget.
+ * @throws Error on a bad attribute or when no client is available.
+ * @example const unmount = mount(document.getElementById('recs')!, { client: recsys });
+ */
+export function mount(el: HTMLElement, options: MountOptions = {}): () => void {
+  const props = readWidgetProps(el, options.templates);
+  const client = resolveClient(options.client);
+  const onStatus = (status: WidgetStatus) => {
+    el.dataset.recsysStatus = status;
+    // Only undo a `hidden` we set ourselves; a page may hide the element for its own reasons.
+    if (status === 'empty' && !el.hidden) {
+      el.hidden = true;
+      el.dataset.recsysHidden = '';
+    } else if (status !== 'empty' && el.dataset.recsysHidden !== undefined) {
+      el.hidden = false;
+      delete el.dataset.recsysHidden;
+    }
+  };
+  render(<Recommendations {...props} client={client} onStatus={onStatus} />, el);
+  return () => render(null, el);
+}
+
+/**
+ * Mounts a widget on every `[data-recsys-widget]` element under `root`, and keeps doing so for elements added
+ * later; widgets whose element leaves the document are unmounted, and attribute changes re-render.
+ * Errors for one element are logged and do not stop the others.
+ * @returns a function that stops observing and unmounts every widget it mounted.
+ * @example const stop = autoMount({ client: recsys });
+ */
+export function autoMount(options: MountOptions & { root?: ParentNode } = {}): () => void {
+  const root = options.root ?? document;
+  const mounted = new Map<HTMLElement, () => void>();
+
+  const mountOne = (el: HTMLElement) => {
+    try {
+      mounted.set(el, mount(el, options));
+    } catch (err) {
+      el.dataset.recsysStatus = 'error';
+      console.error(`[recsys] ${(err as Error).message}`);
+    }
+  };
+  const scan = (node: Node) => {
+    if (!(node instanceof HTMLElement)) return;
+    if (node.matches(WIDGET_SELECTOR) && !mounted.has(node)) mountOne(node);
+    for (const el of node.querySelectorAll<HTMLElement>(WIDGET_SELECTOR)) if (!mounted.has(el)) mountOne(el);
+  };
+
+  for (const el of root.querySelectorAll<HTMLElement>(WIDGET_SELECTOR)) mountOne(el);
+
+  const observer = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') {
+        const el = r.target as HTMLElement;
+        if (el.isConnected && el.matches(WIDGET_SELECTOR)) mountOne(el);
+      } else {
+        for (const node of r.addedNodes) scan(node);
+      }
+    }
+    for (const [el, unmount] of mounted) {
+      if (!el.isConnected || !el.matches(WIDGET_SELECTOR)) {
+        unmount();
+        mounted.delete(el);
+      }
+    }
+  });
+  observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: WATCHED });
+
+  return () => {
+    observer.disconnect();
+    for (const unmount of mounted.values()) unmount();
+    mounted.clear();
+  };
+}

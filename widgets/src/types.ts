@@ -1,0 +1,83 @@
+import type { ComponentChild } from 'preact';
+
+/** Recommendation surfaces understood by the Recsys API. */
+export type Surface = 'forUser' | 'similar' | 'cart' | 'buyAgain' | 'trending' | 'recentlyViewed';
+
+/** Why an item was recommended, as returned when `explain` is on. */
+export interface RecReason {
+  signal: string;
+  text: string;
+}
+
+/** One recommended item as returned by `client.recommend`. */
+export interface RecItem {
+  itemId: string;
+  rank: number;
+  score: number;
+  title?: string;
+  price?: number;
+  currency?: string;
+  url?: string;
+  imageUrl?: string;
+  reasons?: RecReason[];
+}
+
+/** The response of `client.recommend`. `requestId` is echoed back on every impression and click. */
+export interface RecResponse {
+  requestId: string;
+  surface: string;
+  items: RecItem[];
+  fallback: { used: boolean; sources: string[]; filled: number };
+}
+
+/** Parameters sent with a recommendation request. */
+export interface RecParams {
+  itemId?: string;
+  itemIds?: string[];
+  category?: string;
+  k?: number;
+  filters?: Record<string, unknown>;
+  explain?: boolean;
+}
+
+/** Context attached to every widget impression and click, so attribution can join on `requestId`. */
+export interface TrackMeta {
+  recommended: true;
+  requestId: string;
+  rank: number;
+  widget: string;
+  surface: string;
+}
+
+/**
+ * The part of the Recsys SDK client the widgets need. Any object with this shape works, which keeps the
+ * widgets independent of how the client is built (script tag, npm, or a test double).
+ */
+export interface RecsClientLike {
+  recommend(surface: Surface, params: RecParams): Promise<RecResponse>;
+  track(type: 'view' | 'click', props: { itemId: string; meta: TrackMeta }): void;
+  flush?(): Promise<void>;
+}
+
+/** What a custom item template receives besides the item itself. */
+export interface ItemContext {
+  /** 1-based position in the list as returned by the API. */
+  rank: number;
+  /** 0-based position in the rendered list. */
+  index: number;
+  requestId: string;
+  surface: Surface;
+  /** Widget name sent with tracking events (for example `similar`). */
+  widget: string;
+  locale: string;
+  /** Whether this list came from the cold-start fallback rather than personalization. */
+  fallback: boolean;
+  /** Formats a price with the widget locale, or returns `''` when there is no price. */
+  formatPrice(price: number | undefined, currency: string | undefined): string;
+}
+
+/**
+ * A custom item template. It renders the inside of one list item; the widget keeps the list semantics,
+ * impression and click tracking around it (clicks anywhere inside are tracked).
+ */
+export type RenderItem = (item: RecItem, ctx: ItemContext) => ComponentChild;
