@@ -1,0 +1,6 @@
+export * from './common';
+export * from './events';
+export * from './items';
+export { limits } from './limits';
+export * from './pii';
+export * from './users';

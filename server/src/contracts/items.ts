@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { currencySchema, idSchema } from './common';
+import { limits } from './limits';
+
+/**
+ * Tags are `key:value` facets (`brand:acme`, `category:shoes`, `color:black`)
+ * or plain labels. They are normalized so that `Brand: ACME ` and
+ * `brand:acme` are the same tag.
+ */
+export function normalizeTag(raw: string): string {
+  const lowered = raw.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+  const colon = lowered.indexOf(':');
+  if (colon < 0) return lowered;
+  return `${lowered.slice(0, colon).trim()}:${lowered.slice(colon + 1).trim()}`;
+}
+
+const tagSchema = z
+  .string()
+  .max(limits.tagLength, `must be at most ${limits.tagLength} characters`)
+  .transform(normalizeTag)
+  .refine(
+    (t) => t.length > 0 && !t.endsWith(':') && !t.startsWith(':'),
+    'must be `key:value` or a label, not empty',
+  );
+
+const facetList = z.union([z.string(), z.array(z.string()).max(10)]);
+
+const propsSchema = z
+  .record(z.string().max(limits.metaKeyLength), z.unknown())
+  .refine((p) => Object.keys(p).length <= limits.propsKeys, `may have at most ${limits.propsKeys} keys`)
+  .refine(
+    (p) => JSON.stringify(p).length <= limits.propsBytes,
+    `must serialize to at most ${limits.propsBytes} bytes of JSON`,
+  );
+
+/**
+ * One catalog item in `items.upsert`. Only `itemId` is required: omitted
+ * fields keep their stored value (partial update).
+ */
+export const itemInputSchema = z
+  .object({
+    itemId: idSchema,
+    title: z.string().max(limits.titleLength).nullish(),
+    description: z.string().max(limits.descriptionLength).nullish(),
+    price: z.number().finite().nonnegative().nullish(),
+    currency: currencySchema.nullish(),
+    available: z.boolean().optional(),
+    tags: z
+      .array(tagSchema)
+      .max(limits.tagsPerItem, `may have at most ${limits.tagsPerItem} tags`)
+      .optional(),
+    /** Shorthand for `brand:<value>` tags. */
+    brand: facetList.optional(),
+    /** Shorthand for `category:<value>` tags. */
+    category: facetList.optional(),
+    props: propsSchema.optional(),
+    parentId: idSchema.nullish(),
+    createdAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+export type ItemInput = z.input<typeof itemInputSchema>;
+export type ParsedItem = z.output<typeof itemInputSchema>;
+
+/** Tags of an item after folding the `brand`/`category` shorthands in. */
+export function collectTags(item: ParsedItem): string[] | undefined {
+  if (item.tags === undefined && item.brand === undefined && item.category === undefined) return undefined;
+  const tags = new Set(item.tags ?? []);
+  for (const [key, value] of [
+    ['brand', item.brand],
+    ['category', item.category],
+  ] as const) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v.trim()) tags.add(normalizeTag(`${key}:${v}`));
+    }
+  }
+  return [...tags];
+}
+
+export const itemsUpsertInputSchema = z.object({
+  items: z
+    .array(z.unknown())
+    .min(1, 'send at least one item')
+    .max(
+      limits.itemsPerUpsert,
+      `send at most ${limits.itemsPerUpsert} items per call; split larger catalogs`,
+    ),
+});
+
+export const itemIdsInputSchema = z.object({
+  itemIds: z.array(idSchema).min(1).max(limits.itemsPerUpsert),
+});
+
+export interface ItemView {
+  itemId: string;
+  title: string | null;
+  description: string | null;
+  price: number | null;
+  currency: string | null;
+  available: boolean;
+  tags: string[];
+  props: Record<string, unknown>;
+  parentId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}

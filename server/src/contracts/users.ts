@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { idSchema } from './common';
+import { limits } from './limits';
+
+const traitValue = z.union([z.string().max(limits.traitStringLength), z.number().finite(), z.boolean()]);
+
+/**
+ * Non-PII traits: locale, device, country, loyalty tier, segment, … Values
+ * that look like e-mail addresses or phone numbers are refused (or scrubbed
+ * when the namespace is configured to).
+ */
+export const traitsSchema = z
+  .record(z.string().min(1).max(limits.metaKeyLength), traitValue)
+  .refine((t) => Object.keys(t).length <= limits.traitsKeys, `may have at most ${limits.traitsKeys} traits`);
+
+export const userInputSchema = z
+  .object({
+    userId: idSchema,
+    traits: traitsSchema.optional(),
+  })
+  .strict();
+
+export const usersUpsertInputSchema = z.object({
+  users: z
+    .array(z.unknown())
+    .min(1, 'send at least one user')
+    .max(limits.usersPerUpsert, `send at most ${limits.usersPerUpsert} users per call`),
+});
+
+export const aliasInputSchema = z.object({
+  anonymousId: idSchema,
+  userId: idSchema,
+});
+
+export const forgetInputSchema = z.object({ userId: idSchema });
+
+export type Traits = z.output<typeof traitsSchema>;

@@ -1,0 +1,212 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * Every table is keyed by `namespace_id` first, so a namespace can be the
+ * distribution key when one PostgreSQL primary is no longer enough.
+ *
+ * `tx` columns hold the writing transaction's id (`pg_current_xact_id()`).
+ * Engine hosts poll `tx < pg_snapshot_xmin(pg_current_snapshot())`, which
+ * sees every committed write exactly once, in every replica, without the
+ * gaps a sequence-based cursor has when transactions commit out of order.
+ */
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
+
+const txDefault = sql`(pg_current_xact_id()::text::bigint)`;
+const txColumn = () => bigint('tx', { mode: 'number' }).notNull().default(txDefault);
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const namespaces = pgTable('namespaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** Namespace settings: PII policy, clock skew, … (see `namespaceSettingsSchema`). */
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  /** The engine configuration version in force; null = engine defaults. */
+  activeConfigVersion: integer('active_config_version'),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    namespaceId: text('namespace_id')
+      .notNull()
+      .references(() => namespaces.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    kind: text('kind', { enum: ['secret', 'publishable'] }).notNull(),
+    /** sha-256 of the secret part; the key itself is shown once and never stored. */
+    hash: text('hash').notNull(),
+    label: text('label'),
+    allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.id] })],
+);
+
+export const items = pgTable(
+  'items',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    itemId: text('item_id').notNull(),
+    title: text('title'),
+    description: text('description'),
+    price: doublePrecision('price'),
+    currency: text('currency'),
+    available: boolean('available').notNull().default(true),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    props: jsonb('props').$type<Record<string, unknown>>().notNull().default({}),
+    parentId: text('parent_id'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    archivedAt: timestamp('archived_at', { withTimezone: true, mode: 'date' }),
+    tx: txColumn(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.itemId] }),
+    index('items_tx_idx').on(t.tx),
+    index('items_ns_updated_idx').on(t.namespaceId, t.updatedAt),
+  ],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    userId: text('user_id').notNull(),
+    traits: jsonb('traits').$type<Record<string, string | number | boolean>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    tx: txColumn(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.userId] }), index('users_tx_idx').on(t.tx)],
+);
+
+export const aliases = pgTable(
+  'aliases',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    anonymousId: text('anonymous_id').notNull(),
+    userId: text('user_id').notNull(),
+    createdAt: createdAt(),
+    tx: txColumn(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.anonymousId] }),
+    index('aliases_ns_user_idx').on(t.namespaceId, t.userId),
+    index('aliases_tx_idx').on(t.tx),
+  ],
+);
+
+export const events = pgTable(
+  'events',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    eventId: text('event_id').notNull(),
+    type: text('type', { enum: ['view', 'click', 'add', 'purchase', 'custom', 'rate'] }).notNull(),
+    itemId: text('item_id'),
+    userId: text('user_id'),
+    anonymousId: text('anonymous_id'),
+    sessionId: text('session_id'),
+    /** Event time after clamping far-future client clocks. */
+    ts: timestamp('ts', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The timestamp the client sent, kept when it was clamped. */
+    clientTs: timestamp('client_ts', { withTimezone: true, mode: 'date' }),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
+    value: doublePrecision('value'),
+    meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default({}),
+    tx: txColumn(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.eventId] }),
+    index('events_tx_idx').on(t.tx),
+    index('events_ns_ts_idx').on(t.namespaceId, t.ts),
+    index('events_ns_user_idx').on(t.namespaceId, t.userId),
+    index('events_ns_anon_idx').on(t.namespaceId, t.anonymousId),
+    index('events_ns_item_idx').on(t.namespaceId, t.itemId),
+  ],
+);
+
+/**
+ * Changes that leave no row behind (a user forgotten, a namespace reset, a
+ * configuration switch). Engine hosts read it with the same `tx` cursor.
+ */
+export const changes = pgTable(
+  'changes',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    kind: text('kind', { enum: ['forget', 'reset', 'config', 'alias'] }).notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    tx: txColumn(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.id] }), index('changes_tx_idx').on(t.tx)],
+);
+
+export const itemEmbeddings = pgTable(
+  'item_embeddings',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    itemId: text('item_id').notNull(),
+    modelId: text('model_id').notNull(),
+    textHash: text('text_hash').notNull(),
+    /** Little-endian float32; bytea because plain PostgreSQL has no pgvector here. */
+    vector: bytea('vector').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    tx: txColumn(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.itemId, t.modelId] }),
+    index('item_embeddings_tx_idx').on(t.tx),
+  ],
+);
+
+export const engineConfigs = pgTable(
+  'engine_configs',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    version: integer('version').notNull(),
+    name: text('name'),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull(),
+    note: text('note'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.version] })],
+);
+
+/** Every served recommendation list, for attribution, experiments and traces. */
+export const recLogs = pgTable(
+  'rec_logs',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    requestId: text('request_id').notNull(),
+    surface: text('surface').notNull(),
+    userId: text('user_id'),
+    anonymousId: text('anonymous_id'),
+    items: jsonb('items').$type<Array<{ itemId: string; rank: number; score: number }>>().notNull(),
+    fallback: boolean('fallback').notNull().default(false),
+    configVersion: integer('config_version'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.requestId] }),
+    index('rec_logs_ns_user_idx').on(t.namespaceId, t.userId),
+    index('rec_logs_ns_created_idx').on(t.namespaceId, t.createdAt),
+  ],
+);

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { z } from 'zod';
+import { limits } from '../contracts';
+import type { Database } from '../db/client';
+import type { Logger } from '../obs/logger';
+import { createMetrics, type Metrics } from '../obs/metrics';
+import { appRouter } from '../routers/app';
+import type { AppServices } from '../services';
+import { ingestEvents } from '../store/events';
+import { createKeyResolver } from '../store/namespaces';
+import type { Context } from '../trpc/init';
+import { BodyTooLargeError, readBody } from './body';
+import { applyCors, requestOrigin } from './cors';
+import { checkReadiness } from './readiness';
+
+/** Extra routes served by the same process (the demo storefront uses it). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+export interface RecsysServerOptions {
+  database: Database;
+  log: Logger;
+  /**
+   * Prometheus metrics; a fresh registry by default.
+   * @default createMetrics()
+   */
+  metrics?: Metrics;
+  /**
+   * Tried after the API routes; return true when the request was handled.
+   * @example (req, res) => serveStatic(req, res, './public')
+   */
+  fallback?: RouteHandler;
+  /**
+   * Reports whether the engine indexes are loaded, for `/readyz`.
+   * @default () => true
+   */
+  engineReady?: () => boolean;
+  /** Called after each accepted events batch. */
+  onEventsIngested?: AppServices['onEventsIngested'];
+}
+
+export interface RecsysServer {
+  services: AppServices;
+  server: Server;
+  /** Starts listening; port 0 picks a free port. Resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+const collectBodySchema = z.object({
+  events: z
+    .array(z.unknown())
+    .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
+  sentAt: z.string().max(64).optional(),
+  dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
+});
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(text);
+}
+
+/**
+ * The HTTP host: tRPC under `/trpc`, the browser collection endpoint
+ * `/v1/collect` (text/plain so beacons and keepalive requests need no
+ * preflight, key in the query string because beacons cannot set headers),
+ * `/healthz`, `/readyz` and `/metrics`.
+ */
+export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
+  const metrics = options.metrics ?? createMetrics();
+  const requestIds = new WeakMap<IncomingMessage, string>();
+  const services: AppServices = {
+    database: options.database,
+    keys: createKeyResolver(options.database),
+    log: options.log,
+    metrics,
+    onEventsIngested(namespaceId, result) {
+      metrics.eventsIngested.inc({ outcome: 'accepted' }, result.accepted);
+      metrics.eventsIngested.inc({ outcome: 'duplicate' }, result.duplicates);
+      metrics.eventsIngested.inc({ outcome: 'rejected' }, new Set(result.rejected.map((r) => r.index)).size);
+      options.onEventsIngested?.(namespaceId, result);
+    },
+    engineReady: options.engineReady ?? (() => true),
+  };
+
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: limits.maxBodyBytes,
+    async createContext({ req }): Promise<Context> {
+      const requestId = requestIds.get(req) ?? randomUUID();
+      const origin = requestOrigin(req);
+      const header = req.headers.authorization;
+      const key = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+      return {
+        services,
+        requestId,
+        origin,
+        log: options.log.child({ requestId }),
+        metrics,
+        auth: key ? await services.keys.resolve(key, origin) : undefined,
+      };
+    },
+    onError({ error, path, ctx }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR' && !path) {
+        options.log.error({ err: error, requestId: ctx?.requestId }, 'request failed');
+      }
+    },
+  });
+
+  async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    const start = performance.now();
+    const reply = (status: number, body: unknown, code: string, headers?: Record<string, string>) => {
+      metrics.observe('collect', code, (performance.now() - start) / 1000);
+      sendJson(res, status, body, headers);
+    };
+    const fail = (status: number, code: string, message: string) =>
+      reply(status, { error: { code, message, requestId } }, code);
+    if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
+    const key = url.searchParams.get('key') ?? req.headers.authorization?.replace(/^Bearer /, '');
+    if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
+    const auth = await services.keys.resolve(key, requestOrigin(req));
+    if ('code' in auth) return fail(auth.code === 'UNAUTHORIZED' ? 401 : 403, auth.code, auth.message);
+    let text: string;
+    try {
+      text = await readBody(req, limits.maxCollectBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return fail(
+          413,
+          'PAYLOAD_TOO_LARGE',
+          `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
+        );
+      }
+      throw error;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return fail(
+        400,
+        'BAD_REQUEST',
+        'Body is not valid JSON; send {"events":[...]} as text/plain or application/json.',
+      );
+    }
+    const body = collectBodySchema.safeParse(json);
+    if (!body.success) {
+      const detail = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      return fail(400, 'BAD_REQUEST', `Invalid body: ${detail}`);
+    }
+    if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
+    const result = await ingestEvents(options.database, auth.namespaceId, auth.settings, body.data.events);
+    services.onEventsIngested(auth.namespaceId, result);
+    reply(200, result, 'OK');
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    requestIds.set(req, requestId);
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    try {
+      if (path.startsWith('/trpc/') || path === '/v1/collect') {
+        if (applyCors(req, res)) return;
+        if (path === '/v1/collect') return await collect(req, res, url, requestId);
+        return trpcHandler(req, res);
+      }
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz') {
+        const readiness = await checkReadiness(options.database, services.engineReady);
+        return sendJson(res, readiness.ready ? 200 : 503, readiness);
+      }
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        return res.end(await metrics.registry.metrics());
+      }
+      if (options.fallback && (await options.fallback(req, res))) return;
+      sendJson(res, 404, {
+        error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${path}.`, requestId },
+      });
+    } catch (error) {
+      options.log.error({ err: error, requestId, path }, 'request failed');
+      if (!res.headersSent) {
+        sendJson(res, 500, {
+          error: {
+            code: 'INTERNAL_SERVER_ERROR',
+            message: `Internal error; quote request id ${requestId}.`,
+            requestId,
+          },
+        });
+      } else {
+        res.destroy();
+      }
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  // Keep-alive longer than typical load-balancer idle timeouts avoids 502s on reuse.
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    services,
+    server,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of one server instance. A registry per instance (not
+ * the global one) so several servers in one process — tests, benchmarks —
+ * do not share counters.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'recsys_' });
+  const requests = new Counter({
+    name: 'recsys_requests_total',
+    help: 'Requests by procedure (or HTTP route) and outcome code',
+    labelNames: ['procedure', 'code'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'recsys_request_errors_total',
+    help: 'Failed requests by procedure and error code',
+    labelNames: ['procedure', 'code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'recsys_request_duration_seconds',
+    help: 'Request latency by procedure',
+    labelNames: ['procedure'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const eventsIngested = new Counter({
+    name: 'recsys_events_total',
+    help: 'Events received by outcome (accepted, duplicate, rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const clientDropped = new Counter({
+    name: 'recsys_client_dropped_events_total',
+    help: 'Events browsers report having dropped from their local queue (cap reached)',
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    errors,
+    duration,
+    eventsIngested,
+    clientDropped,
+    observe(procedure: string, code: string, seconds: number) {
+      requests.inc({ procedure, code });
+      duration.observe({ procedure }, seconds);
+      if (code !== 'OK') errors.inc({ procedure, code });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,13 @@
+import { router } from '../trpc/init';
+import { eventsRouter } from './events';
+import { itemsRouter } from './items';
+import { usersRouter } from './users';
+
+export const appRouter = router({
+  items: itemsRouter,
+  users: usersRouter,
+  events: eventsRouter,
+});
+
+/** The router's type: what `@recsys/sdk`'s typed client is inferred from. */
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,17 @@
+import type { EventsBatchResult } from './contracts';
+import type { Database } from './db/client';
+import type { Logger } from './obs/logger';
+import type { Metrics } from './obs/metrics';
+import type { KeyResolver } from './store/namespaces';
+
+/** What procedures and HTTP routes share within one server process. */
+export interface AppServices {
+  database: Database;
+  keys: KeyResolver;
+  log: Logger;
+  metrics: Metrics;
+  /** Called after every ingestion batch (metrics; nudges the engine host to poll). */
+  onEventsIngested(namespaceId: string, result: EventsBatchResult): void;
+  /** Whether the engine indexes are loaded (for `/readyz`). */
+  engineReady(): boolean;
+}

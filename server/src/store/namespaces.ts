@@ -1,0 +1,227 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import {
+  generateApiKey,
+  type KeyKind,
+  NAMESPACE_ID_RE,
+  originAllowed,
+  parseApiKey,
+  secretMatches,
+} from '../auth/keys';
+import type { Database } from '../db/client';
+import { apiKeys, namespaces } from '../db/schema';
+import { UserError } from '../errors';
+
+/** Per-namespace settings stored with the namespace. */
+export interface NamespaceSettings {
+  /**
+   * What to do with traits or meta values that look like e-mail addresses or
+   * phone numbers: refuse the row, or replace the match with `[email]`/`[phone]`.
+   * @default 'reject'
+   */
+  pii?: 'reject' | 'scrub';
+}
+
+export async function createNamespace(
+  database: Database,
+  id: string,
+  name?: string,
+): Promise<{ id: string }> {
+  if (!NAMESPACE_ID_RE.test(id)) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `Namespace id "${id}" is invalid: use 1-63 lowercase letters, digits or dashes, starting with a letter or digit.`,
+    );
+  }
+  const inserted = await database.db
+    .insert(namespaces)
+    .values({ id, name: name ?? id })
+    .onConflictDoNothing()
+    .returning({ id: namespaces.id });
+  if (inserted.length === 0) throw new UserError('CONFLICT', `Namespace "${id}" already exists.`);
+  return { id };
+}
+
+export async function listNamespaces(database: Database) {
+  return database.db.select().from(namespaces).orderBy(namespaces.id);
+}
+
+export async function getNamespace(database: Database, id: string) {
+  const [row] = await database.db.select().from(namespaces).where(eq(namespaces.id, id));
+  return row;
+}
+
+export interface CreateKeyOptions {
+  kind: KeyKind;
+  /** Browser origins a publishable key may be used from. Required for publishable keys. */
+  allowedOrigins?: string[];
+  label?: string;
+}
+
+/** Creates an API key. The returned `key` is the only time it is visible. */
+export async function createApiKey(database: Database, namespaceId: string, options: CreateKeyOptions) {
+  const ns = await getNamespace(database, namespaceId);
+  if (!ns) throw new UserError('NOT_FOUND', `Namespace "${namespaceId}" does not exist; create it first.`);
+  const origins = options.allowedOrigins ?? [];
+  if (options.kind === 'publishable' && origins.length === 0) {
+    throw new UserError(
+      'BAD_REQUEST',
+      'A publishable key needs at least one allowed origin (e.g. https://shop.example), or "*" for development.',
+    );
+  }
+  for (const origin of origins) {
+    if (origin === '*' || origin.startsWith('*.')) continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new UserError(
+        'BAD_REQUEST',
+        `Allowed origin "${origin}" is not a URL origin like https://shop.example.`,
+      );
+    }
+    if (parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new UserError(
+        'BAD_REQUEST',
+        `Allowed origin "${origin}" must be an origin only (no path), e.g. ${parsed.origin}.`,
+      );
+    }
+  }
+  const { key, keyId, hash } = generateApiKey(options.kind, namespaceId);
+  await database.db.insert(apiKeys).values({
+    namespaceId,
+    id: keyId,
+    kind: options.kind,
+    hash,
+    label: options.label ?? null,
+    allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
+  });
+  return { key, keyId, kind: options.kind, namespaceId, allowedOrigins: origins };
+}
+
+export async function revokeApiKey(database: Database, namespaceId: string, keyId: string): Promise<boolean> {
+  const rows = await database.db
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.length > 0;
+}
+
+export async function listApiKeys(database: Database, namespaceId: string) {
+  return database.db
+    .select({
+      keyId: apiKeys.id,
+      kind: apiKeys.kind,
+      label: apiKeys.label,
+      allowedOrigins: apiKeys.allowedOrigins,
+      createdAt: apiKeys.createdAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .where(eq(apiKeys.namespaceId, namespaceId))
+    .orderBy(apiKeys.createdAt);
+}
+
+export interface Principal {
+  namespaceId: string;
+  kind: KeyKind;
+  keyId: string;
+  settings: NamespaceSettings;
+}
+
+export type AuthFailure = { code: 'UNAUTHORIZED' | 'FORBIDDEN'; message: string };
+
+interface CachedKey {
+  hash: string;
+  kind: KeyKind;
+  allowedOrigins: string[];
+  settings: NamespaceSettings;
+}
+
+/**
+ * Resolves API keys to principals. Verified keys are cached briefly so the
+ * hot ingestion path does not hit the database for every request; a revoked
+ * key stops working within `ttlMs`.
+ */
+export function createKeyResolver(database: Database, ttlMs = 10_000) {
+  const cache = new Map<string, { value: CachedKey | null; expires: number }>();
+
+  async function load(namespaceId: string, keyId: string): Promise<CachedKey | null> {
+    const cacheKey = `${namespaceId}/${keyId}`;
+    const now = Date.now();
+    const hit = cache.get(cacheKey);
+    if (hit && hit.expires > now) return hit.value;
+    const [row] = await database.db
+      .select({
+        hash: apiKeys.hash,
+        kind: apiKeys.kind,
+        allowedOrigins: apiKeys.allowedOrigins,
+        revokedAt: apiKeys.revokedAt,
+        settings: namespaces.settings,
+      })
+      .from(apiKeys)
+      .innerJoin(namespaces, eq(namespaces.id, apiKeys.namespaceId))
+      .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId)));
+    const value: CachedKey | null =
+      row && !row.revokedAt
+        ? {
+            hash: row.hash,
+            kind: row.kind,
+            allowedOrigins: row.allowedOrigins,
+            settings: row.settings as NamespaceSettings,
+          }
+        : null;
+    cache.set(cacheKey, { value, expires: now + ttlMs });
+    return value;
+  }
+
+  return {
+    /**
+     * @param origin the browser origin of the request (Origin header, else the
+     *   Referer's origin); undefined for server-side calls.
+     */
+    async resolve(rawKey: string, origin: string | undefined): Promise<Principal | AuthFailure> {
+      const parsed = parseApiKey(rawKey);
+      if (!parsed) {
+        return {
+          code: 'UNAUTHORIZED',
+          message:
+            'The API key is malformed. Keys look like sk_<namespace>_<id>_<secret> or pk_<namespace>_<id>_<secret>.',
+        };
+      }
+      const stored = await load(parsed.namespaceId, parsed.keyId);
+      if (!stored || stored.kind !== parsed.kind || !secretMatches(parsed.secret, stored.hash)) {
+        return {
+          code: 'UNAUTHORIZED',
+          message: 'The API key is unknown or revoked. Create one with `recsys keys create`.',
+        };
+      }
+      if (stored.kind === 'publishable') {
+        if (!origin) {
+          return {
+            code: 'FORBIDDEN',
+            message:
+              'A publishable key can only be used from a browser page on an allowed origin; use a secret key server-side.',
+          };
+        }
+        if (!originAllowed(origin, stored.allowedOrigins)) {
+          return {
+            code: 'FORBIDDEN',
+            message: `Origin ${origin} is not allowed for this publishable key; add it with \`recsys keys create --origin\`.`,
+          };
+        }
+      }
+      return {
+        namespaceId: parsed.namespaceId,
+        kind: stored.kind,
+        keyId: parsed.keyId,
+        settings: stored.settings,
+      };
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}
+
+export type KeyResolver = ReturnType<typeof createKeyResolver>;

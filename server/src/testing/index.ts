@@ -1,0 +1,2 @@
+export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
+export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
