@@ -1,0 +1,195 @@
+import { DecayClock } from './DecayClock';
+import { GrowableFloat64 } from './GrowableFloat64';
+import { NeighborTable } from './NeighborTable';
+
+/** Settings of one co-occurrence index (co-visitation or bought-together). */
+export interface CooccurrenceOptions {
+  halfLifeMs: number;
+  /** Two entries of a context pair only when at most this far apart. */
+  windowMs: number;
+  /** Entries remembered per context; the oldest is evicted. */
+  maxContextItems: number;
+  /** Neighbours stored per item before pruning. */
+  maxStored: number;
+  /** Neighbours kept per item after pruning. */
+  keepAfterPrune: number;
+  /** Additive smoothing in the normalisation. */
+  smoothing: number;
+}
+
+/** One session/user/basket: the recent items that new items pair with. */
+interface Context {
+  owner: string;
+  items: number[];
+  /** Strongest event weight seen for the entry within this context. */
+  weights: number[];
+  ts: number[];
+  lastTs: number;
+}
+
+/** A neighbour with its normalised score. */
+export interface Neighbor {
+  item: number;
+  score: number;
+}
+
+/**
+ * Incremental item→item co-occurrence.
+ *
+ * Within a context, each item counts with the strongest weight it reached there (a view that turns
+ * into a purchase upgrades, repeat views add nothing). Pair mass c(i,j) accumulates
+ * min(w_i, w_j) per context, item mass n(i) accumulates w_i per context, both decayed by event time.
+ * The neighbour score is `c(i,j) / sqrt((n(i) + s)(n(j) + s))` — cosine-like, so items that are simply
+ * popular everywhere do not dominate every list, and `s` keeps one-off pairs of rare items modest.
+ */
+export class CooccurrenceIndex {
+  private readonly clock: DecayClock;
+  private readonly tables: Array<NeighborTable | undefined> = [];
+  private readonly mass = new GrowableFloat64();
+  private readonly contexts = new Map<string, Context>();
+  private maxTs = Number.NEGATIVE_INFINITY;
+  private addsSinceSweep = 0;
+
+  constructor(private readonly opts: CooccurrenceOptions) {
+    this.clock = new DecayClock(opts.halfLifeMs);
+  }
+
+  /** Records that `item` was seen with weight `weight` at `ts` in `contextKey` (owned by `owner`). */
+  add(contextKey: string, owner: string, item: number, weight: number, ts: number): void {
+    if (!(weight > 0)) return;
+    if (ts > this.maxTs) this.maxTs = ts;
+    if (++this.addsSinceSweep >= 100_000) this.sweep();
+    let ctx = this.contexts.get(contextKey);
+    if (ctx === undefined) {
+      ctx = { owner, items: [], weights: [], ts: [], lastTs: ts };
+      this.contexts.set(contextKey, ctx);
+    }
+    if (ts > ctx.lastTs) ctx.lastTs = ts;
+    const { windowMs } = this.opts;
+    let pos = ctx.items.indexOf(item);
+    // An occurrence outside the window is a fresh visit: count it again from zero.
+    if (pos >= 0 && Math.abs(ts - ctx.ts[pos]!) > windowMs) {
+      this.removeAt(ctx, pos);
+      pos = -1;
+    }
+    const old = pos >= 0 ? ctx.weights[pos]! : 0;
+    if (weight <= old) {
+      if (ts > ctx.ts[pos]!) ctx.ts[pos] = ts;
+      return;
+    }
+    if (this.clock.needsRebase(ts)) this.rebase(ts);
+    const f = this.clock.storeFactor(ts);
+    this.mass.add(item, (weight - old) * f);
+    for (let j = 0; j < ctx.items.length; j++) {
+      if (j === pos || Math.abs(ts - ctx.ts[j]!) > windowMs) continue;
+      const wj = ctx.weights[j]!;
+      const delta = Math.min(weight, wj) - Math.min(old, wj);
+      if (delta <= 0) continue;
+      const other = ctx.items[j]!;
+      this.bump(item, other, delta * f);
+      this.bump(other, item, delta * f);
+    }
+    if (pos >= 0) {
+      ctx.weights[pos] = weight;
+      if (ts > ctx.ts[pos]!) ctx.ts[pos] = ts;
+    } else {
+      ctx.items.push(item);
+      ctx.weights.push(weight);
+      ctx.ts.push(ts);
+      if (ctx.items.length > this.opts.maxContextItems) this.removeAt(ctx, this.oldestIndex(ctx));
+    }
+  }
+
+  /** Up to `limit` neighbours of `item`, best first (ties by id). */
+  neighbors(item: number, now: number, limit: number): Neighbor[] {
+    const table = this.tables[item];
+    if (table === undefined) return [];
+    const f = this.clock.readFactor(now);
+    const s = this.opts.smoothing;
+    const ni = this.mass.get(item) * f + s;
+    const out: Neighbor[] = [];
+    table.forEach((other, c) => {
+      const denom = Math.sqrt(ni * (this.mass.get(other) * f + s));
+      if (denom > 0 && c > 0) out.push({ item: other, score: (c * f) / denom });
+    });
+    out.sort((a, b) => b.score - a.score || a.item - b.item);
+    if (out.length > limit) out.length = limit;
+    return out;
+  }
+
+  /** Decayed pair mass c(a,b) at `now` (for inspection and tests). */
+  pairMass(a: number, b: number, now: number): number {
+    return (this.tables[a]?.get(b) ?? 0) * this.clock.readFactor(now);
+  }
+
+  /** Decayed item mass n(a) at `now`. */
+  itemMass(a: number, now: number): number {
+    return this.mass.get(a) * this.clock.readFactor(now);
+  }
+
+  /** Stored neighbour links, counting both directions once (i.e. halved). */
+  pairCount(): number {
+    let n = 0;
+    for (const t of this.tables) n += t?.size ?? 0;
+    return Math.round(n / 2);
+  }
+
+  /**
+   * Hands `fromOwner`'s pending contexts to `toOwner` (profile merge); the context keyed `fromKey`
+   * becomes `toKey` unless that one already exists.
+   */
+  reassignOwner(fromOwner: string, toOwner: string, fromKey: string, toKey: string): void {
+    for (const ctx of this.contexts.values()) if (ctx.owner === fromOwner) ctx.owner = toOwner;
+    const own = this.contexts.get(fromKey);
+    if (own !== undefined && !this.contexts.has(toKey)) {
+      this.contexts.delete(fromKey);
+      this.contexts.set(toKey, own);
+    }
+  }
+
+  /** Forgets every pending context owned by `owner` (aggregate pair counts are not personal). */
+  dropOwner(owner: string): void {
+    for (const [key, ctx] of this.contexts) if (ctx.owner === owner) this.contexts.delete(key);
+  }
+
+  /** Drops contexts whose newest entry is out of the window of the newest event seen. */
+  sweep(): void {
+    this.addsSinceSweep = 0;
+    const cutoff = this.maxTs - this.opts.windowMs;
+    for (const [key, ctx] of this.contexts) if (ctx.lastTs < cutoff) this.contexts.delete(key);
+  }
+
+  /** Live contexts (for tests and monitoring). */
+  get contextCount(): number {
+    return this.contexts.size;
+  }
+
+  private bump(item: number, other: number, delta: number): void {
+    let table = this.tables[item];
+    if (table === undefined) {
+      while (this.tables.length <= item) this.tables.push(undefined);
+      table = new NeighborTable();
+      this.tables[item] = table;
+    }
+    table.add(other, delta);
+    if (table.size > this.opts.maxStored) table.prune(this.opts.keepAfterPrune);
+  }
+
+  private rebase(ts: number): void {
+    const factor = this.clock.rebase(ts);
+    this.mass.scale(factor);
+    for (const t of this.tables) t?.scale(factor);
+  }
+
+  private oldestIndex(ctx: Context): number {
+    let best = 0;
+    for (let j = 1; j < ctx.ts.length; j++) if (ctx.ts[j]! < ctx.ts[best]!) best = j;
+    return best;
+  }
+
+  private removeAt(ctx: Context, pos: number): void {
+    ctx.items.splice(pos, 1);
+    ctx.weights.splice(pos, 1);
+    ctx.ts.splice(pos, 1);
+  }
+}

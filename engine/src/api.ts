@@ -1,0 +1,118 @@
+import type { EngineConfig, PartialEngineConfig, RequestOverrides, SignalName, Surface } from './config';
+import type { EngineEvent, EngineItem } from './types';
+
+/**
+ * Item vectors (e.g. text embeddings) the engine can use for similarity, centroids and diversity.
+ * Inject one with `engine.setVectors(source)`; without it, embedding signals contribute nothing.
+ */
+export interface VectorSource {
+  /** Vector length. */
+  readonly dim: number;
+  /** The item's vector, or undefined when the item has none yet. */
+  get(itemId: string): Float32Array | undefined;
+  /**
+   * The `k` items most similar to `query`, best first; `score` is a similarity (cosine: higher is closer).
+   * `filter` returns false for items that must not be returned.
+   */
+  nearest(
+    query: Float32Array,
+    k: number,
+    filter?: (itemId: string) => boolean,
+  ): Array<{ itemId: string; score: number }>;
+}
+
+/** Request-level filters; all are conjunctive. */
+export interface RecFilters {
+  /** Lowest price (inclusive). Items without a price are excluded when a price bound is given. */
+  priceMin?: number;
+  /** Highest price (inclusive). */
+  priceMax?: number;
+  /** Keep only items carrying at least one of these tags. */
+  includeTagsAny?: string[];
+  /** Drop items carrying any of these tags. */
+  excludeTagsAny?: string[];
+  /** Drop these items. */
+  excludeIds?: string[];
+}
+
+/** One recommendation request. */
+export interface RecRequest {
+  surface: Surface;
+  /** How many items to return (1…1000). */
+  k: number;
+  userKey?: string;
+  /** The user's current session: its items weigh most when choosing `forUser` anchors. */
+  sessionId?: string;
+  /** Anchor item for `similar`. */
+  itemId?: string;
+  /** Items in the cart (`cart` surface); they are excluded from the result. */
+  cartItemIds?: string[];
+  /** Category for `trending` (value without the `category:` prefix). */
+  category?: string;
+  /** Traits for this request, merged over those set with `setUserTraits`. */
+  traits?: Record<string, string>;
+  filters?: RecFilters;
+  /** Attach reasons to every item. */
+  explain?: boolean;
+  /** Seeded deterministic tie-break (and jitter when `ranking.seedJitter` > 0). */
+  seed?: number;
+  overrides?: RequestOverrides;
+  /** Evaluation time (epoch ms); defaults to the engine clock. */
+  now?: number;
+}
+
+/** Why an item was recommended: one entry per contributing signal. */
+export interface Reason {
+  signal: SignalName;
+  /** The signal's share of the item's score (weight × normalised signal score). */
+  contribution: number;
+  /** Human-readable explanation, e.g. "often bought with Blue Mug". */
+  text: string;
+  /** The item the explanation refers to (the anchor), when there is one. */
+  relatedItemId?: string;
+}
+
+/** Where fallback items came from. */
+export type FallbackSource = 'category-bestsellers' | 'popular';
+
+/** A recommendation list. */
+export interface RecResult {
+  items: Array<{ itemId: string; score: number; reasons?: Reason[] }>;
+  /** Whether the list was topped up because the signals returned fewer than `k` items. */
+  fallback: { used: boolean; sources: FallbackSource[]; filled: number };
+}
+
+/** Counters for monitoring. */
+export interface EngineStats {
+  /** Catalog items known through `upsertItems`. */
+  items: number;
+  /** Events accepted by `addEvents`. */
+  events: number;
+  /** User profiles held. */
+  users: number;
+  /** Stored co-visitation neighbour links (i→j and j→i count once each, halved). */
+  covisitPairs: number;
+}
+
+/** The in-memory recommendation engine for one namespace. */
+export interface Engine {
+  /** Adds or replaces items; archived or unavailable items keep their history but are never recommended. */
+  upsertItems(items: EngineItem[]): void;
+  /** Feeds behaviour; indexes update immediately. Any order is tolerated (mostly ascending `ts` is fastest). */
+  addEvents(events: EngineEvent[]): void;
+  /** Moves an anonymous profile into a user's profile. Idempotent: the source profile is removed. */
+  mergeUsers(fromKey: string, intoKey: string): void;
+  /** Drops everything personal about a user (profile, traits, pending co-visit context). */
+  forgetUser(userKey: string): void;
+  /** Sets non-PII traits (segment, country, …); later events also count toward per-trait popularity. */
+  setUserTraits(userKey: string, traits: Record<string, string>): void;
+  /** Injects (or removes) the vector source used for embedding signals and diversity. */
+  setVectors(source: VectorSource | undefined): void;
+  /** Replaces the config (merged over the defaults) without a restart. */
+  setConfig(config: PartialEngineConfig): void;
+  getConfig(): EngineConfig;
+  /** Synchronous recommendation. */
+  recommend(req: RecRequest): RecResult;
+  getItem(itemId: string): EngineItem | undefined;
+  stats(): EngineStats;
+}

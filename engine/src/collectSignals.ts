@@ -1,0 +1,223 @@
+import type { VectorSource } from './api';
+import type { BehaviorIndexes } from './BehaviorIndexes';
+import type { Catalog } from './Catalog';
+import type { SignalName, SignalWeights, Surface } from './config';
+import { decayFactor } from './DecayClock';
+import type { Anchor } from './profileAnchors';
+import type { UserProfile } from './UserProfile';
+
+/** Raw scores of one signal, with what each score came from (for explanations). */
+export interface SignalScores {
+  scores: Map<number, number>;
+  /** The anchor item that contributed most, per candidate. */
+  related: Map<number, number>;
+  /** A label for the text (category, trait), per candidate. */
+  labels: Map<number, string>;
+}
+
+/** Everything signal generation reads. */
+export interface SignalInput {
+  surface: Surface;
+  now: number;
+  catalog: Catalog;
+  behavior: BehaviorIndexes;
+  vectors: VectorSource | undefined;
+  profile: UserProfile | undefined;
+  traits: Record<string, string>;
+  anchors: Anchor[];
+  weights: SignalWeights;
+  /** Category tag id restricting popular/trending (trending surface with a category). */
+  categoryTag: number | undefined;
+  candidatesPerSignal: number;
+  neighborsPerAnchor: number;
+  profileHalfLifeMs: number;
+  eligible: (id: number) => boolean;
+}
+
+function emptyScores(): SignalScores {
+  return { scores: new Map(), related: new Map(), labels: new Map() };
+}
+
+function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
+  const out = emptyScores();
+  const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
+  const best = new Map<number, number>();
+  for (const anchor of input.anchors) {
+    for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
+      if (!input.eligible(n.item)) continue;
+      const score = anchor.weight * n.score;
+      out.scores.set(n.item, (out.scores.get(n.item) ?? 0) + score);
+      // Explanations name the anchor with the largest single contribution.
+      if (score > (best.get(n.item) ?? 0)) {
+        best.set(n.item, score);
+        out.related.set(n.item, anchor.item);
+      }
+    }
+  }
+  return out;
+}
+
+function embeddingSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { vectors, catalog } = input;
+  if (vectors === undefined || input.anchors.length === 0) return out;
+  const query = new Float32Array(vectors.dim);
+  let used = 0;
+  for (const anchor of input.anchors) {
+    const v = vectors.get(catalog.ids.keyOf(anchor.item));
+    if (v === undefined || v.length !== vectors.dim) continue;
+    let norm = 0;
+    for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
+    if (norm === 0) continue;
+    const scale = anchor.weight / Math.sqrt(norm);
+    for (let i = 0; i < v.length; i++) query[i] = query[i]! + v[i]! * scale;
+    used++;
+  }
+  if (used === 0) return out;
+  const filter = (itemId: string) => {
+    const id = catalog.ids.get(itemId);
+    return id !== undefined && input.eligible(id);
+  };
+  const single = input.anchors.length === 1 ? input.anchors[0]!.item : undefined;
+  for (const hit of vectors.nearest(query, input.candidatesPerSignal, filter)) {
+    const id = catalog.ids.get(hit.itemId);
+    if (id === undefined || !input.eligible(id) || !(hit.score > 0)) continue;
+    out.scores.set(id, hit.score);
+    if (single !== undefined) out.related.set(id, single);
+  }
+  return out;
+}
+
+function listSignal(input: SignalInput, kind: 'popular' | 'trending'): SignalScores {
+  const out = emptyScores();
+  const { catalog, now } = input;
+  const list = input.behavior.popularity.top(
+    kind,
+    catalog,
+    now,
+    input.candidatesPerSignal,
+    input.categoryTag,
+  );
+  for (const e of list) {
+    if (!input.eligible(e.id)) continue;
+    out.scores.set(e.id, e.score);
+    const tag = input.categoryTag ?? catalog.info(e.id)?.category ?? -1;
+    if (tag >= 0) out.labels.set(e.id, catalog.tagLabel(tag));
+  }
+  return out;
+}
+
+function segmentSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const best = new Map<number, number>();
+  for (const [trait, value] of Object.entries(input.traits)) {
+    const list = input.behavior.traitPopularity.top(
+      trait,
+      value,
+      input.catalog,
+      input.now,
+      input.candidatesPerSignal,
+    );
+    for (const e of list) {
+      if (!input.eligible(e.id)) continue;
+      out.scores.set(e.id, (out.scores.get(e.id) ?? 0) + e.score);
+      if (e.score > (best.get(e.id) ?? 0)) {
+        best.set(e.id, e.score);
+        out.labels.set(e.id, trait === 'segment' ? `segment ${value}` : `${trait} ${value}`);
+      }
+    }
+  }
+  return out;
+}
+
+function buyAgainSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { profile, now } = input;
+  if (profile === undefined) return out;
+  for (const [item, p] of profile.purchases) {
+    if (!input.eligible(item)) continue;
+    // Frequency (log-damped) times recency.
+    const score = (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.profileHalfLifeMs);
+    out.scores.set(item, score);
+    out.labels.set(item, String(p.count));
+  }
+  return out;
+}
+
+function recentSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { profile, now } = input;
+  if (profile === undefined) return out;
+  for (const v of profile.viewed) {
+    if (!input.eligible(v.item)) continue;
+    // Halving per profile half-life keeps the list in recency order; +1e-12 keeps very old views > 0.
+    out.scores.set(v.item, decayFactor(Math.max(0, now - v.ts), input.profileHalfLifeMs) + 1e-12);
+  }
+  return out;
+}
+
+/**
+ * Affinity scores any candidate by the user's tag interests and also proposes the best-selling
+ * items of the user's top categories (so a user whose anchors have no neighbours yet still gets
+ * items from what they browse).
+ */
+function affinitySignal(input: SignalInput, pool: Set<number>): SignalScores {
+  const out = emptyScores();
+  const { profile, catalog, now } = input;
+  if (profile === undefined || profile.tags.size === 0) return out;
+  const tags = profile.topTags(now, 10);
+  const affinity = new Map(tags.map((t) => [t.tag, t.score]));
+  const topCategories = tags.filter((t) => catalog.tags.keyOf(t.tag).startsWith('category:')).slice(0, 3);
+  for (const t of topCategories) {
+    const list = input.behavior.popularity.top(
+      'popular',
+      catalog,
+      now,
+      Math.ceil(input.candidatesPerSignal / 3),
+      t.tag,
+    );
+    for (const e of list) pool.add(e.id);
+  }
+  for (const id of pool) {
+    if (!input.eligible(id)) continue;
+    const info = catalog.info(id);
+    if (info === undefined) continue;
+    let score = 0;
+    let bestTag = -1;
+    let bestScore = 0;
+    for (const tag of info.tagIds) {
+      const a = affinity.get(tag);
+      if (a === undefined) continue;
+      score += a;
+      if (a > bestScore) {
+        bestScore = a;
+        bestTag = tag;
+      }
+    }
+    if (score > 0) {
+      out.scores.set(id, score);
+      out.labels.set(id, catalog.tagLabel(bestTag));
+    }
+  }
+  return out;
+}
+
+/** Computes every signal with a positive weight for this request. */
+export function collectSignals(input: SignalInput): Map<SignalName, SignalScores> {
+  const out = new Map<SignalName, SignalScores>();
+  const on = (s: SignalName) => (input.weights[s] ?? 0) > 0;
+  if (on('covisit')) out.set('covisit', neighbourSignal(input, 'covisit'));
+  if (on('boughtTogether')) out.set('boughtTogether', neighbourSignal(input, 'bought'));
+  if (on('embedding')) out.set('embedding', embeddingSignal(input));
+  if (on('popular')) out.set('popular', listSignal(input, 'popular'));
+  if (on('trending')) out.set('trending', listSignal(input, 'trending'));
+  if (on('segment')) out.set('segment', segmentSignal(input));
+  if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
+  if (on('recent')) out.set('recent', recentSignal(input));
+  if (on('affinity')) {
+    const pool = new Set<number>();
+    for (const s of out.values()) for (const id of s.scores.keys()) pool.add(id);
+    out.set('affinity', affinitySignal(input, pool));
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+import type { Engine, EngineStats, RecRequest, RecResult, VectorSource } from './api';
+import { BehaviorIndexes } from './BehaviorIndexes';
+import { Catalog } from './Catalog';
+import type { EngineConfig, PartialEngineConfig } from './config';
+import { EventLog } from './EventLog';
+import { recommend } from './recommend';
+import { resolveEngineConfig } from './resolveEngineConfig';
+import type { EngineEvent, EngineItem } from './types';
+import { validateEvent } from './validateEvent';
+
+/** Options of {@link createEngine}. */
+export interface CreateEngineOptions {
+  /**
+   * Config merged over {@link defaultEngineConfig}.
+   * @default {}
+   * @example { config: { diversity: { maxPerBrand: 2 } } }
+   */
+  config?: PartialEngineConfig;
+  /**
+   * Clock for decay and windows (epoch ms). Fix it for offline evaluation at a time cut.
+   * @default Date.now
+   * @example { now: () => Date.parse('2011-10-01T00:00:00Z') }
+   */
+  now?: () => number;
+}
+
+/** The part of the config that shapes stored indexes; changing it rebuilds them from the event log. */
+function indexShape(c: EngineConfig): string {
+  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, c.profile]);
+}
+
+/**
+ * Creates an in-memory engine for one namespace.
+ *
+ * @example
+ * const engine = createEngine({ config: { covisit: { windowMs: 3_600_000 } } });
+ * engine.upsertItems(items);
+ * engine.addEvents(events);
+ * engine.recommend({ surface: 'similar', itemId: 'sku-1', k: 8, explain: true });
+ */
+export function createEngine(options: CreateEngineOptions = {}): Engine {
+  const clock = options.now ?? Date.now;
+  let config = resolveEngineConfig(options.config);
+  const catalog = new Catalog();
+  const traits = new Map<string, Record<string, string>>();
+  const log = new EventLog();
+  let vectors: VectorSource | undefined;
+  let events = 0;
+  const build = () => new BehaviorIndexes(config, catalog, (key) => traits.get(key));
+  let behavior = build();
+
+  return {
+    upsertItems(items: EngineItem[]): void {
+      if (!Array.isArray(items)) throw new Error('upsertItems: expected an array of items.');
+      catalog.upsert(items);
+    },
+
+    addEvents(batch: EngineEvent[]): void {
+      if (!Array.isArray(batch)) throw new Error('addEvents: expected an array of events.');
+      // Validate the whole batch first so a bad event never leaves it half-applied.
+      batch.forEach(validateEvent);
+      for (const e of batch) {
+        events++;
+        if (e.itemId === undefined) continue;
+        const ingest = {
+          type: e.type,
+          item: catalog.ids.intern(e.itemId),
+          userKey: e.userKey,
+          sessionId: e.sessionId,
+          ts: e.ts,
+          value: e.value,
+          orderId: e.orderId,
+        };
+        log.append(ingest);
+        behavior.ingest(ingest);
+      }
+    },
+
+    mergeUsers(fromKey: string, intoKey: string): void {
+      if (typeof fromKey !== 'string' || typeof intoKey !== 'string' || !fromKey || !intoKey) {
+        throw new Error('mergeUsers: fromKey and intoKey must be non-empty strings.');
+      }
+      if (fromKey === intoKey) return;
+      behavior.mergeUsers(fromKey, intoKey);
+      log.alias(fromKey, intoKey);
+      const fromTraits = traits.get(fromKey);
+      if (fromTraits !== undefined) {
+        traits.set(intoKey, { ...fromTraits, ...traits.get(intoKey) });
+        traits.delete(fromKey);
+      }
+    },
+
+    forgetUser(userKey: string): void {
+      behavior.forgetUser(userKey);
+      traits.delete(userKey);
+      log.forget(userKey);
+    },
+
+    setUserTraits(userKey: string, next: Record<string, string>): void {
+      if (typeof next !== 'object' || next === null) {
+        throw new Error(`setUserTraits(${JSON.stringify(userKey)}): traits must be an object of strings.`);
+      }
+      for (const [k, v] of Object.entries(next)) {
+        if (typeof v !== 'string') {
+          throw new Error(
+            `setUserTraits(${JSON.stringify(userKey)}): trait ${k} must be a string (got ${JSON.stringify(v)}).`,
+          );
+        }
+      }
+      traits.set(userKey, { ...next });
+    },
+
+    setVectors(source: VectorSource | undefined): void {
+      vectors = source;
+    },
+
+    setConfig(partial: PartialEngineConfig): void {
+      const next = resolveEngineConfig(partial);
+      const rebuild = indexShape(next) !== indexShape(config);
+      config = next;
+      if (rebuild) {
+        behavior = build();
+        log.replay((e) => {
+          behavior.ingest(e);
+        });
+      }
+    },
+
+    getConfig(): EngineConfig {
+      return structuredClone(config);
+    },
+
+    recommend(req: RecRequest): RecResult {
+      return recommend(req, { config, catalog, behavior, vectors, traits, now: req.now ?? clock() });
+    },
+
+    getItem(itemId: string): EngineItem | undefined {
+      const id = catalog.ids.get(itemId);
+      const item = id === undefined ? undefined : catalog.info(id)?.item;
+      return item === undefined ? undefined : { ...item, tags: [...item.tags] };
+    },
+
+    stats(): EngineStats {
+      return {
+        items: catalog.size,
+        events,
+        users: behavior.profiles.size,
+        covisitPairs: behavior.covisit.pairCount(),
+      };
+    },
+  };
+}

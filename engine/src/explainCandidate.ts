@@ -1,0 +1,102 @@
+import type { Reason, VectorSource } from './api';
+import type { Candidate } from './blendSignals';
+import type { Catalog } from './Catalog';
+import type { SignalScores } from './collectSignals';
+import type { SignalName, Surface } from './config';
+import { SIGNALS } from './config';
+import type { Anchor } from './profileAnchors';
+import { cosine } from './similarity';
+
+/** What explanation texts need beyond the candidate. */
+export interface ReasonContext {
+  surface: Surface;
+  catalog: Catalog;
+  signals: Map<SignalName, SignalScores>;
+  anchors: Anchor[];
+  vectors: VectorSource | undefined;
+  /** Category the popular/trending lists were restricted to, if any. */
+  categoryLabel: string | undefined;
+}
+
+/** For user-level embedding hits: the anchor whose vector is closest to the candidate. */
+function closestAnchor(ctx: ReasonContext, id: number): number | undefined {
+  const { vectors, catalog } = ctx;
+  if (vectors === undefined) return undefined;
+  const v = vectors.get(catalog.ids.keyOf(id));
+  if (v === undefined) return undefined;
+  let best: number | undefined;
+  let bestSim = 0;
+  for (const a of ctx.anchors) {
+    const av = vectors.get(catalog.ids.keyOf(a.item));
+    if (av === undefined) continue;
+    const sim = cosine(v, av);
+    if (sim > bestSim) {
+      bestSim = sim;
+      best = a.item;
+    }
+  }
+  return best;
+}
+
+function text(ctx: ReasonContext, signal: SignalName, id: number): { text: string; related?: number } {
+  const s = ctx.signals.get(signal);
+  const label = s?.labels.get(id);
+  const title = (r: number) => ctx.catalog.titleOf(r);
+  switch (signal) {
+    case 'covisit': {
+      const r = s?.related.get(id);
+      return r === undefined
+        ? { text: 'often viewed together' }
+        : { text: `often viewed with ${title(r)}`, related: r };
+    }
+    case 'boughtTogether': {
+      const r = s?.related.get(id);
+      return r === undefined
+        ? { text: 'often bought together' }
+        : { text: `often bought with ${title(r)}`, related: r };
+    }
+    case 'embedding': {
+      const r = s?.related.get(id) ?? closestAnchor(ctx, id);
+      if (r === undefined) return { text: 'similar to items you viewed' };
+      const suffix =
+        ctx.surface === 'similar' ? '' : ctx.surface === 'cart' ? ' in your cart' : ' you viewed';
+      return { text: `similar to ${title(r)}${suffix}`, related: r };
+    }
+    case 'popular':
+      return {
+        text: ctx.categoryLabel !== undefined ? `popular in ${ctx.categoryLabel}` : 'popular right now',
+      };
+    case 'trending': {
+      const where = ctx.categoryLabel ?? label;
+      return { text: where !== undefined ? `trending in ${where}` : 'trending right now' };
+    }
+    case 'segment':
+      return {
+        text: label !== undefined ? `popular with shoppers in ${label}` : 'popular with shoppers like you',
+      };
+    case 'affinity':
+      return { text: label !== undefined ? `matches your interest in ${label}` : 'matches your interests' };
+    case 'buyAgain': {
+      const times = Number(label ?? '1');
+      return { text: times > 1 ? `you bought this ${times} times before` : 'you bought this before' };
+    }
+    case 'recent':
+      return { text: 'you viewed this recently' };
+    case 'bestseller':
+      return { text: label !== undefined ? `best-seller in ${label}` : 'best-seller' };
+  }
+}
+
+/** One reason per contributing signal, largest contribution first. */
+export function explainCandidate(ctx: ReasonContext, c: Candidate): Reason[] {
+  const out: Reason[] = [];
+  for (const signal of SIGNALS) {
+    const contribution = c.parts[signal];
+    if (contribution === undefined || !(contribution > 0)) continue;
+    const t = text(ctx, signal, c.id);
+    const reason: Reason = { signal, contribution, text: t.text };
+    if (t.related !== undefined) reason.relatedItemId = ctx.catalog.ids.keyOf(t.related);
+    out.push(reason);
+  }
+  return out.sort((a, b) => b.contribution - a.contribution);
+}

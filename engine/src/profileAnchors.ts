@@ -1,0 +1,33 @@
+import type { ProfileConfig } from './config';
+import type { UserProfile } from './UserProfile';
+
+/** An item the request expands from, with its relative weight (the strongest is 1). */
+export interface Anchor {
+  item: number;
+  weight: number;
+}
+
+/**
+ * A profile's strongest items as anchors: decayed type-weighted interest, multiplied by
+ * `sessionBoost` for items of the current session and by `latestBoost` for the latest item, so
+ * what the user is doing right now steers the list most.
+ */
+export function profileAnchors(
+  profile: UserProfile,
+  now: number,
+  currentSession: string | undefined,
+  cfg: ProfileConfig,
+): Anchor[] {
+  const out: Anchor[] = [];
+  for (const [item, entry] of profile.items) {
+    let weight = profile.itemScore(entry, now);
+    if (currentSession !== undefined && entry.session === currentSession) weight *= cfg.sessionBoost;
+    if (profile.latest?.item === item) weight *= cfg.latestBoost;
+    if (weight > 0) out.push({ item, weight });
+  }
+  out.sort((a, b) => b.weight - a.weight || a.item - b.item);
+  out.length = Math.min(out.length, cfg.maxAnchors);
+  const top = out[0]?.weight ?? 1;
+  for (const a of out) a.weight /= top;
+  return out;
+}
