@@ -1,0 +1,97 @@
+/**
+ * Text → hashed sparse features for the built-in encoder. This half of the
+ * encoder runs in TypeScript (string work ONNX is bad at); the ONNX graph then
+ * turns `(ids, weights)` into a dense vector.
+ */
+
+/** Tuning of the feature extractor. Changing any of these changes the model id. */
+export interface HashedFeatureOptions {
+  /** Number of hash buckets (rows of the embedding table). */
+  buckets: number;
+  /** Weight of each word unigram. */
+  wordWeight: number;
+  /** Weight of each adjacent-word bigram; captures phrases like "running shoe". */
+  bigramWeight: number;
+  /**
+   * Weight of each character 3-gram of a word (with `<`/`>` boundary marks);
+   * makes "shoe"/"shoes" or typos land close together.
+   */
+  trigramWeight: number;
+  /** Words beyond this are ignored, so a long description cannot drown the title. */
+  maxWords: number;
+}
+
+export const DEFAULT_FEATURE_OPTIONS: Omit<HashedFeatureOptions, 'buckets'> = {
+  wordWeight: 1,
+  bigramWeight: 0.5,
+  trigramWeight: 0.25,
+  maxWords: 128,
+};
+
+/** Sparse features of one text: distinct bucket ids and their summed weights. */
+export interface HashedFeatures {
+  ids: Int32Array;
+  weights: Float32Array;
+}
+
+/**
+ * Lower-cases, folds accents (é → e) and splits on anything that is not a
+ * letter or digit. Exported so tests and callers see exactly what the encoder sees.
+ */
+export function normalizeTokens(text: string): string[] {
+  const folded = text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
+  return folded.split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0);
+}
+
+/**
+ * 32-bit FNV-1a over UTF-16 code units, with a murmur3 finalizer so that
+ * `hash % buckets` is well mixed even for power-of-two bucket counts.
+ * Deterministic across platforms, unlike anything seeded by the runtime.
+ */
+export function hashString(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Extracts word unigrams, bigrams and char 3-grams as hashed bucket ids with weights. */
+export function hashedFeatures(text: string, options: HashedFeatureOptions, seed: number): HashedFeatures {
+  const words = normalizeTokens(text).slice(0, options.maxWords);
+  const acc = new Map<number, number>();
+  const add = (feature: string, weight: number): void => {
+    if (weight === 0) return;
+    const id = hashString(feature, seed) % options.buckets;
+    acc.set(id, (acc.get(id) ?? 0) + weight);
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    // Prefixes keep the three feature kinds in separate hash spaces.
+    add('w\u0001' + w, options.wordWeight);
+    if (i > 0) add('b\u0001' + words[i - 1] + ' ' + w, options.bigramWeight);
+    const marked = '<' + w + '>';
+    if (marked.length > 3) {
+      for (let j = 0; j + 3 <= marked.length; j++)
+        add('c\u0001' + marked.slice(j, j + 3), options.trigramWeight);
+    }
+  }
+  const ids = new Int32Array(acc.size);
+  const weights = new Float32Array(acc.size);
+  let k = 0;
+  for (const [id, weight] of acc) {
+    ids[k] = id;
+    weights[k] = weight;
+    k++;
+  }
+  return { ids, weights };
+}

@@ -1,0 +1,17 @@
+export type { BuiltinModelOptions } from './builtinModel';
+export { buildBuiltinModelBytes, resolveBuiltinModel } from './builtinModel';
+export type { BuiltinEncoderOptions } from './createBuiltinEncoder';
+export { createBuiltinEncoder } from './createBuiltinEncoder';
+export type { TextEncoderOptions } from './createTextEncoder';
+export { createTextEncoder } from './createTextEncoder';
+export type { Pooling, TransformerEncoderOptions } from './createTransformerEncoder';
+export { createTransformerEncoder } from './createTransformerEncoder';
+export type { HashedFeatureOptions } from './hashedFeatures';
+export type { IvfIndexOptions, Neighbor, VectorSource } from './IvfIndex';
+export { IvfIndex } from './IvfIndex';
+export type { ItemTextField, ItemTextSource } from './itemText';
+export { DEFAULT_ITEM_TEXT_FIELDS, itemText, textHash } from './itemText';
+export type { ModelFileSpec, PulledModel, PullModelOptions } from './pullModel';
+export { DEFAULT_MODEL_FILES, ModelPullError, pullModel } from './pullModel';
+export type { EmbeddingEncoder } from './types';
+export { bytesToVector, vectorToBytes } from './vectorBytes';

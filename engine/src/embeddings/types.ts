@@ -1,0 +1,18 @@
+/** A text → vector encoder backed by an onnxruntime-node session. */
+export interface EmbeddingEncoder {
+  /** Length of every vector `encode` returns. */
+  readonly dim: number;
+  /**
+   * Stable id of the model *and* every setting that changes its vectors
+   * (dimension, seed, pooling, truncation, weights digest). Store it next to
+   * each vector: when it changes, stored vectors are stale.
+   */
+  readonly modelId: string;
+  /**
+   * Encodes texts in internal batches. Returns one L2-normalized vector per
+   * text, in order (an empty text yields the zero vector).
+   */
+  encode(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Releases the ONNX session. The encoder must not be used afterwards. */
+  dispose(): Promise<void>;
+}
