@@ -1,0 +1,145 @@
+import type { AnyProcedure, AnyRouter, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { callProcedure, type RpcConfig } from './rpc';
+import type { RecommendationContext, RecsInput, RecsItem, RecsResponse } from './types';
+
+/** Input of `users.alias`. */
+export interface AliasInput {
+  anonymousId: string;
+  userId: string;
+}
+
+/** The recommendation procedures the SDK wraps as `recs.<name>()`. */
+export const RECS_PROCEDURES = [
+  'forUser',
+  'similar',
+  'cart',
+  'buyAgain',
+  'trending',
+  'recentlyViewed',
+] as const;
+export type RecsProcedure = (typeof RECS_PROCEDURES)[number];
+
+/**
+ * The hand-written contract, used while no router type is given
+ * (`createRecsysClient()` without a type argument). Path → [input, output].
+ */
+export interface DefaultRecsysApi {
+  query: { [P in RecsProcedure as `recs.${P}`]: [RecsInput, RecsResponse] };
+  mutation: { 'users.alias': [AliasInput, unknown] };
+}
+
+type ProcedurePaths<TRecord, TType extends string, TPrefix extends string = ''> = {
+  [K in keyof TRecord & string]: TRecord[K] extends AnyProcedure
+    ? TRecord[K]['_def']['type'] extends TType
+      ? `${TPrefix}${K}`
+      : never
+    : ProcedurePaths<TRecord[K], TType, `${TPrefix}${K}.`>;
+}[keyof TRecord & string];
+
+type At<T, P extends string> = P extends `${infer H}.${infer R}`
+  ? H extends keyof T
+    ? At<T[H], R>
+    : never
+  : P extends keyof T
+    ? T[P]
+    : never;
+
+type FromRouter<TRouter extends AnyRouter, TType extends 'query' | 'mutation'> = {
+  [P in ProcedurePaths<TRouter['_def']['record'], TType>]: [
+    At<inferRouterInputs<TRouter>, P>,
+    At<inferRouterOutputs<TRouter>, P>,
+  ];
+};
+
+/**
+ * Path → [input, output] for queries and mutations: inferred from a tRPC router
+ * type (`import type { AppRouter } from '@recsys/server'`), else `DefaultRecsysApi`.
+ */
+export type RecsysApi<TRouter> = [TRouter] extends [AnyRouter]
+  ? { query: FromRouter<TRouter, 'query'>; mutation: FromRouter<TRouter, 'mutation'> }
+  : DefaultRecsysApi;
+
+type Args<TInput> = undefined extends TInput
+  ? [input?: TInput]
+  : Record<string, never> extends TInput
+    ? [input?: TInput]
+    : [input: TInput];
+type RecsMethod<TApi extends { query: object }, P extends string> = P extends keyof TApi['query']
+  ? TApi['query'][P] extends [infer I, infer O]
+    ? (...args: Args<I>) => Promise<O>
+    : never
+  : never;
+
+/** Call options. */
+export interface CallOptions {
+  /** Aborts the request (e.g. a widget unmounted). */
+  signal?: AbortSignal;
+}
+
+/** A typed client for the Recsys tRPC API, tiny enough for the browser bundle. */
+export interface RecsysClient<TRouter = unknown> {
+  query<P extends keyof RecsysApi<TRouter>['query'] & string>(
+    path: P,
+    input: RecsysApi<TRouter>['query'][P] extends [infer I, unknown] ? I : never,
+    options?: CallOptions,
+  ): Promise<RecsysApi<TRouter>['query'][P] extends [unknown, infer O] ? O : never>;
+  mutate<P extends keyof RecsysApi<TRouter>['mutation'] & string>(
+    path: P,
+    input: RecsysApi<TRouter>['mutation'][P] extends [infer I, unknown] ? I : never,
+    options?: CallOptions,
+  ): Promise<RecsysApi<TRouter>['mutation'][P] extends [unknown, infer O] ? O : never>;
+  /** `recs.forUser(input)`, `recs.similar({ itemId })`, … */
+  recs: { [P in RecsProcedure]: RecsMethod<RecsysApi<TRouter>, `recs.${P}`> };
+}
+
+/** Options of `createRecsysClient`. */
+export interface RecsysClientOptions extends RpcConfig {
+  /**
+   * Default input merged under every `recs.*` input (the SDK passes the visitor's ids here).
+   * @default undefined
+   * @example context: () => ({ surface: 'pdp' })
+   */
+  context?: () => Partial<RecsInput>;
+}
+
+/**
+ * Creates the typed client. Pass the server's router type to get its exact inputs and outputs:
+ * @example
+ * import type { AppRouter } from '@recsys/server';
+ * const client = createRecsysClient<AppRouter>({ endpoint: 'https://recs.example.com', key: 'pk_…' });
+ * const { items } = await client.recs.similar({ itemId: 'sku-1', k: 8 });
+ */
+export function createRecsysClient<TRouter = unknown>(options: RecsysClientOptions): RecsysClient<TRouter> {
+  if (!options?.key || !options.endpoint) {
+    throw new TypeError(
+      'Recsys: `key` and `endpoint` are required, e.g. { key: "pk_…", endpoint: "https://recs.example.com" }',
+    );
+  }
+  const call = (type: 'query' | 'mutation', path: string, input: unknown, opts?: CallOptions) =>
+    callProcedure(options, type, path, input, opts?.signal);
+  const recs: Record<string, (input?: object, opts?: CallOptions) => Promise<unknown>> = {};
+  for (const name of RECS_PROCEDURES) {
+    recs[name] = (input, opts) => call('query', `recs.${name}`, { ...options.context?.(), ...input }, opts);
+  }
+  return {
+    query: (path, input, opts) => call('query', path, input, opts),
+    mutate: (path, input, opts) => call('mutation', path, input, opts),
+    recs,
+  } as RecsysClient<TRouter>;
+}
+
+/**
+ * The attribution context for an item shown from a recommendation response;
+ * pass it as `rec` when tracking a click, add-to-cart or purchase of that item.
+ * @example
+ * recsys.click(item.itemId, { rec: recommendationContext(response, item, 'pdp-similar') });
+ */
+export function recommendationContext(
+  response: Pick<RecsResponse, 'requestId' | 'surface'>,
+  item: Pick<RecsItem, 'rank'>,
+  widget?: string,
+): RecommendationContext {
+  return widget === undefined
+    ? { requestId: response.requestId, rank: item.rank, surface: response.surface }
+    : { requestId: response.requestId, rank: item.rank, surface: response.surface, widget };
+}
