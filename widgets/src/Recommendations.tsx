@@ -1,5 +1,6 @@
 import { type ComponentChild, h } from 'preact';
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { type RecsClientSource, toRecsClient } from './client';
 import { defaultLocale, formatPrice } from './format';
 import { injectStyles } from './styles';
 import type {
@@ -24,8 +25,11 @@ export interface RecommendationsProps {
    * @example type="similar"
    */
   type: WidgetType;
-  /** The Recsys SDK client (or anything with the same `recommend`/`track` shape). */
-  client: RecsClientLike;
+  /**
+   * The Recsys SDK instance (`createRecsys()`, `window.recsys`) or any object with `recommend` and `track`.
+   * @example client={createRecsys({ key: 'pk_…', endpoint: 'https://recs.example.com' })}
+   */
+  client: RecsClientSource;
   /**
    * The product the page is about; required for `similar`, which never shows this product itself.
    * @example itemId="sku-1"
@@ -118,7 +122,8 @@ const NAV_KEYS: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, Home: -
  * @example <Recommendations type="similar" itemId="sku-1" limit={8} title="You may also like" client={recsys} />
  */
 export function Recommendations(props: RecommendationsProps): ComponentChild {
-  const { client, limit = 8, explain = false, renderItem } = props;
+  const { limit = 8, explain = false, renderItem } = props;
+  const client = useMemo(() => toRecsClient(props.client), [props.client]);
   const titleId = useId();
   const listRef = useRef<HTMLUListElement>(null);
   const [attempt, setAttempt] = useState(0);
@@ -132,6 +137,8 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
   // Config errors are the page author's to fix: log them and collapse, rather than offer shoppers a Retry.
   // Keyed on content so a re-render with new-but-equal arrays/objects does not refetch.
   const config = useMemo((): Config | Error => {
+    if (!client)
+      return new Error('The client prop must be the Recsys SDK instance or have recommend() and track().');
     try {
       const surface = toSurface(props.type);
       const params = buildParams(surface, { ...props, limit });
@@ -141,13 +148,13 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
-  }, [props.type, props.itemId, itemIdsKey, props.category, limit, filtersKey, explain]);
+  }, [client, props.type, props.itemId, itemIdsKey, props.category, limit, filtersKey, explain]);
 
   useLayoutEffect(() => injectStyles(), []);
 
   useEffect(() => {
-    if (config instanceof Error) {
-      console.error(`[recsys] ${config.message}`);
+    if (config instanceof Error || !client) {
+      if (config instanceof Error) console.error(`[recsys] ${config.message}`);
       return;
     }
     let live = true;
@@ -191,7 +198,7 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
 
   useImpressions(listRef, ready?.key, (el) => {
     const item = ready?.items[Number((el as HTMLElement).dataset.idx)];
-    if (item) client.track('view', { itemId: item.itemId, meta: meta(item) });
+    if (item) client?.track('view', { itemId: item.itemId, meta: meta(item) });
   });
 
   const updateEdges = () => {
@@ -218,9 +225,9 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
   };
 
   const trackClick = (item: RecItem) => {
-    client.track('click', { itemId: item.itemId, meta: meta(item) });
+    client?.track('click', { itemId: item.itemId, meta: meta(item) });
     // Ask the SDK to send now (it uses keepalive), but never hold up the navigation for it.
-    client.flush?.()?.catch(() => {});
+    client?.flush?.()?.catch(() => {});
   };
 
   const onListKey = (e: KeyboardEvent) => {

@@ -1,4 +1,4 @@
-export { getGlobalClient, isRecsClient } from './client';
+export { getGlobalClient, type RecsClientSource, type RecsSdkLike, toRecsClient } from './client';
 export { defaultLocale, formatPrice } from './format';
 export {
   autoMount,

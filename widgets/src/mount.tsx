@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { getGlobalClient } from './client';
+import { getGlobalClient, type RecsClientSource, toRecsClient } from './client';
 import { Recommendations, type RecommendationsProps, type WidgetStatus } from './Recommendations';
 import type { RecsClientLike, RenderItem } from './types';
 import { toSurface, type WidgetType } from './widgetTypes';
@@ -39,10 +39,11 @@ export interface RecsysWidgetsGlobal {
 /** Options for {@link mount} and {@link autoMount}. */
 export interface MountOptions {
   /**
-   * The SDK client, or a function returning it when a widget mounts.
+   * The SDK instance (or any {@link RecsClientLike}), or a function returning it when a widget mounts.
    * @default the instance on `window.recsys`
+   * @example autoMount({ client: createRecsys({ key: 'pk_…', endpoint: 'https://recs.example.com' }) })
    */
-  client?: RecsClientLike | (() => RecsClientLike | undefined);
+  client?: RecsClientSource | (() => RecsClientSource | undefined);
   /**
    * Item templates for `data-template`, looked up before `window.recsysWidgets.templates`.
    * @default {}
@@ -114,7 +115,9 @@ function globalTemplates(): Record<string, RenderItem> {
 }
 
 function resolveClient(option: MountOptions['client']): RecsClientLike {
-  const client = typeof option === 'function' ? option() : (option ?? getGlobalClient());
+  const client =
+    toRecsClient(typeof option === 'function' ? option() : option) ??
+    (option ? undefined : getGlobalClient());
   if (!client) {
     throw new Error(
       'No Recsys client: load the Recsys SDK script before the widgets script (it sets window.recsys), or pass { client }.',

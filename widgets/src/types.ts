@@ -40,14 +40,17 @@ export interface RecParams {
   explain?: boolean;
 }
 
-/** Context attached to every widget impression and click, so attribution can join on `requestId`. */
-export interface TrackMeta {
+/**
+ * Context attached to every widget impression and click, so attribution can join on `requestId`.
+ * A type alias (not an interface) so it stays assignable to the SDK's open-ended event meta.
+ */
+export type TrackMeta = {
   recommended: true;
   requestId: string;
   rank: number;
   widget: string;
   surface: string;
-}
+};
 
 /**
  * The part of the Recsys SDK client the widgets need. Any object with this shape works, which keeps the
