@@ -3,15 +3,7 @@ import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'pr
 import { type RecsClientSource, toRecsClient } from './client';
 import { defaultLocale, formatPrice } from './format';
 import { injectStyles } from './styles';
-import type {
-  ItemContext,
-  RecItem,
-  RecParams,
-  RecResponse,
-  RecsClientLike,
-  RenderItem,
-  Surface,
-} from './types';
+import type { ItemContext, RecItem, RecParams, RecResponse, RenderItem, Surface } from './types';
 import { useImpressions } from './useImpressions';
 import { buildParams, DEFAULT_TITLES, toSurface, type WidgetType } from './widgetTypes';
 
