@@ -1,6 +1,9 @@
 /**
- * Entry of the all-in-one script-tag build (SDK + widgets + Preact). The SDK's public entry is imported
- * first so its script-tag initialisation sets `window.recsys` before the widgets mount.
+ * Entry of `dist/recsys-full.js` (SDK + widgets + Preact): starts the SDK from this script tag's data
+ * attributes, then the widgets. Runs synchronously so `document.currentScript` is still this script.
  */
-import '@recsys/sdk';
-import './iife';
+import { bootSdk } from './bootSdk';
+import { startWidgets } from './startWidgets';
+
+bootSdk(document.currentScript);
+startWidgets();
