@@ -28,7 +28,7 @@ function tagValues(tags: readonly string[], prefix: string): string[] {
 }
 
 /**
- * The text embedded for an item: the chosen fields joined with ". ". Brand and
+ * The text embedded for an item: the chosen fields as sentences. Brand and
  * category come from `brand:*` / `category:*` tags (dashes, underscores,
  * slashes and `>` become spaces, so `category:running-shoes` reads
  * "running shoes").
@@ -60,7 +60,8 @@ export function itemText(
         );
     }
   }
-  return parts.join('. ');
+  // Sentence breaks keep the builtin encoder's bigrams from bridging fields.
+  return parts.map((p, i) => (i < parts.length - 1 && !/[.!?]$/.test(p) ? `${p}.` : p)).join(' ');
 }
 
 /**

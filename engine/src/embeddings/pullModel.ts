@@ -154,7 +154,7 @@ async function download(
     );
   }
   if (res.status === 404) {
-    await res.body?.cancel();
+    discard(res);
     if (spec.optional) return undefined;
     throw new ModelPullError(
       `pullModel: ${spec.remote} not found for model "${options.id}" (HTTP 404 at ${url}). ` +
@@ -164,7 +164,7 @@ async function download(
     );
   }
   if (!res.ok || res.body === null) {
-    await res.body?.cancel();
+    discard(res);
     const hint =
       res.status === 401 || res.status === 403
         ? ' The model may be gated or private: pass a fetch that adds credentials.'
@@ -211,4 +211,9 @@ async function download(
     throw new ModelPullError(`pullModel: ${url} ended after ${bytes} of ${total} bytes; retry the pull`, url);
   }
   return bytes;
+}
+
+/** Frees an unread error body; not awaited because some streams only settle once read. */
+function discard(res: Response): void {
+  res.body?.cancel().catch(() => undefined);
 }

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { IvfIndex, type VectorSource } from './IvfIndex';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const gauss = (r: () => number): number =>
+  Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+function unit(v: Float32Array): Float32Array {
+  const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return v.map((x) => x / n);
+}
+/** Topic-clustered vectors, the shape real text embeddings have. */
+function clustered(n: number, dim: number, clusters: number, noise: number, seed: number): Float32Array[] {
+  const r = rng(seed);
+  const centers = Array.from({ length: clusters }, () =>
+    unit(Float32Array.from({ length: dim }, () => gauss(r))),
+  );
+  return Array.from({ length: n }, () => {
+    const c = centers[Math.floor(r() * clusters)]!;
+    return unit(c.map((x) => x + (noise / Math.sqrt(dim)) * gauss(r)));
+  });
+}
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+function bruteForce(vs: Map<string, Float32Array>, q: Float32Array, k: number): string[] {
+  const scored: Array<{ id: string; s: number }> = [];
+  for (const [id, v] of vs) scored.push({ id, s: dot(v, q) });
+  return scored
+    .sort((a, b) => b.s - a.s)
+    .slice(0, k)
+    .map((x) => x.id);
+}
+
+describe('IvfIndex', () => {
+  it('reaches recall@10 ≥ 0.9 against brute force once trained', async () => {
+    const dim = 64;
+    const data = clustered(12_000, dim, 300, 1.0, 1);
+    const index = new IvfIndex({ dim, autoTrain: false });
+    const all = new Map<string, Float32Array>();
+    data.forEach((v, i) => {
+      index.add(`item-${i}`, v);
+      all.set(`item-${i}`, v);
+    });
+    await index.train();
+    expect(index.trained).toBe(true);
+    expect(index.nlist).toBe(Math.round(Math.sqrt(12_000)));
+    const r = rng(2);
+    let hits = 0;
+    const queries = 100;
+    for (let q = 0; q < queries; q++) {
+      const base = data[Math.floor(r() * data.length)]!;
+      const query = unit(base.map((x) => x + (0.5 / Math.sqrt(dim)) * gauss(r)));
+      const truth = new Set(bruteForce(all, query, 10));
+      const got = index.nearest(query, 10);
+      expect(got).toHaveLength(10);
+      hits += got.filter((g) => truth.has(g.itemId)).length;
+    }
+    expect(hits / (queries * 10)).toBeGreaterThanOrEqual(0.9);
+  }, 30_000);
+
+  it('returns exact results, best first, with cosine scores before training', () => {
+    const index = new IvfIndex({ dim: 3 });
+    index.add('x', new Float32Array([2, 0, 0]));
+    index.add('xy', new Float32Array([1, 1, 0]));
+    index.add('z', new Float32Array([0, 0, 5]));
+    const res = index.nearest(new Float32Array([1, 0, 0]), 2);
+    expect(res.map((r) => r.itemId)).toEqual(['x', 'xy']);
+    expect(res[0]!.score).toBeCloseTo(1, 6);
+    expect(res[1]!.score).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(index.trained).toBe(false);
+  });
+
+  it('updates, removes and re-adds items incrementally, before and after training', async () => {
+    const dim = 16;
+    const data = clustered(600, dim, 10, 0.8, 3);
+    const index = new IvfIndex({ dim, trainThreshold: 100, autoTrain: false, nlist: 12 });
+    data.forEach((v, i) => {
+      index.add(String(i), v);
+    });
+    for (const trained of [false, true]) {
+      if (trained) await index.train();
+      const q = data[5]!;
+      expect(index.nearest(q, 1)[0]!.itemId).toBe('5');
+
+      expect(index.remove('5')).toBe(true);
+      expect(index.remove('5')).toBe(false);
+      expect(index.get('5')).toBeUndefined();
+      expect(index.nearest(q, 600).some((r) => r.itemId === '5')).toBe(false);
+      expect(index.size).toBe(599);
+
+      // Update: item 7 moves to where item 5 was.
+      index.add('7', q);
+      expect(index.nearest(q, 1)[0]!.itemId).toBe('7');
+      expect(dot(index.get('7')!, q)).toBeCloseTo(1, 5);
+      expect(index.size).toBe(599);
+
+      index.add(
+        '5',
+        q.map((x) => x * 3),
+      );
+      expect(index.size).toBe(600);
+      expect(index.get('5')!.reduce((s, x) => s + x * x, 0)).toBeCloseTo(1, 5);
+      index.add('7', data[7]!);
+    }
+  });
+
+  it('applies the filter and keeps probing until k items pass it', async () => {
+    const dim = 16;
+    const data = clustered(5_000, dim, 50, 0.5, 4);
+    const index = new IvfIndex({ dim, autoTrain: false, nprobe: 1 });
+    data.forEach((v, i) => {
+      index.add(String(i), v);
+    });
+    await index.train();
+    // Only 20 items in the whole index pass; they are scattered across lists.
+    const allowed = (id: string) => Number(id) % 250 === 0;
+    const res = index.nearest(data[1]!, 20, allowed);
+    expect(res).toHaveLength(20);
+    expect(res.every((r) => allowed(r.itemId))).toBe(true);
+    for (let i = 1; i < res.length; i++) expect(res[i - 1]!.score).toBeGreaterThanOrEqual(res[i]!.score);
+  });
+
+  it('trains in the background once the threshold is passed and keeps answering meanwhile', async () => {
+    const dim = 8;
+    const data = clustered(300, dim, 6, 0.5, 5);
+    const index = new IvfIndex({ dim, trainThreshold: 200, nlist: 6 });
+    data.slice(0, 199).forEach((v, i) => {
+      index.add(String(i), v);
+    });
+    expect(index.needsTraining()).toBe(false);
+    index.add('199', data[199]!);
+    // Mutations while the run is in flight must survive the swap of lists.
+    index.remove('0');
+    index.add('1', data[2]!);
+    data.slice(200).forEach((v, i) => {
+      index.add(String(200 + i), v);
+    });
+    expect(index.nearest(data[3]!, 1)[0]!.itemId).toBe('3');
+    await index.train();
+    expect(index.trained).toBe(true);
+    expect(index.lastTrainingError).toBeUndefined();
+    expect(index.size).toBe(299);
+    expect(index.get('0')).toBeUndefined();
+    const all = index.nearest(data[2]!, 300);
+    expect(all).toHaveLength(299);
+    expect(
+      all
+        .slice(0, 2)
+        .map((r) => r.itemId)
+        .sort(),
+    ).toEqual(['1', '2']);
+  });
+
+  it('rejects vectors of the wrong dimension or with NaN, naming the item', () => {
+    const index = new IvfIndex({ dim: 4 });
+    expect(() => index.add('a', new Float32Array(3))).toThrow(/"a".*3 dims, index expects 4/);
+    expect(() => index.add('b', new Float32Array([1, Number.NaN, 0, 0]))).toThrow(/"b".*NaN/);
+    expect(() => index.nearest(new Float32Array(5), 3)).toThrow(/5 dims/);
+    expect(() => new IvfIndex({ dim: 0 })).toThrow(/"dim"/);
+  });
+
+  it('satisfies the VectorSource interface the engine consumes', () => {
+    const source: VectorSource = new IvfIndex({ dim: 2 });
+    expect(source.dim).toBe(2);
+    expect(source.nearest(new Float32Array([1, 0]), 5)).toEqual([]);
+    expect(source.get('nothing')).toBeUndefined();
+  });
+});
