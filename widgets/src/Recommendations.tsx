@@ -1,5 +1,5 @@
 import { type ComponentChild, h } from 'preact';
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { type RecsClientSource, toRecsClient } from './client';
 import { defaultLocale, formatPrice } from './format';
 import { injectStyles } from './styles';
@@ -105,6 +105,7 @@ type Load =
   | { status: 'error' }
   | { status: 'ready'; res: RecResponse; items: RecItem[]; key: string };
 
+let idSeq = 0;
 const FOCUSABLE = 'a[href],button:not([disabled]),[tabindex]:not([tabindex="-1"])';
 const NAV_KEYS: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, Home: -2, End: 2 };
 
@@ -116,7 +117,8 @@ const NAV_KEYS: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, Home: -
 export function Recommendations(props: RecommendationsProps): ComponentChild {
   const { limit = 8, explain = false, renderItem } = props;
   const client = useMemo(() => toRecsClient(props.client), [props.client]);
-  const titleId = useId();
+  // Not useId(): auto-mount renders each widget as its own root, and useId() repeats across roots.
+  const [titleId] = useState(() => `recsys-title-${++idSeq}`);
   const listRef = useRef<HTMLUListElement>(null);
   const [attempt, setAttempt] = useState(0);
   const [load, setLoad] = useState<Load>({ status: 'loading' });

@@ -204,6 +204,18 @@ describe('autoMount', () => {
     expect(error).toHaveBeenCalledWith(expect.stringContaining('data-limit="0"'));
   });
 
+  it('gives each widget its own heading id, so every region has its own name', async () => {
+    const t = createTestClient();
+    add('<div data-recsys-widget="trending" data-title="A"></div>');
+    add('<div data-recsys-widget="for-user" data-title="B"></div>');
+    stop = inAct(() => autoMount({ client: t.client }));
+    const names = Array.from(document.querySelectorAll('section'), (s) => {
+      const id = s.getAttribute('aria-labelledby') ?? '';
+      return document.getElementById(id)?.textContent;
+    });
+    expect(names).toEqual(['A', 'B']);
+  });
+
   it('only watches the given root', async () => {
     const t = createTestClient();
     const root = add('<div id="root"></div>');

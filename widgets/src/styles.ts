@@ -18,7 +18,10 @@ export const widgetStyles =
   '.recsys-btn:disabled{opacity:.4;cursor:default}' +
   '.recsys-body{position:relative}' +
   '.recsys-track{display:flex;gap:var(--recsys-gap);margin:0;padding:4px;list-style:none;overflow-x:auto;' +
-  'scroll-snap-type:x mandatory;scroll-behavior:smooth;scrollbar-width:thin}' +
+  'scroll-snap-type:x mandatory;scroll-behavior:smooth;scrollbar-width:none}' +
+  // No scrollbar: its presence would change the height between a short and a long list (layout shift);
+  // the Previous/Next buttons, arrow keys, touch and trackpads scroll instead.
+  '.recsys-track::-webkit-scrollbar{display:none}' +
   '.recsys-item{flex:0 0 var(--recsys-card-width);width:var(--recsys-card-width);scroll-snap-align:start}' +
   '.recsys-card{display:block;color:inherit;text-decoration:none;border-radius:var(--recsys-radius)}' +
   '.recsys-card:hover .recsys-name{text-decoration:underline}' +
