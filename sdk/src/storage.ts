@@ -32,7 +32,8 @@ export function createCookieStore(options: CookieOptions = {}): KeyValueStore {
       try {
         for (const part of document.cookie.split('; ')) {
           const eq = part.indexOf('=');
-          if (part.slice(0, eq) === key) return decodeURIComponent(part.slice(eq + 1));
+          // an expired cookie may linger as `name=` until the next read: treat empty as unset
+          if (part.slice(0, eq) === key) return decodeURIComponent(part.slice(eq + 1)) || null;
         }
       } catch {
         // unreadable cookies behave as "not set"
@@ -40,7 +41,8 @@ export function createCookieStore(options: CookieOptions = {}): KeyValueStore {
       return null;
     },
     set: (key, value, maxAge = 31_536_000) => write(key, value, maxAge),
-    remove: (key) => write(key, '', 0),
+    // RFC 6265: max-age <= 0 deletes; -1 because some engines (happy-dom) keep `name=` on 0
+    remove: (key) => write(key, '', -1),
   };
 }
 

@@ -163,7 +163,7 @@ describe('4xx handling', () => {
 
   it('drops a batch rejected with 400 and keeps the rest of the queue', async () => {
     collector.reply(jsonReply(400, { error: { message: 'events.0.type: invalid', code: 'BAD_REQUEST' } }));
-    const t = make({ flushAt: 2 });
+    const t = make({ flushAt: 2, logger: { warn: vi.fn() } });
     t.view('bad-1');
     t.view('bad-2'); // 2 queued: sent at once and refused
     t.view('good-1');

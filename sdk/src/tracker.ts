@@ -388,8 +388,6 @@ export function createTracker(options: TrackerOptions): Tracker {
   function sendOnHide(released: boolean): void {
     const q = queue;
     if (!granted || !q) return;
-    q.persist(released);
-    if (!q.events.length) return;
     const keepalive = typeof Request === 'function' && 'keepalive' in Request.prototype;
     const beacon = typeof navigator !== 'undefined' && navigator.sendBeacon?.bind(navigator);
     const taken = new Set<string>();
@@ -428,6 +426,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
     if (!dropped) q.dropped = 0;
     q.remove(taken);
+    q.persist(released);
   }
 
   function build(type: EventType, props: TrackProps): RecsysEvent | null {

@@ -85,7 +85,7 @@ export function resetBrowserState(): void {
   sessionStorage.clear();
   for (const c of document.cookie.split('; ')) {
     const name = c.split('=')[0];
-    if (name) document.cookie = `${name}=; path=/; max-age=0`;
+    if (name) document.cookie = `${name}=; path=/; max-age=-1`;
   }
 }
 
