@@ -13,43 +13,51 @@ export type WidgetStatus = 'loading' | 'ready' | 'empty' | 'error';
 /** Props of {@link Recommendations}. */
 export interface RecommendationsProps {
   /**
-   * Which recommendations to show.
+   * Which recommendations to show (camelCase or kebab-case).
+   * @default none: required
    * @example type="similar"
    */
   type: WidgetType;
   /**
    * The Recsys SDK instance (`createRecsys()`, `window.recsys`) or any object with `recommend` and `track`.
+   * @default none: required
    * @example client={createRecsys({ key: 'pk_…', endpoint: 'https://recs.example.com' })}
    */
   client: RecsClientSource;
   /**
    * The product the page is about; required for `similar`, which never shows this product itself.
+   * @default undefined
    * @example itemId="sku-1"
    */
   itemId?: string;
   /**
    * The cart contents; required for `cart`, which never shows these items.
+   * @default undefined
    * @example itemIds={['sku-1', 'sku-2']}
    */
   itemIds?: readonly string[];
   /**
    * Restricts `trending` (or other surfaces that accept it) to one category.
+   * @default undefined
    * @example category="shoes"
    */
   category?: string;
   /**
    * How many items to request and show.
    * @default 8
+   * @example limit={4}
    */
   limit?: number;
   /**
    * Heading of the widget, also the accessible name of its region.
    * @default a per-type heading such as "You may also like"
+   * @example title="Complete the look"
    */
   title?: string;
   /**
    * Heading level of the title, to fit the page's outline.
    * @default 2
+   * @example headingLevel={3}
    */
   headingLevel?: 2 | 3 | 4 | 5 | 6;
   /**
@@ -61,11 +69,13 @@ export interface RecommendationsProps {
   /**
    * Extra filters passed through to `recommend` unchanged.
    * @default undefined
+   * @example filters={{ priceMax: 50 }}
    */
   filters?: Record<string, unknown>;
   /**
    * Asks for reasons and shows the first one under each item.
    * @default false
+   * @example explain
    */
   explain?: boolean;
   /**
@@ -90,6 +100,7 @@ export interface RecommendationsProps {
   /**
    * Called whenever the widget's status changes, e.g. to hide a surrounding container when `empty`.
    * @default undefined
+   * @example onStatus={(s) => (box.hidden = s === 'empty')}
    */
   onStatus?: (status: WidgetStatus) => void;
 }

@@ -30,9 +30,23 @@ export interface RecsysWidgetsGlobal {
    * @example window.recsysWidgets = { templates: { compact: (item) => item.title } }
    */
   templates?: Record<string, RenderItem>;
+  /**
+   * {@link mount}, set by the script-tag build.
+   * @default set on load
+   * @example window.recsysWidgets.mount(document.getElementById('recs'))
+   */
   mount?: typeof mount;
+  /**
+   * {@link autoMount}, set by the script-tag build, e.g. to watch a shadow root.
+   * @default set on load
+   * @example window.recsysWidgets.autoMount({ root: shadowRoot })
+   */
   autoMount?: typeof autoMount;
-  /** Stops the auto-mount started by the script-tag build and unmounts its widgets. */
+  /**
+   * Stops the auto-mount started by the script-tag build and unmounts its widgets.
+   * @default set once the DOM is ready
+   * @example window.recsysWidgets.stop()
+   */
   stop?: () => void;
 }
 
@@ -63,6 +77,16 @@ function intAttr(el: HTMLElement, name: string, min: number, max: number): numbe
     throw new Error(`${name}="${raw}" on ${describe(el)} must be a whole number from ${min} to ${max}.`);
   }
   return n;
+}
+
+/** Options for {@link autoMount}. */
+export interface AutoMountOptions extends MountOptions {
+  /**
+   * Where to look for and watch `[data-recsys-widget]` elements.
+   * @default document
+   * @example autoMount({ root: document.getElementById('app')! })
+   */
+  root?: ParentNode;
 }
 
 /**
@@ -159,7 +183,7 @@ export function mount(el: HTMLElement, options: MountOptions = {}): () => void {
  * @returns a function that stops observing and unmounts every widget it mounted.
  * @example const stop = autoMount({ client: recsys });
  */
-export function autoMount(options: MountOptions & { root?: ParentNode } = {}): () => void {
+export function autoMount(options: AutoMountOptions = {}): () => void {
   const root = options.root ?? document;
   const mounted = new Map<HTMLElement, () => void>();
 
