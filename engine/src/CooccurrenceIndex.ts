@@ -1,6 +1,6 @@
 import { DecayClock } from './DecayClock';
 import { GrowableFloat64 } from './GrowableFloat64';
-import { NeighborTable } from './NeighborTable';
+import { NeighborStore } from './NeighborStore';
 
 /** Settings of one co-occurrence index (co-visitation or bought-together). */
 export interface CooccurrenceOptions {
@@ -44,7 +44,7 @@ export interface Neighbor {
  */
 export class CooccurrenceIndex {
   private readonly clock: DecayClock;
-  private readonly tables: Array<NeighborTable | undefined> = [];
+  private readonly tables = new NeighborStore();
   private readonly mass = new GrowableFloat64();
   private readonly contexts = new Map<string, Context>();
   private maxTs = Number.NEGATIVE_INFINITY;
@@ -102,13 +102,12 @@ export class CooccurrenceIndex {
 
   /** Up to `limit` neighbours of `item`, best first (ties by id). */
   neighbors(item: number, now: number, limit: number): Neighbor[] {
-    const table = this.tables[item];
-    if (table === undefined) return [];
+    if (this.tables.size(item) === 0) return [];
     const f = this.clock.readFactor(now);
     const s = this.opts.smoothing;
     const ni = this.mass.get(item) * f + s;
     const out: Neighbor[] = [];
-    table.forEach((other, c) => {
+    this.tables.forEach(item, (other, c) => {
       const denom = Math.sqrt(ni * (this.mass.get(other) * f + s));
       if (denom > 0 && c > 0) out.push({ item: other, score: (c * f) / denom });
     });
@@ -119,7 +118,7 @@ export class CooccurrenceIndex {
 
   /** Decayed pair mass c(a,b) at `now` (for inspection and tests). */
   pairMass(a: number, b: number, now: number): number {
-    return (this.tables[a]?.get(b) ?? 0) * this.clock.readFactor(now);
+    return this.tables.get(a, b) * this.clock.readFactor(now);
   }
 
   /** Decayed item mass n(a) at `now`. */
@@ -129,9 +128,7 @@ export class CooccurrenceIndex {
 
   /** Stored neighbour links, counting both directions once (i.e. halved). */
   pairCount(): number {
-    let n = 0;
-    for (const t of this.tables) n += t?.size ?? 0;
-    return Math.round(n / 2);
+    return Math.round(this.tables.totalSize / 2);
   }
 
   /**
@@ -165,20 +162,14 @@ export class CooccurrenceIndex {
   }
 
   private bump(item: number, other: number, delta: number): void {
-    let table = this.tables[item];
-    if (table === undefined) {
-      while (this.tables.length <= item) this.tables.push(undefined);
-      table = new NeighborTable();
-      this.tables[item] = table;
-    }
-    table.add(other, delta);
-    if (table.size > this.opts.maxStored) table.prune(this.opts.keepAfterPrune);
+    this.tables.add(item, other, delta);
+    if (this.tables.size(item) > this.opts.maxStored) this.tables.prune(item, this.opts.keepAfterPrune);
   }
 
   private rebase(ts: number): void {
     const factor = this.clock.rebase(ts);
     this.mass.scale(factor);
-    for (const t of this.tables) t?.scale(factor);
+    this.tables.scale(factor);
   }
 
   private oldestIndex(ctx: Context): number {

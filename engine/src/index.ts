@@ -25,5 +25,37 @@ export type {
 } from './config';
 export { defaultEngineConfig, SIGNALS, SURFACES } from './config';
 export { type CreateEngineOptions, createEngine } from './createEngine';
+export type {
+  BuiltinEncoderOptions,
+  BuiltinModelOptions,
+  EmbeddingEncoder,
+  HashedFeatureOptions,
+  ItemTextField,
+  ItemTextSource,
+  IvfIndexOptions,
+  ModelFileSpec,
+  Neighbor,
+  Pooling,
+  PulledModel,
+  PullModelOptions,
+  TextEncoderOptions,
+  TransformerEncoderOptions,
+} from './embeddings';
+export {
+  buildBuiltinModelBytes,
+  bytesToVector,
+  createBuiltinEncoder,
+  createTextEncoder,
+  createTransformerEncoder,
+  DEFAULT_ITEM_TEXT_FIELDS,
+  DEFAULT_MODEL_FILES,
+  IvfIndex,
+  itemText,
+  ModelPullError,
+  pullModel,
+  resolveBuiltinModel,
+  textHash,
+  vectorToBytes,
+} from './embeddings';
 export { resolveEngineConfig } from './resolveEngineConfig';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';

@@ -1,0 +1,243 @@
+/**
+ * Engine benchmark: builds the indexes from a deterministic synthetic shop (100k items, 2M events,
+ * Zipf popularity, category-focused sessions, orders) and measures recommend() latency per surface.
+ *
+ * Run: pnpm --filter @recsys/engine bench   (env BENCH_ITEMS / BENCH_EVENTS / BENCH_CALLS to resize)
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { createEngine, type EngineEvent, type EngineItem, type RecRequest, type Surface } from '../src/index';
+
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const CALLS = Number(process.env.BENCH_CALLS ?? 2_000);
+const USERS = Math.round(EVENTS / 12);
+const CATEGORIES = 300;
+const BRANDS = 2_000;
+const DAY = 86_400_000;
+const START = Date.UTC(2024, 0, 1);
+const SPAN = 60 * DAY;
+
+/** mulberry32: small, fast, deterministic. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Samples index 0…n−1 with P(i) ∝ 1/(i+1)^s via a precomputed CDF. */
+function zipf(n: number, s: number, random: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += 1 / (i + 1) ** s;
+    cdf[i] = sum;
+  }
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+function generateCatalog(random: () => number): { items: EngineItem[]; byCategory: number[][] } {
+  const items: EngineItem[] = [];
+  const byCategory: number[][] = Array.from({ length: CATEGORIES }, () => []);
+  const pickCategory = zipf(CATEGORIES, 0.8, random);
+  for (let i = 0; i < ITEMS; i++) {
+    const category = pickCategory();
+    byCategory[category]!.push(i); // ascending i = descending global popularity
+    items.push({
+      itemId: `sku-${i}`,
+      title: `Item ${i}`,
+      price: Math.round(random() * 20_000) / 100,
+      available: random() > 0.03,
+      archived: random() < 0.01,
+      tags: [`category:c${category}`, `brand:b${Math.floor(random() * BRANDS)}`, `color:k${i % 12}`],
+      parentId: i % 10 === 1 ? `sku-${i - 1}` : undefined,
+      createdAt: START - Math.floor(random() * 365) * DAY,
+    });
+  }
+  return { items, byCategory };
+}
+
+/**
+ * Yields the event stream in batches so the harness never holds all 2M event objects at once
+ * (which would inflate RSS and GC time that are not the engine's).
+ */
+function* generateEvents(
+  random: () => number,
+  byCategory: number[][],
+  batchSize: number,
+): Generator<EngineEvent[]> {
+  let events: EngineEvent[] = [];
+  let total = 0;
+  const pickCategory = zipf(CATEGORIES, 0.8, random);
+  const pickUser = zipf(USERS, 0.6, random);
+  const pickers = byCategory.map((members) => zipf(Math.max(1, members.length), 1.05, random));
+  let session = 0;
+  let order = 0;
+  const sessions = Math.ceil(EVENTS / 8);
+  while (total < EVENTS) {
+    if (events.length >= batchSize) {
+      yield events;
+      events = [];
+    }
+    const user = `u${pickUser()}`;
+    const sessionId = `s${session}`;
+    let ts = START + (session / sessions) * SPAN + random() * 60_000;
+    session++;
+    const category = pickCategory();
+    const members = byCategory[category]!;
+    if (members.length === 0) continue;
+    const length = 2 + Math.floor(random() * 13);
+    const cart: number[] = [];
+    for (let e = 0; e < length && total < EVENTS; e++) {
+      // Mostly within the session's category, sometimes anywhere.
+      const item =
+        random() < 0.85 ? members[pickers[category]!()]! : Math.floor(random() ** 3 * ITEMS) % ITEMS;
+      ts += 5_000 + random() * 120_000;
+      const r = random();
+      const type = r < 0.75 ? 'view' : r < 0.88 ? 'click' : 'add';
+      events.push({ type, itemId: `sku-${item}`, userKey: user, sessionId, ts });
+      total++;
+      if (type === 'add') cart.push(item);
+    }
+    if (cart.length > 0 && random() < 0.45) {
+      const orderId = `o${order++}`;
+      ts += 60_000;
+      for (const item of cart) {
+        if (total >= EVENTS) break;
+        events.push({
+          type: 'purchase',
+          itemId: `sku-${item}`,
+          userKey: user,
+          sessionId,
+          ts,
+          orderId,
+          value: 1,
+        });
+        total++;
+      }
+    }
+  }
+  if (events.length > 0) yield events;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(0)} MB`;
+}
+
+function main(): void {
+  const random = rng(42);
+  let t = performance.now();
+  const { items, byCategory } = generateCatalog(random);
+  console.log(
+    `generated ${items.length.toLocaleString()} items in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  const batch = 10_000;
+  let lastTs = START;
+  const sampledUsers = new Set<string>();
+  let engineMs = 0;
+  let engineCpuUs = 0;
+  let generatorMs = 0;
+  let count = 0;
+  const engine = createEngine({ now: () => lastTs + 60_000 });
+  t = performance.now();
+  engine.upsertItems(items);
+  engineMs += performance.now() - t;
+  const stream = generateEvents(random, byCategory, batch);
+  for (;;) {
+    t = performance.now();
+    const next = stream.next();
+    generatorMs += performance.now() - t;
+    if (next.done) break;
+    const events = next.value;
+    t = performance.now();
+    const cpu = process.cpuUsage();
+    engine.addEvents(events);
+    engineMs += performance.now() - t;
+    const used = process.cpuUsage(cpu);
+    engineCpuUs += used.user + used.system;
+    count += events.length;
+    lastTs = events[events.length - 1]!.ts;
+    for (let i = 0; i < events.length; i += 97) sampledUsers.add(events[i]!.userKey);
+  }
+  const mem = process.memoryUsage();
+  const stats = engine.stats();
+  console.log(
+    `build: ${(engineMs / 1000).toFixed(1)} s in the engine (${Math.round(count / (engineMs / 1000)).toLocaleString()} events/s; ` +
+      `upsertItems + addEvents in batches of ${batch.toLocaleString()}; event generation, ${(generatorMs / 1000).toFixed(1)} s, not counted)`,
+  );
+  // CPU time includes GC helper threads; wall time includes waiting for a busy machine.
+  console.log(
+    `addEvents CPU time (user+sys, all threads): ${(engineCpuUs / 1e6).toFixed(1)} s; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`,
+  );
+  console.log(
+    `memory after build: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)}, external+arrayBuffers ${mb(mem.external + mem.arrayBuffers)}`,
+  );
+  console.log(`stats: ${JSON.stringify(stats)}`);
+  console.log('vectors: none set (embedding signals off; MMR uses tag overlap)');
+
+  const q = rng(7);
+  const users = [...sampledUsers];
+  const pickItem = zipf(ITEMS, 0.9, q);
+  const requestFor = (surface: Surface, i: number): RecRequest => {
+    const user = i % 10 === 0 ? `new-user-${i}` : users[Math.floor(q() * users.length)]!;
+    switch (surface) {
+      case 'similar':
+        return { surface, k: 10, itemId: `sku-${pickItem()}` };
+      case 'cart':
+        return { surface, k: 10, userKey: user, cartItemIds: [0, 1, 2].map(() => `sku-${pickItem()}`) };
+      case 'trending':
+        return i % 2 === 0 ? { surface, k: 10 } : { surface, k: 10, category: `c${Math.floor(q() * 50)}` };
+      default:
+        return { surface, k: 10, userKey: user };
+    }
+  };
+  const surfaces: Surface[] = ['forUser', 'similar', 'cart', 'buyAgain', 'trending', 'recentlyViewed'];
+  const rows: string[] = [];
+  const measure = (label: string, surface: Surface, extra: Partial<RecRequest>) => {
+    for (let i = 0; i < 50; i++) engine.recommend({ ...requestFor(surface, i), ...extra });
+    const times: number[] = [];
+    let returned = 0;
+    let fallbacks = 0;
+    for (let i = 0; i < CALLS; i++) {
+      const req = { ...requestFor(surface, i), ...extra };
+      const start = performance.now();
+      const res = engine.recommend(req);
+      times.push(performance.now() - start);
+      returned += res.items.length;
+      if (res.fallback.used) fallbacks++;
+    }
+    times.sort((a, b) => a - b);
+    rows.push(
+      `${label.padEnd(24)} p50 ${percentile(times, 50).toFixed(3)} ms  p99 ${percentile(times, 99).toFixed(3)} ms  ` +
+        `max ${times[times.length - 1]!.toFixed(2)} ms  avg items ${(returned / CALLS).toFixed(1)}  fallback ${((100 * fallbacks) / CALLS).toFixed(0)}%`,
+    );
+  };
+  for (const s of surfaces) measure(s, s, {});
+  measure('similar (explain)', 'similar', { explain: true });
+  measure('forUser (explain, λ=.5)', 'forUser', { explain: true, overrides: { diversity: { lambda: 0.5 } } });
+  console.log(`recommend() latency, ${CALLS.toLocaleString()} calls per row after 50 warm-up calls, k=10:`);
+  for (const r of rows) console.log(`  ${r}`);
+  const after = process.memoryUsage();
+  console.log(`memory at end: rss ${mb(after.rss)}, heapUsed ${mb(after.heapUsed)}`);
+}
+
+main();
