@@ -1,6 +1,7 @@
 export { getGlobalClient, type RecsClientSource, type RecsSdkLike, toRecsClient } from './client';
 export { defaultLocale, formatPrice } from './format';
 export {
+  type AutoMountOptions,
   autoMount,
   type MountOptions,
   mount,
