@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { createCookieStore } from './storage';
 import { ENDPOINT, KEY, settle, useCollector } from './testing/collector';
 import { createTracker, type Tracker, type TrackerOptions } from './tracker';
 
@@ -31,7 +32,7 @@ describe('anonymous id', () => {
 
   it('restores the id from localStorage when the cookie was cleared', () => {
     const id = make().getIds().anonymousId;
-    document.cookie = 'rsys_aid=; path=/; max-age=-1';
+    createCookieStore().remove('rsys_aid');
     expect(make().getIds().anonymousId).toBe(id);
   });
 

@@ -32,7 +32,7 @@ describe('persistence', () => {
     await first.flush();
     expect(collector.requests).toHaveLength(0);
     collector.offline(false);
-    const second = reload(first);
+    reload(first);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(collector.events().map((e) => e.itemId)).toEqual(['sku-1', 'sku-2']);
     expect(storedQueues()).toHaveLength(0); // delivered events leave storage

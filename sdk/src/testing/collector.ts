@@ -2,6 +2,7 @@
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
+import { createCookieStore } from '../storage';
 import type { CollectPayload, RecsysEvent } from '../types';
 
 export const ENDPOINT = 'https://api.recsys.test';
@@ -83,9 +84,10 @@ export function useCollector() {
 export function resetBrowserState(): void {
   localStorage.clear();
   sessionStorage.clear();
+  const cookies = createCookieStore();
   for (const c of document.cookie.split('; ')) {
     const name = c.split('=')[0];
-    if (name) document.cookie = `${name}=; path=/; max-age=-1`;
+    if (name) cookies.remove(name);
   }
 }
 

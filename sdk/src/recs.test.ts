@@ -1,0 +1,98 @@
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createRecsysClient, recommendationContext } from './recs';
+import { createRecsys } from './recsys';
+import { RecsysRequestError } from './rpc';
+import { resetBrowserState } from './testing/collector';
+import { type TestRouter, trpcHandler } from './testing/router';
+import type { RecsResponse } from './types';
+
+const ENDPOINT = 'https://recs.shop.test';
+const server = setupServer(trpcHandler(ENDPOINT));
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => server.close());
+
+describe('recommendation client', () => {
+  it('calls recs.* queries over tRPC v11 HTTP and returns the data', async () => {
+    const client = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'pk_test' });
+    const res = await client.recs.similar({ itemId: 'sku-9', k: 3 });
+    expect(res.requestId).toBe('req-similar');
+    expect(res.items.map((i) => i.rank)).toEqual([1, 2, 3]);
+    expect(res.echo).toEqual({ itemId: 'sku-9', k: 3 });
+  });
+
+  it('runs mutations with a JSON body', async () => {
+    const client = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'pk_test' });
+    await expect(client.mutate('users.alias', { anonymousId: 'a-1', userId: 'u-1' })).resolves.toEqual({
+      linked: 'a-1->u-1',
+    });
+  });
+
+  it('turns tRPC errors into RecsysRequestError with status, code and path', async () => {
+    const client = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'pk_test' });
+    const err = await client.query('recs.similar', {} as { itemId: string }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecsysRequestError);
+    expect(err).toMatchObject({
+      status: 400,
+      code: 'BAD_REQUEST',
+      path: 'recs.similar',
+      message: 'itemId: required',
+    });
+    const denied = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'nope' });
+    await expect(denied.recs.trending({})).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+  });
+
+  it('reports an unreachable server as status 0', async () => {
+    const client = createRecsysClient({
+      endpoint: ENDPOINT,
+      key: 'pk_test',
+      fetch: () => Promise.reject(new TypeError('Failed to fetch')),
+    });
+    await expect(client.recs.trending()).rejects.toMatchObject({ status: 0, path: 'recs.trending' });
+  });
+
+  it('infers inputs and outputs from a router type, and falls back to the documented contract without one', () => {
+    const typed = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'pk_test' });
+    expectTypeOf(typed.recs.similar).returns.resolves.toHaveProperty('echo');
+    expectTypeOf(typed.query<'recs.forUser'>)
+      .parameter(0)
+      .toEqualTypeOf<'recs.forUser'>();
+    // @ts-expect-error similar requires an itemId in the test router
+    void (() => typed.recs.similar({ k: 1 }));
+    // @ts-expect-error not a query of the router
+    void (() => typed.query('users.alias', { anonymousId: 'a', userId: 'u' }));
+    const plain = createRecsysClient({ endpoint: ENDPOINT, key: 'pk_test' });
+    expectTypeOf(plain.recs.buyAgain).returns.resolves.toEqualTypeOf<RecsResponse>();
+  });
+
+  it('builds the attribution context for a clicked recommendation', () => {
+    const response = { requestId: 'req-1', surface: 'pdp' };
+    expect(recommendationContext(response, { rank: 4 }, 'similar')).toEqual({
+      requestId: 'req-1',
+      rank: 4,
+      surface: 'pdp',
+      widget: 'similar',
+    });
+  });
+});
+
+describe('createRecsys', () => {
+  it('fills the visitor’s ids into recommendation calls unless the input sets them', async () => {
+    resetBrowserState();
+    const recsys = createRecsys<TestRouter>({ endpoint: ENDPOINT, key: 'pk_test', flushInterval: 60_000 });
+    recsys.identify('user-7');
+    const ids = recsys.getIds();
+    const res = await recsys.recs.forUser({ k: 1 });
+    expect(res.echo).toEqual({
+      k: 1,
+      userId: 'user-7',
+      anonymousId: ids.anonymousId,
+      sessionId: ids.sessionId,
+    });
+    const other = await recsys.recs.forUser({ userId: 'someone-else' });
+    expect(other.echo.userId).toBe('someone-else');
+    recsys.consent('denied');
+    expect((await recsys.recs.trending({})).echo).toEqual({}); // withdrawing consent forgets every id
+    recsys.destroy();
+  });
+});
