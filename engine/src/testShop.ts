@@ -32,6 +32,8 @@ export function ev(
 /** `users` users who each view every item of `itemIds` within one session. */
 export function coViews(itemIds: string[], users: number, prefix = 'u'): EngineEvent[] {
   const out: EngineEvent[] = [];
-  for (let u = 0; u < users; u++) itemIds.forEach((id, i) => out.push(ev('view', id, `${prefix}${u}`, i)));
+  for (let u = 0; u < users; u++) {
+    for (const [i, id] of itemIds.entries()) out.push(ev('view', id, `${prefix}${u}`, i));
+  }
   return out;
 }
