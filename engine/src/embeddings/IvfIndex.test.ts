@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { VectorSource as EngineVectorSource } from '../api';
 import { IvfIndex, type VectorSource } from './IvfIndex';
 
 function rng(seed: number): () => number {
@@ -171,7 +172,7 @@ describe('IvfIndex', () => {
   });
 
   it('satisfies the VectorSource interface the engine consumes', () => {
-    const source: VectorSource = new IvfIndex({ dim: 2 });
+    const source: VectorSource & EngineVectorSource = new IvfIndex({ dim: 2 });
     expect(source.dim).toBe(2);
     expect(source.nearest(new Float32Array([1, 0]), 5)).toEqual([]);
     expect(source.get('nothing')).toBeUndefined();

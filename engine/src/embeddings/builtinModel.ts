@@ -135,7 +135,6 @@ export function buildBuiltinModelBytes(model: ResolvedBuiltinModel): Uint8Array 
     initializers: [
       { name: 'table', dataType: OnnxDataType.INT8, dims: [model.buckets, model.dim], raw: rawBytes(table) },
       int64Tensor('axis1', [1], [1]),
-      int64Tensor('axis2', [1], [2]),
       floatTensor('eps', [], [1e-12]),
     ],
     nodes: [
@@ -151,14 +150,10 @@ export function buildBuiltinModelBytes(model: ResolvedBuiltinModel): Uint8Array 
         outputs: ['rows'],
         attributes: { to: { kind: 'int', value: OnnxDataType.FLOAT } },
       },
-      { opType: 'Unsqueeze', inputs: ['weights', 'axis2'], outputs: ['w3'] },
-      { opType: 'Mul', inputs: ['rows', 'w3'], outputs: ['weighted'] },
-      {
-        opType: 'ReduceSum',
-        inputs: ['weighted', 'axis1'],
-        outputs: ['summed'],
-        attributes: { keepdims: { kind: 'int', value: 0 } },
-      },
+      // [b,1,f] × [b,f,d] → [b,1,d]: one batched GEMM instead of Mul + ReduceSum over a [b,f,d] temporary.
+      { opType: 'Unsqueeze', inputs: ['weights', 'axis1'], outputs: ['w_row'] },
+      { opType: 'MatMul', inputs: ['w_row', 'rows'], outputs: ['summed3'] },
+      { opType: 'Squeeze', inputs: ['summed3', 'axis1'], outputs: ['summed'] },
       {
         opType: 'ReduceSum',
         inputs: ['weights', 'axis1'],

@@ -6,18 +6,37 @@
 
 /** Tuning of the feature extractor. Changing any of these changes the model id. */
 export interface HashedFeatureOptions {
-  /** Number of hash buckets (rows of the embedding table). */
+  /**
+   * Number of hash buckets (rows of the embedding table); set through the
+   * encoder's `buckets` option.
+   * @default 131072
+   * @example 65536
+   */
   buckets: number;
-  /** Weight of each word unigram. */
+  /**
+   * Weight of each word unigram.
+   * @default 1
+   * @example { wordWeight: 1 }
+   */
   wordWeight: number;
-  /** Weight of each adjacent-word bigram; captures phrases like "running shoe". */
+  /**
+   * Weight of each adjacent-word bigram; captures phrases like "running shoe".
+   * @default 0.5
+   * @example { bigramWeight: 0 }
+   */
   bigramWeight: number;
   /**
    * Weight of each character 3-gram of a word (with `<`/`>` boundary marks);
    * makes "shoe"/"shoes" or typos land close together.
+   * @default 0.25
+   * @example { trigramWeight: 0.1 }
    */
   trigramWeight: number;
-  /** Words beyond this are ignored, so a long description cannot drown the title. */
+  /**
+   * Words beyond this are ignored, so a long description cannot drown the title.
+   * @default 128
+   * @example { maxWords: 64 }
+   */
   maxWords: number;
 }
 

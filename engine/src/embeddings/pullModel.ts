@@ -3,11 +3,21 @@ import { join, resolve } from 'node:path';
 
 /** One file to download: its path in the repository and its local name. */
 export interface ModelFileSpec {
-  /** Path inside the model repository, e.g. `onnx/model.onnx`. */
+  /**
+   * Path inside the model repository.
+   * @example 'onnx/model_quantized.onnx'
+   */
   remote: string;
-  /** File name written in `dir`, e.g. `model.onnx`. */
+  /**
+   * File name written in `dir`.
+   * @example 'model.onnx'
+   */
   local: string;
-  /** A 404 on an optional file is skipped instead of failing the pull. */
+  /**
+   * A 404 on an optional file is skipped instead of failing the pull.
+   * @default false
+   * @example { remote: 'config.json', local: 'config.json', optional: true }
+   */
   optional?: boolean;
 }
 
@@ -62,7 +72,11 @@ export interface PullModelOptions {
    * @example { onProgress: ({ file, bytes }) => console.log(file, bytes) }
    */
   onProgress?: (progress: { file: string; bytes: number; total: number | undefined }) => void;
-  /** Aborts the downloads. */
+  /**
+   * Aborts the downloads (temporary files are removed).
+   * @default undefined
+   * @example { signal: AbortSignal.timeout(10 * 60_000) }
+   */
   signal?: AbortSignal;
 }
 
