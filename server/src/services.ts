@@ -1,5 +1,7 @@
 import type { EventsBatchResult } from './contracts';
 import type { Database } from './db/client';
+import type { EngineHost } from './engine-host/EngineHost';
+import type { RecLogWriter } from './engine-host/RecLogWriter';
 import type { Logger } from './obs/logger';
 import type { Metrics } from './obs/metrics';
 import type { KeyResolver } from './store/namespaces';
@@ -14,4 +16,8 @@ export interface AppServices {
   onEventsIngested(namespaceId: string, result: EventsBatchResult): void;
   /** Whether the engine indexes are loaded (for `/readyz`). */
   engineReady(): boolean;
+  /** The engines; absent on a server started without recommendations. */
+  engines: EngineHost | undefined;
+  /** Served-list log for attribution and evaluation. */
+  recLog: RecLogWriter | undefined;
 }

@@ -3,4 +3,5 @@ export * from './events';
 export * from './items';
 export { limits } from './limits';
 export * from './pii';
+export * from './recs';
 export * from './users';

@@ -5,6 +5,8 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { limits } from '../contracts';
 import type { Database } from '../db/client';
+import type { EngineHost } from '../engine-host/EngineHost';
+import type { RecLogWriter } from '../engine-host/RecLogWriter';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics } from '../obs/metrics';
 import { appRouter } from '../routers/app';
@@ -33,8 +35,14 @@ export interface RecsysServerOptions {
    */
   fallback?: RouteHandler;
   /**
+   * The engines serving `recs.*`; without it those procedures answer 503.
+   */
+  engines?: EngineHost;
+  /** Where served lists are logged. */
+  recLog?: RecLogWriter;
+  /**
    * Reports whether the engine indexes are loaded, for `/readyz`.
-   * @default () => true
+   * @default () => engines?.ready ?? true
    */
   engineReady?: () => boolean;
   /** Called after each accepted events batch. */
@@ -83,9 +91,12 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       metrics.eventsIngested.inc({ outcome: 'accepted' }, result.accepted);
       metrics.eventsIngested.inc({ outcome: 'duplicate' }, result.duplicates);
       metrics.eventsIngested.inc({ outcome: 'rejected' }, new Set(result.rejected.map((r) => r.index)).size);
+      if (result.accepted > 0) options.engines?.nudge();
       options.onEventsIngested?.(namespaceId, result);
     },
-    engineReady: options.engineReady ?? (() => true),
+    engineReady: options.engineReady ?? (() => options.engines?.ready ?? true),
+    engines: options.engines,
+    recLog: options.recLog,
   };
 
   const trpcHandler = createHTTPHandler({

@@ -1,12 +1,14 @@
 import { router } from '../trpc/init';
 import { eventsRouter } from './events';
 import { itemsRouter } from './items';
+import { recsRouter } from './recs';
 import { usersRouter } from './users';
 
 export const appRouter = router({
   items: itemsRouter,
   users: usersRouter,
   events: eventsRouter,
+  recs: recsRouter,
 });
 
 /** The router's type: what `@recsys/sdk`'s typed client is inferred from. */

@@ -1,5 +1,8 @@
+import type { EmbeddingEncoder } from '@recsys/engine';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { Database } from '../db/client';
+import { EngineHost } from '../engine-host/EngineHost';
+import { RecLogWriter } from '../engine-host/RecLogWriter';
 import { createRecsysServer, type RecsysServer, type RecsysServerOptions } from '../http/server';
 import { createLogger } from '../obs/logger';
 import type { AppRouter } from '../routers/app';
@@ -37,18 +40,38 @@ export function createClient(url: string, key: string | undefined, origin?: stri
  */
 export async function startTestServer(
   database: Database,
-  options: Partial<Omit<RecsysServerOptions, 'database'>> = {},
+  options: Partial<Omit<RecsysServerOptions, 'database'>> & {
+    /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
+    engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number };
+  } = {},
 ): Promise<{
   server: RecsysServer;
   url: string;
+  engines: EngineHost | undefined;
+  recLog: RecLogWriter | undefined;
   tenant(namespaceId: string): Promise<TestTenant>;
   close(): Promise<void>;
 }> {
-  const server = createRecsysServer({ database, log: createLogger({ level: 'silent' }), ...options });
+  const log = createLogger({ level: 'silent' });
+  const { engine, ...serverOptions } = options;
+  const engines = engine
+    ? new EngineHost({ database, log, encoder: engine.encoder, pollIntervalMs: engine.pollIntervalMs ?? 100 })
+    : undefined;
+  await engines?.start();
+  const recLog = engines ? new RecLogWriter(database, log) : undefined;
+  const server = createRecsysServer({
+    database,
+    log,
+    ...(engines ? { engines } : {}),
+    ...(recLog ? { recLog } : {}),
+    ...serverOptions,
+  });
   const url = await server.listen(0);
   return {
     server,
     url,
+    engines,
+    recLog,
     async tenant(namespaceId) {
       await createNamespace(database, namespaceId);
       const secret = await createApiKey(database, namespaceId, { kind: 'secret' });
@@ -64,6 +87,10 @@ export async function startTestServer(
         browser: createClient(url, publishable.key, TEST_ORIGIN),
       };
     },
-    close: () => server.close(),
+    async close() {
+      await server.close();
+      await engines?.stop();
+      await recLog?.close();
+    },
   };
 }

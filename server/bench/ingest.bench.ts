@@ -1,0 +1,238 @@
+/**
+ * `events.batch` throughput through the real HTTP endpoint, against PGlite
+ * and PostgreSQL, with batches of 500 from concurrent clients; and, in the
+ * same run, the rate of a raw PostgreSQL COPY of the same rows.
+ *
+ *   pnpm --filter @recsys/server bench:ingest
+ *
+ * PostgreSQL: BENCH_DATABASE_URL, else DATABASE_URL, else
+ * postgres://postgres@127.0.0.1:5432/test (a scratch database is created on
+ * that server and dropped afterwards).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+
+const BATCH = 500;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const COPY_ROWS = 500_000;
+const pgUrl =
+  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const start = Date.now() - 86_400_000;
+function eventRow(i: number, runId: string) {
+  return {
+    eventId: `${runId}-${i}`,
+    type: i % 10 === 0 ? 'add' : 'view',
+    itemId: `sku-${(i * 7919) % 20_000}`,
+    anonymousId: `anon-${i % 5_000}`,
+    sessionId: `s-${Math.floor(i / 20)}`,
+    ts: new Date(start + i * 10).toISOString(),
+    meta: { surface: 'pdp', url: `https://shop.example/p/${i % 20_000}` },
+  };
+}
+
+async function startServer(databaseUrl: string | undefined) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./ingest-server.ts', import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        ...(databaseUrl ? { BENCH_DATABASE_URL: databaseUrl } : { BENCH_DATABASE_URL: '' }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as { url: string; key: string; database: string }) };
+}
+
+async function stop(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface LoadResult {
+  label: string;
+  eventsPerSec: number;
+  batchesPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  accepted: number;
+}
+
+async function runLoad(label: string, url: string, key: string): Promise<LoadResult> {
+  const runId = randomBytes(4).toString('hex');
+  let next = 0;
+  let accepted = 0;
+  // Warm-up: JIT, connection pool, first-insert page allocation.
+  for (let w = 0; w < 5; w++) {
+    const events = Array.from({ length: BATCH }, () => eventRow(next++, runId));
+    await fetch(`${url}/trpc/events.batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+  }
+  const result = await autocannon({
+    url: `${url}/trpc/events.batch`,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest(req) {
+          const events = Array.from({ length: BATCH }, () => eventRow(next++, runId));
+          return { ...req, body: JSON.stringify({ events }) };
+        },
+        onResponse(status, body) {
+          if (status === 200)
+            accepted += (JSON.parse(body) as { result: { data: { accepted: number } } }).result.data.accepted;
+        },
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  return {
+    label,
+    eventsPerSec: accepted / DURATION_S,
+    batchesPerSec: ok / DURATION_S,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    accepted,
+  };
+}
+
+async function countStored(databaseUrl: string | undefined, url: string, key: string) {
+  if (!databaseUrl) {
+    const res = await fetch(`${url}/metrics`);
+    const m = /recsys_events_total\{outcome="accepted"\} (\d+)/.exec(await res.text());
+    return Number(m?.[1] ?? 0);
+  }
+  void key;
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
+  await sql.end();
+  return row?.n ?? 0;
+}
+
+async function copyRate(databaseUrl: string) {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  await sql`CREATE TABLE events_copy (LIKE events INCLUDING ALL)`;
+  const runId = randomBytes(4).toString('hex');
+  const received = new Date().toISOString();
+  let i = 0;
+  const rows = Readable.from(
+    (function* () {
+      while (i < COPY_ROWS) {
+        let chunk = '';
+        for (let j = 0; j < 1_000 && i < COPY_ROWS; j++, i++) {
+          const e = eventRow(i, runId);
+          chunk += `bench\t${e.eventId}\t${e.type}\t${e.itemId}\t\\N\t${e.anonymousId}\t${e.sessionId}\t${e.ts}\t\\N\t${received}\t\\N\t${JSON.stringify(e.meta)}\n`;
+        }
+        yield chunk;
+      }
+    })(),
+  );
+  const t0 = performance.now();
+  const writable =
+    await sql`COPY events_copy (namespace_id, event_id, type, item_id, user_id, anonymous_id, session_id, ts, client_ts, received_at, value, meta) FROM STDIN`.writable();
+  await pipeline(rows, writable);
+  const seconds = (performance.now() - t0) / 1000;
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events_copy`;
+  await sql.end();
+  return { rowsPerSec: (row?.n ?? 0) / seconds, rows: row?.n ?? 0 };
+}
+
+async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = postgres(pgUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const name = `recsys_bench_${randomBytes(4).toString('hex')}`;
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    const url = new URL(pgUrl);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      async drop() {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      },
+    };
+  } catch (error) {
+    await admin.end({ timeout: 1 });
+    console.log(`PostgreSQL at ${pgUrl} unreachable (${(error as Error).message}); skipping its rows.`);
+    return undefined;
+  }
+}
+
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const results: LoadResult[] = [];
+console.log(
+  `events.batch over HTTP: batches of ${BATCH}, ${CONNECTIONS} concurrent clients, ${DURATION_S} s per target`,
+);
+console.log(
+  '(server in its own process with the engine host polling, as deployed; load from this process)\n',
+);
+
+{
+  const srv = await startServer(undefined);
+  try {
+    const r = await runLoad('PGlite (on disk)', srv.url, srv.key);
+    r.accepted = Math.min(r.accepted, await countStored(undefined, srv.url, srv.key));
+    results.push(r);
+  } finally {
+    await stop(srv.child);
+  }
+}
+
+const scratch = await scratchDatabase();
+let copy: { rowsPerSec: number; rows: number } | undefined;
+if (scratch) {
+  try {
+    const srv = await startServer(scratch.url);
+    try {
+      const r = await runLoad('PostgreSQL', srv.url, srv.key);
+      const stored = await countStored(scratch.url, srv.url, srv.key);
+      if (stored < r.accepted) throw new Error(`accepted ${r.accepted} but only ${stored} rows stored`);
+      results.push(r);
+    } finally {
+      await stop(srv.child);
+    }
+    copy = await copyRate(scratch.url);
+  } finally {
+    await scratch.drop();
+  }
+}
+
+console.log('target              events/s   batches/s   p50 ms   p99 ms   errors');
+for (const r of results) {
+  console.log(
+    `${r.label.padEnd(18)} ${fmt(r.eventsPerSec).padStart(9)} ${fmt(r.batchesPerSec, 1).padStart(11)} ${fmt(r.p50, 1).padStart(8)} ${fmt(r.p99, 1).padStart(8)} ${String(r.errors).padStart(8)}`,
+  );
+}
+if (copy) {
+  const pg = results.find((r) => r.label === 'PostgreSQL');
+  console.log(
+    `\nraw COPY of ${fmt(copy.rows)} identical rows into a table shaped like events: ${fmt(copy.rowsPerSec)} rows/s`,
+  );
+  if (pg) console.log(`events.batch / COPY on PostgreSQL: ${fmt(pg.eventsPerSec / copy.rowsPerSec, 2)}`);
+  if (pg)
+    console.log(`target ≥ 25,000 events/s on PostgreSQL: ${pg.eventsPerSec >= 25_000 ? 'met' : 'NOT met'}`);
+}

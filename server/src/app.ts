@@ -1,0 +1,118 @@
+import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
+import { type Database, openDatabase } from './db/client';
+import { EngineHost } from './engine-host/EngineHost';
+import { RecLogWriter } from './engine-host/RecLogWriter';
+import { createRecsysServer, type RecsysServer, type RouteHandler } from './http/server';
+import { createLogger, type Logger } from './obs/logger';
+
+/** How item text becomes vectors. */
+export type EmbeddingsSetting =
+  | { kind: 'builtin'; dim?: number }
+  | { kind: 'transformer'; dir: string; maxLength?: number }
+  | { kind: 'off' };
+
+export interface StartOptions {
+  /**
+   * PostgreSQL URL; the embedded PGlite when absent.
+   * @default process.env.DATABASE_URL
+   */
+  databaseUrl?: string | undefined;
+  /**
+   * Folder of the embedded database (`memory://` for none).
+   * @default process.env.RECSYS_DATA_DIR ?? '.data/pglite'
+   */
+  dataDir?: string | undefined;
+  /** @default 8080 (0 picks a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /**
+   * Embedding model. Parsed from `RECSYS_EMBEDDINGS` (`builtin`, `off` or
+   * `transformer:<dir>`) when not given.
+   * @default { kind: 'builtin' }
+   */
+  embeddings?: EmbeddingsSetting;
+  /** Engine poll interval; see `EngineHostOptions.pollIntervalMs`. @default 500 */
+  pollIntervalMs?: number;
+  logger?: Logger;
+  /** Extra routes (the demo storefront serves its pages through this). */
+  fallback?: RouteHandler;
+}
+
+export interface RunningRecsys {
+  url: string;
+  database: Database;
+  engines: EngineHost;
+  server: RecsysServer;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export function parseEmbeddingsSetting(value: string | undefined): EmbeddingsSetting {
+  if (!value || value === 'builtin') return { kind: 'builtin' };
+  if (value === 'off') return { kind: 'off' };
+  if (value.startsWith('transformer:'))
+    return { kind: 'transformer', dir: value.slice('transformer:'.length) };
+  throw new Error(
+    `RECSYS_EMBEDDINGS="${value}" is not understood: use builtin, off or transformer:<model folder>.`,
+  );
+}
+
+export async function createEncoder(setting: EmbeddingsSetting): Promise<EmbeddingEncoder | null> {
+  if (setting.kind === 'off') return null;
+  if (setting.kind === 'builtin')
+    return createTextEncoder({ kind: 'builtin', ...(setting.dim ? { dim: setting.dim } : {}) });
+  return createTextEncoder({
+    kind: 'transformer',
+    dir: setting.dir,
+    ...(setting.maxLength ? { maxLength: setting.maxLength } : {}),
+  });
+}
+
+/**
+ * Opens and migrates the database, loads the engines, and serves the API.
+ * What `recsys serve` and the demo storefront run.
+ */
+export async function startRecsys(options: StartOptions = {}): Promise<RunningRecsys> {
+  const log = options.logger ?? createLogger();
+  const database = await openDatabase({
+    url: options.databaseUrl ?? process.env.DATABASE_URL,
+    dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
+  });
+  await database.migrate();
+  log.info({ database: database.describe() }, 'database ready');
+  const encoder = await createEncoder(
+    options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS),
+  );
+  const engines = new EngineHost({
+    database,
+    log,
+    encoder,
+    ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+  });
+  await engines.start();
+  const recLog = new RecLogWriter(database, log);
+  const server = createRecsysServer({
+    database,
+    log,
+    engines,
+    recLog,
+    ...(options.fallback ? { fallback: options.fallback } : {}),
+  });
+  const url = await server.listen(options.port ?? 8080, options.host ?? '127.0.0.1');
+  log.info({ url }, 'recsys listening');
+  return {
+    url,
+    database,
+    engines,
+    server,
+    log,
+    async close() {
+      await server.close();
+      await engines.stop();
+      await recLog.close();
+      await encoder?.dispose();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../db/client';
+import { createKeyResolver } from '../store/namespaces';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'recsys-cli-'));
+
+async function recsys(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('recsys CLI on the embedded database', () => {
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('migrates, creates a namespace and keys that the server accepts, lists and revokes them', async () => {
+    expect((await recsys('migrate')).stdout).toMatch(/Migrations applied on PGlite/);
+    expect((await recsys('namespace', 'create', 'cli-shop', '--name', 'CLI Shop')).code).toBe(0);
+    expect((await recsys('namespace', 'list')).stdout).toMatch(/cli-shop\tCLI Shop/);
+
+    const secret = JSON.parse(
+      (await recsys('keys', 'create', '-n', 'cli-shop', '-k', 'secret', '--json')).stdout,
+    );
+    const pub = JSON.parse(
+      (
+        await recsys(
+          'keys',
+          'create',
+          '-n',
+          'cli-shop',
+          '-k',
+          'publishable',
+          '-o',
+          'https://shop.example',
+          '--json',
+        )
+      ).stdout,
+    );
+    expect(secret.key).toMatch(/^sk_cli-shop_/);
+    expect(pub.key).toMatch(/^pk_cli-shop_/);
+
+    const listed = (await recsys('keys', 'list', '-n', 'cli-shop')).stdout;
+    expect(listed).toContain(secret.keyId);
+    expect(listed).toContain('https://shop.example');
+    expect(listed).not.toContain(secret.key);
+
+    const revoked = await recsys('keys', 'revoke', secret.keyId, '-n', 'cli-shop');
+    expect(revoked.code).toBe(0);
+
+    // The stored state is what the server reads: the publishable key resolves, the revoked one does not.
+    const database = await openDatabase({ dataDir });
+    try {
+      const resolver = createKeyResolver(database);
+      expect(await resolver.resolve(pub.key, 'https://shop.example')).toMatchObject({
+        namespaceId: 'cli-shop',
+      });
+      expect(await resolver.resolve(secret.key, undefined)).toMatchObject({ code: 'UNAUTHORIZED' });
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+
+  it('explains bad input and exits non-zero instead of crashing', async () => {
+    const badNs = await recsys('namespace', 'create', 'Bad Name!');
+    expect(badNs.code).toBe(2);
+    expect(badNs.stderr).toMatch(/Namespace id "Bad Name!" is invalid: use 1-63 lowercase letters/);
+    const noOrigin = await recsys('keys', 'create', '-n', 'cli-shop', '-k', 'publishable');
+    expect(noOrigin.code).toBe(2);
+    expect(noOrigin.stderr).toMatch(/needs at least one allowed origin/);
+    const badKind = await recsys('keys', 'create', '-n', 'cli-shop', '-k', 'admin');
+    expect(badKind.code).not.toBe(0);
+    expect(badKind.stderr).toMatch(/use "secret" or "publishable"/);
+    const missing = await recsys('keys', 'create', '-n', 'nope', '-k', 'secret');
+    expect(missing.stderr).toMatch(/Namespace "nope" does not exist/);
+  }, 60_000);
+});

@@ -1,0 +1,132 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../errors';
+import {
+  createApiKey,
+  createNamespace,
+  listApiKeys,
+  listNamespaces,
+  revokeApiKey,
+} from '../store/namespaces';
+import { type GlobalOptions, withDatabase } from './context';
+import { registerServeCommand } from './serve';
+
+const program = new Command();
+
+program
+  .name('recsys')
+  .description('Recsys: recommendations for online shops — server, storage and operator tools')
+  .addOption(
+    new Option('--database-url <url>', 'PostgreSQL connection string (default: embedded PGlite)').env(
+      'DATABASE_URL',
+    ),
+  )
+  .addOption(
+    new Option('--data-dir <dir>', 'folder of the embedded database')
+      .env('RECSYS_DATA_DIR')
+      .default('.data/pglite'),
+  )
+  .showHelpAfterError();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+program
+  .command('migrate')
+  .description('apply pending database migrations (the server also does this at start-up)')
+  .action(() =>
+    withDatabase(globals(), async (database) => {
+      console.log(`Migrations applied on ${database.describe()}.`);
+    }),
+  );
+
+const ns = program
+  .command('namespace')
+  .description('manage namespaces (one catalog, its users, events and config)');
+ns.command('create <id>')
+  .description('create a namespace')
+  .option('--name <name>', 'display name')
+  .action((id: string, opts: { name?: string }) =>
+    withDatabase(globals(), async (database) => {
+      await createNamespace(database, id, opts.name);
+      console.log(`Created namespace "${id}". Next: recsys keys create --namespace ${id} --kind secret`);
+    }),
+  );
+ns.command('list')
+  .description('list namespaces')
+  .action(() =>
+    withDatabase(globals(), async (database) => {
+      for (const row of await listNamespaces(database)) console.log(`${row.id}\t${row.name}`);
+    }),
+  );
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const kindArg = (value: string) => {
+  if (value !== 'secret' && value !== 'publishable')
+    throw new InvalidArgumentError('use "secret" or "publishable".');
+  return value;
+};
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .description('create an API key; it is printed once and stored hashed')
+  .requiredOption('-n, --namespace <id>', 'namespace the key belongs to')
+  .requiredOption('-k, --kind <kind>', 'secret (server-side) or publishable (browser)', kindArg)
+  .option('-o, --origin <origin>', 'allowed browser origin for a publishable key (repeatable)', collect)
+  .option('-l, --label <label>', 'a note to recognise the key by')
+  .option('--json', 'print JSON')
+  .action(
+    (opts: {
+      namespace: string;
+      kind: 'secret' | 'publishable';
+      origin?: string[];
+      label?: string;
+      json?: boolean;
+    }) =>
+      withDatabase(globals(), async (database) => {
+        const created = await createApiKey(database, opts.namespace, {
+          kind: opts.kind,
+          allowedOrigins: opts.origin ?? [],
+          ...(opts.label ? { label: opts.label } : {}),
+        });
+        if (opts.json) return console.log(JSON.stringify(created));
+        console.log(created.key);
+        console.error(
+          `\n${opts.kind} key ${created.keyId} for "${opts.namespace}". Store it now: it is not shown again.`,
+        );
+      }),
+  );
+keys
+  .command('list')
+  .description('list the keys of a namespace (ids only; keys are never stored)')
+  .requiredOption('-n, --namespace <id>', 'namespace')
+  .action((opts: { namespace: string }) =>
+    withDatabase(globals(), async (database) => {
+      for (const k of await listApiKeys(database, opts.namespace)) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+        console.log(`${k.keyId}\t${k.kind}\t${state}\t${k.allowedOrigins.join(',')}\t${k.label ?? ''}`);
+      }
+    }),
+  );
+keys
+  .command('revoke <keyId>')
+  .description('revoke a key (stops working within seconds)')
+  .requiredOption('-n, --namespace <id>', 'namespace')
+  .action((keyId: string, opts: { namespace: string }) =>
+    withDatabase(globals(), async (database) => {
+      const revoked = await revokeApiKey(database, opts.namespace, keyId);
+      if (!revoked) throw new UserError('NOT_FOUND', `No active key ${keyId} in "${opts.namespace}".`);
+      console.log(`Revoked ${keyId}.`);
+    }),
+  );
+
+registerServeCommand(program, globals);
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof UserError) {
+    console.error(`error: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { parseEmbeddingsSetting, startRecsys } from '../app';
+import type { GlobalOptions } from './context';
+
+export function registerServeCommand(program: Command, globals: () => GlobalOptions) {
+  program
+    .command('serve')
+    .description('run the API server (migrates the database first)')
+    .option('-p, --port <port>', 'port to listen on', (v) => Number.parseInt(v, 10), 8080)
+    .option('-H, --host <host>', 'interface to bind', '127.0.0.1')
+    .option(
+      '--embeddings <setting>',
+      'builtin | off | transformer:<model folder>',
+      process.env.RECSYS_EMBEDDINGS,
+    )
+    .action(async (opts: { port: number; host: string; embeddings?: string }) => {
+      const running = await startRecsys({
+        databaseUrl: globals().databaseUrl,
+        dataDir: globals().dataDir,
+        port: opts.port,
+        host: opts.host,
+        embeddings: parseEmbeddingsSetting(opts.embeddings),
+      });
+      const shutdown = async (signal: string) => {
+        running.log.info({ signal }, 'shutting down');
+        await running.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+}
