@@ -126,14 +126,16 @@ describe('built-in ONNX model', () => {
     await session.release();
   });
 
-  it('is byte-identical for the same options and generates the default model in under 2 s', () => {
-    const t0 = performance.now();
+  it('is byte-identical for the same options and generates the default model in under 2 s of CPU', () => {
+    // CPU time, not wall time: other processes on a shared CI box must not make this flaky.
+    const cpu0 = process.cpuUsage();
     const a = buildBuiltinModelBytes(resolveBuiltinModel());
-    const elapsed = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const elapsedMs = (cpu.user + cpu.system) / 1000;
     const b = buildBuiltinModelBytes(resolveBuiltinModel());
     expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
     expect(a.length).toBeGreaterThan((1 << 17) * 256);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsedMs).toBeLessThan(2000);
   });
 
   it('sign table rows are balanced ±1 and nearly orthogonal to each other', () => {
