@@ -16,6 +16,8 @@ export class NeighborStore {
   private capacities = new Int32Array(1024);
   private counts = new Int32Array(1024);
   private readonly free = new Map<number, number[]>();
+  /** Pool cells sitting in free lists. */
+  private freeCells = 0;
   private total = 0;
 
   /** Entries of `item`'s table. */
@@ -119,16 +121,17 @@ export class NeighborStore {
   }
 
   private resize(item: number, capacity: number): void {
-    const oldStart = this.offsets[item]!;
     const oldCap = this.capacities[item]!;
     const entries: number[] = [];
     this.forEach(item, (k, v) => {
       entries.push(k, v);
     });
+    // Detach the old block first: allocate() may compact the pool, which moves every attached block.
+    if (oldCap > 0) this.release(this.offsets[item]!, oldCap);
+    this.capacities[item] = 0;
     const start = this.allocate(capacity);
     this.offsets[item] = start;
     this.capacities[item] = capacity;
-    if (oldCap > 0) this.release(oldStart, oldCap);
     for (let i = 0; i < entries.length; i += 2) {
       const at = this.find(item, entries[i]!);
       this.pool[at] = entries[i]!;
@@ -139,7 +142,13 @@ export class NeighborStore {
   private allocate(capacity: number): number {
     const list = this.free.get(capacity);
     const reused = list?.pop();
-    if (reused !== undefined) return reused;
+    if (reused !== undefined) {
+      this.freeCells -= 2 * capacity;
+      return reused;
+    }
+    // Blocks freed by growing tables pile up in size classes nobody asks for; reclaim them by
+    // compacting before the pool would have to grow.
+    if (this.used + 2 * capacity > this.pool.length && this.freeCells > this.used / 3) this.compact();
     const need = this.used + 2 * capacity;
     if (need > this.pool.length) {
       let size = this.pool.length;
@@ -165,6 +174,28 @@ export class NeighborStore {
       this.free.set(capacity, list);
     }
     list.push(start);
+    this.freeCells += 2 * capacity;
+  }
+
+  /** Copies every live block into a fresh pool, back to back, and drops the free lists. */
+  private compact(): void {
+    const live = this.used - this.freeCells;
+    let size = 1 << 16;
+    while (size < live * 1.5) size *= 2;
+    const next = new Float64Array(size);
+    let at = 0;
+    for (let item = 0; item < this.offsets.length; item++) {
+      const cap = this.capacities[item]!;
+      if (cap === 0) continue;
+      const start = this.offsets[item]!;
+      next.set(this.pool.subarray(start, start + 2 * cap), at);
+      this.offsets[item] = at;
+      at += 2 * cap;
+    }
+    this.pool = next;
+    this.used = at;
+    this.free.clear();
+    this.freeCells = 0;
   }
 
   private ensureItem(item: number): void {

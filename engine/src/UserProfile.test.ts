@@ -33,7 +33,7 @@ describe('UserProfile', () => {
     p.record(1, 0.05, T0, 's', [], seen, limits);
     p.record(2, 0.05, T0 + 1, 's', [], seen, limits);
     p.record(1, 0.05, T0 + 2, 's', [], seen, limits);
-    expect(p.viewed.map((v) => v.item)).toEqual([1, 2]);
+    expect(p.viewedItems).toEqual([1, 2]);
   });
 
   it('weighs current-session items and the latest item most when choosing anchors', () => {
@@ -62,7 +62,7 @@ describe('UserProfile', () => {
     const now = T0 + 14 * DAY;
     expect(a.itemScore(a.items.get(1)!, now)).toBeCloseTo(1.5, 9);
     expect(a.purchases.get(1)).toEqual({ count: 2, firstTs: T0, lastTs: T0 + 14 * DAY });
-    expect(a.viewed.map((v) => v.item)).toEqual([2]);
+    expect(a.viewedItems).toEqual([2]);
     expect(a.lastSession).toBe('t');
     expect(a.topTags(now, 1)[0]!.score).toBeCloseTo(1.5, 9);
   });

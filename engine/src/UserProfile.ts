@@ -44,8 +44,9 @@ export class UserProfile {
   /** Tag id → decayed affinity (profile clock). */
   readonly tags = new Map<number, number>();
   readonly purchases = new Map<number, PurchaseRecord>();
-  /** Most recent first, one entry per item. */
-  viewed: Array<{ item: number; ts: number }> = [];
+  /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
+  readonly viewedItems: number[] = [];
+  readonly viewedTs: number[] = [];
   latest: { item: number; ts: number } | undefined;
   lastSession: string | undefined;
   lastTs = Number.NEGATIVE_INFINITY;
@@ -128,7 +129,9 @@ export class UserProfile {
     for (const [tag, s] of other.tags) this.tags.set(tag, (this.tags.get(tag) ?? 0) + s * toMine);
     while (this.tags.size > limits.maxTags) evictMin(this.tags, (v) => v);
     for (const [item, p] of other.purchases) this.addPurchase(item, p, limits.maxPurchases);
-    for (const v of [...other.viewed].reverse()) this.pushViewed(v.item, v.ts, limits.maxRecentlyViewed);
+    for (let i = other.viewedItems.length - 1; i >= 0; i--) {
+      this.pushViewed(other.viewedItems[i]!, other.viewedTs[i]!, limits.maxRecentlyViewed);
+    }
     if (other.lastTs > this.lastTs) {
       this.lastTs = other.lastTs;
       this.lastSession = other.lastSession ?? this.lastSession;
@@ -137,15 +140,21 @@ export class UserProfile {
   }
 
   private pushViewed(item: number, ts: number, max: number): void {
-    const at = this.viewed.findIndex((v) => v.item === item);
+    const { viewedItems: items, viewedTs: times } = this;
+    const at = items.indexOf(item);
     if (at >= 0) {
-      if (this.viewed[at]!.ts >= ts) return;
-      this.viewed.splice(at, 1);
+      if (times[at]! >= ts) return;
+      items.splice(at, 1);
+      times.splice(at, 1);
     }
     let pos = 0;
-    while (pos < this.viewed.length && this.viewed[pos]!.ts > ts) pos++;
-    this.viewed.splice(pos, 0, { item, ts });
-    if (this.viewed.length > max) this.viewed.length = max;
+    while (pos < items.length && times[pos]! > ts) pos++;
+    items.splice(pos, 0, item);
+    times.splice(pos, 0, ts);
+    if (items.length > max) {
+      items.length = max;
+      times.length = max;
+    }
   }
 
   private addPurchase(item: number, p: PurchaseRecord, max: number): void {

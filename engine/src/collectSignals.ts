@@ -148,10 +148,14 @@ function recentSignal(input: SignalInput): SignalScores {
   const out = emptyScores();
   const { profile, now } = input;
   if (profile === undefined) return out;
-  for (const v of profile.viewed) {
-    if (!input.eligible(v.item)) continue;
+  for (let i = 0; i < profile.viewedItems.length; i++) {
+    const item = profile.viewedItems[i]!;
+    if (!input.eligible(item)) continue;
     // Halving per profile half-life keeps the list in recency order; +1e-12 keeps very old views > 0.
-    out.scores.set(v.item, decayFactor(Math.max(0, now - v.ts), input.profileHalfLifeMs) + 1e-12);
+    out.scores.set(
+      item,
+      decayFactor(Math.max(0, now - profile.viewedTs[i]!), input.profileHalfLifeMs) + 1e-12,
+    );
   }
   return out;
 }
