@@ -4,6 +4,7 @@
  * scan. Run: `npx tsx engine/bench/embeddings.bench.ts` (add `--quick` for a
  * smaller run). Every figure printed is measured in this run.
  */
+import { cpus, loadavg } from 'node:os';
 import { createBuiltinEncoder, IvfIndex } from '../src/embeddings';
 
 const quick = process.argv.includes('--quick');
@@ -155,7 +156,12 @@ async function benchIndex(label: string, vectors: Float32Array[], queries: Float
 }
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run`);
+  // Load average is printed because figures on a shared machine depend on it.
+  console.log(
+    `node ${process.version}, ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}, ${quick ? 'quick' : 'full'} run`,
+  );
 
   const texts = productTexts(N_TEXTS);
   const tc = performance.now();

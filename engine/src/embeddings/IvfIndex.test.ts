@@ -163,6 +163,20 @@ describe('IvfIndex', () => {
     ).toEqual(['1', '2']);
   });
 
+  it('retrains with more lists when a bulk load outgrew the run it triggered', async () => {
+    const dim = 8;
+    const data = clustered(2_100, dim, 20, 0.5, 6);
+    const index = new IvfIndex({ dim, trainThreshold: 100 });
+    data.forEach((v, i) => {
+      index.add(String(i), v);
+    });
+    await index.train(); // the run started at 100 vectors
+    await index.train(); // the chained run for 2,100 vectors
+    expect(index.nlist).toBe(Math.round(Math.sqrt(2_100)));
+    expect(index.needsTraining()).toBe(false);
+    expect(index.nearest(data[42]!, 1)[0]!.itemId).toBe('42');
+  });
+
   it('rejects vectors of the wrong dimension or with NaN, naming the item', () => {
     const index = new IvfIndex({ dim: 4 });
     expect(() => index.add('a', new Float32Array(3))).toThrow(/"a".*3 dims, index expects 4/);

@@ -261,11 +261,7 @@ export class IvfIndex implements VectorSource {
     const off = slot * this.dim;
     for (let i = 0; i < this.dim; i++) this.data[off + i] = vector[i]! * scale;
     this.attach(slot, this.centroids ? this.closestList(this.data, off) : 0);
-    if (this.options.autoTrain && this.training === undefined && this.needsTraining()) {
-      this.train().catch((err: unknown) => {
-        this.lastTrainingError = err;
-      });
-    }
+    this.maybeAutoTrain();
   }
 
   /** Removes `itemId`; returns whether it was present. */
@@ -320,7 +316,7 @@ export class IvfIndex implements VectorSource {
     return out.sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1));
   }
 
-  /** True when a query would (re)train: past the threshold and never trained, or grown by `retrainGrowth`. */
+  /** True when training is due: past the threshold and never trained, or grown by `retrainGrowth` since. */
   needsTraining(): boolean {
     if (this.size < this.options.trainThreshold) return false;
     return this.centroids === undefined || this.size >= this.trainedAtSize * this.options.retrainGrowth;
@@ -334,10 +330,27 @@ export class IvfIndex implements VectorSource {
    * Concurrent calls share one run.
    */
   train(): Promise<void> {
-    this.training ??= this.runTraining().finally(() => {
-      this.training = undefined;
-    });
+    if (this.training === undefined) {
+      const run = this.runTraining().finally(() => {
+        this.training = undefined;
+      });
+      this.training = run;
+      // A bulk load can outgrow the run it triggered (lists sized for the first
+      // few thousand vectors); chain one more run then. Failures never chain.
+      run.then(
+        () => this.maybeAutoTrain(),
+        () => undefined,
+      );
+    }
     return this.training;
+  }
+
+  private maybeAutoTrain(): void {
+    if (this.options.autoTrain && this.training === undefined && this.needsTraining()) {
+      this.train().catch((err: unknown) => {
+        this.lastTrainingError = err;
+      });
+    }
   }
 
   private async runTraining(): Promise<void> {
@@ -425,7 +438,7 @@ export class IvfIndex implements VectorSource {
           : this.closestList(this.data, slot * dim);
       this.attach(slot, list);
     }
-    this.trainedAtSize = this.size;
+    this.trainedAtSize = n;
   }
 
   private nprobeFor(nlist: number): number {
