@@ -178,6 +178,18 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    const started = performance.now();
+    res.once('finish', () => {
+      const entry = {
+        requestId,
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: +(performance.now() - started).toFixed(2),
+      };
+      if (res.statusCode >= 500) options.log.error(entry, 'request');
+      else options.log.debug(entry, 'request');
+    });
     try {
       if (path.startsWith('/trpc/') || path === '/v1/collect') {
         if (applyCors(req, res)) return;

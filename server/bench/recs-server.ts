@@ -1,0 +1,157 @@
+/**
+ * The server side of the recommendation benchmark: builds a namespace of
+ * 100,000 generated items and ~2,000,000 events in an engine host, measures
+ * build, embedding and in-process procedure latency, then serves HTTP.
+ * Prints progress on stderr and one JSON line on stdout when listening.
+ */
+import { createTextEncoder, type EngineEvent } from '@recsys/engine';
+import { createGenerator } from '@recsys/fixtures';
+import { openDatabase } from '../src/db/client';
+import { EngineHost } from '../src/engine-host/EngineHost';
+import { fixtureEventToEngine, fixtureItemToEngine } from '../src/engine-host/fixtures';
+import { RecLogWriter } from '../src/engine-host/RecLogWriter';
+import { createRecsysServer } from '../src/http/server';
+import { createLogger } from '../src/obs/logger';
+import { appRouter } from '../src/routers/app';
+import { createApiKey, createNamespace } from '../src/store/namespaces';
+import type { Context } from '../src/trpc/init';
+
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const CALLS = 2_000;
+const say = (msg: string) => process.stderr.write(`  ${msg}\n`);
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+const database = await openDatabase({ dataDir: 'memory://' });
+await database.migrate();
+await createNamespace(database, 'bench');
+const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
+const log = createLogger({ level: 'warn' });
+const encoder = await createTextEncoder({ kind: 'builtin' });
+const engines = new EngineHost({ database, log, encoder });
+await engines.start();
+const rt = engines.get('bench');
+
+const days = 90;
+const t0 = performance.now();
+const gen = createGenerator({
+  template: 'retail',
+  seed: 7,
+  items: ITEMS,
+  events: EVENTS,
+  days,
+  start: new Date(Date.now() - days * 86_400_000).toISOString(),
+});
+const events: EngineEvent[] = [];
+for (const e of gen.generateEvents()) {
+  const mapped = fixtureEventToEngine(e);
+  if (mapped) events.push(mapped);
+}
+const genMs = performance.now() - t0;
+say(
+  `generated ${gen.items.length.toLocaleString()} items, ${events.length.toLocaleString()} events in ${(genMs / 1000).toFixed(1)} s`,
+);
+
+// Index build from scratch: catalog + every event through the incremental path.
+const b0 = performance.now();
+rt.engine.upsertItems(gen.items.map((i) => fixtureItemToEngine(i)));
+for (let i = 0; i < events.length; i += 10_000) rt.engine.addEvents(events.slice(i, i + 10_000));
+const buildMs = performance.now() - b0;
+for (const item of gen.items) {
+  rt.display.set(item.itemId, {
+    title: item.title,
+    price: item.price ?? null,
+    currency: item.currency ?? null,
+    url: item.props?.url ?? null,
+    imageUrl: item.props?.imageUrl ?? null,
+  });
+}
+say(`engine build ${(buildMs / 1000).toFixed(1)} s`);
+
+// Embeddings: item text → built-in ONNX encoder → IVF index.
+const { itemText } = await import('@recsys/engine');
+const e0 = performance.now();
+const texts = gen.items.map((i) => itemText(fixtureItemToEngine(i)));
+for (let i = 0; i < texts.length; i += 512) {
+  const vectors = await encoder.encode(texts.slice(i, i + 512));
+  vectors.forEach((v, j) => rt.vectors?.add(gen.items[i + j]!.itemId, v));
+}
+const embedMs = performance.now() - e0;
+const i0 = performance.now();
+await rt.vectors?.train();
+const annMs = performance.now() - i0;
+events.length = 0; // the engine keeps its own log; drop the generator's copy
+globalThis.gc?.();
+const rss = process.memoryUsage().rss;
+say(
+  `embedded ${texts.length.toLocaleString()} items in ${(embedMs / 1000).toFixed(1)} s; ANN trained in ${(annMs / 1000).toFixed(1)} s; RSS ${mb(rss)} MB`,
+);
+
+// In-process latency of each procedure through the tRPC caller (validation,
+// engine, display mapping, served-list logging).
+const server = createRecsysServer({ database, log, engines, recLog: new RecLogWriter(database, log) });
+const ctx: Context = {
+  services: server.services,
+  requestId: 'bench',
+  log,
+  origin: undefined,
+  metrics: server.services.metrics,
+  auth: { namespaceId: 'bench', kind: 'secret', keyId: 'bench', settings: {} },
+};
+const caller = appRouter.createCaller(ctx);
+const userIds = gen.users.slice(0, 1_000).map((u) => u.userId);
+const itemIds = gen.items
+  .filter((_, i) => i % 97 === 0)
+  .slice(0, 1_000)
+  .map((i) => i.itemId);
+const categories = [
+  ...new Set(gen.items.flatMap((i) => i.tags.filter((t) => t.startsWith('category:')))),
+].map((t) => t.slice('category:'.length));
+const pick = <T>(xs: T[], n: number) => xs[n % xs.length]!;
+const procedures: Record<string, (n: number) => Promise<unknown>> = {
+  forUser: (n) => caller.recs.forUser({ userId: pick(userIds, n), k: 10 }),
+  similar: (n) => caller.recs.similar({ itemId: pick(itemIds, n), k: 10 }),
+  cart: (n) => caller.recs.cart({ itemIds: [pick(itemIds, n), pick(itemIds, n + 7)], k: 10 }),
+  buyAgain: (n) => caller.recs.buyAgain({ userId: pick(userIds, n), k: 10 }),
+  trending: (n) => caller.recs.trending({ k: 10, ...(n % 2 ? { category: pick(categories, n) } : {}) }),
+  recentlyViewed: (n) => caller.recs.recentlyViewed({ userId: pick(userIds, n), k: 10 }),
+};
+const inProcess: Record<string, { p50: number; p99: number }> = {};
+for (const [name, call] of Object.entries(procedures)) {
+  for (let n = 0; n < 200; n++) await call(n); // warm-up
+  const times: number[] = [];
+  for (let n = 0; n < CALLS; n++) {
+    const s = performance.now();
+    await call(n + 200);
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  inProcess[name] = { p50: times[Math.floor(CALLS * 0.5)]!, p99: times[Math.floor(CALLS * 0.99)]! };
+}
+await server.services.recLog?.flush();
+
+const url = await server.listen(0);
+console.log(
+  JSON.stringify({
+    url,
+    key,
+    items: gen.items.length,
+    events: EVENTS,
+    genMs,
+    buildMs,
+    embedMs,
+    embedded: texts.length,
+    annMs,
+    rssMb: mb(rss),
+    inProcess,
+    userIds,
+    itemIds,
+    categories,
+  }),
+);
+process.on('SIGTERM', async () => {
+  await server.close();
+  await engines.stop();
+  await database.close();
+  process.exit(0);
+});
