@@ -8,6 +8,7 @@ import {
   revokeApiKey,
 } from '../store/namespaces';
 import { type GlobalOptions, withDatabase } from './context';
+import { registerModelCommand } from './model';
 import { registerServeCommand } from './serve';
 
 const program = new Command();
@@ -120,6 +121,7 @@ keys
   );
 
 registerServeCommand(program, globals);
+registerModelCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {
