@@ -44,6 +44,16 @@ const cases: Record<string, Case> = {
   'recs.buyAgain': { type: 'query', access: 'keyed', input: { userId: 'shared', k: 3 } },
   'recs.trending': { type: 'query', access: 'keyed', input: { k: 3 } },
   'recs.recentlyViewed': { type: 'query', access: 'keyed', input: { anonymousId: 'a', k: 3 } },
+  // Order matters for the secret-key run: save creates version 1, activate switches to it, rollback returns to defaults.
+  'admin.config.get': { type: 'query', access: 'secret', input: {} },
+  'admin.config.list': { type: 'query', access: 'secret', input: {} },
+  'admin.config.save': {
+    type: 'mutation',
+    access: 'secret',
+    input: { config: { diversity: { lambda: 0.7 } }, note: 'access check' },
+  },
+  'admin.config.activate': { type: 'mutation', access: 'secret', input: { version: 1 } },
+  'admin.config.rollback': { type: 'mutation', access: 'secret', input: {} },
 };
 
 async function call(url: string, path: string, c: Case, key: string | undefined, origin?: string) {

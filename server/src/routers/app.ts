@@ -1,4 +1,5 @@
 import { router } from '../trpc/init';
+import { adminRouter } from './admin';
 import { eventsRouter } from './events';
 import { itemsRouter } from './items';
 import { recsRouter } from './recs';
@@ -9,6 +10,7 @@ export const appRouter = router({
   users: usersRouter,
   events: eventsRouter,
   recs: recsRouter,
+  admin: adminRouter,
 });
 
 /** The router's type: what `@recsys/sdk`'s typed client is inferred from. */

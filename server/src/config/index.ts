@@ -1,0 +1,20 @@
+export {
+  type ConfigProfile,
+  listBuiltinProfiles,
+  loadProfile,
+  profileFromValue,
+  readStructuredFile,
+} from './profiles';
+export { engineConfigSchema, validateEngineConfig } from './schema';
+export {
+  type ActiveConfig,
+  activateConfig,
+  type ConfigChangePayload,
+  type ConfigVersion,
+  getActiveConfig,
+  hashConfig,
+  listConfigs,
+  rollbackConfig,
+  type SaveConfigInput,
+  saveConfig,
+} from './store';
