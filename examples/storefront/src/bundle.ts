@@ -26,7 +26,7 @@ export function ensureWidgetBundle(options: { build?: boolean; log?: (line: stri
   }
   options.log?.(`Building the widget bundle (${command}) …`);
   const result = spawnSync('pnpm', ['--filter', '@recsys/widgets', 'build'], {
-    cwd: dirname(file),
+    cwd: dirname(dirname(file)),
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
   });
