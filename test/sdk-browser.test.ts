@@ -49,13 +49,14 @@ interface StoredEvent extends Record<string, unknown> {
   meta: Record<string, unknown>;
 }
 
-/** The newest mtime under `dir`, tests excluded: the script must be rebuilt when the source changed. */
+/** The newest mtime of the shipped source under `dir`: the script must be rebuilt when it changed. */
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'testing') newest = Math.max(newest, newestSource(path));
+    } else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -108,7 +109,8 @@ async function startShop(config: { key: string; endpoint: string; options: PageO
 
 describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Recsys server', () => {
   let database: Database & { drop(): Promise<void> };
-  let stopApi: () => Promise<void> = async () => {};
+  /** The running API; `undefined` while a test has taken it down. */
+  let api: { close(): Promise<void> } | undefined;
   let apiUrl = '';
   let apiPort = 0;
   let browser: Browser;
@@ -120,11 +122,11 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
   beforeAll(async () => {
     ensureSdkBuilt();
     database = await getTestDatabaseTargets()[0]!.open();
-    const api = await startTestServer(database, { engine: { encoder: null } });
-    stopApi = () => api.close();
-    apiUrl = api.url;
-    apiPort = Number(new URL(api.url).port);
-    await api.tenant(NAMESPACE);
+    const started = await startTestServer(database, { engine: { encoder: null } });
+    api = started;
+    apiUrl = started.url;
+    apiPort = Number(new URL(started.url).port);
+    await started.tenant(NAMESPACE);
     shop = await startShop(shopConfig);
     const key = await createApiKey(database, NAMESPACE, { kind: 'publishable', allowedOrigins: [shop.url] });
     shopConfig.key = key.key;
@@ -145,13 +147,14 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
   afterAll(async () => {
     await browser?.close();
     await shop?.close();
-    await stopApi();
+    await api?.close();
     await database?.drop();
   });
 
   afterEach(async () => {
     await context?.close();
     context = undefined;
+    if (!api) await restartApi(); // a failed outage test must not leave the next test without an API
     expect(pageErrors, 'uncaught errors in the page').toEqual([]);
   });
 
@@ -174,7 +177,10 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     return page.evaluate(() => (window as unknown as { recsys: Tracker }).recsys.getIds());
   }
 
-  /** Event ids in this tab's persisted queue (`rsys_q_<tabId>` in localStorage, see the SDK README). */
+  /**
+   * Event ids in every persisted queue of this profile (`rsys_q_<tabId>` in localStorage, see the
+   * SDK README). A fresh context has one tab, so these are the events its pages still have to send.
+   */
   function storedQueue(page: Page): Promise<string[]> {
     return page.evaluate(() =>
       Object.keys(localStorage)
@@ -201,7 +207,12 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
   async function restartApi(): Promise<void> {
     const server = createRecsysServer({ database, log: createLogger({ level: 'silent' }) });
     await server.listen(apiPort);
-    stopApi = () => server.close();
+    api = server;
+  }
+
+  async function takeApiDown(): Promise<void> {
+    await api?.close();
+    api = undefined;
   }
 
   it('stores events with the ids the page reports, across pages, and links the user on identify', async () => {
@@ -296,6 +307,24 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     }, DELIVERY);
   });
 
+  it('refuses events from a page on an origin the publishable key does not allow', async () => {
+    const page = await newVisitor({ flushInterval: 100 });
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    // Same shop server, reached as 127.0.0.1: another origin than the `localhost` one the key allows.
+    await page.goto(`${shop.url.replace('localhost', '127.0.0.1')}/p/sku-9`);
+    await sdkLoaded(page);
+    const { anonymousId = '' } = await getIds(page);
+    // The SDK drops a batch the server refused with 403 (never retried) and says so once.
+    await vi.waitFor(async () => {
+      expect(warnings.join('\n')).toContain('HTTP 403');
+      expect(await storedQueue(page)).toEqual([]);
+    }, DELIVERY);
+    expect(await eventsOf(anonymousId)).toEqual([]);
+  });
+
   /**
    * Takes the API down after the page's first event arrived, makes three more
    * events fail (retried with a short backoff), optionally reloads the page
@@ -318,7 +347,7 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     // Also wait for the page to have seen the acknowledgement, or closing the API could cut it off.
     await vi.waitFor(async () => expect(await storedQueue(page)).toEqual([]), DELIVERY);
 
-    await stopApi();
+    await takeApiDown();
     await page.click('#add-to-cart');
     await page.evaluate(() => {
       const recsys = (window as unknown as { recsys: Tracker }).recsys;
