@@ -112,6 +112,32 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     await checkPage(page, 'product');
   });
 
+  it('turns browsing into recently viewed items and top picks from the browsed category', async () => {
+    const page = await visitor();
+    await page.goto('/');
+    const coldPicks = await widgetItems(page, '[data-recsys-widget="for-user"]');
+    const toys = (shop.catalog.byCategory.get('toys') ?? []).filter((p) => p.available).slice(0, 3);
+    for (const product of toys) {
+      await page.goto(`/p/${product.itemId}`);
+      await widgetsSettled(page);
+    }
+    const viewed = toys.map((p) => p.itemId);
+    const isToy = (id: string) => shop.catalog.products.get(id)?.category === 'toys';
+    // Views leave with the page (keepalive); the engine applies them within about a second.
+    await expect
+      .poll(
+        async () => {
+          await page.goto('/');
+          return widgetItems(page, '[data-recsys-widget="recently-viewed"]').catch(() => []);
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toEqual(expect.arrayContaining(viewed));
+    const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
+    expect(picks).not.toEqual(coldPicks);
+    expect(picks.filter(isToy).length).toBeGreaterThan(coldPicks.filter(isToy).length);
+  });
+
   it('records a click on a recommendation with its requestId and rank', async () => {
     const product = firstAvailable('audio');
     const page = await visitor();

@@ -102,6 +102,15 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(text);
 }
 
+/** `decodeURIComponent` that answers undefined for malformed escapes instead of throwing (a 404, not a 500). */
+function decode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The origin the browser used, from the Host header; only plain host[:port] values are trusted. */
 function pageOrigin(req: IncomingMessage): string | undefined {
   const host = req.headers.host;
@@ -167,7 +176,7 @@ export function createShopHandler(options: ShopHandlerOptions) {
 
     const image = /^\/img\/([^/]+)\.svg$/.exec(path);
     if (image?.[1]) {
-      const product = catalog.products.get(decodeURIComponent(image[1]));
+      const product = catalog.products.get(decode(image[1]) ?? '');
       if (!product) return false;
       send(res, 200, 'image/svg+xml', productSvg(product).value, {
         'cache-control': 'public, max-age=86400',
@@ -245,14 +254,14 @@ export function createShopHandler(options: ShopHandlerOptions) {
     if (category?.[1]) {
       const html = categoryPage(
         ctx,
-        decodeURIComponent(category[1]),
+        decode(category[1]) ?? '',
         Number(url.searchParams.get('page') ?? '1') || 1,
       );
       return page(html ? 200 : 404, html ?? notFoundPage(ctx, 'There is no such category.'));
     }
     const product = /^\/p\/([^/]+)$/.exec(path);
     if (product?.[1]) {
-      const found = catalog.products.get(decodeURIComponent(product[1]));
+      const found = catalog.products.get(decode(product[1]) ?? '');
       return page(
         found ? 200 : 404,
         found ? productPage(ctx, found) : notFoundPage(ctx, 'There is no such product.'),
