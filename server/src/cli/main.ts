@@ -9,6 +9,9 @@ import {
 } from '../store/namespaces';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerModelCommand } from './model';
+import { registerConfigCommand } from './config';
+import { registerResetCommand } from './reset';
+import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
 
 const program = new Command();
@@ -121,6 +124,9 @@ keys
   );
 
 registerServeCommand(program, globals);
+registerConfigCommand(program, globals);
+registerSeedCommand(program, globals);
+registerResetCommand(program, globals);
 registerModelCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
