@@ -26,7 +26,11 @@ export class BehaviorIndexes {
     private readonly traitsOf: (userKey: string) => Record<string, string> | undefined,
   ) {
     const { covisit } = config;
-    const stored = { maxStored: covisit.topK * 3, keepAfterPrune: covisit.topK * 2 };
+    // Tables live in power-of-two blocks kept at most 3/4 full; let a table fill its block before
+    // pruning back to 2×topK, so pruning is rare and no block grows past what ~3×topK needs.
+    let block = 4;
+    while (block * 0.75 < covisit.topK * 3) block *= 2;
+    const stored = { maxStored: (block * 3) / 4 - 1, keepAfterPrune: covisit.topK * 2 };
     this.covisit = new CooccurrenceIndex({
       halfLifeMs: covisit.halfLifeMs,
       windowMs: covisit.windowMs,

@@ -17,6 +17,9 @@ export interface CooccurrenceOptions {
   smoothing: number;
 }
 
+let scratchIds = new Int32Array(256);
+let scratchScores = new Float64Array(256);
+
 /** One session/user/basket: the recent items that new items pair with. */
 interface Context {
   owner: string;
@@ -102,15 +105,33 @@ export class CooccurrenceIndex {
 
   /** Up to `limit` neighbours of `item`, best first (ties by id). */
   neighbors(item: number, now: number, limit: number): Neighbor[] {
-    if (this.tables.size(item) === 0) return [];
+    const n = this.tables.size(item);
+    if (n === 0) return [];
     const f = this.clock.readFactor(now);
     const s = this.opts.smoothing;
     const ni = this.mass.get(item) * f + s;
-    const out: Neighbor[] = [];
+    if (scratchIds.length < n) {
+      scratchIds = new Int32Array(n * 2);
+      scratchScores = new Float64Array(n * 2);
+    }
+    const ids = scratchIds;
+    const scores = scratchScores;
+    let m = 0;
     this.tables.forEach(item, (other, c) => {
       const denom = Math.sqrt(ni * (this.mass.get(other) * f + s));
-      if (denom > 0 && c > 0) out.push({ item: other, score: (c * f) / denom });
+      if (denom > 0 && c > 0) {
+        ids[m] = other;
+        scores[m++] = (c * f) / denom;
+      }
     });
+    // Only the best `limit` become objects: find the cut on a typed copy (numeric sort, no comparator).
+    let cut = Number.NEGATIVE_INFINITY;
+    if (m > limit) {
+      const sorted = scores.slice(0, m).sort();
+      cut = sorted[m - limit]!;
+    }
+    const out: Neighbor[] = [];
+    for (let i = 0; i < m; i++) if (scores[i]! >= cut) out.push({ item: ids[i]!, score: scores[i]! });
     out.sort((a, b) => b.score - a.score || a.item - b.item);
     if (out.length > limit) out.length = limit;
     return out;

@@ -151,8 +151,9 @@ export class NeighborStore {
     if (this.used + 2 * capacity > this.pool.length && this.freeCells > this.used / 3) this.compact();
     const need = this.used + 2 * capacity;
     if (need > this.pool.length) {
+      // Grow by 1.5× (not 2×): the pool is the largest allocation, and doubling overshoots by up to half.
       let size = this.pool.length;
-      while (size < need) size *= 2;
+      while (size < need) size = Math.ceil(size * 0.75) * 2;
       const next = new Float64Array(size);
       next.set(this.pool);
       this.pool = next;
@@ -180,8 +181,7 @@ export class NeighborStore {
   /** Copies every live block into a fresh pool, back to back, and drops the free lists. */
   private compact(): void {
     const live = this.used - this.freeCells;
-    let size = 1 << 16;
-    while (size < live * 1.5) size *= 2;
+    const size = Math.max(1 << 16, Math.ceil(live * 0.625) * 2);
     const next = new Float64Array(size);
     let at = 0;
     for (let item = 0; item < this.offsets.length; item++) {

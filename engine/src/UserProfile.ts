@@ -1,13 +1,5 @@
 import { DecayClock } from './DecayClock';
 
-/** One interacted item in a profile. */
-export interface ProfileItem {
-  /** Decayed, type-weighted interest, stored against the profile clock. */
-  score: number;
-  lastTs: number;
-  session: string | undefined;
-}
-
 /** One purchased item in a profile. */
 export interface PurchaseRecord {
   /** Purchase events (orders), not units. */
@@ -24,25 +16,37 @@ export interface ProfileLimits {
   maxRecentlyViewed: number;
 }
 
-function evictMin<K, V>(map: Map<K, V>, score: (v: V) => number): void {
-  let worstKey: K | undefined;
-  let worst = Number.POSITIVE_INFINITY;
-  for (const [k, v] of map) {
-    const s = score(v);
-    if (s < worst) {
-      worst = s;
-      worstKey = k;
-    }
-  }
-  if (worstKey !== undefined) map.delete(worstKey);
+function indexOfMin(values: number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! < values[best]!) best = i;
+  return best;
 }
 
-/** A user's behaviour summary: bounded, decayed, mergeable. */
+function removeAt(arrays: unknown[][], i: number): void {
+  // Swap-remove: order inside a profile carries no meaning (recently-viewed lists are separate).
+  for (const a of arrays) {
+    a[i] = a[a.length - 1];
+    a.pop();
+  }
+}
+
+/**
+ * A user's behaviour summary: bounded, decayed, mergeable.
+ *
+ * Stored as parallel arrays rather than Maps of objects: a shop has far more users than items, and
+ * number arrays hold doubles unboxed (about 8 bytes per value instead of ~50 for a Map entry).
+ * Every list is capped (≤ 50 by default), so linear scans stay cheap.
+ */
 export class UserProfile {
   readonly clock: DecayClock;
-  readonly items = new Map<number, ProfileItem>();
-  /** Tag id → decayed affinity (profile clock). */
-  readonly tags = new Map<number, number>();
+  /** Interacted items and their decayed, type-weighted interest (profile clock). */
+  private readonly itemIds: number[] = [];
+  private readonly itemScores: number[] = [];
+  private readonly itemLastTs: number[] = [];
+  private readonly itemSessions: Array<string | undefined> = [];
+  /** Tag ids and their decayed affinity (profile clock). */
+  private readonly tagIds: number[] = [];
+  private readonly tagScores: number[] = [];
   readonly purchases = new Map<number, PurchaseRecord>();
   /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
   readonly viewedItems: number[] = [];
@@ -55,13 +59,13 @@ export class UserProfile {
     this.clock = new DecayClock(halfLifeMs);
   }
 
-  /** Records one interaction. `tagIds` are the item's tags when the item is known. */
+  /** Records one interaction. `tags` are the item's tag ids when the item is known. */
   record(
     item: number,
     weight: number,
     ts: number,
     session: string | undefined,
-    tagIds: ArrayLike<number>,
+    tags: ArrayLike<number>,
     kind: { viewed: boolean; purchased: boolean },
     limits: ProfileLimits,
   ): void {
@@ -73,38 +77,46 @@ export class UserProfile {
     if (weight > 0) {
       if (this.clock.needsRebase(ts)) this.rebase(ts);
       const w = weight * this.clock.storeFactor(ts);
-      const entry = this.items.get(item);
-      if (entry === undefined) {
-        this.items.set(item, { score: w, lastTs: ts, session });
-        if (this.items.size > limits.maxItems) evictMin(this.items, (v) => v.score);
-      } else {
-        entry.score += w;
-        if (ts >= entry.lastTs) {
-          entry.lastTs = ts;
-          entry.session = session;
-        }
-      }
-      for (let i = 0; i < tagIds.length; i++) {
-        const tag = tagIds[i]!;
-        const had = this.tags.get(tag);
-        this.tags.set(tag, (had ?? 0) + w);
-        if (had === undefined && this.tags.size > limits.maxTags) evictMin(this.tags, (v) => v);
-      }
+      this.addItem(item, w, ts, session, limits.maxItems);
+      for (let i = 0; i < tags.length; i++) this.addTag(tags[i]!, w, limits.maxTags);
     }
     if (kind.viewed) this.pushViewed(item, ts, limits.maxRecentlyViewed);
     if (kind.purchased) this.addPurchase(item, { count: 1, firstTs: ts, lastTs: ts }, limits.maxPurchases);
   }
 
-  /** Decayed interest in `item` at `now`. */
-  itemScore(entry: ProfileItem, now: number): number {
-    return entry.score * this.clock.readFactor(now);
+  get itemCount(): number {
+    return this.itemIds.length;
+  }
+
+  get tagCount(): number {
+    return this.tagIds.length;
+  }
+
+  /** Decayed interest in `item` at `now` (0 when not in the profile). */
+  interest(item: number, now: number): number {
+    const i = this.itemIds.indexOf(item);
+    return i < 0 ? 0 : this.itemScores[i]! * this.clock.readFactor(now);
+  }
+
+  /** Every profile item with its interest decayed to `now`. */
+  forEachItem(now: number, fn: (item: number, interest: number, session: string | undefined) => void): void {
+    const f = this.clock.readFactor(now);
+    for (let i = 0; i < this.itemIds.length; i++)
+      fn(this.itemIds[i]!, this.itemScores[i]! * f, this.itemSessions[i]);
+  }
+
+  /** Item ids held (for inspection). */
+  items(): number[] {
+    return [...this.itemIds];
   }
 
   /** Tag affinities decayed to `now`, strongest first. */
   topTags(now: number, limit: number, accept: (tag: number) => boolean = () => true) {
     const f = this.clock.readFactor(now);
     const out: Array<{ tag: number; score: number }> = [];
-    for (const [tag, s] of this.tags) if (accept(tag)) out.push({ tag, score: s * f });
+    for (let i = 0; i < this.tagIds.length; i++) {
+      if (accept(this.tagIds[i]!)) out.push({ tag: this.tagIds[i]!, score: this.tagScores[i]! * f });
+    }
     out.sort((a, b) => b.score - a.score || a.tag - b.tag);
     return out.slice(0, limit);
   }
@@ -114,20 +126,18 @@ export class UserProfile {
     if (this.clock.ref === undefined && other.clock.ref !== undefined) this.clock.ref = other.clock.ref;
     const ref = this.clock.ref ?? 0;
     const toMine = other.clock.ref === undefined ? 1 : 2 ** ((other.clock.ref - ref) / this.clock.halfLifeMs);
-    for (const [item, e] of other.items) {
-      const mine = this.items.get(item);
-      if (mine === undefined) this.items.set(item, { ...e, score: e.score * toMine });
-      else {
-        mine.score += e.score * toMine;
-        if (e.lastTs > mine.lastTs) {
-          mine.lastTs = e.lastTs;
-          mine.session = e.session;
-        }
-      }
+    for (let i = 0; i < other.itemIds.length; i++) {
+      this.addItem(
+        other.itemIds[i]!,
+        other.itemScores[i]! * toMine,
+        other.itemLastTs[i]!,
+        other.itemSessions[i],
+        limits.maxItems,
+      );
     }
-    while (this.items.size > limits.maxItems) evictMin(this.items, (v) => v.score);
-    for (const [tag, s] of other.tags) this.tags.set(tag, (this.tags.get(tag) ?? 0) + s * toMine);
-    while (this.tags.size > limits.maxTags) evictMin(this.tags, (v) => v);
+    for (let i = 0; i < other.tagIds.length; i++) {
+      this.addTag(other.tagIds[i]!, other.tagScores[i]! * toMine, limits.maxTags);
+    }
     for (const [item, p] of other.purchases) this.addPurchase(item, p, limits.maxPurchases);
     for (let i = other.viewedItems.length - 1; i >= 0; i--) {
       this.pushViewed(other.viewedItems[i]!, other.viewedTs[i]!, limits.maxRecentlyViewed);
@@ -137,6 +147,39 @@ export class UserProfile {
       this.lastSession = other.lastSession ?? this.lastSession;
       this.latest = other.latest;
     }
+  }
+
+  private addItem(item: number, w: number, ts: number, session: string | undefined, max: number): void {
+    const i = this.itemIds.indexOf(item);
+    if (i >= 0) {
+      this.itemScores[i] = this.itemScores[i]! + w;
+      if (ts >= this.itemLastTs[i]!) {
+        this.itemLastTs[i] = ts;
+        this.itemSessions[i] = session;
+      }
+      return;
+    }
+    this.itemIds.push(item);
+    this.itemScores.push(w);
+    this.itemLastTs.push(ts);
+    this.itemSessions.push(session);
+    if (this.itemIds.length > max) {
+      removeAt(
+        [this.itemIds, this.itemScores, this.itemLastTs, this.itemSessions],
+        indexOfMin(this.itemScores),
+      );
+    }
+  }
+
+  private addTag(tag: number, w: number, max: number): void {
+    const i = this.tagIds.indexOf(tag);
+    if (i >= 0) {
+      this.tagScores[i] = this.tagScores[i]! + w;
+      return;
+    }
+    this.tagIds.push(tag);
+    this.tagScores.push(w);
+    if (this.tagIds.length > max) removeAt([this.tagIds, this.tagScores], indexOfMin(this.tagScores));
   }
 
   private pushViewed(item: number, ts: number, max: number): void {
@@ -159,29 +202,28 @@ export class UserProfile {
 
   private addPurchase(item: number, p: PurchaseRecord, max: number): void {
     const had = this.purchases.get(item);
-    if (had === undefined) {
-      this.purchases.set(item, { ...p });
-      if (this.purchases.size > max) {
-        let oldest: number | undefined;
-        let oldestTs = Number.POSITIVE_INFINITY;
-        for (const [k, v] of this.purchases) {
-          if (v.lastTs < oldestTs) {
-            oldestTs = v.lastTs;
-            oldest = k;
-          }
-        }
-        if (oldest !== undefined) this.purchases.delete(oldest);
-      }
-    } else {
+    if (had !== undefined) {
       had.count += p.count;
       had.firstTs = Math.min(had.firstTs, p.firstTs);
       had.lastTs = Math.max(had.lastTs, p.lastTs);
+      return;
     }
+    this.purchases.set(item, { ...p });
+    if (this.purchases.size <= max) return;
+    let oldest: number | undefined;
+    let oldestTs = Number.POSITIVE_INFINITY;
+    for (const [k, v] of this.purchases) {
+      if (v.lastTs < oldestTs) {
+        oldestTs = v.lastTs;
+        oldest = k;
+      }
+    }
+    if (oldest !== undefined) this.purchases.delete(oldest);
   }
 
   private rebase(ts: number): void {
     const f = this.clock.rebase(ts);
-    for (const e of this.items.values()) e.score *= f;
-    for (const [tag, s] of this.tags) this.tags.set(tag, s * f);
+    for (let i = 0; i < this.itemScores.length; i++) this.itemScores[i] = this.itemScores[i]! * f;
+    for (let i = 0; i < this.tagScores.length; i++) this.tagScores[i] = this.tagScores[i]! * f;
   }
 }

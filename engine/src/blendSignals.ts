@@ -3,14 +3,40 @@ import type { SignalName, SignalWeights } from './config';
 import { SIGNALS } from './config';
 import { seededUnit } from './seededUnit';
 
-/** A scored candidate with each signal's contribution (weight × normalised score). */
+/** A scored candidate. */
 export interface Candidate {
   id: number;
   itemId: string;
   score: number;
-  parts: Partial<Record<SignalName, number>>;
+  /** Contributions (weight × normalised score) per signal live in `parts[at + signalIndex]`. */
+  parts: Float64Array;
+  at: number;
   /** Seeded tie-break key in [0, 1) (0 without a seed). */
   tie: number;
+}
+
+/** A candidate's contribution from the signal at `signalIndex` (see {@link SIGNALS}). */
+export function contributionOf(c: Candidate, signalIndex: number): number {
+  return c.parts[c.at + signalIndex]!;
+}
+
+// Reused across requests (they are synchronous): id → candidate slot, valid when stamped this epoch.
+let stamps = new Uint32Array(0);
+let slots = new Int32Array(0);
+let epoch = 0;
+
+function beginEpoch(size: number): void {
+  if (size > stamps.length) {
+    const cap = Math.max(size, stamps.length * 2, 1024);
+    stamps = new Uint32Array(cap);
+    slots = new Int32Array(cap);
+    epoch = 0;
+  }
+  epoch++;
+  if (epoch === 0xffffffff) {
+    stamps.fill(0);
+    epoch = 1;
+  }
 }
 
 /**
@@ -22,11 +48,17 @@ export function blendSignals(
   signals: Map<SignalName, SignalScores>,
   weights: SignalWeights,
   itemIdOf: (id: number) => string,
+  idCount: number,
   seed: number | undefined,
   seedJitter: number,
 ): Candidate[] {
-  const byId = new Map<number, Candidate>();
-  for (const signal of SIGNALS) {
+  let total = 0;
+  for (const s of signals.values()) total += s.scores.size;
+  const parts = new Float64Array(total * SIGNALS.length);
+  const out: Candidate[] = [];
+  beginEpoch(idCount);
+  for (let index = 0; index < SIGNALS.length; index++) {
+    const signal = SIGNALS[index]!;
     const s = signals.get(signal);
     const weight = weights[signal] ?? 0;
     if (s === undefined || weight <= 0 || s.scores.size === 0) continue;
@@ -34,18 +66,20 @@ export function blendSignals(
     for (const v of s.scores.values()) if (v > max) max = v;
     if (!(max > 0)) continue;
     for (const [id, raw] of s.scores) {
-      if (!(raw > 0)) continue;
+      if (!(raw > 0) || id >= idCount) continue;
       const part = (weight * raw) / max;
-      let c = byId.get(id);
-      if (c === undefined) {
-        c = { id, itemId: itemIdOf(id), score: 0, parts: {}, tie: 0 };
-        byId.set(id, c);
+      let c: Candidate;
+      if (stamps[id] === epoch) c = out[slots[id]!]!;
+      else {
+        stamps[id] = epoch;
+        slots[id] = out.length;
+        c = { id, itemId: itemIdOf(id), score: 0, parts, at: out.length * SIGNALS.length, tie: 0 };
+        out.push(c);
       }
-      c.parts[signal] = part;
+      parts[c.at + index] = part;
       c.score += part;
     }
   }
-  const out = [...byId.values()];
   if (seed !== undefined) {
     for (const c of out) {
       c.tie = seededUnit(seed, c.itemId);

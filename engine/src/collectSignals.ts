@@ -3,6 +3,7 @@ import type { BehaviorIndexes } from './BehaviorIndexes';
 import type { Catalog } from './Catalog';
 import type { SignalName, SignalWeights, Surface } from './config';
 import { decayFactor } from './DecayClock';
+import { EpochSet } from './EpochSet';
 import type { Anchor } from './profileAnchors';
 import type { UserProfile } from './UserProfile';
 
@@ -38,21 +39,45 @@ function emptyScores(): SignalScores {
   return { scores: new Map(), related: new Map(), labels: new Map() };
 }
 
+// Per-request scratch, reused (requests are synchronous): accumulated score and best anchor per id.
+let accScore = new Float64Array(0);
+let accBest = new Float64Array(0);
+let accRelated = new Int32Array(0);
+const seen = new EpochSet();
+
 function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
   const out = emptyScores();
   const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
-  const best = new Map<number, number>();
+  const size = input.catalog.idCount;
+  if (accScore.length < size) {
+    accScore = new Float64Array(size * 2);
+    accBest = new Float64Array(size * 2);
+    accRelated = new Int32Array(size * 2);
+  }
+  seen.clear(size);
+  const touched: number[] = [];
   for (const anchor of input.anchors) {
     for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
-      if (!input.eligible(n.item)) continue;
+      if (n.item >= size || !input.eligible(n.item)) continue;
       const score = anchor.weight * n.score;
-      out.scores.set(n.item, (out.scores.get(n.item) ?? 0) + score);
-      // Explanations name the anchor with the largest single contribution.
-      if (score > (best.get(n.item) ?? 0)) {
-        best.set(n.item, score);
-        out.related.set(n.item, anchor.item);
+      if (seen.add(n.item)) {
+        touched.push(n.item);
+        accScore[n.item] = score;
+        accBest[n.item] = score;
+        accRelated[n.item] = anchor.item;
+      } else {
+        accScore[n.item] = accScore[n.item]! + score;
+        // Explanations name the anchor with the largest single contribution.
+        if (score > accBest[n.item]!) {
+          accBest[n.item] = score;
+          accRelated[n.item] = anchor.item;
+        }
       }
     }
+  }
+  for (const id of touched) {
+    out.scores.set(id, accScore[id]!);
+    out.related.set(id, accRelated[id]!);
   }
   return out;
 }
@@ -101,8 +126,6 @@ function listSignal(input: SignalInput, kind: 'popular' | 'trending'): SignalSco
   for (const e of list) {
     if (!input.eligible(e.id)) continue;
     out.scores.set(e.id, e.score);
-    const tag = input.categoryTag ?? catalog.info(e.id)?.category ?? -1;
-    if (tag >= 0) out.labels.set(e.id, catalog.tagLabel(tag));
   }
   return out;
 }
@@ -165,43 +188,35 @@ function recentSignal(input: SignalInput): SignalScores {
  * items of the user's top categories (so a user whose anchors have no neighbours yet still gets
  * items from what they browse).
  */
-function affinitySignal(input: SignalInput, pool: Set<number>): SignalScores {
+function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalScores {
   const out = emptyScores();
   const { profile, catalog, now } = input;
-  if (profile === undefined || profile.tags.size === 0) return out;
+  if (profile === undefined || profile.tagCount === 0) return out;
   const tags = profile.topTags(now, 10);
-  const affinity = new Map(tags.map((t) => [t.tag, t.score]));
+  const tagIds = tags.map((t) => t.tag);
+  const tagScores = tags.map((t) => t.score);
   const topCategories = tags.filter((t) => catalog.tags.keyOf(t.tag).startsWith('category:')).slice(0, 3);
+  const ids: number[] = [];
+  seen.clear(catalog.idCount);
+  for (const source of pool) for (const id of source) if (seen.add(id)) ids.push(id);
   for (const t of topCategories) {
-    const list = input.behavior.popularity.top(
-      'popular',
-      catalog,
-      now,
-      Math.ceil(input.candidatesPerSignal / 3),
-      t.tag,
-    );
-    for (const e of list) pool.add(e.id);
+    const limit = Math.ceil(input.candidatesPerSignal / 3);
+    for (const e of input.behavior.popularity.top('popular', catalog, now, limit, t.tag)) {
+      if (seen.add(e.id)) ids.push(e.id);
+    }
   }
-  for (const id of pool) {
+  for (const id of ids) {
     if (!input.eligible(id)) continue;
     const info = catalog.info(id);
     if (info === undefined) continue;
     let score = 0;
-    let bestTag = -1;
-    let bestScore = 0;
-    for (const tag of info.tagIds) {
-      const a = affinity.get(tag);
-      if (a === undefined) continue;
-      score += a;
-      if (a > bestScore) {
-        bestScore = a;
-        bestTag = tag;
-      }
+    const itemTags = info.tagIds;
+    for (let t = 0; t < itemTags.length; t++) {
+      // ≤ 10 interest tags: a linear scan beats hashing.
+      const at = tagIds.indexOf(itemTags[t]!);
+      if (at >= 0) score += tagScores[at]!;
     }
-    if (score > 0) {
-      out.scores.set(id, score);
-      out.labels.set(id, catalog.tagLabel(bestTag));
-    }
+    if (score > 0) out.scores.set(id, score);
   }
   return out;
 }
@@ -219,9 +234,13 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
   if (on('recent')) out.set('recent', recentSignal(input));
   if (on('affinity')) {
-    const pool = new Set<number>();
-    for (const s of out.values()) for (const id of s.scores.keys()) pool.add(id);
-    out.set('affinity', affinitySignal(input, pool));
+    out.set(
+      'affinity',
+      affinitySignal(
+        input,
+        [...out.values()].map((sig) => sig.scores.keys()),
+      ),
+    );
   }
   return out;
 }

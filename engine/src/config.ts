@@ -226,8 +226,8 @@ export interface FallbackConfig {
 export interface RankingConfig {
   /**
    * Candidates taken from each generating signal (popular, trending, segment, embedding) per request.
-   * @default 200
-   * @example { candidatesPerSignal: 500 }
+   * @default 100
+   * @example { candidatesPerSignal: 300 }
    */
   candidatesPerSignal: number;
   /**
@@ -368,5 +368,5 @@ export const defaultEngineConfig: EngineConfig = {
       recentlyViewed: false,
     },
   },
-  ranking: { candidatesPerSignal: 200, seedJitter: 0 },
+  ranking: { candidatesPerSignal: 100, seedJitter: 0 },
 };

@@ -11,6 +11,44 @@ export interface EligibilityInput {
   profile: UserProfile | undefined;
   /** Exclude items the user bought at or after this time (undefined: no exclusion). */
   purchasedSince: number | undefined;
+  /** Reusable memo storage (engine-owned; requests are synchronous so one is enough). */
+  memo: DenseMemo;
+}
+
+/**
+ * Per-request memo of a boolean per item id, reused across requests: an epoch stamp marks which
+ * entries belong to the current request, so nothing is cleared or allocated per request.
+ */
+export class DenseMemo {
+  private stamps = new Uint32Array(0);
+  private values = new Uint8Array(0);
+  private epoch = 0;
+
+  /** Starts a new request covering ids below `size`. */
+  begin(size: number): void {
+    if (size > this.stamps.length) {
+      const cap = Math.max(size, this.stamps.length * 2, 1024);
+      this.stamps = new Uint32Array(cap);
+      this.values = new Uint8Array(cap);
+      this.epoch = 0;
+    }
+    this.epoch++;
+    if (this.epoch === 0xffffffff) {
+      this.stamps.fill(0);
+      this.epoch = 1;
+    }
+  }
+
+  /** 1/0 when memoised for this request, else -1. */
+  get(id: number): number {
+    return id < this.stamps.length && this.stamps[id] === this.epoch ? this.values[id]! : -1;
+  }
+
+  set(id: number, value: boolean): void {
+    if (id >= this.stamps.length) return;
+    this.stamps[id] = this.epoch;
+    this.values[id] = value ? 1 : 0;
+  }
 }
 
 /**
@@ -44,7 +82,8 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
   }
   const priceMin = filters?.priceMin;
   const priceMax = filters?.priceMax;
-  const memo = new Map<number, boolean>();
+  const memo = input.memo;
+  memo.begin(catalog.idCount);
 
   const check = (id: number): boolean => {
     const info = catalog.info(id);
@@ -63,11 +102,10 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
   };
 
   return (id) => {
-    let ok = memo.get(id);
-    if (ok === undefined) {
-      ok = check(id);
-      memo.set(id, ok);
-    }
+    const known = memo.get(id);
+    if (known >= 0) return known === 1;
+    const ok = check(id);
+    memo.set(id, ok);
     return ok;
   };
 }

@@ -2,6 +2,7 @@ import type { Engine, EngineStats, RecRequest, RecResult, VectorSource } from '.
 import { BehaviorIndexes } from './BehaviorIndexes';
 import { Catalog } from './Catalog';
 import type { EngineConfig, PartialEngineConfig } from './config';
+import { DenseMemo } from './createEligibility';
 import { EventLog } from './EventLog';
 import { recommend } from './recommend';
 import { resolveEngineConfig } from './resolveEngineConfig';
@@ -46,6 +47,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   const log = new EventLog();
   let vectors: VectorSource | undefined;
   let events = 0;
+  const memo = new DenseMemo();
   const build = () => new BehaviorIndexes(config, catalog, (key) => traits.get(key));
   let behavior = build();
 
@@ -131,7 +133,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     },
 
     recommend(req: RecRequest): RecResult {
-      return recommend(req, { config, catalog, behavior, vectors, traits, now: req.now ?? clock() });
+      return recommend(req, { config, catalog, behavior, vectors, traits, now: req.now ?? clock(), memo });
     },
 
     getItem(itemId: string): EngineItem | undefined {

@@ -1,5 +1,5 @@
 import type { Reason, VectorSource } from './api';
-import type { Candidate } from './blendSignals';
+import { type Candidate, contributionOf } from './blendSignals';
 import type { Catalog } from './Catalog';
 import type { SignalScores } from './collectSignals';
 import type { SignalName, Surface } from './config';
@@ -16,6 +16,22 @@ export interface ReasonContext {
   vectors: VectorSource | undefined;
   /** Category the popular/trending lists were restricted to, if any. */
   categoryLabel: string | undefined;
+  /** The user's strongest tags, strongest first (for affinity texts). */
+  interestTags: number[];
+}
+
+/** Label of the item's primary category, if it has one. */
+function categoryOf(ctx: ReasonContext, id: number): string | undefined {
+  const tag = ctx.catalog.info(id)?.category ?? -1;
+  return tag >= 0 ? ctx.catalog.tagLabel(tag) : undefined;
+}
+
+/** The user's strongest interest tag that the item carries. */
+function interestOf(ctx: ReasonContext, id: number): string | undefined {
+  const tags = ctx.catalog.info(id)?.tagIds;
+  if (tags === undefined) return undefined;
+  const tag = ctx.interestTags.find((t) => tags.includes(t));
+  return tag === undefined ? undefined : ctx.catalog.tagLabel(tag);
 }
 
 /** For user-level embedding hits: the anchor whose vector is closest to the candidate. */
@@ -67,15 +83,19 @@ function text(ctx: ReasonContext, signal: SignalName, id: number): { text: strin
         text: ctx.categoryLabel !== undefined ? `popular in ${ctx.categoryLabel}` : 'popular right now',
       };
     case 'trending': {
-      const where = ctx.categoryLabel ?? label;
+      const where = ctx.categoryLabel ?? categoryOf(ctx, id);
       return { text: where !== undefined ? `trending in ${where}` : 'trending right now' };
     }
     case 'segment':
       return {
         text: label !== undefined ? `popular with shoppers in ${label}` : 'popular with shoppers like you',
       };
-    case 'affinity':
-      return { text: label !== undefined ? `matches your interest in ${label}` : 'matches your interests' };
+    case 'affinity': {
+      const interest = interestOf(ctx, id);
+      return {
+        text: interest !== undefined ? `matches your interest in ${interest}` : 'matches your interests',
+      };
+    }
     case 'buyAgain': {
       const times = Number(label ?? '1');
       return { text: times > 1 ? `you bought this ${times} times before` : 'you bought this before' };
@@ -90,9 +110,10 @@ function text(ctx: ReasonContext, signal: SignalName, id: number): { text: strin
 /** One reason per contributing signal, largest contribution first. */
 export function explainCandidate(ctx: ReasonContext, c: Candidate): Reason[] {
   const out: Reason[] = [];
-  for (const signal of SIGNALS) {
-    const contribution = c.parts[signal];
-    if (contribution === undefined || !(contribution > 0)) continue;
+  for (let index = 0; index < SIGNALS.length; index++) {
+    const signal = SIGNALS[index]!;
+    const contribution = contributionOf(c, index);
+    if (!(contribution > 0)) continue;
     const t = text(ctx, signal, c.id);
     const reason: Reason = { signal, contribution, text: t.text };
     if (t.related !== undefined) reason.relatedItemId = ctx.catalog.ids.keyOf(t.related);

@@ -19,12 +19,12 @@ export function profileAnchors(
   cfg: ProfileConfig,
 ): Anchor[] {
   const out: Anchor[] = [];
-  for (const [item, entry] of profile.items) {
-    let weight = profile.itemScore(entry, now);
-    if (currentSession !== undefined && entry.session === currentSession) weight *= cfg.sessionBoost;
+  profile.forEachItem(now, (item, interest, session) => {
+    let weight = interest;
+    if (currentSession !== undefined && session === currentSession) weight *= cfg.sessionBoost;
     if (profile.latest?.item === item) weight *= cfg.latestBoost;
     if (weight > 0) out.push({ item, weight });
-  }
+  });
   out.sort((a, b) => b.weight - a.weight || a.item - b.item);
   out.length = Math.min(out.length, cfg.maxAnchors);
   const top = out[0]?.weight ?? 1;

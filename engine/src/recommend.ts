@@ -4,7 +4,7 @@ import { blendSignals } from './blendSignals';
 import type { Catalog } from './Catalog';
 import { collectSignals } from './collectSignals';
 import type { EngineConfig } from './config';
-import { createEligibility } from './createEligibility';
+import { createEligibility, type DenseMemo } from './createEligibility';
 import { diversify, ListCaps } from './diversify';
 import { explainCandidate } from './explainCandidate';
 import { fillFallback } from './fillFallback';
@@ -21,6 +21,7 @@ export interface RecommendState {
   vectors: VectorSource | undefined;
   traits: Map<string, Record<string, string>>;
   now: number;
+  memo: DenseMemo;
 }
 
 function requestAnchors(req: RecRequest, state: RecommendState, profile: UserProfile | undefined): Anchor[] {
@@ -80,6 +81,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     excludedItems: neverShow,
     profile,
     purchasedSince: settings.excludePurchased ? now - settings.purchaseExclusionWindowMs : undefined,
+    memo: state.memo,
   });
   const categoryTag =
     req.surface === 'trending' && req.category !== undefined
@@ -112,6 +114,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     signals,
     settings.weights,
     (id) => catalog.ids.keyOf(id),
+    catalog.idCount,
     req.seed,
     config.ranking.seedJitter,
   );
@@ -138,6 +141,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     anchors,
     vectors: state.vectors,
     categoryLabel: categoryTag !== undefined && categoryTag >= 0 ? catalog.tagLabel(categoryTag) : undefined,
+    interestTags: req.explain && profile !== undefined ? profile.topTags(now, 10).map((t) => t.tag) : [],
   };
   const items: RecResult['items'] = picked.map((c) => {
     const out: RecResult['items'][number] = { itemId: c.itemId, score: c.score };
