@@ -15,9 +15,9 @@ export const SCREENSHOT_DIR = join(import.meta.dirname, '..', '..', 'test-result
  */
 export function browserAvailability(): { available: boolean; reason?: string } {
   if (existsSync(CHROMIUM_PATH)) return { available: true };
-  const reason = `Chromium not found at ${CHROMIUM_PATH} (set CHROMIUM_PATH): browser tests skipped.`;
-  if (process.env.CI === 'true') throw new Error(`${reason.replace(' skipped.', '')} — required on CI.`);
-  return { available: false, reason };
+  const missing = `Chromium not found at ${CHROMIUM_PATH} (set CHROMIUM_PATH)`;
+  if (process.env.CI === 'true') throw new Error(`${missing}: browser tests are required on CI (CI=true).`);
+  return { available: false, reason: `${missing}: browser tests skipped.` };
 }
 
 /** Headless Chromium that stays off the network except for what the page asks. */
