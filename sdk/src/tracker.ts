@@ -195,7 +195,7 @@ function clean<T extends object>(o: T): T {
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options?.key || !options.endpoint) {
     throw new TypeError(
-      'Recsys: `key` and `endpoint` are required, e.g. createTracker({ key: "pk_…", endpoint: "https://recs.example.com" })',
+      'Recsys: `key` and `endpoint` are required: createTracker({ key: "pk_…", endpoint: "https://…" })',
     );
   }
   const log = options.logger ?? console;
@@ -388,6 +388,13 @@ export function createTracker(options: TrackerOptions): Tracker {
   function sendOnHide(released: boolean): void {
     const q = queue;
     if (!granted || !q) return;
+    // While delivery is failing (server down, offline), a keepalive request is
+    // accepted by the browser and then fails after the page is gone, where
+    // nothing can put its events back. Keep them stored for the next page.
+    if (attempt || paused || (typeof navigator !== 'undefined' && navigator.onLine === false)) {
+      q.persist(released);
+      return;
+    }
     const keepalive = typeof Request === 'function' && 'keepalive' in Request.prototype;
     const beacon = typeof navigator !== 'undefined' && navigator.sendBeacon?.bind(navigator);
     const taken = new Set<string>();
@@ -462,7 +469,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     });
     if (!Object.keys(meta).length) delete event.meta;
     if (!event.userId && !event.anonymousId) {
-      warn(`${type} dropped: no userId or anonymousId (server mode needs one per event)`);
+      warn(`${type} dropped: server mode needs a userId or anonymousId per event`);
       return null;
     }
     if (!options.beforeSend) return event;
@@ -496,10 +503,16 @@ export function createTracker(options: TrackerOptions): Tracker {
     prefs.remove(ALIAS);
   }
 
+  // Chromium fires visibilitychange→hidden right after pagehide; the queue must
+  // stay marked as released until the page is shown again, or the reloaded
+  // page takes its own queue for a duplicated tab's.
+  let unloading = false;
   const onHide = (e: Event) => {
-    if (e.type === 'pagehide' || document.visibilityState === 'hidden') sendOnHide(e.type === 'pagehide');
+    if (e.type === 'pagehide') unloading = true;
+    if (e.type === 'pagehide' || document.visibilityState === 'hidden') sendOnHide(unloading);
   };
-  const onResume = () => {
+  const onResume = (e: Event) => {
+    if (e.type === 'pageshow') unloading = false;
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
     paused = false;
     schedule();

@@ -47,12 +47,14 @@ describe('flush on page hide', () => {
   it('splits a large queue into keepalive chunks that together stay under the 64 KB budget, then uses sendBeacon', async () => {
     cleanups.push(supportKeepalive());
     const beacons = stubBeacon(true);
-    const t = make({ flushAt: 1000, maxBatchBytes: 60_000 });
-    collector.offline(); // keep everything queued until the page hides
+    // Regular sends hang (a slow network), so everything is still queued when the page hides.
+    const t = make({
+      flushAt: 1000,
+      maxBatchBytes: 60_000,
+      fetch: (url, init) => (init.keepalive ? collector.fetch(url, init) : new Promise(() => {})),
+    });
     for (let i = 0; i < 60; i++) t.custom('big', { meta: { blob: 'é'.repeat(1_000) } }); // ~2.1 KB each
-    await t.flush();
-    collector.offline(false);
-    collector.calls.length = 0;
+    await settle();
     hide();
     const keepalive = collector.calls.filter((c) => c.init.keepalive);
     const keepaliveBytes = keepalive.map((c) => bytes(String(c.init.body)));
@@ -70,6 +72,23 @@ describe('flush on page hide', () => {
     ].flatMap((p) => p.events);
     expect(sent).toHaveLength(60);
     expect(new Set(sent.map((e) => e.eventId)).size).toBe(60);
+  });
+
+  it('keeps the queue stored instead of handing it to keepalive while delivery is failing', async () => {
+    cleanups.push(supportKeepalive());
+    const beacons = stubBeacon(true);
+    const t = make();
+    collector.offline();
+    t.view('sku-1');
+    await t.flush();
+    collector.calls.length = 0;
+    hide();
+    expect(collector.calls).toHaveLength(0);
+    expect(beacons).toHaveLength(0);
+    collector.offline(false);
+    const reloaded = make();
+    await reloaded.flush();
+    expect(collector.events().map((e) => e.itemId)).toEqual(['sku-1']);
   });
 
   it('falls back to sendBeacon where fetch keepalive is unsupported', () => {
