@@ -99,9 +99,7 @@ export async function seedDemoNamespace(
     batch = [];
   };
   for (const event of generator.generateEvents()) {
-    // The generator numbers list positions from 0; the event contract's `rank` is 1-based.
-    const rank = event.meta?.rank;
-    batch.push(rank === undefined ? event : { ...event, meta: { ...event.meta, rank: rank + 1 } });
+    batch.push(event);
     if (batch.length === BATCH) await flush();
   }
   if (batch.length) await flush();
