@@ -7,12 +7,14 @@ import {
   listNamespaces,
   revokeApiKey,
 } from '../store/namespaces';
+import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerModelCommand } from './model';
-import { registerConfigCommand } from './config';
 import { registerResetCommand } from './reset';
+import { registerScenariosCommand } from './scenarios';
 import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
+import { registerSimulateCommand } from './simulate';
 
 const program = new Command();
 
@@ -127,6 +129,8 @@ registerServeCommand(program, globals);
 registerConfigCommand(program, globals);
 registerSeedCommand(program, globals);
 registerResetCommand(program, globals);
+registerScenariosCommand(program, globals);
+registerSimulateCommand(program, globals);
 registerModelCommand(program);
 
 program.parseAsync().catch((error: unknown) => {

@@ -29,7 +29,7 @@ export type SeedSource =
   /** A real dataset under `dataDir` (`../shared/data` in this project). */
   | { kind: 'dataset'; name: DatasetName; dataDir: string }
   /** Already materialized data (tests, batch runs that share one load). */
-  | { kind: 'data'; data: FixtureData; label: string };
+  | { kind: 'data'; data: FixtureData; label: string; seed?: number | string | undefined };
 
 /** Loaded seed data with what describes it in reports. */
 export interface LoadedSeed {
@@ -45,7 +45,7 @@ export interface LoadedSeed {
 /** Reads a fixture file or a dataset into memory. */
 export async function loadSeed(source: SeedSource): Promise<LoadedSeed> {
   if (source.kind === 'data') {
-    return { data: source.data, label: source.label, seed: undefined, importReport: undefined };
+    return { data: source.data, label: source.label, seed: source.seed, importReport: undefined };
   }
   if (source.kind === 'dataset') {
     if (!DATASET_NAMES.includes(source.name)) {
