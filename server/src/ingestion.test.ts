@@ -241,6 +241,25 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
       expect(result.accepted).toBe(1);
     });
 
+    it('scrubs personal data instead of rejecting it when the namespace says so', async () => {
+      const { updateNamespaceSettings } = await import('./store/namespaces');
+      const scrubbing = await stack.tenant('scrub-shop');
+      await updateNamespaceSettings(database, 'scrub-shop', { pii: 'scrub' });
+      const result = await scrubbing.browser.events.batch.mutate({
+        events: [{ ...event(450), meta: { note: 'mail jane@example.com or +44 7700 900123' } }],
+      });
+      expect(result).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      const users = await scrubbing.admin.users.upsert.mutate({
+        users: [{ userId: 'u-s', traits: { contact: 'a@b.co' } }],
+      });
+      expect(users.rejected).toEqual([]);
+      const { events } = await scrubbing.admin.events.list.query({ limit: 1 });
+      expect(events[0]?.meta).toEqual({ note: 'mail [email] or [phone]' });
+      expect((await scrubbing.admin.users.get.query({ userId: 'u-s' }))?.traits).toEqual({
+        contact: '[email]',
+      });
+    });
+
     it('enforces the meta key limit with a clear message', async () => {
       const meta = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
       const result = await shop.browser.events.batch.mutate({ events: [{ ...event(500), meta }] });

@@ -56,6 +56,15 @@ ns.command('create <id>')
       console.log(`Created namespace "${id}". Next: recsys keys create --namespace ${id} --kind secret`);
     }),
   );
+ns.command('settings <id>')
+  .description('change a namespace setting')
+  .option('--pii <policy>', 'what to do with values that look like e-mails or phone numbers: reject | scrub')
+  .action((id: string, opts: { pii?: 'reject' | 'scrub' }) =>
+    withDatabase(globals(), async (database) => {
+      const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
+      console.log(JSON.stringify(settings));
+    }),
+  );
 ns.command('list')
   .description('list namespaces')
   .action(() =>

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import {
   generateApiKey,
   type KeyKind,
@@ -39,6 +39,23 @@ export async function createNamespace(
     .returning({ id: namespaces.id });
   if (inserted.length === 0) throw new UserError('CONFLICT', `Namespace "${id}" already exists.`);
   return { id };
+}
+
+/**
+ * Changes a namespace's settings (merged key by key). Keys already resolved by
+ * a server keep the old settings for up to the key cache's TTL (10 s).
+ */
+export async function updateNamespaceSettings(database: Database, id: string, settings: NamespaceSettings) {
+  if (settings.pii !== undefined && settings.pii !== 'reject' && settings.pii !== 'scrub') {
+    throw new UserError('BAD_REQUEST', `pii must be "reject" or "scrub", not "${String(settings.pii)}".`);
+  }
+  const rows = await database.db
+    .update(namespaces)
+    .set({ settings: sql`${namespaces.settings} || ${JSON.stringify(settings)}::jsonb` })
+    .where(eq(namespaces.id, id))
+    .returning({ settings: namespaces.settings });
+  if (rows.length === 0) throw new UserError('NOT_FOUND', `Namespace "${id}" does not exist.`);
+  return rows[0]!.settings as NamespaceSettings;
 }
 
 export async function listNamespaces(database: Database) {
