@@ -74,7 +74,9 @@ const e0 = performance.now();
 const texts = gen.items.map((i) => itemText(fixtureItemToEngine(i)));
 for (let i = 0; i < texts.length; i += 512) {
   const vectors = await encoder.encode(texts.slice(i, i + 512));
-  vectors.forEach((v, j) => rt.vectors?.add(gen.items[i + j]!.itemId, v));
+  vectors.forEach((v, j) => {
+    rt.vectors?.add(gen.items[i + j]!.itemId, v);
+  });
 }
 const embedMs = performance.now() - e0;
 const i0 = performance.now();

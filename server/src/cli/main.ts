@@ -6,6 +6,7 @@ import {
   listApiKeys,
   listNamespaces,
   revokeApiKey,
+  updateNamespaceSettings,
 } from '../store/namespaces';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
