@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { PartialEngineConfig } from '@recsys/engine';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors';
+import { PROFILES_DIR } from '../eval';
 import { validateEngineConfig } from './schema';
 
 /** A named engine configuration, as read from a JSON or YAML file. */
@@ -15,14 +16,17 @@ export interface ConfigProfile {
   source: string;
 }
 
-const PROFILES_DIR = fileURLToPath(new URL('./profiles', import.meta.url));
+/** Profiles found by evaluation and tuning (`server/profiles/`), then the generic ones shipped here. */
+const PROFILE_DIRS = [PROFILES_DIR, fileURLToPath(new URL('./profiles', import.meta.url))];
 
-/** Names of the profiles shipped with the server (`online-retail`, `movielens`, `defaults`). */
+/** Names of the profiles shipped with the server (e.g. `online-retail`, `movielens`, `defaults`). */
 export function listBuiltinProfiles(): string[] {
-  return readdirSync(PROFILES_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -5))
-    .sort();
+  const names = new Set<string>();
+  for (const dir of PROFILE_DIRS) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) if (f.endsWith('.json')) names.add(f.slice(0, -5));
+  }
+  return [...names].sort();
 }
 
 /** Reads JSON or YAML by extension (`.yml`/`.yaml` → YAML, anything else → JSON). */
@@ -56,14 +60,16 @@ export function profileFromValue(value: unknown, source: string): ConfigProfile 
   const record = value as Record<string, unknown>;
   const isEnvelope = 'config' in record;
   if (isEnvelope) {
-    const extra = Object.keys(record).filter((k) => !['name', 'note', 'config', '$schema'].includes(k));
+    const extra = Object.keys(record).filter(
+      (k) => !['name', 'note', 'description', 'provenance', 'config', '$schema'].includes(k),
+    );
     if (extra.length) {
       throw new UserError(
         'BAD_REQUEST',
-        `${source}: unknown top-level key(s) ${extra.map((k) => `"${k}"`).join(', ')}; a profile has name, note and config.`,
+        `${source}: unknown top-level key(s) ${extra.map((k) => `"${k}"`).join(', ')}; a profile has name, note (or description), provenance and config.`,
       );
     }
-    for (const key of ['name', 'note'] as const) {
+    for (const key of ['name', 'note', 'description'] as const) {
       if (record[key] !== undefined && typeof record[key] !== 'string') {
         throw new UserError('BAD_REQUEST', `${source}: "${key}" must be a string.`);
       }
@@ -72,7 +78,7 @@ export function profileFromValue(value: unknown, source: string): ConfigProfile 
   const { config } = validateEngineConfig(isEnvelope ? record.config : record, source);
   return {
     name: isEnvelope ? (record.name as string | undefined) : undefined,
-    note: isEnvelope ? (record.note as string | undefined) : undefined,
+    note: isEnvelope ? ((record.note ?? record.description) as string | undefined) : undefined,
     config,
     source,
   };
@@ -87,8 +93,8 @@ export function profileFromValue(value: unknown, source: string): ConfigProfile 
 export function loadProfile(fileOrName: string): ConfigProfile {
   const path = resolve(fileOrName);
   if (existsSync(path)) return profileFromValue(readStructuredFile(path), fileOrName);
-  const builtin = resolve(PROFILES_DIR, `${fileOrName}.json`);
-  if (/^[a-z0-9-]+$/.test(fileOrName) && existsSync(builtin)) {
+  const builtin = PROFILE_DIRS.map((d) => resolve(d, `${fileOrName}.json`)).find((p) => existsSync(p));
+  if (/^[a-z0-9-]+$/.test(fileOrName) && builtin) {
     const profile = profileFromValue(readStructuredFile(builtin), `profile "${fileOrName}"`);
     return { ...profile, name: profile.name ?? fileOrName };
   }

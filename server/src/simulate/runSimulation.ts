@@ -5,8 +5,7 @@ import type { EmbeddingEncoder } from '@recsys/engine';
 import type { FixtureData } from '@recsys/fixtures';
 import { getActiveConfig, loadProfile, saveConfig } from '../config';
 import type { Database } from '../db/client';
-import { datasetFromSplit } from '../eval/dataset';
-import { runEvaluation } from '../eval/runEvaluation';
+import { datasetFromSplit, MOVIELENS_CUT, ONLINE_RETAIL_CUT, runEvaluation } from '../eval';
 import { buildScenarioContext, createApiClient, runScenarios, startInProcessServer } from '../scenarios';
 import { getNamespace } from '../store/namespaces';
 import type { EvalReport } from './evalTypes';
@@ -18,8 +17,8 @@ import { loadSeed, type SeedSource, seedNamespace } from './seed';
 
 /** Reference cuts of the real datasets (as the evaluation protocol uses them). */
 const DATASET_CUTS: Record<string, string> = {
-  'dataset:online-retail': '2011-05-31T23:00:00Z',
-  'dataset:movielens': '2017-01-01T00:00:00Z',
+  'dataset:online-retail': ONLINE_RETAIL_CUT,
+  'dataset:movielens': MOVIELENS_CUT,
 };
 
 /** Options of one simulation run. */
