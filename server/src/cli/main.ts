@@ -10,12 +10,14 @@ import {
 } from '../store/namespaces';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
+import { registerEvalCommand } from './eval';
 import { registerModelCommand } from './model';
 import { registerResetCommand } from './reset';
 import { registerScenariosCommand } from './scenarios';
 import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
 import { registerSimulateCommand } from './simulate';
+import { registerTuneCommand } from './tune';
 
 const program = new Command();
 
@@ -136,6 +138,8 @@ keys
   );
 
 registerServeCommand(program, globals);
+registerEvalCommand(program);
+registerTuneCommand(program);
 registerConfigCommand(program, globals);
 registerSeedCommand(program, globals);
 registerResetCommand(program, globals);

@@ -79,7 +79,7 @@ export const ABLATIONS: Record<string, { description: string; overrides: Request
     overrides: { blend: { ...OFF, embedding: 1 }, fallback: false },
   },
   'engine-buyagain': {
-    description: 'engine, buy-again signal only (no fallback fill)',
+    description: 'engine, buy-again signal only (no fallback fill; not shown under discovery)',
     overrides: { blend: { ...OFF, buyAgain: 1 }, fallback: false },
   },
 };
@@ -106,7 +106,7 @@ export function engineMethod(
     name,
     description:
       name === 'engine-cart' ? 'engine cart surface with the whole session prefix' : ablation.description,
-    discovery: true,
+    discovery: name !== 'engine-buyagain',
     user: (q) =>
       ids(
         engine.recommend({

@@ -9,7 +9,7 @@ import {
   randomMethod,
 } from './baselines';
 import { assertStrictSplit, type EvalDataset } from './dataset';
-import { ABLATIONS, buildItemVectors, buildTrainEngine, engineMethod } from './engineMethods';
+import { buildItemVectors, buildTrainEngine, engineMethod } from './engineMethods';
 import {
   catalogCoverage,
   cosine,
@@ -272,7 +272,10 @@ export function testUsers(
   for (const e of dataset.test) {
     if (e.userId === undefined || e.itemId === undefined) continue;
     let set = byUser.get(e.userId);
-    if (set === undefined) byUser.set(e.userId, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      byUser.set(e.userId, set);
+    }
     set.add(e.itemId);
   }
   const traits = traitsOf(dataset);
@@ -413,7 +416,10 @@ function runUserProtocol(
     const segments = new Map<string, Array<{ list: string[]; relevant: Set<string> }>>();
     const push = (segment: string, entry: { list: string[]; relevant: Set<string> }) => {
       let list = segments.get(segment);
-      if (list === undefined) segments.set(segment, (list = []));
+      if (list === undefined) {
+        list = [];
+        segments.set(segment, list);
+      }
       list.push(entry);
     };
     for (const u of users) {
@@ -481,7 +487,10 @@ export function testSessions(
     if (e.itemId === undefined || !train.interactions.has(e.itemId) || !train.catalogSet.has(e.itemId))
       return;
     let s = sessions.get(e.sessionId);
-    if (s === undefined) sessions.set(e.sessionId, (s = { user: e.userId, events: [] }));
+    if (s === undefined) {
+      s = { user: e.userId, events: [] };
+      sessions.set(e.sessionId, s);
+    }
     s.events.push({ ts: Date.parse(e.ts), item: e.itemId, i });
   });
   const out: TestSession[] = [];

@@ -74,17 +74,26 @@ export function buildTrainIndex(items: FixtureItem[], train: FixtureEvent[], cut
     interactions.set(item, (interactions.get(item) ?? 0) + 1);
     const basket = basketOf(e);
     let set = basketItems.get(basket);
-    if (set === undefined) basketItems.set(basket, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      basketItems.set(basket, set);
+    }
     set.add(item);
     const ts = Date.parse(e.ts);
     if (ts >= recentFrom) {
       let r = recentBaskets.get(item);
-      if (r === undefined) recentBaskets.set(item, (r = new Set()));
+      if (r === undefined) {
+        r = new Set();
+        recentBaskets.set(item, r);
+      }
       r.add(basket);
     }
     if (e.userId === undefined) continue;
     let h = users.get(e.userId);
-    if (h === undefined) users.set(e.userId, (h = { baskets: new Map(), lastTs: new Map(), order: [] }));
+    if (h === undefined) {
+      h = { baskets: new Map(), lastTs: new Map(), order: [] };
+      users.set(e.userId, h);
+    }
     const key = `${e.userId}\u0000${item}\u0000${basket}`;
     if (!userBaskets.has(key)) {
       userBaskets.set(key, new Set());
@@ -119,7 +128,10 @@ export function buildTrainIndex(items: FixtureItem[], train: FixtureEvent[], cut
         const basket = [...set].slice(0, MAX_BASKET);
         for (const a of basket) {
           let row = co.get(a);
-          if (row === undefined) co.set(a, (row = new Map()));
+          if (row === undefined) {
+            row = new Map();
+            co.set(a, row);
+          }
           for (const b of basket) if (a !== b) row.set(b, (row.get(b) ?? 0) + 1);
         }
       }
