@@ -82,6 +82,7 @@ function* generateEvents(
   random: () => number,
   byCategory: number[][],
   batchSize: number,
+  stream = { start: START, span: SPAN, events: EVENTS, prefix: '' },
 ): Generator<EngineEvent[]> {
   let events: EngineEvent[] = [];
   let total = 0;
@@ -90,22 +91,22 @@ function* generateEvents(
   const pickers = byCategory.map((members) => zipf(Math.max(1, members.length), 1.05, random));
   let session = 0;
   let order = 0;
-  const sessions = Math.ceil(EVENTS / 8);
-  while (total < EVENTS) {
+  const sessions = Math.ceil(stream.events / 8);
+  while (total < stream.events) {
     if (events.length >= batchSize) {
       yield events;
       events = [];
     }
     const user = `u${pickUser()}`;
-    const sessionId = `s${session}`;
-    let ts = START + (session / sessions) * SPAN + random() * 60_000;
+    const sessionId = `${stream.prefix}s${session}`;
+    let ts = stream.start + (session / sessions) * stream.span + random() * 60_000;
     session++;
     const category = pickCategory();
     const members = byCategory[category]!;
     if (members.length === 0) continue;
     const length = 2 + Math.floor(random() * 13);
     const cart: number[] = [];
-    for (let e = 0; e < length && total < EVENTS; e++) {
+    for (let e = 0; e < length && total < stream.events; e++) {
       // Mostly within the session's category, sometimes anywhere.
       const item =
         random() < 0.85 ? members[pickers[category]!()]! : Math.floor(random() ** 3 * ITEMS) % ITEMS;
@@ -117,10 +118,10 @@ function* generateEvents(
       if (type === 'add') cart.push(item);
     }
     if (cart.length > 0 && random() < 0.45) {
-      const orderId = `o${order++}`;
+      const orderId = `${stream.prefix}o${order++}`;
       ts += 60_000;
       for (const item of cart) {
-        if (total >= EVENTS) break;
+        if (total >= stream.events) break;
         events.push({
           type: 'purchase',
           itemId: `sku-${item}`,
@@ -219,14 +220,14 @@ function main(): void {
   };
   const surfaces: Surface[] = ['forUser', 'similar', 'cart', 'buyAgain', 'trending', 'recentlyViewed'];
   const rows: string[] = [];
-  const measure = (label: string, surface: Surface, extra: Partial<RecRequest>) => {
-    for (let i = 0; i < 50; i++) engine.recommend({ ...requestFor(surface, i), ...extra });
+  function measureWith(label: string, make: (i: number) => RecRequest): void {
+    for (let i = 0; i < 50; i++) engine.recommend(make(i));
     const times: number[] = [];
     const cpuTimes: number[] = [];
     let returned = 0;
     let fallbacks = 0;
     for (let i = 0; i < CALLS; i++) {
-      const req = { ...requestFor(surface, i), ...extra };
+      const req = make(i);
       const cpu = process.cpuUsage();
       const start = performance.now();
       const res = engine.recommend(req);
@@ -242,8 +243,32 @@ function main(): void {
       `${label.padEnd(24)} p50 ${percentile(times, 50).toFixed(3)} ms  p99 ${percentile(times, 99).toFixed(3)} ms  ` +
         `max ${times[times.length - 1]!.toFixed(2)} ms | cpu p50 ${percentile(cpuTimes, 50).toFixed(3)} p99 ${percentile(cpuTimes, 99).toFixed(3)} ms | avg items ${(returned / CALLS).toFixed(1)}  fallback ${((100 * fallbacks) / CALLS).toFixed(0)}%`,
     );
-  };
+  }
+  const measure = (label: string, surface: Surface, extra: Partial<RecRequest>) =>
+    measureWith(label, (i) => ({ ...requestFor(surface, i), ...extra }));
   for (const s of surfaces) measure(s, s, {});
+  // The rows above query a static index (caches stay warm). This row feeds 100 new events before
+  // every call, as a live shop would, so every cached list is invalidated; only recommend() is timed.
+  const liveStream = generateEvents(rng(99), byCategory, 100, {
+    start: lastTs,
+    span: DAY,
+    events: 100 * (CALLS + 50),
+    prefix: 'live-',
+  });
+  let liveCall = 0;
+  const feed = () => {
+    const next = liveStream.next();
+    if (!next.done) {
+      engine.addEvents(next.value);
+      lastTs = next.value[next.value.length - 1]!.ts;
+    }
+  };
+  const liveRequest = (i: number): RecRequest => {
+    feed();
+    liveCall++;
+    return requestFor('forUser', i + liveCall);
+  };
+  measureWith('forUser (live ingest)', liveRequest);
   measure('similar (explain)', 'similar', { explain: true });
   measure('forUser (explain, λ=.5)', 'forUser', { explain: true, overrides: { diversity: { lambda: 0.5 } } });
   console.log(

@@ -54,7 +54,7 @@ export class BehaviorIndexes {
     const weight = this.config.eventWeights[e.type];
     const purchased = e.type === 'purchase';
     const quantity = purchased ? (e.value !== undefined && e.value > 0 ? e.value : 1) : 0;
-    this.popularity.add(e.item, weight, quantity, e.ts);
+    this.popularity.add(e.item, weight, quantity, e.ts, this.catalog.info(e.item)?.categories);
     const traits = this.traitsOf(e.userKey);
     if (traits !== undefined) this.traitPopularity.add(traits, e.item, weight, e.ts);
 

@@ -11,6 +11,8 @@ export interface ItemInfo {
   tagIds: Int32Array;
   /** Primary category tag id (first `category:*` tag), or -1. */
   category: number;
+  /** Every `category:*` tag id of the item. */
+  categories: number[];
   /** Brand tag id, or -1. */
   brand: number;
   /** Parent key: parentId when set, else the itemId (one item per parent per list). */
@@ -70,6 +72,7 @@ export class Catalog {
         item: { ...item, tags: [...item.tags] },
         tagIds,
         category,
+        categories: item.tags.filter((t) => t.startsWith(CATEGORY)).map((t) => this.tags.intern(t)),
         brand,
         parentKey: item.parentId ?? item.itemId,
         eligible: item.available && !item.archived,

@@ -51,6 +51,12 @@ export class CooccurrenceIndex {
   private readonly mass = new GrowableFloat64();
   private readonly contexts = new Map<string, Context>();
   private maxTs = Number.NEGATIVE_INFINITY;
+  /** Bumped by every change to pair or item mass; neighbour lists cached under an older version are stale. */
+  private version = 0;
+  private readonly cache = new Map<
+    number,
+    { version: number; now: number; limit: number; list: Neighbor[] }
+  >();
   private addsSinceSweep = 0;
 
   constructor(private readonly opts: CooccurrenceOptions) {
@@ -81,6 +87,7 @@ export class CooccurrenceIndex {
       return;
     }
     if (this.clock.needsRebase(ts)) this.rebase(ts);
+    this.version++;
     const f = this.clock.storeFactor(ts);
     this.mass.add(item, (weight - old) * f);
     for (let j = 0; j < ctx.items.length; j++) {
@@ -103,8 +110,29 @@ export class CooccurrenceIndex {
     }
   }
 
-  /** Up to `limit` neighbours of `item`, best first (ties by id). */
+  /**
+   * Up to `limit` neighbours of `item`, best first (ties by id). Lists are cached until the next
+   * change to the index; reading at a `now` within halfLife/1000 of the cached one reuses the list
+   * (only the smoothing term depends on `now`, and it moves by < 0.07% in that time).
+   * The returned array is shared: do not mutate it.
+   */
   neighbors(item: number, now: number, limit: number): Neighbor[] {
+    const hit = this.cache.get(item);
+    if (
+      hit !== undefined &&
+      hit.version === this.version &&
+      hit.limit >= limit &&
+      Math.abs(hit.now - now) <= this.opts.halfLifeMs / 1000
+    ) {
+      return hit.list.length > limit ? hit.list.slice(0, limit) : hit.list;
+    }
+    const list = this.computeNeighbors(item, now, limit);
+    if (this.cache.size >= 50_000) this.cache.clear();
+    this.cache.set(item, { version: this.version, now, limit, list });
+    return list;
+  }
+
+  private computeNeighbors(item: number, now: number, limit: number): Neighbor[] {
     const n = this.tables.size(item);
     if (n === 0) return [];
     const f = this.clock.readFactor(now);

@@ -6,12 +6,19 @@ export class DecayedVector {
   readonly clock: DecayClock;
   private readonly values = new GrowableFloat64();
 
+  /** Called with the factor applied to every stored value when the clock rebases. */
+  onRebase: ((factor: number) => void) | undefined;
+
   constructor(halfLifeMs: number) {
     this.clock = new DecayClock(halfLifeMs);
   }
 
   add(id: number, weight: number, ts: number): void {
-    if (this.clock.needsRebase(ts)) this.values.scale(this.clock.rebase(ts));
+    if (this.clock.needsRebase(ts)) {
+      const factor = this.clock.rebase(ts);
+      this.values.scale(factor);
+      this.onRebase?.(factor);
+    }
     this.values.add(id, weight * this.clock.storeFactor(ts));
   }
 

@@ -44,6 +44,7 @@ let accScore = new Float64Array(0);
 let accBest = new Float64Array(0);
 let accRelated = new Int32Array(0);
 const seen = new EpochSet();
+let tagAffinity = new Float64Array(0);
 
 function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
   const out = emptyScores();
@@ -193,8 +194,9 @@ function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalSco
   const { profile, catalog, now } = input;
   if (profile === undefined || profile.tagCount === 0) return out;
   const tags = profile.topTags(now, 10);
-  const tagIds = tags.map((t) => t.tag);
-  const tagScores = tags.map((t) => t.score);
+  // Dense per-tag lookup (tags are few and interned); reset below so the scratch stays zeroed.
+  if (tagAffinity.length < catalog.tags.size) tagAffinity = new Float64Array(catalog.tags.size * 2);
+  for (const t of tags) tagAffinity[t.tag] = t.score;
   const topCategories = tags.filter((t) => catalog.tags.keyOf(t.tag).startsWith('category:')).slice(0, 3);
   const ids: number[] = [];
   seen.clear(catalog.idCount);
@@ -211,13 +213,10 @@ function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalSco
     if (info === undefined) continue;
     let score = 0;
     const itemTags = info.tagIds;
-    for (let t = 0; t < itemTags.length; t++) {
-      // ≤ 10 interest tags: a linear scan beats hashing.
-      const at = tagIds.indexOf(itemTags[t]!);
-      if (at >= 0) score += tagScores[at]!;
-    }
+    for (let t = 0; t < itemTags.length; t++) score += tagAffinity[itemTags[t]!]!;
     if (score > 0) out.scores.set(id, score);
   }
+  for (const t of tags) tagAffinity[t.tag] = 0;
   return out;
 }
 

@@ -72,6 +72,32 @@ describe('recommend: forUser', () => {
     });
   });
 
+  it('explains a tag-affinity match with the user’s interest', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems([
+      item('seen', { tags: ['category:garden'] }),
+      item('hose', { tags: ['category:garden'] }),
+      item('toy', { tags: ['category:toys'] }),
+    ]);
+    engine.addEvents([
+      ev('view', 'hose', 'other', 0),
+      ev('view', 'toy', 'other2', 0),
+      ev('add', 'seen', 'me', 5),
+    ]);
+    const res = engine.recommend({
+      surface: 'forUser',
+      userKey: 'me',
+      k: 1,
+      explain: true,
+      filters: { excludeIds: ['seen'] },
+      overrides: { blend: { popular: 0, trending: 0 } },
+    });
+    expect(res.items[0]).toMatchObject({
+      itemId: 'hose',
+      reasons: [{ signal: 'affinity', text: 'matches your interest in garden' }],
+    });
+  });
+
   it('starts a user without history from what shoppers with the same traits engage with', () => {
     const engine = createEngine({ now: () => T0 + DAY });
     engine.upsertItems([item('uk-tea'), item('us-soda'), item('global')]);
