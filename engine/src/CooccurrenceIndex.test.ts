@@ -130,4 +130,14 @@ describe('CooccurrenceIndex', () => {
     idx.add('u:a', 'a', 2, 1, T0 + 1);
     expect(idx.pairMass(1, 2, T0)).toBe(0);
   });
+
+  it('serves a fresh neighbour list after the item gains a pair', () => {
+    const idx = index();
+    idx.add('u:a', 'a', 1, 1, T0);
+    idx.add('u:a', 'a', 2, 1, T0);
+    expect(idx.neighbors(1, T0, 10).map((n) => n.item)).toEqual([2]);
+    idx.add('u:b', 'b', 1, 1, T0);
+    idx.add('u:b', 'b', 3, 1, T0);
+    expect(idx.neighbors(1, T0, 10).map((n) => n.item)).toEqual([2, 3]);
+  });
 });

@@ -51,8 +51,8 @@ export class CooccurrenceIndex {
   private readonly mass = new GrowableFloat64();
   private readonly contexts = new Map<string, Context>();
   private maxTs = Number.NEGATIVE_INFINITY;
-  /** Bumped by every change to pair or item mass; neighbour lists cached under an older version are stale. */
-  private version = 0;
+  /** Per-item change counter: bumped when the item's pairs or mass change. */
+  private readonly versions = new GrowableFloat64();
   private readonly cache = new Map<
     number,
     { version: number; now: number; limit: number; list: Neighbor[] }
@@ -87,7 +87,7 @@ export class CooccurrenceIndex {
       return;
     }
     if (this.clock.needsRebase(ts)) this.rebase(ts);
-    this.version++;
+    this.versions.add(item, 1);
     const f = this.clock.storeFactor(ts);
     this.mass.add(item, (weight - old) * f);
     for (let j = 0; j < ctx.items.length; j++) {
@@ -96,6 +96,7 @@ export class CooccurrenceIndex {
       const delta = Math.min(weight, wj) - Math.min(old, wj);
       if (delta <= 0) continue;
       const other = ctx.items[j]!;
+      this.versions.add(other, 1);
       this.bump(item, other, delta * f);
       this.bump(other, item, delta * f);
     }
@@ -111,16 +112,17 @@ export class CooccurrenceIndex {
   }
 
   /**
-   * Up to `limit` neighbours of `item`, best first (ties by id). Lists are cached until the next
-   * change to the index; reading at a `now` within halfLife/1000 of the cached one reuses the list
-   * (only the smoothing term depends on `now`, and it moves by < 0.07% in that time).
+   * Up to `limit` neighbours of `item`, best first (ties by id). A list is cached until the item's
+   * own pairs or mass change, or `now` moves by more than halfLife/1000. Between those, a neighbour's
+   * mass may grow from its other pairs: the cached normalisation then lags slightly — a deliberate
+   * trade so a live shop does not recompute every list after every event.
    * The returned array is shared: do not mutate it.
    */
   neighbors(item: number, now: number, limit: number): Neighbor[] {
     const hit = this.cache.get(item);
     if (
       hit !== undefined &&
-      hit.version === this.version &&
+      hit.version === this.versions.get(item) &&
       hit.limit >= limit &&
       Math.abs(hit.now - now) <= this.opts.halfLifeMs / 1000
     ) {
@@ -128,7 +130,7 @@ export class CooccurrenceIndex {
     }
     const list = this.computeNeighbors(item, now, limit);
     if (this.cache.size >= 50_000) this.cache.clear();
-    this.cache.set(item, { version: this.version, now, limit, list });
+    this.cache.set(item, { version: this.versions.get(item), now, limit, list });
     return list;
   }
 

@@ -169,7 +169,11 @@ export class PopularityIndex {
     const vector = kind === 'popular' ? this.popular : kind === 'bestseller' ? this.sales : undefined;
     const scoreOf = vector !== undefined ? (id: number) => vector.raw(id) : this.trendingScorer(now);
     let rejected = 0;
-    const eligible = (id: number) => catalog.isEligible(id) || (rejected++, false);
+    const eligible = (id: number) => {
+      if (catalog.isEligible(id)) return true;
+      rejected++;
+      return false;
+    };
     let list = topK(ids, scoreOf, limit, eligible);
     // Unavailable or archived items can crowd the candidate set; then scan everything.
     if (list.length < limit && rejected > 0 && typeof ids !== 'number') {

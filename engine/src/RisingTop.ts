@@ -11,7 +11,7 @@ export class RisingTop {
 
   constructor(
     private readonly keep: number,
-    private readonly valueOf: (id: number) => number,
+    private readonly scoreOf: (id: number) => number,
   ) {}
 
   offer(id: number, value: number): void {
@@ -39,8 +39,8 @@ export class RisingTop {
   }
 
   private prune(): void {
-    const ranked = [...this.members].sort((a, b) => this.valueOf(b) - this.valueOf(a) || a - b);
+    const ranked = [...this.members].sort((a, b) => this.scoreOf(b) - this.scoreOf(a) || a - b);
     for (let i = this.keep; i < ranked.length; i++) this.members.delete(ranked[i]!);
-    this.threshold = this.valueOf(ranked[this.keep - 1]!);
+    this.threshold = this.scoreOf(ranked[this.keep - 1]!);
   }
 }

@@ -233,13 +233,13 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
   if (on('recent')) out.set('recent', recentSignal(input));
   if (on('affinity')) {
-    out.set(
-      'affinity',
-      affinitySignal(
-        input,
-        [...out.values()].map((sig) => sig.scores.keys()),
-      ),
-    );
+    // Affinity re-scores what the user's own anchors produced (plus its category lists); generic
+    // popular/trending candidates in those categories are already in the category lists.
+    const anchored = (['covisit', 'boughtTogether', 'embedding'] as const).flatMap((name) => {
+      const sig = out.get(name);
+      return sig === undefined ? [] : [sig.scores.keys()];
+    });
+    out.set('affinity', affinitySignal(input, anchored));
   }
   return out;
 }
