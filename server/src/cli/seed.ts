@@ -2,6 +2,7 @@ import { DATASET_NAMES, type DatasetName } from '@recsys/fixtures';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { UserError } from '../errors';
+import { defaultDataDir } from '../eval';
 import { writeEvidence } from '../simulate/evidence';
 import { loadSeed, type SeedSource, seedNamespace } from '../simulate/seed';
 import { type GlobalOptions, withDatabase } from './context';
@@ -90,7 +91,7 @@ export function registerSeedCommand(program: Command, globals: () => GlobalOptio
     .option(
       '--dataset-dir <dir>',
       'data root holding online-retail/ and movielens-small/',
-      process.env.RECSYS_DATASET_DIR ?? '../shared/data',
+      process.env.RECSYS_DATASET_DIR ?? defaultDataDir,
     )
     .option('--shift-to-now', 'move timestamps so the newest event is now (recency signals look live)')
     .option('--batch-size <n>', 'rows per store call (one short transaction each)', intArg, 500)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createEncoder, parseEmbeddingsSetting } from '../app';
 import { UserError } from '../errors';
+import { defaultDataDir } from '../eval';
 import { runBatch } from '../simulate/batch';
 import { loadGuardrails } from '../simulate/guardrails';
 import { renderSummaryMd } from '../simulate/report';
@@ -41,7 +42,7 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
     .option(
       '--dataset-dir <dir>',
       'data root of the real datasets',
-      process.env.RECSYS_DATASET_DIR ?? '../shared/data',
+      process.env.RECSYS_DATASET_DIR ?? defaultDataDir,
     )
     .option('--profile <fileOrName>', 'config profile to save and activate (file or built-in name)')
     .option('--cut <iso>', 'evaluation cut (default: the dataset reference cut, else 80% through the data)')

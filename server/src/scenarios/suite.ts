@@ -44,23 +44,35 @@ function categoryOf(item: ItemView | undefined): string | undefined {
   return item?.tags.find((t) => t.startsWith('category:'));
 }
 
-function jaccard(a: readonly string[], b: readonly string[]): number {
-  if (a.length === 0 && b.length === 0) return 1;
-  const set = new Set(a);
+function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  if (a.size === 0 && b.size === 0) return 1;
   let both = 0;
-  for (const t of b) if (set.has(t)) both++;
-  return both / (set.size + b.length - both);
+  for (const t of b) if (a.has(t)) both++;
+  return both / (a.size + b.size - both);
 }
 
-/** Intra-list diversity: mean pairwise (1 − tag Jaccard). */
+/**
+ * What an item is made of for diversity: its tags plus the words of its
+ * title, so catalogs without tags (e.g. Online Retail) are still measurable.
+ */
+function features(ctx: ScenarioContext, itemId: string): Set<string> {
+  const item = ctx.catalog.get(itemId);
+  const words = (item?.title ?? '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 2)
+    .map((w) => `word:${w}`);
+  return new Set([...(item?.tags ?? []), ...words]);
+}
+
+/** Intra-list diversity: mean pairwise (1 − Jaccard) over tags and title words. */
 export function intraListDiversity(ctx: ScenarioContext, items: readonly { itemId: string }[]): number {
+  const sets = items.map((i) => features(ctx, i.itemId));
   let sum = 0;
   let pairs = 0;
-  for (let i = 0; i < items.length; i++) {
-    for (let j = i + 1; j < items.length; j++) {
-      const a = ctx.catalog.get(items[i]!.itemId)?.tags ?? [];
-      const b = ctx.catalog.get(items[j]!.itemId)?.tags ?? [];
-      sum += 1 - jaccard(a, b);
+  for (let i = 0; i < sets.length; i++) {
+    for (let j = i + 1; j < sets.length; j++) {
+      sum += 1 - jaccard(sets[i]!, sets[j]!);
       pairs++;
     }
   }
@@ -195,7 +207,8 @@ const purchasedExcluded: Scenario = {
       return {
         value: 0,
         detail: 'no purchases in the last 29 days',
-        skipped: 'no recent purchases to exclude (seed with --shift-to-now to make history recent)',
+        skipped:
+          'no purchases in the last 29 days to exclude (the data has none, or its history is old: seed with --shift-to-now)',
       };
     }
     let shown = 0;
@@ -266,6 +279,16 @@ const coldStart: Scenario = {
       ctx.k,
       [...ctx.catalog.values()].filter((i) => !i.archivedAt && i.available).length,
     );
+    if (![...ctx.catalog.values()].some((i) => categoryOf(i))) {
+      // Breadth cannot be measured without categories; a short list is still a failure.
+      return {
+        value: 0,
+        detail: `${res.items.length} items; the catalog has no category:* tags`,
+        ...(res.items.length < minItems
+          ? { violations: [`only ${res.items.length} of ${minItems} items`] }
+          : { skipped: `the catalog has no category:* tags (${res.items.length} items returned)` }),
+      };
+    }
     return {
       value: categories.size,
       detail: `${res.items.length} items across ${categories.size} categories`,
@@ -309,7 +332,8 @@ const newItems: Scenario = {
       // Embeddings are computed off the request path; wait for them, bounded.
       for (;;) {
         polls++;
-        const res = await ctx.api.recs.similar.query({ itemId: twin.itemId, k: Math.max(ctx.k, 20) });
+        // Anywhere in the twin's longest list: behaviour rightly outranks text for established items.
+        const res = await ctx.api.recs.similar.query({ itemId: twin.itemId, k: 100 });
         rank = res.items.find((i) => i.itemId === probeId)?.rank ?? 0;
         if (rank > 0 || Date.now() >= deadline) break;
         await new Promise((r) => setTimeout(r, 250));
@@ -321,7 +345,7 @@ const newItems: Scenario = {
       value: rank > 0 ? 1 : 0,
       detail:
         rank > 0
-          ? `new item ${probeId} (copy of ${twin.itemId}) at rank ${rank} of similar(${twin.itemId}) after ${polls} poll(s)`
+          ? `new item ${probeId} (copy of ${twin.itemId}) at rank ${rank} of similar(${twin.itemId}, k=100) after ${polls} poll(s)`
           : `new item ${probeId} never appeared in similar(${twin.itemId}) within ${ctx.waitMs} ms (are text embeddings enabled?)`,
     };
   },

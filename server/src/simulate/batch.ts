@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { readStructuredFile } from '../config/profiles';
 import type { Database } from '../db/client';
 import { UserError } from '../errors';
+import { defaultDataDir } from '../eval';
 import { describeZodError } from '../trpc/init';
 import { fileTimestamp } from './evidence';
 import { type GuardrailsFile, loadGuardrails } from './guardrails';
@@ -101,7 +102,7 @@ function sourceOf(run: BatchFile['runs'][number], baseDir: string): SeedSource {
   return {
     kind: 'dataset',
     name: run.dataset!,
-    dataDir: at(run.datasetDir ?? process.env.RECSYS_DATASET_DIR ?? '../shared/data'),
+    dataDir: at(run.datasetDir ?? process.env.RECSYS_DATASET_DIR ?? defaultDataDir),
   };
 }
 
