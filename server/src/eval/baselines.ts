@@ -224,8 +224,10 @@ export function covisitMethod(train: TrainIndex, keepOwn: boolean): EvalMethod {
       return fillFrom(topByScore(scores, q.k, skip), train.popularRecent, q.k, skip);
     },
     session: (q) => {
-      const n = q.prefix.length;
-      const anchors = q.prefix.map((item, i): [string, number] => [item, 0.5 ** (n - 1 - i)]);
+      // Weights halve per step back, so items beyond the last ten add < 0.1 % and are skipped.
+      const recent = q.prefix.slice(-10);
+      const n = recent.length;
+      const anchors = recent.map((item, i): [string, number] => [item, 0.5 ** (n - 1 - i)]);
       return fillFrom(
         topByScore(covisitScores(neighbours, anchors), q.k, new Set()),
         train.popularRecent,
