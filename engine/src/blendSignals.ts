@@ -8,7 +8,10 @@ export interface Candidate {
   id: number;
   itemId: string;
   score: number;
-  /** Contributions (weight × normalised score) per signal live in `parts[at + signalIndex]`. */
+  /**
+   * Contributions (weight × normalised score) per signal live in `parts[at + signalIndex]`. The
+   * buffer is reused by the next request: read it before calling the engine again.
+   */
   parts: Float64Array;
   at: number;
   /** Seeded tie-break key in [0, 1) (0 without a seed). */
@@ -24,6 +27,8 @@ export function contributionOf(c: Candidate, signalIndex: number): number {
 let stamps = new Uint32Array(0);
 let slots = new Int32Array(0);
 let epoch = 0;
+// Contributions of the current request's candidates; valid until the next request.
+let partsScratch = new Float64Array(0);
 
 function beginEpoch(size: number): void {
   if (size > stamps.length) {
@@ -53,19 +58,24 @@ export function blendSignals(
   seedJitter: number,
 ): Candidate[] {
   let total = 0;
-  for (const s of signals.values()) total += s.scores.size;
-  const parts = new Float64Array(total * SIGNALS.length);
+  for (const s of signals.values()) total += s.size;
+  if (partsScratch.length < total * SIGNALS.length)
+    partsScratch = new Float64Array(total * SIGNALS.length * 2);
+  const parts = partsScratch;
+  parts.fill(0, 0, total * SIGNALS.length);
   const out: Candidate[] = [];
   beginEpoch(idCount);
   for (let index = 0; index < SIGNALS.length; index++) {
     const signal = SIGNALS[index]!;
     const s = signals.get(signal);
     const weight = weights[signal] ?? 0;
-    if (s === undefined || weight <= 0 || s.scores.size === 0) continue;
+    if (s === undefined || weight <= 0 || s.size === 0) continue;
     let max = 0;
-    for (const v of s.scores.values()) if (v > max) max = v;
+    for (const v of s.scores) if (v > max) max = v;
     if (!(max > 0)) continue;
-    for (const [id, raw] of s.scores) {
+    for (let e = 0; e < s.ids.length; e++) {
+      const id = s.ids[e]!;
+      const raw = s.scores[e]!;
       if (!(raw > 0) || id >= idCount) continue;
       const part = (weight * raw) / max;
       let c: Candidate;

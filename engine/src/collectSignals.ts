@@ -7,13 +7,39 @@ import { EpochSet } from './EpochSet';
 import type { Anchor } from './profileAnchors';
 import type { UserProfile } from './UserProfile';
 
-/** Raw scores of one signal, with what each score came from (for explanations). */
-export interface SignalScores {
-  scores: Map<number, number>;
-  /** The anchor item that contributed most, per candidate. */
-  related: Map<number, number>;
-  /** A label for the text (category, trait), per candidate. */
-  labels: Map<number, string>;
+/**
+ * Raw scores of one signal: parallel arrays, one entry per candidate id (no duplicates), with the
+ * anchor each score came from and an optional text label (for explanations). Arrays, not Maps: a
+ * request builds a few thousand entries and Map inserts dominated its cost.
+ */
+export class SignalScores {
+  readonly ids: number[] = [];
+  readonly scores: number[] = [];
+  /** The anchor item that contributed most, per entry (−1: none). */
+  readonly related: number[] = [];
+  /** Text labels (trait, purchase count) by id, for the few signals that have them. */
+  labels: Map<number, string> | undefined;
+
+  push(id: number, score: number, related = -1): void {
+    this.ids.push(id);
+    this.scores.push(score);
+    this.related.push(related);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Related anchor of `id` (linear: only used to explain the k returned items). */
+  relatedOf(id: number): number | undefined {
+    const at = this.ids.indexOf(id);
+    const r = at < 0 ? -1 : this.related[at]!;
+    return r < 0 ? undefined : r;
+  }
+
+  labelOf(id: number): string | undefined {
+    return this.labels?.get(id);
+  }
 }
 
 /** Everything signal generation reads. */
@@ -36,7 +62,7 @@ export interface SignalInput {
 }
 
 function emptyScores(): SignalScores {
-  return { scores: new Map(), related: new Map(), labels: new Map() };
+  return new SignalScores();
 }
 
 // Per-request scratch, reused (requests are synchronous): accumulated score and best anchor per id.
@@ -76,10 +102,7 @@ function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): Signa
       }
     }
   }
-  for (const id of touched) {
-    out.scores.set(id, accScore[id]!);
-    out.related.set(id, accRelated[id]!);
-  }
+  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
   return out;
 }
 
@@ -108,8 +131,7 @@ function embeddingSignal(input: SignalInput): SignalScores {
   for (const hit of vectors.nearest(query, input.candidatesPerSignal, filter)) {
     const id = catalog.ids.get(hit.itemId);
     if (id === undefined || !input.eligible(id) || !(hit.score > 0)) continue;
-    out.scores.set(id, hit.score);
-    if (single !== undefined) out.related.set(id, single);
+    out.push(id, hit.score, single ?? -1);
   }
   return out;
 }
@@ -126,14 +148,16 @@ function listSignal(input: SignalInput, kind: 'popular' | 'trending'): SignalSco
   );
   for (const e of list) {
     if (!input.eligible(e.id)) continue;
-    out.scores.set(e.id, e.score);
+    out.push(e.id, e.score);
   }
   return out;
 }
 
 function segmentSignal(input: SignalInput): SignalScores {
   const out = emptyScores();
+  const total = new Map<number, number>();
   const best = new Map<number, number>();
+  const labels = new Map<number, string>();
   for (const [trait, value] of Object.entries(input.traits)) {
     const list = input.behavior.traitPopularity.top(
       trait,
@@ -144,13 +168,15 @@ function segmentSignal(input: SignalInput): SignalScores {
     );
     for (const e of list) {
       if (!input.eligible(e.id)) continue;
-      out.scores.set(e.id, (out.scores.get(e.id) ?? 0) + e.score);
+      total.set(e.id, (total.get(e.id) ?? 0) + e.score);
       if (e.score > (best.get(e.id) ?? 0)) {
         best.set(e.id, e.score);
-        out.labels.set(e.id, trait === 'segment' ? `segment ${value}` : `${trait} ${value}`);
+        labels.set(e.id, trait === 'segment' ? `segment ${value}` : `${trait} ${value}`);
       }
     }
   }
+  for (const [id, score] of total) out.push(id, score);
+  out.labels = labels;
   return out;
 }
 
@@ -162,8 +188,8 @@ function buyAgainSignal(input: SignalInput): SignalScores {
     if (!input.eligible(item)) continue;
     // Frequency (log-damped) times recency.
     const score = (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.profileHalfLifeMs);
-    out.scores.set(item, score);
-    out.labels.set(item, String(p.count));
+    out.push(item, score);
+    (out.labels ??= new Map()).set(item, String(p.count));
   }
   return out;
 }
@@ -176,10 +202,7 @@ function recentSignal(input: SignalInput): SignalScores {
     const item = profile.viewedItems[i]!;
     if (!input.eligible(item)) continue;
     // Halving per profile half-life keeps the list in recency order; +1e-12 keeps very old views > 0.
-    out.scores.set(
-      item,
-      decayFactor(Math.max(0, now - profile.viewedTs[i]!), input.profileHalfLifeMs) + 1e-12,
-    );
+    out.push(item, decayFactor(Math.max(0, now - profile.viewedTs[i]!), input.profileHalfLifeMs) + 1e-12);
   }
   return out;
 }
@@ -214,7 +237,7 @@ function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalSco
     let score = 0;
     const itemTags = info.tagIds;
     for (let t = 0; t < itemTags.length; t++) score += tagAffinity[itemTags[t]!]!;
-    if (score > 0) out.scores.set(id, score);
+    if (score > 0) out.push(id, score);
   }
   for (const t of tags) tagAffinity[t.tag] = 0;
   return out;
@@ -237,7 +260,7 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
     // popular/trending candidates in those categories are already in the category lists.
     const anchored = (['covisit', 'boughtTogether', 'embedding'] as const).flatMap((name) => {
       const sig = out.get(name);
-      return sig === undefined ? [] : [sig.scores.keys()];
+      return sig === undefined ? [] : [sig.ids];
     });
     out.set('affinity', affinitySignal(input, anchored));
   }

@@ -56,23 +56,23 @@ function closestAnchor(ctx: ReasonContext, id: number): number | undefined {
 
 function text(ctx: ReasonContext, signal: SignalName, id: number): { text: string; related?: number } {
   const s = ctx.signals.get(signal);
-  const label = s?.labels.get(id);
+  const label = s?.labelOf(id);
   const title = (r: number) => ctx.catalog.titleOf(r);
   switch (signal) {
     case 'covisit': {
-      const r = s?.related.get(id);
+      const r = s?.relatedOf(id);
       return r === undefined
         ? { text: 'often viewed together' }
         : { text: `often viewed with ${title(r)}`, related: r };
     }
     case 'boughtTogether': {
-      const r = s?.related.get(id);
+      const r = s?.relatedOf(id);
       return r === undefined
         ? { text: 'often bought together' }
         : { text: `often bought with ${title(r)}`, related: r };
     }
     case 'embedding': {
-      const r = s?.related.get(id) ?? closestAnchor(ctx, id);
+      const r = s?.relatedOf(id) ?? closestAnchor(ctx, id);
       if (r === undefined) return { text: 'similar to items you viewed' };
       const suffix =
         ctx.surface === 'similar' ? '' : ctx.surface === 'cart' ? ' in your cart' : ' you viewed';

@@ -106,7 +106,11 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           weights: settings.weights,
           categoryTag,
           candidatesPerSignal: config.ranking.candidatesPerSignal,
-          neighborsPerAnchor: config.covisit.topK,
+          // One anchor reads its full top-K; many anchors share a budget of 2×topK (≥ 20 each).
+          neighborsPerAnchor:
+            anchors.length <= 1
+              ? config.covisit.topK
+              : Math.max(20, Math.ceil((2 * config.covisit.topK) / anchors.length)),
           profileHalfLifeMs: config.profile.halfLifeMs,
           eligible,
         });
@@ -121,18 +125,19 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const caps = new ListCaps(catalog, settings.diversity);
   const similarity = createItemSimilarity(catalog, state.vectors);
   const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);
-  const filled = settings.fallback
-    ? fillFallback({
-        picked,
-        k: req.k,
-        categoryTag: fallbackCategory(req, state, anchors, profile),
-        catalog,
-        popularity: behavior.popularity,
-        now,
-        eligible,
-        caps,
-      })
-    : [];
+  const filled =
+    settings.fallback && picked.length < req.k
+      ? fillFallback({
+          picked,
+          k: req.k,
+          categoryTag: fallbackCategory(req, state, anchors, profile),
+          catalog,
+          popularity: behavior.popularity,
+          now,
+          eligible,
+          caps,
+        })
+      : [];
 
   const reasonContext = {
     surface: req.surface,
