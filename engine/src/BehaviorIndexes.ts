@@ -6,7 +6,7 @@ import { PopularityIndex } from './PopularityIndex';
 import { TraitPopularity } from './TraitPopularity';
 import { type ProfileLimits, UserProfile } from './UserProfile';
 
-const NO_TAGS = new Int32Array(0);
+const NO_TAGS: readonly number[] = [];
 
 /**
  * Every behaviour-derived index, built from one config. Replaced wholesale (and replayed from the
@@ -83,7 +83,7 @@ export class BehaviorIndexes {
       weight,
       e.ts,
       e.sessionId,
-      this.catalog.info(e.item)?.tagIds ?? NO_TAGS,
+      this.catalog.info(e.item)?.interestTags ?? NO_TAGS,
       { viewed, purchased },
       this.limits,
     );

@@ -1,3 +1,4 @@
+import { GrowableFloat64 } from './GrowableFloat64';
 import { Interner } from './Interner';
 import type { EngineItem } from './types';
 
@@ -13,6 +14,8 @@ export interface ItemInfo {
   category: number;
   /** Every `category:*` tag id of the item. */
   categories: number[];
+  /** Tags a user's interest is tracked on: every category tag and the brand. */
+  interestTags: number[];
   /** Brand tag id, or -1. */
   brand: number;
   /** Parent key: parentId when set, else the itemId (one item per parent per list). */
@@ -51,6 +54,14 @@ export class Catalog {
   private readonly infos: Array<ItemInfo | undefined> = [];
   private readonly members = new Map<number, Set<number>>();
   private known = 0;
+  /**
+   * Hot per-item facts in contiguous arrays (1 = eligible; primary category and brand tag id + 1,
+   * 0 = none). Ranking touches thousands of items per request, and following a pointer to each
+   * item's object costs a cache miss apiece; these arrays stay in cache.
+   */
+  private readonly eligibleFlags = new GrowableFloat64();
+  private readonly categoryPlusOne = new GrowableFloat64();
+  private readonly brandPlusOne = new GrowableFloat64();
   /** Bumped whenever eligibility or membership may have changed (invalidates cached lists). */
   version = 0;
 
@@ -68,17 +79,24 @@ export class Catalog {
         if (category < 0 && tag.startsWith(CATEGORY)) category = this.tags.intern(tag);
         if (brand < 0 && tag.startsWith(BRAND)) brand = this.tags.intern(tag);
       }
+      const categories = [...new Set(item.tags.filter((t) => t.startsWith(CATEGORY)))].map((t) =>
+        this.tags.intern(t),
+      );
       const info: ItemInfo = {
         item: { ...item, tags: [...item.tags] },
         tagIds,
         category,
-        categories: item.tags.filter((t) => t.startsWith(CATEGORY)).map((t) => this.tags.intern(t)),
+        categories,
+        interestTags: brand >= 0 ? [...categories, brand] : categories,
         brand,
         parentKey: item.parentId ?? item.itemId,
         eligible: item.available && !item.archived,
       };
       while (this.infos.length <= id) this.infos.push(undefined);
       this.infos[id] = info;
+      this.eligibleFlags.set(id, info.eligible ? 1 : 0);
+      this.categoryPlusOne.set(id, category + 1);
+      this.brandPlusOne.set(id, brand + 1);
       for (const tag of item.tags) {
         if (!tag.startsWith(CATEGORY)) continue;
         const tagId = this.tags.intern(tag);
@@ -99,7 +117,17 @@ export class Catalog {
 
   /** Known, available and not archived. */
   isEligible(id: number): boolean {
-    return this.infos[id]?.eligible === true;
+    return this.eligibleFlags.get(id) === 1;
+  }
+
+  /** Primary category tag id, or −1 (contiguous read, no item object touched). */
+  categoryOf(id: number): number {
+    return this.categoryPlusOne.get(id) - 1;
+  }
+
+  /** Brand tag id, or −1 (contiguous read). */
+  brandOf(id: number): number {
+    return this.brandPlusOne.get(id) - 1;
   }
 
   /** Items carrying the category tag id (any of their `category:*` tags). */

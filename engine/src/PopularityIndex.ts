@@ -5,9 +5,9 @@ import { RisingTop } from './RisingTop';
 import { type Scored, topK } from './topK';
 
 /** Candidates kept per catalog-wide rising-top set (lists up to half of it avoid full scans). */
-const RISING_KEEP = 2_000;
+const RISING_KEEP = 500;
 /** Minimum candidates kept per category set. */
-const CATEGORY_KEEP = 400;
+const CATEGORY_KEEP = 100;
 
 const DAY = 86_400_000;
 

@@ -22,7 +22,7 @@ export const SURFACES: readonly Surface[] = [
  * - `popular`: decayed popularity (overall, or within the requested category).
  * - `trending`: short-window velocity against a longer baseline.
  * - `segment`: decayed popularity among users sharing the requesting user's traits.
- * - `affinity`: overlap with the user's decayed tag/category interests.
+ * - `affinity`: the user's decayed interest in the item's primary category and brand.
  * - `buyAgain`: the user's own purchase frequency and recency.
  * - `recent`: the user's recently viewed items.
  * - `bestseller`: only used to explain fallback fills (category best-sellers).
@@ -175,7 +175,7 @@ export interface ProfileConfig {
    */
   maxPurchases: number;
   /**
-   * Tags remembered per user for affinity (the weakest is evicted).
+   * Category and brand tags remembered per user for affinity (the weakest is evicted).
    * @default 50
    * @example { maxTags: 20 }
    */

@@ -74,30 +74,39 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     const id = catalog.ids.get(itemId);
     if (id !== undefined) excludedIds.add(id);
   }
+  const priceMin = filters?.priceMin;
+  const priceMax = filters?.priceMax;
   const excludedParents = new Set<string>();
   for (const id of input.excludedItems) {
     excludedIds.add(id);
     const parent = catalog.info(id)?.parentKey;
     if (parent !== undefined) excludedParents.add(parent);
   }
-  const priceMin = filters?.priceMin;
-  const priceMax = filters?.priceMax;
+
   const memo = input.memo;
   memo.begin(catalog.idCount);
 
+  // Most requests carry no filters: then only the contiguous eligibility flags are read.
+  const needsItem =
+    excludedParents.size > 0 ||
+    priceMin !== undefined ||
+    priceMax !== undefined ||
+    include !== undefined ||
+    (exclude?.size ?? 0) > 0;
   const check = (id: number): boolean => {
+    if (!catalog.isEligible(id) || excludedIds.has(id)) return false;
+    if (purchasedSince !== undefined && profile !== undefined) {
+      const bought = profile.purchases.get(id);
+      if (bought !== undefined && bought.lastTs >= purchasedSince) return false;
+    }
+    if (!needsItem) return true;
     const info = catalog.info(id);
-    if (info === undefined || !info.eligible) return false;
-    if (excludedIds.has(id) || excludedParents.has(info.parentKey)) return false;
+    if (info === undefined || excludedParents.has(info.parentKey)) return false;
     const price = info.item.price;
     if (priceMin !== undefined && (price === undefined || price < priceMin)) return false;
     if (priceMax !== undefined && (price === undefined || price > priceMax)) return false;
     if (include !== undefined && !info.tagIds.some((t) => include.has(t))) return false;
     if (exclude?.size && info.tagIds.some((t) => exclude.has(t))) return false;
-    if (purchasedSince !== undefined && profile !== undefined) {
-      const bought = profile.purchases.get(id);
-      if (bought !== undefined && bought.lastTs >= purchasedSince) return false;
-    }
     return true;
   };
 

@@ -26,11 +26,10 @@ function categoryOf(ctx: ReasonContext, id: number): string | undefined {
   return tag >= 0 ? ctx.catalog.tagLabel(tag) : undefined;
 }
 
-/** The user's strongest interest tag that the item carries. */
+/** The user's strongest interest (category or brand) that the item matches. */
 function interestOf(ctx: ReasonContext, id: number): string | undefined {
-  const tags = ctx.catalog.info(id)?.tagIds;
-  if (tags === undefined) return undefined;
-  const tag = ctx.interestTags.find((t) => tags.includes(t));
+  const own = [ctx.catalog.categoryOf(id), ctx.catalog.brandOf(id)];
+  const tag = ctx.interestTags.find((t) => own.includes(t));
   return tag === undefined ? undefined : ctx.catalog.tagLabel(tag);
 }
 
