@@ -196,8 +196,8 @@ function main(): void {
     `addEvents CPU time (user+sys, all threads): ${(engineCpuUs / 1e6).toFixed(1)} s; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`,
   );
   console.log(
-    `memory after build: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)}, external+arrayBuffers ${mb(mem.external + mem.arrayBuffers)}; ` +
-      `after a full GC: rss ${mb(live.rss)}, heapUsed ${mb(live.heapUsed)} (includes the harness's 100k catalog objects)`,
+    `memory after build: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)}, external (incl. ArrayBuffers) ${mb(mem.external)}; ` +
+      `after a full GC: rss ${mb(live.rss)}, heapUsed ${mb(live.heapUsed)}, external ${mb(live.external)} (includes the harness's 100k catalog objects)`,
   );
   console.log(`stats: ${JSON.stringify(stats)}`);
   console.log('vectors: none set (embedding signals off; MMR uses tag overlap)');
