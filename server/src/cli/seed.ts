@@ -10,7 +10,7 @@ import { type GlobalOptions, withDatabase } from './context';
 export interface SeedCliOptions {
   namespace: string;
   dataset?: string;
-  datasetDir: string;
+  datasets: string;
   shiftToNow?: boolean;
   batchSize: number;
   reportsDir: string;
@@ -21,7 +21,7 @@ export interface SeedCliOptions {
 /** Builds the seed source from a positional fixture path or `--dataset`. */
 export function seedSourceFrom(
   fixture: string | undefined,
-  opts: { dataset?: string; datasetDir: string },
+  opts: { dataset?: string; datasets: string },
 ): SeedSource {
   if (fixture && opts.dataset) {
     throw new UserError('BAD_REQUEST', 'Give either a fixture file or --dataset, not both.');
@@ -33,7 +33,7 @@ export function seedSourceFrom(
         `Unknown dataset "${opts.dataset}"; use one of ${DATASET_NAMES.join(', ')}.`,
       );
     }
-    return { kind: 'dataset', name: opts.dataset as DatasetName, dataDir: opts.datasetDir };
+    return { kind: 'dataset', name: opts.dataset as DatasetName, dataDir: opts.datasets };
   }
   if (!fixture) {
     throw new UserError(
@@ -89,9 +89,9 @@ export function registerSeedCommand(program: Command, globals: () => GlobalOptio
     .requiredOption('-n, --namespace <id>', 'namespace (created when missing)')
     .option('--dataset <name>', `real dataset instead of a fixture: ${DATASET_NAMES.join(' | ')}`)
     .option(
-      '--dataset-dir <dir>',
+      '--datasets <dir>',
       'data root holding online-retail/ and movielens-small/',
-      process.env.RECSYS_DATASET_DIR ?? defaultDataDir,
+      process.env.RECSYS_DATASETS ?? defaultDataDir,
     )
     .option('--shift-to-now', 'move timestamps so the newest event is now (recency signals look live)')
     .option('--batch-size <n>', 'rows per store call (one short transaction each)', intArg, 500)

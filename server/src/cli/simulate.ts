@@ -14,7 +14,7 @@ interface SimulateCliOptions {
   namespace?: string;
   name?: string;
   dataset?: string;
-  datasetDir: string;
+  datasets: string;
   profile?: string;
   cut?: string;
   protocol?: 'user' | 'next-item';
@@ -40,9 +40,9 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
     .option('--name <name>', 'run name in reports (default: the namespace)')
     .option('--dataset <name>', 'real dataset instead of a fixture: online-retail | movielens')
     .option(
-      '--dataset-dir <dir>',
+      '--datasets <dir>',
       'data root of the real datasets',
-      process.env.RECSYS_DATASET_DIR ?? defaultDataDir,
+      process.env.RECSYS_DATASETS ?? defaultDataDir,
     )
     .option('--profile <fileOrName>', 'config profile to save and activate (file or built-in name)')
     .option('--cut <iso>', 'evaluation cut (default: the dataset reference cut, else 80% through the data)')

@@ -40,7 +40,7 @@ const runSchema = z
     fixture: z.string().min(1).optional(),
     generate: generatorSpecSchema.optional(),
     dataset: z.enum(DATASET_NAMES).optional(),
-    datasetDir: z.string().min(1).optional(),
+    datasets: z.string().min(1).optional(),
     ...runFields,
   })
   .strict()
@@ -102,7 +102,7 @@ function sourceOf(run: BatchFile['runs'][number], baseDir: string): SeedSource {
   return {
     kind: 'dataset',
     name: run.dataset!,
-    dataDir: at(run.datasetDir ?? process.env.RECSYS_DATASET_DIR ?? defaultDataDir),
+    dataDir: at(run.datasets ?? process.env.RECSYS_DATASETS ?? defaultDataDir),
   };
 }
 
