@@ -34,6 +34,13 @@ export interface StartOptions {
   embeddings?: EmbeddingsSetting;
   /** Engine poll interval; see `EngineHostOptions.pollIntervalMs`. @default 500 */
   pollIntervalMs?: number;
+  /**
+   * Run the engine host. `false` makes an ingestion-only process: events,
+   * catalog and admin work, `recs.*` answer 503. Useful to scale ingestion
+   * apart from serving; every process still shares one database.
+   * @default true
+   */
+  engine?: boolean;
   logger?: Logger;
   /** Extra routes (the demo storefront serves its pages through this). */
   fallback?: RouteHandler;
@@ -42,7 +49,7 @@ export interface StartOptions {
 export interface RunningRecsys {
   url: string;
   database: Database;
-  engines: EngineHost;
+  engines: EngineHost | undefined;
   server: RecsysServer;
   log: Logger;
   close(): Promise<void>;
@@ -109,7 +116,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     log,
     async close() {
       await server.close();
-      await engines.stop();
+      await engines?.stop();
       await recLog.close();
       await encoder?.dispose();
       await database.close();

@@ -76,7 +76,7 @@ try {
   console.log('Order o-1001 sent for ana (2 lines)');
 
   // The engine applies new data within about a second on its own; here we wait for it explicitly.
-  await recsys.engines.drainEmbeddings();
+  await recsys.engines?.drainEmbeddings();
 
   const show = (heading: string, res: RecsResponse) => {
     console.log(`\n${heading} (requestId ${res.requestId}${res.fallback.used ? ', with fallback' : ''}):`);

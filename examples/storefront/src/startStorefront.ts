@@ -248,8 +248,8 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
     await writeState(stateFile, state);
 
     progress('Computing item embeddings …');
-    await recsys.engines.pollOnce();
-    await recsys.engines.drainEmbeddings(180_000);
+    await recsys.engines?.pollOnce();
+    await recsys.engines?.drainEmbeddings(180_000);
 
     const catalog = await loadCatalog(api);
     const demoUsers = await pickDemoUsers(api, 8);

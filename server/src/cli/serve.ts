@@ -13,13 +13,15 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       'builtin | off | transformer:<model folder>',
       process.env.RECSYS_EMBEDDINGS,
     )
-    .action(async (opts: { port: number; host: string; embeddings?: string }) => {
+    .option('--no-engine', 'ingestion and admin only: no engine host, recs.* answer 503')
+    .action(async (opts: { port: number; host: string; embeddings?: string; engine: boolean }) => {
       const running = await startRecsys({
         databaseUrl: globals().databaseUrl,
         dataDir: globals().dataDir,
         port: opts.port,
         host: opts.host,
         embeddings: parseEmbeddingsSetting(opts.embeddings),
+        engine: opts.engine,
       });
       const shutdown = async (signal: string) => {
         running.log.info({ signal }, 'shutting down');
