@@ -124,6 +124,22 @@ export class PopularityIndex {
     return this.trendingScorer(now)(item);
   }
 
+  /**
+   * Score function of one kind at `now` (popular/bestseller decayed to `now`, trending z-score), for
+   * scoring a given set of items without building a top list.
+   */
+  scorer(kind: PopularityKind, now: number): (item: number) => number {
+    if (kind === 'trending') return this.trendingScorer(now);
+    const vector = this.vectorOf(kind);
+    const f = vector.clock.readFactor(now);
+    return (item) => vector.raw(item) * f;
+  }
+
+  /** Undecayed popularity: only comparable between items, at no cost (tie-breaks). */
+  rawPopularity(item: number): number {
+    return this.popular.raw(item);
+  }
+
   /** Trending score function for one `now`, with the decay factors computed once. */
   private trendingScorer(now: number): (item: number) => number {
     const fs = (this.short.clock.readFactor(now) * Math.LN2 * DAY) / this.cfg.trendingShortMs;

@@ -19,6 +19,16 @@ export interface VectorSource {
     k: number,
     filter?: (itemId: string) => boolean,
   ): Array<{ itemId: string; score: number }>;
+  /**
+   * Change counter of one item's vector (any value that changes whenever the vector does). With
+   * `versionOf` and {@link VectorSource.generation} the engine caches each item's neighbour list and
+   * reuses it until either changes; without them every request queries `nearest`.
+   */
+  versionOf?(itemId: string): number;
+  /**
+   * Changes whenever every neighbour list may have changed (e.g. the index was retrained or cleared).
+   */
+  readonly generation?: number;
 }
 
 /** Request-level filters; all are conjunctive. */
@@ -47,8 +57,25 @@ export interface RecRequest {
   itemId?: string;
   /** Items in the cart (`cart` surface); they are excluded from the result. */
   cartItemIds?: string[];
-  /** Category for `trending` (value without the `category:` prefix). */
+  /**
+   * Restricts the list to items tagged `category:<value>` (value without the prefix), on any
+   * surface; `trending` also ranks by the category's own popularity. A thin list is filled with that
+   * category's best-sellers only. An unknown category yields an empty list.
+   * @example { surface: 'trending', k: 8, category: 'socks' }
+   */
   category?: string;
+  /**
+   * Items of the visitor's current session, oldest first, used as extra anchors on `forUser`,
+   * `similar` and `cart`: the last item weighs 1, the one before 0.5, then 0.25, … (0.5^steps back
+   * from the end; at most `profile.maxAnchors` are used). They are merged with the profile's (or
+   * the anchor item's, or the cart's) anchors, keeping the larger weight for an item in both.
+   * Read-only: no index or profile changes, so evaluation and previews can pass a session without
+   * recording it. Context items are not excluded from the result (pass them in
+   * `filters.excludeIds` for that). Unknown ids are ignored.
+   * @default undefined (no context)
+   * @example { surface: 'forUser', k: 10, userKey: 'u1', contextItemIds: ['sku-3', 'sku-9'] }
+   */
+  contextItemIds?: string[];
   /** Traits for this request, merged over those set with `setUserTraits`. */
   traits?: Record<string, string>;
   filters?: RecFilters;
@@ -92,6 +119,8 @@ export interface EngineStats {
   users: number;
   /** Stored co-visitation neighbour links (i→j and j→i count once each, halved). */
   covisitPairs: number;
+  /** Cached embedding neighbour lists, and lookups served from / missing the cache so far. */
+  embeddingCache: { items: number; hits: number; misses: number };
 }
 
 /** The in-memory recommendation engine for one namespace. */

@@ -3,6 +3,7 @@ import type { BehaviorIndexes } from './BehaviorIndexes';
 import type { Catalog } from './Catalog';
 import type { SignalName, SignalWeights, Surface } from './config';
 import { decayFactor } from './DecayClock';
+import type { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { EpochSet } from './EpochSet';
 import type { Anchor } from './profileAnchors';
 import type { UserProfile } from './UserProfile';
@@ -49,16 +50,39 @@ export interface SignalInput {
   catalog: Catalog;
   behavior: BehaviorIndexes;
   vectors: VectorSource | undefined;
+  /** Cached per-item embedding neighbour lists. */
+  neighbors: EmbeddingNeighbors;
   profile: UserProfile | undefined;
   traits: Record<string, string>;
+  /** Strongest first. */
   anchors: Anchor[];
   weights: SignalWeights;
-  /** Category tag id restricting popular/trending (trending surface with a category). */
+  /** Category tag id restricting popular/trending lists (request with a category). */
   categoryTag: number | undefined;
   candidatesPerSignal: number;
   neighborsPerAnchor: number;
   profileHalfLifeMs: number;
+  buyAgainHalfLifeMs: number;
+  /** Request-level predicate (filters, exclusions). */
   eligible: (id: number) => boolean;
+  /**
+   * Whether the request's filters may reject many items (price, tags, ids, category): then a thin
+   * cached embedding result is retried as a filtered query.
+   */
+  restrictive: boolean;
+  /** The list length asked for. */
+  k: number;
+}
+
+/** Signals that relate items to the request's anchors; on `similar`/`cart` only they propose candidates. */
+export const RELATION_SIGNALS: readonly SignalName[] = ['covisit', 'boughtTogether', 'embedding'];
+
+/** Anchors (strongest first) whose cached embedding neighbour lists are merged per request. */
+export const EMBEDDING_ANCHORS = 3;
+
+/** Whether every weighted signal may propose candidates on `surface` (else only relation signals). */
+export function allSignalsGenerate(surface: Surface): boolean {
+  return surface !== 'similar' && surface !== 'cart';
 }
 
 function emptyScores(): SignalScores {
@@ -106,7 +130,8 @@ function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): Signa
   return out;
 }
 
-function embeddingSignal(input: SignalInput): SignalScores {
+/** One `nearest` query for the weighted centroid of the anchors (uncached sources, filtered retries). */
+function centroidEmbedding(input: SignalInput): SignalScores {
   const out = emptyScores();
   const { vectors, catalog } = input;
   if (vectors === undefined || input.anchors.length === 0) return out;
@@ -132,6 +157,80 @@ function embeddingSignal(input: SignalInput): SignalScores {
     const id = catalog.ids.get(hit.itemId);
     if (id === undefined || !input.eligible(id) || !(hit.score > 0)) continue;
     out.push(id, hit.score, single ?? -1);
+  }
+  return out;
+}
+
+/**
+ * Embedding similarity from cached per-item neighbour lists of the strongest
+ * {@link EMBEDDING_ANCHORS} anchors: score(c) = Σ_a weight(a) · cos(a, c) over the anchors whose
+ * list holds c. With unit vectors that is the centroid query's dot product restricted to each
+ * anchor's nearest items (the same aggregation as co-visitation), at a cache lookup per anchor
+ * instead of an index query per request.
+ */
+function embeddingSignal(input: SignalInput): SignalScores {
+  const { vectors, catalog } = input;
+  if (vectors === undefined || input.anchors.length === 0) return emptyScores();
+  if (!input.neighbors.caches(vectors)) return centroidEmbedding(input);
+  const out = emptyScores();
+  const size = catalog.idCount;
+  if (accScore.length < size) {
+    accScore = new Float64Array(size * 2);
+    accBest = new Float64Array(size * 2);
+    accRelated = new Int32Array(size * 2);
+  }
+  seen.clear(size);
+  const touched: number[] = [];
+  // ~1.2× so items that are unavailable or filtered out rarely leave the list short.
+  const n = Math.ceil(input.candidatesPerSignal * 1.2);
+  const idOf = (itemId: string) => catalog.ids.get(itemId);
+  const listable = (id: number) => catalog.isEligible(id);
+  const anchors = input.anchors.slice(0, EMBEDDING_ANCHORS);
+  for (const anchor of anchors) {
+    const list = input.neighbors.of(
+      vectors,
+      anchor.item,
+      catalog.ids.keyOf(anchor.item),
+      n,
+      input.now,
+      idOf,
+      listable,
+    );
+    for (let j = 0; j < list.ids.length; j++) {
+      const id = list.ids[j]!;
+      if (id >= size || !input.eligible(id)) continue;
+      const score = anchor.weight * list.scores[j]!;
+      if (seen.add(id)) {
+        touched.push(id);
+        accScore[id] = score;
+        accBest[id] = score;
+        accRelated[id] = anchor.item;
+      } else {
+        accScore[id] = accScore[id]! + score;
+        if (score > accBest[id]!) {
+          accBest[id] = score;
+          accRelated[id] = anchor.item;
+        }
+      }
+    }
+  }
+  // Restrictive filters can reject most of a cached list: ask the index for matching items instead.
+  if (input.restrictive && touched.length < input.k) return centroidEmbedding(input);
+  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
+  return out;
+}
+
+/** Popularity or trending of given candidates (re-ranking mode: proposes nothing new). */
+function priorOf(input: SignalInput, kind: 'popular' | 'trending', pool: Iterable<number>[]): SignalScores {
+  const out = emptyScores();
+  const score = input.behavior.popularity.scorer(kind, input.now);
+  seen.clear(input.catalog.idCount);
+  for (const ids of pool) {
+    for (const id of ids) {
+      if (!seen.add(id)) continue;
+      const s = score(id);
+      if (s > 0) out.push(id, s);
+    }
   }
   return out;
 }
@@ -187,7 +286,8 @@ function buyAgainSignal(input: SignalInput): SignalScores {
   for (const [item, p] of profile.purchases) {
     if (!input.eligible(item)) continue;
     // Frequency (log-damped) times recency.
-    const score = (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.profileHalfLifeMs);
+    const score =
+      (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
     out.push(item, score);
     if (out.labels === undefined) out.labels = new Map();
     out.labels.set(item, String(p.count));
@@ -251,19 +351,26 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('covisit')) out.set('covisit', neighbourSignal(input, 'covisit'));
   if (on('boughtTogether')) out.set('boughtTogether', neighbourSignal(input, 'bought'));
   if (on('embedding')) out.set('embedding', embeddingSignal(input));
-  if (on('popular')) out.set('popular', listSignal(input, 'popular'));
-  if (on('trending')) out.set('trending', listSignal(input, 'trending'));
+  const relationIds = () =>
+    RELATION_SIGNALS.flatMap((name) => {
+      const sig = out.get(name);
+      return sig === undefined ? [] : [sig.ids];
+    });
+  if (allSignalsGenerate(input.surface)) {
+    if (on('popular')) out.set('popular', listSignal(input, 'popular'));
+    if (on('trending')) out.set('trending', listSignal(input, 'trending'));
+  } else {
+    // Priors only re-rank related items here: score exactly those, not a global top list.
+    if (on('popular')) out.set('popular', priorOf(input, 'popular', relationIds()));
+    if (on('trending')) out.set('trending', priorOf(input, 'trending', relationIds()));
+  }
   if (on('segment')) out.set('segment', segmentSignal(input));
   if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
   if (on('recent')) out.set('recent', recentSignal(input));
   if (on('affinity')) {
     // Affinity re-scores what the user's own anchors produced (plus its category lists); generic
     // popular/trending candidates in those categories are already in the category lists.
-    const anchored = (['covisit', 'boughtTogether', 'embedding'] as const).flatMap((name) => {
-      const sig = out.get(name);
-      return sig === undefined ? [] : [sig.ids];
-    });
-    out.set('affinity', affinitySignal(input, anchored));
+    out.set('affinity', affinitySignal(input, relationIds()));
   }
   return out;
 }

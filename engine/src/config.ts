@@ -139,11 +139,21 @@ export interface PopularityConfig {
 /** User profile settings. */
 export interface ProfileConfig {
   /**
-   * Half-life of a user's interactions, tag affinities and buy-again recency.
+   * Half-life of a user's interactions and tag affinities (anchor choice, affinity). Buy-again
+   * recency has its own {@link ProfileConfig.buyAgainHalfLifeMs}.
    * @default 1_209_600_000 (14 days)
    * @example { halfLifeMs: 30 * 86_400_000 }
    */
   halfLifeMs: number;
+  /**
+   * Half-life of the recency factor in the buy-again score
+   * `(1 + ln(orders)) · 0.5^(age of last purchase / buyAgainHalfLifeMs)`. Separate from
+   * {@link ProfileConfig.halfLifeMs} because re-order cycles (weeks to months) are much longer than
+   * browsing interest; a long half-life lets order frequency lead. Read at request time only.
+   * @default 7_776_000_000 (90 days)
+   * @example { buyAgainHalfLifeMs: 30 * 86_400_000 } // fast-moving consumables
+   */
+  buyAgainHalfLifeMs: number;
   /**
    * Multiplier for items from the user's current session when choosing anchors.
    * @default 3
@@ -225,7 +235,8 @@ export interface FallbackConfig {
 /** Ranking settings. */
 export interface RankingConfig {
   /**
-   * Candidates taken from each generating signal (popular, trending, segment, embedding) per request.
+   * Candidates taken from each generating signal (popular, trending, segment, embedding) per request;
+   * also the length of the cached embedding neighbour list per item.
    * @default 100
    * @example { candidatesPerSignal: 300 }
    */
@@ -255,7 +266,11 @@ export interface EngineConfig {
   profile: ProfileConfig;
   /**
    * Signal weights per surface. Each signal's scores are normalised to [0, 1] per request and then
-   * summed with these weights.
+   * summed with these weights. On `similar` and `cart` only the item-relation signals (`covisit`,
+   * `boughtTogether`, `embedding`) propose candidates; every other signal there (e.g. `popular`)
+   * only re-ranks them, so a thin list is topped up by the reported fallback instead of by popular
+   * items posing as related ones. On the other surfaces every weighted signal proposes candidates
+   * (on `forUser`, popular/trending/segment are the cold-start starter list).
    * @default see {@link defaultEngineConfig}
    * @example { blend: { similar: { embedding: 1.5 } } }
    */
@@ -323,6 +338,7 @@ export const defaultEngineConfig: EngineConfig = {
   popularity: { halfLifeMs: 7 * DAY, trendingShortMs: DAY, trendingLongMs: 14 * DAY, trendingSmoothing: 2 },
   profile: {
     halfLifeMs: 14 * DAY,
+    buyAgainHalfLifeMs: 90 * DAY,
     sessionBoost: 3,
     latestBoost: 2,
     maxItems: 50,

@@ -8,6 +8,8 @@ export interface EligibilityInput {
   filters: RecFilters | undefined;
   /** Item ids never shown (anchor, cart items); their parents are excluded too. */
   excludedItems: Iterable<number>;
+  /** Category tag id every item must carry (any of its `category:*` tags); −2: none can. */
+  requiredCategory?: number | undefined;
   profile: UserProfile | undefined;
   /** Exclude items the user bought at or after this time (undefined: no exclusion). */
   purchasedSince: number | undefined;
@@ -83,6 +85,8 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     if (parent !== undefined) excludedParents.add(parent);
   }
 
+  const required = input.requiredCategory;
+  const members = required !== undefined && required >= 0 ? catalog.membersOf(required) : undefined;
   const memo = input.memo;
   memo.begin(catalog.idCount);
 
@@ -95,6 +99,7 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     (exclude?.size ?? 0) > 0;
   const check = (id: number): boolean => {
     if (!catalog.isEligible(id) || excludedIds.has(id)) return false;
+    if (required !== undefined && (members === undefined || !members.has(id))) return false;
     if (purchasedSince !== undefined && profile !== undefined) {
       const bought = profile.purchases.get(id);
       if (bought !== undefined && bought.lastTs >= purchasedSince) return false;

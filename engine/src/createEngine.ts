@@ -3,6 +3,7 @@ import { BehaviorIndexes } from './BehaviorIndexes';
 import { Catalog } from './Catalog';
 import type { EngineConfig, PartialEngineConfig } from './config';
 import { DenseMemo } from './createEligibility';
+import { EmbeddingNeighbors, type NeighborCacheOptions } from './EmbeddingNeighbors';
 import { EventLog } from './EventLog';
 import { recommend } from './recommend';
 import { resolveEngineConfig } from './resolveEngineConfig';
@@ -23,11 +24,20 @@ export interface CreateEngineOptions {
    * @example { now: () => Date.parse('2011-10-01T00:00:00Z') }
    */
   now?: () => number;
+  /**
+   * Cache of per-item embedding neighbour lists (used when the vector source reports `versionOf`,
+   * as {@link IvfIndex} does). `maxItems: 0` turns it off.
+   * @default { maxItems: 20_000, ttlMs: 600_000 }
+   * @example { embeddingCache: { maxItems: 100_000 } }
+   */
+  embeddingCache?: NeighborCacheOptions;
 }
 
 /** The part of the config that shapes stored indexes; changing it rebuilds them from the event log. */
 function indexShape(c: EngineConfig): string {
-  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, c.profile]);
+  // Profile fields read only at request time do not shape any index: changing them needs no replay.
+  const { buyAgainHalfLifeMs, sessionBoost, latestBoost, maxAnchors, ...stored } = c.profile;
+  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored]);
 }
 
 /**
@@ -48,6 +58,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   let vectors: VectorSource | undefined;
   let events = 0;
   const memo = new DenseMemo();
+  const neighbors = new EmbeddingNeighbors(options.embeddingCache);
   const build = () => new BehaviorIndexes(config, catalog, (key) => traits.get(key));
   let behavior = build();
 
@@ -113,6 +124,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     },
 
     setVectors(source: VectorSource | undefined): void {
+      if (source !== vectors) neighbors.clear();
       vectors = source;
     },
 
@@ -133,7 +145,16 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     },
 
     recommend(req: RecRequest): RecResult {
-      return recommend(req, { config, catalog, behavior, vectors, traits, now: req.now ?? clock(), memo });
+      return recommend(req, {
+        config,
+        catalog,
+        behavior,
+        vectors,
+        neighbors,
+        traits,
+        now: req.now ?? clock(),
+        memo,
+      });
     },
 
     getItem(itemId: string): EngineItem | undefined {
@@ -148,6 +169,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
         events,
         users: behavior.profiles.size,
         covisitPairs: behavior.covisit.pairCount(),
+        embeddingCache: { items: neighbors.size, hits: neighbors.hits, misses: neighbors.misses },
       };
     },
   };

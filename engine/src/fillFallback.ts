@@ -14,7 +14,7 @@ export interface FallbackItem {
 
 /**
  * Tops a thin list up to `k`: best-sellers of `categoryTag` first (decayed purchase quantity), then
- * overall popular items. Fill items obey the request's filters, caps and one-per-parent. Cached top
+ * overall popular items unless `popularFill` is off (a category request). Fill items obey the request's filters, caps and one-per-parent. Cached top
  * lists are tried first; an exact scan runs only when filters reject most of them.
  */
 export function fillFallback(args: {
@@ -26,6 +26,8 @@ export function fillFallback(args: {
   now: number;
   eligible: (id: number) => boolean;
   caps: ListCaps;
+  /** Whether overall popular items may follow the category best-sellers. */
+  popularFill: boolean;
 }): FallbackItem[] {
   const { catalog, popularity, now, eligible, caps, k, categoryTag } = args;
   const used = new Set(args.picked.map((c) => c.id));
@@ -59,6 +61,6 @@ export function fillFallback(args: {
     }
   };
   if (need() > 0 && categoryTag !== undefined) fill('bestseller', 'category-bestsellers', categoryTag);
-  if (need() > 0) fill('popular', 'popular', undefined);
+  if (need() > 0 && args.popularFill) fill('popular', 'popular', undefined);
   return out;
 }

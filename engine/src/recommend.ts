@@ -2,10 +2,11 @@ import type { RecRequest, RecResult, VectorSource } from './api';
 import type { BehaviorIndexes } from './BehaviorIndexes';
 import { blendSignals } from './blendSignals';
 import type { Catalog } from './Catalog';
-import { collectSignals } from './collectSignals';
-import type { EngineConfig } from './config';
+import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
+import type { EngineConfig, SignalName } from './config';
 import { createEligibility, type DenseMemo } from './createEligibility';
 import { diversify, ListCaps } from './diversify';
+import type { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { explainCandidate } from './explainCandidate';
 import { fillFallback } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
@@ -19,12 +20,14 @@ export interface RecommendState {
   catalog: Catalog;
   behavior: BehaviorIndexes;
   vectors: VectorSource | undefined;
+  neighbors: EmbeddingNeighbors;
   traits: Map<string, Record<string, string>>;
   now: number;
   memo: DenseMemo;
 }
 
-function requestAnchors(req: RecRequest, state: RecommendState, profile: UserProfile | undefined): Anchor[] {
+/** The surface's own anchors: the item (`similar`), the cart (`cart`) or the profile (others). */
+function primaryAnchors(req: RecRequest, state: RecommendState, profile: UserProfile | undefined): Anchor[] {
   const { catalog } = state;
   switch (req.surface) {
     case 'similar': {
@@ -47,6 +50,40 @@ function requestAnchors(req: RecRequest, state: RecommendState, profile: UserPro
   }
 }
 
+/** Session context as anchors: the last item weighs 1, each step back halves it. */
+function contextAnchors(req: RecRequest, state: RecommendState): Anchor[] {
+  const ids = req.contextItemIds;
+  if (ids === undefined || ids.length === 0) return [];
+  const max = state.config.profile.maxAnchors;
+  const out: Anchor[] = [];
+  const seen = new Set<number>();
+  for (let steps = 0; steps < ids.length && out.length < max; steps++) {
+    const id = state.catalog.ids.get(ids[ids.length - 1 - steps]!);
+    // An item repeated in the session keeps the weight of its latest position.
+    if (id === undefined || seen.has(id)) continue;
+    seen.add(id);
+    out.push({ item: id, weight: 0.5 ** steps });
+  }
+  return out;
+}
+
+/**
+ * Merges primary and context anchors (an item in both keeps the larger weight), strongest first
+ * (primary before context on equal weight), at most max(maxAnchors, primary count).
+ */
+function mergeAnchors(primary: Anchor[], context: Anchor[], maxAnchors: number): Anchor[] {
+  if (context.length === 0) return primary;
+  const byItem = new Map<number, Anchor>();
+  for (const a of [...primary, ...context]) {
+    const held = byItem.get(a.item);
+    if (held === undefined) byItem.set(a.item, { ...a });
+    else held.weight = Math.max(held.weight, a.weight);
+  }
+  const merged = [...byItem.values()].sort((a, b) => b.weight - a.weight);
+  merged.length = Math.min(merged.length, Math.max(maxAnchors, primary.length));
+  return merged;
+}
+
 /** Category used to fill thin lists with best-sellers. */
 function fallbackCategory(
   req: RecRequest,
@@ -56,37 +93,48 @@ function fallbackCategory(
 ): number | undefined {
   const { catalog } = state;
   if (req.category !== undefined) return catalog.categoryTag(req.category);
-  if (req.surface === 'similar' || req.surface === 'cart') {
-    for (const a of anchors) {
+  const firstCategory = (list: Anchor[]) => {
+    for (const a of list) {
       const tag = catalog.info(a.item)?.category ?? -1;
       if (tag >= 0) return tag;
     }
     return undefined;
-  }
-  if (profile === undefined) return undefined;
-  const top = profile.topTags(state.now, 1, (tag) => catalog.tags.keyOf(tag).startsWith('category:'));
-  return top[0]?.tag;
+  };
+  if (req.surface === 'similar' || req.surface === 'cart') return firstCategory(anchors);
+  const top = profile?.topTags(state.now, 1, (tag) => catalog.tags.keyOf(tag).startsWith('category:')) ?? [];
+  // A visitor without category interests yet: what they are looking at in this session.
+  return top[0]?.tag ?? firstCategory(contextAnchors(req, state));
 }
+
+const RELATION_SET: ReadonlySet<SignalName> = new Set(RELATION_SIGNALS);
 
 /** Runs one request: anchors → signals → blend → filters → diversity → fallback → explanations. */
 export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const settings = resolveRequestSettings(state.config, req);
   const { catalog, behavior, config, now } = state;
   const profile = req.userKey !== undefined ? behavior.profiles.get(req.userKey) : undefined;
-  const anchors = requestAnchors(req, state, profile);
-  const neverShow = req.surface === 'similar' || req.surface === 'cart' ? anchors.map((a) => a.item) : [];
+  const primary = primaryAnchors(req, state, profile);
+  const anchors = mergeAnchors(primary, contextAnchors(req, state), config.profile.maxAnchors);
+  const neverShow = req.surface === 'similar' || req.surface === 'cart' ? primary.map((a) => a.item) : [];
+  // −2: a category no item ever had, so nothing can match.
+  const categoryTag = req.category !== undefined ? (catalog.categoryTag(req.category) ?? -2) : undefined;
   const eligible = createEligibility({
     catalog,
     filters: req.filters,
     excludedItems: neverShow,
+    requiredCategory: categoryTag,
     profile,
     purchasedSince: settings.excludePurchased ? now - settings.purchaseExclusionWindowMs : undefined,
     memo: state.memo,
   });
-  const categoryTag =
-    req.surface === 'trending' && req.category !== undefined
-      ? (catalog.categoryTag(req.category) ?? -2)
-      : undefined;
+  const f = req.filters;
+  const restrictive =
+    categoryTag !== undefined ||
+    f?.priceMin !== undefined ||
+    f?.priceMax !== undefined ||
+    (f?.includeTagsAny?.length ?? 0) > 0 ||
+    (f?.excludeTagsAny?.length ?? 0) > 0 ||
+    (f?.excludeIds?.length ?? 0) > 0;
   const traits = {
     ...(req.userKey !== undefined ? state.traits.get(req.userKey) : undefined),
     ...req.traits,
@@ -100,6 +148,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           catalog,
           behavior,
           vectors: state.vectors,
+          neighbors: state.neighbors,
           profile,
           traits,
           anchors,
@@ -112,7 +161,10 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
               ? config.covisit.topK
               : Math.max(20, Math.ceil((2 * config.covisit.topK) / anchors.length)),
           profileHalfLifeMs: config.profile.halfLifeMs,
+          buyAgainHalfLifeMs: config.profile.buyAgainHalfLifeMs,
           eligible,
+          restrictive,
+          k: req.k,
         });
   const candidates = blendSignals(
     signals,
@@ -121,6 +173,10 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     catalog.idCount,
     req.seed,
     config.ranking.seedJitter,
+    {
+      generators: allSignalsGenerate(req.surface) ? undefined : RELATION_SET,
+      popularityOf: (id) => behavior.popularity.rawPopularity(id),
+    },
   );
   const caps = new ListCaps(catalog, settings.diversity);
   const similarity = createItemSimilarity(catalog, state.vectors);
@@ -131,6 +187,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           picked,
           k: req.k,
           categoryTag: fallbackCategory(req, state, anchors, profile),
+          // A category request stays in its category: no catalog-wide popular fill.
+          popularFill: categoryTag === undefined,
           catalog,
           popularity: behavior.popularity,
           now,

@@ -128,8 +128,11 @@ describe('recommend: forUser', () => {
     expect(list(engine.recommend({ ...req, userKey: 'stranger' }))).toEqual(['global']);
   });
 
-  it('offers buy-again items by frequency and recency', () => {
-    const engine = createEngine({ now: () => T0 + 30 * DAY });
+  it('offers buy-again items by frequency and recency, recency decaying with profile.buyAgainHalfLifeMs', () => {
+    const engine = createEngine({
+      now: () => T0 + 30 * DAY,
+      config: { profile: { buyAgainHalfLifeMs: 14 * DAY } },
+    });
     engine.upsertItems([item('milk'), item('bread'), item('jam')]);
     engine.addEvents([
       ev('purchase', 'milk', 'me', 0),
@@ -142,6 +145,32 @@ describe('recommend: forUser', () => {
     expect(list(res)).toEqual(['bread', 'milk', 'jam']);
     expect(res.items[1]!.reasons?.[0]?.text).toBe('you bought this 3 times before');
     expect(res.fallback.used).toBe(false);
+    // The default half-life (90 days) lets the item bought three times lead.
+    engine.setConfig({});
+    expect(list(engine.recommend({ surface: 'buyAgain', userKey: 'me', k: 3 }))).toEqual([
+      'milk',
+      'bread',
+      'jam',
+    ]);
+  });
+
+  it('breaks buy-again ties by recent popularity, not by item id', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems([item('a-mug'), item('b-plate'), item('c-bowl')]);
+    engine.addEvents([
+      // One order: identical frequency and recency for all three.
+      ev('purchase', 'a-mug', 'me', 0, { orderId: 'o1' }),
+      ev('purchase', 'b-plate', 'me', 0, { orderId: 'o1' }),
+      ev('purchase', 'c-bowl', 'me', 0, { orderId: 'o1' }),
+      // Other shoppers bought bowls most, then plates.
+      ...['x', 'y', 'z'].map((u, i) => ev('purchase', 'c-bowl', u, 10 + i)),
+      ev('purchase', 'b-plate', 'x', 20),
+    ]);
+    expect(list(engine.recommend({ surface: 'buyAgain', userKey: 'me', k: 3 }))).toEqual([
+      'c-bowl',
+      'b-plate',
+      'a-mug',
+    ]);
   });
 
   it('lists recently viewed items newest first', () => {
@@ -228,6 +257,12 @@ describe('engine input checks', () => {
     const engine = createEngine({ now: () => T0 });
     engine.upsertItems([item('a'), item('b')]);
     engine.addEvents([...coViews(['a', 'b'], 2), { type: 'custom', userKey: 'u0', ts: T0 }]);
-    expect(engine.stats()).toEqual({ items: 2, events: 5, users: 2, covisitPairs: 1 });
+    expect(engine.stats()).toEqual({
+      items: 2,
+      events: 5,
+      users: 2,
+      covisitPairs: 1,
+      embeddingCache: { items: 0, hits: 0, misses: 0 },
+    });
   });
 });

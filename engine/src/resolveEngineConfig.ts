@@ -57,6 +57,7 @@ export function validateEngineConfig(config: EngineConfig): void {
   }
   checkNumber('popularity.trendingSmoothing', popularity.trendingSmoothing, { min: 0 });
   checkNumber('profile.halfLifeMs', profile.halfLifeMs, { positive: true });
+  checkNumber('profile.buyAgainHalfLifeMs', profile.buyAgainHalfLifeMs, { positive: true });
   checkNumber('profile.sessionBoost', profile.sessionBoost, { min: 0 });
   checkNumber('profile.latestBoost', profile.latestBoost, { min: 0 });
   for (const key of ['maxItems', 'maxAnchors', 'maxPurchases', 'maxTags', 'maxRecentlyViewed'] as const) {

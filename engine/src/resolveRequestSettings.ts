@@ -26,6 +26,19 @@ export function resolveRequestSettings(config: EngineConfig, req: RecRequest): R
   if (req.surface === 'similar' && (typeof req.itemId !== 'string' || req.itemId === '')) {
     throw new Error("recommend: surface 'similar' needs itemId (the anchor item).");
   }
+  if (
+    req.contextItemIds !== undefined &&
+    (!Array.isArray(req.contextItemIds) || req.contextItemIds.some((id) => typeof id !== 'string'))
+  ) {
+    throw new Error(
+      `recommend: contextItemIds must be an array of item id strings, oldest first (got ${JSON.stringify(req.contextItemIds)}).`,
+    );
+  }
+  if (req.category !== undefined && (typeof req.category !== 'string' || req.category === '')) {
+    throw new Error(
+      `recommend: category must be a non-empty string without the "category:" prefix (got ${JSON.stringify(req.category)}).`,
+    );
+  }
   if (req.now !== undefined && !Number.isFinite(req.now)) {
     throw new Error(`recommend: now must be epoch milliseconds (got ${JSON.stringify(req.now)}).`);
   }

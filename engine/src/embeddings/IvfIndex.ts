@@ -12,6 +12,10 @@ export interface VectorSource {
     k: number,
     filter?: (itemId: string) => boolean,
   ): Array<{ itemId: string; score: number }>;
+  /** Changes whenever the item's vector changes (lets callers cache per-item results). */
+  versionOf?(itemId: string): number;
+  /** Changes whenever every neighbour list may have changed (retraining). */
+  readonly generation?: number;
 }
 
 /** Options of the IVF (inverted file, k-means coarse quantizer) index. */
@@ -181,8 +185,13 @@ export class IvfIndex implements VectorSource {
   private lists: number[][] = [[]];
   private centroids: Float32Array | undefined;
   private trainedAtSize = 0;
-  /** Bumped on every write to a slot, so training can spot vectors changed mid-run. */
-  private slotVersion: Uint32Array;
+  /**
+   * Stamped with a fresh write sequence number on every write to a slot, so training can spot
+   * vectors changed mid-run and callers can cache per-item results ({@link IvfIndex.versionOf}).
+   */
+  private slotVersion: Float64Array;
+  private writes = 0;
+  private trainings = 0;
   private training: Promise<void> | undefined;
   /** The last background training failure, if any (background runs never throw). */
   lastTrainingError: unknown;
@@ -207,7 +216,25 @@ export class IvfIndex implements VectorSource {
     this.data = new Float32Array(this.capacity * this.dim);
     this.slotList = new Int32Array(this.capacity).fill(-1);
     this.slotPos = new Int32Array(this.capacity);
-    this.slotVersion = new Uint32Array(this.capacity);
+    this.slotVersion = new Float64Array(this.capacity);
+  }
+
+  /**
+   * A number that changes whenever `itemId`'s vector is added, replaced or removed (−1 when
+   * absent). Unique across the index's lifetime, so a cached result keyed on it is never revived by
+   * a re-added item.
+   */
+  versionOf(itemId: string): number {
+    const slot = this.idToSlot.get(itemId);
+    return slot === undefined ? -1 : this.slotVersion[slot]!;
+  }
+
+  /**
+   * Bumped when a training run swaps in new lists: approximate neighbour sets may change for every
+   * item, so per-item caches keyed on {@link IvfIndex.versionOf} must also check this.
+   */
+  get generation(): number {
+    return this.trainings;
   }
 
   /** Number of vectors stored. */
@@ -256,7 +283,7 @@ export class IvfIndex implements VectorSource {
     } else {
       this.detach(slot);
     }
-    this.slotVersion[slot]!++;
+    this.slotVersion[slot] = ++this.writes;
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     const off = slot * this.dim;
     for (let i = 0; i < this.dim; i++) this.data[off + i] = vector[i]! * scale;
@@ -271,7 +298,7 @@ export class IvfIndex implements VectorSource {
     this.detach(slot);
     this.idToSlot.delete(itemId);
     this.slotIds[slot] = undefined;
-    this.slotVersion[slot]!++;
+    this.slotVersion[slot] = ++this.writes;
     this.freeSlots.push(slot);
     return true;
   }
@@ -439,6 +466,7 @@ export class IvfIndex implements VectorSource {
       this.attach(slot, list);
     }
     this.trainedAtSize = n;
+    this.trainings++;
   }
 
   private nprobeFor(nlist: number): number {
@@ -499,7 +527,7 @@ export class IvfIndex implements VectorSource {
     slotList.set(this.slotList);
     const slotPos = new Int32Array(capacity);
     slotPos.set(this.slotPos);
-    const slotVersion = new Uint32Array(capacity);
+    const slotVersion = new Float64Array(capacity);
     slotVersion.set(this.slotVersion);
     this.slotVersion = slotVersion;
     this.data = data;
