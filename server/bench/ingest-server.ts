@@ -9,22 +9,22 @@ import { openDatabase } from '../src/db/client';
 import { EngineHost } from '../src/engine-host/EngineHost';
 import { createRecsysServer } from '../src/http/server';
 import { createLogger } from '../src/obs/logger';
-import { createApiKey, createNamespace } from '../src/store/namespaces';
+import { createApiKey, createNamespace, getNamespace } from '../src/store/namespaces';
 
 const url = process.env.BENCH_DATABASE_URL;
 const withEngine = process.env.BENCH_ENGINE !== 'off';
-const database = await openDatabase(
-  url ? { url, poolSize: 16 } : { dataDir: mkdtempSync(join(tmpdir(), 'recsys-bench-pglite-')) },
-);
+const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), 'recsys-bench-pglite-'));
+const database = await openDatabase(url ? { url, poolSize: 16 } : { dataDir });
 await database.migrate();
-await createNamespace(database, 'bench');
+// The second run on the same database reuses the namespace.
+if (!(await getNamespace(database, 'bench'))) await createNamespace(database, 'bench');
 const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
 const log = createLogger({ level: 'warn' });
 const engines = withEngine ? new EngineHost({ database, log, encoder: null }) : undefined;
 await engines?.start();
 const server = createRecsysServer({ database, log, ...(engines ? { engines } : {}) });
 const base = await server.listen(0);
-console.log(JSON.stringify({ url: base, key, database: database.describe() }));
+console.log(JSON.stringify({ url: base, key, dataDir, database: database.describe() }));
 process.on('SIGTERM', async () => {
   await server.close();
   await engines?.stop();
