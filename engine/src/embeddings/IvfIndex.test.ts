@@ -191,4 +191,25 @@ describe('IvfIndex', () => {
     expect(source.nearest(new Float32Array([1, 0]), 5)).toEqual([]);
     expect(source.get('nothing')).toBeUndefined();
   });
+
+  it('reports a new version for every change of an item and a new generation after training', async () => {
+    const index = new IvfIndex({ dim: 2, autoTrain: false, trainThreshold: 2 });
+    expect(index.versionOf('a')).toBe(-1);
+    index.add('a', new Float32Array([1, 0]));
+    index.add('b', new Float32Array([0, 1]));
+    const first = index.versionOf('a');
+    index.add('b', new Float32Array([1, 1]));
+    expect(index.versionOf('a')).toBe(first);
+    index.add('a', new Float32Array([1, 0.5]));
+    const updated = index.versionOf('a');
+    expect(updated).not.toBe(first);
+    // Removing and re-adding never brings an old version back (a cache keyed on it stays stale).
+    index.remove('a');
+    expect(index.versionOf('a')).toBe(-1);
+    index.add('a', new Float32Array([1, 0]));
+    expect([first, updated]).not.toContain(index.versionOf('a'));
+    const generation = index.generation;
+    await index.train();
+    expect(index.generation).toBe(generation + 1);
+  });
 });
