@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from './api';
+import type { RecRequest, VectorSource } from './api';
 import { createEngine } from './createEngine';
 import { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { IvfIndex } from './embeddings';
@@ -123,14 +123,14 @@ describe('embedding neighbour cache', () => {
   it('builds forUser embedding candidates from the anchors’ cached lists, naming the closest anchor', () => {
     const { source, queries } = countingIndex(VECTORS);
     const engine = shop(source);
-    const req = {
+    const req: RecRequest = {
       surface: 'forUser',
       k: 2,
       userKey: 'fresh',
       contextItemIds: ['sofa', 'kettle'],
       explain: true,
       overrides: { blend: { embedding: 1, popular: 0, trending: 0, segment: 0 }, fallback: false },
-    } as const;
+    };
     const res = engine.recommend(req);
     // kettle (latest, weight 1) outweighs sofa (0.5): its neighbours lead.
     expect(ids(res)[0]).toBe('teapot');
