@@ -1,18 +1,30 @@
 /**
  * Engine benchmark: builds the indexes from a deterministic synthetic shop (100k items, 2M events,
- * Zipf popularity, category-focused sessions, orders) and measures recommend() latency per surface.
+ * Zipf popularity, category-focused sessions, orders) and measures recommend() latency per surface,
+ * first without a vector source, then with an IVF index of SYNTHETIC clustered unit vectors (one
+ * cluster per category plus noise, 256 dims — not text embeddings: encoding 100k texts with the
+ * built-in encoder would dominate the run; see embeddings.bench.ts for encoder throughput).
  *
- * Run: pnpm --filter @recsys/engine bench   (env BENCH_ITEMS / BENCH_EVENTS / BENCH_CALLS to resize)
+ * Run: pnpm --filter @recsys/engine bench
+ * (env BENCH_ITEMS / BENCH_EVENTS / BENCH_CALLS to resize, BENCH_DIM for the vector length)
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { createEngine, type EngineEvent, type EngineItem, type RecRequest, type Surface } from '../src/index';
+import {
+  createEngine,
+  type EngineEvent,
+  type EngineItem,
+  IvfIndex,
+  type RecRequest,
+  type Surface,
+} from '../src/index';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 2_000);
+const DIM = Number(process.env.BENCH_DIM ?? 256);
 const USERS = Math.round(EVENTS / 12);
 const CATEGORIES = 300;
 const BRANDS = 2_000;
@@ -138,6 +150,37 @@ function* generateEvents(
   if (events.length > 0) yield events;
 }
 
+/**
+ * Synthetic unit vectors, clearly not embeddings of text: each category gets a random centre and
+ * its items scatter around it (noise comparable to the centre), so nearest neighbours are mostly,
+ * not only, items of the same category — the structure text embeddings of a catalog have.
+ */
+function syntheticVectors(items: EngineItem[], random: () => number): Float32Array[] {
+  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const centres = new Map<string, Float32Array>();
+  const out: Float32Array[] = [];
+  for (const it of items) {
+    const category = it.tags[0]!;
+    let c = centres.get(category);
+    if (c === undefined) {
+      c = new Float32Array(DIM);
+      for (let d = 0; d < DIM; d++) c[d] = gaussian() / Math.sqrt(DIM);
+      centres.set(category, c);
+    }
+    const v = new Float32Array(DIM);
+    let norm = 0;
+    for (let d = 0; d < DIM; d++) {
+      const x = c[d]! + (0.8 * gaussian()) / Math.sqrt(DIM);
+      v[d] = x;
+      norm += x * x;
+    }
+    const inv = 1 / Math.sqrt(norm);
+    for (let d = 0; d < DIM; d++) v[d] = v[d]! * inv;
+    out.push(v);
+  }
+  return out;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -146,7 +189,7 @@ function mb(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(0)} MB`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const random = rng(42);
   let t = performance.now();
   const { items, byCategory } = generateCatalog(random);
@@ -202,23 +245,26 @@ function main(): void {
   console.log(`stats: ${JSON.stringify(stats)}`);
   console.log('vectors: none set (embedding signals off; MMR uses tag overlap)');
 
-  const q = rng(7);
   const users = [...sampledUsers];
-  const pickItem = zipf(ITEMS, 0.9, q);
-  const requestFor = (surface: Surface, i: number): RecRequest => {
-    const user = i % 10 === 0 ? `new-user-${i}` : users[Math.floor(q() * users.length)]!;
-    switch (surface) {
-      case 'similar':
-        return { surface, k: 10, itemId: `sku-${pickItem()}` };
-      case 'cart':
-        return { surface, k: 10, userKey: user, cartItemIds: [0, 1, 2].map(() => `sku-${pickItem()}`) };
-      case 'trending':
-        return i % 2 === 0 ? { surface, k: 10 } : { surface, k: 10, category: `c${Math.floor(q() * 50)}` };
-      default:
-        return { surface, k: 10, userKey: user };
-    }
+  const requestStream = (surface: Surface, seed: number): RecRequest[] => {
+    const q = rng(seed);
+    const pickItem = zipf(ITEMS, 0.9, q);
+    return Array.from({ length: CALLS + 50 }, (_, i): RecRequest => {
+      const user = i % 10 === 0 ? `new-user-${i}` : users[Math.floor(q() * users.length)]!;
+      switch (surface) {
+        case 'similar':
+          return { surface, k: 10, itemId: `sku-${pickItem()}` };
+        case 'cart':
+          return { surface, k: 10, userKey: user, cartItemIds: [0, 1, 2].map(() => `sku-${pickItem()}`) };
+        case 'trending':
+          return i % 2 === 0 ? { surface, k: 10 } : { surface, k: 10, category: `c${Math.floor(q() * 50)}` };
+        default:
+          return { surface, k: 10, userKey: user };
+      }
+    });
   };
   const surfaces: Surface[] = ['forUser', 'similar', 'cart', 'buyAgain', 'trending', 'recentlyViewed'];
+  const streams = new Map(surfaces.map((s, i) => [s, requestStream(s, 7 + i)]));
   const rows: string[] = [];
   function measureWith(label: string, make: (i: number) => RecRequest): void {
     for (let i = 0; i < 50; i++) engine.recommend(make(i));
@@ -226,7 +272,7 @@ function main(): void {
     const cpuTimes: number[] = [];
     let returned = 0;
     let fallbacks = 0;
-    for (let i = 0; i < CALLS; i++) {
+    for (let i = 50; i < CALLS + 50; i++) {
       const req = make(i);
       const cpu = process.cpuUsage();
       const start = performance.now();
@@ -240,44 +286,114 @@ function main(): void {
     times.sort((a, b) => a - b);
     cpuTimes.sort((a, b) => a - b);
     rows.push(
-      `${label.padEnd(24)} p50 ${percentile(times, 50).toFixed(3)} ms  p99 ${percentile(times, 99).toFixed(3)} ms  ` +
+      `${label.padEnd(34)} p50 ${percentile(times, 50).toFixed(3)} ms  p99 ${percentile(times, 99).toFixed(3)} ms  ` +
         `max ${times[times.length - 1]!.toFixed(2)} ms | cpu p50 ${percentile(cpuTimes, 50).toFixed(3)} p99 ${percentile(cpuTimes, 99).toFixed(3)} ms | avg items ${(returned / CALLS).toFixed(1)}  fallback ${((100 * fallbacks) / CALLS).toFixed(0)}%`,
     );
   }
-  const measure = (label: string, surface: Surface, extra: Partial<RecRequest>) =>
-    measureWith(label, (i) => ({ ...requestFor(surface, i), ...extra }));
-  for (const s of surfaces) measure(s, s, {});
-  // The rows above query a static index (caches stay warm). This row feeds 100 new events before
-  // every call, as a live shop would, so every cached list is invalidated; only recommend() is timed.
-  const liveStream = generateEvents(rng(99), byCategory, 100, {
-    start: lastTs,
-    span: DAY,
-    events: 100 * (CALLS + 50),
-    prefix: 'live-',
-  });
-  let liveCall = 0;
-  const feed = () => {
-    const next = liveStream.next();
-    if (!next.done) {
-      engine.addEvents(next.value);
-      lastTs = next.value[next.value.length - 1]!.ts;
-    }
+  const measure = (label: string, surface: Surface, extra: Partial<RecRequest> = {}) => {
+    const stream = streams.get(surface)!;
+    measureWith(label, (i) => ({ ...stream[i]!, ...extra }));
   };
-  const liveRequest = (i: number): RecRequest => {
-    feed();
-    liveCall++;
-    return requestFor('forUser', i + liveCall);
+  // Feeds 100 new events before every call (one second of shop time per call), as a live shop
+  // would, so cached popularity lists keep being invalidated; only recommend() is timed.
+  let liveSeed = 99;
+  const measureLive = (label: string) => {
+    const liveStream = generateEvents(rng(liveSeed++), byCategory, 100, {
+      start: lastTs,
+      span: (CALLS + 50) * 1000,
+      events: 100 * (CALLS + 50),
+      prefix: `live${liveSeed}-`,
+    });
+    const forUser = streams.get('forUser')!;
+    measureWith(label, (i) => {
+      const next = liveStream.next();
+      if (!next.done) {
+        engine.addEvents(next.value);
+        lastTs = next.value[next.value.length - 1]!.ts;
+      }
+      return forUser[i]!;
+    });
   };
-  measureWith('forUser (live ingest)', liveRequest);
+
+  for (const s of surfaces) measure(s, s);
+  measureLive('forUser (live ingest)');
   measure('similar (explain)', 'similar', { explain: true });
   measure('forUser (explain, λ=.5)', 'forUser', { explain: true, overrides: { diversity: { lambda: 0.5 } } });
-  console.log(
-    `recommend() latency, ${CALLS.toLocaleString()} calls per row after 50 warm-up calls, k=10; wall time, then ` +
-      `process CPU time per call (all threads, ~1 µs resolution; less sensitive to a busy machine). load average ${os.loadavg()[0]!.toFixed(1)}:`,
-  );
+  const header = (what: string) =>
+    `recommend() latency ${what}, ${CALLS.toLocaleString()} calls per row after 50 warm-up calls, k=10; wall time, then ` +
+    `process CPU time per call (all threads, ~1 µs resolution; less sensitive to a busy machine). load average ${os.loadavg()[0]!.toFixed(1)}:`;
+  console.log(header('WITHOUT vectors'));
   for (const r of rows) console.log(`  ${r}`);
+  rows.length = 0;
+
+  // --- With a vector source -------------------------------------------------------------------
+  t = performance.now();
+  const vectors = syntheticVectors(items, rng(5));
+  const generatedMs = performance.now() - t;
+  const index = new IvfIndex({ dim: DIM, autoTrain: false });
+  t = performance.now();
+  for (let i = 0; i < items.length; i++) index.add(items[i]!.itemId, vectors[i]!);
+  const insertMs = performance.now() - t;
+  t = performance.now();
+  await index.train();
+  const trainMs = performance.now() - t;
+  vectors.length = 0;
+  engine.setVectors(index);
+  (vm.runInNewContext('gc') as () => void)();
+  const withVectors = process.memoryUsage();
+  console.log(
+    `vectors: SYNTHETIC clustered unit vectors (one cluster per category + noise; not text embeddings), ` +
+      `${items.length.toLocaleString()} × ${DIM} float32, generated in ${(generatedMs / 1000).toFixed(1)} s (not counted); ` +
+      `IvfIndex build ${((insertMs + trainMs) / 1000).toFixed(1)} s (insert ${(insertMs / 1000).toFixed(1)} s + k-means ${(trainMs / 1000).toFixed(1)} s), nlist ${index.nlist}; ` +
+      `after a full GC: rss ${mb(withVectors.rss)}, heapUsed ${mb(withVectors.heapUsed)}, external ${mb(withVectors.external)}`,
+  );
+  // Raw index cost, for reference: nearest() per request was the old request path; neighborsOf()
+  // is what a cache miss costs now.
+  const probe = streams.get('similar')!;
+  const time = (run: (itemId: string) => void) => {
+    const out: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const itemId = (probe[i] as { itemId: string }).itemId;
+      const start = performance.now();
+      run(itemId);
+      out.push(performance.now() - start);
+    }
+    out.sort((a, b) => a - b);
+    return `p50 ${percentile(out, 50).toFixed(2)} ms, p99 ${percentile(out, 99).toFixed(2)} ms`;
+  };
+  const nearestFigures = time((id) => index.nearest(index.get(id)!, 120));
+  const neighborsFigures = time((id) => index.neighborsOf(id, 120));
+  console.log(
+    `index alone at this size (300 queries, k=120): nearest() ${nearestFigures}; neighborsOf() (a cache miss) ${neighborsFigures}`,
+  );
+
+  const cacheLine = (label: string, before: { hits: number; misses: number }) => {
+    const now = engine.stats().embeddingCache;
+    const hits = now.hits - before.hits;
+    const misses = now.misses - before.misses;
+    rows[rows.length - 1] +=
+      `  | cache ${label}: ${hits + misses > 0 ? ((100 * hits) / (hits + misses)).toFixed(0) : '–'}% hits`;
+  };
+  for (const pass of ['1st pass, cold cache', '2nd pass, same requests'] as const) {
+    for (const s of ['forUser', 'similar', 'cart'] as const) {
+      const before = engine.stats().embeddingCache;
+      measure(`${s} +vectors (${pass})`, s);
+      cacheLine('', before);
+    }
+  }
+  for (const s of ['buyAgain', 'trending', 'recentlyViewed'] as const)
+    measure(`${s} +vectors (MMR on cosine)`, s);
+  {
+    const before = engine.stats().embeddingCache;
+    measureLive('forUser +vectors (live ingest)');
+    cacheLine('', before);
+  }
+  measure('similar +vectors (explain)', 'similar', { explain: true });
+  console.log(header('WITH vectors'));
+  for (const r of rows) console.log(`  ${r}`);
+  console.log(`embedding neighbour cache at end: ${JSON.stringify(engine.stats().embeddingCache)}`);
   const after = process.memoryUsage();
   console.log(`memory at end: rss ${mb(after.rss)}, heapUsed ${mb(after.heapUsed)}`);
 }
 
-main();
+await main();

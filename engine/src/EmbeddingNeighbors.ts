@@ -26,7 +26,7 @@ export interface NeighborCacheOptions {
   /**
    * Engine-clock age after which a list is recomputed even though neither the item's vector nor the
    * index generation changed, so items added to the index since reach older items' lists.
-   * @default 600_000 (10 minutes)
+   * @default 3_600_000 (1 hour)
    * @example { ttlMs: 60_000 }
    */
   ttlMs?: number;
@@ -50,7 +50,7 @@ export class EmbeddingNeighbors {
 
   constructor(options: NeighborCacheOptions = {}) {
     this.maxItems = options.maxItems ?? 20_000;
-    this.ttlMs = options.ttlMs ?? 600_000;
+    this.ttlMs = options.ttlMs ?? 3_600_000;
     if (!Number.isInteger(this.maxItems) || this.maxItems < 0) {
       throw new Error(`embeddingCache.maxItems must be an integer ≥ 0 (got ${String(options.maxItems)}).`);
     }
@@ -124,13 +124,18 @@ export class EmbeddingNeighbors {
     idOf: (itemId: string) => number | undefined,
     listable: (id: number) => boolean,
   ): NeighborList {
-    const query = source.get(itemId);
-    if (query === undefined || query.length !== source.dim) return EMPTY;
-    const hits = source.nearest(query, n, (other) => {
+    const keep = (other: string) => {
       if (other === itemId) return false;
       const id = idOf(other);
       return id !== undefined && listable(id);
-    });
+    };
+    let hits: Array<{ itemId: string; score: number }>;
+    if (source.neighborsOf !== undefined) hits = source.neighborsOf(itemId, n, keep);
+    else {
+      const query = source.get(itemId);
+      if (query === undefined || query.length !== source.dim) return EMPTY;
+      hits = source.nearest(query, n, keep);
+    }
     const ids = new Int32Array(hits.length);
     const scores = new Float32Array(hits.length);
     let m = 0;

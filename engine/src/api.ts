@@ -20,6 +20,16 @@ export interface VectorSource {
     filter?: (itemId: string) => boolean,
   ): Array<{ itemId: string; score: number }>;
   /**
+   * The `k` items most similar to the stored item `itemId`, never itself, best first (empty when it
+   * has no vector). Optional: when present the engine uses it for per-item neighbour lists, letting
+   * an approximate index search less than for an arbitrary query (see `IvfIndexOptions.itemNprobe`).
+   */
+  neighborsOf?(
+    itemId: string,
+    k: number,
+    filter?: (itemId: string) => boolean,
+  ): Array<{ itemId: string; score: number }>;
+  /**
    * Change counter of one item's vector (any value that changes whenever the vector does). With
    * `versionOf` and {@link VectorSource.generation} the engine caches each item's neighbour list and
    * reuses it until either changes; without them every request queries `nearest`.

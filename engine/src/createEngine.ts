@@ -27,7 +27,7 @@ export interface CreateEngineOptions {
   /**
    * Cache of per-item embedding neighbour lists (used when the vector source reports `versionOf`,
    * as {@link IvfIndex} does). `maxItems: 0` turns it off.
-   * @default { maxItems: 20_000, ttlMs: 600_000 }
+   * @default { maxItems: 20_000, ttlMs: 3_600_000 }
    * @example { embeddingCache: { maxItems: 100_000 } }
    */
   embeddingCache?: NeighborCacheOptions;

@@ -212,4 +212,24 @@ describe('IvfIndex', () => {
     await index.train();
     expect(index.generation).toBe(generation + 1);
   });
+
+  it('lists a stored item’s neighbours without the item itself, like nearest() on its vector', async () => {
+    const index = new IvfIndex({ dim: 2, autoTrain: false, trainThreshold: 8, nlist: 2, itemNprobe: 2 });
+    const points: Array<[string, number[]]> = [
+      ['a', [1, 0]],
+      ['b', [0.9, 0.1]],
+      ['c', [0.8, 0.3]],
+      ['d', [0, 1]],
+      ['e', [0.1, 0.9]],
+      ['f', [0.2, 0.8]],
+      ['g', [0.7, 0.7]],
+      ['h', [0.95, 0.05]],
+    ];
+    for (const [id, v] of points) index.add(id, Float32Array.from(v));
+    await index.train();
+    const viaQuery = index.nearest(index.get('a')!, 4).filter((n) => n.itemId !== 'a');
+    expect(index.neighborsOf('a', 3)).toEqual(viaQuery.slice(0, 3));
+    expect(index.neighborsOf('a', 2, (id) => id !== 'h').map((n) => n.itemId)).toEqual(['b', 'c']);
+    expect(index.neighborsOf('zzz', 3)).toEqual([]);
+  });
 });
