@@ -247,6 +247,17 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
     expect(a.items.length).toBe(8);
   });
 
+  it('uses session context items as anchors without storing them', async () => {
+    const res = await shop.browser.recs.forUser.query({
+      anonymousId: 'headless',
+      k: 3,
+      contextItemIds: ['shirt-1'],
+    });
+    expect(ids(res)[0]).toBe('tie-1');
+    const recent = await shop.browser.recs.recentlyViewed.query({ anonymousId: 'headless', k: 3 });
+    expect(ids(recent)).toEqual([]);
+  });
+
   it('bounds k to 1..100 with a clear 400', async () => {
     await expect(shop.browser.recs.trending.query({ k: 0 })).rejects.toMatchObject({
       data: { httpStatus: 400 },

@@ -61,6 +61,12 @@ export const recsBaseInputSchema = z
     seed: z.number().int().optional(),
     /** Where the list is shown (`home`, `pdp`, …), logged for attribution. */
     placement: z.string().min(1).max(64).optional(),
+    /**
+     * Items of the visitor's current session, oldest first, used as extra
+     * anchors (the latest weighs most) without being stored — e.g. what a
+     * headless client saw before it had sent events.
+     */
+    contextItemIds: z.array(idSchema).max(50).optional(),
     /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
     traits: z.record(z.string().max(64), z.string().max(256)).optional(),
     overrides: recOverridesSchema.optional(),

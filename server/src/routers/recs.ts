@@ -39,6 +39,7 @@ function serve(
     ...(input.category ? { category: input.category } : {}),
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     ...(input.traits ? { traits: input.traits } : {}),
+    ...(input.contextItemIds ? { contextItemIds: input.contextItemIds } : {}),
     ...(input.overrides ? { overrides: input.overrides } : {}),
     filters: {
       ...(priceMin !== null ? { priceMin } : {}),
