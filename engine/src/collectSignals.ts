@@ -186,6 +186,9 @@ function embeddingSignal(input: SignalInput): SignalScores {
   const idOf = (itemId: string) => catalog.ids.get(itemId);
   const listable = (id: number) => catalog.isEligible(id);
   const anchors = input.anchors.slice(0, EMBEDDING_ANCHORS);
+  // Several anchors share one budget (as co-visitation does), so forUser/cart merge about as many
+  // candidates as one anchor brings; the cached lists keep their full length for `similar`.
+  const perAnchor = anchors.length <= 1 ? n : Math.max(40, Math.ceil(n / anchors.length));
   for (const anchor of anchors) {
     const list = input.neighbors.of(
       vectors,
@@ -196,7 +199,8 @@ function embeddingSignal(input: SignalInput): SignalScores {
       idOf,
       listable,
     );
-    for (let j = 0; j < list.ids.length; j++) {
+    const take = Math.min(list.ids.length, perAnchor);
+    for (let j = 0; j < take; j++) {
       const id = list.ids[j]!;
       if (id >= size || !input.eligible(id)) continue;
       const score = anchor.weight * list.scores[j]!;
