@@ -5,8 +5,11 @@ import { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { IvfIndex } from './embeddings';
 import { item, T0 } from './testShop';
 
-/** A real IVF index (exact scan at this size) that counts `nearest` calls. */
-function countingIndex(vectors: Record<string, number[]>) {
+/**
+ * A real IVF index (exact scan at this size) that counts `nearest` calls; `log` passes its change
+ * log through (without it, only the TTL can bring new items into cached lists).
+ */
+function countingIndex(vectors: Record<string, number[]>, log = false) {
   const index = new IvfIndex({ dim: 3, autoTrain: false, trainThreshold: 4 });
   for (const [id, v] of Object.entries(vectors)) index.add(id, Float32Array.from(v));
   let queries = 0;
@@ -22,6 +25,11 @@ function countingIndex(vectors: Record<string, number[]>) {
       return index.generation;
     },
   };
+  if (log) {
+    // A getter, not a spread copy: the count must be read live.
+    Object.defineProperty(source, 'writeCount', { get: () => index.writeCount });
+    source.changedSince = (writes) => index.changedSince(writes);
+  }
   return { index, source, queries: () => queries };
 }
 
@@ -73,7 +81,30 @@ describe('embedding neighbour cache', () => {
     expect(queries()).toBe(2);
   });
 
-  it('refreshes a list older than ttlMs so items added since can appear', () => {
+  it('takes an item added to the index into cached lists on the next request, without a new query', () => {
+    const { index, source, queries } = countingIndex(VECTORS, true);
+    const engine = createEngine({ now: () => T0 });
+    engine.upsertItems([...Object.keys(VECTORS), 'kettle-2'].map((id) => item(id)));
+    engine.setVectors(source);
+    expect(ids(engine.recommend({ ...similar, itemId: 'kettle' }))).toEqual(['teapot', 'mug']);
+    index.add('kettle-2', Float32Array.from([1, 0.01, 0]));
+    expect(ids(engine.recommend({ ...similar, itemId: 'kettle' }))).toEqual(['kettle-2', 'teapot']);
+    // Removed from the index: gone from the cached list too.
+    index.remove('teapot');
+    expect(ids(engine.recommend({ ...similar, itemId: 'kettle' }))).toEqual(['kettle-2', 'mug']);
+    expect(queries()).toBe(1);
+  });
+
+  it('recomputes a list when more vectors changed than the index’s change log remembers', () => {
+    const { index, source, queries } = countingIndex(VECTORS, true);
+    const engine = shop(source);
+    engine.recommend({ ...similar, itemId: 'kettle' });
+    for (let i = 0; i < 1_100; i++) index.add('sofa', Float32Array.from([0, 0, 1 + (i % 2)]));
+    engine.recommend({ ...similar, itemId: 'kettle' });
+    expect(queries()).toBe(2);
+  });
+
+  it('refreshes a list older than ttlMs when the source keeps no change log', () => {
     const { index, source } = countingIndex(VECTORS);
     let now = T0;
     const engine = createEngine({ now: () => now, embeddingCache: { ttlMs: 60_000 } });

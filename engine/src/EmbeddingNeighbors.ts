@@ -1,4 +1,5 @@
 import type { VectorSource } from './api';
+import { cosine } from './similarity';
 
 /** One item's cached neighbour list (dense ids, cosine scores, best first). */
 export interface NeighborList {
@@ -12,6 +13,8 @@ interface Entry extends NeighborList {
   version: number;
   generation: number;
   at: number;
+  /** The source's `writeCount` when the list was last brought up to date. */
+  writes: number;
 }
 
 /** Options of the per-item embedding neighbour cache. */
@@ -24,8 +27,9 @@ export interface NeighborCacheOptions {
    */
   maxItems?: number;
   /**
-   * Engine-clock age after which a list is recomputed even though neither the item's vector nor the
-   * index generation changed, so items added to the index since reach older items' lists.
+   * For sources without a change log (`changedSince`) only: engine-clock age after which a list is
+   * recomputed, so items added to the source since can reach older items' lists. Sources with a
+   * change log (like `IvfIndex`) patch cached lists with each added or changed vector instead.
    * @default 3_600_000 (1 hour)
    * @example { ttlMs: 60_000 }
    */
@@ -37,8 +41,11 @@ const EMPTY: NeighborList = { ids: new Int32Array(0), scores: new Float32Array(0
 /**
  * Per-item nearest-neighbour lists from a {@link VectorSource}, in a bounded LRU. An IVF query at
  * 100k × 256 costs milliseconds; a cached list costs microseconds. A list is reused while the
- * item's vector version and the source generation are unchanged and it is younger than `ttlMs`;
- * sources without `versionOf` are never cached (nothing tells the engine when a list went stale).
+ * item's vector version and the source generation are unchanged. Vectors written to the source
+ * since (its `changedSince` log) are scored against the item and merged in, so a new item shows up
+ * in its neighbours' lists on the next request; when the log no longer reaches back (a bulk load)
+ * the list is recomputed. Sources without a change log fall back to `ttlMs`; sources without
+ * `versionOf` are never cached (nothing tells the engine when a list went stale).
  */
 export class EmbeddingNeighbors {
   private readonly entries = new Map<number, Entry>();
@@ -90,31 +97,72 @@ export class EmbeddingNeighbors {
     const cacheable = this.caches(source);
     const version = source.versionOf?.(itemId) ?? 0;
     const generation = source.generation ?? 0;
+    const writes = source.writeCount ?? 0;
     const held = cacheable ? this.entries.get(item) : undefined;
+    const logged = typeof source.changedSince === 'function';
     if (
       held !== undefined &&
       held.version === version &&
       held.generation === generation &&
       held.n >= n &&
-      Math.abs(now - held.at) <= this.ttlMs
+      (logged || Math.abs(now - held.at) <= this.ttlMs)
     ) {
-      this.hits++;
-      // Re-insert: Map iteration order is insertion order, so the first key is the LRU one.
-      this.entries.delete(item);
-      this.entries.set(item, held);
-      return held;
+      const changed = logged && held.writes !== writes ? source.changedSince!(held.writes) : [];
+      if (changed !== undefined) {
+        this.hits++;
+        const current = changed.length > 0 ? this.patch(source, held, itemId, changed, idOf, listable) : held;
+        current.writes = writes;
+        // Re-insert: Map iteration order is insertion order, so the first key is the LRU one.
+        this.entries.delete(item);
+        this.entries.set(item, current);
+        return current;
+      }
     }
     this.misses++;
     const list = this.compute(source, itemId, n, idOf, listable);
     if (cacheable) {
       this.entries.delete(item);
-      this.entries.set(item, { ...list, n, version, generation, at: now });
+      this.entries.set(item, { ...list, n, version, generation, at: now, writes });
       if (this.entries.size > this.maxItems) {
         const oldest = this.entries.keys().next();
         if (!oldest.done) this.entries.delete(oldest.value);
       }
     }
     return list;
+  }
+
+  /** Re-scores the items whose vectors changed since the list was built and merges them in. */
+  private patch(
+    source: VectorSource,
+    held: Entry,
+    itemId: string,
+    changed: readonly string[],
+    idOf: (itemId: string) => number | undefined,
+    listable: (id: number) => boolean,
+  ): Entry {
+    const anchor = source.get(itemId);
+    if (anchor === undefined) return held;
+    const scores = new Map<number, number>();
+    for (let j = 0; j < held.ids.length; j++) scores.set(held.ids[j]!, held.scores[j]!);
+    for (const other of new Set(changed)) {
+      if (other === itemId) continue;
+      const id = idOf(other);
+      if (id === undefined) continue;
+      const v = source.get(other);
+      if (v === undefined || !listable(id)) {
+        scores.delete(id);
+        continue;
+      }
+      const score = cosine(anchor, v);
+      if (score > 0) scores.set(id, score);
+      else scores.delete(id);
+    }
+    const merged = [...scores].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, held.n);
+    return {
+      ...held,
+      ids: Int32Array.from(merged, (e) => e[0]),
+      scores: Float32Array.from(merged, (e) => e[1]),
+    };
   }
 
   private compute(

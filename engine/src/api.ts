@@ -39,6 +39,14 @@ export interface VectorSource {
    * Changes whenever every neighbour list may have changed (e.g. the index was retrained or cleared).
    */
   readonly generation?: number;
+  /** Number of vector writes (adds, updates, removes) so far; see {@link VectorSource.changedSince}. */
+  readonly writeCount?: number;
+  /**
+   * Ids whose vectors were written after write number `writes` (oldest first, repeats allowed), or
+   * undefined when the source no longer remembers that far back. Lets cached neighbour lists take
+   * in new items at once instead of waiting for a refresh.
+   */
+  changedSince?(writes: number): string[] | undefined;
 }
 
 /** Request-level filters; all are conjunctive. */

@@ -232,4 +232,16 @@ describe('IvfIndex', () => {
     expect(index.neighborsOf('a', 2, (id) => id !== 'h').map((n) => n.itemId)).toEqual(['b', 'c']);
     expect(index.neighborsOf('zzz', 3)).toEqual([]);
   });
+
+  it('lists the ids written since a write count, until its change log no longer reaches back', () => {
+    const index = new IvfIndex({ dim: 2, autoTrain: false });
+    index.add('a', new Float32Array([1, 0]));
+    const mark = index.writeCount;
+    index.add('b', new Float32Array([0, 1]));
+    index.remove('a');
+    expect(index.changedSince(mark)).toEqual(['b', 'a']);
+    expect(index.changedSince(index.writeCount)).toEqual([]);
+    for (let i = 0; i < 1_100; i++) index.add('c', new Float32Array([1, i]));
+    expect(index.changedSince(mark)).toBeUndefined();
+  });
 });

@@ -18,7 +18,14 @@ export interface VectorSource {
   versionOf?(itemId: string): number;
   /** Changes whenever every neighbour list may have changed (retraining). */
   readonly generation?: number;
+  /** Vector writes so far. */
+  readonly writeCount?: number;
+  /** Ids written after write number `writes`, or undefined when no longer known. */
+  changedSince?(writes: number): string[] | undefined;
 }
+
+/** Recent writes remembered for {@link IvfIndex.changedSince}. */
+const CHANGE_LOG = 1024;
 
 /** Options of the IVF (inverted file, k-means coarse quantizer) index. */
 export interface IvfIndexOptions {
@@ -202,6 +209,8 @@ export class IvfIndex implements VectorSource {
   private slotVersion: Float64Array;
   private writes = 0;
   private trainings = 0;
+  /** Item id of write number w at w % CHANGE_LOG. */
+  private readonly changeLog: string[] = new Array(CHANGE_LOG);
   private training: Promise<void> | undefined;
   /** The last background training failure, if any (background runs never throw). */
   lastTrainingError: unknown;
@@ -247,6 +256,22 @@ export class IvfIndex implements VectorSource {
    */
   get generation(): number {
     return this.trainings;
+  }
+
+  /** Vector writes (adds, updates, removes) so far. */
+  get writeCount(): number {
+    return this.writes;
+  }
+
+  /**
+   * Ids whose vectors were added, replaced or removed after write number `writes`, oldest first;
+   * undefined when more than the last 1,024 writes would be needed (recompute instead).
+   */
+  changedSince(writes: number): string[] | undefined {
+    if (writes > this.writes || this.writes - writes > CHANGE_LOG) return undefined;
+    const out: string[] = [];
+    for (let w = writes + 1; w <= this.writes; w++) out.push(this.changeLog[w % CHANGE_LOG]!);
+    return out;
   }
 
   /** Number of vectors stored. */
@@ -296,6 +321,7 @@ export class IvfIndex implements VectorSource {
       this.detach(slot);
     }
     this.slotVersion[slot] = ++this.writes;
+    this.changeLog[this.writes % CHANGE_LOG] = itemId;
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     const off = slot * this.dim;
     for (let i = 0; i < this.dim; i++) this.data[off + i] = vector[i]! * scale;
@@ -311,6 +337,7 @@ export class IvfIndex implements VectorSource {
     this.idToSlot.delete(itemId);
     this.slotIds[slot] = undefined;
     this.slotVersion[slot] = ++this.writes;
+    this.changeLog[this.writes % CHANGE_LOG] = itemId;
     this.freeSlots.push(slot);
     return true;
   }
