@@ -1,3 +1,4 @@
+import { defaultEngineConfig } from '@recsys/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
 import { EngineHost } from '../engine-host/EngineHost';
@@ -27,6 +28,10 @@ describe('engine config validation', () => {
     expect(() =>
       validateEngineConfig({ popularity: { trendingShortMs: 10_000, trendingLongMs: 5_000 } }),
     ).toThrow(/popularity\.trendingLongMs: must be longer than popularity\.trendingShortMs/);
+  });
+
+  it('accepts every setting the engine has, so a new engine knob cannot be unsettable here', () => {
+    expect(() => validateEngineConfig(structuredClone(defaultEngineConfig))).not.toThrow();
   });
 
   it('resolves a partial config over the engine defaults', () => {

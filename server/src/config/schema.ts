@@ -83,6 +83,7 @@ export const engineConfigSchema = strictObject({
   }).optional(),
   profile: strictObject({
     halfLifeMs: positive().optional(),
+    buyAgainHalfLifeMs: positive().optional(),
     sessionBoost: nonNegative().optional(),
     latestBoost: nonNegative().optional(),
     maxItems: integer(1).optional(),
