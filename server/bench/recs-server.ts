@@ -27,7 +27,8 @@ await database.migrate();
 await createNamespace(database, 'bench');
 const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
 const log = createLogger({ level: 'warn' });
-const encoder = await createTextEncoder({ kind: 'builtin' });
+const withEmbeddings = process.env.BENCH_EMBEDDINGS !== 'off';
+const encoder = withEmbeddings ? await createTextEncoder({ kind: 'builtin' }) : null;
 const engines = new EngineHost({ database, log, encoder });
 await engines.start();
 const rt = engines.get('bench');
@@ -71,8 +72,8 @@ say(`engine build ${(buildMs / 1000).toFixed(1)} s`);
 // Embeddings: item text → built-in ONNX encoder → IVF index.
 const { itemText } = await import('@recsys/engine');
 const e0 = performance.now();
-const texts = gen.items.map((i) => itemText(fixtureItemToEngine(i)));
-for (let i = 0; i < texts.length; i += 512) {
+const texts = encoder ? gen.items.map((i) => itemText(fixtureItemToEngine(i))) : [];
+for (let i = 0; encoder && i < texts.length; i += 512) {
   const vectors = await encoder.encode(texts.slice(i, i + 512));
   vectors.forEach((v, j) => {
     rt.vectors?.add(gen.items[i + j]!.itemId, v);

@@ -112,7 +112,9 @@ console.log(
 );
 console.log(`index build from scratch (items + all events):  ${f(ready.buildMs / 1000)} s   (target < 60 s)`);
 console.log(
-  `embedding throughput (built-in ONNX encoder):   ${Math.round(ready.embedded / (ready.embedMs / 1000)).toLocaleString()} items/s; ANN training ${f(ready.annMs / 1000)} s`,
+  ready.embedded
+    ? `embedding throughput (built-in ONNX encoder):   ${Math.round(ready.embedded / (ready.embedMs / 1000)).toLocaleString()} items/s; ANN training ${f(ready.annMs / 1000)} s`
+    : 'text embeddings:                                off (BENCH_EMBEDDINGS=off)',
 );
 console.log(`resident memory after build:                    ${ready.rssMb} MB   (target < 1,536 MB)`);
 console.log('\nin-process latency per procedure (tRPC caller, 2,000 calls each):');
