@@ -30,7 +30,10 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'recsys-storefront-'));
-    [shop, browser] = await Promise.all([startStorefront({ port: 0, dataDir }), launchBrowser()]);
+    [shop, browser] = await Promise.all([
+      startStorefront({ port: 0, dataDir, databaseUrl: null }),
+      launchBrowser(),
+    ]);
   });
 
   afterAll(async () => {

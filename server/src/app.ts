@@ -13,10 +13,11 @@ export type EmbeddingsSetting =
 
 export interface StartOptions {
   /**
-   * PostgreSQL URL; the embedded PGlite when absent.
+   * PostgreSQL URL; the embedded PGlite when absent. `null` forces the
+   * embedded database even when `DATABASE_URL` is set (examples, tests).
    * @default process.env.DATABASE_URL
    */
-  databaseUrl?: string | undefined;
+  databaseUrl?: string | null | undefined;
   /**
    * Folder of the embedded database (`memory://` for none).
    * @default process.env.RECSYS_DATA_DIR ?? '.data/pglite'
@@ -83,7 +84,7 @@ export async function createEncoder(setting: EmbeddingsSetting): Promise<Embeddi
 export async function startRecsys(options: StartOptions = {}): Promise<RunningRecsys> {
   const log = options.logger ?? createLogger();
   const database = await openDatabase({
-    url: options.databaseUrl ?? process.env.DATABASE_URL,
+    url: options.databaseUrl === null ? undefined : (options.databaseUrl ?? process.env.DATABASE_URL),
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
   });
   await database.migrate();

@@ -21,7 +21,13 @@ import {
 import { CATALOG, PAST_ORDERS } from './catalog';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'recsys-node-client-'));
-const recsys = await startRecsys({ dataDir, port: 0, logger: createLogger({ level: 'warn' }) });
+// Its own temporary embedded database, even where DATABASE_URL points at a shared server.
+const recsys = await startRecsys({
+  databaseUrl: null,
+  dataDir,
+  port: 0,
+  logger: createLogger({ level: 'warn' }),
+});
 
 try {
   // 1. Provisioning, done once per shop (the `recsys namespace create` / `recsys keys create` CLI does the same).

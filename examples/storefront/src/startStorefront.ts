@@ -44,7 +44,7 @@ export interface StorefrontOptions {
    * @default process.env.DATABASE_URL
    * @example 'postgres://localhost/recsys'
    */
-  databaseUrl?: string;
+  databaseUrl?: string | null;
   /**
    * Namespace holding the demo catalog.
    * @default 'demo'
