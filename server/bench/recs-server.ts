@@ -6,6 +6,7 @@
  */
 import { createTextEncoder, type EngineEvent } from '@recsys/engine';
 import { createGenerator } from '@recsys/fixtures';
+import postgres from 'postgres';
 import { openDatabase } from '../src/db/client';
 import { EngineHost } from '../src/engine-host/EngineHost';
 import { fixtureEventToEngine, fixtureItemToEngine } from '../src/engine-host/fixtures';
@@ -22,7 +23,17 @@ const CALLS = 2_000;
 const say = (msg: string) => process.stderr.write(`  ${msg}\n`);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-const database = await openDatabase({ dataDir: 'memory://' });
+// BENCH_DATABASE_URL: serve from a scratch database on that PostgreSQL server
+// (the production shape: the database work, served-list logging included,
+// runs outside this process). Default: in-memory PGlite inside this process.
+const pgUrl = process.env.BENCH_DATABASE_URL;
+const scratchName = `recsys_bench_recs_${process.pid}`;
+const admin = pgUrl ? postgres(pgUrl, { max: 1, onnotice: () => {} }) : undefined;
+if (admin) await admin.unsafe(`CREATE DATABASE ${scratchName}`);
+const scratchUrl = pgUrl
+  ? Object.assign(new URL(pgUrl), { pathname: `/${scratchName}` }).toString()
+  : undefined;
+const database = await openDatabase(scratchUrl ? { url: scratchUrl } : { dataDir: 'memory://' });
 await database.migrate();
 await createNamespace(database, 'bench');
 const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
@@ -35,7 +46,7 @@ const rt = engines.get('bench');
 
 const days = 90;
 const t0 = performance.now();
-const gen = createGenerator({
+let gen = createGenerator({
   template: 'retail',
   seed: 7,
   items: ITEMS,
@@ -84,10 +95,24 @@ const i0 = performance.now();
 await rt.vectors?.train();
 const annMs = performance.now() - i0;
 events.length = 0; // the engine keeps its own log; drop the generator's copy
+const userIds = gen.users.slice(0, 1_000).map((u) => u.userId);
+const itemIds = gen.items
+  .filter((_, i) => i % 97 === 0)
+  .slice(0, 1_000)
+  .map((i) => i.itemId);
+const categories = [
+  ...new Set(gen.items.flatMap((i) => i.tags.filter((t) => t.startsWith('category:')))),
+].map((t) => t.slice('category:'.length));
+const itemCount = gen.items.length;
+const embedded = texts.length;
+texts.length = 0;
+// A serving process holds what the engine host holds, not the generator's
+// objects: drop them before measuring.
+gen = undefined as unknown as typeof gen;
 globalThis.gc?.();
 const rss = process.memoryUsage().rss;
 say(
-  `embedded ${texts.length.toLocaleString()} items in ${(embedMs / 1000).toFixed(1)} s; ANN trained in ${(annMs / 1000).toFixed(1)} s; RSS ${mb(rss)} MB`,
+  `embedded ${embedded.toLocaleString()} items in ${(embedMs / 1000).toFixed(1)} s; ANN trained in ${(annMs / 1000).toFixed(1)} s; RSS ${mb(rss)} MB`,
 );
 
 // In-process latency of each procedure through the tRPC caller (validation,
@@ -102,14 +127,6 @@ const ctx: Context = {
   auth: { namespaceId: 'bench', kind: 'secret', keyId: 'bench', settings: {} },
 };
 const caller = appRouter.createCaller(ctx);
-const userIds = gen.users.slice(0, 1_000).map((u) => u.userId);
-const itemIds = gen.items
-  .filter((_, i) => i % 97 === 0)
-  .slice(0, 1_000)
-  .map((i) => i.itemId);
-const categories = [
-  ...new Set(gen.items.flatMap((i) => i.tags.filter((t) => t.startsWith('category:')))),
-].map((t) => t.slice('category:'.length));
 const pick = <T>(xs: T[], n: number) => xs[n % xs.length]!;
 const procedures: Record<string, (n: number) => Promise<unknown>> = {
   forUser: (n) => caller.recs.forUser({ userId: pick(userIds, n), k: 10 }),
@@ -138,12 +155,12 @@ console.log(
   JSON.stringify({
     url,
     key,
-    items: gen.items.length,
+    items: itemCount,
     events: EVENTS,
     genMs,
     buildMs,
     embedMs,
-    embedded: texts.length,
+    embedded,
     annMs,
     rssMb: mb(rss),
     inProcess,
@@ -156,5 +173,9 @@ process.on('SIGTERM', async () => {
   await server.close();
   await engines.stop();
   await database.close();
+  if (admin) {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${scratchName} WITH (FORCE)`);
+    await admin.end();
+  }
   process.exit(0);
 });

@@ -35,7 +35,9 @@ interface Ready {
   categories: string[];
 }
 
-console.log('Building the benchmark namespace (generation, engine, embeddings) in a server process…');
+console.log(
+  `Building the benchmark namespace (generation, engine, embeddings) in a server process on ${process.env.BENCH_DATABASE_URL ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'in-process PGlite'}…`,
+);
 const child: ChildProcess = spawn(
   process.execPath,
   ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./recs-server.ts', import.meta.url))],
