@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { LOADER_SNIPPET, type Tracker, type TrackerOptions } from '@recsys/sdk';
 import { createApiKey, createLogger, createRecsysServer, type Database } from '@recsys/server';
 import { getTestDatabaseTargets, startTestServer } from '@recsys/server/testing';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { launchBrowser } from './helpers/browser';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -131,17 +132,7 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     const key = await createApiKey(database, NAMESPACE, { kind: 'publishable', allowedOrigins: [shop.url] });
     shopConfig.key = key.key;
     shopConfig.endpoint = apiUrl;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
