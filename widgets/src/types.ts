@@ -1,34 +1,17 @@
+import type { RecsItem, RecsResponse } from '@recsys/sdk';
 import type { ComponentChild } from 'preact';
 
 /** Recommendation surfaces understood by the Recsys API. */
 export type Surface = 'forUser' | 'similar' | 'cart' | 'buyAgain' | 'trending' | 'recentlyViewed';
 
-/** Why an item was recommended, as returned when `explain` is on. */
-export interface RecReason {
-  signal: string;
-  text: string;
-}
+/** One recommended item as returned by `client.recommend` (the SDK's type). */
+export type RecItem = RecsItem;
 
-/** One recommended item as returned by `client.recommend`. */
-export interface RecItem {
-  itemId: string;
-  rank: number;
-  score: number;
-  title?: string;
-  price?: number;
-  currency?: string;
-  url?: string;
-  imageUrl?: string;
-  reasons?: RecReason[];
-}
+/** Why an item was recommended, as returned when `explain` is on. */
+export type RecReason = NonNullable<RecsItem['reasons']>[number];
 
 /** The response of `client.recommend`. `requestId` is echoed back on every impression and click. */
-export interface RecResponse {
-  requestId: string;
-  surface: string;
-  items: RecItem[];
-  fallback: { used: boolean; sources: string[]; filled: number };
-}
+export type RecResponse = RecsResponse;
 
 /** Parameters sent with a recommendation request. */
 export interface RecParams {
