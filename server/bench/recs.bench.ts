@@ -3,16 +3,16 @@
  * ~2,000,000 events: index build time, embedding throughput, in-process
  * latency of each procedure, and HTTP throughput and latency at a fixed
  * 1,000 requests/s — next to a bare node:http server returning the same
- * response bytes, measured in the same run.
+ * response bytes, measured in the same run. The recsys server, the bare
+ * server and the load generator (load.ts) each run in a process of their own.
  *
  *   pnpm --filter @recsys/server bench:recs
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import type { LoadInput, LoadResult } from './load';
+import { createRecsPaths } from './recs-paths';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 15);
@@ -50,63 +50,59 @@ const ready = JSON.parse(
   }),
 ) as Ready;
 
-const pick = <T>(xs: T[], n: number) => xs[n % xs.length]!;
-const paths: Array<(n: number) => string> = [
-  (n) => `recs.forUser?input=${enc({ userId: pick(ready.userIds, n), k: 10 })}`,
-  (n) => `recs.similar?input=${enc({ itemId: pick(ready.itemIds, n), k: 10 })}`,
-  (n) => `recs.cart?input=${enc({ itemIds: [pick(ready.itemIds, n), pick(ready.itemIds, n + 7)], k: 10 })}`,
-  (n) => `recs.buyAgain?input=${enc({ userId: pick(ready.userIds, n), k: 10 })}`,
-  (n) => `recs.trending?input=${enc({ k: 10, category: pick(ready.categories, n) })}`,
-  (n) => `recs.recentlyViewed?input=${enc({ userId: pick(ready.userIds, n), k: 10 })}`,
-];
-function enc(input: unknown) {
-  return encodeURIComponent(JSON.stringify(input));
-}
-
-async function load(base: string, label: string) {
-  let n = 0;
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    overallRate: RATE,
-    duration: DURATION_S,
-    headers: { authorization: `Bearer ${ready.key}` },
-    requests: [{ setupRequest: (req) => ({ ...req, path: `/trpc/${paths[n % paths.length]!(n++ * 13)}` }) }],
+const ids = { userIds: ready.userIds, itemIds: ready.itemIds, categories: ready.categories };
+const tsxChild = (file: string, stdio: StdioOptions) =>
+  spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
+    stdio,
+    env: process.env,
   });
-  return {
-    label,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    errors: result.errors + result.non2xx,
+const firstLine = (c: ChildProcess, what: string) =>
+  new Promise<string>((resolve, reject) => {
+    createInterface({ input: c.stdout! }).once('line', resolve);
+    c.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+
+// The load generator runs in a process of its own for each run, so neither
+// server under measurement shares an event loop with it.
+async function load(url: string, label: string, serverPid: number | undefined) {
+  const input: LoadInput = {
+    url,
+    key: ready.key,
+    rate: RATE,
+    durationS: DURATION_S,
+    connections: CONNECTIONS,
+    ids,
+    serverPid,
   };
+  const loader = tsxChild('./load.ts', ['pipe', 'pipe', 'inherit']);
+  loader.stdin!.end(JSON.stringify(input));
+  return { label, ...(JSON.parse(await firstLine(loader, 'load generator')) as LoadResult) };
 }
 
-// The bare server answers with the same bytes the real one sent for each procedure.
-const samples = new Map<string, Buffer>();
+// The bare server answers with the same bytes the real one sent for each
+// procedure, from a process of its own.
+const paths = createRecsPaths(ids);
+const samples: Record<string, string> = {};
 for (let i = 0; i < paths.length; i++) {
   const path = paths[i]!(i);
   const res = await fetch(`${ready.url}/trpc/${path}`, { headers: { authorization: `Bearer ${ready.key}` } });
-  samples.set(path.slice(0, path.indexOf('?')), Buffer.from(await res.arrayBuffer()));
+  samples[path.slice(0, path.indexOf('?'))] = Buffer.from(await res.arrayBuffer()).toString('base64');
 }
-const bare = createServer((req, res) => {
-  const procedure = (req.url ?? '').slice('/trpc/'.length).split('?')[0] ?? '';
-  const body = samples.get(procedure) ?? Buffer.from('{}');
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-  res.end(body);
-});
-await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
-const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+const bare = tsxChild('./bare-server.ts', ['pipe', 'pipe', 'inherit']);
+bare.stdin!.end(JSON.stringify(samples));
+const bareUrl = await firstLine(bare, 'bare server');
 
 // Warm-up at the target rate, then measure both servers back to back.
-await load(ready.url, 'warm-up');
-const real = await load(ready.url, 'recsys (tRPC + engine)');
-const baseline = await load(bareUrl, 'bare node:http, same bytes');
-bare.close();
-const exited = new Promise((r) => child.once('exit', r));
-child.kill('SIGTERM');
-await exited;
+await load(ready.url, 'warm-up', undefined);
+const real = await load(ready.url, 'recsys (tRPC + engine)', child.pid);
+const baseline = await load(bareUrl, 'bare node:http, same bytes', bare.pid);
+await Promise.all([stop(bare), stop(child)]);
+
+async function stop(c: ChildProcess) {
+  const exited = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  await exited;
+}
 
 const f = (n: number, d = 1) => n.toFixed(d);
 console.log(
@@ -136,3 +132,25 @@ for (const r of [real, baseline]) {
 console.log(
   `target p99 < 10 ms over HTTP at ${RATE} req/s: ${real.p99 < 10 && real.errors === 0 ? 'met' : 'NOT met'}`,
 );
+console.log(
+  '\nlatency is from the actual send of each request, every response counted once; autocannon sends each',
+);
+console.log(
+  `second's requests in a burst (busiest 100 ms of each second: ${pct(real.busiest100msShare)} of sends to recsys, ${pct(baseline.busiest100msShare)} to bare; even spacing 10%)`,
+);
+console.log(
+  `autocannon's own p99 (its coordinated-omission back-fill at a 1 ms interval): recsys ${f(real.autocannonP99)} ms, bare ${f(baseline.autocannonP99)} ms`,
+);
+console.log(`requests sent: recsys ${real.sent.toLocaleString()}, bare ${baseline.sent.toLocaleString()}`);
+console.log(
+  `load generator CPU (its own process, ${DURATION_S} s run, 2 cores = ${(2 * DURATION_S * 1000).toLocaleString()} ms): ${Math.round(real.loadCpuMs).toLocaleString()} ms against recsys, ${Math.round(baseline.loadCpuMs).toLocaleString()} ms against bare`,
+);
+console.log(
+  real.serverCpuMs === null || baseline.serverCpuMs === null
+    ? 'server CPU ms per request: not available (needs /proc)'
+    : `server CPU ms per request: recsys ${f(real.serverCpuMs / Math.max(1, real.completed), 3)} (whole process${process.env.BENCH_DATABASE_URL ? ', PostgreSQL not included' : ', PGlite included'}), bare ${f(baseline.serverCpuMs / Math.max(1, baseline.completed), 3)}`,
+);
+
+function pct(share: number) {
+  return `${Math.round(share * 100)}%`;
+}
