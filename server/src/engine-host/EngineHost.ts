@@ -10,6 +10,7 @@ import {
   vectorToBytes,
 } from '@recsys/engine';
 import type { Database } from '../db/client';
+import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
 import {
   anonKey,
@@ -67,6 +68,9 @@ export interface NamespaceRuntime {
 
 type Tx = { lo: number; hi: number };
 
+/** Loads of at least this many events are followed by a heap compaction. */
+const COMPACT_AFTER_EVENTS = 200_000;
+
 /**
  * Keeps an engine per namespace in memory and in step with the database.
  *
@@ -107,11 +111,22 @@ export class EngineHost {
     const started = performance.now();
     const hi = await this.currentXmin();
     const ids = await this.options.database.query<{ id: string }>('SELECT id FROM namespaces ORDER BY id');
-    for (const { id } of ids) await this.load(id, hi);
+    let events = 0;
+    for (const { id } of ids) events += await this.load(id, hi);
     this.lastXmin = hi;
+    // A big load leaves the heap fragmented (see compactHeap); compact before serving. Small loads
+    // (tests, new shops) skip the collections' pause.
+    const rssBefore = process.memoryUsage().rss;
+    const compacted = events >= COMPACT_AFTER_EVENTS && compactHeap();
     this.loaded = true;
     this.options.log.info(
-      { namespaces: ids.length, ms: Math.round(performance.now() - started) },
+      {
+        namespaces: ids.length,
+        events,
+        ms: Math.round(performance.now() - started),
+        rssMb: Math.round(process.memoryUsage().rss / 1_048_576),
+        ...(compacted ? { rssBeforeCompactionMb: Math.round(rssBefore / 1_048_576) } : {}),
+      },
       'engine indexes loaded',
     );
     this.schedule();
@@ -196,8 +211,8 @@ export class EngineHost {
     };
   }
 
-  /** (Re)builds a namespace from every row with `tx < hi`. */
-  private async load(namespaceId: string, hi: number): Promise<void> {
+  /** (Re)builds a namespace from every row with `tx < hi`; returns the number of events read. */
+  private async load(namespaceId: string, hi: number): Promise<number> {
     const db = this.options.database;
     const rt = this.emptyRuntime(namespaceId);
     await this.applyConfig(rt);
@@ -213,6 +228,7 @@ export class EngineHost {
     await this.applyItems(rt, range);
     // Events in pages, oldest first, keyed on (ts, event_id) so pages never overlap.
     let after: [string, string] | undefined;
+    let events = 0;
     for (;;) {
       const rows = await db.query<EventRow & { ts_text: string; event_id: string }>(
         `SELECT ${EVENT_COLUMNS}, ts::text AS ts_text, event_id FROM events
@@ -221,11 +237,13 @@ export class EngineHost {
         after ? [namespaceId, hi, after[0], after[1]] : [namespaceId, hi],
       );
       this.applyEventRows(rt, rows);
+      events += rows.length;
       const last = rows.at(-1);
       if (!last || rows.length < this.options.loadPageSize) break;
       after = [last.ts_text, last.event_id];
     }
     this.namespaces.set(namespaceId, rt);
+    return events;
   }
 
   private async applyConfig(rt: NamespaceRuntime): Promise<void> {
