@@ -11,6 +11,17 @@ export interface VectorSource {
   /** The item's vector, or undefined when the item has none yet. */
   get(itemId: string): Float32Array | undefined;
   /**
+   * The item's stored vector without a copy, or undefined when it has none. Read-only, and valid
+   * only until the source's next write (an add, remove or retraining may reuse or move the memory).
+   * Optional: when present the engine reads vectors through it on hot paths instead of `get`.
+   */
+  view?(itemId: string): Float32Array | undefined;
+  /**
+   * True when every stored vector has L2 norm 1 up to float32 rounding (or is all zeros), so cosine
+   * similarity is a plain dot product. Optional; absent means the engine divides by the norms itself.
+   */
+  readonly normalized?: boolean;
+  /**
    * The `k` items most similar to `query`, best first; `score` is a similarity (cosine: higher is closer).
    * `filter` returns false for items that must not be returned.
    */

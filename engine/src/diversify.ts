@@ -42,7 +42,14 @@ export class ListCaps {
  * Picks up to `k` candidates (sorted best first) with Maximal Marginal Relevance: each step takes
  * the candidate maximising λ·relevance − (1 − λ)·(max similarity to the items already taken), over a
  * pool of the best max(4k, k + 20). Caps and one-per-parent are hard constraints. When the pool runs
- * dry the remaining candidates are taken in order.
+ * dry the remaining candidates are taken in order. Ties go to the better-ranked candidate.
+ *
+ * The MMR steps are evaluated lazily (as in lazy greedy submodular maximisation), with results
+ * identical to comparing every candidate with every pick: similarities are ≥ 0 and a candidate's
+ * max similarity only grows, so λ·relevance and its value at the last comparison bound its value
+ * from above. A step stops scanning once no later candidate's bound beats the best value found,
+ * skips candidates whose stale bound cannot beat it, and compares the rest only with the picks
+ * made since they were last compared, stopping as soon as their bound falls behind.
  */
 export function diversify(
   sorted: Candidate[],
@@ -53,45 +60,88 @@ export function diversify(
 ): Candidate[] {
   const picked: Candidate[] = [];
   const poolSize = Math.min(sorted.length, Math.max(4 * k, k + 20));
-  const top = sorted[0]?.score ?? 0;
-  const taken = new Uint8Array(poolSize);
-  const maxSim = new Float64Array(poolSize);
-  while (picked.length < k) {
-    let best = -1;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < poolSize; i++) {
-      if (taken[i]) continue;
-      const c = sorted[i]!;
-      if (!caps.allows(c.id)) {
-        taken[i] = 1;
-        continue;
-      }
-      const rel = top > 0 ? c.score / top : 0;
-      const value = lambda >= 1 ? -i : lambda * rel - (1 - lambda) * maxSim[i]!;
-      if (value > bestValue) {
-        bestValue = value;
-        best = i;
-      }
-      if (lambda >= 1) break;
-    }
-    if (best < 0) break;
-    taken[best] = 1;
-    const chosen = sorted[best]!;
-    picked.push(chosen);
-    caps.take(chosen.id);
-    if (lambda < 1) {
-      for (let i = 0; i < poolSize; i++) {
-        if (taken[i]) continue;
-        const s = similarity(sorted[i]!.id, chosen.id);
-        if (s > maxSim[i]!) maxSim[i] = s;
-      }
-    }
-  }
-  for (let i = poolSize; i < sorted.length && picked.length < k; i++) {
+  // λ ≥ 1 ranks by relevance alone: the pool and the tail are one in-order pass.
+  const mmrEnd = lambda >= 1 ? 0 : poolSize;
+  if (mmrEnd > 0) pickByMmr(sorted, mmrEnd, k, lambda, caps, similarity, picked);
+  for (let i = mmrEnd; i < sorted.length && picked.length < k; i++) {
     const c = sorted[i]!;
     if (!caps.allows(c.id)) continue;
     picked.push(c);
     caps.take(c.id);
   }
   return picked;
+}
+
+/** The MMR part of {@link diversify} over `sorted[0, poolSize)`, for λ < 1; appends to `picked`. */
+function pickByMmr(
+  sorted: Candidate[],
+  poolSize: number,
+  k: number,
+  lambda: number,
+  caps: ListCaps,
+  similarity: (a: number, b: number) => number,
+  picked: Candidate[],
+): void {
+  const top = sorted[0]?.score ?? 0;
+  const novelty = 1 - lambda;
+  // A candidate leaves the pool once picked or refused by the caps (which only tighten).
+  const gone = new Uint8Array(poolSize);
+  /** λ·relevance: the candidate's MMR value when it resembles no pick. */
+  const relevance = new Float64Array(poolSize);
+  /**
+   * The largest λ·relevance from i on. Equal to relevance[i] for a pool sorted by score; taking the
+   * suffix maximum keeps the early stop exact even if scores were not in order.
+   */
+  const bound = new Float64Array(poolSize);
+  /** Max similarity to picks[0, compared[i]); 0 before any comparison, as similarities are ≥ 0. */
+  const maxSim = new Float64Array(poolSize);
+  const compared = new Int32Array(poolSize);
+  const pickIds: number[] = [];
+  let later = Number.NEGATIVE_INFINITY;
+  for (let i = poolSize - 1; i >= 0; i--) {
+    const rel = top > 0 ? sorted[i]!.score / top : 0;
+    relevance[i] = lambda * rel;
+    // NaN never wins a step (NaN > x is false), so it bounds nothing.
+    if (relevance[i]! > later) later = relevance[i]!;
+    bound[i] = later;
+  }
+  while (picked.length < k) {
+    let best = -1;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < poolSize; i++) {
+      // A later candidate must be strictly better to win, and none can be.
+      if (bound[i]! <= bestValue) break;
+      if (gone[i]) continue;
+      if (relevance[i]! - novelty * maxSim[i]! <= bestValue) continue;
+      const c = sorted[i]!;
+      if (!caps.allows(c.id)) {
+        gone[i] = 1;
+        continue;
+      }
+      let sim = maxSim[i]!;
+      let p = compared[i]!;
+      while (p < pickIds.length) {
+        const s = similarity(c.id, pickIds[p++]!);
+        if (s > sim) {
+          sim = s;
+          // Once it cannot win this step, the remaining comparisons wait until it might.
+          if (relevance[i]! - novelty * sim <= bestValue) break;
+        }
+      }
+      maxSim[i] = sim;
+      compared[i] = p;
+      // Only a candidate compared with every pick can beat bestValue here.
+      const value = relevance[i]! - novelty * sim;
+      if (value > bestValue) {
+        bestValue = value;
+        best = i;
+      }
+    }
+    if (best < 0) return;
+    gone[best] = 1;
+    const chosen = sorted[best]!;
+    picked.push(chosen);
+    pickIds.push(chosen.id);
+    caps.take(chosen.id);
+  }
 }

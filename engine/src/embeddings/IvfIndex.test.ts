@@ -244,4 +244,28 @@ describe('IvfIndex', () => {
     for (let i = 0; i < 1_100; i++) index.add('c', new Float32Array([1, i]));
     expect(index.changedSince(mark)).toBeUndefined();
   });
+
+  it('views a stored vector without copying it, with the same values get() copies', () => {
+    const index = new IvfIndex({ dim: 3 });
+    index.add('a', new Float32Array([3, 0, 4]));
+    index.add('b', new Float32Array([0, 2, 0]));
+    const a = index.view('a')!;
+    const b = index.view('b')!;
+    expect(Array.from(a)).toEqual(Array.from(index.get('a')!));
+    expect(Array.from(b)).toEqual([0, 1, 0]);
+    // Both views read the index's one storage buffer; get() hands out a copy of its own.
+    expect(a.buffer).toBe(b.buffer);
+    expect(index.get('a')!.buffer).not.toBe(a.buffer);
+    expect(index.view('nothing')).toBeUndefined();
+  });
+
+  it('declares its vectors normalised, and they are (or all zeros)', () => {
+    const index = new IvfIndex({ dim: 4 });
+    expect(index.normalized).toBe(true);
+    index.add('a', new Float32Array([1, 2, 3, 4]));
+    index.add('zero', new Float32Array(4));
+    const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    expect(norm(index.view('a')!)).toBeCloseTo(1, 6);
+    expect(norm(index.view('zero')!)).toBe(0);
+  });
 });

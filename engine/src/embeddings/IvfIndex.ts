@@ -7,6 +7,10 @@ import { assignToCentroids } from './kmeansAssign';
 export interface VectorSource {
   dim: number;
   get(itemId: string): Float32Array | undefined;
+  /** The stored vector without a copy (read-only; valid until the next write). */
+  view?(itemId: string): Float32Array | undefined;
+  /** True when every stored vector has L2 norm 1 or is all zeros (cosine = dot product). */
+  readonly normalized?: boolean;
   nearest(
     query: Float32Array,
     k: number,
@@ -189,6 +193,8 @@ function positiveInt(name: string, value: number, min = 1): number {
  */
 export class IvfIndex implements VectorSource {
   readonly dim: number;
+  /** Vectors are stored L2-normalised (all zeros for a zero vector), so cosine = dot product. */
+  readonly normalized = true;
   private readonly options: Required<Omit<IvfIndexOptions, 'dim'>>;
   private data: Float32Array;
   private capacity: number;
@@ -295,9 +301,17 @@ export class IvfIndex implements VectorSource {
 
   /** A copy of the stored (normalised) vector. */
   get(itemId: string): Float32Array | undefined {
+    return this.view(itemId)?.slice();
+  }
+
+  /**
+   * The stored (normalised) vector itself, without a copy: read-only, and valid only until the next
+   * add, remove or training run, which may overwrite the slot or move the storage.
+   */
+  view(itemId: string): Float32Array | undefined {
     const slot = this.idToSlot.get(itemId);
     if (slot === undefined) return undefined;
-    return this.data.slice(slot * this.dim, (slot + 1) * this.dim);
+    return this.data.subarray(slot * this.dim, (slot + 1) * this.dim);
   }
 
   /** Inserts or replaces the vector of `itemId`. The vector is copied and L2-normalised. */
