@@ -168,6 +168,15 @@ function centroidEmbedding(input: SignalInput): SignalScores {
  * anchor's nearest items (the same aggregation as co-visitation), at a cache lookup per anchor
  * instead of an index query per request.
  */
+/**
+ * Neighbours fetched per item for the embedding signal: ~1.2 × `ranking.candidatesPerSignal`, so
+ * items that are unavailable or filtered out rarely leave the list short. A vector index that
+ * precomputes lists (`IvfIndexOptions.neighborTable`) should keep at least this many.
+ */
+export function embeddingListLength(candidatesPerSignal: number): number {
+  return Math.ceil(candidatesPerSignal * 1.2);
+}
+
 function embeddingSignal(input: SignalInput): SignalScores {
   const { vectors, catalog } = input;
   if (vectors === undefined || input.anchors.length === 0) return emptyScores();
@@ -181,8 +190,7 @@ function embeddingSignal(input: SignalInput): SignalScores {
   }
   seen.clear(size);
   const touched: number[] = [];
-  // ~1.2× so items that are unavailable or filtered out rarely leave the list short.
-  const n = Math.ceil(input.candidatesPerSignal * 1.2);
+  const n = embeddingListLength(input.candidatesPerSignal);
   const idOf = (itemId: string) => catalog.ids.get(itemId);
   const listable = (id: number) => catalog.isEligible(id);
   const anchors = input.anchors.slice(0, EMBEDDING_ANCHORS);

@@ -8,6 +8,7 @@ export type {
   RecResult,
   VectorSource,
 } from './api';
+export { embeddingListLength } from './collectSignals';
 export type {
   CovisitConfig,
   DeepPartial,

@@ -105,4 +105,19 @@ describe.each(getTestDatabaseTargets())('recommendations with text embeddings on
     expect(res.items[0]?.reasons?.some((r) => r.signal === 'embedding')).toBe(true);
     expect(ids(res)).not.toContain('tent-new');
   });
+
+  it('keeps precomputed neighbour lists as long as the namespace config asks for, plus a quarter', async () => {
+    const vectors = () => stack.engines!.get('text-shop').vectors;
+    // Default candidatesPerSignal 100 → lists of 120 → rows of 150.
+    expect(vectors()?.neighborTableLength).toBe(150);
+    const saved = await shop.admin.admin.config.save.mutate({
+      config: { ranking: { candidatesPerSignal: 200 } },
+    });
+    await shop.admin.admin.config.activate.mutate({ version: saved.version });
+    await stack.engines!.pollOnce();
+    expect(vectors()?.neighborTableLength).toBe(300);
+    await shop.admin.admin.config.rollback.mutate({});
+    await stack.engines!.pollOnce();
+    expect(vectors()?.neighborTableLength).toBe(150);
+  });
 });

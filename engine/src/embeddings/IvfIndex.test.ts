@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { VectorSource as EngineVectorSource } from '../api';
 import { IvfIndex, type VectorSource } from './IvfIndex';
 
@@ -267,5 +267,98 @@ describe('IvfIndex', () => {
     const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
     expect(norm(index.view('a')!)).toBeCloseTo(1, 6);
     expect(norm(index.view('zero')!)).toBe(0);
+  });
+});
+
+describe('IvfIndex neighbour table', () => {
+  async function trainedIndex(options: { neighborTable?: number } = {}) {
+    const dim = 32;
+    const data = clustered(6_000, dim, 150, 0.8, 11);
+    const index = new IvfIndex({ dim, autoTrain: false, ...options });
+    const all = new Map<string, Float32Array>();
+    data.forEach((v, i) => {
+      index.add(`item-${i}`, v);
+      all.set(`item-${i}`, v);
+    });
+    await index.train();
+    return { index, all, dim };
+  }
+  const exactNeighbors = (all: Map<string, Float32Array>, id: string, k: number) =>
+    bruteForce(new Map([...all].filter(([other]) => other !== id)), all.get(id)!, k);
+
+  it('answers neighborsOf from precomputed rows with a search’s recall, best first', async () => {
+    const { index, all } = await trainedIndex();
+    const searched = new Map<string, string[]>();
+    for (let i = 0; i < 6_000; i += 97) {
+      searched.set(
+        `item-${i}`,
+        index.neighborsOf(`item-${i}`, 20).map((n) => n.itemId),
+      );
+    }
+    expect(await index.buildNeighborTable(20)).toBe(true);
+    expect(index.hasNeighborTable).toBe(true);
+    let hits = 0;
+    let agree = 0;
+    for (const [id, before] of searched) {
+      const fromTable = index.neighborsOf(id, 20);
+      expect(fromTable.map((n) => n.itemId)).not.toContain(id);
+      for (let j = 1; j < fromTable.length; j++) {
+        expect(fromTable[j - 1]!.score).toBeGreaterThanOrEqual(fromTable[j]!.score);
+      }
+      const exact = new Set(exactNeighbors(all, id, 20));
+      hits += fromTable.filter((n) => exact.has(n.itemId)).length;
+      agree += fromTable.filter((n) => before.includes(n.itemId)).length;
+    }
+    expect(hits / (searched.size * 20)).toBeGreaterThanOrEqual(0.9);
+    expect(agree / (searched.size * 20)).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('merges vectors added, changed or removed after the build into the rows at once', async () => {
+    const { index, all, dim } = await trainedIndex();
+    await index.buildNeighborTable(20);
+    const anchor = all.get('item-5')!;
+    const [closest] = index.neighborsOf('item-5', 1);
+    // A near-copy of the anchor, added after the build, leads the anchor's list.
+    index.add(
+      'twin',
+      anchor.map((x, d) => x + (d === 0 ? 1e-3 : 0)),
+    );
+    expect(index.neighborsOf('item-5', 20)[0]?.itemId).toBe('twin');
+    // A removed item leaves every list.
+    index.remove(closest!.itemId);
+    expect(index.neighborsOf('item-5', 20).map((n) => n.itemId)).not.toContain(closest!.itemId);
+    // An item moved elsewhere is re-scored, not served with its old score.
+    const far = Float32Array.from({ length: dim }, (_, d) => -anchor[d]!);
+    index.add('twin', far);
+    expect(index.neighborsOf('item-5', 20).map((n) => n.itemId)).not.toContain('twin');
+    // The moved item's own list is searched afresh around its new vector.
+    const moved = index.neighborsOf('twin', 5);
+    expect(moved[0]!.score).toBeCloseTo(Math.max(...[...all.values()].map((v) => dot(v, unit(far)))), 4);
+    expect(index.hasNeighborTable).toBe(true);
+  });
+
+  it('falls back to a search when the filter rejects most of a full row', async () => {
+    const { index } = await trainedIndex();
+    await index.buildNeighborTable(10);
+    const onlyOdd = (id: string) => Number(id.slice(5)) % 7 === 1;
+    const found = index.neighborsOf('item-3', 10, onlyOdd);
+    expect(found).toHaveLength(10);
+    expect(found.every((n) => onlyOdd(n.itemId))).toBe(true);
+  });
+
+  it('drops the table when retraining renumbers the lists, and rebuilds it in the background', async () => {
+    const { index } = await trainedIndex({ neighborTable: 16 });
+    await vi.waitFor(() => expect(index.hasNeighborTable).toBe(true), { timeout: 10_000, interval: 50 });
+    const retrained = index.train();
+    await retrained;
+    expect(index.hasNeighborTable).toBe(false);
+    await vi.waitFor(() => expect(index.hasNeighborTable).toBe(true), { timeout: 10_000, interval: 50 });
+    expect(index.neighborsOf('item-1', 16)).toHaveLength(16);
+    index.dispose();
+  }, 30_000);
+
+  it('rejects a row length that is not a positive integer', () => {
+    expect(() => new IvfIndex({ dim: 4, neighborTable: 0 })).toThrow(/neighborTable/);
+    expect(() => new IvfIndex({ dim: 4 }).buildNeighborTable(2.5)).toThrow(/neighborTable/);
   });
 });

@@ -3,6 +3,7 @@ import {
   createEngine,
   type EmbeddingEncoder,
   type Engine,
+  embeddingListLength,
   IvfIndex,
   itemText,
   type PartialEngineConfig,
@@ -67,6 +68,15 @@ export interface NamespaceRuntime {
 }
 
 type Tx = { lo: number; hi: number };
+
+/**
+ * Row length of a namespace's precomputed embedding neighbours: what its config asks for plus a
+ * quarter, because a row whose entries the request filters out (out of stock: 8% of a typical
+ * catalog) below the asked length is answered by a full index scan instead.
+ */
+function neighborTableLength(engine: Engine): number {
+  return Math.ceil(embeddingListLength(engine.getConfig().ranking.candidatesPerSignal) * 1.25);
+}
 
 /** Loads of at least this many events are followed by a heap compaction. */
 const COMPACT_AFTER_EVENTS = 200_000;
@@ -137,6 +147,7 @@ export class EngineHost {
     clearTimeout(this.timer);
     await this.polling;
     await this.embedding;
+    for (const rt of this.namespaces.values()) rt.vectors?.dispose();
   }
 
   /** The runtime of a namespace; an empty one for a namespace created since start. */
@@ -196,7 +207,9 @@ export class EngineHost {
   private emptyRuntime(namespaceId: string): NamespaceRuntime {
     const encoder = this.options.encoder;
     const engine = createEngine();
-    const vectors = encoder ? new IvfIndex({ dim: encoder.dim }) : undefined;
+    const vectors = encoder
+      ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine) })
+      : undefined;
     // The index is filled in place as vectors arrive; the engine reads it live.
     engine.setVectors(vectors);
     return {
@@ -258,6 +271,9 @@ export class EngineHost {
     );
     rt.configVersion = row?.version ?? null;
     rt.engine.setConfig(row?.config ?? {});
+    // Every item's embedding neighbours are precomputed so no request pays for an index scan (see
+    // IvfIndexOptions.neighborTable).
+    rt.vectors?.setNeighborTable(neighborTableLength(rt.engine));
   }
 
   private async applyUsers(rt: NamespaceRuntime | undefined, range: Tx): Promise<void> {
