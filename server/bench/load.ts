@@ -1,62 +1,77 @@
 /**
  * The load generator of the recommendation benchmark, in its own process so
  * that neither measured server shares an event loop with it. Reads a
- * {@link LoadInput} as JSON on stdin, runs autocannon against `url` with the
- * recommendation mix, and prints one {@link LoadResult} as a JSON line.
+ * {@link LoadInput} as JSON on stdin, sends the recommendation mix to `url`
+ * at a constant rate with `loadtest`, and prints one {@link LoadResult} as a
+ * JSON line.
  *
- * What autocannon 8 measures, from its source (lib/httpClient.js, run.js):
- * - `overallRate` is split across the connections as a per-second budget
- *   each (1,000/s on 32 connections: 31–32 requests per connection per
- *   second). A connection sends its next request as soon as the previous
- *   response arrives until its budget is spent, then waits for the next
- *   one-second tick. The offered rate holds per second, but requests arrive
- *   in bursts at the start of each second with up to `connections` in flight,
- *   not evenly spaced; `busiest100msShare` below shows how bursty.
- * - Latency runs from the actual send (the request is timestamped when it is
- *   written to the socket), not from a scheduled send time: there is no
- *   schedule.
- * - With a rate set, its histogram "corrects for coordinated omission" with
- *   an expected interval of `Math.ceil(1 / rate)` = 1 ms whatever the rate,
- *   so a response of L ms is recorded as L samples (L, L−1, …, 1 ms) and a
- *   few slow responses dominate its p99. Its histogram also has a 1 ms
- *   resolution. The latencies reported here are therefore taken from every
- *   response directly, each counted once (`p50`, `p99`, `max`), and
- *   autocannon's own corrected p99 is kept as `autocannonP99` for comparison.
+ * Why loadtest (8.x) and not autocannon: autocannon's `overallRate` gives each
+ * connection a one-second budget that it spends back to back, so most of each
+ * second's requests went out in its first 100 ms (76–80% of sends) and the
+ * figures measured that burst queueing, not a steady rate. What loadtest does
+ * with `requestsPerSecond`, from its source (lib/pool.js, lib/hrtimer.js,
+ * lib/httpClient.js):
+ * - Open loop: one timer for the whole run sends request k at start + k/rate
+ *   (1 ms apart at 1,000/s), whether or not earlier requests have been
+ *   answered; when the timer falls behind it sends the overdue requests one
+ *   per event-loop turn. Each request goes out on a free client, and a client
+ *   is added when none is free, so `concurrency` is ignored: the number of
+ *   connections is the peak number of requests in flight (`connections`).
+ *   Each client has a keep-alive agent of its own (`agentKeepAlive`), and free
+ *   clients are reused in turn. There is no cap: a server that falls behind
+ *   is sent a new connection for each further request in flight, as it would
+ *   be by independent users.
+ * - CPU: about 1.2–1.6 s per 5 s at 1,000/s, as much as a bare node:http
+ *   sender on the same schedule written for comparison (1.1–1.3 s); the cost
+ *   is one timer wake-up and one request per millisecond, not the library.
+ * - Its own latency counts whole milliseconds (BigInt division, then
+ *   `Math.floor`), too coarse for sub-millisecond responses. The latencies
+ *   here are timed by this file instead: from the moment the request is
+ *   created in `requestGenerator` (when the timer fires; the request is ended
+ *   in the same turn) to the moment loadtest has the whole response body and
+ *   calls `statusCallback`, carried in the request's documented `labels`.
+ * - Nothing records when a request was due, so a load generator too busy to
+ *   send on time (coordinated omission) would go unseen in the latencies.
+ *   `sendLagP99` reports it: each request's actual send against its slot
+ *   start + k/rate.
  */
-import { readFileSync } from 'node:fs';
+import type { ClientRequest, RequestOptions } from 'node:http';
 import { text } from 'node:stream/consumers';
-import autocannon from 'autocannon';
+import { loadTest } from 'loadtest';
+import { processCpuMs } from './process-cpu';
 import { createRecsPaths, type RecsPathIds } from './recs-paths';
 
 export interface LoadInput {
   url: string;
   /** API key sent as a bearer token. */
   key: string;
-  /** Offered requests per second over all connections (autocannon `overallRate`). */
+  /** Requests per second, sent evenly spaced (1 / rate apart). */
   rate: number;
   durationS: number;
-  connections: number;
   ids: RecsPathIds;
   /** A process whose CPU time (Linux /proc) is read at the start and end of the run. */
   serverPid?: number;
 }
 
 export interface LoadResult {
-  /** Mean completed requests per second (autocannon's per-second samples). */
+  /** Completed responses per second over the run. */
   rps: number;
-  /** Requests written to a socket. */
+  /** Requests sent. */
   sent: number;
   /** Responses received, any status. */
   completed: number;
-  /** Latency from actual send, ms, every response counted once. */
+  /** Latency from actual send to the whole response, ms, every response counted once. */
   p50: number;
   p99: number;
   max: number;
-  /** autocannon's p99 with its 1 ms coordinated-omission back-fill. */
-  autocannonP99: number;
-  /** Connection errors, timeouts and non-2xx responses. */
+  /** How late requests went out against their schedule (start + k / rate), ms: p99 and max. */
+  sendLagP99: number;
+  sendLagMax: number;
+  /** Keep-alive connections opened: the peak number of requests in flight. */
+  connections: number;
+  /** Connection errors, timeouts and responses with a status of 400 or more. */
   errors: number;
-  /** Share of all sends that fell in the busiest 100 ms of the run's seconds (even spacing: 0.1). */
+  /** Share of all sends that fell in the busiest 100 ms slot of the run's seconds (even spacing: 0.1). */
   busiest100msShare: number;
   /** CPU time of this load generator process during the run, ms. */
   loadCpuMs: number;
@@ -64,68 +79,90 @@ export interface LoadResult {
   serverCpuMs: number | null;
 }
 
+/**
+ * The part of loadtest 8's API used here. Its bundled typings still describe
+ * version 7 (a callback and no promise), so the options and result are typed
+ * from its documentation (doc/api.md) and source.
+ */
+interface LoadtestOptions {
+  url: string;
+  requestsPerSecond: number;
+  maxSeconds: number;
+  agentKeepAlive: boolean;
+  quiet: boolean;
+  headers: Record<string, string>;
+  requestGenerator: (
+    options: unknown,
+    params: RequestOptions,
+    request: (params: RequestOptions, callback: (res: unknown) => void) => ClientRequest,
+    callback: (res: unknown) => void,
+  ) => ClientRequest;
+  statusCallback: (error: string | null, result: { labels?: { sentAt: number } } | undefined) => void;
+}
+const runLoadtest = loadTest as unknown as (options: LoadtestOptions) => Promise<{ clients: number }>;
+
 const input = JSON.parse(await text(process.stdin)) as LoadInput;
 const paths = createRecsPaths(input.ids);
 
-/** utime + stime of a process in ms, from /proc/<pid>/stat; null off Linux. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of the file, in clock ticks; Linux reports them at USER_HZ = 100.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
-}
-
 const latencies: number[] = [];
 const sendTimes: number[] = [];
-let n = 0;
+let errors = 0;
 const serverCpu0 = processCpuMs(input.serverPid);
 const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-const instance = autocannon(
-  {
-    url: input.url,
-    connections: input.connections,
-    overallRate: input.rate,
-    duration: input.durationS,
-    headers: { authorization: `Bearer ${input.key}` },
-    requests: [{ setupRequest: (req) => ({ ...req, path: `/trpc/${paths[n % paths.length]!(n++ * 13)}` }) }],
-    // autocannon's `requests.sent` adds the whole first-second budget of every
-    // connection up front; count sends where they happen instead. setupClient
-    // runs before a connection's first request, so none is missed.
-    setupClient: (client) => {
-      (client as NodeJS.EventEmitter).on('request', () => sendTimes.push(performance.now() - t0));
-    },
+const { clients } = await runLoadtest({
+  url: input.url,
+  requestsPerSecond: input.rate,
+  maxSeconds: input.durationS,
+  agentKeepAlive: true,
+  quiet: true,
+  headers: { authorization: `Bearer ${input.key}` },
+  requestGenerator: (_options, params, request, callback) => {
+    const n = sendTimes.length;
+    params.path = `/trpc/${paths[n % paths.length]!(n * 13)}`;
+    const req = request(params, callback);
+    const sentAt = performance.now();
+    sendTimes.push(sentAt);
+    Object.assign(req, { labels: { sentAt } });
+    return req;
   },
-  (err, result) => {
-    if (err) throw err;
-    const cpu = process.cpuUsage(cpu0);
-    const serverCpu1 = processCpuMs(input.serverPid);
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) => latencies[Math.max(0, Math.ceil(q * latencies.length) - 1)] ?? 0;
-    // Sends per 100 ms slot of the second, summed over the run: the connections'
-    // one-second budgets start together with the run, so slots line up with them.
-    const perSlot = new Array<number>(10).fill(0);
-    for (const t of sendTimes) perSlot[Math.floor(t / 100) % 10]!++;
-    const out: LoadResult = {
-      rps: result.requests.average,
-      sent: sendTimes.length,
-      completed: latencies.length,
-      p50: at(0.5),
-      p99: at(0.99),
-      max: latencies.at(-1) ?? 0,
-      autocannonP99: result.latency.p99,
-      errors: result.errors + result.non2xx,
-      busiest100msShare: sendTimes.length ? Math.max(...perSlot) / sendTimes.length : 0,
-      loadCpuMs: (cpu.user + cpu.system) / 1000,
-      serverCpuMs: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null,
-    };
-    console.log(JSON.stringify(out));
+  statusCallback: (error, result) => {
+    const now = performance.now();
+    if (error) errors++;
+    // A failed connection has no result; a response with an error status has one.
+    if (result?.labels) latencies.push(now - result.labels.sentAt);
   },
-);
-instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+});
+const end = performance.now();
+const cpu = process.cpuUsage(cpu0);
+const serverCpu1 = processCpuMs(input.serverPid);
+
+const quantile = (xs: number[], q: number) => xs[Math.max(0, Math.ceil(q * xs.length) - 1)] ?? 0;
+latencies.sort((a, b) => a - b);
+// loadtest's timer sends request k at start + k / rate, but its start is
+// not visible and request 0 itself can go out a few ms late (the first
+// client and agent are created then). The earliest send against its slot
+// is taken as on time; the timer counts in whole ms (Date.now), so lags
+// under 1 ms are its rounding.
+const interval = 1000 / input.rate;
+const t0 = sendTimes.reduce((min, t, k) => Math.min(min, t - k * interval), sendTimes[0] ?? end);
+const lags = sendTimes.map((t, k) => t - t0 - k * interval).sort((a, b) => a - b);
+// Sends per 100 ms slot of each second from the start, summed over the run.
+const perSlot = new Array<number>(10).fill(0);
+for (const t of sendTimes) perSlot[Math.floor((t - t0) / 100) % 10]!++;
+const out: LoadResult = {
+  rps: (latencies.length * 1000) / Math.max(1, end - t0),
+  sent: sendTimes.length,
+  completed: latencies.length,
+  p50: quantile(latencies, 0.5),
+  p99: quantile(latencies, 0.99),
+  max: latencies.at(-1) ?? 0,
+  sendLagP99: quantile(lags, 0.99),
+  sendLagMax: lags.at(-1) ?? 0,
+  connections: clients,
+  errors,
+  busiest100msShare: sendTimes.length ? Math.max(...perSlot) / sendTimes.length : 0,
+  loadCpuMs: (cpu.user + cpu.system) / 1000,
+  serverCpuMs: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null,
+};
+// Keep-alive sockets would hold the process open after the run.
+process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
