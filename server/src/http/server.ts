@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { limits } from '../contracts';
@@ -16,6 +17,7 @@ import { createKeyResolver } from '../store/namespaces';
 import type { Context } from '../trpc/init';
 import { BodyTooLargeError, readBody } from './body';
 import { applyCors, requestOrigin } from './cors';
+import { createFastQueryHandler } from './fastQueries';
 import { checkReadiness } from './readiness';
 
 /** Extra routes served by the same process (the demo storefront uses it). */
@@ -47,6 +49,13 @@ export interface RecsysServerOptions {
   engineReady?: () => boolean;
   /** Called after each accepted events batch. */
   onEventsIngested?: AppServices['onEventsIngested'];
+  /**
+   * Answer GET queries (what `httpLink` and `httpBatchLink` send) without the tRPC adapter's
+   * Request/Response translation, with the same responses (see `createFastQueryHandler`). Off, every
+   * request goes through the adapter.
+   * @default true
+   */
+  fastQueries?: boolean;
 }
 
 export interface RecsysServer {
@@ -99,30 +108,36 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     recLog: options.recLog,
   };
 
+  async function createContext(req: IncomingMessage): Promise<Context> {
+    const requestId = requestIds.get(req) ?? randomUUID();
+    const origin = requestOrigin(req);
+    const header = req.headers.authorization;
+    const key = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    return {
+      services,
+      requestId,
+      origin,
+      log: options.log.child({ requestId }),
+      metrics,
+      auth: key ? await services.keys.resolve(key, origin) : undefined,
+    };
+  }
+  function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {
+    if (error.code === 'INTERNAL_SERVER_ERROR' && !path) {
+      options.log.error({ err: error, requestId: ctx?.requestId }, 'request failed');
+    }
+  }
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: limits.maxBodyBytes,
-    async createContext({ req }): Promise<Context> {
-      const requestId = requestIds.get(req) ?? randomUUID();
-      const origin = requestOrigin(req);
-      const header = req.headers.authorization;
-      const key = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-      return {
-        services,
-        requestId,
-        origin,
-        log: options.log.child({ requestId }),
-        metrics,
-        auth: key ? await services.keys.resolve(key, origin) : undefined,
-      };
-    },
-    onError({ error, path, ctx }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR' && !path) {
-        options.log.error({ err: error, requestId: ctx?.requestId }, 'request failed');
-      }
-    },
+    createContext: ({ req }) => createContext(req),
+    onError,
   });
+  const fastQueries =
+    options.fastQueries === false
+      ? undefined
+      : createFastQueryHandler({ router: appRouter, basePath: '/trpc/', createContext, onError });
 
   async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const start = performance.now();
@@ -194,6 +209,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       if (path.startsWith('/trpc/') || path === '/v1/collect') {
         if (applyCors(req, res)) return;
         if (path === '/v1/collect') return await collect(req, res, url, requestId);
+        if (fastQueries && (await fastQueries(req, res, url))) return;
         return trpcHandler(req, res);
       }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
