@@ -27,6 +27,7 @@ export type {
 export { defaultEngineConfig, SIGNALS, SURFACES } from './config';
 export { type CreateEngineOptions, createEngine } from './createEngine';
 export type {
+  BuiltinEncoder,
   BuiltinEncoderOptions,
   BuiltinModelOptions,
   EmbeddingEncoder,

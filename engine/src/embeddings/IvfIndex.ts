@@ -460,6 +460,8 @@ export class IvfIndex implements VectorSource {
     const scores = new Float32Array(rows * k);
     const nlist = this.lists.length;
     const probes = Math.min(this.itemNprobe(nlist), nlist);
+    let queryBuffer = new Float32Array(0);
+    let candidateBuffer = new Float32Array(0);
     for (let l = 0; l < nlist; l++) {
       const members = this.lists[l]!.filter((slot) => slot < rows);
       if (members.length === 0) continue;
@@ -467,11 +469,17 @@ export class IvfIndex implements VectorSource {
       const candidates = this.probeOrder(centroids.subarray(l * dim, (l + 1) * dim))
         .slice(0, probes)
         .flatMap((list) => this.lists[list]!);
-      const queryMatrix = new Float32Array(members.length * dim);
+      // Buffers reused across lists (grown when needed): a fresh few-MB pair per list fragments the
+      // allocator's heap into resident memory that outlives the build.
+      if (queryBuffer.length < members.length * dim) queryBuffer = new Float32Array(members.length * dim);
+      if (candidateBuffer.length < candidates.length * dim) {
+        candidateBuffer = new Float32Array(candidates.length * dim);
+      }
+      const queryMatrix = queryBuffer.subarray(0, members.length * dim);
       members.forEach((slot, i) => {
         queryMatrix.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
       });
-      const candidateMatrix = new Float32Array(candidates.length * dim);
+      const candidateMatrix = candidateBuffer.subarray(0, candidates.length * dim);
       candidates.forEach((slot, i) => {
         candidateMatrix.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
       });
@@ -745,9 +753,12 @@ export class IvfIndex implements VectorSource {
     const all = Array.from(this.idToSlot.values());
     const planned = new Map<number, { list: number; version: number }>();
     const CHUNK = 8192;
+    // One buffer for every chunk: allocating a fresh 8 MB one each time leaves the allocator's heap
+    // fragmented, which shows as resident memory long after training.
+    const chunkBuffer = new Float32Array(Math.min(CHUNK, all.length) * dim);
     for (let start = 0; start < all.length; start += CHUNK) {
       const slots = all.slice(start, start + CHUNK).filter((slot) => this.slotIds[slot] !== undefined);
-      const chunk = new Float32Array(slots.length * dim);
+      const chunk = chunkBuffer.subarray(0, slots.length * dim);
       const versions = slots.map((slot, i) => {
         chunk.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
         return this.slotVersion[slot]!;

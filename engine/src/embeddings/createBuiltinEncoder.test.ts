@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBuiltinModelBytes, generateSignTable, resolveBuiltinModel } from './builtinModel';
 import { createBuiltinEncoder } from './createBuiltinEncoder';
 import { hashedFeatures, normalizeTokens } from './hashedFeatures';
@@ -82,10 +82,33 @@ describe('built-in encoder', () => {
     );
   });
 
+  it('releases its session after idleReleaseMs without calls and loads it again for the next one', async () => {
+    const idle = await createBuiltinEncoder({ kind: 'builtin', dim: 32, buckets: 4096, idleReleaseMs: 20 });
+    const [before] = await idle.encode(['wool socks']);
+    expect(idle.sessionLoaded).toBe(true);
+    await vi.waitFor(() => expect(idle.sessionLoaded).toBe(false), { timeout: 2_000, interval: 10 });
+    const [after] = await idle.encode(['wool socks']);
+    expect(Array.from(after!)).toEqual(Array.from(before!));
+    expect(idle.sessionLoaded).toBe(true);
+    await idle.dispose();
+    await expect(idle.encode(['x'])).rejects.toThrow(/disposed/);
+  });
+
+  it('keeps its session loaded with idleReleaseMs: 0', async () => {
+    const kept = await createBuiltinEncoder({ kind: 'builtin', dim: 32, buckets: 4096, idleReleaseMs: 0 });
+    await kept.encode(['wool socks']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(kept.sessionLoaded).toBe(true);
+    await kept.dispose();
+  });
+
   it('rejects invalid options with the option name in the message', async () => {
     await expect(createBuiltinEncoder({ kind: 'builtin', dim: 0 })).rejects.toThrow(/"dim"/);
     await expect(createBuiltinEncoder({ kind: 'builtin', buckets: 1.5 })).rejects.toThrow(/"buckets"/);
     await expect(createBuiltinEncoder({ kind: 'builtin', batchSize: 0 })).rejects.toThrow(/"batchSize"/);
+    await expect(createBuiltinEncoder({ kind: 'builtin', idleReleaseMs: -1 })).rejects.toThrow(
+      /"idleReleaseMs"/,
+    );
     await expect(createBuiltinEncoder({ kind: 'builtin', dim: 4096, buckets: 1 << 22 })).rejects.toThrow(
       /256 MiB/,
     );

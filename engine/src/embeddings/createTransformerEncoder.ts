@@ -248,7 +248,8 @@ function pool(
 ): Float32Array[] {
   if (pooling === 'model' || dims.length === 2) {
     const d = dims[dims.length - 1]!;
-    return tokens.map((_, row) => normalizeInPlace(data.slice(row * d, (row + 1) * d)));
+    // Views of the output, normalised in place (see the built-in encoder: no per-item allocation).
+    return tokens.map((_, row) => normalizeInPlace(data.subarray(row * d, (row + 1) * d)));
   }
   if (dims.length !== 3)
     throw new Error(`transformer encoder: expected a [batch, seq, hidden] output, got [${dims}]`);

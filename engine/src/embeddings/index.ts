@@ -1,6 +1,6 @@
 export type { BuiltinModelOptions } from './builtinModel';
 export { buildBuiltinModelBytes, resolveBuiltinModel } from './builtinModel';
-export type { BuiltinEncoderOptions } from './createBuiltinEncoder';
+export type { BuiltinEncoder, BuiltinEncoderOptions } from './createBuiltinEncoder';
 export { createBuiltinEncoder } from './createBuiltinEncoder';
 export type { TextEncoderOptions } from './createTextEncoder';
 export { createTextEncoder } from './createTextEncoder';

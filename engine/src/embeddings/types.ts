@@ -10,7 +10,9 @@ export interface EmbeddingEncoder {
   readonly modelId: string;
   /**
    * Encodes texts in internal batches. Returns one L2-normalized vector per
-   * text, in order (an empty text yields the zero vector).
+   * text, in order (an empty text yields the zero vector). Vectors of one batch
+   * may be views of one buffer: keeping a single vector keeps the batch's
+   * buffer alive, so copy (`slice()`) a vector you hold on to alone.
    */
   encode(texts: readonly string[]): Promise<Float32Array[]>;
   /** Releases the ONNX session. The encoder must not be used afterwards. */
