@@ -12,7 +12,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadInput, LoadResult } from './load';
-import { processCpuMs } from './process-cpu';
+import { processCpuMs, processRssMb } from './process-cpu';
 import { createRecsPaths } from './recs-paths';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
@@ -28,6 +28,7 @@ interface Ready {
   embedMs: number;
   embedded: number;
   annMs: number;
+  tableMs: number;
   rssMb: number;
   inProcess: Record<string, { p50: number; p99: number }>;
   userIds: string[];
@@ -115,6 +116,7 @@ await load(ready.url, 'warm-up', undefined);
 await settle(child.pid);
 const real = await load(ready.url, 'recsys (tRPC + engine)', child.pid);
 const backlogMs = await settle(child.pid);
+const servingRssMb = processRssMb(child.pid);
 const baseline = await load(bareUrl, 'bare node:http, same bytes', bare.pid);
 await Promise.all([stop(bare), stop(child)]);
 
@@ -131,10 +133,13 @@ console.log(
 console.log(`index build from scratch (items + all events):  ${f(ready.buildMs / 1000)} s   (target < 60 s)`);
 console.log(
   ready.embedded
-    ? `embedding throughput (built-in ONNX encoder):   ${Math.round(ready.embedded / (ready.embedMs / 1000)).toLocaleString()} items/s; ANN training ${f(ready.annMs / 1000)} s`
+    ? `embedding throughput (built-in ONNX encoder):   ${Math.round(ready.embedded / (ready.embedMs / 1000)).toLocaleString()} items/s; ANN training ${f(ready.annMs / 1000)} s; neighbour table ${f(ready.tableMs / 1000)} s`
     : 'text embeddings:                                off (BENCH_EMBEDDINGS=off)',
 );
 console.log(`resident memory after build:                    ${ready.rssMb} MB   (target < 1,536 MB)`);
+if (servingRssMb !== null) {
+  console.log(`resident memory after the HTTP run:             ${servingRssMb} MB   (target < 1,536 MB)`);
+}
 console.log('\nin-process latency per procedure (tRPC caller, 2,000 calls each):');
 console.log('procedure         p50 ms   p99 ms');
 for (const [name, t] of Object.entries(ready.inProcess)) {
