@@ -39,10 +39,15 @@ interface Ready {
 console.log(
   `Building the benchmark namespace (generation, engine, embeddings) in a server process on ${process.env.BENCH_DATABASE_URL ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'in-process PGlite'}…`,
 );
+// Started the way `recsys serve` starts its server (bin/recsys.js): on Linux, with glibc's mmap
+// threshold fixed, which keeps freed large buffers from staying resident.
 const child: ChildProcess = spawn(
   process.execPath,
-  ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./recs-server.ts', import.meta.url))],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+  ['--import', 'tsx', fileURLToPath(new URL('./recs-server.ts', import.meta.url))],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env },
+  },
 );
 const ready = JSON.parse(
   await new Promise<string>((resolve, reject) => {
