@@ -357,6 +357,42 @@ describe('IvfIndex neighbour table', () => {
     index.dispose();
   }, 30_000);
 
+  it('rebuilds a stale table within 30 s even when writes never pause for a second', async () => {
+    const { index, all } = await trainedIndex({ neighborTable: 8 });
+    await vi.waitFor(() => expect(index.hasNeighborTable).toBe(true), { timeout: 10_000, interval: 50 });
+    const ids = [...all.keys()];
+    const rewrite = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const id = ids[(rewrite.count++ * 7) % ids.length]!;
+        index.add(id, all.get(id)!);
+      }
+    };
+    rewrite.count = 0;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      // Past half the change log: a rebuild is due, but a write arrives every half second.
+      rewrite(520);
+      for (let t = 0; t < 62; t++) {
+        rewrite(10);
+        await vi.advanceTimersByTimeAsync(500);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // 1,140 writes since the first table: only a rebuild made meanwhile can still be in use.
+    await vi.waitFor(() => expect(index.hasNeighborTable).toBe(true), { timeout: 10_000, interval: 50 });
+    index.dispose();
+  }, 30_000);
+
+  it('stops keeping a table when turned off, even one being built', async () => {
+    const { index } = await trainedIndex({ neighborTable: 8 });
+    const building = index.buildNeighborTable();
+    index.setNeighborTable(false);
+    expect(await building).toBe(false);
+    expect(index.hasNeighborTable).toBe(false);
+    expect(index.neighborTableLength).toBe(false);
+  });
+
   it('rejects a row length that is not a positive integer', () => {
     expect(() => new IvfIndex({ dim: 4, neighborTable: 0 })).toThrow(/neighborTable/);
     expect(() => new IvfIndex({ dim: 4 }).buildNeighborTable(2.5)).toThrow(/neighborTable/);

@@ -108,8 +108,8 @@ export interface IvfIndexOptions {
    * table, {@link IvfIndex.neighborsOf} for up to this many neighbours reads the item's row
    * (microseconds) instead of scanning lists (milliseconds at 100k × 256). The table is built in
    * the background by onnxruntime after each training and rebuilt once writes since the last
-   * build approach the change log's reach (1,024) and have been quiet for a second; until then
-   * rows are patched with the vectors written since. Costs `n × k × 8` bytes (120 MB at 100k × 150).
+   * build approach the change log's reach (1,024) and have been quiet for a second (at most 30 s
+   * after that); until then rows are patched with the vectors written since. Costs `n × k × 8` bytes (120 MB at 100k × 150).
    * @default false
    * @example { dim: 256, neighborTable: 120 }
    */
@@ -139,6 +139,8 @@ interface NeighborTable {
 
 /** How long writes must pause before a stale neighbour table is rebuilt. */
 const TABLE_QUIET_MS = 1000;
+/** Longest a rebuild waits for such a pause: a catalog that changes every second still gets one. */
+const TABLE_MAX_WAIT_MS = 30_000;
 
 function dot(a: Float32Array, aOff: number, b: Float32Array, bOff: number, dim: number): number {
   // Four accumulators let V8 pipeline the multiply-adds.
@@ -230,6 +232,8 @@ export class IvfIndex implements VectorSource {
   private tableBuild: Promise<boolean> | undefined;
   private tableTimer: ReturnType<typeof setTimeout> | undefined;
   private lastWriteAt = 0;
+  /** Bumped when the table is turned off, so a build already running does not install one. */
+  private tableEpoch = 0;
   /** The last background neighbour-table failure, if any (background builds never throw). */
   lastTableError: unknown;
   private data: Float32Array;
@@ -452,6 +456,7 @@ export class IvfIndex implements VectorSource {
     while (this.training !== undefined) await this.training.catch(() => undefined);
     const centroids = this.centroids;
     if (centroids === undefined) return false;
+    const epoch = this.tableEpoch;
     const generation = this.trainings;
     const writes = this.writes;
     const rows = this.nextSlot;
@@ -499,6 +504,7 @@ export class IvfIndex implements VectorSource {
         }
       }
     }
+    if (this.tableEpoch !== epoch) return false;
     this.table = { k, generation, writes, rows, slots, scores };
     return true;
   }
@@ -567,10 +573,11 @@ export class IvfIndex implements VectorSource {
       t.k < this.options.neighborTable ||
       this.writes - t.writes > CHANGE_LOG / 2;
     if (!stale) return;
+    const scheduledAt = Date.now();
     const wait = () => {
       // A bulk load is still writing: the table would be stale again before it is done.
       const quietFor = Date.now() - this.lastWriteAt;
-      if (quietFor < TABLE_QUIET_MS) {
+      if (quietFor < TABLE_QUIET_MS && Date.now() - scheduledAt < TABLE_MAX_WAIT_MS) {
         this.tableTimer = setTimeout(wait, TABLE_QUIET_MS - quietFor);
         this.tableTimer.unref?.();
         return;
@@ -597,6 +604,7 @@ export class IvfIndex implements VectorSource {
     if (k === false) {
       this.dispose();
       this.table = undefined;
+      this.tableEpoch++;
     } else {
       this.maybeScheduleTable();
     }
