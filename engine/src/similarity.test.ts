@@ -62,6 +62,26 @@ describe('createItemSimilarity', () => {
     expect(similarity(a, c)).toBe(0);
   });
 
+  it('gives the scalar values through the SIMD arena, also once another request reset the arena', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `i${i}`);
+    const catalog = catalogOf(...ids);
+    const index = new IvfIndex({ dim: 256 });
+    const raw = ids.map((_, n) => Float32Array.from({ length: 256 }, (_, d) => Math.cos(n * 1.7 + d * 0.31)));
+    ids.forEach((id, n) => {
+      index.add(id, raw[n]!);
+    });
+    const dense = ids.map((id) => catalog.ids.intern(id));
+    const first = createItemSimilarity(catalog, index);
+    const expected = (x: number, y: number) => Math.max(0, cosine(raw[x]!, raw[y]!));
+    for (let x = 0; x < 12; x++)
+      expect(first(dense[x]!, dense[(x * 5) % 12]!)).toBeCloseTo(expected(x, (x * 5) % 12), 5);
+    // A later request resets the shared arena; the earlier function must not read its new contents.
+    const second = createItemSimilarity(catalog, index);
+    expect(second(dense[3]!, dense[4]!)).toBeCloseTo(expected(3, 4), 5);
+    for (let x = 0; x < 12; x++)
+      expect(first(dense[x]!, dense[(x + 1) % 12]!)).toBeCloseTo(expected(x, (x + 1) % 12), 5);
+  });
+
   it('falls back to tag overlap when either item has no vector', () => {
     const catalog = catalogOf('a', 'b');
     const index = new IvfIndex({ dim: 2 });

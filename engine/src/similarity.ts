@@ -1,5 +1,6 @@
 import type { VectorSource } from './api';
 import type { Catalog } from './Catalog';
+import { simdDotArena } from './simdDot';
 
 /** Cosine similarity; 0 when either vector is all zeros or lengths differ. */
 export function cosine(a: Float32Array, b: Float32Array): number {
@@ -62,7 +63,8 @@ function dot(a: Float32Array, b: Float32Array): number {
  *
  * Meant for one request: each item's vector is read once, through {@link VectorSource.view} when the
  * source has it (no copy; nothing writes to the source while a request runs), and a pair from a
- * source whose vectors are normalised costs one dot product instead of a full cosine.
+ * source whose vectors are normalised costs one dot product instead of a full cosine — in
+ * WebAssembly SIMD when available and the length is a multiple of 8 (see `simdDot.ts`).
  */
 export function createItemSimilarity(
   catalog: Catalog,
@@ -78,6 +80,40 @@ export function createItemSimilarity(
     }
     return cache.get(id);
   };
+  const tags = (a: number, b: number) => {
+    const ta = catalog.info(a)?.tagIds;
+    const tb = catalog.info(b)?.tagIds;
+    return ta !== undefined && tb !== undefined ? tagJaccard(ta, tb) : 0;
+  };
+  const arena = normalized && vectors !== undefined && vectors.dim % 8 === 0 ? simdDotArena() : null;
+  if (arena !== null) {
+    arena.reset();
+    const generation = arena.generation;
+    /** Byte offset of the item's vector in the arena, −1 when it has none (of the index's length). */
+    const offsets = new Map<number, number>();
+    const offsetOf = (id: number): number => {
+      let offset = offsets.get(id);
+      if (offset === undefined) {
+        const v = vectorOf(id);
+        offset = v !== undefined && v.length === vectors!.dim ? arena.put(v) : -1;
+        offsets.set(id, offset);
+      }
+      return offset;
+    };
+    return (a, b) => {
+      // Another request reset the arena: this function outlived its request; compute without it.
+      if (arena.generation !== generation) {
+        const va = vectorOf(a);
+        const vb = vectorOf(b);
+        if (va === undefined || vb === undefined) return tags(a, b);
+        return va.length === vb.length ? Math.max(0, dot(va, vb)) : 0;
+      }
+      const oa = offsetOf(a);
+      const ob = offsetOf(b);
+      if (oa < 0 || ob < 0) return tags(a, b);
+      return Math.max(0, arena.dot(oa, ob, vectors!.dim));
+    };
+  }
   return (a, b) => {
     const va = vectorOf(a);
     const vb = vectorOf(b);
@@ -85,8 +121,6 @@ export function createItemSimilarity(
       if (!normalized) return Math.max(0, cosine(va, vb));
       return va.length === vb.length ? Math.max(0, dot(va, vb)) : 0;
     }
-    const ta = catalog.info(a)?.tagIds;
-    const tb = catalog.info(b)?.tagIds;
-    return ta !== undefined && tb !== undefined ? tagJaccard(ta, tb) : 0;
+    return tags(a, b);
   };
 }
