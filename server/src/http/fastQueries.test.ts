@@ -95,6 +95,8 @@ describe.each(getTestDatabaseTargets())('GET queries answered without the adapte
       [`items.upsert?${q({ items: [] })}`, 'GET'],
       [`recs.nothing?${q({})}`, 'GET'],
       ['recs.trending?input=%7Bnot-json', 'GET'],
+      ['constructor', 'GET'],
+      [`__proto__?${q({})}`, 'GET'],
       [`recs.trending?${q({ k: 2 })}&extra=1`, 'GET'],
       [`recs.trending?${q({ k: 2 })}`, 'HEAD'],
     ] as const) {

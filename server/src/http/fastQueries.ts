@@ -49,7 +49,10 @@ export function createFastQueryHandler<TContext extends object>(options: FastQue
       return undefined;
     }
     const paths = batch === '1' ? procedurePath.split(',') : [procedurePath];
-    if (paths.some((path) => procedures[path]?._def.type !== 'query')) return undefined;
+    // Own keys only: `constructor` or `__proto__` must not reach Object.prototype.
+    const isQuery = (path: string) =>
+      Object.hasOwn(procedures, path) && procedures[path]?._def.type === 'query';
+    if (!paths.every(isQuery)) return undefined;
     const raw = url.searchParams.get('input');
     let input: unknown;
     try {
