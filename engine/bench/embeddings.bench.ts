@@ -6,6 +6,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { createBuiltinEncoder, IvfIndex } from '../src/embeddings';
+import { mulberry32 as rng } from '../src/mulberry32';
 
 const quick = process.argv.includes('--quick');
 const N_TEXTS = quick ? 5_000 : 20_000;
@@ -14,17 +15,6 @@ const DIM = 256;
 const QUERIES = 200;
 const CLUSTERS = Number(process.env['CLUSTERS'] ?? 1000);
 const NOISE = Number(process.env['NOISE'] ?? 1.0);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());

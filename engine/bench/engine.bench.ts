@@ -20,6 +20,7 @@ import {
   embeddingListLength,
   IvfIndex,
   type RecRequest,
+  mulberry32 as rng,
   type Surface,
 } from '../src/index';
 
@@ -33,18 +34,6 @@ const BRANDS = 2_000;
 const DAY = 86_400_000;
 const START = Date.UTC(2024, 0, 1);
 const SPAN = 60 * DAY;
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Samples index 0…n−1 with P(i) ∝ 1/(i+1)^s via a precomputed CDF. */
 function zipf(n: number, s: number, random: () => number): () => number {

@@ -96,38 +96,52 @@ let accRelated = new Int32Array(0);
 const seen = new EpochSet();
 let tagAffinity = new Float64Array(0);
 
-function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
-  const out = emptyScores();
-  const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
-  const size = input.catalog.idCount;
+/** Starts summing one signal's per-anchor contributions (see {@link accumulate}); ids below `size`. */
+function beginAccumulation(size: number): number[] {
   if (accScore.length < size) {
     accScore = new Float64Array(size * 2);
     accBest = new Float64Array(size * 2);
     accRelated = new Int32Array(size * 2);
   }
   seen.clear(size);
-  const touched: number[] = [];
+  return [];
+}
+
+/** Adds `score` from `anchor` to `id`; `touched` lists the ids seen, in first-seen order. */
+function accumulate(touched: number[], id: number, score: number, anchor: number): void {
+  if (seen.add(id)) {
+    touched.push(id);
+    accScore[id] = score;
+    accBest[id] = score;
+    accRelated[id] = anchor;
+  } else {
+    accScore[id] = accScore[id]! + score;
+    // Explanations name the anchor with the largest single contribution.
+    if (score > accBest[id]!) {
+      accBest[id] = score;
+      accRelated[id] = anchor;
+    }
+  }
+}
+
+/** The summed scores of `touched`, each with its strongest anchor. */
+function accumulated(touched: number[]): SignalScores {
+  const out = emptyScores();
+  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
+  return out;
+}
+
+function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
+  const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
+  const size = input.catalog.idCount;
+  const touched = beginAccumulation(size);
   for (const anchor of input.anchors) {
     for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
       if (n.item >= size || !input.eligible(n.item)) continue;
-      const score = anchor.weight * n.score;
-      if (seen.add(n.item)) {
-        touched.push(n.item);
-        accScore[n.item] = score;
-        accBest[n.item] = score;
-        accRelated[n.item] = anchor.item;
-      } else {
-        accScore[n.item] = accScore[n.item]! + score;
-        // Explanations name the anchor with the largest single contribution.
-        if (score > accBest[n.item]!) {
-          accBest[n.item] = score;
-          accRelated[n.item] = anchor.item;
-        }
-      }
+      accumulate(touched, n.item, anchor.weight * n.score, anchor.item);
     }
   }
-  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
-  return out;
+  return accumulated(touched);
 }
 
 /** One `nearest` query for the weighted centroid of the anchors (uncached sources, filtered retries). */
@@ -181,15 +195,8 @@ function embeddingSignal(input: SignalInput): SignalScores {
   const { vectors, catalog } = input;
   if (vectors === undefined || input.anchors.length === 0) return emptyScores();
   if (!input.neighbors.caches(vectors)) return centroidEmbedding(input);
-  const out = emptyScores();
   const size = catalog.idCount;
-  if (accScore.length < size) {
-    accScore = new Float64Array(size * 2);
-    accBest = new Float64Array(size * 2);
-    accRelated = new Int32Array(size * 2);
-  }
-  seen.clear(size);
-  const touched: number[] = [];
+  const touched = beginAccumulation(size);
   const n = embeddingListLength(input.candidatesPerSignal);
   const idOf = (itemId: string) => catalog.ids.get(itemId);
   const listable = (id: number) => catalog.isEligible(id);
@@ -211,25 +218,12 @@ function embeddingSignal(input: SignalInput): SignalScores {
     for (let j = 0; j < take; j++) {
       const id = list.ids[j]!;
       if (id >= size || !input.eligible(id)) continue;
-      const score = anchor.weight * list.scores[j]!;
-      if (seen.add(id)) {
-        touched.push(id);
-        accScore[id] = score;
-        accBest[id] = score;
-        accRelated[id] = anchor.item;
-      } else {
-        accScore[id] = accScore[id]! + score;
-        if (score > accBest[id]!) {
-          accBest[id] = score;
-          accRelated[id] = anchor.item;
-        }
-      }
+      accumulate(touched, id, anchor.weight * list.scores[j]!, anchor.item);
     }
   }
   // Restrictive filters can reject most of a cached list: ask the index for matching items instead.
   if (input.restrictive && touched.length < input.k) return centroidEmbedding(input);
-  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
-  return out;
+  return accumulated(touched);
 }
 
 /** Popularity or trending of given candidates (re-ranking mode: proposes nothing new). */

@@ -59,5 +59,6 @@ export {
   textHash,
   vectorToBytes,
 } from './embeddings';
+export { mulberry32 } from './mulberry32';
 export { resolveEngineConfig } from './resolveEngineConfig';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';

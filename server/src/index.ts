@@ -34,6 +34,7 @@ export {
 export { createLogger, type Logger } from './obs/logger';
 export type { AppRouter } from './routers/app';
 export { appRouter } from './routers/app';
+export { fixtureItemToInput } from './simulate/seed';
 export { ingestEvents } from './store/events';
 export { upsertItems } from './store/items';
 export {

@@ -1,17 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { VectorSource as EngineVectorSource } from '../api';
+import { mulberry32 as rng } from '../mulberry32';
 import { IvfIndex, type VectorSource } from './IvfIndex';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gauss = (r: () => number): number =>
   Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 function unit(v: Float32Array): Float32Array {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../mulberry32';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
 
@@ -904,16 +905,4 @@ export class IvfIndex implements VectorSource {
     this.slotPos = slotPos;
     this.capacity = capacity;
   }
-}
-
-/** Small seeded PRNG so training samples are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

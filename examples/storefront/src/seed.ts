@@ -1,5 +1,12 @@
 import { createGenerator, type FixtureItem } from '@recsys/fixtures';
-import { type Database, type ItemInput, ingestEvents, upsertItems, upsertUsers } from '@recsys/server';
+import {
+  type Database,
+  fixtureItemToInput,
+  type ItemInput,
+  ingestEvents,
+  upsertItems,
+  upsertUsers,
+} from '@recsys/server';
 
 /** Size and randomness of the demo shop. */
 export interface DemoSeedOptions {
@@ -36,19 +43,11 @@ const BATCH = 500;
 /** Shop-local page and image URLs, so widgets never load anything from another host. */
 export function toItemInput(item: FixtureItem): ItemInput {
   return {
-    itemId: item.itemId,
-    title: item.title,
-    description: item.description ?? null,
-    price: item.price ?? null,
-    currency: item.currency ?? null,
-    available: item.available,
-    tags: item.tags,
+    ...fixtureItemToInput(item),
     props: {
       url: `/p/${encodeURIComponent(item.itemId)}`,
       imageUrl: `/img/${encodeURIComponent(item.itemId)}.svg`,
     },
-    ...(item.parentId ? { parentId: item.parentId } : {}),
-    ...(item.createdAt ? { createdAt: item.createdAt } : {}),
   };
 }
 

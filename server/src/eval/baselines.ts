@@ -1,3 +1,4 @@
+import { mulberry32 } from '@recsys/engine';
 import type { TrainIndex, UserHistory } from './trainIndex';
 
 const DAY = 86_400_000;
@@ -44,18 +45,6 @@ export function hashString(s: string, seed = 0): number {
     h = Math.imul(h, 16777619) >>> 0;
   }
   return h;
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function fillFrom(out: string[], list: readonly string[], k: number, skip: ReadonlySet<string>): string[] {

@@ -1,6 +1,6 @@
 import type { PartialEngineConfig } from '@recsys/engine';
-import { resolveEngineConfig } from '@recsys/engine';
-import { hashString, mulberry32 } from './baselines';
+import { mulberry32, resolveEngineConfig } from '@recsys/engine';
+import { hashString } from './baselines';
 import type { EvalDataset } from './dataset';
 import { mainK } from './formatReport';
 import { type EvalOptions, type EvalReport, evaluatePrepared, prepareEvaluation } from './runEvaluation';
