@@ -163,7 +163,7 @@ function randomDiversity(r: () => number): DiversityConfig {
 
 /** Runs `pick` on the shop with fresh caps, counting similarity calls. */
 function run(
-  pick: typeof diversify,
+  pick: (...args: Parameters<typeof referenceDiversify>) => Candidate[],
   shop: Shop,
   k: number,
   cfg: DiversityConfig,

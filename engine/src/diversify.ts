@@ -1,4 +1,4 @@
-import type { Candidate } from './blendSignals';
+import type { Candidate, RankedList } from './blendSignals';
 import type { Catalog } from './Catalog';
 import type { DiversityConfig } from './config';
 
@@ -38,6 +38,11 @@ export class ListCaps {
   }
 }
 
+/** Candidates that MMR considers for a list of `k`: max(4k, k + 20). */
+export function diversifyPoolSize(k: number): number {
+  return Math.max(4 * k, k + 20);
+}
+
 /**
  * Picks up to `k` candidates (sorted best first) with Maximal Marginal Relevance: each step takes
  * the candidate maximising λ·relevance − (1 − λ)·(max similarity to the items already taken), over a
@@ -52,19 +57,19 @@ export class ListCaps {
  * made since they were last compared, stopping as soon as their bound falls behind.
  */
 export function diversify(
-  sorted: Candidate[],
+  sorted: RankedList,
   k: number,
   lambda: number,
   caps: ListCaps,
   similarity: (a: number, b: number) => number,
 ): Candidate[] {
   const picked: Candidate[] = [];
-  const poolSize = Math.min(sorted.length, Math.max(4 * k, k + 20));
+  const poolSize = Math.min(sorted.length, diversifyPoolSize(k));
   // λ ≥ 1 ranks by relevance alone: the pool and the tail are one in-order pass.
   const mmrEnd = lambda >= 1 ? 0 : poolSize;
   if (mmrEnd > 0) pickByMmr(sorted, mmrEnd, k, lambda, caps, similarity, picked);
   for (let i = mmrEnd; i < sorted.length && picked.length < k; i++) {
-    const c = sorted[i]!;
+    const c = sorted.at(i)!;
     if (!caps.allows(c.id)) continue;
     picked.push(c);
     caps.take(c.id);
@@ -74,7 +79,7 @@ export function diversify(
 
 /** The MMR part of {@link diversify} over `sorted[0, poolSize)`, for λ < 1; appends to `picked`. */
 function pickByMmr(
-  sorted: Candidate[],
+  sorted: RankedList,
   poolSize: number,
   k: number,
   lambda: number,
@@ -82,7 +87,7 @@ function pickByMmr(
   similarity: (a: number, b: number) => number,
   picked: Candidate[],
 ): void {
-  const top = sorted[0]?.score ?? 0;
+  const top = sorted.at(0)?.score ?? 0;
   const novelty = 1 - lambda;
   // A candidate leaves the pool once picked or refused by the caps (which only tighten).
   const gone = new Uint8Array(poolSize);
@@ -99,7 +104,7 @@ function pickByMmr(
   const pickIds: number[] = [];
   let later = Number.NEGATIVE_INFINITY;
   for (let i = poolSize - 1; i >= 0; i--) {
-    const rel = top > 0 ? sorted[i]!.score / top : 0;
+    const rel = top > 0 ? sorted.at(i)!.score / top : 0;
     relevance[i] = lambda * rel;
     // NaN never wins a step (NaN > x is false), so it bounds nothing.
     if (relevance[i]! > later) later = relevance[i]!;
@@ -113,7 +118,7 @@ function pickByMmr(
       if (bound[i]! <= bestValue) break;
       if (gone[i]) continue;
       if (relevance[i]! - novelty * maxSim[i]! <= bestValue) continue;
-      const c = sorted[i]!;
+      const c = sorted.at(i)!;
       if (!caps.allows(c.id)) {
         gone[i] = 1;
         continue;
@@ -139,7 +144,7 @@ function pickByMmr(
     }
     if (best < 0) return;
     gone[best] = 1;
-    const chosen = sorted[best]!;
+    const chosen = sorted.at(best)!;
     picked.push(chosen);
     pickIds.push(chosen.id);
     caps.take(chosen.id);

@@ -5,7 +5,7 @@ import type { Catalog } from './Catalog';
 import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
 import type { EngineConfig, SignalName } from './config';
 import { createEligibility, type DenseMemo } from './createEligibility';
-import { diversify, ListCaps } from './diversify';
+import { diversify, diversifyPoolSize, ListCaps } from './diversify';
 import type { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { explainCandidate } from './explainCandidate';
 import { fillFallback } from './fillFallback';
@@ -176,6 +176,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     {
       generators: allSignalsGenerate(req.surface) ? undefined : RELATION_SET,
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
+      // What diversify reads when caps reject few: its MMR pool, then a few more in order.
+      head: diversifyPoolSize(req.k) + req.k,
     },
   );
   const caps = new ListCaps(catalog, settings.diversity);

@@ -47,7 +47,14 @@ export interface LoadInput {
   key: string;
   /** Requests per second, sent evenly spaced (1 / rate apart). */
   rate: number;
+  /** Measured seconds, after the warm-up. */
   durationS: number;
+  /**
+   * Seconds sent first at the same rate on the same connections and not counted: the load
+   * generator's own start (a fresh process: cold JIT, connections being opened) otherwise shows up
+   * as the servers' latency. wrk2 likewise leaves its first 10 s (calibration) out.
+   */
+  warmupS: number;
   ids: RecsPathIds;
   /** A process whose CPU time (Linux /proc) is read at the start and end of the run. */
   serverPid?: number;
@@ -64,18 +71,20 @@ export interface LoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** p99 of each measured second (by send time), ms. */
+  p99BySecond: number[];
   /** How late requests went out against their schedule (start + k / rate), ms: p99 and max. */
   sendLagP99: number;
   sendLagMax: number;
   /** Keep-alive connections opened: the peak number of requests in flight. */
   connections: number;
-  /** Connection errors, timeouts and responses with a status of 400 or more. */
+  /** Connection errors, timeouts and responses with a status of 400 or more, warm-up included. */
   errors: number;
   /** Share of all sends that fell in the busiest 100 ms slot of the run's seconds (even spacing: 0.1). */
   busiest100msShare: number;
-  /** CPU time of this load generator process during the run, ms. */
+  /** CPU time of this load generator process during the measured part of the run, ms. */
   loadCpuMs: number;
-  /** CPU time of `serverPid` during the run, ms; null where /proc is not available. */
+  /** CPU time of `serverPid` during the measured part, ms; null where /proc is not available. */
   serverCpuMs: number | null;
 }
 
@@ -105,14 +114,23 @@ const input = JSON.parse(await text(process.stdin)) as LoadInput;
 const paths = createRecsPaths(input.ids);
 
 const latencies: number[] = [];
+const bySecond: number[][] = [];
 const sendTimes: number[] = [];
 let errors = 0;
-const serverCpu0 = processCpuMs(input.serverPid);
-const cpu0 = process.cpuUsage();
+let measureFrom = Number.POSITIVE_INFINITY;
+let serverCpu0: number | null = null;
+let cpu0 = process.cpuUsage();
+// loadtest starts sending when it is called; the measured window opens warmupS later.
+const runStart = performance.now();
+setTimeout(() => {
+  measureFrom = performance.now();
+  serverCpu0 = processCpuMs(input.serverPid);
+  cpu0 = process.cpuUsage();
+}, input.warmupS * 1000);
 const { clients } = await runLoadtest({
   url: input.url,
   requestsPerSecond: input.rate,
-  maxSeconds: input.durationS,
+  maxSeconds: input.warmupS + input.durationS,
   agentKeepAlive: true,
   quiet: true,
   headers: { authorization: `Bearer ${input.key}` },
@@ -129,7 +147,12 @@ const { clients } = await runLoadtest({
     const now = performance.now();
     if (error) errors++;
     // A failed connection has no result; a response with an error status has one.
-    if (result?.labels) latencies.push(now - result.labels.sentAt);
+    const sentAt = result?.labels?.sentAt;
+    if (sentAt === undefined || sentAt < measureFrom) return;
+    latencies.push(now - sentAt);
+    const second = Math.floor((sentAt - measureFrom) / 1000);
+    if (bySecond[second] === undefined) bySecond[second] = [];
+    bySecond[second].push(now - sentAt);
   },
 });
 const end = performance.now();
@@ -144,23 +167,32 @@ latencies.sort((a, b) => a - b);
 // is taken as on time; the timer counts in whole ms (Date.now), so lags
 // under 1 ms are its rounding.
 const interval = 1000 / input.rate;
-const t0 = sendTimes.reduce((min, t, k) => Math.min(min, t - k * interval), sendTimes[0] ?? end);
-const lags = sendTimes.map((t, k) => t - t0 - k * interval).sort((a, b) => a - b);
-// Sends per 100 ms slot of each second from the start, summed over the run.
+const t0 = sendTimes.reduce((min, t, k) => Math.min(min, t - k * interval), sendTimes[0] ?? runStart);
+const measured = sendTimes
+  .map((t, k) => ({ t, lag: t - t0 - k * interval }))
+  .filter((s) => s.t >= measureFrom);
+const lags = measured.map((s) => s.lag).sort((a, b) => a - b);
+// Sends per 100 ms slot of each second from the start, summed over the measured window.
 const perSlot = new Array<number>(10).fill(0);
-for (const t of sendTimes) perSlot[Math.floor((t - t0) / 100) % 10]!++;
+for (const { t } of measured) perSlot[Math.floor((t - t0) / 100) % 10]!++;
 const out: LoadResult = {
-  rps: (latencies.length * 1000) / Math.max(1, end - t0),
-  sent: sendTimes.length,
+  rps: (latencies.length * 1000) / Math.max(1, end - measureFrom),
+  sent: measured.length,
   completed: latencies.length,
   p50: quantile(latencies, 0.5),
   p99: quantile(latencies, 0.99),
   max: latencies.at(-1) ?? 0,
+  p99BySecond: bySecond.map((xs) =>
+    quantile(
+      xs.sort((a, b) => a - b),
+      0.99,
+    ),
+  ),
   sendLagP99: quantile(lags, 0.99),
   sendLagMax: lags.at(-1) ?? 0,
   connections: clients,
   errors,
-  busiest100msShare: sendTimes.length ? Math.max(...perSlot) / sendTimes.length : 0,
+  busiest100msShare: measured.length ? Math.max(...perSlot) / measured.length : 0,
   loadCpuMs: (cpu.user + cpu.system) / 1000,
   serverCpuMs: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null,
 };

@@ -11,6 +11,7 @@ import { openDatabase } from '../src/db/client';
 import { EngineHost } from '../src/engine-host/EngineHost';
 import { fixtureEventToEngine, fixtureItemToEngine } from '../src/engine-host/fixtures';
 import { RecLogWriter } from '../src/engine-host/RecLogWriter';
+import { startHttpThread } from '../src/http/httpThread';
 import { createRecsysServer } from '../src/http/server';
 import { compactHeap } from '../src/obs/compactHeap';
 import { createLogger } from '../src/obs/logger';
@@ -156,7 +157,14 @@ for (const [name, call] of Object.entries(procedures)) {
 }
 await server.services.recLog?.flush();
 
-const url = await server.listen(0);
+// On PostgreSQL, HTTP is served as `recsys serve` serves it: from a second thread, the engines
+// ranking on this one (BENCH_HTTP_THREAD=off serves both from this thread). The embedded database
+// cannot be shared between threads, so PGlite always serves from one.
+const threaded = scratchUrl !== undefined && process.env.BENCH_HTTP_THREAD !== 'off';
+const http = threaded
+  ? await startHttpThread({ engines, databaseUrl: scratchUrl, port: 0, logLevel: 'warn' })
+  : undefined;
+const url = http ? http.url : await server.listen(0);
 console.log(
   JSON.stringify({
     url,
@@ -170,6 +178,7 @@ console.log(
     annMs,
     tableMs,
     rssMb: mb(rss),
+    httpThread: threaded,
     inProcess,
     userIds,
     itemIds,
@@ -177,7 +186,7 @@ console.log(
   }),
 );
 process.on('SIGTERM', async () => {
-  await server.close();
+  await (http ?? server).close();
   await engines.stop();
   await database.close();
   if (admin) {

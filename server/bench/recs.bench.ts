@@ -17,6 +17,7 @@ import { createRecsPaths } from './recs-paths';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 15);
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
 
 interface Ready {
   url: string;
@@ -30,6 +31,7 @@ interface Ready {
   annMs: number;
   tableMs: number;
   rssMb: number;
+  httpThread: boolean;
   inProcess: Record<string, { p50: number; p99: number }>;
   userIds: string[];
   itemIds: string[];
@@ -76,6 +78,7 @@ async function load(url: string, label: string, serverPid: number | undefined) {
     key: ready.key,
     rate: RATE,
     durationS: DURATION_S,
+    warmupS: WARMUP_S,
     ids,
     serverPid,
   };
@@ -151,7 +154,12 @@ for (const [name, t] of Object.entries(ready.inProcess)) {
   console.log(`${name.padEnd(16)} ${f(t.p50, 3).padStart(7)} ${f(t.p99, 3).padStart(8)}`);
 }
 console.log(
-  `\nHTTP at a constant ${RATE} requests/s (open loop, evenly spaced), keep-alive, ${DURATION_S} s, procedures mixed:`,
+  `\nHTTP at a constant ${RATE} requests/s (open loop, evenly spaced), keep-alive, ${DURATION_S} s measured after ${WARMUP_S} s of warm-up on the same connections, procedures mixed;`,
+);
+console.log(
+  ready.httpThread
+    ? 'recsys serves HTTP from a thread of its own and ranks on its main thread, as `recsys serve` does on PostgreSQL:'
+    : 'recsys serves HTTP and ranks on one thread (in-process PGlite, or BENCH_HTTP_THREAD=off):',
 );
 console.log('server                          req/s    p50 ms   p99 ms   max ms   errors');
 for (const r of [real, baseline]) {
@@ -172,6 +180,16 @@ console.log(
 console.log(
   'latency from the actual send of each request to its whole response, every response counted once',
 );
+const spread = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return `best ${f(sorted[0] ?? 0)}, median ${f(sorted[Math.floor(sorted.length / 2)] ?? 0)}, worst ${f(sorted.at(-1) ?? 0)} ms`;
+};
+console.log(
+  `p99 of each measured second: recsys ${spread(real.p99BySecond)}; bare ${spread(baseline.p99BySecond)}`,
+);
+console.log(
+  `the first ${WARMUP_S} s of each run (BENCH_WARMUP) are sent on the same schedule and connections but not counted: a fresh load generator's start (cold JIT, connections being opened) would otherwise count as the server's latency (wrk2 leaves out its first 10 s likewise)`,
+);
 console.log(
   `pacing, busiest 100 ms of each second: ${pct(real.busiest100msShare)} of sends to recsys, ${pct(baseline.busiest100msShare)} to bare (even spacing 10%)`,
 );
@@ -188,7 +206,7 @@ console.log(
   `requests answered / sent: recsys ${real.completed.toLocaleString()} / ${real.sent.toLocaleString()}, bare ${baseline.completed.toLocaleString()} / ${baseline.sent.toLocaleString()} (the rest were in flight at the end, not in the percentiles)`,
 );
 console.log(
-  `load generator CPU (its own process, ${DURATION_S} s run, 2 cores = ${(2 * DURATION_S * 1000).toLocaleString()} ms): ${Math.round(real.loadCpuMs).toLocaleString()} ms against recsys, ${Math.round(baseline.loadCpuMs).toLocaleString()} ms against bare`,
+  `load generator CPU (its own process, ${DURATION_S} s measured, 2 cores = ${(2 * DURATION_S * 1000).toLocaleString()} ms): ${Math.round(real.loadCpuMs).toLocaleString()} ms against recsys, ${Math.round(baseline.loadCpuMs).toLocaleString()} ms against bare`,
 );
 console.log(
   real.serverCpuMs === null || baseline.serverCpuMs === null

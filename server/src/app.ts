@@ -2,6 +2,7 @@ import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
 import { EngineHost } from './engine-host/EngineHost';
 import { RecLogWriter } from './engine-host/RecLogWriter';
+import { startHttpThread } from './http/httpThread';
 import { createRecsysServer, type RecsysServer, type RouteHandler } from './http/server';
 import { createLogger, type Logger } from './obs/logger';
 
@@ -45,13 +46,22 @@ export interface StartOptions {
   logger?: Logger;
   /** Extra routes (the demo storefront serves its pages through this). */
   fallback?: RouteHandler;
+  /**
+   * Serve HTTP from a worker thread while the engines rank on the main one, so a serving process
+   * uses two cores (see `startHttpThread`). Needs PostgreSQL (the embedded database lives in one
+   * thread), the engine, and no `fallback` routes: `'auto'` uses it where it can, `true` fails
+   * where it cannot, `false` serves from one thread.
+   * @default 'auto'
+   */
+  httpThread?: boolean | 'auto';
 }
 
 export interface RunningRecsys {
   url: string;
   database: Database;
   engines: EngineHost | undefined;
-  server: RecsysServer;
+  /** The HTTP server; absent when it runs on its own thread (`httpThread`). */
+  server: RecsysServer | undefined;
   log: Logger;
   close(): Promise<void>;
 }
@@ -83,31 +93,72 @@ export async function createEncoder(setting: EmbeddingsSetting): Promise<Embeddi
  */
 export async function startRecsys(options: StartOptions = {}): Promise<RunningRecsys> {
   const log = options.logger ?? createLogger();
+  // An empty URL (DATABASE_URL= in a shell) means the embedded database, as for openDatabase.
+  const databaseUrl =
+    (options.databaseUrl === null ? undefined : (options.databaseUrl ?? process.env.DATABASE_URL)) ||
+    undefined;
   const database = await openDatabase({
-    url: options.databaseUrl === null ? undefined : (options.databaseUrl ?? process.env.DATABASE_URL),
+    url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
   });
   await database.migrate();
   log.info({ database: database.describe() }, 'database ready');
-  const encoder = await createEncoder(
-    options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS),
-  );
-  const engines = new EngineHost({
-    database,
-    log,
-    encoder,
-    ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
-  });
-  await engines.start();
+  const withEngine = options.engine ?? true;
+  const encoder = withEngine
+    ? await createEncoder(options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS))
+    : null;
+  const engines = withEngine
+    ? new EngineHost({
+        database,
+        log,
+        encoder,
+        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      })
+    : undefined;
+  await engines?.start();
+  const port = options.port ?? 8080;
+  const host = options.host ?? '127.0.0.1';
+  const threaded = resolveHttpThread(options, databaseUrl, engines);
+  if (threaded) {
+    let closing = false;
+    const http = await startHttpThread({
+      engines: threaded,
+      databaseUrl: databaseUrl!,
+      port,
+      host,
+      logLevel: log.level,
+      onExit(error) {
+        if (closing) return;
+        // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
+        log.fatal({ err: error }, 'HTTP thread ended; exiting');
+        process.exit(1);
+      },
+    });
+    log.info({ url: http.url, httpThread: true }, 'recsys listening');
+    return {
+      url: http.url,
+      database,
+      engines,
+      server: undefined,
+      log,
+      async close() {
+        closing = true;
+        await http.close();
+        await engines?.stop();
+        await encoder?.dispose();
+        await database.close();
+      },
+    };
+  }
   const recLog = new RecLogWriter(database, log);
   const server = createRecsysServer({
     database,
     log,
-    engines,
+    ...(engines ? { engines } : {}),
     recLog,
     ...(options.fallback ? { fallback: options.fallback } : {}),
   });
-  const url = await server.listen(options.port ?? 8080, options.host ?? '127.0.0.1');
+  const url = await server.listen(port, host);
   log.info({ url }, 'recsys listening');
   return {
     url,
@@ -123,4 +174,20 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       await database.close();
     },
   };
+}
+
+/** The engines to serve from a second thread, or undefined to serve HTTP on this one. */
+function resolveHttpThread(
+  options: StartOptions,
+  databaseUrl: string | undefined,
+  engines: EngineHost | undefined,
+): EngineHost | undefined {
+  const setting = options.httpThread ?? 'auto';
+  const possible = databaseUrl !== undefined && engines !== undefined && options.fallback === undefined;
+  if (setting === true && !possible) {
+    throw new Error(
+      'httpThread: true needs PostgreSQL (a database URL; the embedded database cannot be shared between threads), the engine, and no `fallback` routes. Use httpThread: "auto" to serve from one thread where it cannot.',
+    );
+  }
+  return setting !== false && possible ? engines : undefined;
 }

@@ -24,7 +24,14 @@ export type {
 export { limits } from './contracts';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { EngineHost, type EngineHostOptions, type NamespaceRuntime } from './engine-host/EngineHost';
+export {
+  type EngineList,
+  EngineNotReadyError,
+  type EngineService,
+  type ServeInput,
+} from './engine-host/EngineService';
 export { UserError } from './errors';
+export { type HttpThread, type HttpThreadOptions, startHttpThread } from './http/httpThread';
 export {
   createRecsysServer,
   type RecsysServer,

@@ -1,6 +1,6 @@
 import type { EventsBatchResult } from './contracts';
 import type { Database } from './db/client';
-import type { EngineHost } from './engine-host/EngineHost';
+import type { EngineService } from './engine-host/EngineService';
 import type { RecLogWriter } from './engine-host/RecLogWriter';
 import type { Logger } from './obs/logger';
 import type { Metrics } from './obs/metrics';
@@ -17,7 +17,7 @@ export interface AppServices {
   /** Whether the engine indexes are loaded (for `/readyz`). */
   engineReady(): boolean;
   /** The engines; absent on a server started without recommendations. */
-  engines: EngineHost | undefined;
+  engines: EngineService | undefined;
   /** Served-list log for attribution and evaluation. */
   recLog: RecLogWriter | undefined;
 }

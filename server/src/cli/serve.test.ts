@@ -1,31 +1,48 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createApiKey, createNamespace } from '../store/namespaces';
+import { createClient, getTestDatabaseTargets } from '../testing';
 
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'recsys-serve-'));
+const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
+/** Every launcher started, so a failed test does not leave a server running. */
+const started: ChildProcess[] = [];
+
+/** Starts `recsys serve` with `env`; resolves with its URL, the log line that gave it, and its exit. */
+async function serve(env: Record<string, string | undefined>) {
+  const launcher = spawn(process.execPath, [bin, 'serve', '--port', '0', '--embeddings', 'off'], {
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  started.push(launcher);
+  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+  const listening = await new Promise<{ url: string; httpThread?: boolean }>((resolve, reject) => {
+    createInterface({ input: launcher.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { url?: string; httpThread?: boolean };
+      if (entry.url) resolve(entry as { url: string; httpThread?: boolean });
+    });
+    launcher.once('exit', (code) => reject(new Error(`recsys serve exited with ${code}`)));
+  });
+  return { launcher, exited, ...listening };
+}
 
 describe('recsys serve', () => {
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => {
+    for (const launcher of started) if (launcher.exitCode === null) launcher.kill('SIGTERM'); // forwarded to the server
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('serves with a fixed malloc mmap threshold, and stops cleanly on SIGTERM', async () => {
-    const launcher = spawn(process.execPath, [bin, 'serve', '--port', '0', '--embeddings', 'off'], {
-      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, MALLOC_MMAP_THRESHOLD_: undefined },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: launcher.stdout! }).on('line', (line) => {
-        const entry = JSON.parse(line) as { url?: string };
-        if (entry.url) resolve(entry.url);
-      });
-      launcher.once('exit', (code) => reject(new Error(`recsys serve exited with ${code}`)));
-    });
+    const { launcher, exited, url, httpThread } = await serve({ DATABASE_URL: '', RECSYS_DATA_DIR: dataDir });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // The embedded database lives in one thread: HTTP is served from it too.
+    expect(httpThread).toBeUndefined();
 
     if (process.platform === 'linux') {
       // The server runs as the launcher's child with glibc's mmap threshold fixed (see bin/recsys.js).
@@ -41,4 +58,27 @@ describe('recsys serve', () => {
     expect(await exited).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 60_000);
+
+  it.skipIf(!postgres)(
+    'on PostgreSQL serves HTTP from a thread of its own, recommendations included, and stops on SIGTERM',
+    async () => {
+      const database = await postgres!.open();
+      try {
+        await createNamespace(database, 'shop');
+        const { key } = await createApiKey(database, 'shop', { kind: 'secret' });
+        const { launcher, exited, url, httpThread } = await serve({ DATABASE_URL: database.url });
+        expect(httpThread).toBe(true);
+        const ready = await fetch(`${url}/readyz`);
+        expect(ready.status).toBe(200);
+        const list = await createClient(url, key).recs.trending.query({ k: 2 });
+        expect(list.requestId).toMatch(/^[0-9a-f-]{36}$/);
+        launcher.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      } finally {
+        await database.drop();
+      }
+    },
+    60_000,
+  );
 });

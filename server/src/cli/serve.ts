@@ -14,21 +14,34 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       process.env.RECSYS_EMBEDDINGS,
     )
     .option('--no-engine', 'ingestion and admin only: no engine host, recs.* answer 503')
-    .action(async (opts: { port: number; host: string; embeddings?: string; engine: boolean }) => {
-      const running = await startRecsys({
-        databaseUrl: globals().databaseUrl,
-        dataDir: globals().dataDir,
-        port: opts.port,
-        host: opts.host,
-        embeddings: parseEmbeddingsSetting(opts.embeddings),
-        engine: opts.engine,
-      });
-      const shutdown = async (signal: string) => {
-        running.log.info({ signal }, 'shutting down');
-        await running.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    });
+    .option(
+      '--no-http-thread',
+      'serve HTTP from the engine thread (by default, on PostgreSQL, HTTP has a thread of its own)',
+    )
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        embeddings?: string;
+        engine: boolean;
+        httpThread: boolean;
+      }) => {
+        const running = await startRecsys({
+          databaseUrl: globals().databaseUrl,
+          dataDir: globals().dataDir,
+          port: opts.port,
+          host: opts.host,
+          embeddings: parseEmbeddingsSetting(opts.embeddings),
+          engine: opts.engine,
+          httpThread: opts.httpThread ? 'auto' : false,
+        });
+        const shutdown = async (signal: string) => {
+          running.log.info({ signal }, 'shutting down');
+          await running.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void shutdown('SIGINT'));
+        process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      },
+    );
 }

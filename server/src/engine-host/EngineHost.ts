@@ -7,12 +7,15 @@ import {
   IvfIndex,
   itemText,
   type PartialEngineConfig,
+  type RecRequest,
+  type Surface,
   textHash,
   vectorToBytes,
 } from '@recsys/engine';
 import type { Database } from '../db/client';
 import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
+import { type EngineList, EngineNotReadyError, type EngineService, type ServeInput } from './EngineService';
 import {
   anonKey,
   EVENT_COLUMNS,
@@ -23,6 +26,7 @@ import {
   toDisplay,
   toEngineEvent,
   toEngineItem,
+  userKeyOf,
 } from './rows';
 
 export interface EngineHostOptions {
@@ -90,7 +94,7 @@ const COMPACT_AFTER_EVENTS = 200_000;
  * whichever process wrote it. That is what lets several replicas behind a
  * load balancer agree within a poll interval.
  */
-export class EngineHost {
+export class EngineHost implements EngineService {
   private readonly namespaces = new Map<string, NamespaceRuntime>();
   private lastXmin = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -158,6 +162,56 @@ export class EngineHost {
       this.namespaces.set(namespaceId, rt);
     }
     return rt;
+  }
+
+  /** Ranks one list of `namespaceId` and maps it to what responses carry (display fields, reasons). */
+  serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList {
+    if (!this.loaded) throw new EngineNotReadyError();
+    const rt = this.get(namespaceId);
+    const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
+    const [priceMin, priceMax] = input.filters?.priceBetween ?? [null, null];
+    const request: RecRequest = {
+      surface,
+      k: input.k,
+      explain: input.explain,
+      ...(userKey ? { userKey } : {}),
+      ...(input.sessionId ? { sessionId: input.sessionId } : {}),
+      ...(input.itemId ? { itemId: input.itemId } : {}),
+      ...(input.itemIds ? { cartItemIds: input.itemIds } : {}),
+      ...(input.category ? { category: input.category } : {}),
+      ...(input.seed !== undefined ? { seed: input.seed } : {}),
+      ...(input.traits ? { traits: input.traits } : {}),
+      ...(input.contextItemIds ? { contextItemIds: input.contextItemIds } : {}),
+      ...(input.overrides ? { overrides: input.overrides } : {}),
+      filters: {
+        ...(priceMin !== null ? { priceMin } : {}),
+        ...(priceMax !== null ? { priceMax } : {}),
+        ...(input.filters?.includeTagsAny ? { includeTagsAny: input.filters.includeTagsAny } : {}),
+        ...(input.filters?.excludeTagsAny ? { excludeTagsAny: input.filters.excludeTagsAny } : {}),
+        ...(input.filters?.excludeIds ? { excludeIds: input.filters.excludeIds } : {}),
+      },
+    };
+    const result = rt.engine.recommend(request);
+    const items = result.items.map((item, i) => {
+      const d = rt.display.get(item.itemId);
+      return {
+        itemId: item.itemId,
+        rank: i + 1,
+        score: item.score,
+        title: d?.title ?? null,
+        price: d?.price ?? null,
+        currency: d?.currency ?? null,
+        url: d?.url ?? null,
+        imageUrl: d?.imageUrl ?? null,
+        ...(input.explain ? { reasons: item.reasons ?? [] } : {}),
+      };
+    });
+    return {
+      items,
+      fallback: result.fallback,
+      userId: input.userId ?? (input.anonymousId ? (rt.aliases.get(input.anonymousId) ?? null) : null),
+      configVersion: rt.configVersion,
+    };
   }
 
   /** Polls now instead of at the next tick (after this process ingested something). */

@@ -48,21 +48,27 @@ export class RecLogWriter {
     if (this.buffer.length === 0) return;
     const batch = this.buffer.splice(0, 1_000);
     this.flushing = this.database
+      // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
+      // parameters were escaped element by element on the serving thread.
       .query(
         `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
-         SELECT u.ns, u.rid, u.surface, u.uid, u.aid, u.items::jsonb, u.fallback, u.cv
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int[])
-           AS u(ns, rid, surface, uid, aid, items, fallback, cv)
+         SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv
+         FROM jsonb_to_recordset($1::text::jsonb)
+           AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int)
          ON CONFLICT DO NOTHING`,
         [
-          batch.map((b) => b.namespaceId),
-          batch.map((b) => b.requestId),
-          batch.map((b) => b.surface),
-          batch.map((b) => b.userId),
-          batch.map((b) => b.anonymousId),
-          batch.map((b) => JSON.stringify(b.items)),
-          batch.map((b) => b.fallback),
-          batch.map((b) => b.configVersion),
+          JSON.stringify(
+            batch.map((b) => ({
+              ns: b.namespaceId,
+              rid: b.requestId,
+              surface: b.surface,
+              uid: b.userId,
+              aid: b.anonymousId,
+              items: b.items,
+              fallback: b.fallback,
+              cv: b.configVersion,
+            })),
+          ),
         ],
       )
       .then(

@@ -6,7 +6,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { limits } from '../contracts';
 import type { Database } from '../db/client';
-import type { EngineHost } from '../engine-host/EngineHost';
+import type { EngineService } from '../engine-host/EngineService';
 import type { RecLogWriter } from '../engine-host/RecLogWriter';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics } from '../obs/metrics';
@@ -39,7 +39,7 @@ export interface RecsysServerOptions {
   /**
    * The engines serving `recs.*`; without it those procedures answer 503.
    */
-  engines?: EngineHost;
+  engines?: EngineService;
   /** Where served lists are logged. */
   recLog?: RecLogWriter;
   /**

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { RecRequest, Surface } from '@recsys/engine';
+import type { Surface } from '@recsys/engine';
 import { TRPCError } from '@trpc/server';
-import { type RecsBaseInput, type RecsResponse, recsInputSchemas } from '../contracts';
-import { userKeyOf } from '../engine-host/rows';
+import { type RecsResponse, recsInputSchemas } from '../contracts';
+import { type EngineList, EngineNotReadyError, type ServeInput } from '../engine-host/EngineService';
 import { type Context, keyedProcedure, router } from '../trpc/init';
 
-type Extra = { itemId?: string; itemIds?: string[]; category?: string };
-
-function serve(
+/** Ranks a list through the engines (in this thread or another) and logs it as served. */
+async function serve(
   ctx: Context & { principal: { namespaceId: string } },
   surface: Surface,
-  input: RecsBaseInput & Extra,
-): RecsResponse {
+  input: ServeInput,
+): Promise<RecsResponse> {
   const host = ctx.services.engines;
   if (!host) {
     throw new TRPCError({
@@ -19,63 +18,27 @@ function serve(
       message: 'Recommendations are not enabled on this server.',
     });
   }
-  if (!host.ready) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'The engine is still loading; retry in a moment.',
-    });
+  let listed: EngineList;
+  try {
+    listed = await host.serve(ctx.principal.namespaceId, surface, input);
+  } catch (error) {
+    if (error instanceof EngineNotReadyError) {
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: error.message });
+    }
+    throw error;
   }
-  const rt = host.get(ctx.principal.namespaceId);
-  const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
-  const [priceMin, priceMax] = input.filters?.priceBetween ?? [null, null];
-  const request: RecRequest = {
-    surface,
-    k: input.k,
-    explain: input.explain,
-    ...(userKey ? { userKey } : {}),
-    ...(input.sessionId ? { sessionId: input.sessionId } : {}),
-    ...(input.itemId ? { itemId: input.itemId } : {}),
-    ...(input.itemIds ? { cartItemIds: input.itemIds } : {}),
-    ...(input.category ? { category: input.category } : {}),
-    ...(input.seed !== undefined ? { seed: input.seed } : {}),
-    ...(input.traits ? { traits: input.traits } : {}),
-    ...(input.contextItemIds ? { contextItemIds: input.contextItemIds } : {}),
-    ...(input.overrides ? { overrides: input.overrides } : {}),
-    filters: {
-      ...(priceMin !== null ? { priceMin } : {}),
-      ...(priceMax !== null ? { priceMax } : {}),
-      ...(input.filters?.includeTagsAny ? { includeTagsAny: input.filters.includeTagsAny } : {}),
-      ...(input.filters?.excludeTagsAny ? { excludeTagsAny: input.filters.excludeTagsAny } : {}),
-      ...(input.filters?.excludeIds ? { excludeIds: input.filters.excludeIds } : {}),
-    },
-  };
-  const result = rt.engine.recommend(request);
   const requestId = randomUUID();
-  const items = result.items.map((item, i) => {
-    const d = rt.display.get(item.itemId);
-    return {
-      itemId: item.itemId,
-      rank: i + 1,
-      score: item.score,
-      title: d?.title ?? null,
-      price: d?.price ?? null,
-      currency: d?.currency ?? null,
-      url: d?.url ?? null,
-      imageUrl: d?.imageUrl ?? null,
-      ...(input.explain ? { reasons: item.reasons ?? [] } : {}),
-    };
-  });
   ctx.services.recLog?.push({
     namespaceId: ctx.principal.namespaceId,
     requestId,
     surface: input.placement ?? surface,
-    userId: input.userId ?? (input.anonymousId ? (rt.aliases.get(input.anonymousId) ?? null) : null),
+    userId: listed.userId,
     anonymousId: input.anonymousId ?? null,
-    items: items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
-    fallback: result.fallback.used,
-    configVersion: rt.configVersion,
+    items: listed.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
+    fallback: listed.fallback.used,
+    configVersion: listed.configVersion,
   });
-  return { requestId, surface, items, fallback: result.fallback };
+  return { requestId, surface, items: listed.items, fallback: listed.fallback };
 }
 
 /** Recommendation lists; publishable (browser) and secret keys alike. */

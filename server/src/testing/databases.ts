@@ -4,8 +4,11 @@ import { type Database, openDatabase } from '../db/client';
 
 export interface TestDatabaseTarget {
   name: 'pglite' | 'postgres';
-  /** Opens a fresh, migrated, empty database; `drop` removes it. */
-  open(): Promise<Database & { drop(): Promise<void> }>;
+  /**
+   * Opens a fresh, migrated, empty database; `drop` removes it. PostgreSQL ones carry their `url`,
+   * for a second connection (another thread or process).
+   */
+  open(): Promise<Database & { drop(): Promise<void>; url?: string }>;
 }
 
 /**
@@ -49,6 +52,7 @@ async function openScratchPostgres(url: string) {
   const database = await openDatabase({ url: scratchUrl.toString(), poolSize: 10 });
   await database.migrate();
   return Object.assign(database, {
+    url: scratchUrl.toString(),
     async drop() {
       await database.close();
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

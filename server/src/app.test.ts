@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { startRecsys } from './app';
+import { createLogger } from './obs/logger';
+import { createApiKey, createNamespace } from './store/namespaces';
+import { createClient } from './testing';
+
+const quiet = { logger: createLogger({ level: 'silent' }), port: 0, embeddings: { kind: 'off' } } as const;
+
+describe('startRecsys', () => {
+  it('refuses httpThread: true on the embedded database, saying what it needs', async () => {
+    await expect(
+      startRecsys({ ...quiet, databaseUrl: null, dataDir: 'memory://', httpThread: true }),
+    ).rejects.toThrow(/httpThread: true needs PostgreSQL/);
+  });
+
+  it('serves from one thread on the embedded database, with the engine', async () => {
+    const running = await startRecsys({ ...quiet, databaseUrl: null, dataDir: 'memory://' });
+    try {
+      expect(running.server).toBeDefined();
+      expect(running.engines?.ready).toBe(true);
+      await createNamespace(running.database, 'shop');
+      const { key } = await createApiKey(running.database, 'shop', { kind: 'secret' });
+      const list = await createClient(running.url, key).recs.trending.query({ k: 3 });
+      expect(list.items).toEqual([]);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('engine: false makes an ingestion-only process whose recs answer 503', async () => {
+    const running = await startRecsys({ ...quiet, databaseUrl: null, dataDir: 'memory://', engine: false });
+    try {
+      expect(running.engines).toBeUndefined();
+      await createNamespace(running.database, 'shop');
+      const { key } = await createApiKey(running.database, 'shop', { kind: 'secret' });
+      const client = createClient(running.url, key);
+      await expect(client.recs.trending.query({ k: 3 })).rejects.toMatchObject({
+        data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 },
+      });
+      const stored = await client.events.batch.mutate({
+        events: [
+          { eventId: 'e1', type: 'view', itemId: 'a', anonymousId: 'v1', ts: new Date().toISOString() },
+        ],
+      });
+      expect(stored).toMatchObject({ accepted: 1, rejected: [] });
+    } finally {
+      await running.close();
+    }
+  });
+});

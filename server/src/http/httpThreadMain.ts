@@ -1,0 +1,37 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '../db/client';
+import { RemoteEngine } from '../engine-host/engineBridge';
+import { RecLogWriter } from '../engine-host/RecLogWriter';
+import { createLogger } from '../obs/logger';
+import type { HttpThreadData, HttpThreadMessage } from './httpThread';
+import { createRecsysServer } from './server';
+
+const data = workerData as HttpThreadData;
+const port = parentPort!;
+const post = (message: HttpThreadMessage) => port.postMessage(message);
+
+const log = createLogger({ level: data.logLevel });
+const engines = new RemoteEngine(data.enginePort);
+try {
+  const database = await openDatabase({ url: data.databaseUrl });
+  const recLog = new RecLogWriter(database, log);
+  const server = createRecsysServer({ database, log, engines, recLog, fastQueries: data.fastQueries });
+  const url = await server.listen(data.port, data.host);
+  port.on('message', (message: { t: 'close' }) => {
+    if (message.t !== 'close') return;
+    void (async () => {
+      await server.close();
+      await recLog.close();
+      engines.close();
+      await database.close();
+      post({ t: 'closed' });
+      // Ends this thread only; nothing of it may keep it alive.
+      process.exit(0);
+    })();
+  });
+  post({ t: 'listening', url });
+} catch (error) {
+  engines.close();
+  post({ t: 'failed', message: (error as Error).message });
+  port.close();
+}
