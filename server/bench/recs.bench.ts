@@ -45,7 +45,13 @@ console.log(
 // threshold fixed, which keeps freed large buffers from staying resident.
 const child: ChildProcess = spawn(
   process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('./recs-server.ts', import.meta.url))],
+  [
+    // Extra Node or V8 flags for the server process only, to try a setting (BENCH_SERVER_FLAGS).
+    ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./recs-server.ts', import.meta.url)),
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env },
@@ -53,7 +59,17 @@ const child: ChildProcess = spawn(
 );
 const ready = JSON.parse(
   await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    // The ready line is the first JSON object; anything else the server prints (a flag such as
+    // --trace-gc in BENCH_SERVER_FLAGS) goes to stderr.
+    let ready = false;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!ready && line.startsWith('{')) {
+        ready = true;
+        resolve(line);
+      } else {
+        process.stderr.write(`${line}\n`);
+      }
+    });
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   }),
 ) as Ready;
