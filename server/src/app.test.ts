@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { startRecsys } from './app';
 import { createLogger } from './obs/logger';
 import { createApiKey, createNamespace } from './store/namespaces';
-import { createClient } from './testing';
+import { createClient, getTestDatabaseTargets } from './testing';
+
+const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 
 const quiet = { logger: createLogger({ level: 'silent' }), port: 0, embeddings: { kind: 'off' } } as const;
 
@@ -47,4 +49,29 @@ describe('startRecsys', () => {
       await running.close();
     }
   });
+
+  it.skipIf(!postgres)(
+    'on PostgreSQL serves from an HTTP thread, and a start on a taken port rejects and leaves the process running',
+    async () => {
+      const database = await postgres!.open();
+      try {
+        const running = await startRecsys({ ...quiet, databaseUrl: database.url! });
+        try {
+          expect(running.server).toBeUndefined();
+          expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+          const port = Number(new URL(running.url).port);
+          await expect(startRecsys({ ...quiet, databaseUrl: database.url!, port })).rejects.toThrow(
+            /EADDRINUSE/,
+          );
+          // Still serving (a failed start must not end the process or the running server).
+          expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+        } finally {
+          await running.close();
+        }
+      } finally {
+        await database.drop();
+      }
+    },
+    60_000,
+  );
 });

@@ -97,13 +97,15 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const databaseUrl =
     (options.databaseUrl === null ? undefined : (options.databaseUrl ?? process.env.DATABASE_URL)) ||
     undefined;
+  const withEngine = options.engine ?? true;
+  // Checked before anything is opened, so a refused setting leaves nothing running.
+  const threaded = useHttpThread(options, databaseUrl, withEngine);
   const database = await openDatabase({
     url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
   });
   await database.migrate();
   log.info({ database: database.describe() }, 'database ready');
-  const withEngine = options.engine ?? true;
   const encoder = withEngine
     ? await createEncoder(options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS))
     : null;
@@ -118,22 +120,29 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   await engines?.start();
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
-  const threaded = resolveHttpThread(options, databaseUrl, engines);
-  if (threaded) {
+  if (threaded && engines) {
     let closing = false;
-    const http = await startHttpThread({
-      engines: threaded,
-      databaseUrl: databaseUrl!,
-      port,
-      host,
-      logLevel: log.level,
-      onExit(error) {
-        if (closing) return;
-        // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
-        log.fatal({ err: error }, 'HTTP thread ended; exiting');
-        process.exit(1);
-      },
-    });
+    let http: Awaited<ReturnType<typeof startHttpThread>>;
+    try {
+      http = await startHttpThread({
+        engines,
+        databaseUrl: databaseUrl!,
+        port,
+        host,
+        logLevel: log.level,
+        onExit(error) {
+          if (closing) return;
+          // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
+          log.fatal({ err: error }, 'HTTP thread ended; exiting');
+          process.exit(1);
+        },
+      });
+    } catch (error) {
+      await engines.stop();
+      await encoder?.dispose();
+      await database.close();
+      throw error;
+    }
     log.info({ url: http.url, httpThread: true }, 'recsys listening');
     return {
       url: http.url,
@@ -176,18 +185,14 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   };
 }
 
-/** The engines to serve from a second thread, or undefined to serve HTTP on this one. */
-function resolveHttpThread(
-  options: StartOptions,
-  databaseUrl: string | undefined,
-  engines: EngineHost | undefined,
-): EngineHost | undefined {
+/** Whether HTTP gets a thread of its own; throws when `httpThread: true` cannot be honoured. */
+function useHttpThread(options: StartOptions, databaseUrl: string | undefined, withEngine: boolean): boolean {
   const setting = options.httpThread ?? 'auto';
-  const possible = databaseUrl !== undefined && engines !== undefined && options.fallback === undefined;
+  const possible = databaseUrl !== undefined && withEngine && options.fallback === undefined;
   if (setting === true && !possible) {
     throw new Error(
       'httpThread: true needs PostgreSQL (a database URL; the embedded database cannot be shared between threads), the engine, and no `fallback` routes. Use httpThread: "auto" to serve from one thread where it cannot.',
     );
   }
-  return setting !== false && possible ? engines : undefined;
+  return setting !== false && possible;
 }

@@ -19,8 +19,9 @@ export interface HttpThreadOptions {
   /** See `RecsysServerOptions.fastQueries`. @default true */
   fastQueries?: boolean;
   /**
-   * Called when the thread ends without `close()` (an uncaught error): the process no longer serves
-   * HTTP. @default logs nothing; the caller decides
+   * Called when the thread ends after it started listening and without `close()` (an uncaught
+   * error): the process no longer serves HTTP. A failed start rejects instead.
+   * @default nothing; the caller decides
    */
   onExit?: (error: Error) => void;
 }
@@ -70,6 +71,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     transferList: [channel.port2],
   });
   let closing = false;
+  let listening = false;
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   let lastError: Error | undefined;
   worker.on('error', (error) => {
@@ -77,12 +79,17 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   });
   void exited.then((code) => {
     stopExposing();
-    if (!closing) options.onExit?.(lastError ?? new Error(`The HTTP thread exited with code ${code}.`));
+    // A thread that never listened is reported by the rejected start, not here.
+    if (!closing && listening) {
+      options.onExit?.(lastError ?? new Error(`The HTTP thread exited with code ${code}.`));
+    }
   });
   const url = await new Promise<string>((resolve, reject) => {
     const onMessage = (message: HttpThreadMessage) => {
-      if (message.t === 'listening') resolve(message.url);
-      else if (message.t === 'failed') reject(new Error(message.message));
+      if (message.t === 'listening') {
+        listening = true;
+        resolve(message.url);
+      } else if (message.t === 'failed') reject(new Error(message.message));
     };
     worker.on('message', onMessage);
     void exited.then((code) =>

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from '../db/client';
+import { type Database, openDatabase } from '../db/client';
 import { RemoteEngine } from '../engine-host/engineBridge';
 import { RecLogWriter } from '../engine-host/RecLogWriter';
 import { createLogger } from '../obs/logger';
@@ -12,8 +12,9 @@ const post = (message: HttpThreadMessage) => port.postMessage(message);
 
 const log = createLogger({ level: data.logLevel });
 const engines = new RemoteEngine(data.enginePort);
+let database: Database | undefined;
 try {
-  const database = await openDatabase({ url: data.databaseUrl });
+  database = await openDatabase({ url: data.databaseUrl });
   const recLog = new RecLogWriter(database, log);
   const server = createRecsysServer({ database, log, engines, recLog, fastQueries: data.fastQueries });
   const url = await server.listen(data.port, data.host);
@@ -23,7 +24,7 @@ try {
       await server.close();
       await recLog.close();
       engines.close();
-      await database.close();
+      await database?.close();
       post({ t: 'closed' });
       // Ends this thread only; nothing of it may keep it alive.
       process.exit(0);
@@ -32,6 +33,8 @@ try {
   post({ t: 'listening', url });
 } catch (error) {
   engines.close();
+  await database?.close().catch(() => undefined);
   post({ t: 'failed', message: (error as Error).message });
-  port.close();
+  // The pool or a timer could keep the thread alive after a failed start.
+  process.exit(1);
 }
