@@ -143,9 +143,9 @@ export function blendSignals(
       const weight = weights[signal] ?? 0;
       if (s === undefined || weight <= 0 || s.size === 0) continue;
       let max = 0;
-      for (const v of s.scores) if (v > max) max = v;
+      for (let e = 0; e < s.size; e++) if (s.scores[e]! > max) max = s.scores[e]!;
       if (!(max > 0)) continue;
-      for (let e = 0; e < s.ids.length; e++) {
+      for (let e = 0; e < s.size; e++) {
         const id = s.ids[e]!;
         const raw = s.scores[e]!;
         if (!(raw > 0) || id >= idCount) continue;
@@ -220,12 +220,14 @@ function nthLargest(count: number, n: number): number {
   return a[target]!;
 }
 
-/** Score descending, then seeded key, then recent popularity descending, then itemId. */
+/**
+ * Score descending, then seeded key, then recent popularity descending, then itemId. Answers −1, 0
+ * or 1, never a difference of doubles: a fractional result is a new heap number on every call from
+ * `Array.prototype.sort`, hundreds per request.
+ */
 export function compareCandidates(a: Candidate, b: Candidate): number {
-  return (
-    b.score - a.score ||
-    a.tie - b.tie ||
-    b.pop - a.pop ||
-    (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0)
-  );
+  if (a.score !== b.score) return a.score > b.score ? -1 : 1;
+  if (a.tie !== b.tie) return a.tie < b.tie ? -1 : 1;
+  if (a.pop !== b.pop) return a.pop > b.pop ? -1 : 1;
+  return a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0;
 }

@@ -10,38 +10,68 @@ import type { UserProfile } from './UserProfile';
 
 /**
  * Raw scores of one signal: parallel arrays, one entry per candidate id (no duplicates), with the
- * anchor each score came from and an optional text label (for explanations). Arrays, not Maps: a
- * request builds a few thousand entries and Map inserts dominated its cost.
+ * anchor each score came from and an optional text label (for explanations). Entries are
+ * `[0, size)` of typed arrays, not Maps or growing JS arrays: a request builds a few thousand
+ * entries, Map inserts dominated its cost, and growing arrays were most of its garbage.
  */
 export class SignalScores {
-  readonly ids: number[] = [];
-  readonly scores: number[] = [];
+  ids = new Int32Array(64);
+  scores = new Float64Array(64);
   /** The anchor item that contributed most, per entry (−1: none). */
-  readonly related: number[] = [];
+  related = new Int32Array(64);
+  /** Entries in use. */
+  size = 0;
   /** Text labels (trait, purchase count) by id, for the few signals that have them. */
   labels: Map<number, string> | undefined;
 
   push(id: number, score: number, related = -1): void {
-    this.ids.push(id);
-    this.scores.push(score);
-    this.related.push(related);
+    if (this.size === this.ids.length) this.grow();
+    this.ids[this.size] = id;
+    this.scores[this.size] = score;
+    this.related[this.size] = related;
+    this.size++;
   }
 
-  get size(): number {
-    return this.ids.length;
+  /** Empties it for reuse, keeping its arrays. */
+  reset(): void {
+    this.size = 0;
+    this.labels = undefined;
   }
 
   /** Related anchor of `id` (linear: only used to explain the k returned items). */
   relatedOf(id: number): number | undefined {
-    const at = this.ids.indexOf(id);
-    const r = at < 0 ? -1 : this.related[at]!;
-    return r < 0 ? undefined : r;
+    for (let e = 0; e < this.size; e++) {
+      if (this.ids[e] !== id) continue;
+      const r = this.related[e]!;
+      return r < 0 ? undefined : r;
+    }
+    return undefined;
   }
 
   labelOf(id: number): string | undefined {
     return this.labels?.get(id);
   }
+
+  private grow() {
+    const cap = this.ids.length * 2;
+    const ids = new Int32Array(cap);
+    const scores = new Float64Array(cap);
+    const related = new Int32Array(cap);
+    ids.set(this.ids);
+    scores.set(this.scores);
+    related.set(this.related);
+    this.ids = ids;
+    this.scores = scores;
+    this.related = related;
+  }
 }
+
+/**
+ * The {@link SignalScores} of the request being ranked, reused by the next one (requests are
+ * synchronous): a steady load allocates none. {@link collectSignals} starts a request.
+ */
+const scoresPool: SignalScores[] = [];
+let scoresInUse = 0;
 
 /** Everything signal generation reads. */
 export interface SignalInput {
@@ -85,63 +115,67 @@ export function allSignalsGenerate(surface: Surface): boolean {
   return surface !== 'similar' && surface !== 'cart';
 }
 
+/** An empty {@link SignalScores} of this request's pool. */
 function emptyScores(): SignalScores {
-  return new SignalScores();
+  let out = scoresPool[scoresInUse];
+  if (out === undefined) {
+    out = new SignalScores();
+    scoresPool.push(out);
+  } else {
+    out.reset();
+  }
+  scoresInUse++;
+  return out;
 }
 
-// Per-request scratch, reused (requests are synchronous): accumulated score and best anchor per id.
-let accScore = new Float64Array(0);
+// Per-request scratch, reused (requests are synchronous): per id, its best single contribution and
+// its entry in the signal being accumulated.
 let accBest = new Float64Array(0);
-let accRelated = new Int32Array(0);
+let accAt = new Int32Array(0);
 const seen = new EpochSet();
 let tagAffinity = new Float64Array(0);
 
-/** Starts summing one signal's per-anchor contributions (see {@link accumulate}); ids below `size`. */
-function beginAccumulation(size: number): number[] {
-  if (accScore.length < size) {
-    accScore = new Float64Array(size * 2);
+/**
+ * Starts summing one signal's per-anchor contributions (see {@link accumulate}) into an empty
+ * pooled SignalScores; ids below `size`.
+ */
+function beginAccumulation(size: number): SignalScores {
+  if (accBest.length < size) {
     accBest = new Float64Array(size * 2);
-    accRelated = new Int32Array(size * 2);
+    accAt = new Int32Array(size * 2);
   }
   seen.clear(size);
-  return [];
+  return emptyScores();
 }
 
-/** Adds `score` from `anchor` to `id`; `touched` lists the ids seen, in first-seen order. */
-function accumulate(touched: number[], id: number, score: number, anchor: number): void {
+/** Adds `score` from `anchor` to `id` (ids in first-seen order). */
+function accumulate(out: SignalScores, id: number, score: number, anchor: number): void {
   if (seen.add(id)) {
-    touched.push(id);
-    accScore[id] = score;
+    accAt[id] = out.size;
     accBest[id] = score;
-    accRelated[id] = anchor;
-  } else {
-    accScore[id] = accScore[id]! + score;
-    // Explanations name the anchor with the largest single contribution.
-    if (score > accBest[id]!) {
-      accBest[id] = score;
-      accRelated[id] = anchor;
-    }
+    out.push(id, score, anchor);
+    return;
   }
-}
-
-/** The summed scores of `touched`, each with its strongest anchor. */
-function accumulated(touched: number[]): SignalScores {
-  const out = emptyScores();
-  for (const id of touched) out.push(id, accScore[id]!, accRelated[id]!);
-  return out;
+  const at = accAt[id]!;
+  out.scores[at] = out.scores[at]! + score;
+  // Explanations name the anchor with the largest single contribution.
+  if (score > accBest[id]!) {
+    accBest[id] = score;
+    out.related[at] = anchor;
+  }
 }
 
 function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
   const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
   const size = input.catalog.idCount;
-  const touched = beginAccumulation(size);
+  const out = beginAccumulation(size);
   for (const anchor of input.anchors) {
     for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
       if (n.item >= size || !input.eligible(n.item)) continue;
-      accumulate(touched, n.item, anchor.weight * n.score, anchor.item);
+      accumulate(out, n.item, anchor.weight * n.score, anchor.item);
     }
   }
-  return accumulated(touched);
+  return out;
 }
 
 /** One `nearest` query for the weighted centroid of the anchors (uncached sources, filtered retries). */
@@ -196,7 +230,7 @@ function embeddingSignal(input: SignalInput): SignalScores {
   if (vectors === undefined || input.anchors.length === 0) return emptyScores();
   if (!input.neighbors.caches(vectors)) return centroidEmbedding(input);
   const size = catalog.idCount;
-  const touched = beginAccumulation(size);
+  const out = beginAccumulation(size);
   const n = embeddingListLength(input.candidatesPerSignal);
   const idOf = (itemId: string) => catalog.ids.get(itemId);
   const listable = (id: number) => catalog.isEligible(id);
@@ -218,21 +252,22 @@ function embeddingSignal(input: SignalInput): SignalScores {
     for (let j = 0; j < take; j++) {
       const id = list.ids[j]!;
       if (id >= size || !input.eligible(id)) continue;
-      accumulate(touched, id, anchor.weight * list.scores[j]!, anchor.item);
+      accumulate(out, id, anchor.weight * list.scores[j]!, anchor.item);
     }
   }
   // Restrictive filters can reject most of a cached list: ask the index for matching items instead.
-  if (input.restrictive && touched.length < input.k) return centroidEmbedding(input);
-  return accumulated(touched);
+  if (input.restrictive && out.size < input.k) return centroidEmbedding(input);
+  return out;
 }
 
 /** Popularity or trending of given candidates (re-ranking mode: proposes nothing new). */
-function priorOf(input: SignalInput, kind: 'popular' | 'trending', pool: Iterable<number>[]): SignalScores {
+function priorOf(input: SignalInput, kind: 'popular' | 'trending', pool: SignalScores[]): SignalScores {
   const out = emptyScores();
   const score = input.behavior.popularity.scorer(kind, input.now);
   seen.clear(input.catalog.idCount);
-  for (const ids of pool) {
-    for (const id of ids) {
+  for (const source of pool) {
+    for (let e = 0; e < source.size; e++) {
+      const id = source.ids[e]!;
       if (!seen.add(id)) continue;
       const s = score(id);
       if (s > 0) out.push(id, s);
@@ -319,7 +354,7 @@ function recentSignal(input: SignalInput): SignalScores {
  * items of the user's top categories (so a user whose anchors have no neighbours yet still gets
  * items from what they browse).
  */
-function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalScores {
+function affinitySignal(input: SignalInput, pool: SignalScores[]): SignalScores {
   const out = emptyScores();
   const { profile, catalog, now } = input;
   if (profile === undefined || profile.tagCount === 0) return out;
@@ -328,16 +363,20 @@ function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalSco
   if (tagAffinity.length < catalog.tags.size) tagAffinity = new Float64Array(catalog.tags.size * 2);
   for (const t of tags) tagAffinity[t.tag] = t.score;
   const topCategories = tags.filter((t) => catalog.tags.keyOf(t.tag).startsWith('category:')).slice(0, 3);
-  const ids: number[] = [];
+  // Candidates, first seen first, in a pooled SignalScores used as a list of ids.
+  const ids = emptyScores();
   seen.clear(catalog.idCount);
-  for (const source of pool) for (const id of source) if (seen.add(id)) ids.push(id);
+  for (const source of pool) {
+    for (let e = 0; e < source.size; e++) if (seen.add(source.ids[e]!)) ids.push(source.ids[e]!, 0);
+  }
   for (const t of topCategories) {
     const limit = Math.ceil(input.candidatesPerSignal / 3);
     for (const e of input.behavior.popularity.top('popular', catalog, now, limit, t.tag)) {
-      if (seen.add(e.id)) ids.push(e.id);
+      if (seen.add(e.id)) ids.push(e.id, 0);
     }
   }
-  for (const id of ids) {
+  for (let e = 0; e < ids.size; e++) {
+    const id = ids.ids[e]!;
     if (!input.eligible(id)) continue;
     // Primary category and brand only: they carry most of the interest signal, and reading them
     // from contiguous arrays is several times faster than visiting each item's tag list.
@@ -350,8 +389,12 @@ function affinitySignal(input: SignalInput, pool: Iterable<number>[]): SignalSco
   return out;
 }
 
-/** Computes every signal with a positive weight for this request. */
+/**
+ * Computes every signal with a positive weight for this request. The scores are valid until the
+ * next call (their storage is reused): blend and explain them first.
+ */
 export function collectSignals(input: SignalInput): Map<SignalName, SignalScores> {
+  scoresInUse = 0;
   const out = new Map<SignalName, SignalScores>();
   const on = (s: SignalName) => (input.weights[s] ?? 0) > 0;
   if (on('covisit')) out.set('covisit', neighbourSignal(input, 'covisit'));
@@ -360,7 +403,7 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   const relationIds = () =>
     RELATION_SIGNALS.flatMap((name) => {
       const sig = out.get(name);
-      return sig === undefined ? [] : [sig.ids];
+      return sig === undefined ? [] : [sig];
     });
   if (allSignalsGenerate(input.surface)) {
     if (on('popular')) out.set('popular', listSignal(input, 'popular'));

@@ -77,6 +77,27 @@ export function diversify(
   return picked;
 }
 
+/**
+ * Per pool position of the MMR steps, reused across requests (they are synchronous): new typed
+ * arrays per request were garbage that every young-generation collection had to sweep.
+ * - `gone`: picked, or refused by the caps.
+ * - `relevance`: λ·relevance, the candidate's MMR value when it resembles no pick.
+ * - `bound`: the largest λ·relevance from i on. Equal to relevance[i] for a pool sorted by score;
+ *   taking the suffix maximum keeps the early stop exact even if scores were not in order.
+ * - `maxSim`: max similarity to picks[0, compared[i]); 0 before any comparison, as similarities
+ *   are ≥ 0.
+ */
+function mmrScratch(size: number) {
+  return {
+    gone: new Uint8Array(size),
+    relevance: new Float64Array(size),
+    bound: new Float64Array(size),
+    maxSim: new Float64Array(size),
+    compared: new Int32Array(size),
+  };
+}
+let mmr = mmrScratch(128);
+
 /** The MMR part of {@link diversify} over `sorted[0, poolSize)`, for λ < 1; appends to `picked`. */
 function pickByMmr(
   sorted: RankedList,
@@ -89,18 +110,13 @@ function pickByMmr(
 ): void {
   const top = sorted.at(0)?.score ?? 0;
   const novelty = 1 - lambda;
-  // A candidate leaves the pool once picked or refused by the caps (which only tighten).
-  const gone = new Uint8Array(poolSize);
-  /** λ·relevance: the candidate's MMR value when it resembles no pick. */
-  const relevance = new Float64Array(poolSize);
-  /**
-   * The largest λ·relevance from i on. Equal to relevance[i] for a pool sorted by score; taking the
-   * suffix maximum keeps the early stop exact even if scores were not in order.
-   */
-  const bound = new Float64Array(poolSize);
-  /** Max similarity to picks[0, compared[i]); 0 before any comparison, as similarities are ≥ 0. */
-  const maxSim = new Float64Array(poolSize);
-  const compared = new Int32Array(poolSize);
+  if (mmr.gone.length < poolSize) mmr = mmrScratch(poolSize * 2);
+  // What each array holds: see mmrScratch. A candidate leaves the pool once picked or refused by
+  // the caps (which only tighten).
+  const { gone, relevance, bound, maxSim, compared } = mmr;
+  gone.fill(0, 0, poolSize);
+  maxSim.fill(0, 0, poolSize);
+  compared.fill(0, 0, poolSize);
   const pickIds: number[] = [];
   let later = Number.NEGATIVE_INFINITY;
   for (let i = poolSize - 1; i >= 0; i--) {

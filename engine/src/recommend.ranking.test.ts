@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from './api';
+import type { RecRequest, VectorSource } from './api';
 import { createEngine } from './createEngine';
 import { coViews, DAY, ev, item, T0 } from './testShop';
 
@@ -183,5 +183,65 @@ describe('recommend: trending and explanations', () => {
     const texts = top.reasons!.map((r) => r.text);
     expect(texts).toEqual(expect.arrayContaining(['often viewed with Alpha', 'often bought with Alpha']));
     expect(top.reasons!.reduce((s, r) => s + r.contribution, 0)).toBeCloseTo(top.score, 12);
+  });
+});
+
+describe('recommend: requests in any order', () => {
+  it('answers each request the same whatever was ranked before it, explanations included', () => {
+    // Signal storage is reused from one request to the next: nothing of an earlier request (its
+    // candidates, scores, anchors or labels) may show in a later one.
+    const engine = createEngine({ now: () => T0 + DAY });
+    const mugs = Array.from({ length: 40 }, (_, i) =>
+      item(`mug${i}`, { tags: ['category:mugs', `brand:b${i % 4}`], price: 10 + i }),
+    );
+    const teas = Array.from({ length: 40 }, (_, i) =>
+      item(`tea${i}`, { tags: ['category:tea', `brand:t${i % 3}`], price: 5 + i }),
+    );
+    engine.upsertItems([...mugs, ...teas]);
+    engine.setUserTraits('fan', { segment: 'gold' });
+    engine.setUserTraits('m0', { segment: 'gold' });
+    engine.addEvents([
+      ...coViews(
+        mugs.slice(0, 12).map((m) => m.itemId),
+        8,
+        'm',
+      ),
+      ...coViews(
+        teas.slice(0, 6).map((t) => t.itemId),
+        5,
+        't',
+      ),
+      ev('purchase', 'mug3', 'buyer', 30),
+      ev('purchase', 'mug3', 'buyer', 60),
+      ev('purchase', 'tea2', 'buyer', 90),
+      ev('view', 'tea5', 'buyer', 100),
+      ev('view', 'mug7', 'fan', 10),
+    ]);
+    const requests: RecRequest[] = [
+      { surface: 'forUser', userKey: 'buyer', k: 8, explain: true },
+      { surface: 'forUser', userKey: 'fan', k: 8, explain: true, traits: { segment: 'gold' } },
+      { surface: 'similar', itemId: 'mug1', k: 10, explain: true },
+      { surface: 'cart', cartItemIds: ['mug2', 'tea1'], k: 6, explain: true },
+      { surface: 'buyAgain', userKey: 'buyer', k: 5, explain: true },
+      { surface: 'trending', k: 5, explain: true, category: 'tea' },
+      { surface: 'recentlyViewed', userKey: 'buyer', k: 5, explain: true },
+      { surface: 'forUser', k: 8, explain: true },
+    ];
+    // Each request after itself, after the one before it, and after the one after it.
+    const repeated = requests.map((req) => {
+      engine.recommend(req);
+      return engine.recommend(req);
+    });
+    const forward = requests.map((req) => engine.recommend(req));
+    const backward = [...requests]
+      .reverse()
+      .map((req) => engine.recommend(req))
+      .reverse();
+    expect(forward).toEqual(repeated);
+    expect(backward).toEqual(repeated);
+    expect(repeated.every((r) => r.items.length > 0)).toBe(true);
+    expect(forward.some((r) => r.items.some((i) => i.reasons?.some((x) => x.text.includes('gold'))))).toBe(
+      true,
+    );
   });
 });

@@ -57,6 +57,12 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s0 + s1 + s2 + s3;
 }
 
+// Per item id, its byte offset in the SIMD arena (−1: no vector), valid while its stamp equals the
+// arena's generation: one request's cache, reused by the next (requests are synchronous) instead of
+// a Map per request.
+let offsetStamps = new Float64Array(0);
+let offsets = new Int32Array(0);
+
 /**
  * Item-item similarity for diversity: embedding cosine (clamped at 0) when both items have vectors,
  * else tag overlap, so MMR still spreads a list across brands/categories without embeddings.
@@ -70,15 +76,11 @@ export function createItemSimilarity(
   catalog: Catalog,
   vectors: VectorSource | undefined,
 ): (a: number, b: number) => number {
-  const cache = new Map<number, Float32Array | undefined>();
   const normalized = vectors?.normalized === true;
-  const vectorOf = (id: number): Float32Array | undefined => {
+  const read = (id: number): Float32Array | undefined => {
     if (vectors === undefined) return undefined;
-    if (!cache.has(id)) {
-      const key = catalog.ids.keyOf(id);
-      cache.set(id, vectors.view !== undefined ? vectors.view(key) : vectors.get(key));
-    }
-    return cache.get(id);
+    const key = catalog.ids.keyOf(id);
+    return vectors.view !== undefined ? vectors.view(key) : vectors.get(key);
   };
   const tags = (a: number, b: number) => {
     const ta = catalog.info(a)?.tagIds;
@@ -89,22 +91,26 @@ export function createItemSimilarity(
   if (arena !== null) {
     arena.reset();
     const generation = arena.generation;
+    const size = catalog.idCount;
+    if (offsets.length < size) {
+      offsets = new Int32Array(size * 2);
+      offsetStamps = new Float64Array(size * 2);
+    }
     /** Byte offset of the item's vector in the arena, −1 when it has none (of the index's length). */
-    const offsets = new Map<number, number>();
     const offsetOf = (id: number): number => {
-      let offset = offsets.get(id);
-      if (offset === undefined) {
-        const v = vectorOf(id);
-        offset = v !== undefined && v.length === vectors!.dim ? arena.put(v) : -1;
-        offsets.set(id, offset);
-      }
+      if (id >= offsets.length) return -1;
+      if (offsetStamps[id] === generation) return offsets[id]!;
+      const v = read(id);
+      const offset = v !== undefined && v.length === vectors!.dim ? arena.put(v) : -1;
+      offsets[id] = offset;
+      offsetStamps[id] = generation;
       return offset;
     };
     return (a, b) => {
       // Another request reset the arena: this function outlived its request; compute without it.
       if (arena.generation !== generation) {
-        const va = vectorOf(a);
-        const vb = vectorOf(b);
+        const va = read(a);
+        const vb = read(b);
         if (va === undefined || vb === undefined) return tags(a, b);
         return va.length === vb.length ? Math.max(0, dot(va, vb)) : 0;
       }
@@ -114,6 +120,11 @@ export function createItemSimilarity(
       return Math.max(0, arena.dot(oa, ob, vectors!.dim));
     };
   }
+  const cache = new Map<number, Float32Array | undefined>();
+  const vectorOf = (id: number): Float32Array | undefined => {
+    if (!cache.has(id)) cache.set(id, read(id));
+    return cache.get(id);
+  };
   return (a, b) => {
     const va = vectorOf(a);
     const vb = vectorOf(b);
