@@ -117,7 +117,9 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       services,
       requestId,
       origin,
-      log: options.log.child({ requestId }),
+      // Not a child logger per request (a measurable share of a request's garbage): the few lines
+      // a procedure logs name the requestId themselves.
+      log: options.log,
       metrics,
       auth: key ? await services.keys.resolve(key, origin) : undefined,
     };

@@ -3,8 +3,8 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 
 /**
- * Structured JSON logs on stdout. Every request logs through a child logger
- * carrying its `requestId`, so a 500's id finds its stack trace.
+ * Structured JSON logs on stdout. Every line about a request carries its
+ * `requestId`, so a 500's id finds its stack trace.
  */
 export function createLogger(options: { level?: string | undefined } = {}): Logger {
   return pino({

@@ -34,7 +34,7 @@ async function serve(
     surface: input.placement ?? surface,
     userId: listed.userId,
     anonymousId: input.anonymousId ?? null,
-    items: listed.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
+    items: listed.items,
     fallback: listed.fallback.used,
     configVersion: listed.configVersion,
   });
