@@ -7,6 +7,7 @@ import {
   IvfIndex,
   itemText,
   type PartialEngineConfig,
+  type RecFilters,
   type RecRequest,
   type Surface,
   textHash,
@@ -169,32 +170,32 @@ export class EngineHost implements EngineService {
     if (!this.loaded) throw new EngineNotReadyError();
     const rt = this.get(namespaceId);
     const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
-    const [priceMin, priceMax] = input.filters?.priceBetween ?? [null, null];
-    const request: RecRequest = {
-      surface,
-      k: input.k,
-      explain: input.explain,
-      ...(userKey ? { userKey } : {}),
-      ...(input.sessionId ? { sessionId: input.sessionId } : {}),
-      ...(input.itemId ? { itemId: input.itemId } : {}),
-      ...(input.itemIds ? { cartItemIds: input.itemIds } : {}),
-      ...(input.category ? { category: input.category } : {}),
-      ...(input.seed !== undefined ? { seed: input.seed } : {}),
-      ...(input.traits ? { traits: input.traits } : {}),
-      ...(input.contextItemIds ? { contextItemIds: input.contextItemIds } : {}),
-      ...(input.overrides ? { overrides: input.overrides } : {}),
-      filters: {
-        ...(priceMin !== null ? { priceMin } : {}),
-        ...(priceMax !== null ? { priceMax } : {}),
-        ...(input.filters?.includeTagsAny ? { includeTagsAny: input.filters.includeTagsAny } : {}),
-        ...(input.filters?.excludeTagsAny ? { excludeTagsAny: input.filters.excludeTagsAny } : {}),
-        ...(input.filters?.excludeIds ? { excludeIds: input.filters.excludeIds } : {}),
-      },
-    };
+    // Assigned field by field rather than spread from conditional objects: this runs for every
+    // request, and each `...(cond ? { x } : {})` is a temporary object.
+    const filters: RecFilters = {};
+    const f = input.filters;
+    if (f?.priceBetween) {
+      const [priceMin, priceMax] = f.priceBetween;
+      if (priceMin !== null) filters.priceMin = priceMin;
+      if (priceMax !== null) filters.priceMax = priceMax;
+    }
+    if (f?.includeTagsAny) filters.includeTagsAny = f.includeTagsAny;
+    if (f?.excludeTagsAny) filters.excludeTagsAny = f.excludeTagsAny;
+    if (f?.excludeIds) filters.excludeIds = f.excludeIds;
+    const request: RecRequest = { surface, k: input.k, explain: input.explain, filters };
+    if (userKey) request.userKey = userKey;
+    if (input.sessionId) request.sessionId = input.sessionId;
+    if (input.itemId) request.itemId = input.itemId;
+    if (input.itemIds) request.cartItemIds = input.itemIds;
+    if (input.category) request.category = input.category;
+    if (input.seed !== undefined) request.seed = input.seed;
+    if (input.traits) request.traits = input.traits;
+    if (input.contextItemIds) request.contextItemIds = input.contextItemIds;
+    if (input.overrides) request.overrides = input.overrides;
     const result = rt.engine.recommend(request);
     const items = result.items.map((item, i) => {
       const d = rt.display.get(item.itemId);
-      return {
+      const out: EngineList['items'][number] = {
         itemId: item.itemId,
         rank: i + 1,
         score: item.score,
@@ -203,8 +204,9 @@ export class EngineHost implements EngineService {
         currency: d?.currency ?? null,
         url: d?.url ?? null,
         imageUrl: d?.imageUrl ?? null,
-        ...(input.explain ? { reasons: item.reasons ?? [] } : {}),
       };
+      if (input.explain) out.reasons = item.reasons ?? [];
+      return out;
     });
     return {
       items,

@@ -72,7 +72,8 @@ export const keyedProcedure = t.procedure.use(async ({ ctx, path, next }) => {
     observe(refused.code);
     throw refused;
   }
-  const result = await next({ ctx: { ...ctx, principal: auth } });
+  // tRPC merges this into the context itself; spreading ctx here would copy it twice per request.
+  const result = await next({ ctx: { principal: auth } });
   if (result.ok) {
     observe('OK');
     return result;
