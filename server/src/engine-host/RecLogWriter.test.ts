@@ -118,6 +118,15 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     expect(ids).toEqual(Array.from({ length: kept }, (_, i) => 25 - kept + i));
   });
 
+  it('close() resolves after every pushed list is stored, with flushes already running', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    for (let n = 0; n < 3_500; n++) writer.push(served(n));
+    void writer.flush();
+    void writer.flush();
+    await writer.close();
+    expect(await rows()).toHaveLength(3_500);
+  });
+
   it('writes on its own after the flush interval', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: 20 });
     writer.push(served(1));

@@ -110,14 +110,15 @@ export class RecLogWriter {
 
   /** Writes everything buffered; resolves when stored. */
   async flush(): Promise<void> {
-    await this.flushing;
+    // One INSERT at a time: a flush started while another runs waits for it (and any after it).
+    while (this.flushing) await this.flushing;
     const batch = this.batches.shift();
     if (!batch) return;
     this.held -= batch.count;
     batch.buf[batch.used++] = 0x5d; // ]
     const json = batch.buf.toString('utf8', 0, batch.used);
     this.release(batch.buf);
-    this.flushing = this.database
+    const writing: Promise<void> = this.database
       // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
       // parameters were escaped element by element on the serving thread.
       .query(
@@ -133,9 +134,10 @@ export class RecLogWriter {
         (error: unknown) => this.log.error({ err: error, lost: batch.count }, 'writing served lists failed'),
       )
       .finally(() => {
-        this.flushing = undefined;
+        if (this.flushing === writing) this.flushing = undefined;
       });
-    await this.flushing;
+    this.flushing = writing;
+    await writing;
     if (this.batches.length) await this.flush();
   }
 
