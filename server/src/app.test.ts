@@ -51,6 +51,41 @@ describe('startRecsys', () => {
   });
 
   it.skipIf(!postgres)(
+    'a one-thread start on a taken port rejects and closes what it opened',
+    async () => {
+      const database = await postgres!.open();
+      const name = new URL(database.url!).pathname.slice(1);
+      const connections = async () =>
+        Number(
+          (
+            await database.query<{ n: string }>(
+              'SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1',
+              [name],
+            )
+          )[0]!.n,
+        );
+      try {
+        const running = await startRecsys({ ...quiet, databaseUrl: database.url!, httpThread: false });
+        try {
+          const before = await connections();
+          const port = Number(new URL(running.url).port);
+          await expect(
+            startRecsys({ ...quiet, databaseUrl: database.url!, httpThread: false, port }),
+          ).rejects.toThrow(/EADDRINUSE/);
+          // The failed start's pool is closed: back to the connections there were before it.
+          await expect.poll(connections, { timeout: 10_000 }).toBe(before);
+          expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+        } finally {
+          await running.close();
+        }
+      } finally {
+        await database.drop();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!postgres)(
     'on PostgreSQL serves from an HTTP thread, and a start on a taken port rejects and leaves the process running',
     async () => {
       const database = await postgres!.open();

@@ -117,6 +117,12 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
         ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       })
     : undefined;
+  /** Stops what was opened above: after a failed start, and last in `close()`. */
+  const release = async () => {
+    await engines?.stop();
+    await encoder?.dispose();
+    await database.close();
+  };
   await engines?.start();
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
@@ -138,9 +144,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
         },
       });
     } catch (error) {
-      await engines.stop();
-      await encoder?.dispose();
-      await database.close();
+      await release();
       throw error;
     }
     log.info({ url: http.url, httpThread: true }, 'recsys listening');
@@ -153,9 +157,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       async close() {
         closing = true;
         await http.close();
-        await engines?.stop();
-        await encoder?.dispose();
-        await database.close();
+        await release();
       },
     };
   }
@@ -167,7 +169,14 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     recLog,
     ...(options.fallback ? { fallback: options.fallback } : {}),
   });
-  const url = await server.listen(port, host);
+  let url: string;
+  try {
+    url = await server.listen(port, host);
+  } catch (error) {
+    // A taken port: nothing may stay open (engine polling, the pool) in a process that goes on.
+    await release();
+    throw error;
+  }
   log.info({ url }, 'recsys listening');
   return {
     url,
@@ -177,10 +186,8 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     log,
     async close() {
       await server.close();
-      await engines?.stop();
       await recLog.close();
-      await encoder?.dispose();
-      await database.close();
+      await release();
     },
   };
 }
