@@ -50,9 +50,12 @@ describe('startRecsys', () => {
     }
   });
 
-  it.skipIf(!postgres)(
-    'a one-thread start on a taken port rejects and closes what it opened',
-    async () => {
+  it.skipIf(!postgres).each([
+    { mode: 'an HTTP thread', httpThread: 'auto' as const },
+    { mode: 'one thread', httpThread: false as const },
+  ])(
+    'on PostgreSQL serves from $mode; a start on the taken port rejects, closes what it opened and leaves the first serving',
+    async ({ httpThread }) => {
       const database = await postgres!.open();
       const name = new URL(database.url!).pathname.slice(1);
       const connections = async () =>
@@ -65,39 +68,17 @@ describe('startRecsys', () => {
           )[0]!.n,
         );
       try {
-        const running = await startRecsys({ ...quiet, databaseUrl: database.url!, httpThread: false });
+        const running = await startRecsys({ ...quiet, databaseUrl: database.url!, httpThread });
         try {
+          expect(running.server === undefined).toBe(httpThread !== false);
+          expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
           const before = await connections();
           const port = Number(new URL(running.url).port);
           await expect(
-            startRecsys({ ...quiet, databaseUrl: database.url!, httpThread: false, port }),
+            startRecsys({ ...quiet, databaseUrl: database.url!, httpThread, port }),
           ).rejects.toThrow(/EADDRINUSE/);
-          // The failed start's pool is closed: back to the connections there were before it.
+          // The failed start's pools are closed: back to the connections there were before it.
           await expect.poll(connections, { timeout: 10_000 }).toBe(before);
-          expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
-        } finally {
-          await running.close();
-        }
-      } finally {
-        await database.drop();
-      }
-    },
-    60_000,
-  );
-
-  it.skipIf(!postgres)(
-    'on PostgreSQL serves from an HTTP thread, and a start on a taken port rejects and leaves the process running',
-    async () => {
-      const database = await postgres!.open();
-      try {
-        const running = await startRecsys({ ...quiet, databaseUrl: database.url! });
-        try {
-          expect(running.server).toBeUndefined();
-          expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
-          const port = Number(new URL(running.url).port);
-          await expect(startRecsys({ ...quiet, databaseUrl: database.url!, port })).rejects.toThrow(
-            /EADDRINUSE/,
-          );
           // Still serving (a failed start must not end the process or the running server).
           expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
         } finally {
