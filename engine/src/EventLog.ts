@@ -1,7 +1,8 @@
 import { Interner } from './Interner';
+import { EVENT_TYPES } from './protocol';
 import type { EventType } from './types';
 
-const TYPES: readonly EventType[] = ['view', 'click', 'add', 'purchase', 'custom', 'rate'];
+const TYPES: readonly EventType[] = EVENT_TYPES;
 const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
 
 /** An event after validation, with the item interned. */

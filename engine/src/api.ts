@@ -1,4 +1,5 @@
 import type { EngineConfig, PartialEngineConfig, RequestOverrides, SignalName, Surface } from './config';
+import type { FallbackSource } from './protocol';
 import type { EngineEvent, EngineItem } from './types';
 
 /**
@@ -128,8 +129,7 @@ export interface Reason {
   relatedItemId?: string;
 }
 
-/** Where fallback items came from. */
-export type FallbackSource = 'category-bestsellers' | 'popular';
+export type { FallbackSource } from './protocol';
 
 /** A recommendation list. */
 export interface RecResult {

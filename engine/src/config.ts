@@ -1,57 +1,7 @@
+import type { SignalName, Surface } from './protocol';
 import type { EventWeights } from './types';
 
-/** The recommendation surfaces (widgets / API calls) the engine serves. */
-export type Surface = 'forUser' | 'similar' | 'cart' | 'buyAgain' | 'trending' | 'recentlyViewed';
-
-/** Every surface, in a stable order. */
-export const SURFACES: readonly Surface[] = [
-  'forUser',
-  'similar',
-  'cart',
-  'buyAgain',
-  'trending',
-  'recentlyViewed',
-];
-
-/**
- * The scoring signals blended into one ranking.
- *
- * - `covisit`: items viewed/clicked/added/bought by the same session or user within a window.
- * - `boughtTogether`: items added or purchased in the same order (or cart session).
- * - `embedding`: text similarity from the injected {@link VectorSource}.
- * - `popular`: decayed popularity (overall, or within the requested category).
- * - `trending`: short-window velocity against a longer baseline.
- * - `segment`: decayed popularity among users sharing the requesting user's traits.
- * - `affinity`: the user's decayed interest in the item's primary category and brand.
- * - `buyAgain`: the user's own purchase frequency and recency.
- * - `recent`: the user's recently viewed items.
- * - `bestseller`: only used to explain fallback fills (category best-sellers).
- */
-export type SignalName =
-  | 'covisit'
-  | 'boughtTogether'
-  | 'embedding'
-  | 'popular'
-  | 'trending'
-  | 'segment'
-  | 'affinity'
-  | 'buyAgain'
-  | 'recent'
-  | 'bestseller';
-
-/** Every signal, in a stable order (also the order of explanation tie-breaks). */
-export const SIGNALS: readonly SignalName[] = [
-  'covisit',
-  'boughtTogether',
-  'embedding',
-  'popular',
-  'trending',
-  'segment',
-  'affinity',
-  'buyAgain',
-  'recent',
-  'bestseller',
-];
+export { SIGNALS, type SignalName, SURFACES, type Surface } from './protocol';
 
 /** Per-signal blend weights. A missing or zero weight switches the signal off for that surface. */
 export type SignalWeights = Partial<Record<SignalName, number>>;

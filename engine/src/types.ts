@@ -3,8 +3,9 @@
  * engine never sees SQL or HTTP. Timestamps are epoch milliseconds (UTC).
  */
 
-/** Behavioural event types the engine understands. */
-export type EventType = 'view' | 'click' | 'add' | 'purchase' | 'custom' | 'rate';
+import type { EventType } from './protocol';
+
+export type { EventType } from './protocol';
 
 /** A catalog item as the engine sees it. */
 export interface EngineItem {

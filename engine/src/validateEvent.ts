@@ -1,13 +1,12 @@
-import type { EngineEvent, EventType } from './types';
-
-const EVENT_TYPES = new Set<EventType>(['view', 'click', 'add', 'purchase', 'custom', 'rate']);
+import { EVENT_TYPES, isEventType } from './protocol';
+import type { EngineEvent } from './types';
 
 /** Throws a precise error for a malformed event (what, where, how to fix). */
 export function validateEvent(e: EngineEvent, index: number): void {
   const where = `addEvents: events[${index}]`;
   if (typeof e !== 'object' || e === null) throw new Error(`${where} must be an object.`);
-  if (!EVENT_TYPES.has(e.type)) {
-    throw new Error(`${where}.type ${JSON.stringify(e.type)} is not one of ${[...EVENT_TYPES].join(', ')}.`);
+  if (!isEventType(e.type)) {
+    throw new Error(`${where}.type ${JSON.stringify(e.type)} is not one of ${EVENT_TYPES.join(', ')}.`);
   }
   if (typeof e.userKey !== 'string' || e.userKey === '') {
     throw new Error(`${where}.userKey must be a non-empty string (the resolved user or anon:<id>).`);

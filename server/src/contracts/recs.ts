@@ -20,10 +20,7 @@ export const recFiltersSchema = z
   .strict();
 
 const signalWeights = z
-  .record(
-    z.enum(SIGNALS as [SignalName, ...SignalName[]]),
-    z.number().finite().min(0, 'weights are >= 0').max(100),
-  )
+  .record(z.enum(SIGNALS), z.number().finite().min(0, 'weights are >= 0').max(100))
   .transform((r) => r as Partial<Record<SignalName, number>>);
 
 /** The documented subset of the engine configuration a request may override. */

@@ -1,0 +1,33 @@
+/**
+ * `@recsys/engine/protocol`: the vocabulary every package shares — event
+ * types, surfaces, signals, limits and the shapes on the wire. No
+ * dependencies and no side effects, so browser bundles take only what they use.
+ */
+export {
+  type CollectPayload,
+  EVENT_TYPES,
+  type EventMeta,
+  type EventsBatchResult,
+  type EventType,
+  isEventType,
+  type RecsysEvent,
+  type RowError,
+} from './events';
+export { limits } from './limits';
+export type { RecommendedItem, RecReason, RecsInput, RecsResponse } from './recs';
+export {
+  FALLBACK_SOURCES,
+  type FallbackSource,
+  isSurface,
+  SIGNALS,
+  type SignalName,
+  SURFACES,
+  type Surface,
+} from './surfaces';
+export {
+  type ProcedureOutcome,
+  type ProcedureRequest,
+  procedureRequest,
+  readProcedureBody,
+  TRPC_PATH,
+} from './wire';

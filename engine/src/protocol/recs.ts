@@ -1,0 +1,71 @@
+import type { FallbackSource, SignalName } from './surfaces';
+
+/** Input of every `recs.*` query as a client sends it (each procedure checks what it needs). */
+export interface RecsInput {
+  userId?: string;
+  anonymousId?: string;
+  sessionId?: string;
+  /** Anchor item of `recs.similar`. */
+  itemId?: string;
+  /** Cart contents of `recs.cart`. */
+  itemIds?: string[];
+  /** Category of `recs.trending` (and a filter on any list). */
+  category?: string;
+  /** How many items to return, 1–100. @default 10 */
+  k?: number;
+  filters?: {
+    /** `[min, max]`, either may be null for an open bound. */
+    priceBetween?: [number | null, number | null];
+    includeTagsAny?: string[];
+    excludeTagsAny?: string[];
+    excludeIds?: string[];
+  };
+  /** Attach `reasons` to every item. @default false */
+  explain?: boolean;
+  /** Same data + request + seed → same list. */
+  seed?: number;
+  /** Where the list is shown (`home`, `pdp`, …), logged for attribution. */
+  placement?: string;
+  /** Items of the visitor's current session, oldest first, used as extra anchors. */
+  contextItemIds?: string[];
+  /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
+  traits?: Record<string, string>;
+  overrides?: {
+    blend?: Partial<Record<SignalName, number>>;
+    diversity?: { lambda?: number; maxPerBrand?: number; maxPerCategory?: number };
+    excludePurchased?: boolean;
+    fallback?: boolean;
+  };
+}
+
+/** Why an item is in a list: one entry per contributing signal. */
+export interface RecReason {
+  signal: string;
+  contribution: number;
+  text: string;
+  relatedItemId?: string;
+}
+
+/** One recommended item with the display fields the widgets render. */
+export interface RecommendedItem {
+  itemId: string;
+  /** 1-based position in the list. */
+  rank: number;
+  score: number;
+  title: string | null;
+  price: number | null;
+  currency: string | null;
+  url: string | null;
+  imageUrl: string | null;
+  reasons?: RecReason[];
+}
+
+/** Answer of every `recs.*` query. */
+export interface RecsResponse {
+  /** Send it back with clicks (`meta.requestId`) for attribution. */
+  requestId: string;
+  surface: string;
+  items: RecommendedItem[];
+  /** Whether fallback lists (category best-sellers, then popular) filled the list. */
+  fallback: { used: boolean; sources: FallbackSource[]; filled: number };
+}
