@@ -5,11 +5,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApiKey, createNamespace, getNamespace } from '../src/auth/namespaces';
 import { openDatabase } from '../src/db/client';
-import { EngineHost } from '../src/engine-host/EngineHost';
 import { createRecsysServer } from '../src/http/server';
 import { createLogger } from '../src/obs/logger';
-import { createApiKey, createNamespace, getNamespace } from '../src/store/namespaces';
+import { EngineHost } from '../src/replicate/EngineHost';
 
 const url = process.env.BENCH_DATABASE_URL;
 const withEngine = process.env.BENCH_ENGINE !== 'off';

@@ -7,17 +7,17 @@
 import { createTextEncoder, type EngineEvent } from '@recsys/engine';
 import { createGenerator } from '@recsys/fixtures';
 import postgres from 'postgres';
+import type { Context } from '../src/api/init';
+import { appRouter } from '../src/api/router';
+import { createApiKey, createNamespace } from '../src/auth/namespaces';
 import { openDatabase } from '../src/db/client';
-import { EngineHost } from '../src/engine-host/EngineHost';
-import { fixtureEventToEngine, fixtureItemToEngine } from '../src/engine-host/fixtures';
-import { RecLogWriter } from '../src/engine-host/RecLogWriter';
-import { startHttpThread } from '../src/http/httpThread';
 import { createRecsysServer } from '../src/http/server';
+import { startHttpThread } from '../src/http/thread/startHttpThread';
+import { fixtureEventToEngine, fixtureItemToEngine } from '../src/lab/eval/fixtureEvents';
 import { compactHeap } from '../src/obs/compactHeap';
 import { createLogger } from '../src/obs/logger';
-import { appRouter } from '../src/routers/app';
-import { createApiKey, createNamespace } from '../src/store/namespaces';
-import type { Context } from '../src/trpc/init';
+import { EngineHost } from '../src/replicate/EngineHost';
+import { RecLogWriter } from '../src/serve/RecLogWriter';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);

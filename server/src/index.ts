@@ -3,14 +3,26 @@
  *
  * Browser code must only `import type` from here (the SDK does).
  */
+
+export type { AppRouter } from './api/router';
+export { appRouter } from './api/router';
 export {
-  createEncoder,
-  type EmbeddingsSetting,
-  parseEmbeddingsSetting,
-  type RunningRecsys,
-  type StartOptions,
-  startRecsys,
-} from './app';
+  createApiKey,
+  createNamespace,
+  getNamespace,
+  listNamespaces,
+  type NamespaceSettings,
+  revokeApiKey,
+} from './auth/namespaces';
+export { type Database, type DatabaseOptions, openDatabase } from './db/client';
+export { UserError } from './errors';
+export {
+  createRecsysServer,
+  type RecsysServer,
+  type RecsysServerOptions,
+  type RouteHandler,
+} from './http/server';
+export { type HttpThread, type HttpThreadOptions, startHttpThread } from './http/thread/startHttpThread';
 export type {
   EventInput,
   EventsBatchResult,
@@ -20,36 +32,25 @@ export type {
   RecommendedItem,
   RecsResponse,
   RowError,
-} from './contracts';
-export { limits } from './contracts';
-export { type Database, type DatabaseOptions, openDatabase } from './db/client';
-export { EngineHost, type EngineHostOptions, type NamespaceRuntime } from './engine-host/EngineHost';
+} from './ingest/contracts';
+export { limits } from './ingest/contracts';
+export { ingestEvents } from './ingest/events';
+export { upsertItems } from './ingest/items';
+export { upsertUsers } from './ingest/users';
+export { fixtureItemToInput } from './lab/simulate/seed';
+export { createLogger, type Logger } from './obs/logger';
+export { EngineHost, type EngineHostOptions, type NamespaceRuntime } from './replicate/EngineHost';
 export {
   type EngineList,
   EngineNotReadyError,
   type EngineService,
   type ServeInput,
-} from './engine-host/EngineService';
-export { UserError } from './errors';
-export { type HttpThread, type HttpThreadOptions, startHttpThread } from './http/httpThread';
+} from './serve/EngineService';
 export {
-  createRecsysServer,
-  type RecsysServer,
-  type RecsysServerOptions,
-  type RouteHandler,
-} from './http/server';
-export { createLogger, type Logger } from './obs/logger';
-export type { AppRouter } from './routers/app';
-export { appRouter } from './routers/app';
-export { fixtureItemToInput } from './simulate/seed';
-export { ingestEvents } from './store/events';
-export { upsertItems } from './store/items';
-export {
-  createApiKey,
-  createNamespace,
-  getNamespace,
-  listNamespaces,
-  type NamespaceSettings,
-  revokeApiKey,
-} from './store/namespaces';
-export { upsertUsers } from './store/users';
+  createEncoder,
+  type EmbeddingsSetting,
+  parseEmbeddingsSetting,
+  type RunningRecsys,
+  type StartOptions,
+  startRecsys,
+} from './start';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createKeyResolver } from '../auth/namespaces';
 import { openDatabase } from '../db/client';
-import { createKeyResolver } from '../store/namespaces';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));

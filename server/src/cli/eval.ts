@@ -4,14 +4,14 @@ import { SURFACES } from '@recsys/engine';
 import { TEMPLATE_NAMES, type TemplateName } from '@recsys/fixtures';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { loadProfile } from '../config';
 import {
   type EvalDataset,
   type EvalOptions,
   type EvalSource,
   formatReportTable,
   loadEvalDataset,
-  loadProfile,
-} from '../eval/index';
+} from '../lab/eval';
 
 /** Dataset options shared by `recsys eval` and `recsys tune`. */
 export interface DatasetCliOptions {
@@ -92,7 +92,10 @@ export function addEvalOptions(cmd: Command): Command {
         .default('user'),
     )
     .option('-k, --k <list>', 'cut-offs, comma-separated', ksArg, [5, 10, 20])
-    .option('--profile <name|path>', 'engine profile (server/profiles/<name>.json or a JSON file)')
+    .option(
+      '--profile <name|path>',
+      'engine profile (a built-in name such as online-retail, or a JSON/YAML file)',
+    )
     .option('--config <json>', 'engine config JSON merged over the profile')
     .option('--segment-by <traits>', 'break results down by user traits, e.g. country', listArg)
     .option('--embeddings', 'embed item text with the built-in encoder (embedding signal and ILD)')
@@ -141,7 +144,7 @@ export function datasetFromCli(o: DatasetCliOptions): Promise<EvalDataset> {
 export async function configFromCli(
   o: Pick<EvalCliOptions, 'profile' | 'config'>,
 ): Promise<PartialEngineConfig> {
-  const base = o.profile !== undefined ? (await loadProfile(o.profile)).config : {};
+  const base = o.profile !== undefined ? loadProfile(o.profile).config : {};
   if (o.config === undefined) return base;
   let extra: PartialEngineConfig;
   try {
@@ -230,7 +233,7 @@ Examples:
       const dataset = await datasetFromCli(o);
       const options = await evalOptionsFromCli(o);
       const progress = progressBar(o.progress && !o.json);
-      const { runEvaluation } = await import('../eval/index');
+      const { runEvaluation } = await import('../lab/eval');
       let report: Awaited<ReturnType<typeof runEvaluation>>;
       try {
         report = await runEvaluation(dataset, {

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { UserError } from '../errors';
 import {
   createApiKey,
   createNamespace,
@@ -7,7 +6,8 @@ import {
   listNamespaces,
   revokeApiKey,
   updateNamespaceSettings,
-} from '../store/namespaces';
+} from '../auth/namespaces';
+import { UserError } from '../errors';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerEvalCommand } from './eval';

@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createEncoder, parseEmbeddingsSetting } from '../app';
 import { UserError } from '../errors';
 import {
   buildScenarioContext,
@@ -11,8 +10,9 @@ import {
   type ScenarioResult,
   scenariosToCsv,
   startInProcessServer,
-} from '../scenarios';
-import { loadGuardrails, rulesFor } from '../simulate/guardrails';
+} from '../lab/scenarios';
+import { loadGuardrails, rulesFor } from '../lab/simulate/guardrails';
+import { createEncoder, parseEmbeddingsSetting } from '../start';
 import { type GlobalOptions, withDatabase } from './context';
 
 /** Exit code when a scenario fails or a guardrail is breached (CI gates on it). */

@@ -2,9 +2,9 @@ import { DATASET_NAMES, type DatasetName } from '@recsys/fixtures';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { UserError } from '../errors';
-import { defaultDataDir } from '../eval';
-import { writeEvidence } from '../simulate/evidence';
-import { loadSeed, type SeedSource, seedNamespace } from '../simulate/seed';
+import { defaultDataDir } from '../lab/eval';
+import { writeEvidence } from '../lab/simulate/evidence';
+import { loadSeed, type SeedSource, seedNamespace } from '../lab/simulate/seed';
 import { type GlobalOptions, withDatabase } from './context';
 
 export interface SeedCliOptions {

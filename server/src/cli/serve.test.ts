@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApiKey, createNamespace } from '../store/namespaces';
+import { createApiKey, createNamespace } from '../auth/namespaces';
 import { createClient, getTestDatabaseTargets } from '../testing';
 
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseEmbeddingsSetting, startRecsys } from '../app';
+import { parseEmbeddingsSetting, startRecsys } from '../start';
 import type { GlobalOptions } from './context';
 
 export function registerServeCommand(program: Command, globals: () => GlobalOptions) {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { createEncoder, parseEmbeddingsSetting } from '../app';
 import { UserError } from '../errors';
-import { defaultDataDir } from '../eval';
-import { runBatch } from '../simulate/batch';
-import { loadGuardrails } from '../simulate/guardrails';
-import { renderSummaryMd } from '../simulate/report';
-import { runSimulation } from '../simulate/runSimulation';
+import { defaultDataDir } from '../lab/eval';
+import { runBatch } from '../lab/simulate/batch';
+import { loadGuardrails } from '../lab/simulate/guardrails';
+import { renderSummaryMd } from '../lab/simulate/report';
+import { runSimulation } from '../lab/simulate/runSimulation';
+import { createEncoder, parseEmbeddingsSetting } from '../start';
 import { type GlobalOptions, withDatabase } from './context';
 import { EXIT_CHECK_FAILED } from './scenarios';
 import { seedSourceFrom } from './seed';

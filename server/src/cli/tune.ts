@@ -1,14 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { saveProfile } from '../config';
 import {
   formatLeaderboard,
   parseGridSpec,
   renderScatterSvg,
   renderScatterText,
   runTuning,
-  saveProfile,
-} from '../eval/index';
+} from '../lab/eval';
 import { addEvalOptions, datasetFromCli, type EvalCliOptions, evalOptionsFromCli } from './eval';
 
 interface TuneCliOptions extends EvalCliOptions {
@@ -103,10 +103,10 @@ Example:
         console.log(`\nWrote ${resolve(o.out, 'leaderboard.json')} and ${resolve(o.out, 'chart.svg')}`);
       }
       const path = o.save ?? join(o.out ?? '.', `${name}.json`);
-      const saved = await saveProfile(
+      const saved = saveProfile(
         {
           name,
-          description: `Tuned on ${dataset.name}: best ${result.objective.metric} (${result.objective.relevance}) = ${result.best.score.toFixed(4)}`,
+          note: `Tuned on ${dataset.name}: best ${result.objective.metric} (${result.objective.relevance}) = ${result.best.score.toFixed(4)}`,
           config: result.best.config,
           provenance: {
             dataset: dataset.name,

@@ -1,8 +1,8 @@
 import { defaultEngineConfig } from '@recsys/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { EngineHost } from '../engine-host/EngineHost';
 import { createLogger } from '../obs/logger';
+import { EngineHost } from '../replicate/EngineHost';
 import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 import { loadProfile, profileFromValue } from './profiles';
 import { validateEngineConfig } from './schema';

@@ -2,8 +2,10 @@ export {
   type ConfigProfile,
   listBuiltinProfiles,
   loadProfile,
+  PROFILES_DIR,
   profileFromValue,
   readStructuredFile,
+  saveProfile,
 } from './profiles';
 export { engineConfigSchema, validateEngineConfig } from './schema';
 export {

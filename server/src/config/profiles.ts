@@ -1,32 +1,32 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PartialEngineConfig } from '@recsys/engine';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors';
-import { PROFILES_DIR } from '../eval';
+import { packagePath } from '../paths';
 import { validateEngineConfig } from './schema';
 
 /** A named engine configuration, as read from a JSON or YAML file. */
 export interface ConfigProfile {
   name: string | undefined;
+  /** Why these settings: what the data taught (`note` or `description` in the file). */
   note: string | undefined;
   config: PartialEngineConfig;
+  /** How the profile was found (tuning leaderboard entry), when it was. */
+  provenance?: Record<string, unknown> | undefined;
   /** Where it was read from. */
   source: string;
 }
 
-/** Profiles found by evaluation and tuning (`server/profiles/`), then the generic ones shipped here. */
-const PROFILE_DIRS = [PROFILES_DIR, fileURLToPath(new URL('./profiles', import.meta.url))];
+/** The one folder of shipped profiles (`defaults`, `movielens`, `online-retail`, …). */
+export const PROFILES_DIR = packagePath('src/config/profiles');
 
 /** Names of the profiles shipped with the server (e.g. `online-retail`, `movielens`, `defaults`). */
 export function listBuiltinProfiles(): string[] {
-  const names = new Set<string>();
-  for (const dir of PROFILE_DIRS) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) if (f.endsWith('.json')) names.add(f.slice(0, -5));
-  }
-  return [...names].sort();
+  return readdirSync(PROFILES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** Reads JSON or YAML by extension (`.yml`/`.yaml` → YAML, anything else → JSON). */
@@ -76,10 +76,15 @@ export function profileFromValue(value: unknown, source: string): ConfigProfile 
     }
   }
   const { config } = validateEngineConfig(isEnvelope ? record.config : record, source);
+  const provenance = isEnvelope ? record.provenance : undefined;
+  if (provenance !== undefined && (typeof provenance !== 'object' || provenance === null)) {
+    throw new UserError('BAD_REQUEST', `${source}: "provenance" must be an object.`);
+  }
   return {
     name: isEnvelope ? (record.name as string | undefined) : undefined,
     note: isEnvelope ? ((record.note ?? record.description) as string | undefined) : undefined,
     config,
+    provenance: provenance as Record<string, unknown> | undefined,
     source,
   };
 }
@@ -93,8 +98,8 @@ export function profileFromValue(value: unknown, source: string): ConfigProfile 
 export function loadProfile(fileOrName: string): ConfigProfile {
   const path = resolve(fileOrName);
   if (existsSync(path)) return profileFromValue(readStructuredFile(path), fileOrName);
-  const builtin = PROFILE_DIRS.map((d) => resolve(d, `${fileOrName}.json`)).find((p) => existsSync(p));
-  if (/^[a-z0-9-]+$/.test(fileOrName) && builtin) {
+  const builtin = resolve(PROFILES_DIR, `${fileOrName}.json`);
+  if (/^[a-z0-9-]+$/.test(fileOrName) && existsSync(builtin)) {
     const profile = profileFromValue(readStructuredFile(builtin), `profile "${fileOrName}"`);
     return { ...profile, name: profile.name ?? fileOrName };
   }
@@ -102,4 +107,31 @@ export function loadProfile(fileOrName: string): ConfigProfile {
     'NOT_FOUND',
     `"${fileOrName}" is neither a file nor a built-in profile (${listBuiltinProfiles().join(', ')}).`,
   );
+}
+
+/**
+ * Writes a profile as pretty JSON in the envelope shape {@link loadProfile} reads (and
+ * `recsys config set` stores); checks it first. Returns the absolute path written.
+ *
+ * @example saveProfile({ name: 'my-shop', config }, 'profiles/my-shop.json')
+ */
+export function saveProfile(
+  profile: {
+    name: string;
+    note?: string | undefined;
+    config: PartialEngineConfig;
+    provenance?: Record<string, unknown> | undefined;
+  },
+  path: string,
+): string {
+  const envelope = {
+    name: profile.name,
+    ...(profile.note ? { note: profile.note } : {}),
+    ...(profile.provenance ? { provenance: profile.provenance } : {}),
+    config: profile.config,
+  };
+  profileFromValue(envelope, path);
+  const out = resolve(path);
+  writeFileSync(out, `${JSON.stringify(envelope, null, 2)}\n`);
+  return out;
 }

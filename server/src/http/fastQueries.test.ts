@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { createNamespace } from '../store/namespaces';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
 
 /**

@@ -1,12 +1,12 @@
 import type { EmbeddingEncoder } from '@recsys/engine';
 import { createTRPCClient, httpLink } from '@trpc/client';
+import type { AppRouter } from '../api/router';
+import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { EngineHost } from '../engine-host/EngineHost';
-import { RecLogWriter } from '../engine-host/RecLogWriter';
 import { createRecsysServer, type RecsysServer, type RecsysServerOptions } from '../http/server';
 import { createLogger } from '../obs/logger';
-import type { AppRouter } from '../routers/app';
-import { createApiKey, createNamespace } from '../store/namespaces';
+import { EngineHost } from '../replicate/EngineHost';
+import { RecLogWriter } from '../serve/RecLogWriter';
 
 export interface TestTenant {
   namespaceId: string;

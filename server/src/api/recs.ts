@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { Surface } from '@recsys/engine';
+import { TRPCError } from '@trpc/server';
+import { type RecsResponse, recsInputSchemas } from '../ingest/contracts';
+import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
+import { type Context, keyedProcedure, router } from './init';
+
+/** Ranks a list through the engines (in this thread or another) and logs it as served. */
+async function serve(
+  ctx: Context & { principal: { namespaceId: string } },
+  surface: Surface,
+  input: ServeInput,
+): Promise<RecsResponse> {
+  const host = ctx.services.engines;
+  if (!host) {
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Recommendations are not enabled on this server.',
+    });
+  }
+  let listed: EngineList;
+  try {
+    listed = await host.serve(ctx.principal.namespaceId, surface, input);
+  } catch (error) {
+    if (error instanceof EngineNotReadyError) {
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: error.message });
+    }
+    throw error;
+  }
+  const requestId = randomUUID();
+  ctx.services.recLog?.push({
+    namespaceId: ctx.principal.namespaceId,
+    requestId,
+    surface: input.placement ?? surface,
+    userId: listed.userId,
+    anonymousId: input.anonymousId ?? null,
+    items: listed.items,
+    fallback: listed.fallback.used,
+    configVersion: listed.configVersion,
+  });
+  return { requestId, surface, items: listed.items, fallback: listed.fallback };
+}
+
+/** Recommendation lists; publishable (browser) and secret keys alike. */
+export const recsRouter = router({
+  /** Home page "top picks" for a user or visitor; cold visitors get popular and trending items. */
+  forUser: keyedProcedure
+    .input(recsInputSchemas.forUser)
+    .query(({ ctx, input }) => serve(ctx, 'forUser', input)),
+  /** Item page: items related to `itemId` (never `itemId` itself). */
+  similar: keyedProcedure
+    .input(recsInputSchemas.similar)
+    .query(({ ctx, input }) => serve(ctx, 'similar', input)),
+  /** Complements for the items in a basket (never the basket's items). */
+  cart: keyedProcedure.input(recsInputSchemas.cart).query(({ ctx, input }) => serve(ctx, 'cart', input)),
+  /** Items the user bought before and is likely to buy again. */
+  buyAgain: keyedProcedure
+    .input(recsInputSchemas.buyAgain)
+    .query(({ ctx, input }) => serve(ctx, 'buyAgain', input)),
+  /** Items gaining attention now, optionally within a category. */
+  trending: keyedProcedure
+    .input(recsInputSchemas.trending)
+    .query(({ ctx, input }) => serve(ctx, 'trending', input)),
+  /** The user's recently viewed items, newest first. */
+  recentlyViewed: keyedProcedure
+    .input(recsInputSchemas.recentlyViewed)
+    .query(({ ctx, input }) => serve(ctx, 'recentlyViewed', input)),
+});

@@ -1,0 +1,115 @@
+import { SIGNALS, type SignalName } from '@recsys/engine';
+import { z } from 'zod';
+import { idSchema } from '../ingest/contracts/common';
+import { normalizeTag } from '../ingest/contracts/items';
+
+const tagList = z.array(z.string().min(1).max(128).transform(normalizeTag)).max(50);
+const price = z.number().finite().nonnegative();
+
+export const recFiltersSchema = z
+  .object({
+    /** `[min, max]`, either may be null for an open bound. */
+    priceBetween: z
+      .tuple([price.nullable(), price.nullable()])
+      .refine(([lo, hi]) => lo === null || hi === null || lo <= hi, 'min must not exceed max')
+      .optional(),
+    includeTagsAny: tagList.optional(),
+    excludeTagsAny: tagList.optional(),
+    excludeIds: z.array(idSchema).max(500).optional(),
+  })
+  .strict();
+
+const signalWeights = z
+  .record(z.enum(SIGNALS), z.number().finite().min(0, 'weights are >= 0').max(100))
+  .transform((r) => r as Partial<Record<SignalName, number>>);
+
+/** The documented subset of the engine configuration a request may override. */
+export const recOverridesSchema = z
+  .object({
+    blend: signalWeights.optional(),
+    diversity: z
+      .object({
+        lambda: z.number().min(0).max(1).optional(),
+        maxPerBrand: z.number().int().min(0).max(100).optional(),
+        maxPerCategory: z.number().int().min(0).max(100).optional(),
+      })
+      .strict()
+      .optional(),
+    excludePurchased: z.boolean().optional(),
+    fallback: z.boolean().optional(),
+  })
+  .strict();
+
+export const recsBaseInputSchema = z
+  .object({
+    userId: idSchema.optional(),
+    anonymousId: idSchema.optional(),
+    sessionId: idSchema.optional(),
+    /** Number of items, 1–100. */
+    k: z
+      .number()
+      .int('k must be a whole number')
+      .min(1, 'k must be between 1 and 100')
+      .max(100, 'k must be between 1 and 100')
+      .default(10),
+    filters: recFiltersSchema.optional(),
+    explain: z.boolean().default(false),
+    /** Same data + request + seed → same list. */
+    seed: z.number().int().optional(),
+    /** Where the list is shown (`home`, `pdp`, …), logged for attribution. */
+    placement: z.string().min(1).max(64).optional(),
+    /**
+     * Items of the visitor's current session, oldest first, used as extra
+     * anchors (the latest weighs most) without being stored — e.g. what a
+     * headless client saw before it had sent events.
+     */
+    contextItemIds: z.array(idSchema).max(50).optional(),
+    /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
+    traits: z.record(z.string().max(64), z.string().max(256)).optional(),
+    overrides: recOverridesSchema.optional(),
+  })
+  .strict();
+
+const needsIdentity = <T extends { userId?: string | undefined; anonymousId?: string | undefined }>(
+  input: T,
+  ctx: z.RefinementCtx,
+) => {
+  if (!input.userId && !input.anonymousId) {
+    ctx.addIssue({ code: 'custom', path: ['userId'], message: 'this list needs a userId or an anonymousId' });
+  }
+};
+
+export const recsInputSchemas = {
+  forUser: recsBaseInputSchema,
+  similar: recsBaseInputSchema.extend({ itemId: idSchema }),
+  cart: recsBaseInputSchema.extend({
+    itemIds: z.array(idSchema).min(1, 'send the ids of the items in the cart').max(100),
+  }),
+  buyAgain: recsBaseInputSchema.superRefine(needsIdentity),
+  trending: recsBaseInputSchema.extend({ category: z.string().min(1).max(128).optional() }),
+  recentlyViewed: recsBaseInputSchema.superRefine(needsIdentity),
+};
+
+export type RecsBaseInput = z.output<typeof recsBaseInputSchema>;
+
+export interface RecommendedItem {
+  itemId: string;
+  /** 1-based position in the list. */
+  rank: number;
+  score: number;
+  title: string | null;
+  price: number | null;
+  currency: string | null;
+  url: string | null;
+  imageUrl: string | null;
+  reasons?: Array<{ signal: string; contribution: number; text: string; relatedItemId?: string }>;
+}
+
+export interface RecsResponse {
+  /** Send it back with clicks (`meta.requestId`) for attribution. */
+  requestId: string;
+  surface: string;
+  items: RecommendedItem[];
+  /** Whether fallback lists (category best-sellers, then popular) filled the list. */
+  fallback: { used: boolean; sources: string[]; filled: number };
+}

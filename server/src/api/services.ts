@@ -1,0 +1,23 @@
+import type { KeyResolver } from '../auth/namespaces';
+import type { Database } from '../db/client';
+import type { EventsBatchResult } from '../ingest/contracts';
+import type { Logger } from '../obs/logger';
+import type { Metrics } from '../obs/metrics';
+import type { EngineService } from '../serve/EngineService';
+import type { RecLogWriter } from '../serve/RecLogWriter';
+
+/** What procedures and HTTP routes share within one server process. */
+export interface AppServices {
+  database: Database;
+  keys: KeyResolver;
+  log: Logger;
+  metrics: Metrics;
+  /** Called after every ingestion batch (metrics; nudges the engine host to poll). */
+  onEventsIngested(namespaceId: string, result: EventsBatchResult): void;
+  /** Whether the engine indexes are loaded (for `/readyz`). */
+  engineReady(): boolean;
+  /** The engines; absent on a server started without recommendations. */
+  engines: EngineService | undefined;
+  /** Served-list log for attribution and evaluation. */
+  recLog: RecLogWriter | undefined;
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import {
+  aliasInputSchema,
+  forgetInputSchema,
+  idSchema,
+  pageInputSchema,
+  usersUpsertInputSchema,
+} from '../ingest/contracts';
+import { aliasUser, forgetUser, getUser, listUsers, upsertUsers } from '../ingest/users';
+import { keyedProcedure, router, secretProcedure } from './init';
+
+export const usersRouter = router({
+  upsert: secretProcedure
+    .input(usersUpsertInputSchema)
+    .mutation(({ ctx, input }) =>
+      upsertUsers(ctx.services.database, ctx.principal.namespaceId, ctx.principal.settings, input.users),
+    ),
+  /**
+   * Links an anonymous id to a user on login. Allowed with publishable keys
+   * because the browser SDK's `identify()` calls it.
+   */
+  alias: keyedProcedure
+    .input(aliasInputSchema)
+    .mutation(({ ctx, input }) =>
+      aliasUser(ctx.services.database, ctx.principal.namespaceId, input.anonymousId, input.userId),
+    ),
+  /** GDPR erasure of a user, their events and everything derived from them. */
+  forget: secretProcedure
+    .input(forgetInputSchema)
+    .mutation(({ ctx, input }) => forgetUser(ctx.services.database, ctx.principal.namespaceId, input.userId)),
+  get: secretProcedure
+    .input(z.object({ userId: idSchema }))
+    .query(({ ctx, input }) => getUser(ctx.services.database, ctx.principal.namespaceId, input.userId)),
+  list: secretProcedure
+    .input(
+      pageInputSchema.extend({
+        trait: z.object({ key: z.string().min(1).max(64), value: z.string().max(256) }).optional(),
+      }),
+    )
+    .query(({ ctx, input }) => listUsers(ctx.services.database, ctx.principal.namespaceId, input)),
+});

@@ -1,7 +1,0 @@
-export * from './common';
-export * from './events';
-export * from './items';
-export { limits } from './limits';
-export * from './pii';
-export * from './recs';
-export * from './users';

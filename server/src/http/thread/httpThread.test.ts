@@ -1,0 +1,178 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, createNamespace } from '../../auth/namespaces';
+import type { Database } from '../../db/client';
+import { ingestEvents } from '../../ingest/events';
+import { upsertItems } from '../../ingest/items';
+import { createLogger } from '../../obs/logger';
+import { EngineHost } from '../../replicate/EngineHost';
+import { createClient, getTestDatabaseTargets } from '../../testing';
+import { type HttpThread, startHttpThread } from './startHttpThread';
+
+const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
+if (!postgres) console.warn('httpThread.test: skipped, it needs PostgreSQL (set DATABASE_URL)');
+
+const log = createLogger({ level: 'silent' });
+const items = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({
+  itemId: id,
+  title: `Item ${id}`,
+  price: 10,
+  currency: 'EUR',
+  category: id < 'd' ? 'left' : 'right',
+}));
+const hour = 3_600_000;
+/** Sessions that view a with b and c, and d with e: co-visitation pairs. */
+function sessions(prefix: string, pairs: Array<[string, string]>, count: number) {
+  const events: Array<Record<string, unknown>> = [];
+  const t0 = Date.now() - 24 * hour;
+  for (let s = 0; s < count; s++) {
+    for (const [x, y] of pairs) {
+      for (const itemId of [x, y]) {
+        events.push({
+          eventId: `${prefix}-${s}-${x}${y}-${itemId}`,
+          type: 'view',
+          itemId,
+          userId: `${prefix}-u${s}`,
+          sessionId: `${prefix}-s${s}`,
+          ts: new Date(t0 + s * 60_000).toISOString(),
+        });
+      }
+    }
+  }
+  return events;
+}
+
+async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
+  let database: Database & { drop(): Promise<void>; url?: string };
+  let engines: EngineHost;
+  let thread: HttpThread;
+  let key: string;
+
+  beforeAll(async () => {
+    database = await postgres!.open();
+    await createNamespace(database, 'shop');
+    key = (await createApiKey(database, 'shop', { kind: 'secret' })).key;
+    await upsertItems(database, 'shop', items);
+    await ingestEvents(database, 'shop', {}, [
+      ...sessions('ab', [['a', 'b']], 6),
+      ...sessions('ac', [['a', 'c']], 3),
+      ...sessions('de', [['d', 'e']], 4),
+    ]);
+    engines = new EngineHost({ database, log, encoder: null, pollIntervalMs: 100 });
+    await engines.start();
+    thread = await startHttpThread({ engines, databaseUrl: database.url!, port: 0, logLevel: 'silent' });
+  });
+  afterAll(async () => {
+    await thread?.close();
+    await engines?.stop();
+    await database?.drop();
+  });
+
+  it('serves recs from its own thread with the lists the engine host ranks on this one', async () => {
+    expect(thread.worker.threadId).toBeGreaterThan(0);
+    const client = createClient(thread.url, key);
+    const similar = await client.recs.similar.query({ itemId: 'a', k: 3, explain: true });
+    const local = engines.serve('shop', 'similar', { itemId: 'a', k: 3, explain: true });
+    // Popularity decays with the clock between the two calls: scores agree to many digits, not all.
+    const shape = (items: typeof similar.items) =>
+      items.map(({ score, reasons, ...rest }) => ({
+        ...rest,
+        score: score.toFixed(9),
+        reasons: reasons?.map(({ contribution, ...r }) => ({ ...r, contribution: contribution.toFixed(9) })),
+      }));
+    expect(shape(similar.items)).toEqual(shape(local.items));
+    expect(similar.items.map((i) => i.itemId).slice(0, 2)).toEqual(['b', 'c']);
+    expect(similar.items[0]).toMatchObject({ title: 'Item b', price: 10, currency: 'EUR' });
+    expect(similar.items[0]!.reasons!.length).toBeGreaterThan(0);
+    const forUser = await client.recs.forUser.query({ userId: 'de-u1', k: 4 });
+    expect(shape(forUser.items)).toEqual(
+      shape(engines.serve('shop', 'forUser', { userId: 'de-u1', k: 4, explain: false }).items),
+    );
+  });
+
+  it('logs each served list through its own database pool', async () => {
+    const client = createClient(thread.url, key);
+    const { requestId } = await client.recs.similar.query({ itemId: 'd', k: 2, placement: 'pdp' });
+    const rows = await waitFor(
+      () =>
+        database.query<{ surface: string; items: Array<{ itemId: string }> }>(
+          'SELECT surface, items FROM rec_logs WHERE request_id = $1',
+          [requestId],
+        ),
+      (r) => r.length > 0,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.surface).toBe('pdp');
+    expect(rows[0]!.items[0]!.itemId).toBe('e');
+  });
+
+  it('ingests events on its thread and the engines apply them within 2 seconds', async () => {
+    const client = createClient(thread.url, key);
+    // f has no co-visits yet: its list is all fallback.
+    const before = await client.recs.similar.query({ itemId: 'f', k: 1 });
+    expect(before.fallback.used).toBe(true);
+    const accepted = await client.events.batch.mutate({ events: sessions('fa', [['f', 'a']], 5) });
+    expect(accepted.accepted).toBe(10);
+    const started = Date.now();
+    const after = await waitFor(
+      () => client.recs.similar.query({ itemId: 'f', k: 1 }),
+      (r) => !r.fallback.used,
+    );
+    expect(after.fallback.used).toBe(false);
+    expect(after.items[0]?.itemId).toBe('a');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('answers recs with 503 until the engines it serves have loaded', async () => {
+    const loading = new EngineHost({ database, log, encoder: null });
+    const second = await startHttpThread({
+      engines: loading,
+      databaseUrl: database.url!,
+      port: 0,
+      logLevel: 'silent',
+    });
+    try {
+      const client = createClient(second.url, key);
+      await expect(client.recs.similar.query({ itemId: 'a', k: 2 })).rejects.toMatchObject({
+        data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 },
+        message: 'The engine is still loading; retry in a moment.',
+      });
+      await loading.start();
+      const served = await waitFor(
+        () => client.recs.similar.query({ itemId: 'a', k: 2 }).catch(() => undefined),
+        (r) => r !== undefined,
+      );
+      expect(served?.items[0]?.itemId).toBe('b');
+    } finally {
+      await second.close();
+      await loading.stop();
+    }
+  });
+
+  it('rejects with the reason when it cannot listen, and close() ends the thread', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      await expect(
+        startHttpThread({ engines, databaseUrl: database.url!, port, logLevel: 'silent' }),
+      ).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+    const extra = await startHttpThread({ engines, databaseUrl: database.url!, port: 0, logLevel: 'silent' });
+    const exited = new Promise<number>((r) => extra.worker.once('exit', r));
+    await extra.close();
+    expect(await exited).toBe(0);
+    await expect(fetch(`${extra.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,109 @@
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { EngineService } from '../../serve/EngineService';
+import { exposeEngine } from '../../serve/engineBridge';
+
+export interface HttpThreadOptions {
+  /** The engines, on this thread; the HTTP thread asks them for each `recs.*` list. */
+  engines: EngineService;
+  /**
+   * PostgreSQL URL: the HTTP thread opens a pool of its own (ingestion, admin, keys, the served-list
+   * log). The embedded database cannot be shared between threads.
+   */
+  databaseUrl: string;
+  /** @default 8080 (0 picks a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default process.env.LOG_LEVEL ?? 'info' */
+  logLevel?: string;
+  /** See `RecsysServerOptions.fastQueries`. @default true */
+  fastQueries?: boolean;
+  /**
+   * Called when the thread ends after it started listening and without `close()` (an uncaught
+   * error): the process no longer serves HTTP. A failed start rejects instead.
+   * @default nothing; the caller decides
+   */
+  onExit?: (error: Error) => void;
+}
+
+/** The serializable part of {@link HttpThreadOptions}, as the worker receives it. */
+export interface HttpThreadData {
+  databaseUrl: string;
+  port: number;
+  host: string;
+  logLevel: string | undefined;
+  fastQueries: boolean;
+  enginePort: MessagePort;
+}
+
+export type HttpThreadMessage =
+  | { t: 'listening'; url: string }
+  | { t: 'failed'; message: string }
+  | { t: 'closed' };
+
+export interface HttpThread {
+  /** Base URL the thread listens on. */
+  url: string;
+  worker: Worker;
+  /** Stops accepting, finishes what is in flight, flushes the served-list log, ends the thread. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the HTTP API (tRPC, collection, health, metrics) from a worker thread while the engines
+ * stay on this one, so that the two share the machine's cores: the engine's ranking on this
+ * thread, and HTTP parsing, validation, JSON, socket writes and the served-list log on the other.
+ * A `recs.*` request crosses threads twice, as small structured clones.
+ */
+export async function startHttpThread(options: HttpThreadOptions): Promise<HttpThread> {
+  const channel = new MessageChannel();
+  const stopExposing = exposeEngine(options.engines, channel.port1);
+  const data: HttpThreadData = {
+    databaseUrl: options.databaseUrl,
+    port: options.port ?? 8080,
+    host: options.host ?? '127.0.0.1',
+    logLevel: options.logLevel,
+    fastQueries: options.fastQueries ?? true,
+    enginePort: channel.port2,
+  };
+  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+    workerData: data,
+    transferList: [channel.port2],
+  });
+  let closing = false;
+  let listening = false;
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  let lastError: Error | undefined;
+  worker.on('error', (error) => {
+    lastError = error;
+  });
+  void exited.then((code) => {
+    stopExposing();
+    // A thread that never listened is reported by the rejected start, not here.
+    if (!closing && listening) {
+      options.onExit?.(lastError ?? new Error(`The HTTP thread exited with code ${code}.`));
+    }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onMessage = (message: HttpThreadMessage) => {
+      if (message.t === 'listening') {
+        listening = true;
+        resolve(message.url);
+      } else if (message.t === 'failed') reject(new Error(message.message));
+    };
+    worker.on('message', onMessage);
+    void exited.then((code) =>
+      reject(lastError ?? new Error(`The HTTP thread exited with code ${code} before listening.`)),
+    );
+  });
+  return {
+    url,
+    worker,
+    async close() {
+      if (closing) return exited.then(() => undefined);
+      closing = true;
+      worker.postMessage({ t: 'close' });
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import type { NamespaceSettings } from '../auth/namespaces';
+import type { Database } from '../db/client';
+import { events } from '../db/schema';
+import { UserError } from '../errors';
+import {
+  decodeCursor,
+  type EventsBatchResult,
+  encodeCursor,
+  eventInputSchema,
+  eventMetaSchema,
+  limits,
+  type ParsedEvent,
+  type RowError,
+  toRowErrors,
+} from './contracts';
+import { applyPiiPolicy } from './piiPolicy';
+
+/** Documented meta keys have known meaning; only free keys are screened for PII. */
+const DOCUMENTED_META = new Set(Object.keys(eventMetaSchema.shape));
+
+interface PreparedEvent {
+  event: ParsedEvent;
+  ts: Date;
+  clientTs: Date | null;
+}
+
+/**
+ * Validates each event on its own and stores the valid ones in one
+ * statement. Replays are ignored by `(namespace_id, event_id)`, so clients
+ * can retry a batch any number of times. The promise resolves after the
+ * insert committed: "accepted" means durably stored.
+ */
+export async function ingestEvents(
+  database: Database,
+  namespaceId: string,
+  settings: NamespaceSettings,
+  input: unknown[],
+  receivedAt = new Date(),
+): Promise<EventsBatchResult> {
+  const rejected: RowError[] = [];
+  const prepared: PreparedEvent[] = [];
+  const maxTs = receivedAt.getTime() + limits.maxFutureSkewMs;
+  for (let index = 0; index < input.length; index++) {
+    const parsed = eventInputSchema.safeParse(input[index]);
+    if (!parsed.success) {
+      rejected.push(...toRowErrors(index, parsed.error));
+      continue;
+    }
+    const event = parsed.data;
+    if (event.meta) {
+      const checked = applyPiiPolicy(event.meta, settings.pii ?? 'reject', index, 'meta', DOCUMENTED_META);
+      if (checked.errors.length) {
+        rejected.push(...checked.errors);
+        continue;
+      }
+      event.meta = checked.value;
+    }
+    const ts = new Date(event.ts);
+    // Far-future client clocks would float events to the top of every decay
+    // window; clamp to the receive time and keep what the client said.
+    if (ts.getTime() > maxTs) prepared.push({ event, ts: receivedAt, clientTs: ts });
+    else prepared.push({ event, ts, clientTs: null });
+  }
+  const inserted = prepared.length ? await insertEvents(database, namespaceId, prepared, receivedAt) : 0;
+  return { accepted: inserted, duplicates: prepared.length - inserted, rejected };
+}
+
+async function insertEvents(
+  database: Database,
+  namespaceId: string,
+  rows: PreparedEvent[],
+  receivedAt: Date,
+): Promise<number> {
+  const n = rows.length;
+  const cols = {
+    eventId: new Array<string>(n),
+    type: new Array<string>(n),
+    itemId: new Array<string | null>(n),
+    userId: new Array<string | null>(n),
+    anonymousId: new Array<string | null>(n),
+    sessionId: new Array<string | null>(n),
+    ts: new Array<string>(n),
+    clientTs: new Array<string | null>(n),
+    value: new Array<number | null>(n),
+    meta: new Array<string>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const { event, ts, clientTs } = rows[i]!;
+    cols.eventId[i] = event.eventId;
+    cols.type[i] = event.type;
+    cols.itemId[i] = event.itemId ?? null;
+    cols.userId[i] = event.userId ?? null;
+    cols.anonymousId[i] = event.anonymousId ?? null;
+    cols.sessionId[i] = event.sessionId ?? null;
+    cols.ts[i] = ts.toISOString();
+    cols.clientTs[i] = clientTs?.toISOString() ?? null;
+    cols.value[i] = event.value ?? null;
+    cols.meta[i] = JSON.stringify(event.meta ?? {});
+  }
+  // One statement with array parameters: constant parameter count whatever
+  // the batch size, and a single round trip.
+  const result = await database.query<{ n: number }>(
+    `WITH ins AS (
+       INSERT INTO events (namespace_id, event_id, type, item_id, user_id, anonymous_id, session_id, ts, client_ts, received_at, value, meta)
+       SELECT $1, u.event_id, u.type, u.item_id, u.user_id, u.anonymous_id, u.session_id, u.ts, u.client_ts, $2::timestamptz, u.value, u.meta::jsonb
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::text[])
+         AS u(event_id, type, item_id, user_id, anonymous_id, session_id, ts, client_ts, value, meta)
+       ON CONFLICT (namespace_id, event_id) DO NOTHING
+       RETURNING 1
+     ) SELECT count(*)::int AS n FROM ins`,
+    [
+      namespaceId,
+      receivedAt.toISOString(),
+      cols.eventId,
+      cols.type,
+      cols.itemId,
+      cols.userId,
+      cols.anonymousId,
+      cols.sessionId,
+      cols.ts,
+      cols.clientTs,
+      cols.value,
+      cols.meta,
+    ],
+  );
+  return Number(result[0]?.n ?? 0);
+}
+
+export interface ListEventsFilter {
+  userId?: string | undefined;
+  anonymousId?: string | undefined;
+  itemId?: string | undefined;
+  type?: ParsedEvent['type'] | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first; the cursor is the last row's `(ts, eventId)`. */
+export async function listEvents(database: Database, namespaceId: string, filter: ListEventsFilter) {
+  const where: SQL[] = [eq(events.namespaceId, namespaceId)];
+  if (filter.userId) where.push(eq(events.userId, filter.userId));
+  if (filter.anonymousId) where.push(eq(events.anonymousId, filter.anonymousId));
+  if (filter.itemId) where.push(eq(events.itemId, filter.itemId));
+  if (filter.type) where.push(eq(events.type, filter.type));
+  if (filter.since) where.push(gte(events.ts, new Date(filter.since)));
+  if (filter.until) where.push(lt(events.ts, new Date(filter.until)));
+  if (filter.cursor) {
+    const [ts, id] = decodeCursor(filter.cursor) ?? [];
+    if (typeof ts !== 'string' || typeof id !== 'string') {
+      throw new UserError('BAD_REQUEST', 'cursor is invalid; pass nextCursor unchanged.');
+    }
+    const at = new Date(ts);
+    where.push(or(lt(events.ts, at), and(eq(events.ts, at), lt(events.eventId, id)))!);
+  }
+  const rows = await database.db
+    .select()
+    .from(events)
+    .where(and(...where))
+    .orderBy(desc(events.ts), desc(events.eventId))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    events: page.map((r) => ({
+      eventId: r.eventId,
+      type: r.type,
+      itemId: r.itemId,
+      userId: r.userId,
+      anonymousId: r.anonymousId,
+      sessionId: r.sessionId,
+      ts: r.ts.toISOString(),
+      clientTs: r.clientTs?.toISOString() ?? null,
+      receivedAt: r.receivedAt.toISOString(),
+      value: r.value,
+      meta: r.meta,
+    })),
+    nextCursor:
+      rows.length > filter.limit && last ? encodeCursor([last.ts.toISOString(), last.eventId]) : null,
+  };
+}

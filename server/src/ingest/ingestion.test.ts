@@ -1,0 +1,395 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+
+const ts = (offsetSec = 0) => new Date(Date.UTC(2026, 0, 10, 12, 0, offsetSec)).toISOString();
+
+describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let stack: Awaited<ReturnType<typeof startTestServer>>;
+  let shop: TestTenant;
+
+  beforeAll(async () => {
+    database = await target.open();
+    stack = await startTestServer(database);
+    shop = await stack.tenant('shop');
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  describe('items', () => {
+    it('round-trips an upserted item with normalized tags and brand/category shorthands', async () => {
+      const result = await shop.admin.items.upsert.mutate({
+        items: [
+          {
+            itemId: 'sku-1',
+            title: 'Trail Runner',
+            description: 'Light trail shoe',
+            price: 89.5,
+            currency: 'eur',
+            tags: ['Color: Black', 'waterproof'],
+            brand: 'Acme ',
+            category: ['Shoes', 'Running'],
+            props: { url: '/p/sku-1', imageUrl: '/img/sku-1.png' },
+          },
+        ],
+      });
+      expect(result).toEqual({ upserted: 1, rejected: [] });
+      const [item] = await shop.admin.items.get.query({ itemIds: ['sku-1'] });
+      expect(item).toMatchObject({
+        itemId: 'sku-1',
+        title: 'Trail Runner',
+        price: 89.5,
+        currency: 'EUR',
+        available: true,
+        archivedAt: null,
+        props: { url: '/p/sku-1', imageUrl: '/img/sku-1.png' },
+      });
+      expect(item?.tags.sort()).toEqual([
+        'brand:acme',
+        'category:running',
+        'category:shoes',
+        'color:black',
+        'waterproof',
+      ]);
+    });
+
+    it('applies a partial update without erasing the fields it omits', async () => {
+      await shop.admin.items.upsert.mutate({ items: [{ itemId: 'sku-1', price: 79, available: false }] });
+      const [item] = await shop.admin.items.get.query({ itemIds: ['sku-1'] });
+      expect(item).toMatchObject({ title: 'Trail Runner', price: 79, available: false, currency: 'EUR' });
+      expect(item?.tags).toContain('brand:acme');
+    });
+
+    it('is idempotent: the same upsert twice leaves one row with the same values', async () => {
+      const batch = { items: [{ itemId: 'sku-2', title: 'Sock', price: 5 }] };
+      await shop.admin.items.upsert.mutate(batch);
+      await shop.admin.items.upsert.mutate(batch);
+      const page = await shop.admin.items.list.query({ limit: 100 });
+      expect(page.items.filter((i) => i.itemId === 'sku-2')).toHaveLength(1);
+    });
+
+    it('stores the valid items of a batch and reports each bad row by index and field path', async () => {
+      const result = await shop.admin.items.upsert.mutate({
+        items: [
+          { itemId: 'ok-1', title: 'Fine' },
+          { itemId: 'bad-1', price: -3 },
+          { title: 'no id' },
+          { itemId: 'bad-2', currency: 'EURO', unknownField: 1 },
+          { itemId: 'ok-2', title: 'Also fine' },
+        ],
+      });
+      expect(result.upserted).toBe(2);
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual([
+        [1, 'price'],
+        [2, 'itemId'],
+        [3, 'currency'],
+        [3, ''],
+      ]);
+      expect(result.rejected[0]?.message).toMatch(/>=\s*0|non-?negative|greater/i);
+      const got = await shop.admin.items.get.query({ itemIds: ['ok-1', 'ok-2', 'bad-1'] });
+      expect(got.map((i) => i.itemId)).toEqual(['ok-1', 'ok-2']);
+    });
+
+    it('archives with items.remove, keeps the row, lists it as archived and restores it', async () => {
+      expect(await shop.admin.items.remove.mutate({ itemIds: ['ok-1', 'missing'] })).toEqual({
+        archived: 1,
+        unchanged: ['missing'],
+      });
+      const active = await shop.admin.items.list.query({ limit: 100 });
+      expect(active.items.map((i) => i.itemId)).not.toContain('ok-1');
+      const archived = await shop.admin.items.list.query({ limit: 100, status: 'archived' });
+      expect(archived.items.map((i) => i.itemId)).toEqual(['ok-1']);
+      expect(archived.items[0]?.archivedAt).not.toBeNull();
+      expect(await shop.admin.items.restore.mutate({ itemIds: ['ok-1'] })).toEqual({
+        restored: 1,
+        unchanged: [],
+      });
+      const [restored] = await shop.admin.items.get.query({ itemIds: ['ok-1'] });
+      expect(restored?.archivedAt).toBeNull();
+    });
+
+    it('pages through items with a cursor and filters by tag', async () => {
+      await shop.admin.items.upsert.mutate({
+        items: Array.from({ length: 25 }, (_, i) => ({
+          itemId: `page-${String(i).padStart(2, '0')}`,
+          tags: ['paged'],
+        })),
+      });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await shop.admin.items.list.query({ limit: 10, tag: 'paged', cursor });
+        seen.push(...page.items.map((i) => i.itemId));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toHaveLength(25);
+      expect(new Set(seen).size).toBe(25);
+    });
+
+    it('refuses a batch over 1,000 items with a message saying to split it', async () => {
+      const items = Array.from({ length: 1_001 }, (_, i) => ({ itemId: `x${i}` }));
+      await expect(shop.admin.items.upsert.mutate({ items })).rejects.toThrow(/at most 1000 items/);
+    });
+  });
+
+  describe('events', () => {
+    const event = (i: number, extra: Record<string, unknown> = {}) => ({
+      eventId: `e-${i}`,
+      type: 'view',
+      itemId: 'sku-1',
+      anonymousId: 'anon-1',
+      sessionId: 's-1',
+      ts: ts(i),
+      ...extra,
+    });
+
+    it('stores a replayed batch once: the same batch three times gives no duplicates', async () => {
+      const batch = { events: Array.from({ length: 50 }, (_, i) => event(i)) };
+      const first = await shop.browser.events.batch.mutate(batch);
+      const second = await shop.browser.events.batch.mutate(batch);
+      const third = await shop.browser.events.batch.mutate(batch);
+      expect(first).toEqual({ accepted: 50, duplicates: 0, rejected: [] });
+      expect(second).toEqual({ accepted: 0, duplicates: 50, rejected: [] });
+      expect(third).toEqual({ accepted: 0, duplicates: 50, rejected: [] });
+      const rows = await database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events WHERE namespace_id = 'shop' AND event_id LIKE 'e-%'`,
+      );
+      expect(rows[0]?.n).toBe(50);
+    });
+
+    it('counts a repeated eventId inside one batch once', async () => {
+      const result = await shop.browser.events.batch.mutate({ events: [event(900), event(900)] });
+      expect(result).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    });
+
+    it('stores the good rows of a batch and returns index, path and reason for the bad ones', async () => {
+      const result = await shop.browser.events.batch.mutate({
+        events: [
+          event(100),
+          { ...event(101), type: 'teleport' },
+          { ...event(102), itemId: undefined },
+          { ...event(103), ts: '2026-01-10 12:00' },
+          { ...event(104), anonymousId: undefined },
+          { ...event(105), type: 'rate' },
+          { ...event(106), meta: { rank: 'first' } },
+          {
+            eventId: 'order-1',
+            type: 'custom',
+            userId: 'u-1',
+            ts: ts(107),
+            meta: { name: 'order', orderId: 'o-1' },
+          },
+        ],
+      });
+      expect(result.accepted).toBe(2);
+      expect(result.rejected.map((r) => `${r.index}:${r.path}`)).toEqual([
+        '1:type',
+        '2:itemId',
+        '3:ts',
+        '4:userId',
+        '5:value',
+        '6:meta.rank',
+      ]);
+      expect(result.rejected.find((r) => r.index === 3)?.message).toMatch(/ISO-8601/);
+      const stored = await shop.admin.events.list.query({ limit: 10, since: ts(100), until: ts(108) });
+      expect(stored.events.map((e) => e.eventId).sort()).toEqual(['e-100', 'order-1']);
+    });
+
+    it('clamps a far-future client timestamp to the receive time and keeps the client value', async () => {
+      const future = new Date(Date.now() + 7 * 86_400_000).toISOString();
+      await shop.browser.events.batch.mutate({ events: [{ ...event(200), ts: future }] });
+      const { events } = await shop.admin.events.list.query({ limit: 5, itemId: 'sku-1', since: ts(0) });
+      const stored = events.find((e) => e.eventId === 'e-200');
+      expect(stored?.clientTs).toBe(future);
+      expect(Date.parse(stored!.ts)).toBeLessThanOrEqual(Date.now());
+      expect(Date.parse(stored!.receivedAt)).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('round-trips every documented meta key and free keys within limits', async () => {
+      const meta = {
+        surface: 'home',
+        widget: 'top-picks',
+        recommended: true,
+        requestId: 'req-1',
+        rank: 3,
+        referrer: 'https://search.example/',
+        experiment: 'exp-1',
+        variant: 'b',
+        orderId: 'o-9',
+        unitPrice: 9.99,
+        currency: 'usd',
+        color: 'red',
+      };
+      await shop.browser.events.batch.mutate({ events: [{ ...event(300), type: 'click', meta }] });
+      const { events } = await shop.admin.events.list.query({ limit: 1, type: 'click' });
+      expect(events[0]?.meta).toEqual({ ...meta, currency: 'USD' });
+    });
+
+    it('rejects meta values that look like e-mail addresses or phone numbers', async () => {
+      const result = await shop.browser.events.batch.mutate({
+        events: [
+          { ...event(400), meta: { contact: 'jane@example.com' } },
+          { ...event(401), meta: { phone: '+44 7700 900123' } },
+          { ...event(402), meta: { sku: '12345' } },
+        ],
+      });
+      expect(result.rejected.map((r) => `${r.index}:${r.path}`)).toEqual(['0:meta.contact', '1:meta.phone']);
+      expect(result.rejected[0]?.message).toMatch(/e-mail/);
+      expect(result.accepted).toBe(1);
+    });
+
+    it('scrubs personal data instead of rejecting it when the namespace says so', async () => {
+      const { updateNamespaceSettings } = await import('../auth/namespaces');
+      const scrubbing = await stack.tenant('scrub-shop');
+      await updateNamespaceSettings(database, 'scrub-shop', { pii: 'scrub' });
+      const result = await scrubbing.browser.events.batch.mutate({
+        events: [{ ...event(450), meta: { note: 'mail jane@example.com or +44 7700 900123' } }],
+      });
+      expect(result).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      const users = await scrubbing.admin.users.upsert.mutate({
+        users: [{ userId: 'u-s', traits: { contact: 'a@b.co' } }],
+      });
+      expect(users.rejected).toEqual([]);
+      const { events } = await scrubbing.admin.events.list.query({ limit: 1 });
+      expect(events[0]?.meta).toEqual({ note: 'mail [email] or [phone]' });
+      expect((await scrubbing.admin.users.get.query({ userId: 'u-s' }))?.traits).toEqual({
+        contact: '[email]',
+      });
+    });
+
+    it('enforces the meta key limit with a clear message', async () => {
+      const meta = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+      const result = await shop.browser.events.batch.mutate({ events: [{ ...event(500), meta }] });
+      expect(result.rejected[0]?.message).toMatch(/at most 32 keys/);
+    });
+
+    it('refuses a batch over 500 events as a 400, never a 500', async () => {
+      const events = Array.from({ length: 501 }, (_, i) => event(10_000 + i));
+      await expect(shop.browser.events.batch.mutate({ events })).rejects.toMatchObject({
+        data: { httpStatus: 400 },
+        message: expect.stringMatching(/at most 500 events/),
+      });
+    });
+
+    it('pages events newest first with a stable cursor', async () => {
+      const all: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await shop.admin.events.list.query({
+          limit: 7,
+          anonymousId: 'anon-1',
+          type: 'view',
+          cursor,
+        });
+        all.push(...page.events.map((e) => e.eventId));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      const total = await database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events WHERE namespace_id='shop' AND anonymous_id='anon-1' AND type='view'`,
+      );
+      expect(all).toHaveLength(total[0]!.n);
+      expect(new Set(all).size).toBe(all.length);
+    });
+  });
+
+  describe('users', () => {
+    it('upserts traits and merges later partial traits key by key', async () => {
+      await shop.admin.users.upsert.mutate({
+        users: [{ userId: 'u-1', traits: { country: 'DE', tier: 'gold' } }],
+      });
+      await shop.admin.users.upsert.mutate({
+        users: [{ userId: 'u-1', traits: { tier: 'platinum', device: 'ios' } }],
+      });
+      const user = await shop.admin.users.get.query({ userId: 'u-1' });
+      expect(user?.traits).toEqual({ country: 'DE', tier: 'platinum', device: 'ios' });
+    });
+
+    it('rejects traits that look like personal data with the field path', async () => {
+      const result = await shop.admin.users.upsert.mutate({
+        users: [
+          { userId: 'u-2', traits: { email: 'x@y.io' } },
+          { userId: 'u-3', traits: { note: 'call +1 (415) 555-0100' } },
+          { userId: 'u-4', traits: { segment: 'bargain' } },
+        ],
+      });
+      expect(result.upserted).toBe(1);
+      expect(result.rejected.map((r) => `${r.index}:${r.path}`)).toEqual(['0:traits.email', '1:traits.note']);
+    });
+
+    it('merges anonymous history into the user on alias, idempotently', async () => {
+      await shop.browser.events.batch.mutate({
+        events: [1, 2, 3].map((i) => ({
+          eventId: `pre-login-${i}`,
+          type: 'view',
+          itemId: 'sku-2',
+          anonymousId: 'anon-login',
+          ts: ts(i),
+        })),
+      });
+      const first = await shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
+      const again = await shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
+      expect(first).toEqual({ linked: true, eventsMerged: 3 });
+      expect(again).toEqual({ linked: false, eventsMerged: 0 });
+      const history = await shop.admin.events.list.query({ limit: 10, userId: 'u-login' });
+      expect(history.events.map((e) => e.eventId).sort()).toEqual([
+        'pre-login-1',
+        'pre-login-2',
+        'pre-login-3',
+      ]);
+    });
+
+    it('refuses to link an anonymous id that already belongs to another user', async () => {
+      await expect(
+        shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'someone-else' }),
+      ).rejects.toMatchObject({ data: { httpStatus: 409 } });
+    });
+
+    it('forgets a user: no user, alias, event or served-list row of theirs is left', async () => {
+      await shop.admin.users.upsert.mutate({ users: [{ userId: 'u-login', traits: { country: 'FR' } }] });
+      await shop.browser.events.batch.mutate({
+        events: [
+          { eventId: 'post-login', type: 'add', itemId: 'sku-2', userId: 'u-login', ts: ts(10) },
+          { eventId: 'anon-after', type: 'view', itemId: 'sku-2', anonymousId: 'anon-login', ts: ts(11) },
+        ],
+      });
+      await database.query(
+        `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, items) VALUES ('shop', 'r-forget', 'forUser', 'u-login', '[]')`,
+      );
+      const result = await shop.admin.users.forget.mutate({ userId: 'u-login' });
+      expect(result).toEqual({ userDeleted: true, aliasesDeleted: 1, eventsDeleted: 5, recLogsDeleted: 1 });
+      for (const [table, where] of [
+        ['users', `user_id = 'u-login'`],
+        ['aliases', `user_id = 'u-login' OR anonymous_id = 'anon-login'`],
+        ['events', `user_id = 'u-login' OR anonymous_id = 'anon-login'`],
+        ['rec_logs', `user_id = 'u-login'`],
+      ]) {
+        const rows = await database.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${table} WHERE namespace_id = 'shop' AND (${where})`,
+        );
+        expect(rows[0]?.n, table).toBe(0);
+      }
+      expect(await shop.admin.users.get.query({ userId: 'u-login' })).toBeNull();
+    });
+
+    it('pages users and filters by trait', async () => {
+      await shop.admin.users.upsert.mutate({
+        users: Array.from({ length: 12 }, (_, i) => ({
+          userId: `seg-${i}`,
+          traits: { segment: i % 2 ? 'odd' : 'even' },
+        })),
+      });
+      const page = await shop.admin.users.list.query({ limit: 100, trait: { key: 'segment', value: 'odd' } });
+      expect(page.users.map((u) => u.userId).sort()).toEqual([
+        'seg-1',
+        'seg-11',
+        'seg-3',
+        'seg-5',
+        'seg-7',
+        'seg-9',
+      ]);
+    });
+  });
+});

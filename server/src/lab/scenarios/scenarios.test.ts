@@ -1,0 +1,126 @@
+import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
+import { generate } from '@recsys/fixtures';
+import type { TRPCLink } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../../api/router';
+import { saveConfig } from '../../config';
+import type { Database } from '../../db/client';
+import { getTestDatabaseTargets } from '../../testing';
+import { seedNamespace } from '../simulate/seed';
+import { type InProcessServer, startInProcessServer } from './inProcess';
+import { buildScenarioContext, formatScenarioTable, runScenarios, scenariosToCsv } from './runScenarios';
+import { SCENARIOS } from './suite';
+import { createApiClient, type ScenarioResult } from './types';
+
+/** A client-side fault: recommendation requests lose their filters on the way out. */
+const dropFiltersLink: TRPCLink<AppRouter> =
+  () =>
+  ({ next, op }) =>
+    observable((observer) => {
+      const input = op.input as Record<string, unknown> | undefined;
+      const stripped =
+        op.path.startsWith('recs.') && input && 'filters' in input
+          ? { ...op, input: { ...input, filters: undefined } }
+          : op;
+      return next(stripped).subscribe(observer);
+    });
+
+const byId = (results: ScenarioResult[]) => Object.fromEntries(results.map((r) => [r.id, r]));
+
+describe.each(getTestDatabaseTargets())('scenario suite through the real API on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let encoder: EmbeddingEncoder;
+  let server: InProcessServer;
+
+  beforeAll(async () => {
+    database = await target.open();
+    encoder = await createTextEncoder({ kind: 'builtin' });
+    const data = generate({ template: 'retail', seed: 11, items: 120, sessions: 600 });
+    await seedNamespace(
+      database,
+      'scn',
+      { data, label: 'test', seed: 11, importReport: undefined },
+      { shiftTo: new Date() },
+    );
+    server = await startInProcessServer(database, 'scn', { encoder, pollIntervalMs: 100 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await encoder?.dispose();
+    await database?.drop();
+  });
+
+  it('passes every scenario on a healthy server and reports each with a value and detail', async () => {
+    const ctx = await buildScenarioContext(createApiClient(server.url, server.key), 'scn', {
+      waitMs: 20_000,
+    });
+    expect(ctx.warmUsers.length).toBeGreaterThan(0);
+    const results = await runScenarios(ctx);
+    expect(results.map((r) => r.id)).toEqual(SCENARIOS.map((s) => s.id));
+    const failing = results.filter((r) => r.status !== 'pass');
+    expect(failing, formatScenarioTable(results)).toEqual([]);
+    for (const r of results) expect(r.detail.length).toBeGreaterThan(0);
+
+    const table = formatScenarioTable(results);
+    expect(table).toMatch(/PASS\s+filters\.include-tags@1/);
+    expect(table).toMatch(/11 passed, 0 failed, 0 skipped/);
+    const csv = scenariosToCsv(results).trim().split('\r\n');
+    expect(csv[0]).toBe('id,version,status,value,direction,threshold,ms,description,detail');
+    expect(csv).toHaveLength(SCENARIOS.length + 1);
+  }, 120_000);
+
+  it('fails the filter scenarios when a client drops filters', async () => {
+    const broken = createApiClient(server.url, server.key, { links: [dropFiltersLink] });
+    const ctx = await buildScenarioContext(broken, 'scn');
+    const results = byId(
+      await runScenarios(ctx, {
+        only: ['filters.include-tags', 'filters.price-bounds', 'exclusions.cart-items'],
+      }),
+    );
+    expect(results['filters.include-tags']?.status).toBe('fail');
+    expect(results['filters.include-tags']?.value).toBeLessThan(1);
+    expect(results['filters.include-tags']?.detail).toMatch(/offenders/);
+    expect(results['filters.price-bounds']?.status).toBe('fail');
+    // Not a filter: the cart exclusion still holds, so the failure is specific.
+    expect(results['exclusions.cart-items']?.status).toBe('pass');
+  }, 60_000);
+
+  it('fails the relevance scenario when the namespace config makes diversity collapse relevance', async () => {
+    await saveConfig(database, 'scn', {
+      config: { diversity: { lambda: 0 } },
+      note: 'deliberately broken: pure novelty',
+      activate: true,
+    });
+    await server.engines.pollOnce();
+    const ctx = await buildScenarioContext(createApiClient(server.url, server.key), 'scn');
+    const [result] = await runScenarios(ctx, { only: ['diversity.configured-relevance'] });
+    expect(result?.status).toBe('fail');
+    expect(result?.value).toBeLessThan(0.6);
+    // A guardrail can loosen a threshold; then the same value passes.
+    const [loose] = await runScenarios(ctx, {
+      only: ['diversity.configured-relevance'],
+      thresholds: { 'diversity.configured-relevance': 0 },
+    });
+    expect(loose?.status).toBe('pass');
+  }, 60_000);
+
+  it('fails the new-item scenario on a server without text embeddings', async () => {
+    const plain = await startInProcessServer(database, 'scn', { encoder: null });
+    try {
+      const ctx = await buildScenarioContext(createApiClient(plain.url, plain.key), 'scn', { waitMs: 0 });
+      const [result] = await runScenarios(ctx, { only: ['coldstart.new-items'] });
+      expect(result?.status).toBe('fail');
+      expect(result?.detail).toMatch(/never appeared/);
+    } finally {
+      await plain.close();
+    }
+  }, 60_000);
+
+  it('refuses unknown scenario ids with the known ones listed', async () => {
+    const ctx = await buildScenarioContext(createApiClient(server.url, server.key), 'scn');
+    await expect(runScenarios(ctx, { only: ['nope'] })).rejects.toThrow(
+      /Unknown scenario\(s\) nope; known: filters/,
+    );
+  });
+});

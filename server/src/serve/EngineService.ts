@@ -1,0 +1,36 @@
+import type { Surface } from '@recsys/engine';
+import type { RecommendedItem, RecsBaseInput, RecsResponse } from '../ingest/contracts';
+
+/** What `recs.*` asks of the engines, beyond the common request fields. */
+export type ServeInput = RecsBaseInput & { itemId?: string; itemIds?: string[]; category?: string };
+
+/** One recommendation list, with what the served-list log needs. */
+export interface EngineList {
+  items: RecommendedItem[];
+  fallback: RecsResponse['fallback'];
+  /** The logged-in user the list was made for (an anonymous id resolved through its alias), if any. */
+  userId: string | null;
+  /** The namespace configuration version that ranked it. */
+  configVersion: number | null;
+}
+
+/** Thrown while no list can be made yet (the indexes are still loading). */
+export class EngineNotReadyError extends Error {
+  constructor() {
+    super('The engine is still loading; retry in a moment.');
+    this.name = 'EngineNotReadyError';
+  }
+}
+
+/**
+ * The engines as the HTTP side sees them: an {@link EngineHost} in the same thread, or a
+ * `RemoteEngine` talking to one on another thread (see `startHttpThread`).
+ */
+export interface EngineService {
+  /** True once every namespace has been loaded. */
+  readonly ready: boolean;
+  /** Polls for changes now (this process just wrote some). */
+  nudge(): void;
+  /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
+  serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
+}

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createNamespace } from '../auth/namespaces';
+import type { Database } from '../db/client';
+import { createLogger } from '../obs/logger';
+import { getTestDatabaseTargets } from '../testing/databases';
+import { RecLogWriter, type ServedList } from './RecLogWriter';
+
+const log = createLogger({ level: 'silent' });
+/** Long enough that only an explicit flush writes. */
+const NEVER = 3_600_000;
+
+const served = (n: number, extra: Partial<ServedList> = {}): ServedList => ({
+  namespaceId: 'shop',
+  requestId: `r${n}`,
+  surface: 'similar',
+  userId: n % 2 ? `u${n}` : null,
+  anonymousId: n % 3 ? null : `a${n}`,
+  items: [
+    { itemId: `i${n}`, rank: 1, score: 0.5 },
+    { itemId: `j${n}`, rank: 2, score: 0.25 },
+  ],
+  fallback: n % 5 === 0,
+  configVersion: n % 7 ? 3 : null,
+  ...extra,
+});
+
+type Row = {
+  request_id: string;
+  surface: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  items: unknown;
+  fallback: boolean;
+  config_version: number | null;
+};
+
+describe.each(getTestDatabaseTargets())('the served-list log on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  beforeAll(async () => {
+    database = await target.open();
+    await createNamespace(database, 'shop');
+  });
+  afterAll(() => database.drop());
+  beforeEach(() => database.query('DELETE FROM rec_logs'));
+
+  const rows = () =>
+    database.query<Row>(
+      'SELECT request_id, surface, user_id, anonymous_id, items, fallback, config_version FROM rec_logs',
+    );
+
+  it('writes every pushed list once, with its fields, across several batches', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    for (let n = 0; n < 2_500; n++) writer.push(served(n));
+    expect(writer.pending).toBe(2_500);
+    await writer.flush();
+    expect(writer.pending).toBe(0);
+    const stored = await rows();
+    expect(stored).toHaveLength(2_500);
+    const byId = new Map(stored.map((r) => [r.request_id, r]));
+    for (const n of [0, 1, 3, 5, 7, 999, 1_000, 2_499]) {
+      const s = served(n);
+      expect(byId.get(`r${n}`)).toEqual({
+        request_id: `r${n}`,
+        surface: 'similar',
+        user_id: s.userId,
+        anonymous_id: s.anonymousId,
+        items: s.items,
+        fallback: s.fallback,
+        config_version: s.configVersion,
+      });
+    }
+    expect(writer.dropped).toBe(0);
+  });
+
+  it('keeps only the three logged fields of each item, and text outside ASCII intact', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    const items = [
+      { itemId: 'crème-brûlée-🍮', rank: 1, score: 1, title: 'Crème', price: 3 },
+      { itemId: '"quoted"\\slash', rank: 2, score: 0.5, title: null, price: null },
+    ];
+    writer.push(served(1, { items, userId: 'ユーザー' }));
+    await writer.close();
+    expect(await rows()).toMatchObject([
+      {
+        user_id: 'ユーザー',
+        items: [
+          { itemId: 'crème-brûlée-🍮', rank: 1, score: 1 },
+          { itemId: '"quoted"\\slash', rank: 2, score: 0.5 },
+        ],
+      },
+    ]);
+  });
+
+  it('writes a list larger than a whole batch buffer, between smaller ones', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    const big = Array.from({ length: 100 }, (_, i) => ({
+      itemId: `${'x'.repeat(4_000)}${i}`,
+      rank: i + 1,
+      score: 1,
+    }));
+    writer.push(served(1));
+    writer.push(served(2, { items: big }));
+    writer.push(served(3));
+    await writer.flush();
+    const stored = await rows();
+    expect(stored.map((r) => r.request_id).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(stored.find((r) => r.request_id === 'r2')!.items).toEqual(big);
+  });
+
+  it('drops the oldest lists beyond maxBuffer, counts them, and writes the newest', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxBuffer: 10 });
+    for (let n = 0; n < 25; n++) writer.push(served(n));
+    expect(writer.pending).toBeLessThanOrEqual(10);
+    expect(writer.dropped + writer.pending).toBe(25);
+    const kept = writer.pending;
+    await writer.flush();
+    const ids = (await rows()).map((r) => Number(r.request_id.slice(1))).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: kept }, (_, i) => 25 - kept + i));
+  });
+
+  it('close() resolves after every pushed list is stored, with flushes already running', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    for (let n = 0; n < 3_500; n++) writer.push(served(n));
+    void writer.flush();
+    void writer.flush();
+    await writer.close();
+    expect(await rows()).toHaveLength(3_500);
+  });
+
+  it('writes on its own after the flush interval', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: 20 });
+    writer.push(served(1));
+    await expect.poll(async () => (await rows()).length, { timeout: 5_000 }).toBe(1);
+    await writer.close();
+  });
+
+  it('goes on writing later lists after a batch the database refused', async () => {
+    const errors: unknown[] = [];
+    const writer = new RecLogWriter(
+      database,
+      Object.assign(Object.create(log), { error: (obj: unknown) => errors.push(obj) }),
+      { flushIntervalMs: NEVER },
+    );
+    // A null surface breaks NOT NULL, and the whole batch is refused.
+    writer.push(served(1, { surface: null as unknown as string }));
+    await writer.flush();
+    expect(errors).toMatchObject([{ lost: 1 }]);
+    writer.push(served(2));
+    await writer.flush();
+    expect((await rows()).map((r) => r.request_id)).toEqual(['r2']);
+  });
+});
