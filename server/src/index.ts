@@ -4,6 +4,14 @@
  * Browser code must only `import type` from here (the SDK does).
  */
 
+export type {
+  EventsBatchResult,
+  EventType,
+  RecommendedItem,
+  RecsResponse,
+  RowError,
+} from '@recsys/engine/protocol';
+export { limits } from '@recsys/engine/protocol';
 export type { AppRouter } from './api/router';
 export { appRouter } from './api/router';
 export {
@@ -23,17 +31,7 @@ export {
   type RouteHandler,
 } from './http/server';
 export { type HttpThread, type HttpThreadOptions, startHttpThread } from './http/thread/startHttpThread';
-export type {
-  EventInput,
-  EventsBatchResult,
-  EventType,
-  ItemInput,
-  ItemView,
-  RecommendedItem,
-  RecsResponse,
-  RowError,
-} from './ingest/contracts';
-export { limits } from './ingest/contracts';
+export type { EventInput, ItemInput, ItemView } from './ingest/contracts';
 export { ingestEvents } from './ingest/events';
 export { upsertItems } from './ingest/items';
 export { upsertUsers } from './ingest/users';

@@ -1,9 +1,15 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
-import { createRecsysServer, type RecsysServer, type RouteHandler } from './http/server';
+import {
+  createRecsysServer,
+  type RecsysServer,
+  type RecsysServerOptions,
+  type RouteHandler,
+} from './http/server';
 import { startHttpThread } from './http/thread/startHttpThread';
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
+import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
 
 /** How item text becomes vectors. */
@@ -87,6 +93,114 @@ export async function createEncoder(setting: EmbeddingsSetting): Promise<Embeddi
   });
 }
 
+/** Where a runtime's recommendations come from. */
+export type RuntimeEngine =
+  /** No engines: ingestion and admin only, `recs.*` answer 503. */
+  | false
+  /** An engine host in this thread, loading every namespace from the database. */
+  | { encoder: EmbeddingEncoder | null; pollIntervalMs?: number | undefined }
+  /** Engines on another thread (the HTTP thread's view of them); closed with the runtime. */
+  | { remote: EngineService & { close(): void } };
+
+/** Options of {@link composeRuntime}. */
+export interface RuntimeOptions {
+  /** An open, migrated database. */
+  database: Database;
+  log: Logger;
+  engine: RuntimeEngine;
+  /**
+   * Serve HTTP from this runtime (with these server options), or not: the engine thread of a
+   * two-thread server only ranks, and its HTTP thread serves.
+   */
+  http: false | Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>;
+  /**
+   * What else `close()` releases, last and in this order (an encoder, the database the caller
+   * opened for the runtime).
+   * @default []
+   */
+  owned?: Array<() => unknown>;
+}
+
+/** One composed server process (or thread): see {@link composeRuntime}. */
+export interface Runtime {
+  database: Database;
+  log: Logger;
+  /** The engine host, when the engines run in this thread. */
+  engines: EngineHost | undefined;
+  /** The served-list log, when this runtime serves HTTP with engines. */
+  recLog: RecLogWriter | undefined;
+  /** The HTTP server, when this runtime serves HTTP. */
+  server: RecsysServer | undefined;
+  /**
+   * Loads the engines, then listens (port 0 picks a free one) when this runtime serves HTTP.
+   * Resolves to the base URL, or undefined without HTTP. A failed start releases everything.
+   */
+  start(listen?: { port?: number | undefined; host?: string | undefined }): Promise<string | undefined>;
+  /** Stops accepting, finishes what is in flight, flushes the log, stops the engines, releases `owned`. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one composition root: wires the database, engines, served-list log and HTTP server of a
+ * process or thread. `recsys serve`, the HTTP thread, the in-process scenario server and the test
+ * stack all call it, so start-up and shut-down happen in one order everywhere: on close, the HTTP
+ * server first (no new work), then the served-list log (flushes what was served), then the engines,
+ * then what the caller handed over (`owned`).
+ */
+export function composeRuntime(options: RuntimeOptions): Runtime {
+  const { database, log, engine } = options;
+  const engines =
+    engine && 'encoder' in engine
+      ? new EngineHost({
+          database,
+          log,
+          encoder: engine.encoder,
+          ...(engine.pollIntervalMs ? { pollIntervalMs: engine.pollIntervalMs } : {}),
+        })
+      : undefined;
+  const service: EngineService | undefined =
+    engines ?? (engine && 'remote' in engine ? engine.remote : undefined);
+  const recLog = options.http && service ? new RecLogWriter(database, log) : undefined;
+  const server = options.http
+    ? createRecsysServer({
+        database,
+        log,
+        ...options.http,
+        ...(service ? { engines: service } : {}),
+        ...(recLog ? { recLog } : {}),
+      })
+    : undefined;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      await server?.close();
+      await recLog?.close();
+      await engines?.stop();
+      if (engine && 'remote' in engine) engine.remote.close();
+      for (const release of options.owned ?? []) await release();
+    })();
+    return closed;
+  };
+  return {
+    database,
+    log,
+    engines,
+    recLog,
+    server,
+    async start(listen = {}) {
+      try {
+        await engines?.start();
+        return await server?.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
+      } catch (error) {
+        // A taken port: nothing may stay open (engine polling, the pool) in a process that goes on.
+        await close();
+        throw error;
+      }
+    },
+    close,
+  };
+}
+
 /**
  * Opens and migrates the database, loads the engines, and serves the API.
  * What `recsys serve` and the demo storefront run.
@@ -104,90 +218,71 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
   });
-  await database.migrate();
-  log.info({ database: database.describe() }, 'database ready');
-  const encoder = withEngine
-    ? await createEncoder(options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS))
-    : null;
-  const engines = withEngine
-    ? new EngineHost({
-        database,
-        log,
-        encoder,
-        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
-      })
-    : undefined;
-  /** Stops what was opened above: after a failed start, and last in `close()`. */
-  const release = async () => {
-    await engines?.stop();
-    await encoder?.dispose();
-    await database.close();
-  };
-  await engines?.start();
-  const port = options.port ?? 8080;
-  const host = options.host ?? '127.0.0.1';
-  if (threaded && engines) {
-    let closing = false;
-    let http: Awaited<ReturnType<typeof startHttpThread>>;
-    try {
-      http = await startHttpThread({
-        engines,
-        databaseUrl: databaseUrl!,
-        port,
-        host,
-        logLevel: log.level,
-        onExit(error) {
-          if (closing) return;
-          // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
-          log.fatal({ err: error }, 'HTTP thread ended; exiting');
-          process.exit(1);
-        },
-      });
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    log.info({ url: http.url, httpThread: true }, 'recsys listening');
-    return {
-      url: http.url,
-      database,
-      engines,
-      server: undefined,
-      log,
-      async close() {
-        closing = true;
-        await http.close();
-        await release();
-      },
-    };
-  }
-  const recLog = new RecLogWriter(database, log);
-  const server = createRecsysServer({
-    database,
-    log,
-    ...(engines ? { engines } : {}),
-    recLog,
-    ...(options.fallback ? { fallback: options.fallback } : {}),
-  });
-  let url: string;
+  let encoder: EmbeddingEncoder | null = null;
   try {
-    url = await server.listen(port, host);
+    await database.migrate();
+    log.info({ database: database.describe() }, 'database ready');
+    if (withEngine) {
+      encoder = await createEncoder(
+        options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS),
+      );
+    }
   } catch (error) {
-    // A taken port: nothing may stay open (engine polling, the pool) in a process that goes on.
-    await release();
+    await database.close();
     throw error;
   }
-  log.info({ url }, 'recsys listening');
-  return {
-    url,
+  const runtime = composeRuntime({
     database,
-    engines,
-    server,
+    log,
+    engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs },
+    http: !threaded && (options.fallback ? { fallback: options.fallback } : {}),
+    owned: [() => encoder?.dispose(), () => database.close()],
+  });
+  const port = options.port ?? 8080;
+  const host = options.host ?? '127.0.0.1';
+  const url = await runtime.start({ port, host });
+  if (!threaded || !runtime.engines) {
+    log.info({ url }, 'recsys listening');
+    return {
+      url: url!,
+      database,
+      engines: runtime.engines,
+      server: runtime.server,
+      log,
+      close: runtime.close,
+    };
+  }
+  let closing = false;
+  let http: Awaited<ReturnType<typeof startHttpThread>>;
+  try {
+    http = await startHttpThread({
+      engines: runtime.engines,
+      databaseUrl: databaseUrl!,
+      port,
+      host,
+      logLevel: log.level,
+      onExit(error) {
+        if (closing) return;
+        // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
+        log.fatal({ err: error }, 'HTTP thread ended; exiting');
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  log.info({ url: http.url, httpThread: true }, 'recsys listening');
+  return {
+    url: http.url,
+    database,
+    engines: runtime.engines,
+    server: undefined,
     log,
     async close() {
-      await server.close();
-      await recLog.close();
-      await release();
+      closing = true;
+      await http.close();
+      await runtime.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import type { AuthFailure, Principal } from '../auth/namespaces';
+import type { AuthFailure, Principal } from '../auth/keyResolver';
 import { UserError } from '../errors';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';

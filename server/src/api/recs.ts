@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Surface } from '@recsys/engine';
 import { TRPCError } from '@trpc/server';
-import { type RecsResponse, recsInputSchemas } from '../ingest/contracts';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
 import { type Context, keyedProcedure, router } from './init';
+import { type RecsResponse, recsInputSchemas } from './recsContract';
 
 /** Ranks a list through the engines (in this thread or another) and logs it as served. */
 async function serve(

@@ -1,4 +1,4 @@
-import { SIGNALS, type SignalName } from '@recsys/engine';
+import { limits, SIGNALS, type SignalName } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from '../ingest/contracts/common';
 import { normalizeTag } from '../ingest/contracts/items';
@@ -45,12 +45,12 @@ export const recsBaseInputSchema = z
     userId: idSchema.optional(),
     anonymousId: idSchema.optional(),
     sessionId: idSchema.optional(),
-    /** Number of items, 1–100. */
+    /** Number of items, 1–`limits.maxRecs`. */
     k: z
       .number()
       .int('k must be a whole number')
-      .min(1, 'k must be between 1 and 100')
-      .max(100, 'k must be between 1 and 100')
+      .min(1, `k must be between 1 and ${limits.maxRecs}`)
+      .max(limits.maxRecs, `k must be between 1 and ${limits.maxRecs}`)
       .default(10),
     filters: recFiltersSchema.optional(),
     explain: z.boolean().default(false),
@@ -92,24 +92,4 @@ export const recsInputSchemas = {
 
 export type RecsBaseInput = z.output<typeof recsBaseInputSchema>;
 
-export interface RecommendedItem {
-  itemId: string;
-  /** 1-based position in the list. */
-  rank: number;
-  score: number;
-  title: string | null;
-  price: number | null;
-  currency: string | null;
-  url: string | null;
-  imageUrl: string | null;
-  reasons?: Array<{ signal: string; contribution: number; text: string; relatedItemId?: string }>;
-}
-
-export interface RecsResponse {
-  /** Send it back with clicks (`meta.requestId`) for attribution. */
-  requestId: string;
-  surface: string;
-  items: RecommendedItem[];
-  /** Whether fallback lists (category best-sellers, then popular) filled the list. */
-  fallback: { used: boolean; sources: string[]; filled: number };
-}
+export type { RecommendedItem, RecsResponse } from '@recsys/engine/protocol';

@@ -1,4 +1,4 @@
-import type { KeyResolver } from '../auth/namespaces';
+import type { KeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
 import type { EventsBatchResult } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';

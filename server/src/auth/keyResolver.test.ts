@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../db/client';
-import { createApiKey, createKeyResolver, createNamespace } from './namespaces';
+import { createKeyResolver } from './keyResolver';
+import { createApiKey, createNamespace } from './namespaces';
 
 describe('the key resolver', () => {
   let database: Database;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKeyResolver } from '../auth/namespaces';
+import { createKeyResolver } from '../auth/keyResolver';
 import { openDatabase } from '../db/client';
 
 const run = promisify(execFile);

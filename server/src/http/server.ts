@@ -3,19 +3,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { z } from 'zod';
 import type { Context } from '../api/init';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
-import { createKeyResolver } from '../auth/namespaces';
+import { createKeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
 import { limits } from '../ingest/contracts';
-import { ingestEvents } from '../ingest/events';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
-import { BodyTooLargeError, readBody } from './body';
+import { sendJson } from './body';
+import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { createFastQueryHandler } from './fastQueries';
 import { checkReadiness } from './readiness';
@@ -67,20 +66,6 @@ export interface RecsysServer {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-
-const collectBodySchema = z.object({
-  events: z
-    .array(z.unknown())
-    .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
-  sentAt: z.string().max(64).optional(),
-  dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
-});
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(text);
-}
 
 /**
  * The HTTP host: tRPC under `/trpc`, the browser collection endpoint
@@ -141,52 +126,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       ? undefined
       : createFastQueryHandler({ router: appRouter, basePath: '/trpc/', createContext, onError });
 
-  async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
-    const start = performance.now();
-    const reply = (status: number, body: unknown, code: string, headers?: Record<string, string>) => {
-      metrics.observe('collect', code, (performance.now() - start) / 1000);
-      sendJson(res, status, body, headers);
-    };
-    const fail = (status: number, code: string, message: string) =>
-      reply(status, { error: { code, message, requestId } }, code);
-    if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
-    const key = url.searchParams.get('key') ?? req.headers.authorization?.replace(/^Bearer /, '');
-    if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
-    const auth = await services.keys.resolve(key, requestOrigin(req));
-    if ('code' in auth) return fail(auth.code === 'UNAUTHORIZED' ? 401 : 403, auth.code, auth.message);
-    let text: string;
-    try {
-      text = await readBody(req, limits.maxCollectBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        return fail(
-          413,
-          'PAYLOAD_TOO_LARGE',
-          `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
-        );
-      }
-      throw error;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return fail(
-        400,
-        'BAD_REQUEST',
-        'Body is not valid JSON; send {"events":[...]} as text/plain or application/json.',
-      );
-    }
-    const body = collectBodySchema.safeParse(json);
-    if (!body.success) {
-      const detail = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return fail(400, 'BAD_REQUEST', `Invalid body: ${detail}`);
-    }
-    if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
-    const result = await ingestEvents(options.database, auth.namespaceId, auth.settings, body.data.events);
-    services.onEventsIngested(auth.namespaceId, result);
-    reply(200, result, 'OK');
-  }
+  const collect = createCollectHandler(services);
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const incoming = req.headers['x-request-id'];

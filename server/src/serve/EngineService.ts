@@ -1,8 +1,7 @@
-import type { Surface } from '@recsys/engine';
-import type { RecommendedItem, RecsBaseInput, RecsResponse } from '../ingest/contracts';
+import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
 
-/** What `recs.*` asks of the engines, beyond the common request fields. */
-export type ServeInput = RecsBaseInput & { itemId?: string; itemIds?: string[]; category?: string };
+/** What `recs.*` asks of the engines: a validated request, with its defaults filled in. */
+export type ServeInput = RecsInput & { k: number; explain: boolean };
 
 /** One recommendation list, with what the served-list log needs. */
 export interface EngineList {

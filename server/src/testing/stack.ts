@@ -3,10 +3,11 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '../api/router';
 import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { createRecsysServer, type RecsysServer, type RecsysServerOptions } from '../http/server';
+import type { RecsysServer, RecsysServerOptions } from '../http/server';
 import { createLogger } from '../obs/logger';
-import { EngineHost } from '../replicate/EngineHost';
-import { RecLogWriter } from '../serve/RecLogWriter';
+import type { EngineHost } from '../replicate/EngineHost';
+import type { RecLogWriter } from '../serve/RecLogWriter';
+import { composeRuntime } from '../start';
 
 export interface TestTenant {
   namespaceId: string;
@@ -40,7 +41,7 @@ export function createClient(url: string, key: string | undefined, origin?: stri
  */
 export async function startTestServer(
   database: Database,
-  options: Partial<Omit<RecsysServerOptions, 'database'>> & {
+  options: Partial<Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>> & {
     /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
     engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number };
   } = {},
@@ -52,21 +53,16 @@ export async function startTestServer(
   tenant(namespaceId: string): Promise<TestTenant>;
   close(): Promise<void>;
 }> {
-  const log = createLogger({ level: 'silent' });
-  const { engine, ...serverOptions } = options;
-  const engines = engine
-    ? new EngineHost({ database, log, encoder: engine.encoder, pollIntervalMs: engine.pollIntervalMs ?? 100 })
-    : undefined;
-  await engines?.start();
-  const recLog = engines ? new RecLogWriter(database, log) : undefined;
-  const server = createRecsysServer({
+  const { engine, ...http } = options;
+  const runtime = composeRuntime({
     database,
-    log,
-    ...(engines ? { engines } : {}),
-    ...(recLog ? { recLog } : {}),
-    ...serverOptions,
+    log: createLogger({ level: 'silent' }),
+    engine: engine ? { encoder: engine.encoder, pollIntervalMs: engine.pollIntervalMs ?? 100 } : false,
+    http,
   });
-  const url = await server.listen(0);
+  const url = (await runtime.start())!;
+  const server = runtime.server!;
+  const { engines, recLog } = runtime;
   return {
     server,
     url,
@@ -87,10 +83,6 @@ export async function startTestServer(
         browser: createClient(url, publishable.key, TEST_ORIGIN),
       };
     },
-    async close() {
-      await server.close();
-      await engines?.stop();
-      await recLog?.close();
-    },
+    close: runtime.close,
   };
 }

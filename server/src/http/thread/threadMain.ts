@@ -2,8 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type Database, openDatabase } from '../../db/client';
 import { createLogger } from '../../obs/logger';
 import { RemoteEngine } from '../../serve/engineBridge';
-import { RecLogWriter } from '../../serve/RecLogWriter';
-import { createRecsysServer } from '../server';
+import { composeRuntime } from '../../start';
 import type { HttpThreadData, HttpThreadMessage } from './startHttpThread';
 
 const data = workerData as HttpThreadData;
@@ -15,22 +14,27 @@ const engines = new RemoteEngine(data.enginePort);
 let database: Database | undefined;
 try {
   database = await openDatabase({ url: data.databaseUrl });
-  const recLog = new RecLogWriter(database, log);
-  const server = createRecsysServer({ database, log, engines, recLog, fastQueries: data.fastQueries });
-  const url = await server.listen(data.port, data.host);
+  const db = database;
+  const runtime = composeRuntime({
+    database: db,
+    log,
+    engine: { remote: engines },
+    http: { fastQueries: data.fastQueries },
+    owned: [() => db.close()],
+  });
+  // A failed start has already released the runtime (the remote engine and the pool).
+  database = undefined;
+  const url = await runtime.start({ port: data.port, host: data.host });
   port.on('message', (message: { t: 'close' }) => {
     if (message.t !== 'close') return;
     void (async () => {
-      await server.close();
-      await recLog.close();
-      engines.close();
-      await database?.close();
+      await runtime.close();
       post({ t: 'closed' });
       // Ends this thread only; nothing of it may keep it alive.
       process.exit(0);
     })();
   });
-  post({ t: 'listening', url });
+  post({ t: 'listening', url: url! });
 } catch (error) {
   engines.close();
   await database?.close().catch(() => undefined);

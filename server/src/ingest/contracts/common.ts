@@ -1,5 +1,5 @@
+import { limits, type RowError } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { limits } from './limits';
 
 /** Ids are opaque strings: no surrounding whitespace, no control characters. */
 export const idSchema = z
@@ -31,14 +31,7 @@ export const pageInputSchema = z.object({
   cursor: z.string().max(1_000).optional(),
 });
 
-/** One rejected row of a batch: where, and why. */
-export interface RowError {
-  /** Position of the row in the submitted array. */
-  index: number;
-  /** Field path inside the row, e.g. `meta.rank`; empty for the whole row. */
-  path: string;
-  message: string;
-}
+export type { RowError } from '@recsys/engine/protocol';
 
 /** Turns zod issues into `RowError`s for one row. */
 export function toRowErrors(index: number, error: z.ZodError): RowError[] {

@@ -1,9 +1,8 @@
+import { EVENT_TYPES, limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { currencySchema, idSchema, isoTimestampSchema } from './common';
-import { limits } from './limits';
 
-export const eventTypes = ['view', 'click', 'add', 'purchase', 'custom', 'rate'] as const;
-export type EventType = (typeof eventTypes)[number];
+export { EVENT_TYPES as eventTypes, type EventType } from '@recsys/engine/protocol';
 
 const metaScalar = z.union([
   z.string().max(limits.metaStringLength),
@@ -55,7 +54,7 @@ export const eventMetaSchema = z
 export const eventInputSchema = z
   .object({
     eventId: idSchema,
-    type: z.enum(eventTypes, { error: `must be one of ${eventTypes.join(', ')}` }),
+    type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
     itemId: idSchema.optional(),
     userId: idSchema.optional(),
     anonymousId: idSchema.optional(),
@@ -99,10 +98,4 @@ export const eventsBatchInputSchema = z.object({
     .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per batch; split larger ones`),
 });
 
-export interface EventsBatchResult {
-  /** Rows newly stored. */
-  accepted: number;
-  /** Rows whose eventId was already stored (replays); ignored. */
-  duplicates: number;
-  rejected: Array<{ index: number; path: string; message: string }>;
-}
+export type { EventsBatchResult } from '@recsys/engine/protocol';

@@ -1,7 +1,6 @@
-export * from '../../api/recsContract';
+export { limits } from '@recsys/engine/protocol';
 export * from './common';
 export * from './events';
 export * from './items';
-export { limits } from './limits';
 export * from './pii';
 export * from './users';

@@ -1,6 +1,6 @@
+import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { currencySchema, idSchema } from './common';
-import { limits } from './limits';
 
 /**
  * Tags are `key:value` facets (`brand:acme`, `category:shoes`, `color:black`)

@@ -1,6 +1,6 @@
+import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from './common';
-import { limits } from './limits';
 
 const traitValue = z.union([z.string().max(limits.traitStringLength), z.number().finite(), z.boolean()]);
 

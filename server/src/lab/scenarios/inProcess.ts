@@ -1,10 +1,9 @@
 import type { EmbeddingEncoder } from '@recsys/engine';
 import { createApiKey, revokeApiKey } from '../../auth/namespaces';
 import type { Database } from '../../db/client';
-import { createRecsysServer } from '../../http/server';
 import { createLogger } from '../../obs/logger';
-import { EngineHost } from '../../replicate/EngineHost';
-import { RecLogWriter } from '../../serve/RecLogWriter';
+import type { EngineHost } from '../../replicate/EngineHost';
+import { composeRuntime } from '../../start';
 
 export interface InProcessServer {
   url: string;
@@ -25,18 +24,15 @@ export async function startInProcessServer(
   namespaceId: string,
   options: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number },
 ): Promise<InProcessServer> {
-  const log = createLogger({ level: 'warn' });
-  const engines = new EngineHost({
+  const runtime = composeRuntime({
     database,
-    log,
-    encoder: options.encoder,
-    pollIntervalMs: options.pollIntervalMs ?? 200,
+    log: createLogger({ level: 'warn' }),
+    engine: { encoder: options.encoder, pollIntervalMs: options.pollIntervalMs ?? 200 },
+    http: {},
   });
-  await engines.start();
+  const url = (await runtime.start())!;
+  const engines = runtime.engines!;
   await engines.drainEmbeddings(10 * 60_000);
-  const recLog = new RecLogWriter(database, log);
-  const server = createRecsysServer({ database, log, engines, recLog });
-  const url = await server.listen(0, '127.0.0.1');
   const created = await createApiKey(database, namespaceId, {
     kind: 'secret',
     label: 'scenarios (temporary)',
@@ -46,9 +42,7 @@ export async function startInProcessServer(
     engines,
     key: created.key,
     async close() {
-      await server.close();
-      await engines.stop();
-      await recLog.close();
+      await runtime.close();
       await revokeApiKey(database, namespaceId, created.keyId);
     },
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ItemView, RecommendedItem, RecsResponse } from '../../ingest/contracts';
+import type { RecommendedItem, RecsResponse } from '@recsys/engine/protocol';
+import type { ItemView } from '../../ingest/contracts';
 import type { Scenario, ScenarioContext } from './types';
 
 type Extra = {

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { limits } from '@recsys/engine/protocol';
+import { z } from 'zod';
+import type { AppServices } from '../api/services';
+import { ingestEvents } from '../ingest/events';
+import { BodyTooLargeError, readBody, sendJson } from './body';
+import { requestOrigin } from './cors';
+
+const collectBodySchema = z.object({
+  events: z
+    .array(z.unknown())
+    .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
+  sentAt: z.string().max(64).optional(),
+  dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
+});
+
+/**
+ * `POST /v1/collect`, the browser SDK's event endpoint: `text/plain` JSON so beacons and keepalive
+ * requests need no preflight, and the publishable key in the query string because beacons cannot
+ * set headers. Rows are validated and stored one by one, exactly as `events.batch` does.
+ */
+export function createCollectHandler(services: AppServices) {
+  const { metrics } = services;
+  return async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    const start = performance.now();
+    const reply = (status: number, body: unknown, code: string, headers?: Record<string, string>) => {
+      metrics.observe('collect', code, (performance.now() - start) / 1000);
+      sendJson(res, status, body, headers);
+    };
+    const fail = (status: number, code: string, message: string) =>
+      reply(status, { error: { code, message, requestId } }, code);
+    if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
+    const key = url.searchParams.get('key') ?? req.headers.authorization?.replace(/^Bearer /, '');
+    if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
+    const auth = await services.keys.resolve(key, requestOrigin(req));
+    if ('code' in auth) return fail(auth.code === 'UNAUTHORIZED' ? 401 : 403, auth.code, auth.message);
+    let text: string;
+    try {
+      text = await readBody(req, limits.maxCollectBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return fail(
+          413,
+          'PAYLOAD_TOO_LARGE',
+          `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
+        );
+      }
+      throw error;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return fail(
+        400,
+        'BAD_REQUEST',
+        'Body is not valid JSON; send {"events":[...]} as text/plain or application/json.',
+      );
+    }
+    const body = collectBodySchema.safeParse(json);
+    if (!body.success) {
+      const detail = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      return fail(400, 'BAD_REQUEST', `Invalid body: ${detail}`);
+    }
+    if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
+    const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events);
+    services.onEventsIngested(auth.namespaceId, result);
+    reply(200, result, 'OK');
+  };
+}
