@@ -1,5 +1,7 @@
 /**
- * @recsys/server — the tRPC backend, storage and operator tools.
+ * @recsys/server — the runtime's public API: start a server, or compose one; storage and ingestion
+ * functions; the tRPC router and its types. Offline tooling (evaluation, tuning, simulation,
+ * scenarios, seeding) is `@recsys/server/lab`, built on this API only.
  *
  * Browser code must only `import type` from here (the SDK does).
  */
@@ -15,15 +17,34 @@ export { limits } from '@recsys/engine/protocol';
 export type { AppRouter } from './api/router';
 export { appRouter } from './api/router';
 export {
+  type CreateKeyOptions,
   createApiKey,
   createNamespace,
   getNamespace,
+  listApiKeys,
   listNamespaces,
   type NamespaceSettings,
   revokeApiKey,
+  updateNamespaceSettings,
 } from './auth/namespaces';
+export {
+  type ActiveConfig,
+  activateConfig,
+  type ConfigProfile,
+  getActiveConfig,
+  listBuiltinProfiles,
+  listConfigs,
+  loadProfile,
+  PROFILES_DIR,
+  profileFromValue,
+  readStructuredFile,
+  rollbackConfig,
+  saveConfig,
+  saveProfile,
+  validateEngineConfig,
+} from './config';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
-export { UserError } from './errors';
+export { describeZodError, UserError } from './errors';
 export {
   createRecsysServer,
   type RecsysServer,
@@ -33,10 +54,11 @@ export {
 export { type HttpThread, type HttpThreadOptions, startHttpThread } from './http/thread/startHttpThread';
 export type { EventInput, ItemInput, ItemView } from './ingest/contracts';
 export { ingestEvents } from './ingest/events';
-export { upsertItems } from './ingest/items';
+export { archiveItems, upsertItems } from './ingest/items';
+export { type ResetOptions, type ResetResult, resetNamespace } from './ingest/resetNamespace';
 export { upsertUsers } from './ingest/users';
-export { fixtureItemToInput } from './lab/simulate/seed';
 export { createLogger, type Logger } from './obs/logger';
+export { packageRoot } from './paths';
 export { EngineHost, type EngineHostOptions, type NamespaceRuntime } from './replicate/EngineHost';
 export {
   type EngineList,
@@ -45,10 +67,14 @@ export {
   type ServeInput,
 } from './serve/EngineService';
 export {
+  composeRuntime,
   createEncoder,
   type EmbeddingsSetting,
   parseEmbeddingsSetting,
   type RunningRecsys,
+  type Runtime,
+  type RuntimeEngine,
+  type RuntimeOptions,
   type StartOptions,
   startRecsys,
 } from './start';

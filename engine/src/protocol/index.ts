@@ -13,6 +13,7 @@ export {
   type RecsysEvent,
   type RowError,
 } from './events';
+export { anonKey, userKeyOf } from './identity';
 export { limits } from './limits';
 export type { RecommendedItem, RecReason, RecsInput, RecsResponse } from './recs';
 export {

@@ -1,12 +1,6 @@
 import { createGenerator, type FixtureItem } from '@recsys/fixtures';
-import {
-  type Database,
-  fixtureItemToInput,
-  type ItemInput,
-  ingestEvents,
-  upsertItems,
-  upsertUsers,
-} from '@recsys/server';
+import { type Database, type ItemInput, ingestEvents, upsertItems, upsertUsers } from '@recsys/server';
+import { fixtureItemToInput } from '@recsys/server/lab';
 
 /** Size and randomness of the demo shop. */
 export interface DemoSeedOptions {

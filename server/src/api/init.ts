@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
-import { UserError } from '../errors';
+import { describeZodError, UserError } from '../errors';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
 import type { AppServices } from './services';
@@ -14,16 +14,6 @@ export interface Context {
   origin: string | undefined;
   auth: Principal | AuthFailure | undefined;
   metrics: Metrics;
-}
-
-/** `items.0.price: must be positive; …` — readable in a terminal and a log. */
-export function describeZodError(error: ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }
 
 const t = initTRPC.context<Context>().create({

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { resetNamespace } from '../ingest/resetNamespace';
 import { writeEvidence } from '../lab/simulate/evidence';
-import { resetNamespace } from '../lab/simulate/reset';
 import { type GlobalOptions, withDatabase } from './context';
 
 /** `recsys reset`: empty a namespace's data (keys and configs kept unless --all). */

@@ -8,8 +8,7 @@ import {
   type Surface,
 } from '@recsys/engine';
 import { z } from 'zod';
-import { describeZodError } from '../api/init';
-import { UserError } from '../errors';
+import { describeZodError, UserError } from '../errors';
 
 /**
  * A strict object: a key the engine does not know is an error naming the key

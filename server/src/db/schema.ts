@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '@recsys/engine/protocol';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -118,7 +119,7 @@ export const events = pgTable(
   {
     namespaceId: text('namespace_id').notNull(),
     eventId: text('event_id').notNull(),
-    type: text('type', { enum: ['view', 'click', 'add', 'purchase', 'custom', 'rate'] }).notNull(),
+    type: text('type', { enum: EVENT_TYPES }).notNull(),
     itemId: text('item_id'),
     userId: text('user_id'),
     anonymousId: text('anonymous_id'),

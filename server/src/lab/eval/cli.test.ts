@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadProfile } from '../../config';
+import { loadProfile } from '../../index';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../../bin/recsys.js', import.meta.url));

@@ -11,7 +11,7 @@ import {
   splitByTime,
   type TemplateName,
 } from '@recsys/fixtures';
-import { packageRoot } from '../../paths';
+import { packageRoot } from '../../index';
 
 /**
  * One offline-evaluation dataset: a catalog, users, and behaviour split in time. Every train event

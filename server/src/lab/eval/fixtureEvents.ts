@@ -1,6 +1,6 @@
 import type { EngineEvent, EngineItem } from '@recsys/engine';
+import { userKeyOf } from '@recsys/engine/protocol';
 import type { FixtureEvent, FixtureItem } from '@recsys/fixtures';
-import { anonKey } from '../../replicate/rows';
 
 /**
  * Fixture rows → engine rows, for in-process evaluation and benchmarks that
@@ -23,7 +23,7 @@ export function fixtureItemToEngine(item: FixtureItem, fallbackCreatedAt = 0): E
 }
 
 export function fixtureEventToEngine(event: FixtureEvent): EngineEvent | undefined {
-  const userKey = event.userId ?? (event.anonymousId ? anonKey(event.anonymousId) : undefined);
+  const userKey = userKeyOf(event.userId, event.anonymousId);
   if (!userKey) return undefined;
   return {
     type: event.type,

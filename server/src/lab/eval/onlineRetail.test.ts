@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadProfile } from '../../config';
+import { loadProfile } from '../../index';
 import { defaultDataDir, type EvalDataset, loadEvalDataset } from './dataset';
 import { formatReportTable } from './formatReport';
 import { type EvalReport, runEvaluation } from './runEvaluation';

@@ -1,9 +1,12 @@
 import type { EmbeddingEncoder } from '@recsys/engine';
-import { createApiKey, revokeApiKey } from '../../auth/namespaces';
-import type { Database } from '../../db/client';
-import { createLogger } from '../../obs/logger';
-import type { EngineHost } from '../../replicate/EngineHost';
-import { composeRuntime } from '../../start';
+import {
+  composeRuntime,
+  createApiKey,
+  createLogger,
+  type Database,
+  type EngineHost,
+  revokeApiKey,
+} from '../../index';
 
 export interface InProcessServer {
   url: string;

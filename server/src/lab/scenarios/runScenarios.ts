@@ -1,5 +1,4 @@
-import { UserError } from '../../errors';
-import type { ItemView } from '../../ingest/contracts';
+import { type ItemView, UserError } from '../../index';
 import { SCENARIOS } from './suite';
 import type { ApiClient, Scenario, ScenarioContext, ScenarioResult } from './types';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RecommendedItem, RecsResponse } from '@recsys/engine/protocol';
-import type { ItemView } from '../../ingest/contracts';
+import type { ItemView } from '../../index';
 import type { Scenario, ScenarioContext } from './types';
 
 type Extra = {

@@ -1,6 +1,5 @@
 import { createTRPCClient, httpLink, type TRPCLink } from '@trpc/client';
-import type { AppRouter } from '../../api/router';
-import type { ItemView } from '../../ingest/contracts';
+import type { AppRouter, ItemView } from '../../index';
 
 /** Options for {@link createApiClient}. */
 export interface ApiClientOptions {

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { describeZodError } from '../../api/init';
-import { readStructuredFile } from '../../config/profiles';
-import { UserError } from '../../errors';
+import { describeZodError, readStructuredFile, UserError } from '../../index';
 import type { ScenarioResult } from '../scenarios';
 import type { EvalReport } from './evalTypes';
 

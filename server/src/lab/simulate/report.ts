@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ResetResult } from '../../index';
 import { formatScenarioTable, type ScenarioResult, scenariosToCsv } from '../scenarios';
 import { barChart, escapeHtml, lineChart, scatterChart } from './charts';
 import type { EvalReport } from './evalTypes';
 import type { GuardrailCheck } from './guardrails';
-import type { ResetResult } from './reset';
 import type { SeedResult } from './seed';
 
 /** Where a simulation's numbers came from, for reproducing it. */

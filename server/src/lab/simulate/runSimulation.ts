@@ -3,16 +3,21 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EmbeddingEncoder } from '@recsys/engine';
 import type { FixtureData } from '@recsys/fixtures';
-import { getNamespace } from '../../auth/namespaces';
-import { getActiveConfig, loadProfile, saveConfig } from '../../config';
-import type { Database } from '../../db/client';
+import {
+  type Database,
+  getActiveConfig,
+  getNamespace,
+  loadProfile,
+  type ResetResult,
+  resetNamespace,
+  saveConfig,
+} from '../../index';
 import { datasetFromSplit, MOVIELENS_CUT, ONLINE_RETAIL_CUT, runEvaluation } from '../eval';
 import { buildScenarioContext, createApiClient, runScenarios, startInProcessServer } from '../scenarios';
 import type { EvalReport } from './evalTypes';
 import { fileTimestamp } from './evidence';
 import { checkGuardrails, type GuardrailRules, type GuardrailsFile, rulesFor } from './guardrails';
 import { type SimulationResult, writeBundle } from './report';
-import { type ResetResult, resetNamespace } from './reset';
 import { loadSeed, type SeedSource, seedNamespace } from './seed';
 
 /** Reference cuts of the real datasets (as the evaluation protocol uses them). */

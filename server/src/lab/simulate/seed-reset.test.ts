@@ -2,14 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../auth/namespaces';
-import { saveConfig } from '../../config';
-import type { Database } from '../../db/client';
-import { createLogger } from '../../obs/logger';
-import { EngineHost } from '../../replicate/EngineHost';
+import {
+  createApiKey,
+  createLogger,
+  type Database,
+  EngineHost,
+  resetNamespace,
+  saveConfig,
+} from '../../index';
 import { getTestDatabaseTargets } from '../../testing';
 import { writeEvidence } from './evidence';
-import { resetNamespace } from './reset';
 import { loadSeed, seedNamespace, shiftToNow } from './seed';
 
 const dir = mkdtempSync(join(tmpdir(), 'recsys-seed-'));

@@ -13,14 +13,19 @@ import {
   parseFixture,
   summarize,
 } from '@recsys/fixtures';
-import { createNamespace, getNamespace } from '../../auth/namespaces';
-import { readStructuredFile } from '../../config/profiles';
-import type { Database } from '../../db/client';
-import { UserError } from '../../errors';
-import type { ItemInput, RowError } from '../../ingest/contracts';
-import { ingestEvents } from '../../ingest/events';
-import { archiveItems, upsertItems } from '../../ingest/items';
-import { upsertUsers } from '../../ingest/users';
+import {
+  archiveItems,
+  createNamespace,
+  type Database,
+  getNamespace,
+  type ItemInput,
+  ingestEvents,
+  type RowError,
+  readStructuredFile,
+  UserError,
+  upsertItems,
+  upsertUsers,
+} from '../../index';
 
 /** Where seed data comes from. */
 export type SeedSource =

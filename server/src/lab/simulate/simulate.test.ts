@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { Database } from '../../db/client';
+import type { Database } from '../../index';
 import { getTestDatabaseTargets } from '../../testing';
 import { runBatch } from './batch';
 import { checkGuardrails, guardrailsFileSchema, loadGuardrails, rulesFor } from './guardrails';

@@ -1,5 +1,5 @@
 import { and, count, eq, type SQL } from 'drizzle-orm';
-import type { Database } from '../../db/client';
+import type { Database } from '../db/client';
 import {
   aliases,
   apiKeys,
@@ -11,8 +11,8 @@ import {
   namespaces,
   recLogs,
   users,
-} from '../../db/schema';
-import { UserError } from '../../errors';
+} from '../db/schema';
+import { UserError } from '../errors';
 
 type NamespacedTable =
   | typeof events

@@ -1,0 +1,201 @@
+import { and, asc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { Database } from '../db/client';
+import {
+  aliases,
+  changes,
+  engineConfigs,
+  events,
+  itemEmbeddings,
+  items,
+  namespaces,
+  users,
+} from '../db/schema';
+
+/**
+ * Every read that feeds the engines, bound to the drizzle schema: a renamed or retyped column fails
+ * the typecheck here instead of a query at run time.
+ *
+ * Rows are read by the transaction id that wrote them (`tx`, see `db/schema.ts`): a range
+ * `lo <= tx < hi` with `hi = pg_snapshot_xmin(now)` holds only finished transactions, so each
+ * committed row is read exactly once by every process, whichever process wrote it.
+ */
+
+/** A range of writing transactions: `lo <= tx < hi`. */
+export interface TxRange {
+  lo: number;
+  hi: number;
+}
+
+/** `lo <= tx < hi`, within one namespace when given. */
+function inRange(
+  column: { tx: AnyPgColumn; namespaceId: AnyPgColumn },
+  range: TxRange,
+  namespaceId?: string,
+) {
+  const conditions: SQL[] = [gte(column.tx, range.lo), lt(column.tx, range.hi)];
+  if (namespaceId !== undefined) conditions.push(eq(column.namespaceId, namespaceId));
+  return and(...conditions);
+}
+
+/** The oldest transaction still running: every row with a smaller `tx` is committed or gone. */
+export async function readCurrentXmin(database: Database): Promise<number> {
+  const [row] = await database.query<{ xmin: string }>(
+    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
+  );
+  return Number(row?.xmin ?? 0);
+}
+
+export function readNamespaceIds(database: Database) {
+  return database.db.select({ id: namespaces.id }).from(namespaces).orderBy(asc(namespaces.id));
+}
+
+/** The active configuration of a namespace (version null: engine defaults). */
+export async function readActiveConfig(database: Database, namespaceId: string) {
+  const [row] = await database.db
+    .select({ version: namespaces.activeConfigVersion, config: engineConfigs.config })
+    .from(namespaces)
+    .leftJoin(
+      engineConfigs,
+      and(
+        eq(engineConfigs.namespaceId, namespaces.id),
+        eq(engineConfigs.version, namespaces.activeConfigVersion),
+      ),
+    )
+    .where(eq(namespaces.id, namespaceId));
+  return row;
+}
+
+export function readAliases(database: Database, range: TxRange, namespaceId?: string) {
+  return database.db
+    .select({ namespaceId: aliases.namespaceId, anonymousId: aliases.anonymousId, userId: aliases.userId })
+    .from(aliases)
+    .where(inRange(aliases, range, namespaceId));
+}
+
+export function readUsers(database: Database, range: TxRange, namespaceId?: string) {
+  return database.db
+    .select({ namespaceId: users.namespaceId, userId: users.userId, traits: users.traits })
+    .from(users)
+    .where(inRange(users, range, namespaceId));
+}
+
+const itemColumns = {
+  namespaceId: items.namespaceId,
+  itemId: items.itemId,
+  title: items.title,
+  description: items.description,
+  price: items.price,
+  currency: items.currency,
+  available: items.available,
+  archived: sql<boolean>`${items.archivedAt} IS NOT NULL`,
+  tags: items.tags,
+  props: items.props,
+  parentId: items.parentId,
+  createdMs: sql<number>`(extract(epoch from ${items.createdAt}) * 1000)::float8`.mapWith(Number),
+};
+
+export function readItems(database: Database, range: TxRange, namespaceId?: string) {
+  return database.db
+    .select(itemColumns)
+    .from(items)
+    .where(inRange(items, range, namespaceId));
+}
+
+/** One catalog row as the engines read it. */
+export type ItemRow = Awaited<ReturnType<typeof readItems>>[number];
+
+export function readEmbeddings(database: Database, range: TxRange, modelId: string, namespaceId?: string) {
+  return database.db
+    .select({
+      namespaceId: itemEmbeddings.namespaceId,
+      itemId: itemEmbeddings.itemId,
+      textHash: itemEmbeddings.textHash,
+      vector: itemEmbeddings.vector,
+    })
+    .from(itemEmbeddings)
+    .where(and(eq(itemEmbeddings.modelId, modelId), inRange(itemEmbeddings, range, namespaceId)));
+}
+
+const eventColumns = {
+  namespaceId: events.namespaceId,
+  type: events.type,
+  itemId: events.itemId,
+  userId: events.userId,
+  anonymousId: events.anonymousId,
+  sessionId: events.sessionId,
+  tsMs: sql<number>`(extract(epoch from ${events.ts}) * 1000)::float8`.mapWith(Number),
+  value: events.value,
+  orderId: sql<string | null>`${events.meta}->>'orderId'`,
+};
+
+/** Events written in `range` (every namespace), oldest first. */
+export function readEvents(database: Database, range: TxRange) {
+  return database.db.select(eventColumns).from(events).where(inRange(events, range)).orderBy(asc(events.ts));
+}
+
+/** One behavioural row as the engines read it. */
+export type EventRow = Awaited<ReturnType<typeof readEvents>>[number];
+
+/** Where the previous page of {@link readEventPage} ended. */
+export type EventPageCursor = { ts: string; eventId: string };
+
+/**
+ * One page of a namespace's events written before `hi`, oldest first, keyed on (ts, event_id) so
+ * pages never overlap.
+ */
+export function readEventPage(
+  database: Database,
+  namespaceId: string,
+  hi: number,
+  after: EventPageCursor | undefined,
+  limit: number,
+) {
+  const conditions: SQL[] = [eq(events.namespaceId, namespaceId), lt(events.tx, hi)];
+  if (after) {
+    conditions.push(sql`(${events.ts}, ${events.eventId}) > (${after.ts}::timestamptz, ${after.eventId})`);
+  }
+  return database.db
+    .select({ ...eventColumns, tsText: sql<string>`${events.ts}::text`, eventId: events.eventId })
+    .from(events)
+    .where(and(...conditions))
+    .orderBy(asc(events.ts), asc(events.eventId))
+    .limit(limit);
+}
+
+/** Changes that leave no row behind (forget, reset, config), in the order they were made. */
+export function readChanges(database: Database, range: TxRange) {
+  return database.db
+    .select({ namespaceId: changes.namespaceId, kind: changes.kind })
+    .from(changes)
+    .where(inRange(changes, range))
+    .orderBy(asc(changes.id));
+}
+
+/**
+ * Stores item vectors; a row whose text hash did not change keeps its `tx`, so other processes do
+ * not read it again.
+ */
+export async function writeEmbeddings(
+  database: Database,
+  namespaceId: string,
+  modelId: string,
+  rows: Array<{ itemId: string; textHash: string; vector: Uint8Array }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await database.db
+    .insert(itemEmbeddings)
+    .values(
+      rows.map((r) => ({ namespaceId, modelId, itemId: r.itemId, textHash: r.textHash, vector: r.vector })),
+    )
+    .onConflictDoUpdate({
+      target: [itemEmbeddings.namespaceId, itemEmbeddings.itemId, itemEmbeddings.modelId],
+      set: {
+        textHash: sql`excluded.text_hash`,
+        vector: sql`excluded.vector`,
+        updatedAt: sql`now()`,
+        tx: sql`(pg_current_xact_id()::text::bigint)`,
+      },
+      setWhere: sql`${itemEmbeddings.textHash} <> excluded.text_hash`,
+    });
+}

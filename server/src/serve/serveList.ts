@@ -1,0 +1,57 @@
+import type { RecFilters, RecRequest } from '@recsys/engine';
+import { type Surface, userKeyOf } from '@recsys/engine/protocol';
+import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
+import type { EngineList, ServeInput } from './EngineService';
+
+/**
+ * Ranks one list of a namespace and joins the display fields responses carry (title, price, url,
+ * image) and, with `explain`, the reasons.
+ *
+ * Objects are assigned field by field rather than spread from conditional objects: this runs for
+ * every request, and each `...(cond ? { x } : {})` is a temporary object.
+ */
+export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
+  const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
+  const filters: RecFilters = {};
+  const f = input.filters;
+  if (f?.priceBetween) {
+    const [priceMin, priceMax] = f.priceBetween;
+    if (priceMin !== null) filters.priceMin = priceMin;
+    if (priceMax !== null) filters.priceMax = priceMax;
+  }
+  if (f?.includeTagsAny) filters.includeTagsAny = f.includeTagsAny;
+  if (f?.excludeTagsAny) filters.excludeTagsAny = f.excludeTagsAny;
+  if (f?.excludeIds) filters.excludeIds = f.excludeIds;
+  const request: RecRequest = { surface, k: input.k, explain: input.explain, filters };
+  if (userKey) request.userKey = userKey;
+  if (input.sessionId) request.sessionId = input.sessionId;
+  if (input.itemId) request.itemId = input.itemId;
+  if (input.itemIds) request.cartItemIds = input.itemIds;
+  if (input.category) request.category = input.category;
+  if (input.seed !== undefined) request.seed = input.seed;
+  if (input.traits) request.traits = input.traits;
+  if (input.contextItemIds) request.contextItemIds = input.contextItemIds;
+  if (input.overrides) request.overrides = input.overrides;
+  const result = rt.engine.recommend(request);
+  const items = result.items.map((item, i) => {
+    const d = rt.display.get(item.itemId);
+    const out: EngineList['items'][number] = {
+      itemId: item.itemId,
+      rank: i + 1,
+      score: item.score,
+      title: d?.title ?? null,
+      price: d?.price ?? null,
+      currency: d?.currency ?? null,
+      url: d?.url ?? null,
+      imageUrl: d?.imageUrl ?? null,
+    };
+    if (input.explain) out.reasons = item.reasons ?? [];
+    return out;
+  });
+  return {
+    items,
+    fallback: result.fallback,
+    userId: input.userId ?? (input.anonymousId ? (rt.aliases.get(input.anonymousId) ?? null) : null),
+    configVersion: rt.configVersion,
+  };
+}
