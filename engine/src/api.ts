@@ -1,4 +1,10 @@
-import type { EngineConfig, PartialEngineConfig, RequestOverrides, SignalName, Surface } from './config';
+import type {
+  EngineConfig,
+  PartialEngineConfig,
+  RequestOverrides,
+  SignalName,
+  Surface,
+} from './config/engineConfig';
 import type { FallbackSource } from './protocol';
 import type { EngineEvent, EngineItem } from './types';
 

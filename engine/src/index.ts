@@ -8,7 +8,6 @@ export type {
   RecResult,
   VectorSource,
 } from './api';
-export { embeddingListLength } from './collectSignals';
 export type {
   CovisitConfig,
   DeepPartial,
@@ -23,9 +22,13 @@ export type {
   SignalName,
   SignalWeights,
   Surface,
-} from './config';
-export { defaultEngineConfig, SIGNALS, SURFACES } from './config';
+} from './config/engineConfig';
+export { defaultEngineConfig, SIGNALS, SURFACES } from './config/engineConfig';
+export { resolveEngineConfig } from './config/resolveEngineConfig';
 export { type CreateEngineOptions, createEngine } from './createEngine';
+export { embeddingListLength } from './pipeline/collectSignals';
+export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
+export { mulberry32 } from './util/mulberry32';
 export type {
   BuiltinEncoder,
   BuiltinEncoderOptions,
@@ -42,7 +45,7 @@ export type {
   PullModelOptions,
   TextEncoderOptions,
   TransformerEncoderOptions,
-} from './embeddings';
+} from './vectors';
 export {
   buildBuiltinModelBytes,
   bytesToVector,
@@ -58,7 +61,4 @@ export {
   resolveBuiltinModel,
   textHash,
   vectorToBytes,
-} from './embeddings';
-export { mulberry32 } from './mulberry32';
-export { resolveEngineConfig } from './resolveEngineConfig';
-export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
+} from './vectors';
