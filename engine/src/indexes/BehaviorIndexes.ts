@@ -1,6 +1,6 @@
 import type { EngineConfig } from '../config/engineConfig';
 import type { Catalog } from './Catalog';
-import { CooccurrenceIndex } from './CooccurrenceIndex';
+import { CovisitIndex } from './CovisitIndex';
 import type { IngestEvent } from './EventLog';
 import { PopularityIndex } from './PopularityIndex';
 import { TraitPopularity } from './TraitPopularity';
@@ -13,8 +13,8 @@ const NO_TAGS: readonly number[] = [];
  * event log) when an index-shaping setting changes.
  */
 export class BehaviorIndexes {
-  readonly covisit: CooccurrenceIndex;
-  readonly bought: CooccurrenceIndex;
+  readonly covisit: CovisitIndex;
+  readonly bought: CovisitIndex;
   readonly popularity: PopularityIndex;
   readonly traitPopularity: TraitPopularity;
   readonly profiles = new Map<string, UserProfile>();
@@ -31,14 +31,14 @@ export class BehaviorIndexes {
     let block = 4;
     while (block * 0.75 < covisit.topK * 3) block *= 2;
     const stored = { maxStored: (block * 3) / 4 - 1, keepAfterPrune: covisit.topK * 2 };
-    this.covisit = new CooccurrenceIndex({
+    this.covisit = new CovisitIndex({
       halfLifeMs: covisit.halfLifeMs,
       windowMs: covisit.windowMs,
       maxContextItems: covisit.maxContextItems,
       smoothing: covisit.smoothing,
       ...stored,
     });
-    this.bought = new CooccurrenceIndex({
+    this.bought = new CovisitIndex({
       halfLifeMs: covisit.halfLifeMs,
       windowMs: covisit.windowMs,
       maxContextItems: covisit.maxBasket,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CooccurrenceIndex } from './CooccurrenceIndex';
+import { CovisitIndex } from './CovisitIndex';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2024, 0, 1);
 
-function index(overrides: Partial<ConstructorParameters<typeof CooccurrenceIndex>[0]> = {}) {
-  return new CooccurrenceIndex({
+function index(overrides: Partial<ConstructorParameters<typeof CovisitIndex>[0]> = {}) {
+  return new CovisitIndex({
     halfLifeMs: 7 * DAY,
     windowMs: DAY,
     maxContextItems: 30,
@@ -17,7 +17,7 @@ function index(overrides: Partial<ConstructorParameters<typeof CooccurrenceIndex
   });
 }
 
-describe('CooccurrenceIndex', () => {
+describe('CovisitIndex', () => {
   it('pairs two items of one context with the weaker of their weights', () => {
     const idx = index();
     idx.add('u:a', 'a', 1, 0.05, T0);

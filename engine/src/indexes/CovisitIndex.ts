@@ -3,7 +3,7 @@ import { DecayClock } from './DecayClock';
 import { NeighborStore } from './NeighborStore';
 
 /** Settings of one co-occurrence index (co-visitation or bought-together). */
-export interface CooccurrenceOptions {
+export interface CovisitIndexOptions {
   halfLifeMs: number;
   /** Two entries of a context pair only when at most this far apart. */
   windowMs: number;
@@ -30,14 +30,15 @@ interface Context {
   lastTs: number;
 }
 
-/** A neighbour with its normalised score. */
-export interface Neighbor {
+/** A co-visitation neighbour: an interned item number (not an item id) and its normalised score. */
+export interface CovisitNeighbor {
   item: number;
   score: number;
 }
 
 /**
- * Incremental item→item co-occurrence.
+ * Incremental item→item co-occurrence: the `covisit` signal (config section `covisit`), and the same
+ * index over baskets for `boughtTogether`.
  *
  * Within a context, each item counts with the strongest weight it reached there (a view that turns
  * into a purchase upgrades, repeat views add nothing). Pair mass c(i,j) accumulates
@@ -45,7 +46,7 @@ export interface Neighbor {
  * The neighbour score is `c(i,j) / sqrt((n(i) + s)(n(j) + s))` — cosine-like, so items that are simply
  * popular everywhere do not dominate every list, and `s` keeps one-off pairs of rare items modest.
  */
-export class CooccurrenceIndex {
+export class CovisitIndex {
   private readonly clock: DecayClock;
   private readonly tables = new NeighborStore();
   private readonly mass = new GrowableFloat64();
@@ -55,11 +56,11 @@ export class CooccurrenceIndex {
   private readonly versions = new GrowableFloat64();
   private readonly cache = new Map<
     number,
-    { version: number; now: number; limit: number; list: Neighbor[] }
+    { version: number; now: number; limit: number; list: CovisitNeighbor[] }
   >();
   private addsSinceSweep = 0;
 
-  constructor(private readonly opts: CooccurrenceOptions) {
+  constructor(private readonly opts: CovisitIndexOptions) {
     this.clock = new DecayClock(opts.halfLifeMs);
   }
 
@@ -118,7 +119,7 @@ export class CooccurrenceIndex {
    * trade so a live shop does not recompute every list after every event.
    * The returned array is shared: do not mutate it.
    */
-  neighbors(item: number, now: number, limit: number): Neighbor[] {
+  neighbors(item: number, now: number, limit: number): CovisitNeighbor[] {
     const hit = this.cache.get(item);
     if (
       hit !== undefined &&
@@ -134,7 +135,7 @@ export class CooccurrenceIndex {
     return list;
   }
 
-  private computeNeighbors(item: number, now: number, limit: number): Neighbor[] {
+  private computeNeighbors(item: number, now: number, limit: number): CovisitNeighbor[] {
     const n = this.tables.size(item);
     if (n === 0) return [];
     const f = this.clock.readFactor(now);
@@ -160,7 +161,7 @@ export class CooccurrenceIndex {
       const sorted = scores.slice(0, m).sort();
       cut = sorted[m - limit]!;
     }
-    const out: Neighbor[] = [];
+    const out: CovisitNeighbor[] = [];
     for (let i = 0; i < m; i++) if (scores[i]! >= cut) out.push({ item: ids[i]!, score: scores[i]! });
     out.sort((a, b) => b.score - a.score || a.item - b.item);
     if (out.length > limit) out.length = limit;
