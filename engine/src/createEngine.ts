@@ -1,4 +1,4 @@
-import type { Engine, EngineStats, RecRequest, RecResult, VectorSource } from './api';
+import type { Engine, EngineStats, RecRequest, RecResult } from './api';
 import type { EngineConfig, PartialEngineConfig } from './config/engineConfig';
 import { resolveEngineConfig } from './config/resolveEngineConfig';
 import { BehaviorIndexes } from './indexes/BehaviorIndexes';
@@ -9,6 +9,7 @@ import { DenseMemo } from './pipeline/createEligibility';
 import { recommend } from './pipeline/recommend';
 import type { EngineEvent, EngineItem } from './types';
 import { EmbeddingNeighbors, type NeighborCacheOptions } from './vectors/EmbeddingNeighbors';
+import type { VectorSource } from './vectors/types';
 
 /** Options of {@link createEngine}. */
 export interface CreateEngineOptions {

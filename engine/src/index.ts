@@ -6,7 +6,6 @@ export type {
   RecFilters,
   RecRequest,
   RecResult,
-  VectorSource,
 } from './api';
 export type {
   CovisitConfig,
@@ -45,6 +44,7 @@ export type {
   PullModelOptions,
   TextEncoderOptions,
   TransformerEncoderOptions,
+  VectorSource,
 } from './vectors';
 export {
   buildBuiltinModelBytes,

@@ -1,4 +1,3 @@
-import type { VectorSource } from '../api';
 import type { SignalName, SignalWeights, Surface } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import type { Catalog } from '../indexes/Catalog';
@@ -6,6 +5,7 @@ import { decayFactor } from '../indexes/DecayClock';
 import type { UserProfile } from '../indexes/UserProfile';
 import { EpochSet } from '../util/EpochSet';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
+import type { VectorSource } from '../vectors/types';
 import type { Anchor } from './profileAnchors';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from '../api';
 import type { DiversityConfig } from '../config/engineConfig';
 import { Catalog } from '../indexes/Catalog';
 import { item } from '../testShop';
 import { seededUnit } from '../util/seededUnit';
 import { createItemSimilarity } from '../vectors/similarity';
+import type { VectorSource } from '../vectors/types';
 import type { Candidate } from './blendSignals';
 import { diversify, ListCaps } from './diversify';
 

@@ -1,8 +1,9 @@
-import type { Reason, VectorSource } from '../api';
+import type { Reason } from '../api';
 import type { SignalName, Surface } from '../config/engineConfig';
 import { SIGNALS } from '../config/engineConfig';
 import type { Catalog } from '../indexes/Catalog';
 import { cosine } from '../vectors/similarity';
+import type { VectorSource } from '../vectors/types';
 import { type Candidate, contributionOf } from './blendSignals';
 import type { SignalScores } from './collectSignals';
 import type { Anchor } from './profileAnchors';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RecRequest, VectorSource } from '../api';
+import type { RecRequest } from '../api';
 import { createEngine } from '../createEngine';
 import { coViews, DAY, ev, item, T0 } from '../testShop';
+import type { VectorSource } from '../vectors/types';
 
 describe('recommend: diversity', () => {
   /** Anchor co-viewed most with three near-identical red mugs, less with a teapot and a spoon. */

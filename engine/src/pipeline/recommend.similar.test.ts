@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from '../api';
 import { createEngine } from '../createEngine';
 import { coViews, ev, item, T0 } from '../testShop';
+import type { VectorSource } from '../vectors/types';
 
 /** A brute-force vector source over a handful of hand-made vectors. */
 function tinyVectors(vectors: Record<string, number[]>): VectorSource {

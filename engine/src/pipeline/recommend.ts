@@ -1,10 +1,11 @@
-import type { RecRequest, RecResult, VectorSource } from '../api';
+import type { RecRequest, RecResult } from '../api';
 import type { EngineConfig, SignalName } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import type { Catalog } from '../indexes/Catalog';
 import type { UserProfile } from '../indexes/UserProfile';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
 import { createItemSimilarity } from '../vectors/similarity';
+import type { VectorSource } from '../vectors/types';
 import { blendSignals } from './blendSignals';
 import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
 import { createEligibility, type DenseMemo } from './createEligibility';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from '../api';
 import { createEngine } from '../createEngine';
 import { coViews, DAY, ev, item, T0 } from '../testShop';
+import type { VectorSource } from '../vectors/types';
 
 const list = (r: { items: Array<{ itemId: string }> }) => r.items.map((i) => i.itemId);
 

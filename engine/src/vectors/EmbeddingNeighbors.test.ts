@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RecRequest, VectorSource } from '../api';
+import type { RecRequest } from '../api';
 import { createEngine } from '../createEngine';
 import { item, T0 } from '../testShop';
 import { EmbeddingNeighbors } from './EmbeddingNeighbors';
 import { IvfIndex } from './IvfIndex';
+import type { VectorSource } from './types';
 
 /**
  * A real IVF index (exact scan at this size) that counts `nearest` calls; `log` passes its change

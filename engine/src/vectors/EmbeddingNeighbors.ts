@@ -1,5 +1,5 @@
-import type { VectorSource } from '../api';
 import { cosine } from './similarity';
+import type { Neighbor, VectorSource } from './types';
 
 /** One item's cached neighbour list (dense ids, cosine scores, best first). */
 export interface NeighborList {
@@ -177,7 +177,7 @@ export class EmbeddingNeighbors {
       const id = idOf(other);
       return id !== undefined && listable(id);
     };
-    let hits: Array<{ itemId: string; score: number }>;
+    let hits: Neighbor[];
     if (source.neighborsOf !== undefined) hits = source.neighborsOf(itemId, n, keep);
     else {
       const query = source.get(itemId);

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { VectorSource as EngineVectorSource } from '../api';
 import { mulberry32 as rng } from '../util/mulberry32';
-import { IvfIndex, type VectorSource } from './IvfIndex';
+import { IvfIndex } from './IvfIndex';
+import type { VectorSource } from './types';
 
 const gauss = (r: () => number): number =>
   Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
@@ -177,7 +177,7 @@ describe('IvfIndex', () => {
   });
 
   it('satisfies the VectorSource interface the engine consumes', () => {
-    const source: VectorSource & EngineVectorSource = new IvfIndex({ dim: 2 });
+    const source: VectorSource = new IvfIndex({ dim: 2 });
     expect(source.dim).toBe(2);
     expect(source.nearest(new Float32Array([1, 0]), 5)).toEqual([]);
     expect(source.get('nothing')).toBeUndefined();

@@ -1,34 +1,7 @@
 import { mulberry32 } from '../util/mulberry32';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
-
-/**
- * What the engine core needs from any vector store: a lookup and a k-NN query
- * by cosine similarity.
- */
-export interface VectorSource {
-  dim: number;
-  get(itemId: string): Float32Array | undefined;
-  /** The stored vector without a copy (read-only; valid until the next write). */
-  view?(itemId: string): Float32Array | undefined;
-  /** True when every stored vector has L2 norm 1 or is all zeros (cosine = dot product). */
-  readonly normalized?: boolean;
-  nearest(
-    query: Float32Array,
-    k: number,
-    filter?: (itemId: string) => boolean,
-  ): Array<{ itemId: string; score: number }>;
-  /** The k items most similar to a stored item, never itself (optional; cheaper than `nearest`). */
-  neighborsOf?(itemId: string, k: number, filter?: (itemId: string) => boolean): Neighbor[];
-  /** Changes whenever the item's vector changes (lets callers cache per-item results). */
-  versionOf?(itemId: string): number;
-  /** Changes whenever every neighbour list may have changed (retraining). */
-  readonly generation?: number;
-  /** Vector writes so far. */
-  readonly writeCount?: number;
-  /** Ids written after write number `writes`, or undefined when no longer known. */
-  changedSince?(writes: number): string[] | undefined;
-}
+import type { Neighbor, VectorSource } from './types';
 
 /** Recent writes remembered for {@link IvfIndex.changedSince}. */
 const CHANGE_LOG = 1024;
@@ -115,12 +88,6 @@ export interface IvfIndexOptions {
    * @example { dim: 256, neighborTable: 120 }
    */
   neighborTable?: number | false;
-}
-
-/** A scored neighbour. */
-export interface Neighbor {
-  itemId: string;
-  score: number;
 }
 
 /** Every item's precomputed neighbours, by slot (see {@link IvfIndexOptions.neighborTable}). */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { VectorSource } from '../api';
 import { Catalog } from '../indexes/Catalog';
 import { item } from '../testShop';
 import { IvfIndex } from './IvfIndex';
 import { cosine, createItemSimilarity } from './similarity';
+import type { VectorSource } from './types';
 
 function catalogOf(...ids: string[]): Catalog {
   const catalog = new Catalog();

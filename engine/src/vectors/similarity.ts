@@ -1,6 +1,6 @@
-import type { VectorSource } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import { simdDotArena } from './simdDot';
+import type { VectorSource } from './types';
 
 /** Cosine similarity; 0 when either vector is all zeros or lengths differ. */
 export function cosine(a: Float32Array, b: Float32Array): number {
