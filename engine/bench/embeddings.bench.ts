@@ -5,7 +5,7 @@
  * smaller run). Every figure printed is measured in this run.
  */
 import { cpus, loadavg } from 'node:os';
-import { mulberry32 as rng } from '../src/util/mulberry32';
+import { mulberry32 as rng } from '../src/util/random';
 import { createBuiltinEncoder, IvfIndex } from '../src/vectors';
 
 const quick = process.argv.includes('--quick');

@@ -27,7 +27,7 @@ export { resolveEngineConfig } from './config/resolveEngineConfig';
 export { type CreateEngineOptions, createEngine } from './createEngine';
 export { embeddingListLength } from './pipeline/collectSignals';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
-export { mulberry32 } from './util/mulberry32';
+export { mulberry32 } from './util/random';
 export type {
   BuiltinEncoder,
   BuiltinEncoderOptions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SignalName } from '../config/engineConfig';
-import { mulberry32 } from '../util/mulberry32';
+import { mulberry32 } from '../util/random';
 import { blendSignals, type Candidate, compareCandidates } from './blendSignals';
 import { SignalScores } from './collectSignals';
 

@@ -1,6 +1,6 @@
 import type { SignalName, SignalWeights } from '../config/engineConfig';
 import { SIGNALS } from '../config/engineConfig';
-import { seededUnit } from '../util/seededUnit';
+import { seededUnit } from '../util/random';
 import type { SignalScores } from './collectSignals';
 
 /** A scored candidate. */

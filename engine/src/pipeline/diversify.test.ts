@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiversityConfig } from '../config/engineConfig';
 import { Catalog } from '../indexes/Catalog';
 import { item } from '../testShop';
-import { seededUnit } from '../util/seededUnit';
+import { seededUnit } from '../util/random';
 import { createItemSimilarity } from '../vectors/similarity';
 import type { VectorSource } from '../vectors/types';
 import type { Candidate } from './blendSignals';

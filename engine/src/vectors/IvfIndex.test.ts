@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { mulberry32 as rng } from '../util/mulberry32';
+import { mulberry32 as rng } from '../util/random';
 import { IvfIndex } from './IvfIndex';
 import type { VectorSource } from './types';
 

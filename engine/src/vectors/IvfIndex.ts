@@ -1,4 +1,4 @@
-import { mulberry32 } from '../util/mulberry32';
+import { mulberry32 } from '../util/random';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
 import type { Neighbor, VectorSource } from './types';

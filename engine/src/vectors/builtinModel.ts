@@ -1,4 +1,5 @@
-import { DEFAULT_FEATURE_OPTIONS, type HashedFeatureOptions, hashString } from './hashedFeatures';
+import { fmix32, fnv1a32, xorshift32 } from '../util/random';
+import { DEFAULT_FEATURE_OPTIONS, type HashedFeatureOptions } from './hashedFeatures';
 import { encodeModel, floatTensor, int64Tensor, OnnxDataType, rawBytes } from './onnxProto';
 
 /** Bumped whenever the graph or feature extraction changes meaning. */
@@ -76,9 +77,10 @@ export function resolveBuiltinModel(options: BuiltinModelOptions = {}): Resolved
     }
   }
   checkInt('features.maxWords', features.maxWords, 1, 100_000);
-  const digest = hashString(
-    [features.wordWeight, features.bigramWeight, features.trigramWeight, features.maxWords].join(','),
-    0,
+  const digest = fmix32(
+    fnv1a32(
+      [features.wordWeight, features.bigramWeight, features.trigramWeight, features.maxWords].join(','),
+    ),
   )
     .toString(16)
     .padStart(8, '0');
@@ -95,15 +97,12 @@ export function resolveBuiltinModel(options: BuiltinModelOptions = {}): Resolved
 export function generateSignTable(buckets: number, dim: number, seed: number): Int8Array {
   const table = new Int8Array(buckets * dim);
   // xorshift32 seeded through a mixer: fast (32 signs per draw) and reproducible.
-  let s = hashString('recsys-sign-table', seed) || 0x9e3779b9;
+  const draw = xorshift32(fmix32(fnv1a32('recsys-sign-table', seed)) || 0x9e3779b9);
   let bits = 0;
   let left = 0;
   for (let i = 0; i < table.length; i++) {
     if (left === 0) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      bits = s >>> 0;
+      bits = draw();
       left = 32;
     }
     table[i] = bits & 1 ? 1 : -1;

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../util/random';
 import { createTextEncoder } from './createTextEncoder';
 import { createTransformerEncoder } from './createTransformerEncoder';
 import { encodeModel, floatTensor, int64Tensor, type NodeSpec, OnnxDataType } from './onnxProto';
@@ -37,14 +38,9 @@ const H = 8;
 const P = 64;
 const ID = Object.fromEntries(VOCAB.map((t, i) => [t, i])) as Record<string, number>;
 
-function prng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-}
-const r = prng(42);
+const uniform = mulberry32(42);
+/** Reproducible weights in [-0.5, 0.5). */
+const r = () => uniform() - 0.5;
 const wordEmb = Float32Array.from({ length: VOCAB.length * H }, r);
 const posEmb = Float32Array.from({ length: P * H }, () => r() * 0.3);
 const typeEmb = Float32Array.from({ length: 2 * H }, () => r() * 0.3);

@@ -1,3 +1,4 @@
+import { fmix32, fnv1a32 } from '../util/random';
 /**
  * Text → hashed sparse features for the built-in encoder. This half of the
  * encoder runs in TypeScript (string work ONNX is bad at); the ONNX graph then
@@ -65,32 +66,14 @@ export function normalizeTokens(text: string): string[] {
   return folded.split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0);
 }
 
-/**
- * 32-bit FNV-1a over UTF-16 code units, with a murmur3 finalizer so that
- * `hash % buckets` is well mixed even for power-of-two bucket counts.
- * Deterministic across platforms, unlike anything seeded by the runtime.
- */
-export function hashString(s: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** Extracts word unigrams, bigrams and char 3-grams as hashed bucket ids with weights. */
 export function hashedFeatures(text: string, options: HashedFeatureOptions, seed: number): HashedFeatures {
   const words = normalizeTokens(text).slice(0, options.maxWords);
   const acc = new Map<number, number>();
   const add = (feature: string, weight: number): void => {
     if (weight === 0) return;
-    const id = hashString(feature, seed) % options.buckets;
+    // FNV-1a mixed by the murmur3 finaliser, so `% buckets` spreads well for power-of-two counts.
+    const id = fmix32(fnv1a32(feature, seed)) % options.buckets;
     acc.set(id, (acc.get(id) ?? 0) + weight);
   };
   for (let i = 0; i < words.length; i++) {
