@@ -1,3 +1,23 @@
+/**
+ * One recommendation request, start to finish. The steps run in this order, one file each (this
+ * list is the map of `pipeline/`; keep it in step with `recommend()` below):
+ *
+ * 1. `resolveRequestSettings.ts`: config plus request overrides → blend weights, diversity,
+ *    fallback and purchase-exclusion settings for this surface.
+ * 2. Anchors (here, with `profileAnchors.ts`): the item (`similar`), the cart (`cart`) or the
+ *    profile's strongest items (other surfaces), merged with the session's `contextItemIds`.
+ * 3. `createEligibility.ts`: the filters as one predicate (availability, price, tags, category,
+ *    never the anchors or their variants, optionally recent purchases). Runs after the anchors
+ *    because it excludes them.
+ * 4. `collectSignals.ts`: each signal's candidate scores, read from `indexes/` and `vectors/`.
+ * 5. `blendSignals.ts`: per-signal normalisation, weighted sum, ranking (seeded ties).
+ * 6. `diversify.ts`: MMR and hard caps (`ListCaps`), similarity from `vectors/similarity.ts`.
+ * 7. `fillFallback.ts`: a short list filled with category best-sellers, then popular items.
+ * 8. `explainCandidate.ts`: one reason per contributing signal (with `explain: true`).
+ *
+ * Numbered file names were considered and rejected: the numbers would leak into every import and
+ * inserting a step would rename files; this list is the single place the order is written.
+ */
 import type { RecRequest, RecResult } from '../api';
 import type { EngineConfig, SignalName } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
@@ -109,7 +129,7 @@ function fallbackCategory(
 
 const RELATION_SET: ReadonlySet<SignalName> = new Set(RELATION_SIGNALS);
 
-/** Runs one request: anchors → signals → blend → filters → diversity → fallback → explanations. */
+/** Runs one request through steps 1–8 listed at the top of this file. */
 export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const settings = resolveRequestSettings(state.config, req);
   const { catalog, behavior, config, now } = state;

@@ -1,3 +1,10 @@
+/**
+ * The IVF vector index. Longer than the ~450-line guideline on purpose: the slots, lists,
+ * centroids, change log and neighbour table are one memory layout that training, search and the
+ * table build all rewrite together (training reorders slots list by list; the table is keyed by
+ * slot and generation). Splitting the class would expose that private state to other files.
+ * The ONNX kernels it drives already live apart (`kmeansAssign.ts`, `topKDot.ts`).
+ */
 import { mulberry32 } from '../util/random';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
