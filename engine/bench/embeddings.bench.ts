@@ -5,8 +5,8 @@
  * smaller run). Every figure printed is measured in this run.
  */
 import { cpus, loadavg } from 'node:os';
-import { createBuiltinEncoder, IvfIndex } from '../src/embeddings';
-import { mulberry32 as rng } from '../src/mulberry32';
+import { createBuiltinEncoder, IvfIndex } from '../src/index';
+import { mulberry32 as rng } from '../src/util/random';
 
 const quick = process.argv.includes('--quick');
 const N_TEXTS = quick ? 5_000 : 20_000;

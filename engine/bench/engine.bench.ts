@@ -20,9 +20,9 @@ import {
   embeddingListLength,
   IvfIndex,
   type RecRequest,
-  mulberry32 as rng,
   type Surface,
 } from '../src/index';
+import { mulberry32 as rng } from '../src/util/random';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);

@@ -1,14 +1,15 @@
-import type { Engine, EngineStats, RecRequest, RecResult, VectorSource } from './api';
-import { BehaviorIndexes } from './BehaviorIndexes';
-import { Catalog } from './Catalog';
-import type { EngineConfig, PartialEngineConfig } from './config';
-import { DenseMemo } from './createEligibility';
-import { EmbeddingNeighbors, type NeighborCacheOptions } from './EmbeddingNeighbors';
-import { EventLog } from './EventLog';
-import { recommend } from './recommend';
-import { resolveEngineConfig } from './resolveEngineConfig';
+import type { Engine, EngineStats, RecRequest, RecResult } from './api';
+import type { EngineConfig, PartialEngineConfig } from './config/engineConfig';
+import { resolveEngineConfig } from './config/resolveEngineConfig';
+import { BehaviorIndexes } from './indexes/BehaviorIndexes';
+import { Catalog } from './indexes/Catalog';
+import { EventLog } from './indexes/EventLog';
+import { validateEvent } from './indexes/validateEvent';
+import { DenseMemo } from './pipeline/createEligibility';
+import { recommend } from './pipeline/recommend';
 import type { EngineEvent, EngineItem } from './types';
-import { validateEvent } from './validateEvent';
+import { EmbeddingNeighbors, type NeighborCacheOptions } from './vectors/EmbeddingNeighbors';
+import type { VectorSource } from './vectors/types';
 
 /** Options of {@link createEngine}. */
 export interface CreateEngineOptions {

@@ -1,3 +1,19 @@
+/**
+ * `@recsys/engine`: the public API, and nothing else. Everything not exported here (the indexes,
+ * the pipeline steps, the vector helpers, `util/`) is internal and may change without notice.
+ *
+ * Public:
+ * - the engine: `createEngine` and the `Engine` contract (requests, results, stats) it implements;
+ * - the data it is fed: `EngineItem`, `EngineEvent`, and item vectors through `VectorSource`;
+ * - configuration: `EngineConfig` and its sections, `defaultEngineConfig`, `resolveEngineConfig`,
+ *   and `embeddingListLength` (how long the engine's embedding neighbour lists are, so a vector
+ *   index can precompute rows that long);
+ * - text embeddings: the encoders, `IvfIndex`, `itemText`/`textHash`, vector (de)serialisation and
+ *   `pullModel`.
+ *
+ * Sibling entry points: `@recsys/engine/protocol` (the shared vocabulary) and
+ * `@recsys/engine/random` (deterministic hashes and seeded generators).
+ */
 export type {
   Engine,
   EngineStats,
@@ -6,9 +22,7 @@ export type {
   RecFilters,
   RecRequest,
   RecResult,
-  VectorSource,
 } from './api';
-export { embeddingListLength } from './collectSignals';
 export type {
   CovisitConfig,
   DeepPartial,
@@ -23,42 +37,44 @@ export type {
   SignalName,
   SignalWeights,
   Surface,
-} from './config';
-export { defaultEngineConfig, SIGNALS, SURFACES } from './config';
+} from './config/engineConfig';
+export { defaultEngineConfig, SIGNALS, SURFACES } from './config/engineConfig';
+export { resolveEngineConfig } from './config/resolveEngineConfig';
 export { type CreateEngineOptions, createEngine } from './createEngine';
-export type {
-  BuiltinEncoder,
-  BuiltinEncoderOptions,
-  BuiltinModelOptions,
-  EmbeddingEncoder,
-  HashedFeatureOptions,
-  ItemTextField,
-  ItemTextSource,
-  IvfIndexOptions,
-  ModelFileSpec,
-  Neighbor,
-  Pooling,
-  PulledModel,
-  PullModelOptions,
-  TextEncoderOptions,
-  TransformerEncoderOptions,
-} from './embeddings';
-export {
-  buildBuiltinModelBytes,
-  bytesToVector,
-  createBuiltinEncoder,
-  createTextEncoder,
-  createTransformerEncoder,
-  DEFAULT_ITEM_TEXT_FIELDS,
-  DEFAULT_MODEL_FILES,
-  IvfIndex,
-  itemText,
-  ModelPullError,
-  pullModel,
-  resolveBuiltinModel,
-  textHash,
-  vectorToBytes,
-} from './embeddings';
-export { mulberry32 } from './mulberry32';
-export { resolveEngineConfig } from './resolveEngineConfig';
+export { embeddingListLength } from './pipeline/collectSignals';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
+export {
+  type BuiltinModelOptions,
+  buildBuiltinModelBytes,
+  resolveBuiltinModel,
+} from './vectors/builtinModel';
+export {
+  type BuiltinEncoder,
+  type BuiltinEncoderOptions,
+  createBuiltinEncoder,
+} from './vectors/createBuiltinEncoder';
+export { createTextEncoder, type TextEncoderOptions } from './vectors/createTextEncoder';
+export {
+  createTransformerEncoder,
+  type Pooling,
+  type TransformerEncoderOptions,
+} from './vectors/createTransformerEncoder';
+export type { HashedFeatureOptions } from './vectors/hashedFeatures';
+export { IvfIndex, type IvfIndexOptions } from './vectors/IvfIndex';
+export {
+  DEFAULT_ITEM_TEXT_FIELDS,
+  type ItemTextField,
+  type ItemTextSource,
+  itemText,
+  textHash,
+} from './vectors/itemText';
+export {
+  DEFAULT_MODEL_FILES,
+  type ModelFileSpec,
+  ModelPullError,
+  type PulledModel,
+  type PullModelOptions,
+  pullModel,
+} from './vectors/pullModel';
+export type { EmbeddingEncoder, Neighbor, VectorSource } from './vectors/types';
+export { bytesToVector, vectorToBytes } from './vectors/vectorBytes';

@@ -1,3 +1,4 @@
+import { fnv1a32 } from '@recsys/engine/random';
 import { html, type SafeHtml } from './html';
 
 /** Dark enough that white text on them passes WCAG AA (≥ 4.5:1). */
@@ -15,15 +16,9 @@ const CATEGORY_COLOURS: Record<string, string> = {
 };
 const FALLBACK_COLOURS = ['#334155', '#0e7490', '#9f1239', '#3f6212', '#6d28d9'];
 
-function hash(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
 export function categoryColour(category: string): string {
   return (
-    CATEGORY_COLOURS[category] ?? FALLBACK_COLOURS[hash(category) % FALLBACK_COLOURS.length] ?? '#334155'
+    CATEGORY_COLOURS[category] ?? FALLBACK_COLOURS[fnv1a32(category) % FALLBACK_COLOURS.length] ?? '#334155'
   );
 }
 
@@ -47,7 +42,7 @@ export function productSvg(product: {
   brand: string | null;
 }): SafeHtml {
   const colour = categoryColour(product.category);
-  const h = hash(product.itemId);
+  const h = fnv1a32(product.itemId);
   const cx = 40 + (h % 320);
   const cy = 40 + ((h >>> 9) % 320);
   const r = 60 + ((h >>> 18) % 90);

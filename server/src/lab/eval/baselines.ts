@@ -1,4 +1,4 @@
-import { mulberry32 } from '@recsys/engine';
+import { fnv1a32, mulberry32 } from '@recsys/engine/random';
 import type { TrainIndex, UserHistory } from './trainIndex';
 
 const DAY = 86_400_000;
@@ -37,15 +37,8 @@ export interface EvalMethod {
   session?(q: SessionQuery): string[];
 }
 
-/** Deterministic 32-bit hash of a string (FNV-1a). */
-export function hashString(s: string, seed = 0): number {
-  let h = (2166136261 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 16777619) >>> 0;
-  }
-  return h;
-}
+/** Deterministic 32-bit hash of a string (FNV-1a, from `@recsys/engine/random`). */
+export const hashString = fnv1a32;
 
 function fillFrom(out: string[], list: readonly string[], k: number, skip: ReadonlySet<string>): string[] {
   const have = new Set(out);

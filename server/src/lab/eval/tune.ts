@@ -1,5 +1,6 @@
 import type { PartialEngineConfig } from '@recsys/engine';
-import { mulberry32, resolveEngineConfig } from '@recsys/engine';
+import { resolveEngineConfig } from '@recsys/engine';
+import { mulberry32 } from '@recsys/engine/random';
 import { hashString } from './baselines';
 import type { EvalDataset } from './dataset';
 import { mainK } from './formatReport';

@@ -1,0 +1,338 @@
+import type { SignalName, Surface } from '../protocol';
+import type { EventWeights } from '../types';
+
+export { SIGNALS, type SignalName, SURFACES, type Surface } from '../protocol';
+
+/** Per-signal blend weights. A missing or zero weight switches the signal off for that surface. */
+export type SignalWeights = Partial<Record<SignalName, number>>;
+
+/** Item-to-item co-occurrence settings (co-visitation and bought-together). */
+export interface CovisitConfig {
+  /**
+   * Two interactions of one session/user count as co-visitation only when at most this far apart.
+   * @default 86_400_000 (24 hours)
+   * @example { windowMs: 2 * 3_600_000 } // same browsing burst only
+   */
+  windowMs: number;
+  /**
+   * Half-life of a co-occurrence: a pair seen this long ago counts half as much as one seen now.
+   * @default 1_209_600_000 (14 days)
+   * @example { halfLifeMs: 30 * 86_400_000 }
+   */
+  halfLifeMs: number;
+  /**
+   * Neighbours considered per anchor item at request time. Roughly 3×topK are stored per item;
+   * the weakest are pruned when the store overflows.
+   * @default 50
+   * @example { topK: 100 }
+   */
+  topK: number;
+  /**
+   * Only pair items seen in the same `sessionId` (falls back to the user when an event has no session).
+   * When false, a user's interactions within {@link CovisitConfig.windowMs} pair across sessions.
+   * @default false
+   * @example { sessionOnly: true }
+   */
+  sessionOnly: boolean;
+  /**
+   * Largest basket (order or cart session) used for bought-together; later items in a bigger basket
+   * displace the oldest, so one wholesale order cannot create thousands of pairs.
+   * @default 60
+   * @example { maxBasket: 30 }
+   */
+  maxBasket: number;
+  /**
+   * Recent items remembered per session/user for pairing; bounds the cost of one event.
+   * @default 30
+   * @example { maxContextItems: 50 }
+   */
+  maxContextItems: number;
+  /**
+   * Additive smoothing (in event-weight units) in the normalisation
+   * `c(i,j) / sqrt((n(i) + s) · (n(j) + s))`, so a pair of items seen once does not score as high as
+   * a pair seen together hundreds of times.
+   * @default 1
+   * @example { smoothing: 5 }
+   */
+  smoothing: number;
+}
+
+/** Popularity and trending settings. */
+export interface PopularityConfig {
+  /**
+   * Half-life of the popularity counters.
+   * @default 604_800_000 (7 days)
+   * @example { halfLifeMs: 86_400_000 }
+   */
+  halfLifeMs: number;
+  /**
+   * Half-life of the short ("now") trending counter.
+   * @default 86_400_000 (1 day)
+   * @example { trendingShortMs: 6 * 3_600_000 }
+   */
+  trendingShortMs: number;
+  /**
+   * Half-life of the long (baseline) trending counter. Must be longer than `trendingShortMs`.
+   * @default 1_209_600_000 (14 days)
+   * @example { trendingLongMs: 30 * 86_400_000 }
+   */
+  trendingLongMs: number;
+  /**
+   * Smoothing, in weighted events per day, added to the baseline in
+   * `trend = (short − long) / sqrt(long + smoothing)`: a handful of views cannot make an item trend.
+   * @default 2
+   * @example { trendingSmoothing: 10 }
+   */
+  trendingSmoothing: number;
+}
+
+/** User profile settings. */
+export interface ProfileConfig {
+  /**
+   * Half-life of a user's interactions and tag affinities (anchor choice, affinity). Buy-again
+   * recency has its own {@link ProfileConfig.buyAgainHalfLifeMs}.
+   * @default 1_209_600_000 (14 days)
+   * @example { halfLifeMs: 30 * 86_400_000 }
+   */
+  halfLifeMs: number;
+  /**
+   * Half-life of the recency factor in the buy-again score
+   * `(1 + ln(orders)) · 0.5^(age of last purchase / buyAgainHalfLifeMs)`. Separate from
+   * {@link ProfileConfig.halfLifeMs} because re-order cycles (weeks to months) are much longer than
+   * browsing interest; a long half-life lets order frequency lead. Read at request time only.
+   * @default 7_776_000_000 (90 days)
+   * @example { buyAgainHalfLifeMs: 30 * 86_400_000 } // fast-moving consumables
+   */
+  buyAgainHalfLifeMs: number;
+  /**
+   * Multiplier for items from the user's current session when choosing anchors.
+   * @default 3
+   * @example { sessionBoost: 5 }
+   */
+  sessionBoost: number;
+  /**
+   * Extra multiplier for the single most recent item.
+   * @default 2
+   * @example { latestBoost: 1 } // no extra weight for the latest item
+   */
+  latestBoost: number;
+  /**
+   * Interacted items kept per user (the weakest is evicted).
+   * @default 50
+   * @example { maxItems: 100 }
+   */
+  maxItems: number;
+  /**
+   * Anchors (strongest profile items) expanded through co-visitation for `forUser`.
+   * @default 10
+   * @example { maxAnchors: 5 }
+   */
+  maxAnchors: number;
+  /**
+   * Purchased items remembered per user (least recently bought evicted first).
+   * @default 200
+   * @example { maxPurchases: 500 }
+   */
+  maxPurchases: number;
+  /**
+   * Category and brand tags remembered per user for affinity (the weakest is evicted).
+   * @default 50
+   * @example { maxTags: 20 }
+   */
+  maxTags: number;
+  /**
+   * Length of the recently-viewed list.
+   * @default 50
+   * @example { maxRecentlyViewed: 20 }
+   */
+  maxRecentlyViewed: number;
+}
+
+/** Diversity settings. */
+export interface DiversityConfig {
+  /**
+   * MMR trade-off: 1 = pure relevance, 0 = pure novelty. Similarity is embedding cosine when
+   * vectors are set, else tag overlap (Jaccard).
+   * @default 0.8
+   * @example { lambda: 0.6 }
+   */
+  lambda: number;
+  /**
+   * Most items of one brand (`brand:*` tag) per list; 0 means no cap.
+   * @default 0
+   * @example { maxPerBrand: 2 }
+   */
+  maxPerBrand: number;
+  /**
+   * Most items of one primary category (first `category:*` tag) per list; 0 means no cap.
+   * @default 0
+   * @example { maxPerCategory: 3 }
+   */
+  maxPerCategory: number;
+}
+
+/** How thin results are filled. */
+export interface FallbackConfig {
+  /**
+   * Whether a result shorter than `k` is filled with category best-sellers, then overall popular items.
+   * Off by default for `buyAgain` and `recentlyViewed`, whose meaning a filler would break.
+   * @default { forUser: true, similar: true, cart: true, trending: true, buyAgain: false, recentlyViewed: false }
+   * @example { enabled: { buyAgain: true } }
+   */
+  enabled: Record<Surface, boolean>;
+}
+
+/** Ranking settings. */
+export interface RankingConfig {
+  /**
+   * Candidates taken from each generating signal (popular, trending, segment, embedding) per request;
+   * also the length of the cached embedding neighbour list per item.
+   * @default 100
+   * @example { candidatesPerSignal: 300 }
+   */
+  candidatesPerSignal: number;
+  /**
+   * Amplitude of deterministic noise added to scores when a request carries a `seed`
+   * (the seed alone only changes how ties break).
+   * @default 0
+   * @example { seedJitter: 0.02 }
+   */
+  seedJitter: number;
+}
+
+/** The whole engine configuration (one per namespace). */
+export interface EngineConfig {
+  /**
+   * Weight of each event type in every signal.
+   * @default { view: 0.05, click: 0.2, add: 0.7, purchase: 1, custom: 0.1, rate: 0.5 }
+   * @example { eventWeights: { view: 0.1 } }
+   */
+  eventWeights: EventWeights;
+  /** @default see {@link CovisitConfig} */
+  covisit: CovisitConfig;
+  /** @default see {@link PopularityConfig} */
+  popularity: PopularityConfig;
+  /** @default see {@link ProfileConfig} */
+  profile: ProfileConfig;
+  /**
+   * Signal weights per surface. Each signal's scores are normalised to [0, 1] per request and then
+   * summed with these weights. On `similar` and `cart` only the item-relation signals (`covisit`,
+   * `boughtTogether`, `embedding`) propose candidates; every other signal there (e.g. `popular`)
+   * only re-ranks them, so a thin list is topped up by the reported fallback instead of by popular
+   * items posing as related ones. On the other surfaces every weighted signal proposes candidates
+   * (on `forUser`, popular/trending/segment are the cold-start starter list).
+   * @default see {@link defaultEngineConfig}
+   * @example { blend: { similar: { embedding: 1.5 } } }
+   */
+  blend: Record<Surface, SignalWeights>;
+  /**
+   * Whether items the user bought within {@link EngineConfig.purchaseExclusionWindowMs} are removed.
+   * Repeat purchases dominate many shops (e.g. wholesale), so this is per surface; it never applies
+   * to `buyAgain`.
+   * @default { forUser: false, similar: false, cart: true, buyAgain: false, trending: false, recentlyViewed: false }
+   * @example { excludePurchased: { forUser: true } }
+   */
+  excludePurchased: Record<Surface, boolean>;
+  /**
+   * How far back a purchase excludes the item (see `excludePurchased`).
+   * @default 2_592_000_000 (30 days)
+   * @example { purchaseExclusionWindowMs: 7 * 86_400_000 }
+   */
+  purchaseExclusionWindowMs: number;
+  /** @default see {@link DiversityConfig} */
+  diversity: DiversityConfig;
+  /** @default see {@link FallbackConfig} */
+  fallback: FallbackConfig;
+  /** @default see {@link RankingConfig} */
+  ranking: RankingConfig;
+}
+
+/** A deep-partial of T: every field, at every depth, may be omitted. */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** What `createEngine({ config })` and `setConfig` accept: any subset, merged over the defaults. */
+export type PartialEngineConfig = DeepPartial<EngineConfig>;
+
+/**
+ * The per-request subset of the config a caller may override.
+ *
+ * @example { blend: { trending: 0 }, diversity: { lambda: 0.5 }, excludePurchased: true }
+ */
+export interface RequestOverrides {
+  /** Signal weights for this request, merged over the surface's configured weights. */
+  blend?: SignalWeights;
+  /** Diversity settings for this request. */
+  diversity?: Partial<DiversityConfig>;
+  /** Exclude purchased items for this request (ignored on `buyAgain`). */
+  excludePurchased?: boolean;
+  /** Purchase exclusion window for this request. */
+  purchaseExclusionWindowMs?: number;
+  /** Turn the fallback fill on or off for this request. */
+  fallback?: boolean;
+}
+
+const DAY = 86_400_000;
+
+/** The defaults every partial config is merged over. */
+export const defaultEngineConfig: EngineConfig = {
+  eventWeights: { view: 0.05, click: 0.2, add: 0.7, purchase: 1, custom: 0.1, rate: 0.5 },
+  covisit: {
+    windowMs: DAY,
+    halfLifeMs: 14 * DAY,
+    topK: 50,
+    sessionOnly: false,
+    maxBasket: 60,
+    maxContextItems: 30,
+    smoothing: 1,
+  },
+  popularity: { halfLifeMs: 7 * DAY, trendingShortMs: DAY, trendingLongMs: 14 * DAY, trendingSmoothing: 2 },
+  profile: {
+    halfLifeMs: 14 * DAY,
+    buyAgainHalfLifeMs: 90 * DAY,
+    sessionBoost: 3,
+    latestBoost: 2,
+    maxItems: 50,
+    maxAnchors: 10,
+    maxPurchases: 200,
+    maxTags: 50,
+    maxRecentlyViewed: 50,
+  },
+  blend: {
+    forUser: {
+      covisit: 1,
+      boughtTogether: 0.5,
+      embedding: 0.5,
+      affinity: 0.3,
+      buyAgain: 0.3,
+      segment: 0.3,
+      popular: 0.2,
+      trending: 0.1,
+    },
+    similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05 },
+    cart: { boughtTogether: 1, covisit: 0.6, embedding: 0.3, popular: 0.05 },
+    buyAgain: { buyAgain: 1 },
+    trending: { trending: 1, popular: 0.1 },
+    recentlyViewed: { recent: 1 },
+  },
+  excludePurchased: {
+    forUser: false,
+    similar: false,
+    cart: true,
+    buyAgain: false,
+    trending: false,
+    recentlyViewed: false,
+  },
+  purchaseExclusionWindowMs: 30 * DAY,
+  diversity: { lambda: 0.8, maxPerBrand: 0, maxPerCategory: 0 },
+  fallback: {
+    enabled: {
+      forUser: true,
+      similar: true,
+      cart: true,
+      trending: true,
+      buyAgain: false,
+      recentlyViewed: false,
+    },
+  },
+  ranking: { candidatesPerSignal: 100, seedJitter: 0 },
+};

@@ -1,0 +1,112 @@
+import type { EngineConfig } from '../config/engineConfig';
+import type { Catalog } from './Catalog';
+import { CovisitIndex } from './CovisitIndex';
+import type { IngestEvent } from './EventLog';
+import { PopularityIndex } from './PopularityIndex';
+import { TraitPopularity } from './TraitPopularity';
+import { type ProfileLimits, UserProfile } from './UserProfile';
+
+const NO_TAGS: readonly number[] = [];
+
+/**
+ * Every behaviour-derived index, built from one config. Replaced wholesale (and replayed from the
+ * event log) when an index-shaping setting changes.
+ */
+export class BehaviorIndexes {
+  readonly covisit: CovisitIndex;
+  readonly bought: CovisitIndex;
+  readonly popularity: PopularityIndex;
+  readonly traitPopularity: TraitPopularity;
+  readonly profiles = new Map<string, UserProfile>();
+  readonly limits: ProfileLimits;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly catalog: Catalog,
+    private readonly traitsOf: (userKey: string) => Record<string, string> | undefined,
+  ) {
+    const { covisit } = config;
+    // Tables live in power-of-two blocks kept at most 3/4 full; let a table fill its block before
+    // pruning back to 2×topK, so pruning is rare and no block grows past what ~3×topK needs.
+    let block = 4;
+    while (block * 0.75 < covisit.topK * 3) block *= 2;
+    const stored = { maxStored: (block * 3) / 4 - 1, keepAfterPrune: covisit.topK * 2 };
+    this.covisit = new CovisitIndex({
+      halfLifeMs: covisit.halfLifeMs,
+      windowMs: covisit.windowMs,
+      maxContextItems: covisit.maxContextItems,
+      smoothing: covisit.smoothing,
+      ...stored,
+    });
+    this.bought = new CovisitIndex({
+      halfLifeMs: covisit.halfLifeMs,
+      windowMs: covisit.windowMs,
+      maxContextItems: covisit.maxBasket,
+      smoothing: covisit.smoothing,
+      ...stored,
+    });
+    this.popularity = new PopularityIndex(config.popularity);
+    this.traitPopularity = new TraitPopularity(config.popularity.halfLifeMs);
+    this.limits = config.profile;
+  }
+
+  ingest(e: IngestEvent): void {
+    const weight = this.config.eventWeights[e.type];
+    const purchased = e.type === 'purchase';
+    const quantity = purchased ? (e.value !== undefined && e.value > 0 ? e.value : 1) : 0;
+    this.popularity.add(e.item, weight, quantity, e.ts, this.catalog.info(e.item)?.categories);
+    const traits = this.traitsOf(e.userKey);
+    if (traits !== undefined) this.traitPopularity.add(traits, e.item, weight, e.ts);
+
+    const covisitKey =
+      this.config.covisit.sessionOnly && e.sessionId !== undefined ? `s:${e.sessionId}` : `u:${e.userKey}`;
+    this.covisit.add(covisitKey, e.userKey, e.item, weight, e.ts);
+    if (e.type === 'add' || purchased) {
+      // An order groups its lines; without one, the cart session (or user) is the basket.
+      const basket =
+        e.orderId !== undefined
+          ? `o:${e.orderId}`
+          : e.sessionId !== undefined
+            ? `s:${e.sessionId}`
+            : `u:${e.userKey}`;
+      this.bought.add(basket, e.userKey, e.item, weight, e.ts);
+    }
+
+    let profile = this.profiles.get(e.userKey);
+    if (profile === undefined) {
+      profile = new UserProfile(this.config.profile.halfLifeMs);
+      this.profiles.set(e.userKey, profile);
+    }
+    const viewed = e.type === 'view' || e.type === 'click';
+    profile.record(
+      e.item,
+      weight,
+      e.ts,
+      e.sessionId,
+      this.catalog.info(e.item)?.interestTags ?? NO_TAGS,
+      { viewed, purchased },
+      this.limits,
+    );
+  }
+
+  mergeUsers(fromKey: string, intoKey: string): void {
+    const from = this.profiles.get(fromKey);
+    if (from !== undefined) {
+      let into = this.profiles.get(intoKey);
+      if (into === undefined) {
+        into = new UserProfile(this.config.profile.halfLifeMs);
+        this.profiles.set(intoKey, into);
+      }
+      into.absorb(from, this.limits);
+      this.profiles.delete(fromKey);
+    }
+    this.covisit.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+    this.bought.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+  }
+
+  forgetUser(userKey: string): void {
+    this.profiles.delete(userKey);
+    this.covisit.dropOwner(userKey);
+    this.bought.dropOwner(userKey);
+  }
+}

@@ -1,0 +1,171 @@
+import type { EngineItem } from '../types';
+import { GrowableFloat64 } from '../util/GrowableFloat64';
+import { Interner } from '../util/Interner';
+
+const CATEGORY = 'category:';
+const BRAND = 'brand:';
+
+/** Per-item data the ranking hot path needs, precomputed at upsert time. */
+export interface ItemInfo {
+  item: EngineItem;
+  /** Interned tag ids, sorted ascending (for fast overlap). */
+  tagIds: Int32Array;
+  /** Primary category tag id (first `category:*` tag), or -1. */
+  category: number;
+  /** Every `category:*` tag id of the item. */
+  categories: number[];
+  /** Tags a user's interest is tracked on: every category tag and the brand. */
+  interestTags: number[];
+  /** Brand tag id, or -1. */
+  brand: number;
+  /** Parent key: parentId when set, else the itemId (one item per parent per list). */
+  parentKey: string;
+  eligible: boolean;
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+function validateItem(item: EngineItem, index: number): void {
+  const where = `upsertItems: items[${index}]`;
+  if (typeof item !== 'object' || item === null) throw new Error(`${where} must be an object.`);
+  if (typeof item.itemId !== 'string' || item.itemId.length === 0) {
+    throw new Error(`${where}.itemId must be a non-empty string (got ${describe(item.itemId)}).`);
+  }
+  if (typeof item.available !== 'boolean' || typeof item.archived !== 'boolean') {
+    throw new Error(`${where} (${item.itemId}): available and archived must be booleans.`);
+  }
+  if (!Array.isArray(item.tags) || item.tags.some((t) => typeof t !== 'string')) {
+    throw new Error(`${where} (${item.itemId}): tags must be an array of strings (use [] for none).`);
+  }
+  if (item.price !== undefined && (typeof item.price !== 'number' || !Number.isFinite(item.price))) {
+    throw new Error(`${where} (${item.itemId}).price must be a finite number (got ${describe(item.price)}).`);
+  }
+}
+
+/**
+ * The catalog: items by dense id, tags interned, category membership for per-category lists.
+ * Ids are shared with the behaviour indexes; events may reference items before they are upserted.
+ */
+export class Catalog {
+  readonly ids = new Interner();
+  readonly tags = new Interner();
+  private readonly infos: Array<ItemInfo | undefined> = [];
+  private readonly members = new Map<number, Set<number>>();
+  private known = 0;
+  /**
+   * Hot per-item facts in contiguous arrays (1 = eligible; primary category and brand tag id + 1,
+   * 0 = none). Ranking touches thousands of items per request, and following a pointer to each
+   * item's object costs a cache miss apiece; these arrays stay in cache.
+   */
+  private readonly eligibleFlags = new GrowableFloat64();
+  private readonly categoryPlusOne = new GrowableFloat64();
+  private readonly brandPlusOne = new GrowableFloat64();
+  /** Bumped whenever eligibility or membership may have changed (invalidates cached lists). */
+  version = 0;
+
+  upsert(items: EngineItem[]): void {
+    items.forEach(validateItem);
+    for (const item of items) {
+      const id = this.ids.intern(item.itemId);
+      const previous = this.infos[id];
+      if (previous === undefined) this.known++;
+      else this.removeMembership(id, previous);
+      const tagIds = Int32Array.from(new Set(item.tags.map((t) => this.tags.intern(t)))).sort();
+      let category = -1;
+      let brand = -1;
+      for (const tag of item.tags) {
+        if (category < 0 && tag.startsWith(CATEGORY)) category = this.tags.intern(tag);
+        if (brand < 0 && tag.startsWith(BRAND)) brand = this.tags.intern(tag);
+      }
+      const categories = [...new Set(item.tags.filter((t) => t.startsWith(CATEGORY)))].map((t) =>
+        this.tags.intern(t),
+      );
+      const info: ItemInfo = {
+        item: { ...item, tags: [...item.tags] },
+        tagIds,
+        category,
+        categories,
+        interestTags: brand >= 0 ? [...categories, brand] : categories,
+        brand,
+        parentKey: item.parentId ?? item.itemId,
+        eligible: item.available && !item.archived,
+      };
+      while (this.infos.length <= id) this.infos.push(undefined);
+      this.infos[id] = info;
+      this.eligibleFlags.set(id, info.eligible ? 1 : 0);
+      this.categoryPlusOne.set(id, category + 1);
+      this.brandPlusOne.set(id, brand + 1);
+      for (const tag of item.tags) {
+        if (!tag.startsWith(CATEGORY)) continue;
+        const tagId = this.tags.intern(tag);
+        let set = this.members.get(tagId);
+        if (set === undefined) {
+          set = new Set();
+          this.members.set(tagId, set);
+        }
+        set.add(id);
+      }
+    }
+    this.version++;
+  }
+
+  info(id: number): ItemInfo | undefined {
+    return this.infos[id];
+  }
+
+  /** Known, available and not archived. */
+  isEligible(id: number): boolean {
+    return this.eligibleFlags.get(id) === 1;
+  }
+
+  /** Primary category tag id, or −1 (contiguous read, no item object touched). */
+  categoryOf(id: number): number {
+    return this.categoryPlusOne.get(id) - 1;
+  }
+
+  /** Brand tag id, or −1 (contiguous read). */
+  brandOf(id: number): number {
+    return this.brandPlusOne.get(id) - 1;
+  }
+
+  /** Items carrying the category tag id (any of their `category:*` tags). */
+  membersOf(categoryTag: number): ReadonlySet<number> {
+    return this.members.get(categoryTag) ?? new Set();
+  }
+
+  /** Tag id of `category:<value>`, or undefined when no item ever had it. */
+  categoryTag(value: string): number | undefined {
+    return this.tags.get(CATEGORY + value);
+  }
+
+  /** Display name of a tag without its prefix (`category:shoes` → `shoes`). */
+  tagLabel(tagId: number): string {
+    const tag = this.tags.keyOf(tagId);
+    const colon = tag.indexOf(':');
+    return colon >= 0 ? tag.slice(colon + 1) : tag;
+  }
+
+  /** Title when known, else the item id. */
+  titleOf(id: number): string {
+    return this.infos[id]?.item.title ?? this.ids.keyOf(id);
+  }
+
+  get size(): number {
+    return this.known;
+  }
+
+  /** Number of interned item ids (catalog items plus ids seen only in events). */
+  get idCount(): number {
+    return this.ids.size;
+  }
+
+  private removeMembership(id: number, info: ItemInfo): void {
+    for (const tag of info.item.tags) {
+      if (!tag.startsWith(CATEGORY)) continue;
+      const tagId = this.tags.get(tag);
+      if (tagId !== undefined) this.members.get(tagId)?.delete(id);
+    }
+  }
+}

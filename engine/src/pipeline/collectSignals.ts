@@ -1,0 +1,425 @@
+import type { SignalName, SignalWeights, Surface } from '../config/engineConfig';
+import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
+import type { Catalog } from '../indexes/Catalog';
+import { decayFactor } from '../indexes/DecayClock';
+import type { UserProfile } from '../indexes/UserProfile';
+import { EpochSet } from '../util/EpochSet';
+import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
+import type { VectorSource } from '../vectors/types';
+import type { Anchor } from './profileAnchors';
+
+/**
+ * Raw scores of one signal: parallel arrays, one entry per candidate id (no duplicates), with the
+ * anchor each score came from and an optional text label (for explanations). Entries are
+ * `[0, size)` of typed arrays, not Maps or growing JS arrays: a request builds a few thousand
+ * entries, Map inserts dominated its cost, and growing arrays were most of its garbage.
+ */
+export class SignalScores {
+  ids = new Int32Array(64);
+  scores = new Float64Array(64);
+  /** The anchor item that contributed most, per entry (−1: none). */
+  related = new Int32Array(64);
+  /** Entries in use. */
+  size = 0;
+  /** Text labels (trait, purchase count) by id, for the few signals that have them. */
+  labels: Map<number, string> | undefined;
+
+  push(id: number, score: number, related = -1): void {
+    if (this.size === this.ids.length) this.grow();
+    this.ids[this.size] = id;
+    this.scores[this.size] = score;
+    this.related[this.size] = related;
+    this.size++;
+  }
+
+  /** Empties it for reuse, keeping its arrays. */
+  reset(): void {
+    this.size = 0;
+    this.labels = undefined;
+  }
+
+  /** Related anchor of `id` (linear: only used to explain the k returned items). */
+  relatedOf(id: number): number | undefined {
+    for (let e = 0; e < this.size; e++) {
+      if (this.ids[e] !== id) continue;
+      const r = this.related[e]!;
+      return r < 0 ? undefined : r;
+    }
+    return undefined;
+  }
+
+  labelOf(id: number): string | undefined {
+    return this.labels?.get(id);
+  }
+
+  private grow() {
+    const cap = this.ids.length * 2;
+    const ids = new Int32Array(cap);
+    const scores = new Float64Array(cap);
+    const related = new Int32Array(cap);
+    ids.set(this.ids);
+    scores.set(this.scores);
+    related.set(this.related);
+    this.ids = ids;
+    this.scores = scores;
+    this.related = related;
+  }
+}
+
+/**
+ * The {@link SignalScores} of the request being ranked, reused by the next one (requests are
+ * synchronous): a steady load allocates none. {@link collectSignals} starts a request.
+ */
+const scoresPool: SignalScores[] = [];
+let scoresInUse = 0;
+
+/** Everything signal generation reads. */
+export interface SignalInput {
+  surface: Surface;
+  now: number;
+  catalog: Catalog;
+  behavior: BehaviorIndexes;
+  vectors: VectorSource | undefined;
+  /** Cached per-item embedding neighbour lists. */
+  neighbors: EmbeddingNeighbors;
+  profile: UserProfile | undefined;
+  traits: Record<string, string>;
+  /** Strongest first. */
+  anchors: Anchor[];
+  weights: SignalWeights;
+  /** Category tag id restricting popular/trending lists (request with a category). */
+  categoryTag: number | undefined;
+  candidatesPerSignal: number;
+  neighborsPerAnchor: number;
+  profileHalfLifeMs: number;
+  buyAgainHalfLifeMs: number;
+  /** Request-level predicate (filters, exclusions). */
+  eligible: (id: number) => boolean;
+  /**
+   * Whether the request's filters may reject many items (price, tags, ids, category): then a thin
+   * cached embedding result is retried as a filtered query.
+   */
+  restrictive: boolean;
+  /** The list length asked for. */
+  k: number;
+}
+
+/** Signals that relate items to the request's anchors; on `similar`/`cart` only they propose candidates. */
+export const RELATION_SIGNALS: readonly SignalName[] = ['covisit', 'boughtTogether', 'embedding'];
+
+/** Anchors (strongest first) whose cached embedding neighbour lists are merged per request. */
+export const EMBEDDING_ANCHORS = 3;
+
+/** Whether every weighted signal may propose candidates on `surface` (else only relation signals). */
+export function allSignalsGenerate(surface: Surface): boolean {
+  return surface !== 'similar' && surface !== 'cart';
+}
+
+/** An empty {@link SignalScores} of this request's pool. */
+function emptyScores(): SignalScores {
+  let out = scoresPool[scoresInUse];
+  if (out === undefined) {
+    out = new SignalScores();
+    scoresPool.push(out);
+  } else {
+    out.reset();
+  }
+  scoresInUse++;
+  return out;
+}
+
+// Per-request scratch, reused (requests are synchronous): per id, its best single contribution and
+// its entry in the signal being accumulated.
+let accBest = new Float64Array(0);
+let accAt = new Int32Array(0);
+const seen = new EpochSet();
+let tagAffinity = new Float64Array(0);
+
+/**
+ * Starts summing one signal's per-anchor contributions (see {@link accumulate}) into an empty
+ * pooled SignalScores; ids below `size`.
+ */
+function beginAccumulation(size: number): SignalScores {
+  if (accBest.length < size) {
+    accBest = new Float64Array(size * 2);
+    accAt = new Int32Array(size * 2);
+  }
+  seen.clear(size);
+  return emptyScores();
+}
+
+/** Adds `score` from `anchor` to `id` (ids in first-seen order). */
+function accumulate(out: SignalScores, id: number, score: number, anchor: number): void {
+  if (seen.add(id)) {
+    accAt[id] = out.size;
+    accBest[id] = score;
+    out.push(id, score, anchor);
+    return;
+  }
+  const at = accAt[id]!;
+  out.scores[at] = out.scores[at]! + score;
+  // Explanations name the anchor with the largest single contribution.
+  if (score > accBest[id]!) {
+    accBest[id] = score;
+    out.related[at] = anchor;
+  }
+}
+
+function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): SignalScores {
+  const source = index === 'covisit' ? input.behavior.covisit : input.behavior.bought;
+  const size = input.catalog.idCount;
+  const out = beginAccumulation(size);
+  for (const anchor of input.anchors) {
+    for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
+      if (n.item >= size || !input.eligible(n.item)) continue;
+      accumulate(out, n.item, anchor.weight * n.score, anchor.item);
+    }
+  }
+  return out;
+}
+
+/** One `nearest` query for the weighted centroid of the anchors (uncached sources, filtered retries). */
+function centroidEmbedding(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { vectors, catalog } = input;
+  if (vectors === undefined || input.anchors.length === 0) return out;
+  const query = new Float32Array(vectors.dim);
+  let used = 0;
+  for (const anchor of input.anchors) {
+    const v = vectors.get(catalog.ids.keyOf(anchor.item));
+    if (v === undefined || v.length !== vectors.dim) continue;
+    let norm = 0;
+    for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
+    if (norm === 0) continue;
+    const scale = anchor.weight / Math.sqrt(norm);
+    for (let i = 0; i < v.length; i++) query[i] = query[i]! + v[i]! * scale;
+    used++;
+  }
+  if (used === 0) return out;
+  const filter = (itemId: string) => {
+    const id = catalog.ids.get(itemId);
+    return id !== undefined && input.eligible(id);
+  };
+  const single = input.anchors.length === 1 ? input.anchors[0]!.item : undefined;
+  for (const hit of vectors.nearest(query, input.candidatesPerSignal, filter)) {
+    const id = catalog.ids.get(hit.itemId);
+    if (id === undefined || !input.eligible(id) || !(hit.score > 0)) continue;
+    out.push(id, hit.score, single ?? -1);
+  }
+  return out;
+}
+
+/**
+ * Embedding similarity from cached per-item neighbour lists of the strongest
+ * {@link EMBEDDING_ANCHORS} anchors: score(c) = Σ_a weight(a) · cos(a, c) over the anchors whose
+ * list holds c. With unit vectors that is the centroid query's dot product restricted to each
+ * anchor's nearest items (the same aggregation as co-visitation), at a cache lookup per anchor
+ * instead of an index query per request.
+ */
+/**
+ * Neighbours fetched per item for the embedding signal: ~1.2 × `ranking.candidatesPerSignal`, so
+ * items that are unavailable or filtered out rarely leave the list short. A vector index that
+ * precomputes lists (`IvfIndexOptions.neighborTable`) should keep at least this many.
+ */
+export function embeddingListLength(candidatesPerSignal: number): number {
+  return Math.ceil(candidatesPerSignal * 1.2);
+}
+
+function embeddingSignal(input: SignalInput): SignalScores {
+  const { vectors, catalog } = input;
+  if (vectors === undefined || input.anchors.length === 0) return emptyScores();
+  if (!input.neighbors.caches(vectors)) return centroidEmbedding(input);
+  const size = catalog.idCount;
+  const out = beginAccumulation(size);
+  const n = embeddingListLength(input.candidatesPerSignal);
+  const idOf = (itemId: string) => catalog.ids.get(itemId);
+  const listable = (id: number) => catalog.isEligible(id);
+  const anchors = input.anchors.slice(0, EMBEDDING_ANCHORS);
+  // Several anchors share one budget (as co-visitation does), so forUser/cart merge about as many
+  // candidates as one anchor brings; the cached lists keep their full length for `similar`.
+  const perAnchor = anchors.length <= 1 ? n : Math.max(40, Math.ceil(n / anchors.length));
+  for (const anchor of anchors) {
+    const list = input.neighbors.of(
+      vectors,
+      anchor.item,
+      catalog.ids.keyOf(anchor.item),
+      n,
+      input.now,
+      idOf,
+      listable,
+    );
+    const take = Math.min(list.ids.length, perAnchor);
+    for (let j = 0; j < take; j++) {
+      const id = list.ids[j]!;
+      if (id >= size || !input.eligible(id)) continue;
+      accumulate(out, id, anchor.weight * list.scores[j]!, anchor.item);
+    }
+  }
+  // Restrictive filters can reject most of a cached list: ask the index for matching items instead.
+  if (input.restrictive && out.size < input.k) return centroidEmbedding(input);
+  return out;
+}
+
+/** Popularity or trending of given candidates (re-ranking mode: proposes nothing new). */
+function priorOf(input: SignalInput, kind: 'popular' | 'trending', pool: SignalScores[]): SignalScores {
+  const out = emptyScores();
+  const score = input.behavior.popularity.scorer(kind, input.now);
+  seen.clear(input.catalog.idCount);
+  for (const source of pool) {
+    for (let e = 0; e < source.size; e++) {
+      const id = source.ids[e]!;
+      if (!seen.add(id)) continue;
+      const s = score(id);
+      if (s > 0) out.push(id, s);
+    }
+  }
+  return out;
+}
+
+function listSignal(input: SignalInput, kind: 'popular' | 'trending'): SignalScores {
+  const out = emptyScores();
+  const { catalog, now } = input;
+  const list = input.behavior.popularity.top(
+    kind,
+    catalog,
+    now,
+    input.candidatesPerSignal,
+    input.categoryTag,
+  );
+  for (const e of list) {
+    if (!input.eligible(e.id)) continue;
+    out.push(e.id, e.score);
+  }
+  return out;
+}
+
+function segmentSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const total = new Map<number, number>();
+  const best = new Map<number, number>();
+  const labels = new Map<number, string>();
+  for (const [trait, value] of Object.entries(input.traits)) {
+    const list = input.behavior.traitPopularity.top(
+      trait,
+      value,
+      input.catalog,
+      input.now,
+      input.candidatesPerSignal,
+    );
+    for (const e of list) {
+      if (!input.eligible(e.id)) continue;
+      total.set(e.id, (total.get(e.id) ?? 0) + e.score);
+      if (e.score > (best.get(e.id) ?? 0)) {
+        best.set(e.id, e.score);
+        labels.set(e.id, trait === 'segment' ? `segment ${value}` : `${trait} ${value}`);
+      }
+    }
+  }
+  for (const [id, score] of total) out.push(id, score);
+  out.labels = labels;
+  return out;
+}
+
+function buyAgainSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { profile, now } = input;
+  if (profile === undefined) return out;
+  for (const [item, p] of profile.purchases) {
+    if (!input.eligible(item)) continue;
+    // Frequency (log-damped) times recency.
+    const score =
+      (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
+    out.push(item, score);
+    if (out.labels === undefined) out.labels = new Map();
+    out.labels.set(item, String(p.count));
+  }
+  return out;
+}
+
+function recentSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { profile, now } = input;
+  if (profile === undefined) return out;
+  for (let i = 0; i < profile.viewedItems.length; i++) {
+    const item = profile.viewedItems[i]!;
+    if (!input.eligible(item)) continue;
+    // Halving per profile half-life keeps the list in recency order; +1e-12 keeps very old views > 0.
+    out.push(item, decayFactor(Math.max(0, now - profile.viewedTs[i]!), input.profileHalfLifeMs) + 1e-12);
+  }
+  return out;
+}
+
+/**
+ * Affinity scores any candidate by the user's tag interests and also proposes the best-selling
+ * items of the user's top categories (so a user whose anchors have no neighbours yet still gets
+ * items from what they browse).
+ */
+function affinitySignal(input: SignalInput, pool: SignalScores[]): SignalScores {
+  const out = emptyScores();
+  const { profile, catalog, now } = input;
+  if (profile === undefined || profile.tagCount === 0) return out;
+  const tags = profile.topTags(now, 10);
+  // Dense per-tag lookup (tags are few and interned); reset below so the scratch stays zeroed.
+  if (tagAffinity.length < catalog.tags.size) tagAffinity = new Float64Array(catalog.tags.size * 2);
+  for (const t of tags) tagAffinity[t.tag] = t.score;
+  const topCategories = tags.filter((t) => catalog.tags.keyOf(t.tag).startsWith('category:')).slice(0, 3);
+  // Candidates, first seen first, in a pooled SignalScores used as a list of ids.
+  const ids = emptyScores();
+  seen.clear(catalog.idCount);
+  for (const source of pool) {
+    for (let e = 0; e < source.size; e++) if (seen.add(source.ids[e]!)) ids.push(source.ids[e]!, 0);
+  }
+  for (const t of topCategories) {
+    const limit = Math.ceil(input.candidatesPerSignal / 3);
+    for (const e of input.behavior.popularity.top('popular', catalog, now, limit, t.tag)) {
+      if (seen.add(e.id)) ids.push(e.id, 0);
+    }
+  }
+  for (let e = 0; e < ids.size; e++) {
+    const id = ids.ids[e]!;
+    if (!input.eligible(id)) continue;
+    // Primary category and brand only: they carry most of the interest signal, and reading them
+    // from contiguous arrays is several times faster than visiting each item's tag list.
+    const category = catalog.categoryOf(id);
+    const brand = catalog.brandOf(id);
+    const score = (category >= 0 ? tagAffinity[category]! : 0) + (brand >= 0 ? tagAffinity[brand]! : 0);
+    if (score > 0) out.push(id, score);
+  }
+  for (const t of tags) tagAffinity[t.tag] = 0;
+  return out;
+}
+
+/**
+ * Computes every signal with a positive weight for this request. The scores are valid until the
+ * next call (their storage is reused): blend and explain them first.
+ */
+export function collectSignals(input: SignalInput): Map<SignalName, SignalScores> {
+  scoresInUse = 0;
+  const out = new Map<SignalName, SignalScores>();
+  const on = (s: SignalName) => (input.weights[s] ?? 0) > 0;
+  if (on('covisit')) out.set('covisit', neighbourSignal(input, 'covisit'));
+  if (on('boughtTogether')) out.set('boughtTogether', neighbourSignal(input, 'bought'));
+  if (on('embedding')) out.set('embedding', embeddingSignal(input));
+  const relationIds = () =>
+    RELATION_SIGNALS.flatMap((name) => {
+      const sig = out.get(name);
+      return sig === undefined ? [] : [sig];
+    });
+  if (allSignalsGenerate(input.surface)) {
+    if (on('popular')) out.set('popular', listSignal(input, 'popular'));
+    if (on('trending')) out.set('trending', listSignal(input, 'trending'));
+  } else {
+    // Priors only re-rank related items here: score exactly those, not a global top list.
+    if (on('popular')) out.set('popular', priorOf(input, 'popular', relationIds()));
+    if (on('trending')) out.set('trending', priorOf(input, 'trending', relationIds()));
+  }
+  if (on('segment')) out.set('segment', segmentSignal(input));
+  if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
+  if (on('recent')) out.set('recent', recentSignal(input));
+  if (on('affinity')) {
+    // Affinity re-scores what the user's own anchors produced (plus its category lists); generic
+    // popular/trending candidates in those categories are already in the category lists.
+    out.set('affinity', affinitySignal(input, relationIds()));
+  }
+  return out;
+}
