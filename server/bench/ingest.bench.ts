@@ -43,7 +43,7 @@ function eventRow(i: number, runId: string) {
 async function startServer(databaseUrl: string | undefined, engine = true) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./ingest-server.ts', import.meta.url))],
+    ['--import', 'tsx', fileURLToPath(new URL('./ingestServer.ts', import.meta.url))],
     {
       env: { ...process.env, BENCH_DATABASE_URL: databaseUrl ?? '', BENCH_ENGINE: engine ? 'on' : 'off' },
       stdio: ['ignore', 'pipe', 'inherit'],

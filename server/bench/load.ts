@@ -38,8 +38,8 @@
 import type { ClientRequest, RequestOptions } from 'node:http';
 import { text } from 'node:stream/consumers';
 import { loadTest } from 'loadtest';
-import { processCpuMs } from './process-cpu';
-import { createRecsPaths, type RecsPathIds } from './recs-paths';
+import { processCpuMs } from './processCpu';
+import { createRecsPaths, type RecsPathIds } from './recsPaths';
 
 export interface LoadInput {
   url: string;

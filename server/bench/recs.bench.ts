@@ -12,8 +12,8 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadInput, LoadResult } from './load';
-import { processCpuMs, processRssMb } from './process-cpu';
-import { createRecsPaths } from './recs-paths';
+import { processCpuMs, processRssMb } from './processCpu';
+import { createRecsPaths } from './recsPaths';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 15);
@@ -50,7 +50,7 @@ const child: ChildProcess = spawn(
     ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
     '--import',
     'tsx',
-    fileURLToPath(new URL('./recs-server.ts', import.meta.url)),
+    fileURLToPath(new URL('./recsServer.ts', import.meta.url)),
   ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -112,7 +112,7 @@ for (let i = 0; i < paths.length; i++) {
   const res = await fetch(`${ready.url}/trpc/${path}`, { headers: { authorization: `Bearer ${ready.key}` } });
   samples[path.slice(0, path.indexOf('?'))] = Buffer.from(await res.arrayBuffer()).toString('base64');
 }
-const bare = tsxChild('./bare-server.ts', ['pipe', 'pipe', 'inherit']);
+const bare = tsxChild('./bareServer.ts', ['pipe', 'pipe', 'inherit']);
 bare.stdin!.end(JSON.stringify(samples));
 const bareUrl = await firstLine(bare, 'bare server');
 

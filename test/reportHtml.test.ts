@@ -13,7 +13,7 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI === 'true') {
   throw new Error(`Chromium not found at ${CHROMIUM}: the report rendering test is required on CI.`);
 }
-if (!hasChromium) console.log(`report-html: Chromium not found at ${CHROMIUM}; skipped.`);
+if (!hasChromium) console.log(`reportHtml.test.ts: Chromium not found at ${CHROMIUM}; skipped.`);
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../server/bin/recsys.js', import.meta.url));

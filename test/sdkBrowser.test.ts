@@ -25,7 +25,7 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI === 'true') {
   throw new Error(`${CHROMIUM} is missing: the real-browser SDK tests must run in CI (install chromium).`);
 }
-if (!hasChromium) console.warn(`sdk-browser.test.ts skipped: no Chromium at ${CHROMIUM}`);
+if (!hasChromium) console.warn(`sdkBrowser.test.ts skipped: no Chromium at ${CHROMIUM}`);
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = fileURLToPath(new URL('./sdk-fixtures/', import.meta.url));
