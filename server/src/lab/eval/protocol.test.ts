@@ -1,15 +1,9 @@
 import type { FixtureEvent, FixtureItem } from '@recsys/fixtures';
 import { describe, expect, it } from 'vitest';
 import { datasetFromSplit, type EvalDataset, loadEvalDataset } from './dataset';
-import {
-  type EvalOptions,
-  predictUsers,
-  prepareEvaluation,
-  runEvaluation,
-  testSessions,
-  testUsers,
-  USER_METHODS,
-} from './runEvaluation';
+import { testSessions } from './nextItemProtocol';
+import { type EvalOptions, prepareEvaluation, runEvaluation, USER_METHODS } from './runEvaluation';
+import { predictUsers, testUsers } from './userProtocol';
 
 const CUT = '2024-02-20T00:00:00.000Z';
 const cutMs = Date.parse(CUT);
