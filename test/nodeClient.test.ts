@@ -28,7 +28,7 @@ describe('node client example', () => {
   it('syncs a catalog, sends an order server-side and prints recommendations that reflect it', async () => {
     const { stdout } = await run('pnpm', ['--silent', '--filter', '@recsys/node-client-example', 'start'], {
       cwd: ROOT,
-      timeout: 110_000,
+      timeout: 240_000,
       env: { ...process.env, LOG_LEVEL: 'warn' },
     });
     expect(stdout).toContain('Synced 12 items (0 rejected)');

@@ -51,7 +51,7 @@ describe.skipIf(!hasChromium)('simulation report in Chromium', () => {
     if (!bundle) throw new Error(`recsys simulate printed no report path:\n${stdout}`);
     reportPath = join(bundle, 'report.html');
     browser = await launchBrowser();
-  }, 180_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -103,5 +103,5 @@ describe.skipIf(!hasChromium)('simulation report in Chromium', () => {
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, 'simulation-report.png'), fullPage: true });
     await page.close();
-  }, 60_000);
+  });
 });

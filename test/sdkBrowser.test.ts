@@ -34,7 +34,7 @@ const sdkScript = join(sdkDir, 'dist', 'recsys.js');
 const NAMESPACE = 'sdk-browser';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Deadline for anything the browser sends in the background. */
-const DELIVERY = { timeout: 10_000, interval: 100 };
+const DELIVERY = { timeout: 60_000, interval: 100 };
 
 /** Options the shop pages pass with `recsys.push(['init', …])`; plain JSON only. */
 type PageOptions = Pick<TrackerOptions, 'flushInterval' | 'retry'>;

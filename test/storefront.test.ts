@@ -133,7 +133,7 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
           await page.goto('/');
           return widgetItems(page, '[data-recsys-widget="recently-viewed"]').catch(() => []);
         },
-        { timeout: 20_000, interval: 500 },
+        { timeout: 60_000, interval: 500 },
       )
       .toEqual(expect.arrayContaining(viewed));
     const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
@@ -167,7 +167,7 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
           meta = events.map((e) => e.meta as EventMeta).find((m) => m.requestId === requestId);
           return meta !== undefined;
         },
-        { timeout: 15_000 },
+        { timeout: 60_000 },
       )
       .toBe(true);
     expect(meta).toMatchObject({ requestId, rank: 2, recommended: true, widget: 'pdp-similar' });
@@ -244,7 +244,7 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
           await page.reload();
           return widgetItems(page, '[data-recsys-widget="buy-again"]').catch(() => []);
         },
-        { timeout: 20_000, interval: 500 },
+        { timeout: 60_000, interval: 500 },
       )
       .toContain(product.itemId);
     await checkPage(page, 'orders');

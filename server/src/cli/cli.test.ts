@@ -72,7 +72,7 @@ describe('recsys CLI on the embedded database', () => {
     } finally {
       await database.close();
     }
-  }, 60_000);
+  });
 
   it('explains bad input and exits non-zero instead of crashing', async () => {
     const badNs = await recsys('namespace', 'create', 'Bad Name!');
@@ -86,5 +86,5 @@ describe('recsys CLI on the embedded database', () => {
     expect(badKind.stderr).toMatch(/use "secret" or "publishable"/);
     const missing = await recsys('keys', 'create', '-n', 'nope', '-k', 'secret');
     expect(missing.stderr).toMatch(/Namespace "nope" does not exist/);
-  }, 60_000);
+  });
 });

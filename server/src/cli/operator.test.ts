@@ -86,7 +86,7 @@ describe('operator commands (seed, config, reset, scenarios, simulate) and their
     expect(reset.code).toBe(0);
     expect(reset.stdout).toMatch(/items\s+60 deleted/);
     expect(readdirSync(join(reports, 'cli-shop')).some((f) => f.startsWith('reset-'))).toBe(true);
-  }, 180_000);
+  });
 
   it('exits 0 when guardrails hold and 3 when one is breached, writing the bundle either way', async () => {
     const ok = await recsys(...SIM, ...FEW, '--guardrails', 'ok.yml');
@@ -102,7 +102,7 @@ describe('operator commands (seed, config, reset, scenarios, simulate) and their
     const bad = await recsys(...SIM, '--guardrails', 'missing.yml');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Cannot read missing\.yml/);
-  }, 240_000);
+  });
 
   it('exits 3 from scenarios when a deliberately bad config breaks one, 0 after rollback', async () => {
     writeFileSync(join(dir, 'collapse.json'), '{"diversity":{"lambda":0}}');
@@ -118,5 +118,5 @@ describe('operator commands (seed, config, reset, scenarios, simulate) and their
     expect((await recsys('config', 'rollback', '-n', 'cli-sim')).code).toBe(0);
     const passing = await recsys('scenarios', '-n', 'cli-sim', ...only);
     expect(passing.code, passing.stdout).toBe(0);
-  }, 180_000);
+  });
 });

@@ -57,7 +57,7 @@ describe('recsys serve', () => {
     launcher.kill('SIGTERM');
     expect(await exited).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
-  }, 60_000);
+  });
 
   it.skipIf(!postgres)(
     'on PostgreSQL serves HTTP from a thread of its own, recommendations included, and stops on SIGTERM',

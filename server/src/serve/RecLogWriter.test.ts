@@ -130,7 +130,7 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
   it('writes on its own after the flush interval', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: 20 });
     writer.push(served(1));
-    await expect.poll(async () => (await rows()).length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(async () => (await rows()).length, { timeout: 60_000 }).toBe(1);
     await writer.close();
   });
 

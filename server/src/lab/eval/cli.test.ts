@@ -50,7 +50,7 @@ describe('recsys eval and recsys tune on generated data', () => {
       );
     }
     expect(stdout).toMatch(/ndcg@10\s+recall@10\s+mrr@10\s+hit@10\s+cov@10/);
-  }, 120_000);
+  });
 
   it('runs the next-item protocol and writes the report as JSON', async () => {
     const out = join(dir, 'report.json');
@@ -75,7 +75,7 @@ describe('recsys eval and recsys tune on generated data', () => {
     );
     expect(engine.users).toBeGreaterThan(0);
     expect(engine.metrics['hit@10']).toBeGreaterThanOrEqual(0);
-  }, 120_000);
+  });
 
   it('tunes a grid, prints a leaderboard and chart, and saves the best profile and an SVG', async () => {
     const out = join(dir, 'tune');
@@ -107,5 +107,5 @@ describe('recsys eval and recsys tune on generated data', () => {
     expect(profile.name).toBe('gen-best');
     expect(profile.config).toEqual(board.best.config);
     expect(board.trials[0].score).toBeGreaterThanOrEqual(board.trials[3].score);
-  }, 180_000);
+  });
 });

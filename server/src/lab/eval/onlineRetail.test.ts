@@ -37,7 +37,7 @@ describe.skipIf(!present)('Online Retail reference reproduction', () => {
       methods: ['popular', 'popular-30d', 'buy-again', 'engine'],
     });
     console.info(formatReportTable(report));
-  }, 300_000);
+  });
 
   it('finds the reference population: 1,349 warm and 599 cold customers', () => {
     expect(row('popular', 'all', 'warm').users).toBe(1349);

@@ -42,7 +42,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
       { shiftTo: new Date() },
     );
     server = await startInProcessServer(database, 'scn', { encoder, pollIntervalMs: 100 });
-  }, 120_000);
+  });
   afterAll(async () => {
     await server?.close();
     await encoder?.dispose();
@@ -66,7 +66,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
     const csv = scenariosToCsv(results).trim().split('\r\n');
     expect(csv[0]).toBe('id,version,status,value,direction,threshold,ms,description,detail');
     expect(csv).toHaveLength(SCENARIOS.length + 1);
-  }, 120_000);
+  });
 
   it('fails the filter scenarios when a client drops filters', async () => {
     const broken = createApiClient(server.url, server.key, { links: [dropFiltersLink] });
@@ -82,7 +82,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
     expect(results['filters.price-bounds']?.status).toBe('fail');
     // Not a filter: the cart exclusion still holds, so the failure is specific.
     expect(results['exclusions.cart-items']?.status).toBe('pass');
-  }, 60_000);
+  });
 
   it('fails the relevance scenario when the namespace config makes diversity collapse relevance', async () => {
     await saveConfig(database, 'scn', {
@@ -101,7 +101,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
       thresholds: { 'diversity.configured-relevance': 0 },
     });
     expect(loose?.status).toBe('pass');
-  }, 60_000);
+  });
 
   it('fails the new-item scenario on a server without text embeddings', async () => {
     const plain = await startInProcessServer(database, 'scn', { encoder: null });
@@ -113,7 +113,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
     } finally {
       await plain.close();
     }
-  }, 60_000);
+  });
 
   it('refuses unknown scenario ids with the known ones listed', async () => {
     const ctx = await buildScenarioContext(createApiClient(server.url, server.key), 'scn');

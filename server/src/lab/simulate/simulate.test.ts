@@ -154,7 +154,7 @@ describe.each(getTestDatabaseTargets())('recsys simulate on $name', (target) => 
       `SELECT active_config_version FROM namespaces WHERE id = 'sim-a'`,
     );
     expect(ns?.active_config_version).toBe(1);
-  }, 120_000);
+  });
 
   it('fails the run on a guardrail breach and still writes the bundle', async () => {
     const result = await runSimulation(database, {
@@ -176,7 +176,7 @@ describe.each(getTestDatabaseTargets())('recsys simulate on $name', (target) => 
       /# Simulation breach: FAIL[\s\S]*BREACH coverage@10 engine\/all: expected >= 0\.999/,
     );
     expect(readFileSync(join(result.bundleDir, 'report.html'), 'utf8')).toContain('class="breach"');
-  }, 120_000);
+  });
 
   it('runs a batch, continues past a broken run and summarises pass/fail across runs', async () => {
     const batchPath = join(dir, 'runs.yml');
@@ -217,5 +217,5 @@ describe.each(getTestDatabaseTargets())('recsys simulate on $name', (target) => 
     const json = JSON.parse(readFileSync(result.summaryPath.replace(/\.md$/, '.json'), 'utf8'));
     expect(json.runs).toHaveLength(3);
     expect(parseYaml(readFileSync(batchPath, 'utf8')).runs).toHaveLength(3);
-  }, 180_000);
+  });
 });
