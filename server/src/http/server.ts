@@ -10,7 +10,7 @@ import { createKeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
-import { createMetrics, type Metrics } from '../obs/metrics';
+import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { sendJson } from './body';
@@ -75,6 +75,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
+  if (options.recLog) watchServedListLog(metrics, options.recLog);
   const requestIds = new WeakMap<IncomingMessage, string>();
   const services: AppServices = {
     database: options.database,

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of one server instance. A registry per instance (not
@@ -54,3 +54,40 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the served-list log reports about itself; read at each scrape. */
+export interface ServedListLogState {
+  readonly pending: number;
+  readonly dropped: number;
+  readonly rejected: number;
+}
+
+/**
+ * Exposes the served-list log's backlog and losses: `pending` grows while the database is down
+ * (lists are kept for a retry), `dropped` counts lists lost to a full buffer, `rejected` lists the
+ * database refused as data.
+ */
+export function watchServedListLog(metrics: Metrics, log: ServedListLogState): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'recsys_served_lists_pending',
+    help: 'Served lists waiting to be written to the log',
+    registers,
+    collect() {
+      this.set(log.pending);
+    },
+  });
+  const counted = { dropped: 0, rejected: 0 };
+  new Counter({
+    name: 'recsys_served_lists_lost_total',
+    help: 'Served lists not logged, by reason (dropped: buffer full while the database was down; rejected: refused as data)',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      for (const reason of ['dropped', 'rejected'] as const) {
+        this.inc({ reason }, log[reason] - counted[reason]);
+        counted[reason] = log[reason];
+      }
+    },
+  });
+}

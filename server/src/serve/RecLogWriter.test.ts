@@ -134,19 +134,38 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     await writer.close();
   });
 
-  it('goes on writing later lists after a batch the database refused', async () => {
-    const errors: unknown[] = [];
-    const writer = new RecLogWriter(
-      database,
-      Object.assign(Object.create(log), { error: (obj: unknown) => errors.push(obj) }),
-      { flushIntervalMs: NEVER },
-    );
-    // A null surface breaks NOT NULL, and the whole batch is refused.
-    writer.push(served(1, { surface: null as unknown as string }));
+  it('stores every other list of a batch, other namespaces included, when the database refuses one', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    for (let n = 0; n < 40; n++) {
+      // A null surface breaks NOT NULL: the database refuses that row, and only that row.
+      const bad = n === 17 ? { surface: null as unknown as string } : {};
+      writer.push(served(n, { namespaceId: n % 2 ? 'shop' : 'other', ...bad }));
+    }
     await writer.flush();
-    expect(errors).toMatchObject([{ lost: 1 }]);
-    writer.push(served(2));
+    expect(writer.rejected).toBe(1);
+    expect(writer.pending).toBe(0);
+    const ids = (await rows()).map((r) => Number(r.request_id.slice(1))).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, n) => n).filter((n) => n !== 17));
+  });
+
+  it('keeps lists while the database is unreachable and writes each once when it is back', async () => {
+    let down = true;
+    const flaky: Database = Object.assign(Object.create(database) as Database, {
+      query: (text: string, params?: unknown[]) =>
+        down
+          ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'))
+          : database.query(text, params),
+    });
+    const writer = new RecLogWriter(flaky, log, { flushIntervalMs: 5, maxRetryDelayMs: 20 });
+    for (let n = 0; n < 1_500; n++) writer.push(served(n));
     await writer.flush();
-    expect((await rows()).map((r) => r.request_id)).toEqual(['r2']);
+    expect(writer.pending).toBe(1_500);
+    for (let n = 1_500; n < 1_600; n++) writer.push(served(n));
+    down = false;
+    // The writer retries on its own; nothing is dropped or written twice.
+    await expect.poll(async () => (await rows()).length, { timeout: 60_000 }).toBe(1_600);
+    expect(writer.pending).toBe(0);
+    expect(writer.dropped + writer.rejected).toBe(0);
+    await writer.close();
   });
 });

@@ -25,6 +25,12 @@ export interface RecLogWriterOptions {
    * @default 50_000
    */
   maxBuffer?: number;
+  /**
+   * Longest wait between two attempts while the database refuses connections, ms (the wait doubles
+   * from `flushIntervalMs` up to this).
+   * @default 5_000
+   */
+  maxRetryDelayMs?: number;
 }
 
 /** Lists per INSERT. */
@@ -41,9 +47,21 @@ interface Batch {
 }
 
 /**
+ * SQLSTATE classes that blame the rows, not the connection: 22 (data exception) and 23 (integrity
+ * constraint, e.g. a namespace deleted since the list was served). Anything else — a refused or cut
+ * connection, a shutdown, a timeout — says nothing about the rows, so they are kept and retried.
+ */
+function blamesTheRows(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
+
+/**
  * Writes served lists in the background, batched, so logging never adds to
- * a recommendation's latency. A full buffer drops the oldest entries and
- * counts them rather than growing without bound when the database is slow.
+ * a recommendation's latency. While the database is down, lists are kept and the write is retried
+ * with backoff; only a full buffer drops the oldest, and counts them, rather than growing without
+ * bound. A row the database refuses is found by halving its batch and is the only one lost
+ * (counted in `rejected`): one bad list never takes other lists, or other namespaces', with it.
  *
  * Each list is written as JSON into a Buffer when it is pushed. Why: at 1,000 lists/s, lists kept
  * as objects until the next flush outlived a young-generation collection, so each of those copied
@@ -57,8 +75,13 @@ export class RecLogWriter {
   private held = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private failures = 0;
+  /** The batch an INSERT is running for: never dropped under it. */
+  private inFlight: Batch | undefined;
   /** Served lists dropped because the buffer was full. */
   dropped = 0;
+  /** Served lists the database refused as data (each one alone); the others of their batch are stored. */
+  rejected = 0;
 
   constructor(
     private readonly database: Database,
@@ -86,7 +109,12 @@ export class RecLogWriter {
     const max = this.options.maxBuffer ?? 50_000;
     let batch = this.batches.at(-1);
     // Room for a separator and the closing `]` the flush adds.
-    if (!batch || batch.count >= Math.min(BATCH, max) || batch.used + bytes + 2 > batch.buf.length) {
+    if (
+      !batch ||
+      batch === this.inFlight ||
+      batch.count >= Math.min(BATCH, max) ||
+      batch.used + bytes + 2 > batch.buf.length
+    ) {
       batch = { buf: this.allocate(bytes + 2), used: 1, count: 0 };
       batch.buf[0] = 0x5b; // [
       this.batches.push(batch);
@@ -95,56 +123,115 @@ export class RecLogWriter {
     batch.used += batch.buf.write(row, batch.used);
     batch.count++;
     this.held++;
-    // The oldest batch goes while it is not the one just written to.
-    while (this.batches.length > 1 && this.held > max) {
-      const oldest = this.batches.shift()!;
+    // The oldest batch goes while it is neither the one just written to nor one being inserted.
+    while (this.held > max) {
+      const i = this.batches[0] === this.inFlight ? 1 : 0;
+      if (i >= this.batches.length - 1) break;
+      const [oldest] = this.batches.splice(i, 1) as [Batch];
       this.held -= oldest.count;
       this.dropped += oldest.count;
       this.release(oldest.buf);
     }
+    this.schedule(this.options.flushIntervalMs ?? 250);
+  }
+
+  private schedule(delayMs: number): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();
-    }, this.options.flushIntervalMs ?? 250);
+    }, delayMs);
   }
 
-  /** Writes everything buffered; resolves when stored. */
+  /**
+   * Writes everything buffered; resolves when stored, or when the database is unreachable (the lists
+   * stay buffered and a retry is scheduled).
+   */
   async flush(): Promise<void> {
     // One INSERT at a time: a flush started while another runs waits for it (and any after it).
     while (this.flushing) await this.flushing;
-    const batch = this.batches.shift();
+    const batch = this.batches[0];
     if (!batch) return;
-    this.held -= batch.count;
+    // Closed for this attempt; a batch that must wait gets its `]` taken back below.
     batch.buf[batch.used++] = 0x5d; // ]
     const json = batch.buf.toString('utf8', 0, batch.used);
-    this.release(batch.buf);
-    const writing: Promise<void> = this.database
-      // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
-      // parameters were escaped element by element on the serving thread.
-      .query(
-        `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
-         SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv
-         FROM jsonb_to_recordset($1::text::jsonb)
-           AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int)
-         ON CONFLICT DO NOTHING`,
-        [json],
-      )
+    this.inFlight = batch;
+    const writing: Promise<void> = this.write(json, batch.count)
       .then(
-        () => undefined,
-        (error: unknown) => this.log.error({ err: error, lost: batch.count }, 'writing served lists failed'),
+        () => {
+          this.batches.splice(this.batches.indexOf(batch), 1);
+          this.held -= batch.count;
+          this.release(batch.buf);
+          this.failures = 0;
+        },
+        (error: unknown) => {
+          batch.used--;
+          this.failures++;
+          const delay = Math.min(
+            (this.options.flushIntervalMs ?? 250) * 2 ** this.failures,
+            this.options.maxRetryDelayMs ?? 5_000,
+          );
+          this.log.warn(
+            { err: error, pending: this.held, retryInMs: delay },
+            'writing served lists failed; kept for a retry',
+          );
+          this.schedule(delay);
+        },
       )
       .finally(() => {
+        this.inFlight = undefined;
         if (this.flushing === writing) this.flushing = undefined;
       });
     this.flushing = writing;
     await writing;
-    if (this.batches.length) await this.flush();
+    // Written: go on with the next batch; a failed one waits for its retry.
+    if (this.failures === 0 && this.batches.length) await this.flush();
   }
 
+  /**
+   * Inserts a JSON array of served lists. A refusal that blames the rows is narrowed by halves to the
+   * single lists at fault, which are dropped and counted; any other failure rejects, and the caller
+   * keeps the whole batch.
+   */
+  private async write(json: string, count: number): Promise<void> {
+    try {
+      await this.database
+        // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
+        // parameters were escaped element by element on the serving thread.
+        .query(
+          `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
+           SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv
+           FROM jsonb_to_recordset($1::text::jsonb)
+             AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int)
+           ON CONFLICT DO NOTHING`,
+          [json],
+        );
+    } catch (error) {
+      if (!blamesTheRows(error)) throw error;
+      if (count === 1) {
+        this.rejected++;
+        this.log.error(
+          { err: error, list: json.slice(0, 500) },
+          'the database refused a served list; dropped',
+        );
+        return;
+      }
+      // Rare (the contracts keep bad values out), so re-parsing here costs nothing on the hot path.
+      const rows = JSON.parse(json) as unknown[];
+      const half = rows.length >> 1;
+      await this.write(JSON.stringify(rows.slice(0, half)), half);
+      await this.write(JSON.stringify(rows.slice(half)), rows.length - half);
+    }
+  }
+
+  /** Writes what is buffered, once; lists the database could not take now are logged as lost. */
   async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.failures = 0;
     await this.flush();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.held > 0) this.log.error({ lost: this.held }, 'served lists not written before shutdown');
   }
 
   /** A buffer of at least `bytes`: the spare one when it is large enough. */
