@@ -1,5 +1,5 @@
+import type { RecsysEvent } from '@recsys/engine/protocol';
 import { createWebStore, listWebStoreKeys } from './storage';
-import type { RecsysEvent } from './types';
 import { createUuid } from './uuid';
 
 const QUEUE_PREFIX = 'rsys_q_';

@@ -1,3 +1,4 @@
+import type { EventMeta, EventType, RecsysEvent } from '@recsys/engine/protocol';
 import { createEventQueue, type EventQueue } from './queue';
 import { defaultRetryPolicy, nextRetryDelay, type RetryPolicy } from './retry';
 import { type DayBoundary, isSessionExpired, parseSession, type SessionRecord } from './session';
@@ -14,7 +15,7 @@ import {
   startPost,
   utf8Length,
 } from './transport';
-import type { ConsentState, EventMeta, EventType, RecommendationContext, RecsysEvent } from './types';
+import type { ConsentState, RecommendationContext } from './types';
 import { createUuid } from './uuid';
 
 /** Options shared by the tracker and the full SDK. */
