@@ -5,7 +5,7 @@ import { isRetryableStatus, parseRetryAfter } from './retry';
 export type SendResult =
   | { kind: 'ok'; rejected: RowError[] }
   /** Try again later; `status` is absent for network errors. */
-  | { kind: 'retry'; status?: number; retryAfter?: number }
+  | { kind: 'retry'; status?: number; retryAfter?: number | undefined }
   /** Never retry (4xx other than 408/429). */
   | { kind: 'drop'; status: number; message: string };
 
@@ -91,10 +91,11 @@ export async function classifyResponse(res: Response, now: number): Promise<Send
     return { kind: 'ok', rejected: Array.isArray(data?.rejected) ? data.rejected : [] };
   }
   if (isRetryableStatus(res.status)) {
-    const retryAfter = parseRetryAfter(res.headers.get('Retry-After'), now);
-    return retryAfter === undefined
-      ? { kind: 'retry', status: res.status }
-      : { kind: 'retry', status: res.status, retryAfter };
+    return {
+      kind: 'retry',
+      status: res.status,
+      retryAfter: parseRetryAfter(res.headers.get('Retry-After'), now),
+    };
   }
   const err = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
   return { kind: 'drop', status: res.status, message: err?.error?.message ?? res.statusText };

@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Recommendations, type RecommendationsProps } from './Recommendations';
 import { widgetStyles } from './styles';
-import { createTestClient, makeItems, TestIntersectionObserver } from './test-utils';
+import { createTestClient, makeItems, TestIntersectionObserver } from './testUtils';
 
 type Client = ReturnType<typeof createTestClient>;
 
