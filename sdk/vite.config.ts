@@ -17,7 +17,7 @@ export default defineConfig(({ mode }): UserConfig => {
         emptyOutDir: false,
         sourcemap: true,
         lib: {
-          entry: src(mode === 'full' ? 'auto.ts' : 'auto-track.ts'),
+          entry: src(mode === 'full' ? 'auto.ts' : 'autoTrack.ts'),
           formats: ['iife'],
           name: 'recsysLoader',
           fileName: () => (mode === 'full' ? 'recsys.js' : 'recsys-track.js'),

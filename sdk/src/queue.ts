@@ -1,5 +1,5 @@
+import type { RecsysEvent } from '@recsys/engine/protocol';
 import { createWebStore, listWebStoreKeys } from './storage';
-import type { RecsysEvent } from './types';
 import { createUuid } from './uuid';
 
 const QUEUE_PREFIX = 'rsys_q_';
@@ -50,12 +50,7 @@ function readRecord(local: ReturnType<typeof createWebStore>, key: string): Queu
  * rare double adoption only costs a duplicate send, which the server drops by
  * `eventId`.
  */
-export function createEventQueue(options: {
-  cap: number;
-  persistent: boolean;
-  now: () => number;
-}): EventQueue {
-  const { cap, now } = options;
+export function createEventQueue(cap: number, persistent: boolean, now: () => number = Date.now): EventQueue {
   const local = createWebStore('localStorage');
   const session = createWebStore('sessionStorage');
   const events: RecsysEvent[] = [];
@@ -106,7 +101,7 @@ export function createEventQueue(options: {
     },
   };
 
-  if (options.persistent) {
+  if (persistent) {
     let tab = session.get(TAB_KEY);
     const own = tab ? readRecord(local, QUEUE_PREFIX + tab) : null;
     // A fresh, unreleased record under our tab id means this is a duplicated

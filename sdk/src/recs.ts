@@ -1,6 +1,7 @@
+import type { RecommendedItem, RecsInput, RecsResponse } from '@recsys/engine/protocol';
 import type { AnyProcedure, AnyRouter, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { callProcedure, type RpcConfig } from './rpc';
-import type { RecommendationContext, RecsInput, RecsItem, RecsResponse } from './types';
+import type { RecommendationContext } from './types';
 
 /** Input of `users.alias`. */
 export interface AliasInput {
@@ -97,7 +98,7 @@ export interface RecsysClientOptions extends RpcConfig {
   /**
    * Default input merged under every `recs.*` input (the SDK passes the visitor's ids here).
    * @default undefined
-   * @example context: () => ({ surface: 'pdp' })
+   * @example context: () => ({ placement: 'pdp' })
    */
   context?: () => Partial<RecsInput>;
 }
@@ -136,7 +137,7 @@ export function createRecsysClient<TRouter = unknown>(options: RecsysClientOptio
  */
 export function recommendationContext(
   response: Pick<RecsResponse, 'requestId' | 'surface'>,
-  item: Pick<RecsItem, 'rank'>,
+  item: Pick<RecommendedItem, 'rank'>,
   widget?: string,
 ): RecommendationContext {
   return widget === undefined

@@ -1,3 +1,4 @@
+import { procedureRequest, readProcedureBody } from '@recsys/engine/protocol';
 import type { FetchLike } from './transport';
 
 /** A failed recommendation / tRPC call: the server's message, its tRPC code and the HTTP status. */
@@ -24,10 +25,8 @@ export interface RpcConfig {
 }
 
 /**
- * One tRPC v11 call over plain HTTP (no batching, no transformer): queries are
- * `GET /trpc/<path>?input=<json>`, mutations `POST /trpc/<path>` with the input
- * as JSON body; the answer is `{ result: { data } }` or `{ error: { message, data } }`.
- * This is the whole protocol the browser needs, at a fraction of `@trpc/client`'s size.
+ * One tRPC v11 call over plain HTTP, in the wire format of `@recsys/engine/protocol` (no batching, no
+ * transformer). This is the whole protocol the browser needs, at a fraction of `@trpc/client`'s size.
  */
 export async function callProcedure(
   config: RpcConfig,
@@ -36,32 +35,22 @@ export async function callProcedure(
   input: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
-  const base = `${config.endpoint.replace(/\/+$/, '')}/trpc/${path}`;
-  const query = type === 'query';
-  const url =
-    query && input !== undefined ? `${base}?input=${encodeURIComponent(JSON.stringify(input))}` : base;
-  const init: RequestInit = {
-    method: query ? 'GET' : 'POST',
-    headers: { Authorization: `Bearer ${config.key}`, 'Content-Type': 'application/json' },
-  };
-  if (!query && input !== undefined) init.body = JSON.stringify(input);
-  if (signal) init.signal = signal;
+  const { url, init } = procedureRequest(config.endpoint, config.key, type, path, input);
+  const request: RequestInit = signal ? { ...init, signal } : init;
   let res: Response;
   try {
-    res = await (config.fetch ?? fetch)(url, init);
+    res = await (config.fetch ?? fetch)(url, request);
   } catch (e) {
     if (signal?.aborted) throw e;
-    throw new RecsysRequestError(`Could not reach ${base}: ${String(e)}`, 0, undefined, path);
+    throw new RecsysRequestError(`Could not reach ${url.split('?')[0]}: ${String(e)}`, 0, undefined, path);
   }
-  const body = (await res.json().catch(() => null)) as {
-    result?: { data?: unknown };
-    error?: { message?: string; data?: { code?: string } };
-  } | null;
-  if (res.ok && body?.result) return body.result.data;
+  const body = readProcedureBody(await res.json().catch(() => null));
+  if (res.ok && body.ok) return body.data;
+  const error = body.ok ? undefined : body;
   throw new RecsysRequestError(
-    body?.error?.message ?? `${path} failed with HTTP ${res.status}`,
+    error?.message ?? `${path} failed with HTTP ${res.status}`,
     res.status,
-    body?.error?.data?.code,
+    error?.code,
     path,
   );
 }

@@ -1,7 +1,9 @@
+import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/engine/protocol';
 import { createEventQueue, type EventQueue } from './queue';
-import { defaultRetryPolicy, nextRetryDelay, type RetryPolicy } from './retry';
-import { type DayBoundary, isSessionExpired, parseSession, type SessionRecord } from './session';
+import { defaultRetryPolicy, nextRetryDelay } from './retry';
+import { isSessionExpired, parseSession, type SessionRecord } from './session';
 import { createCookieStore, createMemoryStore, createStoreChain, createWebStore } from './storage';
+import type { TrackerOptions } from './trackerOptions';
 import {
   chunkEvents,
   classifyResponse,
@@ -14,110 +16,8 @@ import {
   startPost,
   utf8Length,
 } from './transport';
-import type { ConsentState, EventMeta, EventType, RecommendationContext, RecsysEvent } from './types';
+import type { ConsentState, RecommendationContext } from './types';
 import { createUuid } from './uuid';
-
-/** Options shared by the tracker and the full SDK. */
-export interface TrackerOptions {
-  /**
-   * Publishable key (`pk_…`) in the browser, secret key in Node.
-   * @example 'pk_live_3f9a…'
-   */
-  key: string;
-  /**
-   * Base URL of the Recsys server; events go to `{endpoint}/v1/collect`, calls to `{endpoint}/trpc`.
-   * @example 'https://recs.example.com'
-   */
-  endpoint: string;
-  /**
-   * `fetch` to use, e.g. for tests or a Node runtime without a global one.
-   * @default globalThis.fetch
-   * @example fetch: (url, init) => myFetch(url, init)
-   */
-  fetch?: FetchLike;
-  /**
-   * Consent until `consent()` is called. Not persisted: call `consent()` on every page from your CMP.
-   * @default 'granted'
-   * @example consent: 'denied'
-   */
-  consent?: ConsentState;
-  /**
-   * `Domain` of the `rsys_*` cookies, to share the visitor across subdomains.
-   * @default undefined (the current host only)
-   * @example cookieDomain: '.example.com'
-   */
-  cookieDomain?: string;
-  /**
-   * A session ends after this many ms without an event.
-   * @default 1800000 (30 min)
-   * @example sessionTimeout: 15 * 60_000
-   */
-  sessionTimeout?: number;
-  /**
-   * Which midnight also ends a session: the visitor's local one or UTC.
-   * @default 'local'
-   * @example sessionDayBoundary: 'utc'
-   */
-  sessionDayBoundary?: DayBoundary;
-  /**
-   * Send as soon as this many events are queued; also the largest batch.
-   * @default 20
-   * @example flushAt: 10
-   */
-  flushAt?: number;
-  /**
-   * Send queued events at most this many ms after the first one was queued.
-   * @default 2000
-   * @example flushInterval: 5000
-   */
-  flushInterval?: number;
-  /**
-   * Largest request body in bytes; a flush starts when the queue reaches 90% of it.
-   * @default 60000
-   * @example maxBatchBytes: 30_000
-   */
-  maxBatchBytes?: number;
-  /**
-   * Events kept while the server is unreachable; the oldest are dropped first and reported as `dropped`.
-   * @default 1000
-   * @example maxQueueSize: 500
-   */
-  maxQueueSize?: number;
-  /**
-   * Backoff for failed deliveries.
-   * @default { baseDelay: 1000, maxDelay: 60000, maxRetryTime: 600000 }
-   * @example retry: { maxRetryTime: 60_000 }
-   */
-  retry?: Partial<RetryPolicy>;
-  /**
-   * Last look at every event before it is queued: return the (possibly changed) event,
-   * `null` to drop it. If it throws, the event is dropped and the error logged —
-   * this hook is where PII is scrubbed, so it fails closed.
-   * @default undefined
-   * @example beforeSend: (e) => (e.meta?.url?.includes('/admin') ? null : e)
-   */
-  beforeSend?: (event: RecsysEvent) => RecsysEvent | null | undefined;
-  /**
-   * `'browser'` keeps ids, sessions and the queue in first-party storage and flushes on page hide.
-   * `'server'` (Node) keeps everything in memory, attaches no page context and no generated
-   * anonymous id: pass `userId`/`anonymousId` per event, or call `identify()` per tracker.
-   * @default 'server' when there is no `document`, else 'browser'
-   * @example mode: 'server'
-   */
-  mode?: 'browser' | 'server';
-  /**
-   * `'memory'` never touches cookies or storage, even in the browser.
-   * @default 'auto'
-   * @example persistence: 'memory'
-   */
-  persistence?: 'auto' | 'memory';
-  /**
-   * Where warnings go (bad input, dropped batches). Never throws into your code.
-   * @default console
-   * @example logger: { warn: () => {} }
-   */
-  logger?: { warn: (...args: unknown[]) => void };
-}
 
 /** Properties of a tracked event. */
 export interface TrackProps {
@@ -192,6 +92,8 @@ function clean<T extends object>(o: T): T {
   return o;
 }
 
+export type { TrackerOptions } from './trackerOptions';
+
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options?.key || !options.endpoint) {
     throw new TypeError(
@@ -238,8 +140,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   let firstFailureAt = 0;
   let paused = false;
 
-  const getQueue = (): EventQueue =>
-    (queue ??= createEventQueue({ cap: options.maxQueueSize ?? 1000, persistent, now: Date.now }));
+  const getQueue = (): EventQueue => (queue ??= createEventQueue(options.maxQueueSize ?? 1000, persistent));
 
   function anonymousId(): string | undefined {
     if (!granted || server) return undefined;
@@ -270,12 +171,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     const pair = `${anon} ${userId}`;
     if (prefs.get(ALIAS) === pair || aliasPending === pair) return;
     aliasPending = pair;
-    // a plain tRPC v11 mutation (POST, JSON input), so the tracking-only build needs no RPC client
-    fetchFn(`${endpoint}/trpc/users.alias`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${options.key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ anonymousId: anon, userId }),
-    })
+    // a tRPC mutation in the protocol's wire format, so the tracking-only build needs no RPC client
+    const { url, init } = mutationRequest(endpoint, options.key, 'users.alias', {
+      anonymousId: anon,
+      userId,
+    });
+    fetchFn(url, init)
       .then((res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         if (granted) prefs.set(ALIAS, pair);
@@ -544,7 +445,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         ...rest,
         itemId,
         value: quantity,
-        meta: clean({ unitPrice: price, currency, ...rest.meta }),
+        meta: { unitPrice: price, currency, ...rest.meta },
       });
     },
     purchase(order, props = {}) {
@@ -552,12 +453,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       for (const line of order?.items ?? []) {
         const quantity = line.quantity ?? 1;
         total = line.price === undefined || Number.isNaN(total) ? Number.NaN : total + line.price * quantity;
-        const meta = clean({
+        const meta = {
           orderId: order.orderId,
           unitPrice: line.price,
           currency: order.currency,
           ...props.meta,
-        });
+        };
         track('purchase', {
           ...props,
           rec: line.rec ?? props.rec,
@@ -567,13 +468,14 @@ export function createTracker(options: TrackerOptions): Tracker {
         });
       }
       const orderTotal = order?.total ?? (Number.isNaN(total) ? undefined : total);
-      const meta = clean({
+      // build() drops the undefined keys of every meta
+      const meta = {
         name: 'order',
         orderId: order?.orderId,
         total: orderTotal,
         currency: order?.currency,
         ...props.meta,
-      });
+      };
       track('custom', { ...props, rec: undefined, value: orderTotal, meta });
     },
     custom: (name, props = {}) => track('custom', { ...props, meta: { ...props.meta, name } }),

@@ -1,11 +1,11 @@
+import type { CollectPayload, EventsBatchResult, RecsysEvent, RowError } from '@recsys/engine/protocol';
 import { isRetryableStatus, parseRetryAfter } from './retry';
-import type { CollectPayload, CollectResponse, RecsysEvent, RejectedEvent } from './types';
 
 /** The outcome of one delivery attempt, already classified for the flush loop. */
 export type SendResult =
-  | { kind: 'ok'; rejected: RejectedEvent[] }
+  | { kind: 'ok'; rejected: RowError[] }
   /** Try again later; `status` is absent for network errors. */
-  | { kind: 'retry'; status?: number; retryAfter?: number }
+  | { kind: 'retry'; status?: number; retryAfter?: number | undefined }
   /** Never retry (4xx other than 408/429). */
   | { kind: 'drop'; status: number; message: string };
 
@@ -87,14 +87,15 @@ export function startPost(
 /** Classifies the collector's answer: done, retry later (with `Retry-After`), or never retry. */
 export async function classifyResponse(res: Response, now: number): Promise<SendResult> {
   if (res.ok) {
-    const data = (await res.json().catch(() => null)) as Partial<CollectResponse> | null;
+    const data = (await res.json().catch(() => null)) as Partial<EventsBatchResult> | null;
     return { kind: 'ok', rejected: Array.isArray(data?.rejected) ? data.rejected : [] };
   }
   if (isRetryableStatus(res.status)) {
-    const retryAfter = parseRetryAfter(res.headers.get('Retry-After'), now);
-    return retryAfter === undefined
-      ? { kind: 'retry', status: res.status }
-      : { kind: 'retry', status: res.status, retryAfter };
+    return {
+      kind: 'retry',
+      status: res.status,
+      retryAfter: parseRetryAfter(res.headers.get('Retry-After'), now),
+    };
   }
   const err = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
   return { kind: 'drop', status: res.status, message: err?.error?.message ?? res.statusText };

@@ -45,6 +45,7 @@ export {
 } from './config';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { describeZodError, UserError } from './errors';
+export type { CollectBody } from './http/collect';
 export {
   createRecsysServer,
   type RecsysServer,

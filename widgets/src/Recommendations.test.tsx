@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Recommendations, type RecommendationsProps } from './Recommendations';
 import { widgetStyles } from './styles';
-import { createTestClient, makeItems, TestIntersectionObserver } from './test-utils';
+import { createTestClient, makeItems, TestIntersectionObserver } from './testUtils';
 
 type Client = ReturnType<typeof createTestClient>;
 
@@ -368,7 +368,7 @@ describe('keyboard and carousel', () => {
       </div>,
     );
     const list = makeItems(3);
-    delete list[1]!.url;
+    list[1]!.url = null;
     await answer(t, list);
     const [a, b, c] = items(view.container);
     expect(b!.querySelector('a')).toBeNull();
@@ -460,7 +460,7 @@ describe('rendering items', () => {
       renderItem: (item, ctx) => {
         seen.push({ rank: ctx.rank, index: ctx.index, requestId: ctx.requestId, surface: ctx.surface });
         return (
-          <a class="my-card" href={item.url}>
+          <a class="my-card" href={item.url ?? undefined}>
             {item.title} – {ctx.formatPrice(item.price, 'USD')}
           </a>
         );
@@ -479,7 +479,9 @@ describe('rendering items', () => {
     const t = setup({ explain: true });
     await answer(
       t,
-      makeItems(1, { reasons: [{ signal: 'covisit', text: 'Bought together with your cart' }] }),
+      makeItems(1, {
+        reasons: [{ signal: 'covisit', contribution: 1, text: 'Bought together with your cart' }],
+      }),
     );
     expect(t.container.querySelector('.recsys-why')?.textContent).toBe('Bought together with your cart');
   });

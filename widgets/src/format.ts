@@ -5,8 +5,12 @@ const formatters = new Map<string, Intl.NumberFormat>();
  * An unknown currency code or locale falls back to a plain `"12.5 XYZ"` rather than breaking the widget.
  * @example formatPrice(1234.5, 'EUR', 'de-DE') // "1.234,50 €"
  */
-export function formatPrice(price: number | undefined, currency: string | undefined, locale: string): string {
-  if (price === undefined || !Number.isFinite(price)) return '';
+export function formatPrice(
+  price: number | null | undefined,
+  currency: string | null | undefined,
+  locale: string,
+): string {
+  if (price == null || !Number.isFinite(price)) return '';
   const key = `${locale}|${currency ?? ''}`;
   let nf = formatters.get(key);
   if (!nf) {

@@ -1,7 +1,7 @@
 import { act } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RecsysWidgetsGlobal } from './mount';
-import { createTestClient, makeItems, TestIntersectionObserver } from './test-utils';
+import { createTestClient, makeItems, TestIntersectionObserver } from './testUtils';
 import type { RenderItem } from './types';
 
 const host = globalThis as { recsys?: unknown; recsysWidgets?: RecsysWidgetsGlobal };

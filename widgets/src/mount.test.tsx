@@ -2,7 +2,7 @@ import { act } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getGlobalClient } from './client';
 import { autoMount, mount, readWidgetProps } from './mount';
-import { createTestClient, makeItems, TestIntersectionObserver } from './test-utils';
+import { createTestClient, makeItems, TestIntersectionObserver } from './testUtils';
 
 /** Lets MutationObserver callbacks and effects run. */
 const settle = () => act(async () => {});

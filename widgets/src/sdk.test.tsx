@@ -3,7 +3,7 @@ import { act, cleanup, fireEvent, render, waitFor } from '@testing-library/preac
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecsSdkLike } from './client';
 import { Recommendations } from './Recommendations';
-import { makeItems, TestIntersectionObserver } from './test-utils';
+import { makeItems, TestIntersectionObserver } from './testUtils';
 
 /**
  * The widgets against the real SDK, with only the network replaced: recommendation calls are answered in

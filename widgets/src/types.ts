@@ -1,14 +1,14 @@
-import type { RecsItem, RecsResponse } from '@recsys/sdk';
+import type { RecommendedItem, RecsResponse, Surface } from '@recsys/engine/protocol';
 import type { ComponentChild } from 'preact';
 
 /** Recommendation surfaces understood by the Recsys API. */
-export type Surface = 'forUser' | 'similar' | 'cart' | 'buyAgain' | 'trending' | 'recentlyViewed';
+export type { Surface };
 
-/** One recommended item as returned by `client.recommend` (the SDK's type). */
-export type RecItem = RecsItem;
+/** One recommended item as returned by `client.recommend`. */
+export type RecItem = RecommendedItem;
 
 /** Why an item was recommended, as returned when `explain` is on. */
-export type RecReason = NonNullable<RecsItem['reasons']>[number];
+export type { RecReason } from '@recsys/engine/protocol';
 
 /** The response of `client.recommend`. `requestId` is echoed back on every impression and click. */
 export type RecResponse = RecsResponse;
@@ -59,7 +59,7 @@ export interface ItemContext {
   /** Whether this list came from the cold-start fallback rather than personalization. */
   fallback: boolean;
   /** Formats a price with the widget locale, or returns `''` when there is no price. */
-  formatPrice(price: number | undefined, currency: string | undefined): string;
+  formatPrice(price: number | null | undefined, currency: string | null | undefined): string;
 }
 
 /**

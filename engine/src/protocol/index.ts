@@ -26,9 +26,11 @@ export {
   type Surface,
 } from './surfaces';
 export {
+  mutationRequest,
   type ProcedureOutcome,
   type ProcedureRequest,
   procedureRequest,
+  queryRequest,
   readProcedureBody,
   TRPC_PATH,
 } from './wire';

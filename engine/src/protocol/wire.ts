@@ -16,8 +16,41 @@ export interface ProcedureRequest {
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
 }
 
+const procedureUrl = (endpoint: string, path: string) =>
+  `${endpoint.replace(/\/+$/, '')}${TRPC_PATH}/${path}`;
+
 /**
- * The `fetch` arguments of one procedure call.
+ * The `fetch` arguments of a query: `GET <endpoint>/trpc/<path>?input=<json>`.
+ * @example queryRequest('https://recs.example', 'pk_…', 'recs.similar', { itemId: 'sku-1' })
+ */
+export function queryRequest(endpoint: string, key: string, path: string, input: unknown): ProcedureRequest {
+  const url = procedureUrl(endpoint, path);
+  return {
+    url: input === undefined ? url : `${url}?input=${encodeURIComponent(JSON.stringify(input))}`,
+    init: { method: 'GET', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } },
+  };
+}
+
+/**
+ * The `fetch` arguments of a mutation: `POST <endpoint>/trpc/<path>` with the input as JSON body.
+ * A separate function so a bundle that only mutates (the tracking-only build) leaves queries out.
+ * @example mutationRequest('https://recs.example', 'pk_…', 'users.alias', { anonymousId, userId })
+ */
+export function mutationRequest(
+  endpoint: string,
+  key: string,
+  path: string,
+  input: unknown,
+): ProcedureRequest {
+  // the URL is built inline (not with procedureUrl) so a mutation-only bundle stays as small as it can
+  const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+  const init: ProcedureRequest['init'] = { method: 'POST', headers };
+  if (input !== undefined) init.body = JSON.stringify(input);
+  return { url: `${endpoint.replace(/\/+$/, '')}${TRPC_PATH}/${path}`, init };
+}
+
+/**
+ * The `fetch` arguments of one procedure call of either type.
  * @example procedureRequest('https://recs.example', 'pk_…', 'query', 'recs.similar', { itemId: 'sku-1' })
  */
 export function procedureRequest(
@@ -27,15 +60,7 @@ export function procedureRequest(
   path: string,
   input: unknown,
 ): ProcedureRequest {
-  const base = `${endpoint.replace(/\/+$/, '')}${TRPC_PATH}/${path}`;
-  const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
-  if (type === 'query') {
-    const url = input === undefined ? base : `${base}?input=${encodeURIComponent(JSON.stringify(input))}`;
-    return { url, init: { method: 'GET', headers } };
-  }
-  const init: ProcedureRequest['init'] = { method: 'POST', headers };
-  if (input !== undefined) init.body = JSON.stringify(input);
-  return { url: base, init };
+  return (type === 'query' ? queryRequest : mutationRequest)(endpoint, key, path, input);
 }
 
 /** A procedure's answer read from its JSON body. */

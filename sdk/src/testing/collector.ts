@@ -1,9 +1,10 @@
 // Test-only: an msw-backed Recsys collector plus a recording fetch. Not exported from the package.
+
+import type { CollectPayload, RecsysEvent } from '@recsys/engine/protocol';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
 import { createCookieStore } from '../storage';
-import type { CollectPayload, RecsysEvent } from '../types';
 
 export const ENDPOINT = 'https://api.recsys.test';
 export const KEY = 'pk_test_1';

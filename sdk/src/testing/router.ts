@@ -1,8 +1,9 @@
 // Test-only: a real tRPC v11 router with the shape the Recsys server exposes, served through msw.
+
+import type { RecsInput, RecsResponse } from '@recsys/engine/protocol';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { http } from 'msw';
-import type { RecsInput, RecsResponse } from '../types';
 
 const t = initTRPC.context<{ auth: string | null }>().create();
 
@@ -32,6 +33,11 @@ const respond = (surface: string, input: RecsInput): RecsResponse & { echo: Recs
     itemId: `sku-${i + 1}`,
     rank: i + 1,
     score: 1 - i / 10,
+    title: null,
+    price: null,
+    currency: null,
+    url: null,
+    imageUrl: null,
   })),
   fallback: { used: false, sources: [], filled: 0 },
   echo: input,

@@ -1,4 +1,4 @@
-import { limits, SIGNALS, type SignalName } from '@recsys/engine/protocol';
+import { limits, SIGNALS } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from '../ingest/contracts/common';
 import { normalizeTag } from '../ingest/contracts/items';
@@ -19,9 +19,11 @@ export const recFiltersSchema = z
   })
   .strict();
 
-const signalWeights = z
-  .record(z.enum(SIGNALS), z.number().finite().min(0, 'weights are >= 0').max(100))
-  .transform((r) => r as Partial<Record<SignalName, number>>);
+/** Weights of some signals; the others keep the configured weight. */
+const signalWeights = z.partialRecord(
+  z.enum(SIGNALS),
+  z.number().finite().min(0, 'weights are >= 0').max(100),
+);
 
 /** The documented subset of the engine configuration a request may override. */
 export const recOverridesSchema = z

@@ -14,6 +14,9 @@ const collectBodySchema = z.object({
   dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
 });
 
+/** Body of `POST /v1/collect` as a client sends it; each of `events` is then checked as an `EventInput`. */
+export type CollectBody = z.input<typeof collectBodySchema>;
+
 /**
  * `POST /v1/collect`, the browser SDK's event endpoint: `text/plain` JSON so beacons and keepalive
  * requests need no preflight, and the publishable key in the query string because beacons cannot
