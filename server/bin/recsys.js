@@ -43,12 +43,15 @@ if (process.platform === 'linux' && command === 'serve' && process.env.MALLOC_MM
  * Runs the compiled CLI (`pnpm build` writes server/dist), which starts in a fraction of a second.
  * Without a build, or with one older than a source file it was built from, it runs the TypeScript
  * source through tsx instead: slower to start (tsx compiles every module), never stale.
+ * `RECSYS_FROM_SOURCE=1` asks for the source (bench/cli.bench.ts compares the two).
  */
 async function runCli() {
   const dist = new URL('../dist/', import.meta.url);
-  const stale = staleBuild(dist);
-  if (stale === undefined) return import(new URL('cli.js', dist).href);
-  console.error(`recsys: ${stale}; running the TypeScript source (slower start). \`pnpm build\` fixes it.`);
+  if (process.env.RECSYS_FROM_SOURCE !== '1') {
+    const stale = staleBuild(dist);
+    if (stale === undefined) return import(new URL('cli.js', dist).href);
+    console.error(`recsys: ${stale}; running the TypeScript source (slower start). \`pnpm build\` fixes it.`);
+  }
   const { register } = await import('tsx/esm/api');
   register();
   return import('../src/cli/main.ts');
