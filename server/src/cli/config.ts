@@ -1,12 +1,4 @@
 import type { Command } from 'commander';
-import {
-  activateConfig,
-  getActiveConfig,
-  listConfigs,
-  loadProfile,
-  rollbackConfig,
-  saveConfig,
-} from '../config';
 import { UserError } from '../errors';
 import { type GlobalOptions, withDatabase } from './context';
 
@@ -31,6 +23,7 @@ export function registerConfigCommand(program: Command, globals: () => GlobalOpt
     .option('--json', 'print JSON')
     .action((opts: { namespace: string; resolved?: boolean; json?: boolean }) =>
       withDatabase(globals(), async (database) => {
+        const { getActiveConfig } = await import('../config');
         const active = await getActiveConfig(database, opts.namespace);
         if (opts.json) return console.log(JSON.stringify(active, null, 2));
         const label =
@@ -50,6 +43,7 @@ export function registerConfigCommand(program: Command, globals: () => GlobalOpt
     .option('--json', 'print JSON')
     .action((opts: { namespace: string; json?: boolean }) =>
       withDatabase(globals(), async (database) => {
+        const { listConfigs } = await import('../config');
         const versions = await listConfigs(database, opts.namespace);
         if (opts.json) return console.log(JSON.stringify(versions, null, 2));
         if (versions.length === 0) {
@@ -84,6 +78,7 @@ export function registerConfigCommand(program: Command, globals: () => GlobalOpt
         opts: { namespace: string; activate?: boolean; name?: string; note?: string; json?: boolean },
       ) =>
         withDatabase(globals(), async (database) => {
+          const { loadProfile, saveConfig } = await import('../config');
           const profile = loadProfile(fileOrProfile);
           const saved = await saveConfig(database, opts.namespace, {
             config: profile.config,
@@ -108,6 +103,7 @@ export function registerConfigCommand(program: Command, globals: () => GlobalOpt
     .requiredOption('-n, --namespace <id>', 'namespace')
     .action((version: string, opts: { namespace: string }) =>
       withDatabase(globals(), async (database) => {
+        const { activateConfig } = await import('../config');
         const result = await activateConfig(database, opts.namespace, positiveInt(version));
         console.log(
           `Activated version ${result.version} of "${opts.namespace}" (was ${result.previous ?? 'defaults'}).`,
@@ -121,6 +117,7 @@ export function registerConfigCommand(program: Command, globals: () => GlobalOpt
     .requiredOption('-n, --namespace <id>', 'namespace')
     .action((opts: { namespace: string }) =>
       withDatabase(globals(), async (database) => {
+        const { rollbackConfig } = await import('../config');
         const result = await rollbackConfig(database, opts.namespace);
         console.log(
           `Rolled back "${opts.namespace}" to ${result.version === null ? 'engine defaults' : `version ${result.version}`} (was ${result.previous ?? 'defaults'}).`,

@@ -1,4 +1,4 @@
-import { type Database, openDatabase } from '../db/client';
+import type { Database } from '../db/client';
 
 export interface GlobalOptions {
   databaseUrl?: string;
@@ -7,6 +7,8 @@ export interface GlobalOptions {
 
 /** Opens and migrates the database the global options point at. */
 export async function openFromOptions(options: GlobalOptions): Promise<Database> {
+  // Imported on use: `recsys --help` and the commands without a database never load a driver.
+  const { openDatabase } = await import('../db/client');
   const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
   await database.migrate();
   return database;

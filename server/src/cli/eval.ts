@@ -1,17 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import type { PartialEngineConfig, Surface } from '@recsys/engine';
-import { SURFACES } from '@recsys/engine';
+import { SURFACES } from '@recsys/engine/protocol';
 import { TEMPLATE_NAMES, type TemplateName } from '@recsys/fixtures';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadProfile } from '../config';
-import {
-  type EvalDataset,
-  type EvalOptions,
-  type EvalSource,
-  formatReportTable,
-  loadEvalDataset,
-} from '../lab/eval';
+import type { EvalDataset, EvalOptions, EvalSource } from '../lab/eval';
 
 /** Dataset options shared by `recsys eval` and `recsys tune`. */
 export interface DatasetCliOptions {
@@ -111,7 +104,8 @@ export function addEvalOptions(cmd: Command): Command {
 }
 
 /** Loads the dataset the options name. */
-export function datasetFromCli(o: DatasetCliOptions): Promise<EvalDataset> {
+export async function datasetFromCli(o: DatasetCliOptions): Promise<EvalDataset> {
+  const { loadEvalDataset } = await import('../lab/eval');
   switch (o.source) {
     case 'generator':
       return loadEvalDataset({
@@ -144,6 +138,7 @@ export function datasetFromCli(o: DatasetCliOptions): Promise<EvalDataset> {
 export async function configFromCli(
   o: Pick<EvalCliOptions, 'profile' | 'config'>,
 ): Promise<PartialEngineConfig> {
+  const { loadProfile } = await import('../config');
   const base = o.profile !== undefined ? loadProfile(o.profile).config : {};
   if (o.config === undefined) return base;
   let extra: PartialEngineConfig;
@@ -233,7 +228,7 @@ Examples:
       const dataset = await datasetFromCli(o);
       const options = await evalOptionsFromCli(o);
       const progress = progressBar(o.progress && !o.json);
-      const { runEvaluation } = await import('../lab/eval');
+      const { formatReportTable, runEvaluation } = await import('../lab/eval');
       let report: Awaited<ReturnType<typeof runEvaluation>>;
       try {
         report = await runEvaluation(dataset, {

@@ -1,12 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  createApiKey,
-  createNamespace,
-  listApiKeys,
-  listNamespaces,
-  revokeApiKey,
-  updateNamespaceSettings,
-} from '../auth/namespaces';
 import { UserError } from '../errors';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
@@ -37,6 +29,9 @@ program
   .showHelpAfterError();
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+// Each command imports what it runs when it runs (here and in ./*.ts): `recsys --help` and the
+// start of every command load commander and the option definitions, not the database drivers,
+// ONNX or the lab.
 
 program
   .command('migrate')
@@ -55,6 +50,7 @@ ns.command('create <id>')
   .option('--name <name>', 'display name')
   .action((id: string, opts: { name?: string }) =>
     withDatabase(globals(), async (database) => {
+      const { createNamespace } = await import('../auth/namespaces');
       await createNamespace(database, id, opts.name);
       console.log(`Created namespace "${id}". Next: recsys keys create --namespace ${id} --kind secret`);
     }),
@@ -64,6 +60,7 @@ ns.command('settings <id>')
   .option('--pii <policy>', 'what to do with values that look like e-mails or phone numbers: reject | scrub')
   .action((id: string, opts: { pii?: 'reject' | 'scrub' }) =>
     withDatabase(globals(), async (database) => {
+      const { updateNamespaceSettings } = await import('../auth/namespaces');
       const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
       console.log(JSON.stringify(settings));
     }),
@@ -72,6 +69,7 @@ ns.command('list')
   .description('list namespaces')
   .action(() =>
     withDatabase(globals(), async (database) => {
+      const { listNamespaces } = await import('../auth/namespaces');
       for (const row of await listNamespaces(database)) console.log(`${row.id}\t${row.name}`);
     }),
   );
@@ -101,6 +99,7 @@ keys
       json?: boolean;
     }) =>
       withDatabase(globals(), async (database) => {
+        const { createApiKey } = await import('../auth/namespaces');
         const created = await createApiKey(database, opts.namespace, {
           kind: opts.kind,
           allowedOrigins: opts.origin ?? [],
@@ -119,6 +118,7 @@ keys
   .requiredOption('-n, --namespace <id>', 'namespace')
   .action((opts: { namespace: string }) =>
     withDatabase(globals(), async (database) => {
+      const { listApiKeys } = await import('../auth/namespaces');
       for (const k of await listApiKeys(database, opts.namespace)) {
         const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
         console.log(`${k.keyId}\t${k.kind}\t${state}\t${k.allowedOrigins.join(',')}\t${k.label ?? ''}`);
@@ -131,6 +131,7 @@ keys
   .requiredOption('-n, --namespace <id>', 'namespace')
   .action((keyId: string, opts: { namespace: string }) =>
     withDatabase(globals(), async (database) => {
+      const { revokeApiKey } = await import('../auth/namespaces');
       const revoked = await revokeApiKey(database, opts.namespace, keyId);
       if (!revoked) throw new UserError('NOT_FOUND', `No active key ${keyId} in "${opts.namespace}".`);
       console.log(`Revoked ${keyId}.`);

@@ -1,4 +1,3 @@
-import { ModelPullError, pullModel } from '@recsys/engine';
 import type { Command } from 'commander';
 import { UserError } from '../errors';
 
@@ -19,6 +18,7 @@ export interface ModelPullArgs {
  */
 export async function runModelPull(args: ModelPullArgs) {
   const log = args.log ?? ((line: string) => console.error(line));
+  const { ModelPullError, pullModel } = await import('@recsys/engine');
   try {
     const pulled = await pullModel({
       id: args.id,

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { resetNamespace } from '../ingest/resetNamespace';
-import { writeEvidence } from '../lab/simulate/evidence';
 import { type GlobalOptions, withDatabase } from './context';
 
 /** `recsys reset`: empty a namespace's data (keys and configs kept unless --all). */
@@ -14,6 +12,8 @@ export function registerResetCommand(program: Command, globals: () => GlobalOpti
     .option('--json', 'print the evidence as JSON')
     .action((opts: { namespace: string; all?: boolean; reportsDir: string; json?: boolean }) =>
       withDatabase(globals(), async (database) => {
+        const { resetNamespace } = await import('../ingest/resetNamespace');
+        const { writeEvidence } = await import('../lab/simulate/evidence');
         const result = await resetNamespace(database, opts.namespace, { all: opts.all ?? false });
         const path = writeEvidence(opts.reportsDir, opts.namespace, 'reset', { kind: 'reset', ...result });
         if (opts.json) console.log(JSON.stringify(result, null, 2));

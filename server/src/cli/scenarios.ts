@@ -1,18 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../errors';
-import {
-  buildScenarioContext,
-  createApiClient,
-  formatScenarioTable,
-  runScenarios,
-  SCENARIOS,
-  type ScenarioResult,
-  scenariosToCsv,
-  startInProcessServer,
-} from '../lab/scenarios';
-import { loadGuardrails, rulesFor } from '../lab/simulate/guardrails';
-import { createEncoder, parseEmbeddingsSetting } from '../start';
+import type { ScenarioResult } from '../lab/scenarios';
 import { type GlobalOptions, withDatabase } from './context';
 
 /** Exit code when a scenario fails or a guardrail is breached (CI gates on it). */
@@ -60,6 +49,15 @@ export function registerScenariosCommand(program: Command, globals: () => Global
     .option('--json', 'print results as JSON')
     .option('--list', 'list the scenarios and exit')
     .action(async (opts: ScenariosCliOptions) => {
+      const {
+        buildScenarioContext,
+        createApiClient,
+        formatScenarioTable,
+        runScenarios,
+        SCENARIOS,
+        scenariosToCsv,
+        startInProcessServer,
+      } = await import('../lab/scenarios');
       if (opts.list) {
         for (const s of SCENARIOS) {
           console.log(
@@ -71,6 +69,7 @@ export function registerScenariosCommand(program: Command, globals: () => Global
       if (!opts.namespace) throw new UserError('BAD_REQUEST', 'Pass the namespace to check with -n <id>.');
       if (opts.url && !opts.key)
         throw new UserError('BAD_REQUEST', '--url needs --key (a secret key of the namespace).');
+      const { loadGuardrails, rulesFor } = await import('../lab/simulate/guardrails');
       const rules = opts.guardrails ? rulesFor(loadGuardrails(opts.guardrails), opts.namespace) : undefined;
       const run = async (url: string, key: string) => {
         const ctx = await buildScenarioContext(createApiClient(url, key), opts.namespace, {
@@ -91,6 +90,7 @@ export function registerScenariosCommand(program: Command, globals: () => Global
       let results: ScenarioResult[];
       if (opts.url) results = await run(opts.url, opts.key!);
       else {
+        const { createEncoder, parseEmbeddingsSetting } = await import('../start');
         results = await withDatabase(globals(), async (database) => {
           const encoder = await createEncoder(parseEmbeddingsSetting(opts.embeddings));
           const server = await startInProcessServer(database, opts.namespace, { encoder });

@@ -1,16 +1,15 @@
 import { DATASET_NAMES, type DatasetName } from '@recsys/fixtures';
 import { Presets, SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UserError } from '../errors';
-import { defaultDataDir } from '../lab/eval';
-import { writeEvidence } from '../lab/simulate/evidence';
-import { loadSeed, type SeedSource, seedNamespace } from '../lab/simulate/seed';
+import type { SeedSource } from '../lab/simulate/seed';
 import { type GlobalOptions, withDatabase } from './context';
 
 export interface SeedCliOptions {
   namespace: string;
   dataset?: string;
-  datasets: string;
+  /** Absent: `defaultDataDir`, looked up when a dataset is seeded. */
+  datasets?: string;
   shiftToNow?: boolean;
   batchSize: number;
   reportsDir: string;
@@ -42,6 +41,18 @@ export function seedSourceFrom(
     );
   }
   return { kind: 'fixture', path: fixture };
+}
+
+/** `--datasets <dir>`: from the environment or the flag; see {@link datasetsDir} for the default. */
+export function datasetsOption(description: string): Option {
+  return new Option('--datasets <dir>', `${description} (default: ../shared/data beside the repository)`).env(
+    'RECSYS_DATASETS',
+  );
+}
+
+/** The `--datasets` folder, or the default one (imported on use, with the lab). */
+export async function datasetsDir(opts: { datasets?: string | undefined }): Promise<string> {
+  return opts.datasets ?? (await import('../lab/eval')).defaultDataDir;
 }
 
 /** A progress bar on stderr per phase; silent when stderr is not a terminal or `--no-progress`. */
@@ -88,11 +99,7 @@ export function registerSeedCommand(program: Command, globals: () => GlobalOptio
     )
     .requiredOption('-n, --namespace <id>', 'namespace (created when missing)')
     .option('--dataset <name>', `real dataset instead of a fixture: ${DATASET_NAMES.join(' | ')}`)
-    .option(
-      '--datasets <dir>',
-      'data root holding online-retail/ and movielens-small/',
-      process.env.RECSYS_DATASETS ?? defaultDataDir,
-    )
+    .addOption(datasetsOption('data root holding online-retail/ and movielens-small/'))
     .option('--shift-to-now', 'move timestamps so the newest event is now (recency signals look live)')
     .option('--batch-size <n>', 'rows per store call (one short transaction each)', intArg, 500)
     .option('--reports-dir <dir>', 'where evidence files go', 'reports')
@@ -100,7 +107,9 @@ export function registerSeedCommand(program: Command, globals: () => GlobalOptio
     .option('--json', 'print the evidence as JSON on stdout')
     .action((fixture: string | undefined, opts: SeedCliOptions) =>
       withDatabase(globals(), async (database) => {
-        const source = seedSourceFrom(fixture, opts);
+        const source = seedSourceFrom(fixture, { ...opts, datasets: await datasetsDir(opts) });
+        const { loadSeed, seedNamespace } = await import('../lab/simulate/seed');
+        const { writeEvidence } = await import('../lab/simulate/evidence');
         const loaded = await loadSeed(source);
         const progress = createProgress(opts.progress && Boolean(process.stderr.isTTY));
         const result = await seedNamespace(database, opts.namespace, loaded, {

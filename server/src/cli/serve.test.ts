@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,6 +32,18 @@ async function serve(env: Record<string, string | undefined>) {
   return { launcher, exited, ...listening };
 }
 
+/** The pid of the server the launcher started (Linux: it is the launcher's only child). */
+function serverPidOf(launcher: ChildProcess): number {
+  const pid = launcher.pid!;
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]);
+}
+
+/** Whether a process runs (a zombie that nobody reaped has ended). */
+function isRunning(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  return existsSync(stat) && !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'));
+}
+
 describe('recsys serve', () => {
   afterAll(() => {
     for (const launcher of started) if (launcher.exitCode === null) launcher.kill('SIGTERM'); // forwarded to the server
@@ -46,11 +58,7 @@ describe('recsys serve', () => {
 
     if (process.platform === 'linux') {
       // The server runs as the launcher's child with glibc's mmap threshold fixed (see bin/recsys.js).
-      const [serverPid] = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8')
-        .trim()
-        .split(' ')
-        .map(Number);
-      const environ = readFileSync(`/proc/${serverPid}/environ`, 'utf8').split('\0');
+      const environ = readFileSync(`/proc/${serverPidOf(launcher)}/environ`, 'utf8').split('\0');
       expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=131072');
     }
 
@@ -58,6 +66,24 @@ describe('recsys serve', () => {
     expect(await exited).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
+
+  it.runIf(process.platform === 'linux')(
+    'stops the server and frees the port when the launcher is killed without forwarding (SIGKILL)',
+    async () => {
+      const { launcher, exited, url } = await serve({ DATABASE_URL: '', RECSYS_DATA_DIR: 'memory://' });
+      const serverPid = serverPidOf(launcher);
+      try {
+        launcher.kill('SIGKILL');
+        await exited;
+        // The server sees the launcher's IPC channel close and shuts down as on SIGTERM.
+        await expect.poll(() => isRunning(serverPid), { timeout: 30_000, interval: 50 }).toBe(false);
+        await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      } finally {
+        if (isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
+      }
+    },
+    60_000,
+  );
 
   it.skipIf(!postgres)(
     'on PostgreSQL serves HTTP from a thread of its own, recommendations included, and stops on SIGTERM',

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { parseEmbeddingsSetting, startRecsys } from '../start';
 import type { GlobalOptions } from './context';
 
 export function registerServeCommand(program: Command, globals: () => GlobalOptions) {
@@ -26,6 +25,7 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         engine: boolean;
         httpThread: boolean;
       }) => {
+        const { parseEmbeddingsSetting, startRecsys } = await import('../start');
         const running = await startRecsys({
           databaseUrl: globals().databaseUrl,
           dataDir: globals().dataDir,
@@ -35,13 +35,18 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           engine: opts.engine,
           httpThread: opts.httpThread ? 'auto' : false,
         });
+        // Once only, and every later signal ignored: Ctrl-C reaches both the launcher (bin/recsys.js)
+        // and this process, and the launcher forwards it, so a second SIGINT arrives mid-shutdown.
+        let stopping = false;
         const shutdown = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
           running.log.info({ signal }, 'shutting down');
           await running.close();
           process.exit(0);
         };
-        process.once('SIGINT', () => void shutdown('SIGINT'));
-        process.once('SIGTERM', () => void shutdown('SIGTERM'));
+        process.on('SIGINT', () => void shutdown('SIGINT'));
+        process.on('SIGTERM', () => void shutdown('SIGTERM'));
       },
     );
 }

@@ -1,20 +1,14 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors';
-import { defaultDataDir } from '../lab/eval';
-import { runBatch } from '../lab/simulate/batch';
-import { loadGuardrails } from '../lab/simulate/guardrails';
-import { renderSummaryMd } from '../lab/simulate/report';
-import { runSimulation } from '../lab/simulate/runSimulation';
-import { createEncoder, parseEmbeddingsSetting } from '../start';
 import { type GlobalOptions, withDatabase } from './context';
 import { EXIT_CHECK_FAILED } from './scenarios';
-import { seedSourceFrom } from './seed';
+import { datasetsDir, datasetsOption, seedSourceFrom } from './seed';
 
 interface SimulateCliOptions {
   namespace?: string;
   name?: string;
   dataset?: string;
-  datasets: string;
+  datasets?: string;
   profile?: string;
   cut?: string;
   protocol?: 'user' | 'next-item';
@@ -39,11 +33,7 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
     .option('-n, --namespace <id>', 'namespace to (re)build; it is reset first')
     .option('--name <name>', 'run name in reports (default: the namespace)')
     .option('--dataset <name>', 'real dataset instead of a fixture: online-retail | movielens')
-    .option(
-      '--datasets <dir>',
-      'data root of the real datasets',
-      process.env.RECSYS_DATASETS ?? defaultDataDir,
-    )
+    .addOption(datasetsOption('data root of the real datasets'))
     .option('--profile <fileOrName>', 'config profile to save and activate (file or built-in name)')
     .option('--cut <iso>', 'evaluation cut (default: the dataset reference cut, else 80% through the data)')
     .option('--protocol <protocol>', 'evaluation protocol: user | next-item', 'user')
@@ -57,6 +47,8 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
     .option('--no-shift-to-now', "keep the data's own timestamps when seeding")
     .action((fixture: string | undefined, opts: SimulateCliOptions) =>
       withDatabase(globals(), async (database) => {
+        const { loadGuardrails } = await import('../lab/simulate/guardrails');
+        const { createEncoder, parseEmbeddingsSetting } = await import('../start');
         const guardrails = opts.guardrails ? loadGuardrails(opts.guardrails) : undefined;
         const encoder = await createEncoder(parseEmbeddingsSetting(opts.embeddings));
         const log = (line: string) => console.error(`  ${line}`);
@@ -67,6 +59,7 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
                 'BAD_REQUEST',
                 '--batch takes its runs from the file; drop the fixture/--dataset.',
               );
+            const { runBatch } = await import('../lab/simulate/batch');
             const result = await runBatch(database, opts.batch, {
               encoder,
               reportsDir: opts.reportsDir,
@@ -104,10 +97,12 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
               `--protocol "${opts.protocol}" is unknown; use user or next-item.`,
             );
           }
+          const { runSimulation } = await import('../lab/simulate/runSimulation');
+          const { renderSummaryMd } = await import('../lab/simulate/report');
           const result = await runSimulation(database, {
             name: opts.name ?? opts.namespace,
             namespaceId: opts.namespace,
-            source: seedSourceFrom(fixture, opts),
+            source: seedSourceFrom(fixture, { ...opts, datasets: await datasetsDir(opts) }),
             profile: opts.profile,
             cut: opts.cut,
             eval: { protocol: opts.protocol, ks, ...(opts.maxUsers ? { maxUsers: opts.maxUsers } : {}) },

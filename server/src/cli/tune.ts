@@ -1,14 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { saveProfile } from '../config';
-import {
-  formatLeaderboard,
-  parseGridSpec,
-  renderScatterSvg,
-  renderScatterText,
-  runTuning,
-} from '../lab/eval';
 import { addEvalOptions, datasetFromCli, type EvalCliOptions, evalOptionsFromCli } from './eval';
 
 interface TuneCliOptions extends EvalCliOptions {
@@ -72,6 +64,9 @@ Example:
     --grid blend.forUser.buyAgain=1,3,6 --grid profile.halfLifeMs=30d,60d,120d --out .tune`,
     )
     .action(async (o: TuneCliOptions) => {
+      const { formatLeaderboard, parseGridSpec, renderScatterSvg, renderScatterText, runTuning } =
+        await import('../lab/eval');
+      const { saveProfile } = await import('../config');
       const grid = Object.fromEntries(o.grid.map(parseGridSpec));
       const dataset = await datasetFromCli(o);
       const evaluation = await evalOptionsFromCli(o);

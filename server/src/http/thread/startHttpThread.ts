@@ -50,6 +50,16 @@ export interface HttpThread {
 }
 
 /**
+ * The thread's entry file. From source (tsx, vitest) it is `worker.js`, which registers tsx before
+ * it imports `threadMain.ts`; in the compiled CLI this module is bundled into a chunk of `dist/`,
+ * beside the `threadMain.js` entry that tsup builds (see tsup.config.ts).
+ */
+function workerEntry(): URL {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return new URL(fromSource ? './worker.js' : './threadMain.js', import.meta.url);
+}
+
+/**
  * Serves the HTTP API (tRPC, collection, health, metrics) from a worker thread while the engines
  * stay on this one, so that the two share the machine's cores: the engine's ranking on this
  * thread, and HTTP parsing, validation, JSON, socket writes and the served-list log on the other.
@@ -66,7 +76,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     fastQueries: options.fastQueries ?? true,
     enginePort: channel.port2,
   };
-  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+  const worker = new Worker(workerEntry(), {
     workerData: data,
     transferList: [channel.port2],
   });
