@@ -3,7 +3,7 @@ import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
 import { ingestEvents } from '../ingest/events';
-import { BodyTooLargeError, readBody, sendJson } from './body';
+import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { requestOrigin } from './cors';
 import { bearerToken } from './credentials';
 
@@ -45,6 +45,9 @@ export function createCollectHandler(services: AppServices) {
           'PAYLOAD_TOO_LARGE',
           `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
         );
+      }
+      if (error instanceof BodyNotUtf8Error) {
+        return fail(400, 'BAD_REQUEST', 'Body is not valid UTF-8; send JSON text encoded as UTF-8.');
       }
       throw error;
     }

@@ -73,6 +73,14 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     const bad = await collect('{not json');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
+    const bytes = new Uint8Array([...Buffer.from('{"events":[{"eventId":"'), 0xff, ...Buffer.from('"}]}')]);
+    const notUtf8 = await fetch(`${stack.url}/v1/collect?key=${shop.publishableKey}`, {
+      method: 'POST',
+      headers: { origin: TEST_ORIGIN },
+      body: new Blob([bytes]),
+    });
+    expect(notUtf8.status).toBe(400);
+    expect(((await notUtf8.json()) as { error: { message: string } }).error.message).toMatch(/UTF-8/);
     const shape = await collect(JSON.stringify({ events: 'nope' }));
     expect(shape.status).toBe(400);
     expect(((await shape.json()) as { error: { message: string } }).error.message).toMatch(/events/);
