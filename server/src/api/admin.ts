@@ -7,6 +7,7 @@ import {
   rollbackConfig,
   saveConfig,
 } from '../config';
+import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { type Context, router, secretProcedure } from './init';
 
 /** This process applies a switch at once; other processes see the `changes` row on their next poll. */
@@ -29,8 +30,8 @@ const configRouter = router({
       z
         .object({
           config: engineConfigSchema,
-          name: z.string().min(1).max(128).optional(),
-          note: z.string().max(2_000).optional(),
+          name: pgText().min(1).max(128).optional(),
+          note: pgText().max(2_000).optional(),
           activate: z.boolean().default(false),
         })
         .strict(),
@@ -42,7 +43,17 @@ const configRouter = router({
     }),
   /** Switches to a stored version without a restart. */
   activate: secretProcedure
-    .input(z.object({ version: z.number().int().positive() }).strict())
+    .input(
+      z
+        .object({
+          version: z
+            .number()
+            .int('must be a whole number')
+            .positive('versions start at 1')
+            .max(PG_INT_MAX, `no version is above ${PG_INT_MAX}; see admin.config.list`),
+        })
+        .strict(),
+    )
     .mutation(async ({ ctx, input }) => {
       const result = await activateConfig(ctx.services.database, ctx.principal.namespaceId, input.version);
       reloadNow(ctx);

@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
 import { describeZodError, UserError } from '../errors';
+import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
 import type { AppServices } from './services';
@@ -16,17 +17,40 @@ export interface Context {
   metrics: Metrics;
 }
 
+/**
+ * The message a client reads: what was wrong and what to do, also for the
+ * errors tRPC raises itself before a procedure runs (body not JSON, wrong
+ * content type, body too large), whose own messages say only the first half.
+ */
+function describeError(error: TRPCError, ctx: Context | undefined, zod: ZodError | undefined): string {
+  if (zod) {
+    const detail = describeZodError(zod);
+    return detail.startsWith('Invalid input') ? detail : `Invalid input: ${detail}`;
+  }
+  switch (error.code) {
+    case 'INTERNAL_SERVER_ERROR':
+      return `Internal error; quote request id ${ctx?.requestId ?? 'unknown'} when reporting it.`;
+    case 'PAYLOAD_TOO_LARGE':
+      return `Request body exceeds ${limits.maxBodyBytes} bytes (16 MB); split it into smaller calls.`;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return `${error.message}; send the input as JSON with content-type application/json.`;
+    case 'PARSE_ERROR':
+    case 'BAD_REQUEST':
+      if (error.cause instanceof SyntaxError) {
+        return `The input is not valid JSON (${error.cause.message}); send one JSON value, e.g. {"items":[…]}.`;
+      }
+      return error.message;
+    default:
+      return error.message;
+  }
+}
+
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, ctx }) {
     const zod = error.cause instanceof ZodError ? error.cause : undefined;
-    const internal = error.code === 'INTERNAL_SERVER_ERROR';
     return {
       ...shape,
-      message: zod
-        ? `Invalid input: ${describeZodError(zod)}`
-        : internal
-          ? `Internal error; quote request id ${ctx?.requestId ?? 'unknown'} when reporting it.`
-          : shape.message,
+      message: describeError(error, ctx, zod),
       data: {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,

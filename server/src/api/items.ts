@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { idSchema, itemIdsInputSchema, itemsUpsertInputSchema, pageInputSchema } from '../ingest/contracts';
+import {
+  idSchema,
+  itemIdsInputSchema,
+  itemsUpsertInputSchema,
+  limits,
+  pageInputSchema,
+  pgText,
+} from '../ingest/contracts';
 import { archiveItems, getItems, listItems, restoreItems, upsertItems } from '../ingest/items';
 import { router, secretProcedure } from './init';
 
@@ -25,7 +32,7 @@ export const itemsRouter = router({
       pageInputSchema.extend({
         status: z.enum(['active', 'archived', 'all']).default('active'),
         available: z.boolean().optional(),
-        tag: z.string().max(128).optional(),
+        tag: pgText().max(limits.tagLength).optional(),
       }),
     )
     .query(({ ctx, input }) => listItems(ctx.services.database, ctx.principal.namespaceId, input)),

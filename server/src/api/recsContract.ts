@@ -2,8 +2,9 @@ import { limits, SIGNALS } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from '../ingest/contracts/common';
 import { normalizeTag } from '../ingest/contracts/items';
+import { pgText } from '../ingest/contracts/pgSafe';
 
-const tagList = z.array(z.string().min(1).max(128).transform(normalizeTag)).max(50);
+const tagList = z.array(pgText().min(1).max(limits.tagLength).transform(normalizeTag)).max(50);
 const price = z.number().finite().nonnegative();
 
 export const recFiltersSchema = z
@@ -59,7 +60,7 @@ export const recsBaseInputSchema = z
     /** Same data + request + seed → same list. */
     seed: z.number().int().optional(),
     /** Where the list is shown (`home`, `pdp`, …), logged for attribution. */
-    placement: z.string().min(1).max(64).optional(),
+    placement: pgText().min(1).max(64).optional(),
     /**
      * Items of the visitor's current session, oldest first, used as extra
      * anchors (the latest weighs most) without being stored — e.g. what a
@@ -67,7 +68,7 @@ export const recsBaseInputSchema = z
      */
     contextItemIds: z.array(idSchema).max(50).optional(),
     /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
-    traits: z.record(z.string().max(64), z.string().max(256)).optional(),
+    traits: z.record(pgText().max(64), pgText().max(256)).optional(),
     overrides: recOverridesSchema.optional(),
   })
   .strict();
@@ -88,7 +89,7 @@ export const recsInputSchemas = {
     itemIds: z.array(idSchema).min(1, 'send the ids of the items in the cart').max(100),
   }),
   buyAgain: recsBaseInputSchema.superRefine(needsIdentity),
-  trending: recsBaseInputSchema.extend({ category: z.string().min(1).max(128).optional() }),
+  trending: recsBaseInputSchema.extend({ category: pgText().min(1).max(limits.tagLength).optional() }),
   recentlyViewed: recsBaseInputSchema.superRefine(needsIdentity),
 };
 

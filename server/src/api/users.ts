@@ -4,6 +4,7 @@ import {
   forgetInputSchema,
   idSchema,
   pageInputSchema,
+  pgText,
   usersUpsertInputSchema,
 } from '../ingest/contracts';
 import { aliasUser, forgetUser, getUser, listUsers, upsertUsers } from '../ingest/users';
@@ -34,7 +35,7 @@ export const usersRouter = router({
   list: secretProcedure
     .input(
       pageInputSchema.extend({
-        trait: z.object({ key: z.string().min(1).max(64), value: z.string().max(256) }).optional(),
+        trait: z.object({ key: pgText().min(1).max(64), value: pgText().max(256) }).optional(),
       }),
     )
     .query(({ ctx, input }) => listUsers(ctx.services.database, ctx.principal.namespaceId, input)),

@@ -5,7 +5,7 @@ import { createLogger } from '../obs/logger';
 import { EngineHost } from '../replicate/EngineHost';
 import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 import { loadProfile, profileFromValue } from './profiles';
-import { validateEngineConfig } from './schema';
+import { CONFIG_MAXIMA, validateEngineConfig } from './schema';
 import { activateConfig, getActiveConfig, listConfigs, rollbackConfig, saveConfig } from './store';
 
 describe('engine config validation', () => {
@@ -28,6 +28,30 @@ describe('engine config validation', () => {
     expect(() =>
       validateEngineConfig({ popularity: { trendingShortMs: 10_000, trendingLongMs: 5_000 } }),
     ).toThrow(/popularity\.trendingLongMs: must be longer than popularity\.trendingShortMs/);
+  });
+
+  it("refuses numbers above each setting's documented maximum, naming the field and the maximum", () => {
+    expect(() => validateEngineConfig({ covisit: { topK: 1e9 } })).toThrow(
+      /covisit\.topK: must be at most 1,000/,
+    );
+    expect(() => validateEngineConfig({ profile: { halfLifeMs: 1e300 } })).toThrow(
+      /profile\.halfLifeMs: must be at most 3,153,600,000,000 \(100 years\)/,
+    );
+    expect(() => validateEngineConfig({ blend: { forUser: { popular: 1e6 } } })).toThrow(
+      /blend\.forUser\.popular: must be at most 100/,
+    );
+    expect(() => validateEngineConfig({ ranking: { candidatesPerSignal: 2 ** 31 } })).toThrow(
+      /ranking\.candidatesPerSignal: must be at most 10,000/,
+    );
+    expect(() => validateEngineConfig({ diversity: { maxPerBrand: 101 } })).toThrow(
+      /diversity\.maxPerBrand: must be at most 100/,
+    );
+    expect(() =>
+      validateEngineConfig({
+        covisit: { topK: CONFIG_MAXIMA.perItem, smoothing: CONFIG_MAXIMA.smoothing },
+        purchaseExclusionWindowMs: CONFIG_MAXIMA.durationMs,
+      }),
+    ).not.toThrow();
   });
 
   it('accepts every setting the engine has, so a new engine knob cannot be unsettable here', () => {

@@ -26,13 +26,48 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
 }
 
 const finite = () => z.number({ error: 'expected a number' }).finite();
-const positive = () => finite().positive('must be greater than 0');
-const nonNegative = () => finite().min(0, 'must be at least 0');
-const integer = (min: number) =>
+const atMost = (max: number) => `must be at most ${max.toLocaleString('en-US')}`;
+
+const DAY = 86_400_000;
+
+/**
+ * The largest value each kind of numeric setting accepts. Above them a
+ * setting no longer means anything (a half-life of a million years) or makes
+ * the engine allocate and loop without bound (a topK of a billion), so a
+ * config is refused with the field and its maximum named.
+ */
+export const CONFIG_MAXIMA = {
+  /** Windows and half-lives: 100 years. */
+  durationMs: 100 * 365 * DAY,
+  /** Event weights, blend weights and boosts (request overrides allow the same). */
+  weight: 100,
+  /** Additive smoothing constants, in weighted events. */
+  smoothing: 1_000_000,
+  /** Noise amplitude for seeded requests: 1 is as large as a whole signal's score. */
+  seedJitter: 1,
+  /** Items kept per user (profile items, purchases) and candidates per signal. */
+  perUser: 10_000,
+  /** Neighbours per item, basket and context sizes, tags and recently viewed per user. */
+  perItem: 1_000,
+  /** Anchors expanded per request. */
+  anchors: 100,
+  /** Per-list caps: a list has at most `limits.maxRecs` (100) items. */
+  perList: 100,
+} as const;
+
+const duration = (min: 'positive' | 'nonNegative') =>
+  (min === 'positive'
+    ? finite().positive('must be greater than 0')
+    : finite().min(0, 'must be at least 0')
+  ).max(CONFIG_MAXIMA.durationMs, `${atMost(CONFIG_MAXIMA.durationMs)} (100 years)`);
+const nonNegative = (max: number) => finite().min(0, 'must be at least 0').max(max, atMost(max));
+const weight = () => nonNegative(CONFIG_MAXIMA.weight);
+const integer = (min: number, max: number) =>
   z
     .number({ error: 'expected a whole number' })
     .int('expected a whole number')
-    .min(min, `must be at least ${min}`);
+    .min(min, `must be at least ${min}`)
+    .max(max, atMost(max));
 
 /** A record over a fixed key set whose unknown keys are named with the allowed ones. */
 function keyedRecord<K extends string, T extends z.ZodType>(keys: readonly K[], what: string, value: T) {
@@ -53,58 +88,59 @@ const perSurface = <T extends z.ZodType>(value: T) =>
 /**
  * The engine configuration as stored per namespace: any subset of
  * {@link EngineConfig}, merged over the engine defaults. Mirrors
- * `engine/src/config.ts`; the engine's own validator runs after it for the
+ * `engine/src/config.ts`; every number has a maximum ({@link CONFIG_MAXIMA}).
+ * The engine's own validator runs after it for the
  * rules that span fields (e.g. trendingLongMs > trendingShortMs).
  */
 export const engineConfigSchema = strictObject({
   eventWeights: strictObject({
-    view: nonNegative().optional(),
-    click: nonNegative().optional(),
-    add: nonNegative().optional(),
-    purchase: nonNegative().optional(),
-    custom: nonNegative().optional(),
-    rate: nonNegative().optional(),
+    view: weight().optional(),
+    click: weight().optional(),
+    add: weight().optional(),
+    purchase: weight().optional(),
+    custom: weight().optional(),
+    rate: weight().optional(),
   }).optional(),
   covisit: strictObject({
-    windowMs: positive().optional(),
-    halfLifeMs: positive().optional(),
-    topK: integer(1).optional(),
+    windowMs: duration('positive').optional(),
+    halfLifeMs: duration('positive').optional(),
+    topK: integer(1, CONFIG_MAXIMA.perItem).optional(),
     sessionOnly: z.boolean().optional(),
-    maxBasket: integer(2).optional(),
-    maxContextItems: integer(2).optional(),
-    smoothing: nonNegative().optional(),
+    maxBasket: integer(2, CONFIG_MAXIMA.perItem).optional(),
+    maxContextItems: integer(2, CONFIG_MAXIMA.perItem).optional(),
+    smoothing: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
   }).optional(),
   popularity: strictObject({
-    halfLifeMs: positive().optional(),
-    trendingShortMs: positive().optional(),
-    trendingLongMs: positive().optional(),
-    trendingSmoothing: nonNegative().optional(),
+    halfLifeMs: duration('positive').optional(),
+    trendingShortMs: duration('positive').optional(),
+    trendingLongMs: duration('positive').optional(),
+    trendingSmoothing: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
   }).optional(),
   profile: strictObject({
-    halfLifeMs: positive().optional(),
-    buyAgainHalfLifeMs: positive().optional(),
-    sessionBoost: nonNegative().optional(),
-    latestBoost: nonNegative().optional(),
-    maxItems: integer(1).optional(),
-    maxAnchors: integer(1).optional(),
-    maxPurchases: integer(1).optional(),
-    maxTags: integer(1).optional(),
-    maxRecentlyViewed: integer(1).optional(),
+    halfLifeMs: duration('positive').optional(),
+    buyAgainHalfLifeMs: duration('positive').optional(),
+    sessionBoost: weight().optional(),
+    latestBoost: weight().optional(),
+    maxItems: integer(1, CONFIG_MAXIMA.perUser).optional(),
+    maxAnchors: integer(1, CONFIG_MAXIMA.anchors).optional(),
+    maxPurchases: integer(1, CONFIG_MAXIMA.perUser).optional(),
+    maxTags: integer(1, CONFIG_MAXIMA.perItem).optional(),
+    maxRecentlyViewed: integer(1, CONFIG_MAXIMA.perItem).optional(),
   }).optional(),
-  blend: perSurface(keyedRecord(SIGNALS as readonly SignalName[], 'signal', nonNegative())).optional(),
+  blend: perSurface(keyedRecord(SIGNALS as readonly SignalName[], 'signal', weight())).optional(),
   excludePurchased: perSurface(z.boolean()).optional(),
-  purchaseExclusionWindowMs: nonNegative().optional(),
+  purchaseExclusionWindowMs: duration('nonNegative').optional(),
   diversity: strictObject({
     lambda: finite().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
-    maxPerBrand: integer(0).optional(),
-    maxPerCategory: integer(0).optional(),
+    maxPerBrand: integer(0, CONFIG_MAXIMA.perList).optional(),
+    maxPerCategory: integer(0, CONFIG_MAXIMA.perList).optional(),
   }).optional(),
   fallback: strictObject({
     enabled: perSurface(z.boolean()).optional(),
   }).optional(),
   ranking: strictObject({
-    candidatesPerSignal: integer(1).optional(),
-    seedJitter: nonNegative().optional(),
+    candidatesPerSignal: integer(1, CONFIG_MAXIMA.perUser).optional(),
+    seedJitter: nonNegative(CONFIG_MAXIMA.seedJitter).optional(),
   }).optional(),
 });
 

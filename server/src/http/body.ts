@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export class BodyTooLargeError extends Error {}
 
-/** Reads a request body, refusing more than `maxBytes` without buffering it. */
+/** The body's bytes are not UTF-8: decoding would silently turn them into U+FFFD. */
+export class BodyNotUtf8Error extends Error {}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads a UTF-8 request body, refusing more than `maxBytes` without buffering it. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError();
@@ -13,7 +18,11 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     if (size > maxBytes) throw new BodyTooLargeError();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new BodyNotUtf8Error();
+  }
 }
 
 /** Answers with a JSON body. */

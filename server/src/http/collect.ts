@@ -3,8 +3,9 @@ import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
 import { ingestEvents } from '../ingest/events';
-import { BodyTooLargeError, readBody, sendJson } from './body';
+import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { requestOrigin } from './cors';
+import { bearerToken } from './credentials';
 
 const collectBodySchema = z.object({
   events: z
@@ -33,7 +34,7 @@ export function createCollectHandler(services: AppServices) {
     const fail = (status: number, code: string, message: string) =>
       reply(status, { error: { code, message, requestId } }, code);
     if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
-    const key = url.searchParams.get('key') ?? req.headers.authorization?.replace(/^Bearer /, '');
+    const key = url.searchParams.get('key') ?? bearerToken(req.headers.authorization);
     if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
     const auth = await services.keys.resolve(key, requestOrigin(req));
     if ('code' in auth) return fail(auth.code === 'UNAUTHORIZED' ? 401 : 403, auth.code, auth.message);
@@ -47,6 +48,9 @@ export function createCollectHandler(services: AppServices) {
           'PAYLOAD_TOO_LARGE',
           `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
         );
+      }
+      if (error instanceof BodyNotUtf8Error) {
+        return fail(400, 'BAD_REQUEST', 'Body is not valid UTF-8; send JSON text encoded as UTF-8.');
       }
       throw error;
     }

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
@@ -72,6 +73,14 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     const bad = await collect('{not json');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
+    const bytes = new Uint8Array([...Buffer.from('{"events":[{"eventId":"'), 0xff, ...Buffer.from('"}]}')]);
+    const notUtf8 = await fetch(`${stack.url}/v1/collect?key=${shop.publishableKey}`, {
+      method: 'POST',
+      headers: { origin: TEST_ORIGIN },
+      body: new Blob([bytes]),
+    });
+    expect(notUtf8.status).toBe(400);
+    expect(((await notUtf8.json()) as { error: { message: string } }).error.message).toMatch(/UTF-8/);
     const shape = await collect(JSON.stringify({ events: 'nope' }));
     expect(shape.status).toBe(400);
     expect(((await shape.json()) as { error: { message: string } }).error.message).toMatch(/events/);
@@ -131,6 +140,92 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     expect(text).toMatch(/recsys_request_errors_total\{procedure="items.list",code="UNAUTHORIZED"\} [1-9]/);
     expect(text).toMatch(/recsys_request_duration_seconds_bucket\{le="0.005",procedure="items.list"\}/);
     expect(text).toMatch(/recsys_events_total\{outcome="accepted"\} [1-9]/);
+  });
+
+  it('accepts the Authorization scheme in any case: bearer, Bearer and BEARER', async () => {
+    for (const scheme of ['bearer', 'Bearer', 'BEARER']) {
+      const res = await fetch(`${stack.url}/trpc/items.list?input=${encodeURIComponent('{}')}`, {
+        headers: { authorization: `${scheme} ${shop.secretKey}` },
+      });
+      expect(res.status, scheme).toBe(200);
+    }
+    const beacon = await fetch(`${stack.url}/v1/collect`, {
+      method: 'POST',
+      headers: { authorization: `bearer ${shop.publishableKey}`, origin: TEST_ORIGIN },
+      body: JSON.stringify({ events: [event('lower-bearer')] }),
+    });
+    expect(await beacon.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+  });
+
+  it('refuses a secret key in a URL with a 400 that says secret keys never travel in URLs, and stores nothing', async () => {
+    const input = encodeURIComponent(JSON.stringify({ note: shop.secretKey }));
+    const urls = [
+      `/v1/collect?key=${shop.secretKey}`,
+      `/v1/collect?key=sk_whatever`,
+      `/trpc/items.list?key=${shop.secretKey}`,
+      `/trpc/items.list?input=${input}`,
+      `/healthz?key=${shop.secretKey}`,
+    ];
+    for (const path of urls) {
+      const res = await fetch(`${stack.url}${path}`, {
+        method: path.startsWith('/v1/') ? 'POST' : 'GET',
+        headers: { origin: TEST_ORIGIN },
+        ...(path.startsWith('/v1/') ? { body: JSON.stringify({ events: [event('sk-in-url')] }) } : {}),
+      });
+      expect(res.status, path).toBe(400);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message, path).toMatch(/Secret keys never travel in URLs.*Authorization: Bearer/);
+    }
+    const rows = await database.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE event_id = 'sk-in-url'`,
+    );
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it('answers a request target that is not a URL with a 400 and keeps serving', async () => {
+    const { port } = new URL(stack.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers tRPC requests it cannot read with a 4xx, never a 500', async () => {
+    const post = (path: string, body: string | Blob, contentType = 'application/json') =>
+      fetch(`${stack.url}/trpc/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': contentType },
+        body,
+      });
+    const notJson = await post('items.upsert', '{"items": [');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { message: string } }).error.message).toMatch(
+      /not valid JSON.*send one JSON value/,
+    );
+    expect((await post('items.upsert', '')).status).toBeLessThan(500);
+    const form = await post('items.upsert', 'items=1', 'application/x-www-form-urlencoded');
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as { error: { message: string } }).error.message).toMatch(
+      /application\/json/,
+    );
+    expect((await post('items.upsert', new Blob([new Uint8Array([0xff, 0xfe, 0x00])]))).status).toBe(400);
+    expect((await post('nope.nothing', '{}')).status).toBe(404);
+    expect((await fetch(`${stack.url}/trpc/nope.nothing`)).status).toBe(404);
+    expect((await post('items.list', '{}')).status).toBe(405);
+    const big = `{"items":[{"itemId":"x","description":"${'x'.repeat(17 * 1024 * 1024)}"}]}`;
+    const tooLarge = await post('items.upsert', big);
+    expect(tooLarge.status).toBe(413);
+    const message = ((await tooLarge.json()) as { error: { message: string } }).error.message;
+    expect(message).toMatch(/exceeds 16777216 bytes \(16 MB\); split it/);
   });
 
   it('answers unknown routes with a JSON 404', async () => {

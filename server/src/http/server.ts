@@ -16,6 +16,7 @@ import type { RecLogWriter } from '../serve/RecLogWriter';
 import { sendJson } from './body';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
+import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
 import { createFastQueryHandler } from './fastQueries';
 import { checkReadiness } from './readiness';
 
@@ -97,8 +98,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   async function createContext(req: IncomingMessage): Promise<Context> {
     const requestId = requestIds.get(req) ?? randomUUID();
     const origin = requestOrigin(req);
-    const header = req.headers.authorization;
-    const key = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const key = bearerToken(req.headers.authorization);
     return {
       services,
       requestId,
@@ -134,7 +134,19 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     requestIds.set(req, requestId);
     res.setHeader('x-request-id', requestId);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // An absolute-form target such as `http://[` : answer it rather than reject the handler's promise.
+      return sendJson(res, 400, {
+        error: {
+          code: 'BAD_REQUEST',
+          message: 'The request target is not a valid URL; send a path such as /trpc/….',
+          requestId,
+        },
+      });
+    }
     const path = url.pathname;
     const started = performance.now();
     res.once('finish', () => {
@@ -149,8 +161,14 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       else options.log.debug(entry, 'request');
     });
     try {
-      if (path.startsWith('/trpc/') || path === '/v1/collect') {
-        if (applyCors(req, res)) return;
+      const api = path.startsWith('/trpc/') || path === '/v1/collect';
+      if (api && applyCors(req, res)) return;
+      if (hasSecretKeyInUrl(req.url ?? '', url)) {
+        return sendJson(res, 400, {
+          error: { code: 'BAD_REQUEST', message: SECRET_KEY_IN_URL_MESSAGE, requestId },
+        });
+      }
+      if (api) {
         if (path === '/v1/collect') return await collect(req, res, url, requestId);
         if (fastQueries && (await fastQueries(req, res, url))) return;
         return trpcHandler(req, res);

@@ -1,17 +1,19 @@
 import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import type { NamespaceSettings } from '../auth/namespaces';
 import type { Database } from '../db/client';
 import { events } from '../db/schema';
-import { UserError } from '../errors';
 import {
-  decodeCursor,
   type EventsBatchResult,
   encodeCursor,
   eventInputSchema,
   eventMetaSchema,
+  isoTimestampSchema,
   limits,
   type ParsedEvent,
+  pgText,
   type RowError,
+  readCursor,
   toRowErrors,
 } from './contracts';
 import { applyPiiPolicy } from './piiPolicy';
@@ -138,6 +140,9 @@ export interface ListEventsFilter {
   cursor?: string | undefined;
 }
 
+/** The position in `listEvents`: the last row's `ts` and `eventId`. */
+const eventsCursor = z.tuple([isoTimestampSchema, pgText()]);
+
 /** Newest first; the cursor is the last row's `(ts, eventId)`. */
 export async function listEvents(database: Database, namespaceId: string, filter: ListEventsFilter) {
   const where: SQL[] = [eq(events.namespaceId, namespaceId)];
@@ -148,10 +153,7 @@ export async function listEvents(database: Database, namespaceId: string, filter
   if (filter.since) where.push(gte(events.ts, new Date(filter.since)));
   if (filter.until) where.push(lt(events.ts, new Date(filter.until)));
   if (filter.cursor) {
-    const [ts, id] = decodeCursor(filter.cursor) ?? [];
-    if (typeof ts !== 'string' || typeof id !== 'string') {
-      throw new UserError('BAD_REQUEST', 'cursor is invalid; pass nextCursor unchanged.');
-    }
+    const [ts, id] = readCursor(filter.cursor, eventsCursor);
     const at = new Date(ts);
     where.push(or(lt(events.ts, at), and(eq(events.ts, at), lt(events.eventId, id)))!);
   }

@@ -1,8 +1,33 @@
+import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
 
 const ts = (offsetSec = 0) => new Date(Date.UTC(2026, 0, 10, 12, 0, offsetSec)).toISOString();
+
+const NUL = 'a\u0000b';
+const LONE = 'a\ud800b';
+const view = (eventId: string, extra: Record<string, unknown> = {}) => ({
+  eventId,
+  type: 'view',
+  itemId: 'sku-1',
+  anonymousId: 'anon-1',
+  ts: ts(),
+  ...extra,
+});
+
+/** The HTTP status of a failed tRPC call, and its message. */
+async function failure(call: Promise<unknown>): Promise<{ status: number; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof TRPCClientError) {
+      return { status: (error.data as { httpStatus: number }).httpStatus, message: error.message };
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
 
 describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
   let database: Database & { drop(): Promise<void> };
@@ -132,6 +157,28 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
     it('refuses a batch over 1,000 items with a message saying to split it', async () => {
       const items = Array.from({ length: 1_001 }, (_, i) => ({ itemId: `x${i}` }));
       await expect(shop.admin.items.upsert.mutate({ items })).rejects.toThrow(/at most 1000 items/);
+    });
+
+    it('holds brand and category values to the 128-character tag limit and the 100-tag limit', async () => {
+      const long = 'b'.repeat(200);
+      const result = await shop.admin.items.upsert.mutate({
+        items: [
+          { itemId: 'facet-long-1', brand: long },
+          { itemId: 'facet-long-2', category: ['ok', long] },
+          { itemId: 'facet-many', tags: Array.from({ length: 100 }, (_, i) => `t${i}`), brand: 'one-more' },
+          { itemId: 'facet-ok', brand: 'b'.repeat(122), category: 'shoes' },
+        ],
+      });
+      expect(result.upserted).toBe(1);
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual([
+        [0, 'brand'],
+        [1, 'category.1'],
+        [2, 'tags'],
+      ]);
+      expect(result.rejected[0]?.message).toMatch(/at most 128 characters/);
+      expect(result.rejected[2]?.message).toMatch(/at most 100 tags, brand and category included/);
+      const [ok] = await shop.admin.items.get.query({ itemIds: ['facet-ok'] });
+      expect(ok?.tags).toContain(`brand:${'b'.repeat(122)}`);
     });
   });
 
@@ -390,6 +437,215 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
         'seg-7',
         'seg-9',
       ]);
+    });
+  });
+
+  /**
+   * Values PostgreSQL refuses (NUL, lone surrogates, year 0000) used to fail the
+   * whole statement: a 500 and every good row of the batch lost. Each is now a
+   * rejected row (index, path, message) or a 400, and the good rows are stored.
+   */
+  describe('values PostgreSQL cannot store', () => {
+    let poison: TestTenant;
+    beforeAll(async () => {
+      poison = await stack.tenant('poison');
+    });
+
+    const storedEventIds = async (prefix: string) =>
+      (
+        await database.query<{ event_id: string }>(
+          `SELECT event_id FROM events WHERE namespace_id = 'poison' AND event_id LIKE $1 ORDER BY event_id`,
+          [`${prefix}%`],
+        )
+      ).map((r) => r.event_id);
+
+    it('stores the good event of a /v1/collect batch and rejects the one with a NUL in meta by index and path', async () => {
+      const res = await fetch(`${stack.url}/v1/collect?key=${poison.publishableKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: TEST_ORIGIN },
+        body: JSON.stringify({ events: [view('collect-good'), view('collect-bad', { meta: { n: NUL } })] }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        accepted: number;
+        rejected: Array<{ index: number; path: string }>;
+      };
+      expect(body.accepted).toBe(1);
+      expect(body.rejected).toMatchObject([
+        { index: 1, path: 'meta.n', message: expect.stringMatching(/NUL/) },
+      ]);
+      expect(await storedEventIds('collect-')).toEqual(['collect-good']);
+    });
+
+    it('rejects NUL and lone surrogates anywhere in an event, in values and in meta keys, and keeps the rest', async () => {
+      const result = await poison.admin.events.batch.mutate({
+        events: [
+          view('mix-good-1'),
+          view('mix-bad-1', { meta: { name: NUL } }),
+          view('mix-bad-2', { meta: { [`k${NUL}`]: 1 } }),
+          view('mix-bad-3', { meta: { free: LONE } }),
+          view('mix-bad-4', { sessionId: LONE }),
+          view('mix-bad-5', { itemId: `sku${NUL}` }),
+          view('mix-good-2'),
+        ],
+      });
+      expect(result.accepted).toBe(2);
+      // A NUL in an id also breaks the id rule (no control characters): one row may have two messages.
+      const rows = new Set(result.rejected.map((r) => `${r.index} ${r.path}`));
+      expect([...rows].map((r) => r.split(' ')).map(([i, p]) => [Number(i), p])).toEqual([
+        [1, 'meta.name'],
+        [2, `meta.k${NUL}`],
+        [3, 'meta.free'],
+        [4, 'sessionId'],
+        [5, 'itemId'],
+      ]);
+      expect(result.rejected[2]?.message).toMatch(/lone surrogate|well-formed/);
+      expect(await storedEventIds('mix-')).toEqual(['mix-good-1', 'mix-good-2']);
+    });
+
+    it('rejects event ids with lone surrogates instead of storing two distinct ids as the same U+FFFD id', async () => {
+      const result = await poison.admin.events.batch.mutate({
+        events: [view('sur-\ud800'), view('sur-\udfff'), view('sur-ok')],
+      });
+      expect(result).toMatchObject({ accepted: 1, duplicates: 0 });
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual([
+        [0, 'eventId'],
+        [1, 'eventId'],
+      ]);
+      expect(await storedEventIds('sur-')).toEqual(['sur-ok']);
+    });
+
+    it('rejects timestamps outside years 0001–9999 and impossible calendar dates instead of moving them', async () => {
+      const bad = [
+        '0000-01-01T00:00:00Z',
+        '0001-01-01T00:30:00+01:00', // year 0000 in UTC
+        '9999-12-31T23:00:00-05:00', // year 10000 in UTC
+        '2026-02-30T00:00:00Z',
+        '2026-01-01T24:00:00Z',
+        '2026-01-01T23:60:00Z',
+        '2026-01-01T12:00:60Z',
+        '2026-13-01T00:00:00Z',
+        '2026-01-01T12:00:00+25:00',
+      ];
+      const result = await poison.admin.events.batch.mutate({
+        events: [view('ts-good'), ...bad.map((t, i) => view(`ts-bad-${i}`, { ts: t }))],
+      });
+      expect(result.accepted).toBe(1);
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual(bad.map((_, i) => [i + 1, 'ts']));
+      expect(await storedEventIds('ts-')).toEqual(['ts-good']);
+      // The edges of the range are real dates and are stored.
+      const edges = await poison.admin.events.batch.mutate({
+        events: [
+          view('edge-1', { ts: '0001-01-01T00:00:00Z' }),
+          view('edge-2', { ts: '2024-02-29T23:59:59Z' }),
+        ],
+      });
+      expect(edges).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    });
+
+    it('rejects items with NUL or lone surrogates in title, tags, brand or nested props, and stores the rest', async () => {
+      const result = await poison.admin.items.upsert.mutate({
+        items: [
+          { itemId: 'pi-good-1', title: 'Fine' },
+          { itemId: 'pi-bad-1', title: NUL },
+          { itemId: 'pi-bad-2', tags: ['ok', NUL] },
+          { itemId: 'pi-bad-3', brand: NUL },
+          { itemId: 'pi-bad-4', props: { deep: { list: ['x', LONE] } } },
+          { itemId: 'pi-bad-5', props: { [NUL]: 1 } },
+          { itemId: 'pi-bad-6', description: LONE },
+          { itemId: 'pi-bad-7', createdAt: '0000-06-01T00:00:00Z' },
+          { itemId: 'pi-good-2', title: 'Also fine', props: { deep: { list: ['x', 1, null] } } },
+        ],
+      });
+      expect(result.upserted).toBe(2);
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual([
+        [1, 'title'],
+        [2, 'tags.1'],
+        [3, 'brand'],
+        [4, 'props.deep.list.1'],
+        [5, `props.${NUL}`],
+        [6, 'description'],
+        [7, 'createdAt'],
+      ]);
+      const stored = await database.query<{ item_id: string }>(
+        `SELECT item_id FROM items WHERE namespace_id = 'poison' AND item_id LIKE 'pi-%' ORDER BY item_id`,
+      );
+      expect(stored.map((r) => r.item_id)).toEqual(['pi-good-1', 'pi-good-2']);
+    });
+
+    it('rejects users with NUL or lone surrogates in trait keys or values, and stores the rest', async () => {
+      const result = await poison.admin.users.upsert.mutate({
+        users: [
+          { userId: 'pu-good', traits: { tier: 'gold' } },
+          { userId: 'pu-bad-1', traits: { tier: NUL } },
+          { userId: 'pu-bad-2', traits: { [`t${NUL}`]: 'x' } },
+          { userId: 'pu-bad-3', traits: { tier: LONE } },
+          { userId: `pu-bad-\udc00` },
+        ],
+      });
+      expect(result.upserted).toBe(1);
+      expect(result.rejected.map((r) => [r.index, r.path])).toEqual([
+        [1, 'traits.tier'],
+        [2, `traits.t${NUL}`],
+        [3, 'traits.tier'],
+        [4, 'userId'],
+      ]);
+    });
+
+    it('answers a config name or note PostgreSQL cannot store with a 400 that names the field', async () => {
+      const name = await failure(poison.admin.admin.config.save.mutate({ config: {}, name: NUL }));
+      expect(name).toMatchObject({ status: 400, message: expect.stringMatching(/name: .*NUL/) });
+      const note = await failure(poison.admin.admin.config.save.mutate({ config: {}, note: LONE }));
+      expect(note).toMatchObject({ status: 400, message: expect.stringMatching(/note: .*surrogate/) });
+    });
+
+    it('answers a config version beyond what the column holds with a 400, not a 500', async () => {
+      const result = await failure(poison.admin.admin.config.activate.mutate({ version: 4294967296 }));
+      expect(result).toMatchObject({ status: 400, message: expect.stringMatching(/version/) });
+    });
+
+    it('answers cursors that do not decode to a position with a 400 that says to pass nextCursor unchanged', async () => {
+      const garbage = [
+        'garbage',
+        Buffer.from(JSON.stringify(['not a date', 'x'])).toString('base64url'),
+        Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000Z', NUL])).toString('base64url'),
+        Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000Z', 'x'])).toString('base64url'),
+        Buffer.from('[1e400,"x"]').toString('base64url'),
+        Buffer.from('{"ts":1}').toString('base64url'),
+      ];
+      for (const cursor of garbage) {
+        const events = await failure(poison.admin.events.list.query({ cursor }));
+        expect(events).toMatchObject({ status: 400, message: expect.stringMatching(/cursor.*nextCursor/) });
+      }
+      const items = Buffer.from(JSON.stringify([NUL])).toString('base64url');
+      expect(await failure(poison.admin.items.list.query({ cursor: items }))).toMatchObject({ status: 400 });
+      const users = Buffer.from(JSON.stringify([LONE])).toString('base64url');
+      expect(await failure(poison.admin.users.list.query({ cursor: users }))).toMatchObject({ status: 400 });
+    });
+
+    it('answers NUL or lone surrogates in list filters and cursors with a 400 naming the field', async () => {
+      expect(await failure(poison.admin.items.list.query({ tag: NUL }))).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/tag/),
+      });
+      expect(
+        await failure(poison.admin.users.list.query({ trait: { key: 'tier', value: NUL } })),
+      ).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/trait\.value/),
+      });
+      expect(await failure(poison.admin.events.list.query({ cursor: NUL }))).toMatchObject({ status: 400 });
+      expect(await failure(poison.admin.events.list.query({ since: '0000-01-01T00:00:00Z' }))).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/since/),
+      });
+    });
+
+    it('answers users.forget with a lone surrogate with a 400 and forgets nobody', async () => {
+      await poison.admin.users.upsert.mutate({ users: [{ userId: 'forget-\ufffd' }] });
+      const result = await failure(poison.admin.users.forget.mutate({ userId: 'forget-\ud800' }));
+      expect(result).toMatchObject({ status: 400, message: expect.stringMatching(/userId/) });
+      expect(await poison.admin.users.get.query({ userId: 'forget-\ufffd' })).not.toBeNull();
     });
   });
 });

@@ -1,15 +1,15 @@
 import { and, asc, eq, gt, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { items } from '../db/schema';
-import { UserError } from '../errors';
 import {
   collectTags,
-  decodeCursor,
   encodeCursor,
   type ItemView,
+  idCursor,
   itemInputSchema,
   type ParsedItem,
   type RowError,
+  readCursor,
   toRowErrors,
 } from './contracts';
 
@@ -190,9 +190,7 @@ export async function listItems(database: Database, namespaceId: string, filter:
   if (filter.available !== undefined) where.push(eq(items.available, filter.available));
   if (filter.tag) where.push(sql`${items.tags} @> ARRAY[${filter.tag}]::text[]`);
   if (filter.cursor) {
-    const [after] = decodeCursor(filter.cursor) ?? [];
-    if (typeof after !== 'string')
-      throw new UserError('BAD_REQUEST', 'cursor is invalid; pass nextCursor unchanged.');
+    const [after] = readCursor(filter.cursor, idCursor);
     where.push(gt(items.itemId, after));
   }
   const rows = await database.db

@@ -4,9 +4,10 @@ import type { Database } from '../db/client';
 import { aliases, changes, events, recLogs, users } from '../db/schema';
 import { UserError } from '../errors';
 import {
-  decodeCursor,
   encodeCursor,
+  idCursor,
   type RowError,
+  readCursor,
   type Traits,
   toRowErrors,
   userInputSchema,
@@ -161,9 +162,7 @@ export async function listUsers(
   const where = [eq(users.namespaceId, namespaceId)];
   if (filter.trait) where.push(sql`${users.traits} ->> ${filter.trait.key} = ${filter.trait.value}`);
   if (filter.cursor) {
-    const [after] = decodeCursor(filter.cursor) ?? [];
-    if (typeof after !== 'string')
-      throw new UserError('BAD_REQUEST', 'cursor is invalid; pass nextCursor unchanged.');
+    const [after] = readCursor(filter.cursor, idCursor);
     where.push(gt(users.userId, after));
   }
   const rows = await database.db

@@ -1,24 +1,20 @@
 import { limits, type RowError } from '@recsys/engine/protocol';
 import { z } from 'zod';
+import { UserError } from '../../errors';
+import { pgText } from './pgSafe';
 
-/** Ids are opaque strings: no surrounding whitespace, no control characters. */
-export const idSchema = z
-  .string()
+/**
+ * Ids are opaque strings: no surrounding whitespace, no control characters,
+ * well-formed Unicode (a lone surrogate would be stored as U+FFFD, so two
+ * different ids would become one).
+ */
+export const idSchema = pgText()
   .min(1, 'must not be empty')
   .max(limits.idLength, `must be at most ${limits.idLength} characters`)
   .regex(
     /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
     'must not contain control characters or surrounding spaces',
   );
-
-/** A UTC ISO-8601 timestamp with a zone designator (`Z` or `+01:00`). */
-export const isoTimestampSchema = z
-  .string()
-  .regex(
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/,
-    'must be an ISO-8601 timestamp with a time zone, e.g. 2026-03-01T12:00:00Z',
-  )
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a real date');
 
 export const currencySchema = z
   .string()
@@ -28,7 +24,7 @@ export const currencySchema = z
 /** Cursor pagination: opaque cursor from the previous page's `nextCursor`. */
 export const pageInputSchema = z.object({
   limit: z.number().int().min(1).max(limits.maxPageSize).default(limits.pageSize),
-  cursor: z.string().max(1_000).optional(),
+  cursor: pgText().max(1_000).optional(),
 });
 
 export type { RowError } from '@recsys/engine/protocol';
@@ -46,11 +42,29 @@ export function encodeCursor(parts: unknown[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): unknown[] | undefined {
+/** The position of a list ordered by one id: the last id of the page. */
+export const idCursor = z.tuple([pgText()]);
+
+/**
+ * Reads a cursor made by {@link encodeCursor} into the position `shape`
+ * describes. A cursor that does not decode to one (edited, truncated, from
+ * another list) is the caller's mistake: a 400, never a query with garbage.
+ *
+ * @example readCursor(input.cursor, z.tuple([pgText()])) // ['sku-42']
+ */
+export function readCursor<T>(cursor: string, shape: z.ZodType<T>): T {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return Array.isArray(parsed) ? parsed : undefined;
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return undefined;
+    parsed = undefined;
   }
+  const position = shape.safeParse(parsed);
+  if (!position.success) {
+    throw new UserError(
+      'BAD_REQUEST',
+      "cursor is invalid: pass the previous page's nextCursor unchanged, or leave cursor out for the first page.",
+    );
+  }
+  return position.data;
 }

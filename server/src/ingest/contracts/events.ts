@@ -1,6 +1,7 @@
 import { EVENT_TYPES, limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { currencySchema, idSchema, isoTimestampSchema } from './common';
+import { currencySchema, idSchema } from './common';
+import { isoTimestampSchema, refinePgJson } from './pgSafe';
 
 export { EVENT_TYPES as eventTypes, type EventType } from '@recsys/engine/protocol';
 
@@ -13,7 +14,8 @@ const metaScalar = z.union([
 
 /**
  * Event meta: the documented keys are typed; other keys are allowed within
- * the limits, as scalars only, so meta stays cheap to store and query.
+ * the limits, as scalars only, so meta stays cheap to store and query. Keys
+ * and strings are checked against what `jsonb` stores ({@link refinePgJson}).
  */
 export const eventMetaSchema = z
   .object({
@@ -33,6 +35,7 @@ export const eventMetaSchema = z
   })
   .catchall(metaScalar)
   .superRefine((meta, ctx) => {
+    refinePgJson(meta, ctx);
     const keys = Object.keys(meta);
     if (keys.length > limits.metaKeys) {
       ctx.addIssue({

@@ -1,6 +1,7 @@
 import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from './common';
+import { refinePgJson } from './pgSafe';
 
 const traitValue = z.union([z.string().max(limits.traitStringLength), z.number().finite(), z.boolean()]);
 
@@ -11,7 +12,8 @@ const traitValue = z.union([z.string().max(limits.traitStringLength), z.number()
  */
 export const traitsSchema = z
   .record(z.string().min(1).max(limits.metaKeyLength), traitValue)
-  .refine((t) => Object.keys(t).length <= limits.traitsKeys, `may have at most ${limits.traitsKeys} traits`);
+  .refine((t) => Object.keys(t).length <= limits.traitsKeys, `may have at most ${limits.traitsKeys} traits`)
+  .superRefine(refinePgJson);
 
 export const userInputSchema = z
   .object({
