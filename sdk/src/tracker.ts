@@ -1,3 +1,11 @@
+/**
+ * Longer than the ~450-line guideline, and still one closure, on purpose for now: split into
+ * identity, consent, dispatcher, page-lifecycle and event-builder modules (all tests passing), the
+ * tracking-only script-tag build grew by about 280 B gzip — function boundaries and property names
+ * the minifier cannot shorten — and went over its 5 KB budget (`pnpm size`). The storage, session,
+ * queue, retry and transport parts already live in their own files; the split waits for a layout
+ * that fits the budget.
+ */
 import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/engine/protocol';
 import { createEventQueue, type EventQueue } from './queue';
 import { defaultRetryPolicy, nextRetryDelay } from './retry';

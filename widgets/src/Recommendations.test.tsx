@@ -1,3 +1,8 @@
+/**
+ * Over ~450 lines because every widget behaviour (states, widget types, impressions, clicks,
+ * keyboard, rendering, theming) shares one test client and one IntersectionObserver stand-in set up
+ * here; split, each file would repeat that set-up.
+ */
 import { act, cleanup, fireEvent, render } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Recommendations, type RecommendationsProps } from './Recommendations';

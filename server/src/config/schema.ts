@@ -88,7 +88,7 @@ const perSurface = <T extends z.ZodType>(value: T) =>
 /**
  * The engine configuration as stored per namespace: any subset of
  * {@link EngineConfig}, merged over the engine defaults. Mirrors
- * `engine/src/config.ts`; every number has a maximum ({@link CONFIG_MAXIMA}).
+ * `engine/src/config/engineConfig.ts`; every number has a maximum ({@link CONFIG_MAXIMA}).
  * The engine's own validator runs after it for the
  * rules that span fields (e.g. trendingLongMs > trendingShortMs).
  */

@@ -1,3 +1,7 @@
+/**
+ * Over ~450 lines because every ingestion behaviour (events, items, users, PII, values PostgreSQL
+ * cannot store) runs against the same pair of databases (PGlite and PostgreSQL) opened once here.
+ */
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
