@@ -7,9 +7,14 @@ import type { CollectPayload } from './types';
 
 const ENDPOINT = 'https://recs.backend.test';
 const received: CollectPayload[] = [];
+const credentials: Array<{ query: string | null; authorization: string | null }> = [];
 const server = setupServer(
   trpcHandler(ENDPOINT),
   http.post(`${ENDPOINT}/v1/collect`, async ({ request }) => {
+    credentials.push({
+      query: new URL(request.url).searchParams.get('key'),
+      authorization: request.headers.get('authorization'),
+    });
     received.push(JSON.parse(await request.text()) as CollectPayload);
     return HttpResponse.json({ accepted: 1, duplicates: 0, rejected: [] });
   }),
@@ -47,6 +52,9 @@ describe('@recsys/sdk/node', () => {
       ['custom', 'u-1', undefined, undefined, undefined],
     ]);
     expect(localStorage.length).toBe(0);
+    // A secret key never travels in the URL (the server refuses it there): it goes in the header.
+    expect(credentials.length).toBeGreaterThan(0);
+    expect(credentials).toEqual(credentials.map(() => ({ query: null, authorization: 'Bearer sk_test' })));
     tracker.destroy();
   });
 

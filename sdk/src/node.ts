@@ -1,7 +1,9 @@
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 
-export { createTracker, type Tracker, type TrackerOptions } from './tracker';
+import { createTracker as createBrowserTracker, type Tracker, type TrackerOptions } from './tracker';
+
+export type { Tracker, TrackerOptions } from './tracker';
 export * from './types';
 
 /** Options of the Node client. */
@@ -45,4 +47,28 @@ export function createNodeClient<TRouter extends AnyRouter>(options: NodeClientO
     ...(options.fetch ? { fetch: options.fetch } : {}),
   } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0];
   return createTRPCClient<TRouter>({ links: [httpBatchLink<TRouter>(linkOptions)] });
+}
+
+/**
+ * The tracker for backends: the same API as in the browser, but a secret key (`sk_…`) travels in the
+ * `Authorization` header, never in the URL (the server refuses secret keys in URLs: they end up in
+ * logs and proxies). A publishable key is sent as in the browser.
+ * @example
+ * const tracker = createTracker({ endpoint: 'https://recs.example.com', key: process.env.RECSYS_SECRET_KEY! });
+ * tracker.purchase({ orderId: 'o-1', items: [{ itemId: 'sku-1', quantity: 1, price: 9.5 }] }, { userId: 'u-42' });
+ */
+export function createTracker(options: TrackerOptions): Tracker {
+  if (!options?.key?.startsWith('sk_')) return createBrowserTracker(options);
+  const fetchFn = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const authorization = `Bearer ${options.key}`;
+  return createBrowserTracker({
+    ...options,
+    fetch(url, init) {
+      const target = new URL(url);
+      if (target.searchParams.get('key') === options.key) target.searchParams.delete('key');
+      const headers = new Headers(init?.headers);
+      headers.set('Authorization', authorization);
+      return fetchFn(target.toString(), { ...init, headers });
+    },
+  });
 }

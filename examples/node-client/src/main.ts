@@ -81,7 +81,9 @@ try {
   await tracker.flush();
   console.log('Order o-1001 sent for ana (2 lines)');
 
-  // The engine applies new data within about a second on its own; here we wait for it explicitly.
+  // The engine applies new data within about a second on its own; here we wait for it explicitly:
+  // one poll applies every change committed so far, then the new items' embeddings are computed.
+  await recsys.engines?.pollOnce();
   await recsys.engines?.drainEmbeddings();
 
   const show = (heading: string, res: RecsResponse) => {
