@@ -1,6 +1,6 @@
 import { limits, SIGNALS } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { idSchema } from '../ingest/contracts/common';
+import { idSchema, visitorIdSchema } from '../ingest/contracts/common';
 import { normalizeTag } from '../ingest/contracts/items';
 import { pgText } from '../ingest/contracts/pgSafe';
 
@@ -45,8 +45,9 @@ export const recOverridesSchema = z
 
 export const recsBaseInputSchema = z
   .object({
-    userId: idSchema.optional(),
-    anonymousId: idSchema.optional(),
+    // Served lists are logged with these ids: an e-mail here would be stored.
+    userId: visitorIdSchema.optional(),
+    anonymousId: visitorIdSchema.optional(),
     sessionId: idSchema.optional(),
     /** Number of items, 1–`limits.maxRecs`. */
     k: z

@@ -1,33 +1,56 @@
 import type { RowError } from './contracts';
-import { detectPii, scrubPii } from './contracts';
+import { detectPii, type PiiFinding, scrubPii } from './contracts';
+
+const WHAT: Record<PiiFinding, string> = {
+  email: 'looks like an e-mail address',
+  phone: 'looks like a phone number',
+  'too-long': 'is too long to screen for personal data',
+};
 
 /**
- * Applies the namespace's PII policy to a flat record of values. Returns the
- * (possibly scrubbed) record, or the errors that make the row rejected.
+ * Applies the namespace's PII policy to a flat record (event meta, user traits): every key, every
+ * string value and every number is screened. Returns the (possibly scrubbed) record, or the
+ * errors that make the row rejected, and how many characters were screened.
+ *
+ * With `scrub`, a string value keeps its text with `[email]`/`[phone]` in place of what was found,
+ * a phone-like number becomes the string `[phone]`, and an entry whose key holds personal data is
+ * dropped (a key cannot be scrubbed without colliding with others). A value too long to screen is
+ * refused under either policy.
  */
 export function applyPiiPolicy<T extends Record<string, unknown>>(
   record: T,
   policy: 'reject' | 'scrub',
   index: number,
   pathPrefix: string,
-  skipKeys: ReadonlySet<string> = new Set(),
-): { value: T; errors: RowError[] } {
+): { value: T; errors: RowError[]; screened: number } {
   const errors: RowError[] = [];
-  let out: T = record;
+  let screened = 0;
+  let out: Record<string, unknown> | undefined;
+  const edit = () => {
+    out ??= { ...record };
+    return out;
+  };
   for (const [key, value] of Object.entries(record)) {
-    if (typeof value !== 'string' || skipKeys.has(key)) continue;
-    const kind = detectPii(key) ?? detectPii(value);
-    if (!kind) continue;
-    if (policy === 'scrub') {
-      if (out === record) out = { ...record };
-      (out as Record<string, unknown>)[key] = scrubPii(value);
-    } else {
-      errors.push({
-        index,
-        path: `${pathPrefix}.${key}`,
-        message: `looks like ${kind === 'email' ? 'an e-mail address' : 'a phone number'}; personal data must not be sent (remove it, or set the namespace's pii policy to "scrub")`,
-      });
+    screened += key.length + (typeof value === 'string' ? value.length : 0);
+    const inKey = detectPii(key);
+    const inValue = typeof value === 'string' || typeof value === 'number' ? detectPii(value) : undefined;
+    const finding = inKey ?? inValue;
+    if (!finding) continue;
+    if (policy === 'scrub' && finding !== 'too-long') {
+      if (inKey) delete edit()[key];
+      else edit()[key] = typeof value === 'string' ? scrubPii(value) : '[phone]';
+      continue;
     }
+    const where = inKey ? 'key' : typeof value === 'number' ? 'number' : 'value';
+    const fix =
+      finding === 'too-long'
+        ? 'shorten it'
+        : `remove it, or set the namespace's pii policy to "scrub"${finding === 'phone' && where === 'number' ? '; send ids that are long numbers as strings' : ''}`;
+    errors.push({
+      index,
+      path: `${pathPrefix}.${key}`,
+      message: `${where} ${WHAT[finding]}; personal data must not be sent (${fix})`,
+    });
   }
-  return { value: out, errors };
+  return { value: (out ?? record) as T, errors, screened };
 }

@@ -2,6 +2,7 @@ import { limits, type RowError } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { UserError } from '../../errors';
 import { pgText } from './pgSafe';
+import { containsEmail } from './pii';
 
 /**
  * Ids are opaque strings: no surrounding whitespace, no control characters,
@@ -15,6 +16,16 @@ export const idSchema = pgText()
     /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
     'must not contain control characters or surrounding spaces',
   );
+
+/**
+ * A `userId` or `anonymousId`: an id that must not be an e-mail address. Personal data in meta
+ * or traits can be scrubbed, but an id is the key everything else hangs on, so under either PII
+ * policy such an id is refused.
+ */
+export const visitorIdSchema = idSchema.refine(
+  (id) => !containsEmail(id),
+  'looks like an e-mail address; ids are stored as sent and cannot be scrubbed, so send an opaque id (your database key, or a random id) instead',
+);
 
 export const currencySchema = z
   .string()

@@ -1,6 +1,6 @@
 import { EVENT_TYPES, limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { currencySchema, idSchema } from './common';
+import { currencySchema, idSchema, visitorIdSchema } from './common';
 import { isoTimestampSchema, refinePgJson } from './pgSafe';
 
 export { EVENT_TYPES as eventTypes, type EventType } from '@recsys/engine/protocol';
@@ -59,8 +59,8 @@ export const eventInputSchema = z
     eventId: idSchema,
     type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
     itemId: idSchema.optional(),
-    userId: idSchema.optional(),
-    anonymousId: idSchema.optional(),
+    userId: visitorIdSchema.optional(),
+    anonymousId: visitorIdSchema.optional(),
     sessionId: idSchema.optional(),
     ts: isoTimestampSchema,
     value: z.number().finite().optional(),

@@ -1,6 +1,6 @@
 import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { idSchema } from './common';
+import { idSchema, visitorIdSchema } from './common';
 import { refinePgJson } from './pgSafe';
 
 const traitValue = z.union([z.string().max(limits.traitStringLength), z.number().finite(), z.boolean()]);
@@ -17,7 +17,7 @@ export const traitsSchema = z
 
 export const userInputSchema = z
   .object({
-    userId: idSchema,
+    userId: visitorIdSchema,
     traits: traitsSchema.optional(),
   })
   .strict();
@@ -30,8 +30,8 @@ export const usersUpsertInputSchema = z.object({
 });
 
 export const aliasInputSchema = z.object({
-  anonymousId: idSchema,
-  userId: idSchema,
+  anonymousId: visitorIdSchema,
+  userId: visitorIdSchema,
 });
 
 export const forgetInputSchema = z.object({ userId: idSchema });
