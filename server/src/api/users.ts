@@ -7,7 +7,8 @@ import {
   pgText,
   usersUpsertInputSchema,
 } from '../ingest/contracts';
-import { aliasUser, forgetUser, getUser, listUsers, upsertUsers } from '../ingest/users';
+import { forgetAnonymous, forgetUser } from '../ingest/forget';
+import { aliasUser, getUser, listUsers, upsertUsers } from '../ingest/users';
 import { keyedProcedure, router, secretProcedure } from './init';
 
 export const usersRouter = router({
@@ -25,10 +26,19 @@ export const usersRouter = router({
     .mutation(({ ctx, input }) =>
       aliasUser(ctx.services.database, ctx.principal.namespaceId, input.anonymousId, input.userId),
     ),
-  /** GDPR erasure of a user, their events and everything derived from them. */
-  forget: secretProcedure
-    .input(forgetInputSchema)
-    .mutation(({ ctx, input }) => forgetUser(ctx.services.database, ctx.principal.namespaceId, input.userId)),
+  /**
+   * GDPR erasure of a user (`{ userId }`: their traits, aliases, events and served lists, and those
+   * of every anonymous id linked to them) or of one anonymous visitor (`{ anonymousId }`).
+   */
+  forget: secretProcedure.input(forgetInputSchema).mutation(async ({ ctx, input }) => {
+    const { database, engines } = ctx.services;
+    const result = input.userId
+      ? await forgetUser(database, ctx.principal.namespaceId, input.userId)
+      : await forgetAnonymous(database, ctx.principal.namespaceId, input.anonymousId!);
+    // This process rebuilds at once; the others on their next poll.
+    engines?.nudge();
+    return result;
+  }),
   get: secretProcedure
     .input(z.object({ userId: idSchema }))
     .query(({ ctx, input }) => getUser(ctx.services.database, ctx.principal.namespaceId, input.userId)),

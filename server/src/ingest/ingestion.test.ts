@@ -2,10 +2,9 @@
  * Over ~450 lines because every ingestion behaviour (events, items, users, PII, values PostgreSQL
  * cannot store) runs against the same pair of databases (PGlite and PostgreSQL) opened once here.
  */
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
+import { failure, getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
 
 const ts = (offsetSec = 0) => new Date(Date.UTC(2026, 0, 10, 12, 0, offsetSec)).toISOString();
 
@@ -19,19 +18,6 @@ const view = (eventId: string, extra: Record<string, unknown> = {}) => ({
   ts: ts(),
   ...extra,
 });
-
-/** The HTTP status of a failed tRPC call, and its message. */
-async function failure(call: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof TRPCClientError) {
-      return { status: (error.data as { httpStatus: number }).httpStatus, message: error.message };
-    }
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
   let database: Database & { drop(): Promise<void> };

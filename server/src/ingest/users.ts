@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { NamespaceSettings } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { aliases, changes, events, recLogs, users } from '../db/schema';
+import { aliases, events, users } from '../db/schema';
 import { UserError } from '../errors';
 import {
   encodeCursor,
@@ -94,44 +94,6 @@ export async function aliasUser(
       )
       .returning({ eventId: events.eventId });
     return { linked: inserted.length > 0, eventsMerged: merged.length };
-  });
-}
-
-/**
- * GDPR erasure: the user, their aliases, every event by them or their
- * anonymous ids, and their served-recommendation logs. The engine hosts see
- * the `forget` change and rebuild the namespace's indexes without them.
- */
-export async function forgetUser(database: Database, namespaceId: string, userId: string) {
-  return database.db.transaction(async (tx) => {
-    const anon = await tx
-      .delete(aliases)
-      .where(and(eq(aliases.namespaceId, namespaceId), eq(aliases.userId, userId)))
-      .returning({ anonymousId: aliases.anonymousId });
-    const anonymousIds = anon.map((a) => a.anonymousId);
-    const byIdentity = <T extends typeof events | typeof recLogs>(table: T) =>
-      and(
-        eq(table.namespaceId, namespaceId),
-        anonymousIds.length
-          ? or(eq(table.userId, userId), inArray(table.anonymousId, anonymousIds))
-          : eq(table.userId, userId),
-      );
-    const deletedEvents = await tx.delete(events).where(byIdentity(events)).returning({ id: events.eventId });
-    const deletedLogs = await tx
-      .delete(recLogs)
-      .where(byIdentity(recLogs))
-      .returning({ id: recLogs.requestId });
-    const deletedUsers = await tx
-      .delete(users)
-      .where(and(eq(users.namespaceId, namespaceId), eq(users.userId, userId)))
-      .returning({ id: users.userId });
-    await tx.insert(changes).values({ namespaceId, kind: 'forget', payload: { userId, anonymousIds } });
-    return {
-      userDeleted: deletedUsers.length > 0,
-      aliasesDeleted: anonymousIds.length,
-      eventsDeleted: deletedEvents.length,
-      recLogsDeleted: deletedLogs.length,
-    };
   });
 }
 

@@ -1,2 +1,3 @@
 export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
+export { failure } from './failure';
 export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';

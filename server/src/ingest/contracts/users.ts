@@ -34,6 +34,22 @@ export const aliasInputSchema = z.object({
   userId: visitorIdSchema,
 });
 
-export const forgetInputSchema = z.object({ userId: idSchema });
+/**
+ * `users.forget`: a user (`userId`) or one anonymous visitor (`anonymousId`). Plain ids, not
+ * {@link visitorIdSchema}: an id stored before e-mail ids were refused can still be erased.
+ */
+export const forgetInputSchema = z
+  .object({ userId: idSchema.optional(), anonymousId: idSchema.optional() })
+  .strict()
+  .superRefine((input, ctx) => {
+    if ((input.userId === undefined) === (input.anonymousId === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['userId'],
+        message:
+          'pass either userId (the user and every anonymous id linked to them) or anonymousId (one anonymous visitor), not both or neither',
+      });
+    }
+  });
 
 export type Traits = z.output<typeof traitsSchema>;
