@@ -3,9 +3,10 @@
  *
  * A hand-written scanner, not a regular expression: the old pattern backtracked from every start
  * position (quadratic, 2–5 ms per KB), so one large request stalled every other one. Here each
- * character is visited a bounded number of times — once by the sweep, at most once more by the
- * forward look of the one `@` before it, and at most {@link MAX_LOCAL} times by backward looks —
- * and {@link PiiScan.steps} counts those visits so tests can check the bound without a clock.
+ * character is visited a bounded number of times — once by the sweep, at most once by the
+ * backward look of the next `@` and once by the forward look of the previous one (looks stop at an
+ * `@`), and once by a digit run — and {@link PiiScan.steps} counts those visits so tests can check
+ * the bound without a clock.
  *
  * The rules lean towards refusing: a false alarm is a clear 400 the integrator can fix; a miss
  * stores personal data we promised not to keep. They are also built not to fire on ordinary ids,
@@ -79,13 +80,14 @@ function has(text: string, i: number, flag: number): boolean {
 /** A top-level domain: two or more letters of any script, or an IDN's ASCII form (`xn--p1ai`). */
 const TLD = /^(?:[\p{L}\p{M}]{2,63}|xn--[a-z0-9-]{1,59})$/iu;
 
-/** North American grouping without a trunk prefix: (415) 555-0100, 415.555.0100, 1-415-555-0100. */
 /** `06.12.2026 10:00`: a day-first date (and the hour after it) is not a number to call. */
 const DAY_MONTH_YEAR = /^\d{1,2}([./-])\d{1,2}\1\d{4}/;
+/** North American grouping without a trunk prefix: (415) 555-0100, 415.555.0100, 1-415-555-0100. */
 const NANP = /^(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}$/;
 
 const INTERESTING = /[@+(0-9]/g;
 const TRAILING_PUNCTUATION = /[.-]+$/;
+/** Anything but printable ASCII and common whitespace: only such text needs NFKC. */
 const NON_ASCII = /[^ -~\t\n\r]/;
 const PERCENT_ESCAPE = /%([2-7][0-9A-Fa-f])/g;
 /** Ideographic full stops that browsers read as the dot of a domain name. */
