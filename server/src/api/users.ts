@@ -31,7 +31,10 @@ export const usersRouter = router({
    * of every anonymous id linked to them) or of one anonymous visitor (`{ anonymousId }`).
    */
   forget: secretProcedure.input(forgetInputSchema).mutation(async ({ ctx, input }) => {
-    const { database, engines } = ctx.services;
+    const { database, engines, recLog } = ctx.services;
+    // Lists this process served and has not written yet would land after the erasure: write them
+    // first, so they are erased with the rest.
+    await recLog?.flush();
     const result = input.userId
       ? await forgetUser(database, ctx.principal.namespaceId, input.userId)
       : await forgetAnonymous(database, ctx.principal.namespaceId, input.anonymousId!);

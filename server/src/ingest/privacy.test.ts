@@ -284,6 +284,15 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
       expect(own.events.map((e) => e.eventId)).toEqual(['an-4']);
     });
 
+    it('erases the lists this process served but had not written yet', async () => {
+      await shop.admin.recs.recentlyViewed.query({ anonymousId: 'sl-anon', k: 3 });
+      await shop.admin.recs.trending.query({ userId: 'sl-user', k: 3 });
+      await shop.admin.users.forget.mutate({ anonymousId: 'sl-anon' });
+      await shop.admin.users.forget.mutate({ userId: 'sl-user' });
+      await stack.recLog!.flush();
+      expect(await rowsNaming(['sl-anon', 'sl-user'])).toEqual(nothing);
+    });
+
     it('asks for exactly one of userId and anonymousId', async () => {
       for (const input of [{}, { userId: 'x', anonymousId: 'y' }]) {
         expect(await failure(shop.admin.users.forget.mutate(input))).toMatchObject({
