@@ -31,8 +31,8 @@ export function createCollectHandler(services: AppServices) {
       metrics.observe('collect', code, (performance.now() - start) / 1000);
       sendJson(res, status, body, headers);
     };
-    const fail = (status: number, code: string, message: string) =>
-      reply(status, { error: { code, message, requestId } }, code);
+    const fail = (status: number, code: string, message: string, headers?: Record<string, string>) =>
+      reply(status, { error: { code, message, requestId } }, code, headers);
     if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
     const key = url.searchParams.get('key') ?? bearerToken(req.headers.authorization);
     if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
@@ -43,10 +43,13 @@ export function createCollectHandler(services: AppServices) {
       text = await readBody(req, limits.maxCollectBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
+        // The rest of the body is still on the connection, unread: it cannot carry another request,
+        // so it is closed once the answer is out (kept alive, it hung until the idle timeout).
         return fail(
           413,
           'PAYLOAD_TOO_LARGE',
           `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
+          { connection: 'close' },
         );
       }
       if (error instanceof BodyNotUtf8Error) {
