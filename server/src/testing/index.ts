@@ -1,2 +1,3 @@
 export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
 export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
+export { createTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcpProxy';
