@@ -409,6 +409,12 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name with its database go
       const health = await fetch(`${stack.url}/healthz`);
       expect(health.status).toBe(200);
       expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+      for (const procedure of ['collect', 'events.batch', 'items.list']) {
+        expect(metrics).toMatch(
+          `recsys_request_errors_total{procedure="${procedure}",code="SERVICE_UNAVAILABLE"} 2`,
+        );
+      }
       const ready = await fetch(`${stack.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: { database: { ok: boolean } } }).checks.database.ok).toBe(
