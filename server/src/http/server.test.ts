@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../auth/namespaces';
 import type { Database } from '../db/client';
@@ -360,7 +361,9 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
 describe.each(getTestDatabaseTargets())('HTTP host on $name with its database gone', (target) => {
   it('answers tRPC and /v1/collect with 503, Retry-After and the request id, and /healthz with 200', async () => {
     const database = await target.open();
-    const stack = await startTestServer(database);
+    const lines: Array<{ level: number; msg: string; requestId?: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const stack = await startTestServer(database, { log });
     try {
       const shop = await stack.tenant('gone-shop');
       // Never used before the outage: checking it needs the database (the other key is cached).
@@ -405,6 +408,11 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name with its database go
         };
         expect(error.message, what).toMatch(/database is unreachable right now; retry in 5 s/);
         expect(error.data?.requestId ?? error.requestId, what).toBe(requestId);
+        // The operator's side of it: a warning (an outage, not a bug) that names the same request.
+        expect(
+          lines.filter((l) => l.requestId === requestId && l.msg === 'database unreachable; answered 503'),
+          what,
+        ).toMatchObject([{ level: 40 }]);
       }
       const health = await fetch(`${stack.url}/healthz`);
       expect(health.status).toBe(200);
