@@ -73,7 +73,10 @@ class Progress {
   }
 }
 
-describe.skipIf(!postgres)('a database outage while events arrive, through a TCP proxy', () => {
+describe.skipIf(!postgres).each([
+  { mode: 'an HTTP thread', httpThread: 'auto' as const },
+  { mode: 'one thread', httpThread: false as const },
+])('a database outage while events arrive, through a TCP proxy, served from $mode', ({ httpThread }) => {
   let database: Database & { drop(): Promise<void>; url?: string };
   let proxy: TcpProxy;
   let running: RunningRecsys;
@@ -98,9 +101,10 @@ describe.skipIf(!postgres)('a database outage while events arrive, through a TCP
     const proxied = new URL(direct);
     proxied.hostname = proxy.host;
     proxied.port = String(proxy.port);
-    // Both threads of the default PostgreSQL set-up reach the database through the proxy: the
-    // engines' pool and the HTTP thread's (ingestion, keys, served-list log).
+    // Every pool reaches the database through the proxy: with an HTTP thread (the default on
+    // PostgreSQL), the engines' and the HTTP thread's (ingestion, keys, served-list log).
     running = await startRecsys({
+      httpThread,
       databaseUrl: proxied.toString(),
       port: 0,
       embeddings: { kind: 'off' },
