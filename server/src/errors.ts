@@ -29,3 +29,27 @@ export function describeZodError(error: ZodError): string {
     })
     .join('; ');
 }
+
+/**
+ * Seconds a client is told to wait (`Retry-After`) before repeating a request refused while the
+ * database is unreachable or the engines are loading.
+ */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The server cannot answer now but will (the database is unreachable, the engines are loading): a 503
+ * with `Retry-After`, never a 500. Carried as the `cause` of tRPC's SERVICE_UNAVAILABLE error so the
+ * response gets the header.
+ */
+export class ServiceUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = RETRY_AFTER_SECONDS,
+  ) {
+    super(message);
+    this.name = 'ServiceUnavailableError';
+  }
+}
+
+/** What a client reads when the database is unreachable. */
+export const DATABASE_UNAVAILABLE_MESSAGE = `The database is unreachable right now; retry in ${RETRY_AFTER_SECONDS} s (Retry-After). Sending events again is safe: they are recognised by their eventId.`;

@@ -1,3 +1,4 @@
+import postgresClient from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from './auth/namespaces';
 import { createLogger } from './obs/logger';
@@ -89,5 +90,82 @@ describe('startRecsys', () => {
       }
     },
     60_000,
+  );
+
+  it.skipIf(!postgres).each([
+    { mode: 'an HTTP thread', httpThread: 'auto' as const },
+    { mode: 'one thread', httpThread: false as const },
+  ])(
+    'from $mode opens the port before the engines load: /healthz 200, /readyz 503 with what is loading, recs 503 with Retry-After',
+    async ({ httpThread }) => {
+      const database = await postgres!.open();
+      const holder = postgresClient(database.url!, { max: 1, onnotice: () => {} });
+      try {
+        for (const id of ['north', 'south', 'west']) await createNamespace(database, id);
+        const { key } = await createApiKey(database, 'north', { kind: 'secret' });
+        // Holds the load where a slow one spends its time, reading events: the engines wait for
+        // this lock as they would for a large table, with no hook in the server.
+        let release = () => {};
+        const locked = new Promise<void>((resolveLocked) => {
+          void holder.begin(async (tx) => {
+            await tx`LOCK TABLE events IN ACCESS EXCLUSIVE MODE`;
+            resolveLocked();
+            await new Promise<void>((r) => {
+              release = r;
+            });
+          });
+        });
+        await locked;
+        let listening = (_url: string) => {};
+        const opened = new Promise<string>((r) => {
+          listening = r;
+        });
+        const starting = startRecsys({
+          ...quiet,
+          databaseUrl: database.url!,
+          httpThread,
+          onListening: listening,
+        });
+        const url = await opened;
+        try {
+          const health = await fetch(`${url}/healthz`);
+          expect(health.status).toBe(200);
+          expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+          const readiness = async () => {
+            const res = await fetch(`${url}/readyz`);
+            return { status: res.status, body: (await res.json()) as { checks: Record<string, unknown> } };
+          };
+          await expect
+            .poll(async () => (await readiness()).body.checks.engine, { timeout: 60_000 })
+            .toEqual({ ok: false, detail: 'indexes loading: 0 of 3 namespaces' });
+          const loading = await readiness();
+          expect(loading.status).toBe(503);
+          expect(loading.body.checks.database).toEqual({ ok: true });
+          expect(loading.body.checks.migrations).toMatchObject({ ok: true });
+          const recs = await fetch(`${url}/trpc/recs.trending?input=${encodeURIComponent('{"k":3}')}`, {
+            headers: { authorization: `Bearer ${key}` },
+          });
+          expect(recs.status).toBe(503);
+          expect(recs.headers.get('retry-after')).toBe('5');
+          const body = (await recs.json()) as { error: { message: string; data: { requestId: string } } };
+          expect(body.error.message).toMatch(/still loading; retry/);
+          expect(body.error.data.requestId).toBe(recs.headers.get('x-request-id'));
+        } finally {
+          release();
+        }
+        const running = await starting;
+        try {
+          expect(running.url).toBe(url);
+          expect((await fetch(`${url}/readyz`)).status).toBe(200);
+          const list = await createClient(url, key).recs.trending.query({ k: 3 });
+          expect(list.items).toEqual([]);
+        } finally {
+          await running.close();
+        }
+      } finally {
+        await holder.end({ timeout: 1 });
+        await database.drop();
+      }
+    },
   );
 });

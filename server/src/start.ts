@@ -60,6 +60,13 @@ export interface StartOptions {
    * @default 'auto'
    */
   httpThread?: boolean | 'auto';
+  /**
+   * Called with the base URL as soon as the port is open, before the engines have loaded (which
+   * takes a minute on a large catalog): `/healthz` answers 200 from then on, `/readyz` 503 with what
+   * is still loading, `recs.*` 503 with `Retry-After`. `startRecsys` itself resolves once loaded.
+   * @default nothing
+   */
+  onListening?: (url: string) => void;
 }
 
 export interface RunningRecsys {
@@ -121,6 +128,16 @@ export interface RuntimeOptions {
   owned?: Array<() => unknown>;
 }
 
+/** Where and how {@link Runtime.start} listens. */
+export interface ListenOptions {
+  /** @default 0 (a free port) */
+  port?: number | undefined;
+  /** @default '127.0.0.1' */
+  host?: string | undefined;
+  /** See {@link StartOptions.onListening}. */
+  onListening?: ((url: string) => void) | undefined;
+}
+
 /** One composed server process (or thread): see {@link composeRuntime}. */
 export interface Runtime {
   database: Database;
@@ -132,10 +149,11 @@ export interface Runtime {
   /** The HTTP server, when this runtime serves HTTP. */
   server: RecsysServer | undefined;
   /**
-   * Loads the engines, then listens (port 0 picks a free one) when this runtime serves HTTP.
-   * Resolves to the base URL, or undefined without HTTP. A failed start releases everything.
+   * Listens (port 0 picks a free one) when this runtime serves HTTP, then loads the engines: probes
+   * answer while they load. Resolves to the base URL once loaded, or undefined without HTTP. A failed
+   * start releases everything.
    */
-  start(listen?: { port?: number | undefined; host?: string | undefined }): Promise<string | undefined>;
+  start(listen?: ListenOptions): Promise<string | undefined>;
   /** Stops accepting, finishes what is in flight, flushes the log, stops the engines, releases `owned`. */
   close(): Promise<void>;
 }
@@ -189,8 +207,12 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     server,
     async start(listen = {}) {
       try {
+        // The port first: a large catalog takes a minute to load, and a supervisor's probes must
+        // see a live process (/healthz) that is not ready yet (/readyz), not a refused connection.
+        const url = await server?.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
+        if (url) listen.onListening?.(url);
         await engines?.start();
-        return await server?.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
+        return url;
       } catch (error) {
         // A taken port: nothing may stay open (engine polling, the pool) in a process that goes on.
         await close();
@@ -240,9 +262,16 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   });
   const port = options.port ?? 8080;
   const host = options.host ?? '127.0.0.1';
-  const url = await runtime.start({ port, host });
   if (!threaded || !runtime.engines) {
-    log.info({ url }, 'recsys listening');
+    const url = await runtime.start({
+      port,
+      host,
+      onListening(listening) {
+        log.info({ url: listening }, 'recsys listening');
+        options.onListening?.(listening);
+      },
+    });
+    if (runtime.engines) log.info({ url }, 'recsys ready');
     return {
       url: url!,
       database,
@@ -253,7 +282,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     };
   }
   let closing = false;
-  let http: Awaited<ReturnType<typeof startHttpThread>>;
+  let http: Awaited<ReturnType<typeof startHttpThread>> | undefined;
   try {
     http = await startHttpThread({
       engines: runtime.engines,
@@ -268,11 +297,18 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
         process.exit(1);
       },
     });
+    log.info({ url: http.url, httpThread: true }, 'recsys listening');
+    options.onListening?.(http.url);
+    // The HTTP thread answers recs.* with 503 until these engines are loaded (see exposeEngine).
+    await runtime.start();
+    await http.syncEngines();
   } catch (error) {
+    closing = true;
+    await http?.close();
     await runtime.close();
     throw error;
   }
-  log.info({ url: http.url, httpThread: true }, 'recsys listening');
+  log.info({ url: http.url, httpThread: true }, 'recsys ready');
   return {
     url: http.url,
     database,

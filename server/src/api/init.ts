@@ -1,7 +1,13 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
-import { describeZodError, UserError } from '../errors';
+import { isDatabaseUnavailable } from '../db/unavailable';
+import {
+  DATABASE_UNAVAILABLE_MESSAGE,
+  describeZodError,
+  ServiceUnavailableError,
+  UserError,
+} from '../errors';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
@@ -13,7 +19,11 @@ export interface Context {
   log: Logger;
   /** The caller's browser origin (Origin header, else the Referer's origin). */
   origin: string | undefined;
-  auth: Principal | AuthFailure | undefined;
+  /**
+   * The key's principal or why it is refused; an `Error` when the key could not be checked (the
+   * database is unreachable), answered by the procedure rather than by tRPC without a context.
+   */
+  auth: Principal | AuthFailure | Error | undefined;
   metrics: Metrics;
 }
 
@@ -29,7 +39,10 @@ function describeError(error: TRPCError, ctx: Context | undefined, zod: ZodError
   }
   switch (error.code) {
     case 'INTERNAL_SERVER_ERROR':
-      return `Internal error; quote request id ${ctx?.requestId ?? 'unknown'} when reporting it.`;
+      // Without a context (tRPC failed before creating one) the id is still in the X-Request-Id header.
+      return ctx
+        ? `Internal error; quote request id ${ctx.requestId} when reporting it.`
+        : 'Internal error; quote the X-Request-Id header of this response when reporting it.';
     case 'PAYLOAD_TOO_LARGE':
       return `Request body exceeds ${limits.maxBodyBytes} bytes (16 MB); split it into smaller calls.`;
     case 'UNSUPPORTED_MEDIA_TYPE':
@@ -75,6 +88,11 @@ export const keyedProcedure = t.procedure.use(async ({ ctx, path, next }) => {
   const start = performance.now();
   const observe = (code: string) => ctx.metrics.observe(path, code, (performance.now() - start) / 1000);
   const auth = ctx.auth;
+  if (auth instanceof Error) {
+    const failed = unavailableOr(auth, ctx, path);
+    observe(failed.code);
+    throw failed;
+  }
   if (!auth || 'code' in auth) {
     const refused = auth
       ? new TRPCError({ code: auth.code, message: auth.message })
@@ -103,11 +121,32 @@ export const keyedProcedure = t.procedure.use(async ({ ctx, path, next }) => {
     throw mapped;
   }
   if (error.code === 'INTERNAL_SERVER_ERROR') {
-    ctx.log.error({ err: error.cause ?? error, path, requestId: ctx.requestId }, 'procedure failed');
+    const failed = unavailableOr(error.cause ?? error, ctx, path);
+    if (failed.code === 'SERVICE_UNAVAILABLE') {
+      observe(failed.code);
+      throw failed;
+    }
   }
   observe(error.code);
   return result;
 });
+
+/**
+ * A failure that is not the caller's: 503 with `Retry-After` when the database is unreachable
+ * (logged as a warning: an outage, not a bug), else a logged 500 that quotes the request id.
+ */
+function unavailableOr(cause: Error, ctx: Context, path: string): TRPCError {
+  if (isDatabaseUnavailable(cause)) {
+    ctx.log.warn({ err: cause, path, requestId: ctx.requestId }, 'database unreachable; answered 503');
+    return new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      cause: new ServiceUnavailableError(DATABASE_UNAVAILABLE_MESSAGE),
+    });
+  }
+  ctx.log.error({ err: cause, path, requestId: ctx.requestId }, 'procedure failed');
+  return cause instanceof TRPCError ? cause : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
+}
 
 /** Secret keys only: ingestion of catalog/users, reads and admin. */
 export const secretProcedure = keyedProcedure.use(({ ctx, next, path }) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Surface } from '@recsys/engine';
 import { TRPCError } from '@trpc/server';
+import { ServiceUnavailableError } from '../errors';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
 import { type Context, keyedProcedure, router } from './init';
 import { type RecsResponse, recsInputSchemas } from './recsContract';
@@ -23,7 +24,12 @@ async function serve(
     listed = await host.serve(ctx.principal.namespaceId, surface, input);
   } catch (error) {
     if (error instanceof EngineNotReadyError) {
-      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: error.message });
+      // Loading ends by itself: the client is told when to come back (Retry-After).
+      throw new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: error.message,
+        cause: new ServiceUnavailableError(error.message),
+      });
     }
     throw error;
   }

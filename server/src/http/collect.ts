@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { ingestEvents } from '../ingest/events';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { requestOrigin } from './cors';
@@ -27,12 +28,30 @@ export function createCollectHandler(services: AppServices) {
   const { metrics } = services;
   return async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const start = performance.now();
+    try {
+      return await handle(req, res, url, requestId, start);
+    } catch (error) {
+      // Answered by the server's error handler (503 with Retry-After when the database is
+      // unreachable); counted here so outages show on the collect endpoint's metrics.
+      const code = isDatabaseUnavailable(error) ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR';
+      metrics.observe('collect', code, (performance.now() - start) / 1000);
+      throw error;
+    }
+  };
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+    start: number,
+  ) {
     const reply = (status: number, body: unknown, code: string, headers?: Record<string, string>) => {
       metrics.observe('collect', code, (performance.now() - start) / 1000);
       sendJson(res, status, body, headers);
     };
-    const fail = (status: number, code: string, message: string) =>
-      reply(status, { error: { code, message, requestId } }, code);
+    const fail = (status: number, code: string, message: string, headers?: Record<string, string>) =>
+      reply(status, { error: { code, message, requestId } }, code, headers);
     if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
     const key = url.searchParams.get('key') ?? bearerToken(req.headers.authorization);
     if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
@@ -43,10 +62,13 @@ export function createCollectHandler(services: AppServices) {
       text = await readBody(req, limits.maxCollectBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
+        // The rest of the body is still on the connection, unread: it cannot carry another request,
+        // so it is closed once the answer is out (kept alive, it hung until the idle timeout).
         return fail(
           413,
           'PAYLOAD_TOO_LARGE',
           `Body exceeds ${limits.maxCollectBodyBytes} bytes; send smaller batches.`,
+          { connection: 'close' },
         );
       }
       if (error instanceof BodyNotUtf8Error) {
@@ -73,5 +95,5 @@ export function createCollectHandler(services: AppServices) {
     const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events);
     services.onEventsIngested(auth.namespaceId, result);
     reply(200, result, 'OK');
-  };
+  }
 }

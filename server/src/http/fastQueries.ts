@@ -17,6 +17,8 @@ export interface FastQueryOptions<TContext extends object> {
   createContext(req: IncomingMessage): Promise<TContext>;
   /** Called for every failed call, like the adapter's `onError`. */
   onError?(opts: { error: TRPCError; path: string; input: unknown; ctx: TContext | undefined }): void;
+  /** Extra response headers from the calls' errors, as the adapter's `responseMeta` adds them. */
+  headersForErrors?(errors: ReadonlyArray<TRPCError | undefined>): Record<string, string>;
 }
 
 type Call = { path: string; input: unknown };
@@ -85,6 +87,7 @@ export function createFastQueryHandler<TContext extends object>(options: FastQue
       // The adapter turns a failed context into the error response tRPC clients expect.
       return false;
     }
+    const errors: Array<TRPCError | undefined> = calls.map(() => undefined);
     const responses = await Promise.all(
       calls.map(async ({ path, input }, batchIndex) => {
         try {
@@ -101,15 +104,18 @@ export function createFastQueryHandler<TContext extends object>(options: FastQue
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
           options.onError?.({ error, path, input, ctx });
+          errors[batchIndex] = error;
           return { error: getErrorShape({ config, error, type: 'query', path, input, ctx }) };
         }
       }),
     );
+    const extraHeaders = options.headersForErrors?.(errors) ?? {};
     const single = url.searchParams.get('batch') !== '1';
     const body = JSON.stringify(
       transformTRPCResponse(config, single ? responses[0]! : responses) as unknown as object,
     );
     res.writeHead(getHTTPStatusCode(responses), {
+      ...extraHeaders,
       vary: 'trpc-accept, accept',
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

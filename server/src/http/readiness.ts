@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, migrationsFolder } from '../db/client';
+import type { LoadProgress } from '../serve/EngineService';
 
 let expectedMigrations: number | undefined;
 
@@ -13,8 +14,15 @@ function countMigrationFiles(): number {
   return expectedMigrations;
 }
 
-/** Database reachable, every checked-in migration applied, engine loaded. */
-export async function checkReadiness(database: Database, engineReady: () => boolean) {
+/**
+ * Database reachable, every checked-in migration applied, engine loaded; each check with what is
+ * still missing (`indexes loading: 3 of 7 namespaces`).
+ */
+export async function checkReadiness(
+  database: Database,
+  engineReady: () => boolean,
+  progress: LoadProgress | undefined,
+) {
   const checks: Record<string, { ok: boolean; detail?: string }> = {};
   try {
     const rows = await database.query<{ n: number }>(
@@ -28,6 +36,12 @@ export async function checkReadiness(database: Database, engineReady: () => bool
     checks.database = { ok: false, detail: (error as Error).message };
     checks.migrations = { ok: false, detail: 'unknown (database unreachable)' };
   }
-  checks.engine = { ok: engineReady(), ...(engineReady() ? {} : { detail: 'indexes loading' }) };
+  const engineOk = engineReady();
+  checks.engine = engineOk ? { ok: true } : { ok: false, detail: describeLoading(progress) };
   return { ready: Object.values(checks).every((c) => c.ok), checks };
+}
+
+function describeLoading(progress: LoadProgress | undefined): string {
+  if (progress?.total === undefined) return 'indexes loading';
+  return `indexes loading: ${progress.loaded} of ${progress.total} namespaces`;
 }

@@ -1,5 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../auth/namespaces';
 import type { Database } from '../db/client';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
 
@@ -10,6 +13,79 @@ const event = (id: string) => ({
   anonymousId: 'anon-beacon',
   ts: new Date().toISOString(),
 });
+
+/** An HTTP/1.1 response read off a raw socket: status, headers, the body (chunks joined) and whether it ended. */
+interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The body's end was received (last chunk, or Content-Length bytes). */
+  complete: boolean;
+  /** The server closed its side (FIN) after the response. */
+  ended: boolean;
+}
+
+/**
+ * Posts a chunked body of `bytes` bytes (no Content-Length, as a streaming client sends it) on a new
+ * keep-alive connection, and resolves once the socket has closed with what came back.
+ */
+function postChunked(base: string, path: string, headers: Record<string, string>, bytes: number) {
+  const { port, hostname } = new URL(base);
+  return new Promise<RawResponse>((resolve) => {
+    const socket = connect(Number(port), hostname, () => {
+      const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\n`);
+      socket.write(`${head.join('')}Transfer-Encoding: chunked\r\n\r\n`);
+      const chunk = '['.repeat(64 * 1024);
+      for (let sent = 0; sent < bytes; sent += chunk.length) {
+        socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      }
+      socket.write('0\r\n\r\n');
+    });
+    const received: Buffer[] = [];
+    let ended = false;
+    socket.on('data', (data) => received.push(data));
+    socket.on('end', () => {
+      ended = true;
+    });
+    // The server may close while this side is still writing the refused body: not what is tested.
+    socket.on('error', () => {});
+    socket.on('close', () =>
+      resolve({ ...parseResponse(Buffer.concat(received).toString('latin1')), ended }),
+    );
+  });
+}
+
+function parseResponse(text: string): Omit<RawResponse, 'ended'> {
+  const split = text.indexOf('\r\n\r\n');
+  const [statusLine = '', ...lines] = text.slice(0, split).split('\r\n');
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let rest = text.slice(split + 4);
+  if (headers['transfer-encoding'] !== 'chunked') {
+    const length = Number(headers['content-length']);
+    return {
+      status: Number(statusLine.split(' ')[1]),
+      headers,
+      body: rest,
+      complete: rest.length === length,
+    };
+  }
+  let body = '';
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = eol < 0 ? Number.NaN : Number.parseInt(rest.slice(0, eol), 16);
+    if (!Number.isFinite(size) || rest.length < eol + 2 + size + 2) {
+      return { status: Number(statusLine.split(' ')[1]), headers, body, complete: false };
+    }
+    if (size === 0) return { status: Number(statusLine.split(' ')[1]), headers, body, complete: true };
+    body += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
 
 describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
   let database: Database & { drop(): Promise<void> };
@@ -96,6 +172,30 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     expect(rows[0]?.n).toBe(0);
   });
 
+  it.each([
+    { route: '/v1/collect', limit: 1024 * 1024 },
+    { route: '/trpc/events.batch', limit: 16 * 1024 * 1024 },
+  ])(
+    'answers an oversize chunked body to $route with a whole 413, then closes the connection',
+    async ({ route, limit }) => {
+      const reply = await postChunked(
+        stack.url,
+        route,
+        { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'application/json' },
+        limit + 256 * 1024,
+      );
+      expect(reply.status).toBe(413);
+      expect(reply.complete).toBe(true);
+      expect(reply.headers.connection).toBe('close');
+      const body = JSON.parse(reply.body) as { error: { message: string } };
+      expect(body.error.message).toMatch(/exceeds \d+ bytes/);
+      expect(JSON.stringify(body)).toContain(String(reply.headers['x-request-id']));
+      expect(reply.ended).toBe(true);
+      // The server is not stuck on the refused body: a new connection is served.
+      expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
+    },
+  );
+
   it('answers malformed tRPC input with a 400, never a 500', async () => {
     const res = await fetch(`${stack.url}/trpc/events.batch`, {
       method: 'POST',
@@ -119,6 +219,29 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     const res = await fetch(`${stack.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
     expect(res.headers.get('x-request-id')).toBe('trace-123');
     expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('gives every response a request id, successes too, and makes one up for an id it cannot use', async () => {
+    const auth = { authorization: `Bearer ${shop.secretKey}` };
+    const responses = [
+      await fetch(`${stack.url}/readyz`),
+      await fetch(`${stack.url}/metrics`),
+      await fetch(`${stack.url}/trpc/items.list?input=${encodeURIComponent('{}')}`, { headers: auth }),
+      await fetch(`${stack.url}/trpc/events.batch`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [event('rid-1')] }),
+      }),
+      await fetch(`${stack.url}/v1/collect`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ events: [event('rid-2')] }),
+      }),
+      await fetch(`${stack.url}/healthz`, { headers: { 'x-request-id': 'no spaces or newlines allowed' } }),
+    ];
+    for (const res of responses) {
+      expect(res.headers.get('x-request-id'), res.url).toMatch(/^[0-9a-f]{8}-[0-9a-f-]{27}$/);
+    }
   });
 
   it('reports not ready until the engine is loaded, with each check', async () => {
@@ -232,5 +355,83 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     const res = await fetch(`${stack.url}/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe.each(getTestDatabaseTargets())('HTTP host on $name with its database gone', (target) => {
+  it('answers tRPC and /v1/collect with 503, Retry-After and the request id, and /healthz with 200', async () => {
+    const database = await target.open();
+    const lines: Array<{ level: number; msg: string; requestId?: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const stack = await startTestServer(database, { log });
+    try {
+      const shop = await stack.tenant('gone-shop');
+      // Never used before the outage: checking it needs the database (the other key is cached).
+      const unchecked = (await createApiKey(database, 'gone-shop', { kind: 'secret' })).key;
+      await shop.admin.events.batch.mutate({ events: [event('before-outage')] });
+      await database.close();
+      const post = (path: string, key: string, body: unknown) => ({
+        path,
+        init: {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+      });
+      const get = (path: string, key: string) => ({
+        path,
+        init: { headers: { authorization: `Bearer ${key}` } },
+      });
+      const batch = { events: [event('during-outage')] };
+      const list = `/trpc/items.list?input=${encodeURIComponent('{}')}`;
+      const calls = [
+        post('/trpc/events.batch', shop.secretKey, batch),
+        post('/trpc/events.batch', unchecked, batch),
+        get(list, shop.secretKey),
+        get(list, unchecked),
+        post('/v1/collect', shop.secretKey, batch),
+        post('/v1/collect', unchecked, batch),
+      ];
+      for (const [i, { path, init }] of calls.entries()) {
+        const traced = i % 2 === 0;
+        const res = await fetch(`${stack.url}${path}`, {
+          ...init,
+          headers: { ...init.headers, ...(traced ? { 'x-request-id': `outage-${i}` } : {}) },
+        });
+        const what = `${path} (call ${i})`;
+        expect(res.status, what).toBe(503);
+        expect(res.headers.get('retry-after'), what).toBe('5');
+        const requestId = res.headers.get('x-request-id');
+        expect(requestId, what).toMatch(traced ? `outage-${i}` : /^[0-9a-f-]{36}$/);
+        const { error } = (await res.json()) as {
+          error: { message: string; requestId?: string; data?: { requestId?: string } };
+        };
+        expect(error.message, what).toMatch(/database is unreachable right now; retry in 5 s/);
+        expect(error.data?.requestId ?? error.requestId, what).toBe(requestId);
+        // The operator's side of it: a warning (an outage, not a bug) that names the same request.
+        expect(
+          lines.filter((l) => l.requestId === requestId && l.msg === 'database unreachable; answered 503'),
+          what,
+        ).toMatchObject([{ level: 40 }]);
+      }
+      const health = await fetch(`${stack.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+      for (const procedure of ['collect', 'events.batch', 'items.list']) {
+        expect(metrics).toMatch(
+          `recsys_request_errors_total{procedure="${procedure}",code="SERVICE_UNAVAILABLE"} 2`,
+        );
+      }
+      const ready = await fetch(`${stack.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: { database: { ok: boolean } } }).checks.database.ok).toBe(
+        false,
+      );
+    } finally {
+      await stack.close();
+      // Closed above already: dropping the scratch database is what matters here.
+      await database.drop().catch(() => {});
+    }
   });
 });

@@ -8,6 +8,8 @@ import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
 import { createKeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
+import { isDatabaseUnavailable } from '../db/unavailable';
+import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
@@ -69,6 +71,22 @@ export interface RecsysServer {
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
+ * Headers a tRPC response gets from its calls' errors: `Retry-After` when one can be retried later
+ * (database unreachable, engines loading), and `Connection: close` when the body was refused unread
+ * (too large) — the rest of it is still on the connection, which cannot carry another request.
+ */
+function headersForErrors(errors: ReadonlyArray<TRPCError | undefined>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const error of errors) {
+    if (error?.cause instanceof ServiceUnavailableError) {
+      headers['retry-after'] = String(error.cause.retryAfterSeconds);
+    }
+    if (error?.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
+  }
+  return headers;
+}
+
+/**
  * The HTTP host: tRPC under `/trpc`, the browser collection endpoint
  * `/v1/collect` (text/plain so beacons and keepalive requests need no
  * preflight, key in the query string because beacons cannot set headers),
@@ -99,6 +117,14 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     const requestId = requestIds.get(req) ?? randomUUID();
     const origin = requestOrigin(req);
     const key = bearerToken(req.headers.authorization);
+    let auth: Context['auth'];
+    try {
+      auth = key ? await services.keys.resolve(key, origin) : undefined;
+    } catch (error) {
+      // Failing here would leave tRPC without a context: a 500 quoting no request id. The procedure
+      // answers instead (503 when the database is unreachable).
+      auth = error instanceof Error ? error : new Error(String(error));
+    }
     return {
       services,
       requestId,
@@ -107,7 +133,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       // a procedure logs name the requestId themselves.
       log: options.log,
       metrics,
-      auth: key ? await services.keys.resolve(key, origin) : undefined,
+      auth,
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {
@@ -121,11 +147,18 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     maxBodySize: limits.maxBodyBytes,
     createContext: ({ req }) => createContext(req),
     onError,
+    responseMeta: ({ errors }) => ({ headers: headersForErrors(errors) }),
   });
   const fastQueries =
     options.fastQueries === false
       ? undefined
-      : createFastQueryHandler({ router: appRouter, basePath: '/trpc/', createContext, onError });
+      : createFastQueryHandler({
+          router: appRouter,
+          basePath: '/trpc/',
+          createContext,
+          onError,
+          headersForErrors,
+        });
 
   const collect = createCollectHandler(services);
 
@@ -157,7 +190,9 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         status: res.statusCode,
         ms: +(performance.now() - started).toFixed(2),
       };
-      if (res.statusCode >= 500) options.log.error(entry, 'request');
+      // A 503 is an outage or a start-up, logged where it is decided; not a bug per request.
+      if (res.statusCode === 503) options.log.warn(entry, 'request');
+      else if (res.statusCode >= 500) options.log.error(entry, 'request');
       else options.log.debug(entry, 'request');
     });
     try {
@@ -175,7 +210,11 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
-        const readiness = await checkReadiness(options.database, services.engineReady);
+        const readiness = await checkReadiness(
+          options.database,
+          services.engineReady,
+          options.engines?.progress,
+        );
         return sendJson(res, readiness.ready ? 200 : 503, readiness);
       }
       if (path === '/metrics') {
@@ -187,6 +226,15 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${path}.`, requestId },
       });
     } catch (error) {
+      if (isDatabaseUnavailable(error) && !res.headersSent) {
+        options.log.warn({ err: error, requestId, path }, 'database unreachable; answered 503');
+        return sendJson(
+          res,
+          503,
+          { error: { code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE_MESSAGE, requestId } },
+          { 'retry-after': String(RETRY_AFTER_SECONDS) },
+        );
+      }
       options.log.error({ err: error, requestId, path }, 'request failed');
       if (!res.headersSent) {
         sendJson(res, 500, {

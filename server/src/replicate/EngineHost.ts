@@ -13,6 +13,7 @@ import {
   type EngineList,
   EngineNotReadyError,
   type EngineService,
+  type LoadProgress,
   type ServeInput,
 } from '../serve/EngineService';
 import { serveList } from '../serve/serveList';
@@ -86,6 +87,7 @@ export class EngineHost implements EngineService {
   private readonly embeddings: EmbeddingJob | undefined;
   private stopped = false;
   private loaded = false;
+  private loading: LoadProgress = { loaded: 0, total: undefined };
   readonly options: Required<Omit<EngineHostOptions, 'encoder'>> & { encoder: EmbeddingEncoder | null };
 
   constructor(options: EngineHostOptions) {
@@ -105,6 +107,11 @@ export class EngineHost implements EngineService {
     return this.loaded;
   }
 
+  /** How far `start()` has got: namespaces loaded, of how many. */
+  get progress(): LoadProgress {
+    return this.loading;
+  }
+
   /** Loads every namespace, then polls for changes until `stop()`. */
   async start(): Promise<void> {
     const started = performance.now();
@@ -112,7 +119,11 @@ export class EngineHost implements EngineService {
     const hi = await readCurrentXmin(db);
     const ids = await readNamespaceIds(db);
     let events = 0;
-    for (const { id } of ids) events += await this.load(id, hi);
+    this.loading = { loaded: 0, total: ids.length };
+    for (const { id } of ids) {
+      events += await this.load(id, hi);
+      this.loading = { loaded: this.loading.loaded + 1, total: ids.length };
+    }
     this.lastXmin = hi;
     // A big load leaves the heap fragmented (see compactHeap); compact before serving. Small loads
     // (tests, new shops) skip the collections' pause.

@@ -13,6 +13,14 @@ export interface EngineList {
   configVersion: number | null;
 }
 
+/** How far loading the engine indexes has got, for `/readyz`. */
+export interface LoadProgress {
+  /** Namespaces whose indexes are built. */
+  loaded: number;
+  /** Namespaces to load; undefined until they are listed. */
+  total: number | undefined;
+}
+
 /** Thrown while no list can be made yet (the indexes are still loading). */
 export class EngineNotReadyError extends Error {
   constructor() {
@@ -28,6 +36,8 @@ export class EngineNotReadyError extends Error {
 export interface EngineService {
   /** True once every namespace has been loaded. */
   readonly ready: boolean;
+  /** How far loading has got; absent where it is not known. */
+  readonly progress?: LoadProgress | undefined;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */

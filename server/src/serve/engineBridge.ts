@@ -1,6 +1,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Surface } from '@recsys/engine';
-import { type EngineList, EngineNotReadyError, type EngineService, type ServeInput } from './EngineService';
+import {
+  type EngineList,
+  EngineNotReadyError,
+  type EngineService,
+  type LoadProgress,
+  type ServeInput,
+} from './EngineService';
 
 /**
  * The two ends of an {@link EngineService} across threads: {@link exposeEngine} answers on the
@@ -10,35 +16,54 @@ import { type EngineList, EngineNotReadyError, type EngineService, type ServeInp
  */
 type ToEngine =
   | { t: 'serve'; id: number; namespaceId: string; surface: Surface; input: ServeInput }
-  | { t: 'nudge' };
+  | { t: 'nudge' }
+  | { t: 'synced'; sync: number };
 type FromEngine =
-  | { t: 'ready'; ready: boolean }
+  | { t: 'ready'; ready: boolean; progress: LoadProgress | undefined; sync?: number }
   | { t: 'served'; id: number; list: EngineList }
   | { t: 'failed'; id: number; notReady: boolean; message: string; stack?: string | undefined };
 
-/** How often {@link exposeEngine} looks whether engines that were still loading are ready. */
+/** How often {@link exposeEngine} looks how far engines that were still loading have got. */
 const READY_CHECK_MS = 100;
 
-/**
- * Answers a {@link RemoteEngine} on `port` from `engines` (this thread's engine host). Returns a
- * function that stops answering and closes the port.
- */
-export function exposeEngine(engines: EngineService, port: MessagePort): () => void {
+/** The engine thread's end of the bridge: see {@link exposeEngine}. */
+export interface ExposedEngine {
+  /**
+   * Passes the engines' state (loaded, progress) on now; resolves once the other side has it. Without
+   * it a change reaches the other side within {@link READY_CHECK_MS}.
+   */
+  sync(): Promise<void>;
+  /** Stops answering and closes the port. */
+  stop(): void;
+}
+
+/** Answers a {@link RemoteEngine} on `port` from `engines` (this thread's engine host). */
+export function exposeEngine(engines: EngineService, port: MessagePort): ExposedEngine {
   const post = (message: FromEngine) => port.postMessage(message);
+  const syncs = new Map<number, () => void>();
+  let nextSync = 0;
   let ready = engines.ready;
-  post({ t: 'ready', ready });
-  // The host has no ready event; a loading host is looked at until it is ready.
+  let progress = engines.progress;
+  post({ t: 'ready', ready, progress });
+  // The host has no ready event; a loading host is looked at until it is ready, and each step of
+  // its progress is passed on (for the HTTP thread's /readyz).
   const readyCheck = ready
     ? undefined
     : setInterval(() => {
-        if (!engines.ready) return;
-        ready = true;
-        clearInterval(readyCheck);
-        post({ t: 'ready', ready });
+        if (engines.ready === ready && engines.progress === progress) return;
+        ready = engines.ready;
+        progress = engines.progress;
+        if (ready) clearInterval(readyCheck);
+        post({ t: 'ready', ready, progress });
       }, READY_CHECK_MS).unref();
   port.on('message', (message: ToEngine) => {
     if (message.t === 'nudge') {
       engines.nudge();
+      return;
+    }
+    if (message.t === 'synced') {
+      syncs.get(message.sync)?.();
+      syncs.delete(message.sync);
       return;
     }
     const { id } = message;
@@ -59,9 +84,24 @@ export function exposeEngine(engines: EngineService, port: MessagePort): () => v
       post({ t: 'served', id, list });
     }
   });
-  return () => {
-    clearInterval(readyCheck);
-    port.close();
+  return {
+    sync() {
+      ready = engines.ready;
+      progress = engines.progress;
+      if (ready) clearInterval(readyCheck);
+      const sync = nextSync++;
+      return new Promise<void>((resolve) => {
+        syncs.set(sync, resolve);
+        post({ t: 'ready', ready, progress, sync });
+      });
+    },
+    stop() {
+      clearInterval(readyCheck);
+      // Nobody will answer a pending sync any more.
+      for (const resolve of syncs.values()) resolve();
+      syncs.clear();
+      port.close();
+    },
   };
 }
 
@@ -84,6 +124,7 @@ export class RemoteEngine implements EngineService {
     { resolve: (list: EngineList) => void; reject: (error: Error) => void }
   >();
   private isReady = false;
+  private loadProgress: LoadProgress | undefined;
   private closed = false;
 
   constructor(private readonly port: MessagePort) {
@@ -93,6 +134,10 @@ export class RemoteEngine implements EngineService {
 
   get ready(): boolean {
     return this.isReady;
+  }
+
+  get progress(): LoadProgress | undefined {
+    return this.loadProgress;
   }
 
   nudge(): void {
@@ -118,6 +163,10 @@ export class RemoteEngine implements EngineService {
   private receive(message: FromEngine) {
     if (message.t === 'ready') {
       this.isReady = message.ready;
+      this.loadProgress = message.progress;
+      if (message.sync !== undefined) {
+        this.port.postMessage({ t: 'synced', sync: message.sync } satisfies ToEngine);
+      }
       return;
     }
     const waiting = this.pending.get(message.id);

@@ -1,3 +1,4 @@
 export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
 export { failure } from './failure';
 export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
+export { createTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcpProxy';

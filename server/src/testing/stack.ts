@@ -4,7 +4,7 @@ import type { AppRouter } from '../api/router';
 import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
 import type { RecsysServer, RecsysServerOptions } from '../http/server';
-import { createLogger } from '../obs/logger';
+import { createLogger, type Logger } from '../obs/logger';
 import type { EngineHost } from '../replicate/EngineHost';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { composeRuntime } from '../start';
@@ -44,6 +44,11 @@ export async function startTestServer(
   options: Partial<Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>> & {
     /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
     engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number };
+    /**
+     * Where the server logs (a test that reads the logs passes its own).
+     * @default a silent logger
+     */
+    log?: Logger;
   } = {},
 ): Promise<{
   server: RecsysServer;
@@ -53,10 +58,10 @@ export async function startTestServer(
   tenant(namespaceId: string): Promise<TestTenant>;
   close(): Promise<void>;
 }> {
-  const { engine, ...http } = options;
+  const { engine, log, ...http } = options;
   const runtime = composeRuntime({
     database,
-    log: createLogger({ level: 'silent' }),
+    log: log ?? createLogger({ level: 'silent' }),
     engine: engine ? { encoder: engine.encoder, pollIntervalMs: engine.pollIntervalMs ?? 100 } : false,
     http,
   });

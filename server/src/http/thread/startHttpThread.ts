@@ -45,6 +45,12 @@ export interface HttpThread {
   /** Base URL the thread listens on. */
   url: string;
   worker: Worker;
+  /**
+   * Passes the engines' state to the thread now; resolves once it has it. After the engines have
+   * loaded, `/readyz` and `recs.*` on the thread then agree with them at once (they otherwise learn
+   * of it within 100 ms).
+   */
+  syncEngines(): Promise<void>;
   /** Stops accepting, finishes what is in flight, flushes the served-list log, ends the thread. */
   close(): Promise<void>;
 }
@@ -67,7 +73,7 @@ function workerEntry(): URL {
  */
 export async function startHttpThread(options: HttpThreadOptions): Promise<HttpThread> {
   const channel = new MessageChannel();
-  const stopExposing = exposeEngine(options.engines, channel.port1);
+  const exposed = exposeEngine(options.engines, channel.port1);
   const data: HttpThreadData = {
     databaseUrl: options.databaseUrl,
     port: options.port ?? 8080,
@@ -88,7 +94,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     lastError = error;
   });
   void exited.then((code) => {
-    stopExposing();
+    exposed.stop();
     // A thread that never listened is reported by the rejected start, not here.
     if (!closing && listening) {
       options.onExit?.(lastError ?? new Error(`The HTTP thread exited with code ${code}.`));
@@ -109,6 +115,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   return {
     url,
     worker,
+    syncEngines: () => exposed.sync(),
     async close() {
       if (closing) return exited.then(() => undefined);
       closing = true;

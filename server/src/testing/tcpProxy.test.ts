@@ -1,0 +1,56 @@
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTcpProxy, type TcpProxy } from './tcpProxy';
+
+/** Connects through the proxy and resolves to the socket, or rejects with the connection error. */
+async function open(proxy: TcpProxy): Promise<Socket> {
+  const socket = connect(proxy.port, proxy.host);
+  await Promise.race([
+    once(socket, 'connect'),
+    once(socket, 'error').then(([error]) => Promise.reject(error)),
+  ]);
+  return socket;
+}
+
+/** Sends `text` and resolves to the echo of it. */
+async function roundTrip(socket: Socket, text: string): Promise<string> {
+  socket.write(text);
+  let received = '';
+  while (received.length < text.length) received += String((await once(socket, 'data'))[0]);
+  return received;
+}
+
+describe('createTcpProxy', () => {
+  const echo = createServer((socket) => socket.pipe(socket));
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    proxy = await createTcpProxy({
+      target: { host: '127.0.0.1', port: (echo.address() as { port: number }).port },
+    });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    echo.close();
+  });
+
+  it('forwards both ways, cuts every open connection, refuses new ones, then accepts again on its port', async () => {
+    const first = await open(proxy);
+    expect(await roundTrip(first, 'hello')).toBe('hello');
+    expect(proxy.connections).toBe(1);
+    const closed = once(first, 'close');
+    first.on('error', () => {});
+    proxy.cutAll();
+    await closed;
+    const { port } = proxy;
+    await proxy.refuse();
+    await expect(open(proxy)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await proxy.accept();
+    expect(proxy.port).toBe(port);
+    const second = await open(proxy);
+    expect(await roundTrip(second, 'again')).toBe('again');
+    second.destroy();
+  });
+});

@@ -1,0 +1,100 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/** Options of {@link createTcpProxy}. */
+export interface TcpProxyOptions {
+  /** Where connections are forwarded to, e.g. PostgreSQL's host and port. */
+  target: { host: string; port: number };
+  /**
+   * Interface the proxy listens on; its port is a free one.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+}
+
+/** A TCP proxy between a server and its database, for tests that cut the connection between them. */
+export interface TcpProxy {
+  readonly host: string;
+  readonly port: number;
+  /** Client connections open through the proxy now. */
+  readonly connections: number;
+  /** Destroys every open connection, both sides, as a crashed database or a cut network does. */
+  cutAll(): void;
+  /** Stops listening: new connections are refused (ECONNREFUSED) until {@link TcpProxy.accept}. */
+  refuse(): Promise<void>;
+  /** Listens again, on the same port. */
+  accept(): Promise<void>;
+  /** Cuts everything and stops listening for good. */
+  close(): Promise<void>;
+}
+
+/**
+ * Forwards connections on a free local port to `target`. Faults are driven by the test: `cutAll()`
+ * and `refuse()` make an outage of the database behind it without touching the database itself (in
+ * CI it is shared, and must never be restarted), `accept()` ends it.
+ */
+export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const host = options.host ?? '127.0.0.1';
+  /** Each client connection and its upstream one. */
+  const open = new Map<Socket, Socket>();
+  let server: Server | undefined;
+  let port = 0;
+
+  function forward(client: Socket) {
+    const upstream = connect(options.target.port, options.target.host);
+    const pair = [client, upstream];
+    open.set(client, upstream);
+    for (const socket of pair) {
+      // Either side going away takes the other with it, as a cut network does.
+      socket.once('close', () => {
+        open.delete(client);
+        for (const other of pair) other.destroy();
+      });
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  async function listen() {
+    const next = createServer(forward);
+    await new Promise<void>((resolve, reject) => {
+      next.once('error', reject);
+      next.listen(port, host, () => resolve());
+    });
+    server = next;
+    port = (next.address() as { port: number }).port;
+  }
+
+  /** Closes the listening socket at once; `close`'s callback would wait for every open connection. */
+  function stopListening() {
+    server?.close();
+    server = undefined;
+  }
+
+  function cutAll() {
+    for (const [client, upstream] of open) {
+      client.destroy();
+      upstream.destroy();
+    }
+  }
+
+  await listen();
+  return {
+    host,
+    get port() {
+      return port;
+    },
+    get connections() {
+      return open.size;
+    },
+    cutAll,
+    async refuse() {
+      stopListening();
+    },
+    accept: listen,
+    async close() {
+      stopListening();
+      cutAll();
+    },
+  };
+}
