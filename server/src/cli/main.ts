@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../errors';
+import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerEvalCommand } from './eval';
@@ -76,6 +77,7 @@ ns.command('list')
   );
 
 registerKeysCommand(program, globals);
+registerBackupCommands(program, globals);
 registerServeCommand(program, globals);
 registerEvalCommand(program);
 registerTuneCommand(program);
