@@ -25,6 +25,7 @@ export {
   listNamespaces,
   type NamespaceSettings,
   revokeApiKey,
+  setApiKeyOrigins,
   updateNamespaceSettings,
 } from './auth/namespaces';
 export {
@@ -43,6 +44,8 @@ export {
   saveProfile,
   validateEngineConfig,
 } from './config';
+export { type RestoreOptions, type RestoreSummary, restoreBackup } from './db/backup/restoreBackup';
+export { type BackupOptions, type BackupSummary, writeBackup } from './db/backup/writeBackup';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { describeZodError, UserError } from './errors';
 export type { CollectBody } from './http/collect';

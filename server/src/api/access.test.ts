@@ -54,6 +54,19 @@ const cases: Record<string, Case> = {
   },
   'admin.config.activate': { type: 'mutation', access: 'secret', input: { version: 1 } },
   'admin.config.rollback': { type: 'mutation', access: 'secret', input: {} },
+  'admin.keys.list': { type: 'query', access: 'secret', input: {} },
+  'admin.keys.create': {
+    type: 'mutation',
+    access: 'secret',
+    input: { kind: 'publishable', allowedOrigins: ['https://new.example'] },
+  },
+  // The key id is a spare publishable key of tenant A, filled in once it exists; origins before revoke.
+  'admin.keys.setOrigins': {
+    type: 'mutation',
+    access: 'secret',
+    input: { keyId: '', allowedOrigins: ['https://other.example'] },
+  },
+  'admin.keys.revoke': { type: 'mutation', access: 'secret', input: { keyId: '' } },
 };
 
 async function call(url: string, path: string, c: Case, key: string | undefined, origin?: string) {
@@ -79,6 +92,14 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
     stack = await startTestServer(database, { engine: { encoder: null } });
     a = await stack.tenant('tenant-a');
     b = await stack.tenant('tenant-b');
+    const { createApiKey } = await import('../auth/namespaces');
+    const spare = await createApiKey(database, 'tenant-a', {
+      kind: 'publishable',
+      allowedOrigins: ['https://spare.example'],
+    });
+    for (const path of ['admin.keys.setOrigins', 'admin.keys.revoke']) {
+      Object.assign(cases[path]!.input as object, { keyId: spare.keyId });
+    }
   });
   afterAll(async () => {
     await stack?.close();

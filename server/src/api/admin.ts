@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createApiKey, listApiKeys, revokeApiKey, setApiKeyOrigins } from '../auth/namespaces';
 import {
   activateConfig,
   engineConfigSchema,
@@ -7,6 +8,7 @@ import {
   rollbackConfig,
   saveConfig,
 } from '../config';
+import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { type Context, router, secretProcedure } from './init';
 
@@ -67,5 +69,83 @@ const configRouter = router({
   }),
 });
 
+const keyId = z
+  .string()
+  .regex(/^[0-9a-f]{16}$/, 'a key id is 16 hex digits, the third part of the key; see admin.keys.list');
+const origins = z
+  .array(pgText().min(1).max(2_048))
+  .max(100, 'at most 100 origins per key; use a "*.shop.example" wildcard for many subdomains');
+
+/** A changed key must not keep working from this process's key cache until its entry expires. */
+function forgetCachedKeys(ctx: Context) {
+  ctx.services.keys.clear();
+}
+
+/**
+ * Key management for a running server (the CLI's `--url`): any secret key of a namespace manages
+ * that namespace's keys, secret and publishable, and no other namespace's. There is no separate
+ * admin key kind: a secret key already reads and writes everything in its namespace, so one that
+ * could not mint another would protect nothing.
+ */
+const keysRouter = router({
+  /** The namespace's keys, without secrets (only their hashes are stored). */
+  list: secretProcedure.input(z.object({}).strict().optional()).query(async ({ ctx }) =>
+    (await listApiKeys(ctx.services.database, ctx.principal.namespaceId)).map((k) => ({
+      ...k,
+      createdAt: k.createdAt.toISOString(),
+      revokedAt: k.revokedAt?.toISOString() ?? null,
+    })),
+  ),
+  /** Creates a key; the response is the only time its secret is visible. */
+  create: secretProcedure
+    .input(
+      z
+        .object({
+          kind: z.enum(['secret', 'publishable']),
+          allowedOrigins: origins.default([]),
+          label: pgText().max(200).optional(),
+        })
+        .strict(),
+    )
+    .mutation(({ ctx, input }) =>
+      createApiKey(ctx.services.database, ctx.principal.namespaceId, {
+        kind: input.kind,
+        allowedOrigins: input.allowedOrigins,
+        ...(input.label === undefined ? {} : { label: input.label }),
+      }),
+    ),
+  /** Replaces the allowed origins of a publishable key. */
+  setOrigins: secretProcedure
+    .input(z.object({ keyId, allowedOrigins: origins.min(1, 'give at least one origin') }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const result = await setApiKeyOrigins(
+        ctx.services.database,
+        ctx.principal.namespaceId,
+        input.keyId,
+        input.allowedOrigins,
+      );
+      forgetCachedKeys(ctx);
+      return result;
+    }),
+  /** Revokes a key: refused at once by this process, by other replicas within the key cache's TTL. */
+  revoke: secretProcedure.input(z.object({ keyId }).strict()).mutation(async ({ ctx, input }) => {
+    if (input.keyId === ctx.principal.keyId) {
+      throw new UserError(
+        'BAD_REQUEST',
+        `Key ${input.keyId} is the key this request is signed with; revoke it with another secret key of the namespace, so you are never locked out.`,
+      );
+    }
+    const revoked = await revokeApiKey(ctx.services.database, ctx.principal.namespaceId, input.keyId);
+    if (!revoked) {
+      throw new UserError(
+        'NOT_FOUND',
+        `No active key ${input.keyId} in "${ctx.principal.namespaceId}"; see admin.keys.list.`,
+      );
+    }
+    forgetCachedKeys(ctx);
+    return { keyId: input.keyId, revoked: true as const };
+  }),
+});
+
 /** Operator procedures; secret keys only. */
-export const adminRouter = router({ config: configRouter });
+export const adminRouter = router({ config: configRouter, keys: keysRouter });

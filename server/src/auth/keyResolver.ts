@@ -108,7 +108,7 @@ export function createKeyResolver(database: Database, ttlMs = 10_000) {
         if (!originAllowed(origin, stored.allowedOrigins)) {
           return {
             code: 'FORBIDDEN',
-            message: `Origin ${origin} is not allowed for this publishable key; add it with \`recsys keys create --origin\`.`,
+            message: `Origin ${origin} is not allowed for this publishable key; add it with \`recsys keys origins <keyId> --origin …\`.`,
           };
         }
       }

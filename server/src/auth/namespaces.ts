@@ -71,8 +71,25 @@ export interface CreateKeyOptions {
 export async function createApiKey(database: Database, namespaceId: string, options: CreateKeyOptions) {
   const ns = await getNamespace(database, namespaceId);
   if (!ns) throw new UserError('NOT_FOUND', `Namespace "${namespaceId}" does not exist; create it first.`);
-  const origins = options.allowedOrigins ?? [];
-  if (options.kind === 'publishable' && origins.length === 0) {
+  const origins = normalizeOrigins(options.kind, options.allowedOrigins ?? []);
+  const { key, keyId, hash } = generateApiKey(options.kind, namespaceId);
+  await database.db.insert(apiKeys).values({
+    namespaceId,
+    id: keyId,
+    kind: options.kind,
+    hash,
+    label: options.label ?? null,
+    allowedOrigins: origins,
+  });
+  return { key, keyId, kind: options.kind, namespaceId, allowedOrigins: origins };
+}
+
+/**
+ * Checks a key's allowed origins and returns them without trailing slashes. A publishable key needs
+ * at least one; a secret key is used server-side, where there is no origin to check.
+ */
+function normalizeOrigins(kind: KeyKind, origins: readonly string[]): string[] {
+  if (kind === 'publishable' && origins.length === 0) {
     throw new UserError(
       'BAD_REQUEST',
       'A publishable key needs at least one allowed origin (e.g. https://shop.example), or "*" for development.',
@@ -96,16 +113,37 @@ export async function createApiKey(database: Database, namespaceId: string, opti
       );
     }
   }
-  const { key, keyId, hash } = generateApiKey(options.kind, namespaceId);
-  await database.db.insert(apiKeys).values({
-    namespaceId,
-    id: keyId,
-    kind: options.kind,
-    hash,
-    label: options.label ?? null,
-    allowedOrigins: origins.map((o) => o.replace(/\/$/, '')),
-  });
-  return { key, keyId, kind: options.kind, namespaceId, allowedOrigins: origins };
+  return origins.map((o) => o.replace(/\/$/, ''));
+}
+
+/**
+ * Replaces the allowed origins of an active publishable key. Servers that resolved the key keep
+ * the old list for up to the key cache's TTL, except the one that made the change.
+ */
+export async function setApiKeyOrigins(
+  database: Database,
+  namespaceId: string,
+  keyId: string,
+  allowedOrigins: readonly string[],
+): Promise<{ keyId: string; allowedOrigins: string[] }> {
+  const [key] = await database.db
+    .select({ kind: apiKeys.kind })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+  if (!key)
+    throw new UserError('NOT_FOUND', `No active key ${keyId} in "${namespaceId}"; see \`recsys keys list\`.`);
+  if (key.kind !== 'publishable') {
+    throw new UserError(
+      'BAD_REQUEST',
+      `Key ${keyId} is a secret key: origins apply to publishable (browser) keys only.`,
+    );
+  }
+  const origins = normalizeOrigins('publishable', allowedOrigins);
+  await database.db
+    .update(apiKeys)
+    .set({ allowedOrigins: origins })
+    .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId)));
+  return { keyId, allowedOrigins: origins };
 }
 
 export async function revokeApiKey(database: Database, namespaceId: string, keyId: string): Promise<boolean> {

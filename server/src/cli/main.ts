@@ -1,9 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UserError } from '../errors';
+import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerEvalCommand } from './eval';
 import { registerForgetCommand } from './forget';
+import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
 import { registerResetCommand } from './reset';
 import { registerScenariosCommand } from './scenarios';
@@ -75,70 +77,8 @@ ns.command('list')
     }),
   );
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-const kindArg = (value: string) => {
-  if (value !== 'secret' && value !== 'publishable')
-    throw new InvalidArgumentError('use "secret" or "publishable".');
-  return value;
-};
-
-const keys = program.command('keys').description('manage API keys');
-keys
-  .command('create')
-  .description('create an API key; it is printed once and stored hashed')
-  .requiredOption('-n, --namespace <id>', 'namespace the key belongs to')
-  .requiredOption('-k, --kind <kind>', 'secret (server-side) or publishable (browser)', kindArg)
-  .option('-o, --origin <origin>', 'allowed browser origin for a publishable key (repeatable)', collect)
-  .option('-l, --label <label>', 'a note to recognise the key by')
-  .option('--json', 'print JSON')
-  .action(
-    (opts: {
-      namespace: string;
-      kind: 'secret' | 'publishable';
-      origin?: string[];
-      label?: string;
-      json?: boolean;
-    }) =>
-      withDatabase(globals(), async (database) => {
-        const { createApiKey } = await import('../auth/namespaces');
-        const created = await createApiKey(database, opts.namespace, {
-          kind: opts.kind,
-          allowedOrigins: opts.origin ?? [],
-          ...(opts.label ? { label: opts.label } : {}),
-        });
-        if (opts.json) return console.log(JSON.stringify(created));
-        console.log(created.key);
-        console.error(
-          `\n${opts.kind} key ${created.keyId} for "${opts.namespace}". Store it now: it is not shown again.`,
-        );
-      }),
-  );
-keys
-  .command('list')
-  .description('list the keys of a namespace (ids only; keys are never stored)')
-  .requiredOption('-n, --namespace <id>', 'namespace')
-  .action((opts: { namespace: string }) =>
-    withDatabase(globals(), async (database) => {
-      const { listApiKeys } = await import('../auth/namespaces');
-      for (const k of await listApiKeys(database, opts.namespace)) {
-        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
-        console.log(`${k.keyId}\t${k.kind}\t${state}\t${k.allowedOrigins.join(',')}\t${k.label ?? ''}`);
-      }
-    }),
-  );
-keys
-  .command('revoke <keyId>')
-  .description('revoke a key (stops working within seconds)')
-  .requiredOption('-n, --namespace <id>', 'namespace')
-  .action((keyId: string, opts: { namespace: string }) =>
-    withDatabase(globals(), async (database) => {
-      const { revokeApiKey } = await import('../auth/namespaces');
-      const revoked = await revokeApiKey(database, opts.namespace, keyId);
-      if (!revoked) throw new UserError('NOT_FOUND', `No active key ${keyId} in "${opts.namespace}".`);
-      console.log(`Revoked ${keyId}.`);
-    }),
-  );
-
+registerKeysCommand(program, globals);
+registerBackupCommands(program, globals);
 registerServeCommand(program, globals);
 registerEvalCommand(program);
 registerTuneCommand(program);

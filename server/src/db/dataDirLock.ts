@@ -36,8 +36,9 @@ export function lockDataDir(dataDir: string): () => void {
       throw new UserError(
         'CONFLICT',
         `The embedded database in ${dataDir} is open in another process (pid ${owner}${owner === process.pid ? ', this one' : ''}). ` +
-          'Two processes must never open one PGlite folder: stop that process first (for a running `recsys serve`, ' +
-          'use its API, e.g. `recsys scenarios --url`), or use PostgreSQL (DATABASE_URL) to share a database.',
+          'Two processes must never open one PGlite folder: stop that process first, or point the CLI at the server ' +
+          'with --url: `recsys keys … --url http://<host>:<port> --key <sk_…>`, `recsys scenarios --url`. ' +
+          'To share one database between processes, use PostgreSQL (DATABASE_URL).',
       );
     }
     // Stale (its process is gone) or unreadable: take it over.

@@ -198,6 +198,11 @@ export const BASE_INPUTS: Record<string, unknown> = {
   },
   'admin.config.activate': { version: 1 },
   'admin.config.rollback': {},
+  'admin.keys.list': {},
+  'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://h.example'], label: 'hostile' },
+  // Ids of no key: the suite's own keys must keep working.
+  'admin.keys.setOrigins': { keyId: '0123456789abcdef', allowedOrigins: ['https://h.example'] },
+  'admin.keys.revoke': { keyId: '0123456789abcdef' },
 };
 
 /** Every path of a JSON value: each container and each leaf. */
