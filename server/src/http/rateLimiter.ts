@@ -88,6 +88,11 @@ type Admission = { auth: Principal | AuthFailure | undefined } | { refused: Rate
 export interface RateLimiter {
   /** 'redis' when budgets are shared through Redis, 'memory' otherwise. */
   readonly store: 'redis' | 'memory';
+  /**
+   * Settles once the first connection to Redis succeeded or failed (at once in memory), so that a
+   * server starts counting in the shared store from its first request when Redis is up.
+   */
+  readonly ready: Promise<void>;
   /** The client a request is counted against: an IPv4 address or an IPv6 /64. */
   clientIp(req: IncomingMessage): string;
   /** Counts a request from `ip` and resolves its key with `resolve`, unless a limit refuses it. */
@@ -239,6 +244,13 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
 
   return {
     store: redis ? 'redis' : 'memory',
+    ready: redis
+      ? new Promise<void>((resolve) => {
+          redis.once('ready', resolve);
+          redis.once('error', () => resolve());
+          redis.once('end', resolve);
+        })
+      : Promise.resolve(),
     clientIp: createClientIp(options.trustProxy ?? false),
     async admit(ip, resolve) {
       const failing = 'with a missing, unknown, revoked or refused API key from this address';

@@ -284,7 +284,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   return {
     services,
     server,
-    listen(port = 0, host = '127.0.0.1') {
+    async listen(port = 0, host = '127.0.0.1') {
+      await limiter?.ready;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
