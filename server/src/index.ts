@@ -28,6 +28,11 @@ export {
   updateNamespaceSettings,
 } from './auth/namespaces';
 export {
+  type NamespaceRateLimits,
+  type RateLimit,
+  updateNamespaceRateLimits,
+} from './auth/rateLimitSettings';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,
@@ -45,7 +50,9 @@ export {
 } from './config';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { describeZodError, UserError } from './errors';
+export type { TrustProxySetting } from './http/clientIp';
 export type { CollectBody } from './http/collect';
+export { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './http/rateLimiter';
 export {
   createRecsysServer,
   type RecsysServer,

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
 
@@ -49,6 +50,7 @@ export function createClientIp(trust: TrustProxySetting): (req: IncomingMessage)
 }
 
 function normalize(address: string): string {
+  if (isIPv4(address)) return address; // the common case, without parsing
   if (!ipaddr.isValid(address)) return address;
   const parsed = ipaddr.process(address); // an IPv4-mapped IPv6 address becomes IPv4
   if (parsed.kind() === 'ipv4') return parsed.toString();
