@@ -69,9 +69,18 @@ describe('rate limits', () => {
   let database: Database;
   const servers: Array<Started | RecsysServer> = [];
   const prefixes: string[] = [];
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
 
   beforeAll(async () => {
+    await redis.connect().catch((error: Error) => {
+      throw new Error(
+        `Redis unreachable at ${REDIS_URL} (${error.message}): the shared-limit tests need it.`,
+      );
+    });
     database = await openDatabase({ dataDir: 'memory://' });
     await database.migrate();
   });
