@@ -7,7 +7,7 @@ import { updateNamespaceRateLimits } from '../auth/rateLimitSettings';
 import { type Database, openDatabase } from '../db/client';
 import { createLogger } from '../obs/logger';
 import { createClient, startTestServer, TEST_ORIGIN } from '../testing';
-import type { RateLimitOptions } from './rateLimiter';
+import { createRateLimiter, type RateLimitOptions } from './rateLimiter';
 import { createRecsysServer, type RecsysServer } from './server';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -225,6 +225,16 @@ describe('rate limits', () => {
     expect(await statuses(() => collect(memoryA.url, shop.publishableKey), 4)).toEqual([200, 200, 200, 200]);
     expect(await statuses(() => collect(memoryB.url, shop.publishableKey), 4)).toEqual([200, 200, 200, 200]);
     expect((await collect(memoryA.url, shop.publishableKey)).status).toBe(429);
+  });
+
+  it('refuses invalid limits at start-up with the option that is wrong', () => {
+    const log = createLogger({ level: 'silent' });
+    expect(() => createRateLimiter({ publishable: { points: 0 } }, log)).toThrow(
+      /^Rate limit rateLimits\.publishable is invalid: points: .*>=1/,
+    );
+    expect(() => createRateLimiter({ ip: { points: 10, burst: 5 } }, log)).toThrow(
+      'Rate limit rateLimits.ip is invalid: burst: burst must be at least points',
+    );
   });
 
   it('serves on and still limits, in memory, while Redis is unreachable', async () => {

@@ -176,8 +176,8 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
   }
 
   const buckets = new Map<string, Bucket>();
-  function bucket(scope: string, raw: RateLimit, blockInMemory = false): Bucket {
-    const limit = checkRateLimit(raw, scope);
+  function bucket(scope: LimitName, raw: RateLimit, where: string, blockInMemory = false): Bucket {
+    const limit = checkRateLimit(raw, where);
     const signature = `${scope}:${limit.points}/${limit.duration}+${limit.burst}/${limit.burstDuration}`;
     let found = buckets.get(signature);
     if (!found) {
@@ -196,11 +196,20 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
   }
 
   const defaults: Record<KeyKind, Bucket> = {
-    publishable: bucket('key', options.publishable ?? DEFAULT_RATE_LIMITS.publishable),
-    secret: bucket('key', options.secret ?? DEFAULT_RATE_LIMITS.secret),
+    publishable: bucket(
+      'key',
+      options.publishable ?? DEFAULT_RATE_LIMITS.publishable,
+      'rateLimits.publishable',
+    ),
+    secret: bucket('key', options.secret ?? DEFAULT_RATE_LIMITS.secret, 'rateLimits.secret'),
   };
-  const perIp = bucket('ip', options.ip ?? DEFAULT_RATE_LIMITS.ip);
-  const invalidKey = bucket('invalidKey', options.invalidKey ?? DEFAULT_RATE_LIMITS.invalidKey, true);
+  const perIp = bucket('ip', options.ip ?? DEFAULT_RATE_LIMITS.ip, 'rateLimits.ip');
+  const invalidKey = bucket(
+    'invalidKey',
+    options.invalidKey ?? DEFAULT_RATE_LIMITS.invalidKey,
+    'rateLimits.invalidKey',
+    true,
+  );
 
   // A namespace's own limits, per settings object: the key cache hands out the same object for
   // every request of a key, so this is a lookup, not a validation, per request.
@@ -211,7 +220,7 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
     let found = overrides.get(own);
     if (!found) {
       try {
-        found = bucket('key', own);
+        found = bucket('key', own, `of namespace "${auth.namespaceId}" for ${auth.kind} keys`);
       } catch (error) {
         log.warn(
           { err: error, namespaceId: auth.namespaceId, kind: auth.kind },
