@@ -135,6 +135,11 @@ describe('rate limits', () => {
       httpStatus: 429,
       limit: 'key',
     });
+    const scraped = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(scraped).toMatch(/recsys_request_errors_total\{procedure="collect",code="TOO_MANY_REQUESTS"\} 1/);
+    expect(scraped).toMatch(
+      /recsys_request_errors_total\{procedure="events.batch",code="TOO_MANY_REQUESTS"\} 1/,
+    );
   });
 
   it('counts each key and each client address apart', async () => {

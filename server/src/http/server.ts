@@ -158,7 +158,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     const procedures = path === '/v1/collect' ? ['collect'] : path.slice('/trpc/'.length).split(',');
     for (const procedure of procedures) {
       // Only names the router has: a made-up path must not add a metrics series.
-      if (procedure === 'collect' || procedure in appRouter._def.procedures) {
+      if (procedure === 'collect' || Object.hasOwn(appRouter._def.procedures, procedure)) {
         metrics.observe(procedure, 'TOO_MANY_REQUESTS', seconds);
       }
     }
