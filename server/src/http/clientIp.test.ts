@@ -34,6 +34,12 @@ describe('the client address of a request', () => {
     expect(await oneHop()).toBe('127.0.0.1');
   });
 
+  it('counts a forwarded value that is not an address as the proxy that sent it', async () => {
+    const ask = await echo(1);
+    expect(await ask('anything-at-all')).toBe('127.0.0.1');
+    expect(await ask('203.0.113.9, x'.repeat(500))).toBe('127.0.0.1');
+  });
+
   it('walks back through proxies trusted by address', async () => {
     const ask = await echo('loopback, 10.0.0.0/8');
     expect(await ask('198.51.100.1, 203.0.113.9, 10.1.2.3')).toBe('203.0.113.9');

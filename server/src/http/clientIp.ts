@@ -45,7 +45,10 @@ export function createClientIp(trust: TrustProxySetting): (req: IncomingMessage)
   return (req) => {
     // Without the header there is nothing to parse (the common case for direct clients).
     if (req.headers['x-forwarded-for'] === undefined) return normalize(socketAddress(req));
-    return normalize(proxyAddr(req, trusted));
+    const forwarded = proxyAddr(req, trusted);
+    // Not an address (a proxy passing on what a client wrote): counted as the proxy itself, so a
+    // made-up value never opens a budget of its own.
+    return normalize(ipaddr.isValid(forwarded) ? forwarded : socketAddress(req));
   };
 }
 
