@@ -29,6 +29,11 @@ export {
   updateNamespaceSettings,
 } from './auth/namespaces';
 export {
+  type NamespaceRateLimits,
+  type RateLimit,
+  updateNamespaceRateLimits,
+} from './auth/rateLimitSettings';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,
@@ -48,7 +53,9 @@ export { type RestoreOptions, type RestoreSummary, restoreBackup } from './db/ba
 export { type BackupOptions, type BackupSummary, writeBackup } from './db/backup/writeBackup';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { describeZodError, UserError } from './errors';
+export type { TrustProxySetting } from './http/clientIp';
 export type { CollectBody } from './http/collect';
+export { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './http/rateLimiter';
 export {
   createRecsysServer,
   type RecsysServer,

@@ -1,5 +1,7 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
+import { parseTrustProxy } from './http/clientIp';
+import type { RateLimitOptions } from './http/rateLimiter';
 import {
   createRecsysServer,
   type RecsysServer,
@@ -67,6 +69,12 @@ export interface StartOptions {
    * @default nothing
    */
   onListening?: (url: string) => void;
+  /**
+   * Rate limits (see `RateLimitOptions`); `false` turns them off. `redisUrl` is read from
+   * `REDIS_URL` and `trustProxy` from `RECSYS_TRUST_PROXY` when not given.
+   * @default {} (the default limits; shared through Redis when REDIS_URL is set, in memory otherwise)
+   */
+  rateLimits?: RateLimitOptions | false;
 }
 
 export interface RunningRecsys {
@@ -253,11 +261,12 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     await database.close();
     throw error;
   }
+  const rateLimits = rateLimitsFromEnv(options.rateLimits);
   const runtime = composeRuntime({
     database,
     log,
     engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs },
-    http: !threaded && (options.fallback ? { fallback: options.fallback } : {}),
+    http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
     owned: [() => encoder?.dispose(), () => database.close()],
   });
   const port = options.port ?? 8080;
@@ -290,6 +299,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       port,
       host,
       logLevel: log.level,
+      rateLimits,
       onExit(error) {
         if (closing) return;
         // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
@@ -320,6 +330,18 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       await http.close();
       await runtime.close();
     },
+  };
+}
+
+/** The rate-limit options with what the environment says filled in. */
+function rateLimitsFromEnv(options: RateLimitOptions | false = {}): RateLimitOptions | false {
+  if (options === false) return false;
+  // An empty REDIS_URL (REDIS_URL= in a shell) means memory, as an empty DATABASE_URL means PGlite.
+  const redisUrl = options.redisUrl ?? (process.env.REDIS_URL || undefined);
+  return {
+    ...options,
+    ...(redisUrl ? { redisUrl } : {}),
+    trustProxy: options.trustProxy ?? parseTrustProxy(process.env.RECSYS_TRUST_PROXY),
   };
 }
 

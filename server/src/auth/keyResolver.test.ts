@@ -1,7 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../db/client';
-import { createKeyResolver } from './keyResolver';
-import { createApiKey, createNamespace } from './namespaces';
+import { createKeyResolver, loadApiKey } from './keyResolver';
+import { createApiKey, createNamespace, revokeApiKey } from './namespaces';
+
+/** A well-formed publishable key of `shop` that no one created. */
+const randomKey = () => `pk_shop_${randomBytes(8).toString('hex')}_${randomBytes(24).toString('hex')}`;
+
+/** A resolver whose clock the test moves and whose database reads it counts. */
+function countingResolver(database: Database, options: { ttlMs?: number; max?: number } = {}) {
+  const clock = { now: 1 };
+  const loads: string[] = [];
+  const resolver = createKeyResolver(database, {
+    ...options,
+    now: () => clock.now,
+    load(namespaceId, keyId) {
+      loads.push(keyId);
+      return loadApiKey(database, namespaceId, keyId);
+    },
+  });
+  return { resolver, clock, loads };
+}
 
 describe('the key resolver', () => {
   let database: Database;
@@ -24,5 +43,45 @@ describe('the key resolver', () => {
     }
     // And the real key still works after the refusals.
     expect(await resolver.resolve(key, undefined)).toMatchObject({ namespaceId: 'shop' });
+  });
+
+  it('stays at its bound after 10,000 random keys, which never push out a real one', async () => {
+    const { key } = await createApiKey(database, 'shop', { kind: 'publishable', allowedOrigins: ['*'] });
+    const { resolver, loads } = countingResolver(database, { max: 1_000 });
+    expect(await resolver.resolve(key, 'https://a.test')).toMatchObject({ namespaceId: 'shop' });
+    for (let i = 0; i < 10_000; i++) {
+      expect(await resolver.resolve(randomKey(), 'https://a.test')).toMatchObject({ code: 'UNAUTHORIZED' });
+    }
+    expect(resolver.cacheSize).toEqual({ known: 1, unknown: 1_000 });
+    expect(loads).toHaveLength(10_001);
+    // The real key is still cached: no read for it.
+    expect(await resolver.resolve(key, 'https://a.test')).toMatchObject({ namespaceId: 'shop' });
+    expect(loads).toHaveLength(10_001);
+  });
+
+  it('reads an unknown key once per TTL, however often and however concurrently it is sent', async () => {
+    const { resolver, clock, loads } = countingResolver(database, { ttlMs: 10_000 });
+    const unknown = randomKey();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => resolver.resolve(unknown, 'https://a.test')),
+    );
+    for (const answer of answers) expect(answer).toMatchObject({ code: 'UNAUTHORIZED' });
+    for (let i = 0; i < 5; i++) await resolver.resolve(unknown, 'https://a.test');
+    expect(loads).toHaveLength(1);
+    clock.now += 10_001;
+    await resolver.resolve(unknown, 'https://a.test');
+    expect(loads).toHaveLength(2);
+  });
+
+  it('stops accepting a revoked key once the TTL has passed', async () => {
+    const { key, keyId } = await createApiKey(database, 'shop', { kind: 'secret' });
+    const { resolver, clock } = countingResolver(database, { ttlMs: 10_000 });
+    expect(await resolver.resolve(key, undefined)).toMatchObject({ keyId });
+    await revokeApiKey(database, 'shop', keyId);
+    clock.now += 9_000;
+    // Within the TTL the cached key still works: the documented delay of a revocation.
+    expect(await resolver.resolve(key, undefined)).toMatchObject({ keyId });
+    clock.now += 1_001;
+    expect(await resolver.resolve(key, undefined)).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
 import { apiKeys, namespaces } from '../db/schema';
 import { type KeyKind, originAllowed, parseApiKey, secretMatches } from './keys';
@@ -39,41 +40,90 @@ function verify(secret: string, stored: CachedKey): boolean {
   return true;
 }
 
+/** A key's row as the resolver needs it; null when there is no such key or it is revoked. */
+export type StoredKey = Omit<CachedKey, 'verified'>;
+
+/** Reads one key from the database (what the resolver does on a cache miss). */
+export async function loadApiKey(
+  database: Database,
+  namespaceId: string,
+  keyId: string,
+): Promise<StoredKey | null> {
+  const [row] = await database.db
+    .select({
+      hash: apiKeys.hash,
+      kind: apiKeys.kind,
+      allowedOrigins: apiKeys.allowedOrigins,
+      revokedAt: apiKeys.revokedAt,
+      settings: namespaces.settings,
+    })
+    .from(apiKeys)
+    .innerJoin(namespaces, eq(namespaces.id, apiKeys.namespaceId))
+    .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId)));
+  if (!row || row.revokedAt) return null;
+  return {
+    hash: row.hash,
+    kind: row.kind,
+    allowedOrigins: row.allowedOrigins,
+    settings: row.settings as NamespaceSettings,
+  };
+}
+
+export interface KeyResolverOptions {
+  /**
+   * How long a looked-up key, or the absence of one, is remembered: a revoked key, changed
+   * allowed origins or changed namespace settings take effect within this time.
+   * @default 10_000
+   */
+  ttlMs?: number;
+  /**
+   * Most keys remembered, and separately most unknown keys remembered: a flood of made-up keys
+   * can only push out other made-up keys, never the real ones.
+   * @default 10_000
+   */
+  max?: number;
+  /**
+   * Reads a key on a cache miss.
+   * @default (namespaceId, keyId) => loadApiKey(database, namespaceId, keyId)
+   */
+  load?: (namespaceId: string, keyId: string) => Promise<StoredKey | null>;
+  /**
+   * The clock of the TTLs, in ms (tests move it).
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
 /**
- * Resolves API keys to principals. Verified keys are cached briefly so the
- * hot ingestion path does not hit the database for every request; a revoked
- * key stops working within `ttlMs`.
+ * Resolves API keys to principals. Keys, and keys found not to exist, are cached (bounded, with a
+ * TTL) so the hot ingestion path does not query the database per request and random well-formed
+ * keys cost one query each per TTL at most; a revoked key stops working within the TTL.
  */
-export function createKeyResolver(database: Database, ttlMs = 10_000) {
-  const cache = new Map<string, { value: CachedKey | null; expires: number }>();
+export function createKeyResolver(database: Database, options: KeyResolverOptions = {}) {
+  const ttl = options.ttlMs ?? 10_000;
+  const max = options.max ?? 10_000;
+  const read =
+    options.load ?? ((namespaceId: string, keyId: string) => loadApiKey(database, namespaceId, keyId));
+  // A given clock is read on every check: the default caches it for 1 ms, by a timer of its own.
+  const perf = options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {};
+  const unknown = new LRUCache<string, true>({ max, ttl, ...perf });
+  // fetch() shares one load between concurrent requests for the same key.
+  const known = new LRUCache<string, CachedKey, { namespaceId: string; keyId: string }>({
+    max,
+    ttl,
+    ...perf,
+    async fetchMethod(cacheKey, _stale, { context }) {
+      const stored = await read(context.namespaceId, context.keyId);
+      if (stored) return { ...stored };
+      unknown.set(cacheKey, true);
+      return undefined;
+    },
+  });
 
   async function load(namespaceId: string, keyId: string): Promise<CachedKey | null> {
     const cacheKey = `${namespaceId}/${keyId}`;
-    const now = Date.now();
-    const hit = cache.get(cacheKey);
-    if (hit && hit.expires > now) return hit.value;
-    const [row] = await database.db
-      .select({
-        hash: apiKeys.hash,
-        kind: apiKeys.kind,
-        allowedOrigins: apiKeys.allowedOrigins,
-        revokedAt: apiKeys.revokedAt,
-        settings: namespaces.settings,
-      })
-      .from(apiKeys)
-      .innerJoin(namespaces, eq(namespaces.id, apiKeys.namespaceId))
-      .where(and(eq(apiKeys.namespaceId, namespaceId), eq(apiKeys.id, keyId)));
-    const value: CachedKey | null =
-      row && !row.revokedAt
-        ? {
-            hash: row.hash,
-            kind: row.kind,
-            allowedOrigins: row.allowedOrigins,
-            settings: row.settings as NamespaceSettings,
-          }
-        : null;
-    cache.set(cacheKey, { value, expires: now + ttlMs });
-    return value;
+    if (unknown.get(cacheKey)) return null;
+    return (await known.fetch(cacheKey, { context: { namespaceId, keyId } })) ?? null;
   }
 
   return {
@@ -119,8 +169,14 @@ export function createKeyResolver(database: Database, ttlMs = 10_000) {
         settings: stored.settings,
       };
     },
+    /** Forgets every cached key (the next request of each reads it again). */
     clear() {
-      cache.clear();
+      known.clear();
+      unknown.clear();
+    },
+    /** How many keys and unknown keys are remembered now. */
+    get cacheSize() {
+      return { known: known.size, unknown: unknown.size };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import { apiKeys, namespaces } from '../db/schema';
 import { UserError } from '../errors';
 import { generateApiKey, type KeyKind, NAMESPACE_ID_RE } from './keys';
+import type { NamespaceRateLimits } from './rateLimitSettings';
 
 /** Per-namespace settings stored with the namespace. */
 export interface NamespaceSettings {
@@ -12,6 +13,12 @@ export interface NamespaceSettings {
    * @default 'reject'
    */
   pii?: 'reject' | 'scrub';
+  /**
+   * Rate limits of this namespace's keys per key kind, replacing the server's (see
+   * `RateLimitOptions`); change them with `updateNamespaceRateLimits`.
+   * @default the server's limits
+   */
+  rateLimits?: NamespaceRateLimits;
 }
 
 export async function createNamespace(

@@ -74,6 +74,45 @@ describe('recsys CLI on the embedded database', () => {
     }
   });
 
+  it('sets, keeps and resets per-namespace rate limits per key kind', async () => {
+    expect((await recsys('namespace', 'create', 'cli-limits')).code).toBe(0);
+    const settings = async (...args: string[]) => {
+      const run = await recsys('namespace', 'settings', 'cli-limits', ...args);
+      expect(run.code).toBe(0);
+      return JSON.parse(run.stdout) as { pii?: string; rateLimits?: Record<string, unknown> };
+    };
+    expect((await settings('--publishable-limit', '600/m', '--publishable-burst', '900')).rateLimits).toEqual(
+      {
+        publishable: { points: 600, duration: 60, burst: 900, burstDuration: 10 },
+      },
+    );
+    // Changing the other kind, or another setting, keeps this one.
+    const both = await settings('--secret-limit', '1000/10s', '--pii', 'scrub');
+    expect(both.pii).toBe('scrub');
+    expect(both.rateLimits).toEqual({
+      publishable: { points: 600, duration: 60, burst: 900, burstDuration: 10 },
+      secret: { points: 1000, duration: 10, burst: 1000, burstDuration: 10 },
+    });
+    expect((await settings('--publishable-limit', 'default')).rateLimits).toEqual({
+      secret: { points: 1000, duration: 10, burst: 1000, burstDuration: 10 },
+    });
+
+    const badRate = await recsys('namespace', 'settings', 'cli-limits', '--secret-limit', '50 per second');
+    expect(badRate.code).toBe(2);
+    expect(badRate.stderr).toMatch(/Rate "50 per second" is not understood: write <requests>\/<duration>/);
+    const badBurst = await recsys(
+      'namespace',
+      'settings',
+      'cli-limits',
+      '--secret-limit',
+      '50/s',
+      '--secret-burst',
+      '10',
+    );
+    expect(badBurst.code).toBe(2);
+    expect(badBurst.stderr).toMatch(/burst: burst must be at least points/);
+  });
+
   it('explains bad input and exits non-zero instead of crashing', async () => {
     const badNs = await recsys('namespace', 'create', 'Bad Name!');
     expect(badNs.code).toBe(2);

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
 import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
@@ -32,6 +32,10 @@ program
   .showHelpAfterError();
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+const intArg = (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('use a whole number.');
+  return Number(value);
+};
 // Each command imports what it runs when it runs (here and in ./*.ts): `recsys --help` and the
 // start of every command load commander and the option definitions, not the database drivers,
 // ONNX or the lab.
@@ -59,14 +63,49 @@ ns.command('create <id>')
     }),
   );
 ns.command('settings <id>')
-  .description('change a namespace setting')
+  .description('change a namespace setting (prints the settings)')
   .option('--pii <policy>', 'what to do with values that look like e-mails or phone numbers: reject | scrub')
-  .action((id: string, opts: { pii?: 'reject' | 'scrub' }) =>
-    withDatabase(globals(), async (database) => {
-      const { updateNamespaceSettings } = await import('../auth/namespaces');
-      const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
-      console.log(JSON.stringify(settings));
-    }),
+  .option(
+    '--publishable-limit <rate>',
+    'requests per publishable key and client address, e.g. 50/s, 600/m, 1000/10s; "default" for the server\'s',
+  )
+  .option('--publishable-burst <n>', 'most requests accepted at once (with --publishable-limit)', intArg)
+  .option('--secret-limit <rate>', 'requests per secret key and client address; "default" for the server\'s')
+  .option('--secret-burst <n>', 'most requests accepted at once (with --secret-limit)', intArg)
+  .action(
+    (
+      id: string,
+      opts: {
+        pii?: 'reject' | 'scrub';
+        publishableLimit?: string;
+        publishableBurst?: number;
+        secretLimit?: string;
+        secretBurst?: number;
+      },
+    ) =>
+      withDatabase(globals(), async (database) => {
+        const { updateNamespaceSettings } = await import('../auth/namespaces');
+        const { parseRateText, updateNamespaceRateLimits } = await import('../auth/rateLimitSettings');
+        const limit = (kind: string, rate: string | undefined, burst: number | undefined) => {
+          if (rate === undefined) {
+            if (burst !== undefined)
+              throw new UserError('BAD_REQUEST', `--${kind}-burst needs --${kind}-limit.`);
+            return undefined;
+          }
+          if (rate === 'default') return null;
+          return parseRateText(rate, burst);
+        };
+        const publishable = limit('publishable', opts.publishableLimit, opts.publishableBurst);
+        const secret = limit('secret', opts.secretLimit, opts.secretBurst);
+        if (publishable !== undefined || secret !== undefined) {
+          await updateNamespaceRateLimits(database, id, {
+            ...(publishable !== undefined ? { publishable } : {}),
+            ...(secret !== undefined ? { secret } : {}),
+          });
+        }
+        const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
+        console.log(JSON.stringify(settings));
+      }),
   );
 ns.command('list')
   .description('list namespaces')

@@ -17,6 +17,14 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       '--no-http-thread',
       'serve HTTP from the engine thread (by default, on PostgreSQL, HTTP has a thread of its own)',
     )
+    .option(
+      '--redis-url <url>',
+      'share rate limits through this Redis (default: REDIS_URL; in memory without)',
+    )
+    .option(
+      '--trust-proxy <proxies>',
+      'take the client address from X-Forwarded-For set by these proxies: a hop count, or addresses and CIDR ranges (default: RECSYS_TRUST_PROXY; off)',
+    )
     .action(
       async (opts: {
         port: number;
@@ -24,8 +32,11 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         embeddings?: string;
         engine: boolean;
         httpThread: boolean;
+        redisUrl?: string;
+        trustProxy?: string;
       }) => {
         const { parseEmbeddingsSetting, startRecsys } = await import('../start');
+        const { parseTrustProxy } = await import('../http/clientIp');
         const running = await startRecsys({
           databaseUrl: globals().databaseUrl,
           dataDir: globals().dataDir,
@@ -34,6 +45,10 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           embeddings: parseEmbeddingsSetting(opts.embeddings),
           engine: opts.engine,
           httpThread: opts.httpThread ? 'auto' : false,
+          rateLimits: {
+            ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+            ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
+          },
         });
         // Once only, and every later signal ignored: Ctrl-C reaches both the launcher (bin/recsys.js)
         // and this process, and the launcher forwards it, so a second SIGINT arrives mid-shutdown.

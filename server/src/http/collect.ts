@@ -2,11 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { limits } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
+import type { AuthFailure, Principal } from '../auth/keyResolver';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { ingestEvents } from '../ingest/events';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
-import { requestOrigin } from './cors';
-import { bearerToken } from './credentials';
 
 const collectBodySchema = z.object({
   events: z
@@ -26,10 +25,16 @@ export type CollectBody = z.input<typeof collectBodySchema>;
  */
 export function createCollectHandler(services: AppServices) {
   const { metrics } = services;
-  return async function collect(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+  /** `auth` is the request's key (`?key=`, else the Authorization header), resolved by the server. */
+  return async function collect(
+    req: IncomingMessage,
+    res: ServerResponse,
+    auth: Principal | AuthFailure | undefined,
+    requestId: string,
+  ) {
     const start = performance.now();
     try {
-      return await handle(req, res, url, requestId, start);
+      return await handle(req, res, auth, requestId, start);
     } catch (error) {
       // Answered by the server's error handler (503 with Retry-After when the database is
       // unreachable); counted here so outages show on the collect endpoint's metrics.
@@ -42,7 +47,7 @@ export function createCollectHandler(services: AppServices) {
   async function handle(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    auth: Principal | AuthFailure | undefined,
     requestId: string,
     start: number,
   ) {
@@ -53,9 +58,7 @@ export function createCollectHandler(services: AppServices) {
     const fail = (status: number, code: string, message: string, headers?: Record<string, string>) =>
       reply(status, { error: { code, message, requestId } }, code, headers);
     if (req.method !== 'POST') return fail(405, 'METHOD_NOT_SUPPORTED', 'Use POST.');
-    const key = url.searchParams.get('key') ?? bearerToken(req.headers.authorization);
-    if (!key) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
-    const auth = await services.keys.resolve(key, requestOrigin(req));
+    if (!auth) return fail(401, 'UNAUTHORIZED', 'Missing API key: add ?key=<publishable key> to the URL.');
     if ('code' in auth) return fail(auth.code === 'UNAUTHORIZED' ? 401 : 403, auth.code, auth.message);
     let text: string;
     try {

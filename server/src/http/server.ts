@@ -6,7 +6,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Context } from '../api/init';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
-import { createKeyResolver } from '../auth/keyResolver';
+import { type AuthFailure, createKeyResolver, type Principal } from '../auth/keyResolver';
 import type { Database } from '../db/client';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
@@ -20,6 +20,7 @@ import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
 import { createFastQueryHandler } from './fastQueries';
+import { createRateLimiter, type RateLimitOptions, type RateLimitRefusal } from './rateLimiter';
 import { checkReadiness } from './readiness';
 
 /** Extra routes served by the same process (the demo storefront uses it). */
@@ -58,6 +59,11 @@ export interface RecsysServerOptions {
    * @default true
    */
   fastQueries?: boolean;
+  /**
+   * Rate limits of `/trpc/*` and `/v1/collect` (see {@link RateLimitOptions}); `false` turns them off.
+   * @default {} (the default limits, counted in memory)
+   */
+  rateLimits?: RateLimitOptions | false;
 }
 
 export interface RecsysServer {
@@ -96,6 +102,11 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
   if (options.recLog) watchServedListLog(metrics, options.recLog);
   const requestIds = new WeakMap<IncomingMessage, string>();
+  // The key is resolved once, where the request arrives (the rate limits need it), and read here
+  // by the tRPC context.
+  const resolved = new WeakMap<IncomingMessage, Principal | AuthFailure | Error | undefined>();
+  const limiter =
+    options.rateLimits === false ? undefined : createRateLimiter(options.rateLimits ?? {}, options.log);
   const services: AppServices = {
     database: options.database,
     keys: createKeyResolver(options.database),
@@ -116,15 +127,6 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   async function createContext(req: IncomingMessage): Promise<Context> {
     const requestId = requestIds.get(req) ?? randomUUID();
     const origin = requestOrigin(req);
-    const key = bearerToken(req.headers.authorization);
-    let auth: Context['auth'];
-    try {
-      auth = key ? await services.keys.resolve(key, origin) : undefined;
-    } catch (error) {
-      // Failing here would leave tRPC without a context: a 500 quoting no request id. The procedure
-      // answers instead (503 when the database is unreachable).
-      auth = error instanceof Error ? error : new Error(String(error));
-    }
     return {
       services,
       requestId,
@@ -133,7 +135,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       // a procedure logs name the requestId themselves.
       log: options.log,
       metrics,
-      auth,
+      auth: resolved.has(req) ? resolved.get(req) : await resolveKey(req, undefined, origin),
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {
@@ -161,6 +163,52 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         });
 
   const collect = createCollectHandler(services);
+
+  /** The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved. */
+  function resolveKey(req: IncomingMessage, url: URL | undefined, origin = requestOrigin(req)) {
+    const key = url?.searchParams.get('key') ?? bearerToken(req.headers.authorization);
+    return key ? services.keys.resolve(key, origin) : Promise.resolve(undefined);
+  }
+
+  /** 429 in the shape the route's clients read: tRPC's error envelope, or the collector's. */
+  function tooManyRequests(
+    res: ServerResponse,
+    path: string,
+    refusal: RateLimitRefusal,
+    requestId: string,
+    seconds: number,
+  ) {
+    const headers = { 'retry-after': String(refusal.retryAfter) };
+    const { limit, retryAfter, message } = refusal;
+    const procedures = path === '/v1/collect' ? ['collect'] : path.slice('/trpc/'.length).split(',');
+    for (const procedure of procedures) {
+      // Only names the router has: a made-up path must not add a metrics series.
+      if (procedure === 'collect' || Object.hasOwn(appRouter._def.procedures, procedure)) {
+        metrics.observe(procedure, 'TOO_MANY_REQUESTS', seconds);
+      }
+    }
+    if (path === '/v1/collect') {
+      return sendJson(
+        res,
+        429,
+        { error: { code: 'TOO_MANY_REQUESTS', message, requestId, limit, retryAfter } },
+        headers,
+      );
+    }
+    const procedure = path.slice('/trpc/'.length);
+    sendJson(
+      res,
+      429,
+      {
+        error: {
+          message,
+          code: -32029,
+          data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path: procedure, requestId, limit, retryAfter },
+        },
+      },
+      headers,
+    );
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const incoming = req.headers['x-request-id'];
@@ -204,7 +252,33 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         });
       }
       if (api) {
-        if (path === '/v1/collect') return await collect(req, res, url, requestId);
+        const keyUrl = path === '/v1/collect' ? url : undefined;
+        let auth: Principal | AuthFailure | undefined;
+        try {
+          if (limiter) {
+            const admitted = await limiter.admit(limiter.clientIp(req), () => resolveKey(req, keyUrl));
+            if ('refused' in admitted)
+              return tooManyRequests(
+                res,
+                path,
+                admitted.refused,
+                requestId,
+                (performance.now() - started) / 1000,
+              );
+            auth = admitted.auth;
+          } else {
+            auth = await resolveKey(req, keyUrl);
+          }
+        } catch (error) {
+          // The key could not be looked up (database unreachable). A tRPC route hands the error to
+          // its procedure, which answers 503 in tRPC's envelope; the collector's catch below does it
+          // in its own.
+          if (path === '/v1/collect' || !isDatabaseUnavailable(error)) throw error;
+          resolved.set(req, error as Error);
+          return trpcHandler(req, res);
+        }
+        resolved.set(req, auth);
+        if (path === '/v1/collect') return await collect(req, res, auth, requestId);
         if (fastQueries && (await fastQueries(req, res, url))) return;
         return trpcHandler(req, res);
       }
@@ -259,7 +333,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   return {
     services,
     server,
-    listen(port = 0, host = '127.0.0.1') {
+    async listen(port = 0, host = '127.0.0.1') {
+      await limiter?.ready;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -268,11 +343,12 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         });
       });
     },
-    close() {
-      return new Promise((resolve) => {
+    async close() {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await limiter?.close();
     },
   };
 }

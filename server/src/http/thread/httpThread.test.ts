@@ -158,6 +158,26 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     }
   });
 
+  it('counts rate limits on its own thread, where the requests arrive', async () => {
+    const limited = await startHttpThread({
+      engines,
+      databaseUrl: database.url!,
+      port: 0,
+      logLevel: 'silent',
+      rateLimits: { secret: { points: 2, duration: 3600 } },
+    });
+    try {
+      const client = createClient(limited.url, key);
+      await client.recs.similar.query({ itemId: 'a', k: 1 });
+      await client.recs.similar.query({ itemId: 'a', k: 1 });
+      await expect(client.recs.similar.query({ itemId: 'a', k: 1 })).rejects.toMatchObject({
+        data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, limit: 'key' },
+      });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('rejects with the reason when it cannot listen, and close() ends the thread', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));

@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { EngineService } from '../../serve/EngineService';
 import { exposeEngine } from '../../serve/engineBridge';
+import type { RateLimitOptions } from '../rateLimiter';
 
 export interface HttpThreadOptions {
   /** The engines, on this thread; the HTTP thread asks them for each `recs.*` list. */
@@ -19,6 +20,12 @@ export interface HttpThreadOptions {
   /** See `RecsysServerOptions.fastQueries`. @default true */
   fastQueries?: boolean;
   /**
+   * Rate limits, counted in this thread (in its memory, or in Redis and so shared with every process).
+   * See `RecsysServerOptions.rateLimits`.
+   * @default {}
+   */
+  rateLimits?: RateLimitOptions | false;
+  /**
    * Called when the thread ends after it started listening and without `close()` (an uncaught
    * error): the process no longer serves HTTP. A failed start rejects instead.
    * @default nothing; the caller decides
@@ -33,6 +40,7 @@ export interface HttpThreadData {
   host: string;
   logLevel: string | undefined;
   fastQueries: boolean;
+  rateLimits: RateLimitOptions | false;
   enginePort: MessagePort;
 }
 
@@ -80,6 +88,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     host: options.host ?? '127.0.0.1',
     logLevel: options.logLevel,
     fastQueries: options.fastQueries ?? true,
+    rateLimits: options.rateLimits ?? {},
     enginePort: channel.port2,
   };
   const worker = new Worker(workerEntry(), {

@@ -19,7 +19,7 @@ try {
     database: db,
     log,
     engine: { remote: engines },
-    http: { fastQueries: data.fastQueries },
+    http: { fastQueries: data.fastQueries, rateLimits: data.rateLimits },
     owned: [() => db.close()],
   });
   // A failed start has already released the runtime (the remote engine and the pool).
