@@ -28,6 +28,12 @@ export {
   updateNamespaceSettings,
 } from './auth/namespaces';
 export {
+  type SignUserTokenOptions,
+  signUserToken,
+  type UserTokenCheck,
+  verifyUserToken,
+} from './auth/userTokens';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,

@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
+import { proveUserId, type UserIdProof } from '../auth/userProof';
 import { describeZodError, UserError } from '../errors';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
@@ -14,7 +15,14 @@ export interface Context {
   /** The caller's browser origin (Origin header, else the Referer's origin). */
   origin: string | undefined;
   auth: Principal | AuthFailure | undefined;
+  /** The `x-recsys-user-token` header: proves the userId a publishable-key request names. */
+  userToken: string | undefined;
   metrics: Metrics;
+}
+
+/** Which userId the request may speak for (any, the token's, or none); see `proveUserId`. */
+export function userIdProof(ctx: Context & { principal: Principal }): Promise<UserIdProof> {
+  return proveUserId(ctx.principal, ctx.userToken, ctx.services.keys.secretKeyHash);
 }
 
 /**

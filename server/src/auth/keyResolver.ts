@@ -119,6 +119,14 @@ export function createKeyResolver(database: Database, ttlMs = 10_000) {
         settings: stored.settings,
       };
     },
+    /**
+     * The stored sha-256 of a non-revoked secret key, which keys the MAC of the user tokens that
+     * key signed; through the same cache, so a revoked key's tokens stop working as the key does.
+     */
+    async secretKeyHash(namespaceId: string, keyId: string): Promise<string | undefined> {
+      const stored = await load(namespaceId, keyId);
+      return stored?.kind === 'secret' ? stored.hash : undefined;
+    },
     clear() {
       cache.clear();
     },

@@ -42,6 +42,11 @@ program
     }),
   );
 
+const onOffArg = (value: string) => {
+  if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('use "on" or "off".');
+  return value === 'on';
+};
+
 const ns = program
   .command('namespace')
   .description('manage namespaces (one catalog, its users, events and config)');
@@ -58,10 +63,18 @@ ns.command('create <id>')
 ns.command('settings <id>')
   .description('change a namespace setting')
   .option('--pii <policy>', 'what to do with values that look like e-mails or phone numbers: reject | scrub')
-  .action((id: string, opts: { pii?: 'reject' | 'scrub' }) =>
+  .option(
+    '--trust-browser-user-ids <on|off>',
+    'accept a userId from publishable-key requests without a user token (off: recommended)',
+    onOffArg,
+  )
+  .action((id: string, opts: { pii?: 'reject' | 'scrub'; trustBrowserUserIds?: boolean }) =>
     withDatabase(globals(), async (database) => {
       const { updateNamespaceSettings } = await import('../auth/namespaces');
-      const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
+      const settings = await updateNamespaceSettings(database, id, {
+        ...(opts.pii ? { pii: opts.pii } : {}),
+        ...(opts.trustBrowserUserIds !== undefined ? { trustBrowserUserIds: opts.trustBrowserUserIds } : {}),
+      });
       console.log(JSON.stringify(settings));
     }),
   );

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { limits } from '@recsys/engine/protocol';
+import { limits, USER_TOKEN_FIELD, USER_TOKEN_HEADER, USER_TOKEN_MAX_LENGTH } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
+import { proveUserId } from '../auth/userProof';
 import { ingestEvents } from '../ingest/events';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { requestOrigin } from './cors';
@@ -13,6 +14,11 @@ const collectBodySchema = z.object({
     .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
   sentAt: z.string().max(64).optional(),
   dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
+  /** The signed-in user's token; a beacon cannot send it as a header. */
+  [USER_TOKEN_FIELD]: z
+    .string()
+    .max(USER_TOKEN_MAX_LENGTH, `a user token has at most ${USER_TOKEN_MAX_LENGTH} characters`)
+    .optional(),
 });
 
 /** Body of `POST /v1/collect` as a client sends it; each of `events` is then checked as an `EventInput`. */
@@ -70,7 +76,12 @@ export function createCollectHandler(services: AppServices) {
       return fail(400, 'BAD_REQUEST', `Invalid body: ${detail}`);
     }
     if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
-    const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events);
+    const header = req.headers[USER_TOKEN_HEADER];
+    const token = body.data[USER_TOKEN_FIELD] ?? (typeof header === 'string' ? header : undefined);
+    const userIds = await proveUserId(auth, token, services.keys.secretKeyHash);
+    const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events, {
+      userIds,
+    });
     services.onEventsIngested(auth.namespaceId, result);
     reply(200, result, 'OK');
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Context } from '../api/init';
@@ -99,6 +100,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     const requestId = requestIds.get(req) ?? randomUUID();
     const origin = requestOrigin(req);
     const key = bearerToken(req.headers.authorization);
+    const userToken = req.headers[USER_TOKEN_HEADER];
     return {
       services,
       requestId,
@@ -108,6 +110,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       log: options.log,
       metrics,
       auth: key ? await services.keys.resolve(key, origin) : undefined,
+      userToken: typeof userToken === 'string' ? userToken : undefined,
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {
