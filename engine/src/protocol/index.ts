@@ -26,6 +26,7 @@ export {
   type Surface,
 } from './surfaces';
 export {
+  createUserTokenClaims,
   USER_TOKEN_DEFAULT_SECONDS,
   USER_TOKEN_FIELD,
   USER_TOKEN_HEADER,

@@ -38,3 +38,28 @@ export interface UserTokenClaims {
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
+
+/**
+ * The claims of a new token, checked: what both signers (`@recsys/sdk/node` for shop backends,
+ * `@recsys/server` for code that embeds the server) put in a token before they MAC it.
+ * @throws RangeError for a lifetime outside 1–`USER_TOKEN_MAX_SECONDS`, TypeError for an empty userId.
+ */
+export function createUserTokenClaims(
+  namespaceId: string,
+  keyId: string,
+  userId: string,
+  expiresInSeconds: number = USER_TOKEN_DEFAULT_SECONDS,
+  now: number = Date.now(),
+): UserTokenClaims {
+  if (
+    !Number.isInteger(expiresInSeconds) ||
+    expiresInSeconds < 1 ||
+    expiresInSeconds > USER_TOKEN_MAX_SECONDS
+  ) {
+    throw new RangeError(`expiresInSeconds must be a whole number from 1 to ${USER_TOKEN_MAX_SECONDS}.`);
+  }
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new TypeError('signUserToken needs the userId of the signed-in user.');
+  }
+  return { ns: namespaceId, kid: keyId, sub: userId, exp: Math.floor(now / 1000) + expiresInSeconds };
+}

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
-  USER_TOKEN_DEFAULT_SECONDS,
+  createUserTokenClaims,
   USER_TOKEN_MAX_LENGTH,
   USER_TOKEN_MAX_SECONDS,
   USER_TOKEN_VERSION,
@@ -120,19 +120,13 @@ export function signUserToken(options: SignUserTokenOptions): string {
   if (key?.kind !== 'secret') {
     throw new TypeError('signUserToken needs a secret key (sk_…): publishable keys are public.');
   }
-  const lifetime = options.expiresInSeconds ?? USER_TOKEN_DEFAULT_SECONDS;
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > USER_TOKEN_MAX_SECONDS) {
-    throw new RangeError(`expiresInSeconds must be a whole number from 1 to ${USER_TOKEN_MAX_SECONDS}.`);
-  }
-  if (typeof options.userId !== 'string' || options.userId.length === 0) {
-    throw new TypeError('signUserToken needs the userId of the signed-in user.');
-  }
-  const claims: UserTokenClaims = {
-    ns: key.namespaceId,
-    kid: key.keyId,
-    sub: options.userId,
-    exp: Math.floor((options.now ?? Date.now()) / 1000) + lifetime,
-  };
+  const claims = createUserTokenClaims(
+    key.namespaceId,
+    key.keyId,
+    options.userId,
+    options.expiresInSeconds,
+    options.now,
+  );
   const signed = `${USER_TOKEN_VERSION}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${signed}.${userTokenMac(hashSecret(key.secret), signed).toString('base64url')}`;
 }
