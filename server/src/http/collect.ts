@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { limits, USER_TOKEN_FIELD, USER_TOKEN_HEADER, USER_TOKEN_MAX_LENGTH } from '@recsys/engine/protocol';
+import { limits, USER_TOKEN_FIELD, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
 import { proveUserId } from '../auth/userProof';
@@ -14,11 +14,11 @@ const collectBodySchema = z.object({
     .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
   sentAt: z.string().max(64).optional(),
   dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
-  /** The signed-in user's token; a beacon cannot send it as a header. */
-  [USER_TOKEN_FIELD]: z
-    .string()
-    .max(USER_TOKEN_MAX_LENGTH, `a user token has at most ${USER_TOKEN_MAX_LENGTH} characters`)
-    .optional(),
+  /**
+   * The signed-in user's token; a beacon cannot send it as a header. Not a string, or too long, it
+   * proves nothing (the rows count for their anonymousId) rather than costing the batch.
+   */
+  [USER_TOKEN_FIELD]: z.unknown().optional(),
 });
 
 /** Body of `POST /v1/collect` as a client sends it; each of `events` is then checked as an `EventInput`. */
@@ -77,7 +77,8 @@ export function createCollectHandler(services: AppServices) {
     }
     if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
     const header = req.headers[USER_TOKEN_HEADER];
-    const token = body.data[USER_TOKEN_FIELD] ?? (typeof header === 'string' ? header : undefined);
+    const field = body.data[USER_TOKEN_FIELD];
+    const token = typeof field === 'string' ? field : typeof header === 'string' ? header : undefined;
     const userIds = await proveUserId(auth, token, services.keys.secretKeyHash);
     const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events, {
       userIds,

@@ -238,6 +238,31 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
       expect((await shop.admin.events.list.query({ userId: 'u-victim', limit: 10 })).events).toEqual([]);
     });
 
+    it('takes the user token from a beacon body, and a token that is not a string costs no row', async () => {
+      const post = (userToken: unknown, id: string) =>
+        fetch(`${stack.url}/v1/collect?key=${shop.publishableKey}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', origin: TEST_ORIGIN },
+          body: JSON.stringify({ events: [{ ...event(0), eventId: id, userId: 'u-beacon' }], userToken }),
+        }).then((r) => r.json());
+      expect(await post(shop.userToken('u-beacon'), 'beacon-1')).toEqual({
+        accepted: 1,
+        duplicates: 0,
+        rejected: [],
+      });
+      const odd = await post({ not: 'a token' }, 'beacon-2');
+      expect(odd).toMatchObject({ accepted: 1, warnings: [{ index: 0, path: 'userId' }] });
+      const stored = await shop.admin.events.list.query({ anonymousId: 'anon-1', limit: 100 });
+      expect(
+        stored.events.filter((e) => e.eventId.startsWith('beacon-')).map((e) => [e.eventId, e.userId]),
+      ).toEqual(
+        expect.arrayContaining([
+          ['beacon-1', 'u-beacon'],
+          ['beacon-2', null],
+        ]),
+      );
+    });
+
     it('refuses users.alias from a browser without the user token, and with another user’s', async () => {
       for (const client of [shop.browser, shop.browserAs('u-other')]) {
         await expect(
