@@ -33,7 +33,8 @@ export default defineConfig(({ mode }): UserConfig => {
         formats: ['es'],
         fileName: (_format, name) => `${name}.js`,
       },
-      rolldownOptions: { external: [/^@trpc\//] },
+      // node:crypto signs user tokens in dist/node.js; a browser-external stub would fail there
+      rolldownOptions: { external: [/^@trpc\//, /^node:/] },
     },
   };
 });

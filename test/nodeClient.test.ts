@@ -35,6 +35,7 @@ describe('node client example', () => {
     expect(stdout).toContain('Synced 8 customers');
     expect(stdout).toContain('Backfilled 22 purchase events');
     expect(stdout).toContain('Order o-1001 sent for ana (2 lines)');
+    expect(stdout).toMatch(/User token for ana's pages: ut1\./);
 
     expect(section(stdout, 'Recommended for ana').length).toBeGreaterThanOrEqual(3);
 

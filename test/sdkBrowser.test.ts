@@ -14,8 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOADER_SNIPPET, type Tracker, type TrackerOptions } from '@recsys/sdk';
+import { signUserToken } from '@recsys/sdk/node';
 import { createApiKey, createLogger, createRecsysServer, type Database } from '@recsys/server';
-import { getTestDatabaseTargets, startTestServer } from '@recsys/server/testing';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '@recsys/server/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launchBrowser } from './helpers/browser';
@@ -32,6 +33,8 @@ const fixtures = fileURLToPath(new URL('./sdk-fixtures/', import.meta.url));
 const sdkDir = dirname(createRequire(import.meta.url).resolve('@recsys/sdk/package.json'));
 const sdkScript = join(sdkDir, 'dist', 'recsys.js');
 const NAMESPACE = 'sdk-browser';
+/** The namespace's keys; its secret key signs user tokens as a shop's backend would. */
+let tenant: TestTenant;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Deadline for anything the browser sends in the background. */
 const DELIVERY = { timeout: 60_000, interval: 100 };
@@ -127,7 +130,7 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     api = started;
     apiUrl = started.url;
     apiPort = Number(new URL(started.url).port);
-    await started.tenant(NAMESPACE);
+    tenant = await started.tenant(NAMESPACE);
     shop = await startShop(shopConfig);
     const key = await createApiKey(database, NAMESPACE, { kind: 'publishable', allowedOrigins: [shop.url] });
     shopConfig.key = key.key;
@@ -239,11 +242,13 @@ describe.skipIf(!hasChromium)('the script-tag SDK in Chromium against a real Rec
     const add = rows.find((r) => r.type === 'add');
     expect(add).toMatchObject({ value: 2, meta: { unitPrice: 19.9, currency: 'EUR' } });
 
-    await page.evaluate(() => {
+    // the token the shop's backend signs at sign-in and hands to the page
+    const token = signUserToken({ secretKey: tenant.secretKey, userId: 'user-42' });
+    await page.evaluate((t) => {
       const recsys = (window as unknown as { recsys: Tracker }).recsys;
-      recsys.identify('user-42', { tier: 'gold' });
+      recsys.identify('user-42', { tier: 'gold' }, { token: t });
       recsys.click('sku-2');
-    });
+    }, token);
     expect(await getIds(page)).toEqual({ ...ids, userId: 'user-42' });
     await vi.waitFor(async () => {
       const aliases = await database.query<{ user_id: string }>(

@@ -261,6 +261,9 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     await page.waitForURL(shop.url + '/');
     await expect.poll(() => page.locator('[data-signed-in]').textContent()).toBe(userId);
     expect(JSON.parse((await aliased).postData() ?? '{}')).toMatchObject({ userId });
+    // linked with the user token the shop's server signed for the page
+    expect((await (await aliased).response())?.status()).toBe(200);
+    expect((await aliased).headers()['x-recsys-user-token']).toMatch(/^ut1\./);
     expect((await widgetItems(page, '[data-recsys-widget="buy-again"]')).length).toBeGreaterThan(0);
     await checkPage(page, 'home-signed-in');
 

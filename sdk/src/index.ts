@@ -25,6 +25,7 @@ export { LOADER_SNIPPET } from './snippet';
 export {
   type CartProps,
   createTracker,
+  type IdentifyOptions,
   type ItemProps,
   type Order,
   type Tracker,

@@ -3,8 +3,9 @@ import type { AnyRouter } from '@trpc/server';
 
 import { createTracker as createBrowserTracker, type Tracker, type TrackerOptions } from './tracker';
 
-export type { Tracker, TrackerOptions } from './tracker';
+export type { IdentifyOptions, Tracker, TrackerOptions } from './tracker';
 export * from './types';
+export { type SignUserTokenOptions, signUserToken } from './userToken';
 
 /** Options of the Node client. */
 export interface NodeClientOptions {

@@ -1,3 +1,4 @@
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createRecsysClient, recommendationContext } from './recs';
@@ -40,6 +41,28 @@ describe('recommendation client', () => {
     });
     const denied = createRecsysClient<TestRouter>({ endpoint: ENDPOINT, key: 'nope' });
     await expect(denied.recs.trending({})).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+  });
+
+  it("sends the signed-in user's token with every call of the full SDK, and none after reset", async () => {
+    resetBrowserState();
+    const seen: Array<string | null> = [];
+    const fetch = (url: string, init: RequestInit) => {
+      seen.push(new Headers(init.headers).get(USER_TOKEN_HEADER));
+      return globalThis.fetch(url, init);
+    };
+    const sdk = createRecsys<TestRouter>({
+      endpoint: ENDPOINT,
+      key: 'pk_test',
+      fetch,
+      flushInterval: 60_000,
+    });
+    sdk.identify('u-1', undefined, { token: 'ut1.for-u-1' });
+    await sdk.recs.forUser({ k: 1 });
+    sdk.reset();
+    await sdk.recs.forUser({ k: 1 });
+    // the alias from identify, the list while signed in, the list after reset
+    expect(seen).toEqual(['ut1.for-u-1', 'ut1.for-u-1', null]);
+    sdk.destroy();
   });
 
   it('reports an unreachable server as status 0', async () => {

@@ -14,6 +14,10 @@ export interface Recsys<TRouter = unknown> extends Tracker, Omit<RecsysClient<TR
  */
 export function createRecsys<TRouter = unknown>(options: TrackerOptions): Recsys<TRouter> {
   const tracker = createTracker(options);
-  const client = createRecsysClient<TRouter>({ ...options, context: tracker.getIds });
+  const client = createRecsysClient<TRouter>({
+    ...options,
+    context: tracker.getIds,
+    userToken: tracker.getUserToken,
+  });
   return { ...tracker, ...client };
 }

@@ -62,6 +62,28 @@ export function nextRetryDelay(input: {
   policy: RetryPolicy;
   random: number;
 }): number | null {
-  const delay = input.retryAfter ?? backoffDelay(input.attempt, input.policy, input.random);
-  return input.now + delay - input.firstFailureAt > input.policy.maxRetryTime ? null : delay;
+  return retryDelay(
+    input.attempt,
+    input.firstFailureAt,
+    input.now,
+    input.retryAfter,
+    input.policy,
+    input.random,
+  );
+}
+
+/**
+ * {@link nextRetryDelay} with positional arguments: what the tracker calls, because a minifier can
+ * shorten argument names but not property names (the tracking build counts every byte).
+ */
+export function retryDelay(
+  attempt: number,
+  firstFailureAt: number,
+  now: number,
+  retryAfter: number | undefined,
+  policy: RetryPolicy,
+  random: number,
+): number | null {
+  const delay = retryAfter ?? backoffDelay(attempt, policy, random);
+  return now + delay - firstFailureAt > policy.maxRetryTime ? null : delay;
 }

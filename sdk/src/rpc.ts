@@ -22,6 +22,13 @@ export interface RpcConfig {
   endpoint: string;
   key: string;
   fetch?: FetchLike | undefined;
+  /**
+   * The signed-in user's token, read at each call and sent as `x-recsys-user-token`: proves the
+   * `userId` of a publishable-key call (`createRecsys` passes the tracker's).
+   * @default undefined
+   * @example userToken: () => sessionStorage.getItem('recsysToken') ?? undefined
+   */
+  userToken?: (() => string | undefined) | undefined;
 }
 
 /**
@@ -35,7 +42,14 @@ export async function callProcedure(
   input: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
-  const { url, init } = procedureRequest(config.endpoint, config.key, type, path, input);
+  const { url, init } = procedureRequest(
+    config.endpoint,
+    config.key,
+    type,
+    path,
+    input,
+    config.userToken?.(),
+  );
   const request: RequestInit = signal ? { ...init, signal } : init;
   let res: Response;
   try {

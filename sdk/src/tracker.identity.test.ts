@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createCookieStore } from './storage';
-import { ENDPOINT, KEY, settle, useCollector } from './testing/collector';
+import { ENDPOINT, KEY, settle, stubBeacon, useCollector } from './testing/collector';
 import { createTracker, type Tracker, type TrackerOptions } from './tracker';
 
 const collector = useCollector();
@@ -210,5 +210,45 @@ describe('consent', () => {
     expect(cookie('rsys_aid')).toBe(ids.anonymousId);
     expect(collector.aliases).toHaveLength(1);
     expect(t.getConsent()).toBe('granted');
+  });
+});
+
+describe('user token', () => {
+  it('sends the token given to identify with the alias and in every collect body, never stored', async () => {
+    const t = make();
+    t.identify('user-42', undefined, { token: 'ut1.signed.for-42' });
+    await settle();
+    t.view('sku-1');
+    await t.flush();
+    expect(collector.aliases).toMatchObject([{ body: { userId: 'user-42' }, token: 'ut1.signed.for-42' }]);
+    expect(collector.requests[0]?.payload).toMatchObject({ userToken: 'ut1.signed.for-42' });
+    expect(t.getUserToken()).toBe('ut1.signed.for-42');
+    expect(JSON.stringify({ ...localStorage })).not.toContain('ut1.');
+    expect(document.cookie).not.toContain('ut1.');
+  });
+
+  it('puts the token in the body of a beacon, which cannot carry headers', () => {
+    const beacons = stubBeacon(true);
+    const t = make();
+    t.identify('user-42', undefined, { token: 'ut1.beacon' });
+    t.view('sku-1');
+    window.dispatchEvent(new Event('pagehide'));
+    expect(beacons).toHaveLength(1);
+    expect(JSON.parse(beacons[0]!.body)).toMatchObject({ userToken: 'ut1.beacon' });
+  });
+
+  it('forgets the token on reset and on identify without one, and sends none without identify', async () => {
+    const t = make();
+    t.view('sku-0');
+    await t.flush();
+    t.identify('user-42', undefined, { token: 'ut1.first' });
+    t.reset();
+    expect(t.getUserToken()).toBeUndefined();
+    t.identify('user-7');
+    expect(t.getUserToken()).toBeUndefined();
+    t.view('sku-1');
+    await t.flush();
+    for (const r of collector.requests) expect(r.payload).not.toHaveProperty('userToken');
+    expect(collector.aliases.map((a) => a.token)).toEqual(['ut1.first', undefined]);
   });
 });

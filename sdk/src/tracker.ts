@@ -8,7 +8,7 @@
  */
 import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/engine/protocol';
 import { createEventQueue, type EventQueue } from './queue';
-import { defaultRetryPolicy, nextRetryDelay } from './retry';
+import { defaultRetryPolicy, retryDelay } from './retry';
 import { isSessionExpired, parseSession, type SessionRecord } from './session';
 import { createCookieStore, createMemoryStore, createStoreChain, createWebStore } from './storage';
 import type { TrackerOptions } from './trackerOptions';
@@ -61,6 +61,17 @@ export interface Order {
   currency?: string;
 }
 
+/** Options of `identify`. */
+export interface IdentifyOptions {
+  /**
+   * The user token your backend signed for this user (`signUserToken`). Kept in memory only, sent
+   * with events (in the `/v1/collect` body), the `users.alias` link and recommendation calls.
+   * @default undefined (the server then treats the visitor as anonymous)
+   * @example recsys.identify('u-42', undefined, { token: '<from your backend>' })
+   */
+  token?: string;
+}
+
 /** Non-PII user traits; sent once with `identify` as a custom `identify` event. */
 export type Traits = Record<string, string | number | boolean>;
 
@@ -73,8 +84,15 @@ export interface Tracker {
   purchase(order: Order, props?: Omit<TrackProps, 'itemId' | 'value'>): void;
   custom(name: string, props?: TrackProps): void;
   rate(itemId: string, value: number, props?: ItemProps): void;
-  /** Call on login: later events carry the user id; links the anonymous id once via `users.alias`. */
-  identify(userId: string, traits?: Traits): void;
+  /**
+   * Call on login, and on every page while signed in: later events carry the user id; links the
+   * anonymous id once via `users.alias`. In the browser, pass the user token your backend signed
+   * (`signUserToken` of `@recsys/sdk/node`): without it the server ignores the user id of a
+   * publishable-key request and refuses the link.
+   */
+  identify(userId: string, traits?: Traits, options?: IdentifyOptions): void;
+  /** The token given to the last `identify()`, for calls made outside the SDK; cleared by `reset()`. */
+  getUserToken(): string | undefined;
   /** Call on logout: new anonymous id and session, no user id. */
   reset(): void;
   consent(state: ConsentState): void;
@@ -104,9 +122,7 @@ export type { TrackerOptions } from './trackerOptions';
 
 export function createTracker(options: TrackerOptions): Tracker {
   if (!options?.key || !options.endpoint) {
-    throw new TypeError(
-      'Recsys: `key` and `endpoint` are required: createTracker({ key: "pk_…", endpoint: "https://…" })',
-    );
+    throw new TypeError('Recsys: createTracker needs { key: "pk_…", endpoint: "https://…" }');
   }
   const log = options.logger ?? console;
   const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
@@ -138,6 +154,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   let granted = (options.consent ?? 'granted') === 'granted';
   let queue: EventQueue | undefined;
   let aliasPending = '';
+  // the signed-in user's token, in memory only: a page gets it from its backend with identify()
+  let userToken: string | undefined;
   let keepaliveInFlight = 0;
   // The whole flush state, in one place (plain locals so the minifier can shorten them):
   // `sending` is the running drain, `timer` the one pending flush or retry, `attempt > 0`
@@ -180,10 +198,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (prefs.get(ALIAS) === pair || aliasPending === pair) return;
     aliasPending = pair;
     // a tRPC mutation in the protocol's wire format, so the tracking-only build needs no RPC client
-    const { url, init } = mutationRequest(endpoint, options.key, 'users.alias', {
-      anonymousId: anon,
-      userId,
-    });
+    const { url, init } = mutationRequest(
+      endpoint,
+      options.key,
+      'users.alias',
+      { anonymousId: anon, userId },
+      userToken,
+    );
     fetchFn(url, init)
       .then((res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -227,7 +248,11 @@ export function createTracker(options: TrackerOptions): Tracker {
           const q = queue;
           const batch = chunkEvents(q.events, flushAt, maxBytes)[0]!;
           const dropped = q.dropped;
-          const res = await postEvents(fetchFn, collectUrl, createPayload(batch, dropped, Date.now()));
+          const res = await postEvents(
+            fetchFn,
+            collectUrl,
+            createPayload(batch, dropped, Date.now(), userToken),
+          );
           if (q !== queue) return; // consent was withdrawn mid-flight: that queue is gone
           if (res.kind === 'retry') {
             retryLater(q, batch, res);
@@ -262,14 +287,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   ): void {
     const now = Date.now();
     if (!attempt) firstFailureAt = now;
-    const delay = nextRetryDelay({
-      attempt: ++attempt,
-      firstFailureAt,
-      now,
-      retryAfter: res.retryAfter,
-      policy,
-      random: Math.random(),
-    });
+    const delay = retryDelay(++attempt, firstFailureAt, now, res.retryAfter, policy, Math.random());
     if (delay !== null) {
       timer = setTimeout(() => {
         timer = undefined;
@@ -309,7 +327,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const taken = new Set<string>();
     let dropped = q.dropped;
     for (const chunk of chunkEvents(q.events, flushAt, Math.min(maxBytes, KEEPALIVE_BUDGET))) {
-      const body = createPayload(chunk, dropped, Date.now());
+      const body = createPayload(chunk, dropped, Date.now(), userToken);
       const bytes = utf8Length(body);
       let ok = false;
       if (keepalive && keepaliveInFlight + bytes <= KEEPALIVE_BUDGET) {
@@ -378,7 +396,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     });
     if (!Object.keys(meta).length) delete event.meta;
     if (!event.userId && !event.anonymousId) {
-      warn(`${type} dropped: server mode needs a userId or anonymousId per event`);
+      warn(`${type} dropped: no userId or anonymousId (server mode)`);
       return null;
     }
     if (!options.beforeSend) return event;
@@ -408,6 +426,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function wipe(): void {
+    userToken = undefined;
     for (const k of [AID, UID, SESS]) ids.remove(k);
     prefs.remove(ALIAS);
   }
@@ -488,11 +507,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     custom: (name, props = {}) => track('custom', { ...props, meta: { ...props.meta, name } }),
     rate: (itemId, value, props) => track('rate', { ...props, itemId, value }),
-    identify(userId, traits) {
+    identify(userId, traits, o) {
       if (typeof userId !== 'string' || !userId) {
-        warn('identify() needs a non-empty string, got', userId);
+        warn('identify() needs a userId string, got', userId);
         return;
       }
+      userToken = o?.token;
       // while consent is denied the user id is kept in memory only
       (granted ? ids : memory).set(UID, userId, YEAR);
       if (granted && !server) aliasOnce();
@@ -528,6 +548,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
     },
     getConsent: () => (granted ? 'granted' : 'denied'),
+    getUserToken: () => userToken,
     getIds: () =>
       clean({ anonymousId: anonymousId(), userId: ids.get(UID) ?? undefined, sessionId: session(false) }),
     flush() {

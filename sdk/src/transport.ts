@@ -1,4 +1,10 @@
-import type { CollectPayload, EventsBatchResult, RecsysEvent, RowError } from '@recsys/engine/protocol';
+import {
+  type CollectPayload,
+  type EventsBatchResult,
+  type RecsysEvent,
+  type RowError,
+  USER_TOKEN_FIELD,
+} from '@recsys/engine/protocol';
 import { isRetryableStatus, parseRetryAfter } from './retry';
 
 /** The outcome of one delivery attempt, already classified for the flush loop. */
@@ -32,7 +38,11 @@ export function eventBytes(event: RecsysEvent): number {
   return n;
 }
 
-/** Room kept for `{"events":[],"sentAt":"…","dropped":…}` around the events. */
+/**
+ * Room kept for `{"events":[],"sentAt":"…","dropped":…}` around the events. A user token (about
+ * 150–500 bytes) is not counted: it fits in the margins below the 64 KiB keepalive limit and far
+ * below the server's 1 MB.
+ */
 export const ENVELOPE_BYTES = 80;
 
 /**
@@ -58,9 +68,16 @@ export function chunkEvents(events: RecsysEvent[], maxEvents: number, maxBytes: 
   return out;
 }
 
-export function createPayload(events: RecsysEvent[], dropped: number, now: number): string {
+/** The `/v1/collect` body; the user token travels in it because beacons cannot set headers. */
+export function createPayload(
+  events: RecsysEvent[],
+  dropped: number,
+  now: number,
+  userToken?: string,
+): string {
   const p: CollectPayload = { events, sentAt: new Date(now).toISOString() };
   if (dropped) p.dropped = dropped;
+  if (userToken) p[USER_TOKEN_FIELD] = userToken;
   return JSON.stringify(p);
 }
 

@@ -137,6 +137,7 @@ const ctx: Context = {
   origin: undefined,
   metrics: server.services.metrics,
   auth: { namespaceId: 'bench', kind: 'secret', keyId: 'bench', settings: {} },
+  userToken: undefined,
 };
 const caller = appRouter.createCaller(ctx);
 const pick = <T>(xs: T[], n: number) => xs[n % xs.length]!;

@@ -34,6 +34,12 @@ export {
   updateNamespaceRateLimits,
 } from './auth/rateLimitSettings';
 export {
+  type SignUserTokenOptions,
+  signUserToken,
+  type UserTokenCheck,
+  verifyUserToken,
+} from './auth/userTokens';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,

@@ -1,3 +1,5 @@
+import type { USER_TOKEN_FIELD } from './userToken';
+
 /**
  * Behavioural event vocabulary: the one list of event types, the documented
  * meta keys, and the shape of an event on the wire. Server contracts, the
@@ -64,6 +66,11 @@ export interface CollectPayload {
   sentAt?: string;
   /** Events this client discarded (queue cap, retry time cap) since the last successful send. */
   dropped?: number;
+  /**
+   * The signed-in user's token (`USER_TOKEN_FIELD`): in the body because beacons cannot set headers.
+   * Rows naming another userId, or any userId without a valid token, count for their anonymousId only.
+   */
+  [USER_TOKEN_FIELD]?: string;
 }
 
 /** One rejected row of a batch: where, and why. */
@@ -82,4 +89,9 @@ export interface EventsBatchResult {
   /** Rows whose eventId was already stored (replays); ignored. */
   duplicates: number;
   rejected: RowError[];
+  /**
+   * Rows stored with a change the client should know about, e.g. a `userId` ignored because the
+   * request had no valid user token (the row was stored for its `anonymousId`). Absent when empty.
+   */
+  warnings?: RowError[];
 }

@@ -26,6 +26,16 @@ export {
   type Surface,
 } from './surfaces';
 export {
+  createUserTokenClaims,
+  USER_TOKEN_DEFAULT_SECONDS,
+  USER_TOKEN_FIELD,
+  USER_TOKEN_HEADER,
+  USER_TOKEN_MAX_LENGTH,
+  USER_TOKEN_MAX_SECONDS,
+  USER_TOKEN_VERSION,
+  type UserTokenClaims,
+} from './userToken';
+export {
   mutationRequest,
   type ProcedureOutcome,
   type ProcedureRequest,

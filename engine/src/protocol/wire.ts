@@ -7,6 +7,8 @@
  * `{ error: { message, code, data: { code, httpStatus, … } } }`.
  */
 
+import { USER_TOKEN_HEADER } from './userToken';
+
 /** URL prefix of every procedure. */
 export const TRPC_PATH = '/trpc';
 
@@ -19,15 +21,32 @@ export interface ProcedureRequest {
 const procedureUrl = (endpoint: string, path: string) =>
   `${endpoint.replace(/\/+$/, '')}${TRPC_PATH}/${path}`;
 
+/** The headers of a call: the key, JSON, and the signed-in user's token when there is one. */
+function callHeaders(key: string, userToken: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${key}`,
+    'Content-Type': 'application/json',
+  };
+  if (userToken) headers[USER_TOKEN_HEADER] = userToken;
+  return headers;
+}
+
 /**
- * The `fetch` arguments of a query: `GET <endpoint>/trpc/<path>?input=<json>`.
+ * The `fetch` arguments of a query: `GET <endpoint>/trpc/<path>?input=<json>`. `userToken` (see
+ * `USER_TOKEN_HEADER`) proves the input's `userId` on a publishable key.
  * @example queryRequest('https://recs.example', 'pk_…', 'recs.similar', { itemId: 'sku-1' })
  */
-export function queryRequest(endpoint: string, key: string, path: string, input: unknown): ProcedureRequest {
+export function queryRequest(
+  endpoint: string,
+  key: string,
+  path: string,
+  input: unknown,
+  userToken?: string,
+): ProcedureRequest {
   const url = procedureUrl(endpoint, path);
   return {
     url: input === undefined ? url : `${url}?input=${encodeURIComponent(JSON.stringify(input))}`,
-    init: { method: 'GET', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } },
+    init: { method: 'GET', headers: callHeaders(key, userToken) },
   };
 }
 
@@ -41,10 +60,10 @@ export function mutationRequest(
   key: string,
   path: string,
   input: unknown,
+  userToken?: string,
 ): ProcedureRequest {
   // the URL is built inline (not with procedureUrl) so a mutation-only bundle stays as small as it can
-  const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
-  const init: ProcedureRequest['init'] = { method: 'POST', headers };
+  const init: ProcedureRequest['init'] = { method: 'POST', headers: callHeaders(key, userToken) };
   if (input !== undefined) init.body = JSON.stringify(input);
   return { url: `${endpoint.replace(/\/+$/, '')}${TRPC_PATH}/${path}`, init };
 }
@@ -59,8 +78,9 @@ export function procedureRequest(
   type: 'query' | 'mutation',
   path: string,
   input: unknown,
+  userToken?: string,
 ): ProcedureRequest {
-  return (type === 'query' ? queryRequest : mutationRequest)(endpoint, key, path, input);
+  return (type === 'query' ? queryRequest : mutationRequest)(endpoint, key, path, input, userToken);
 }
 
 /** A procedure's answer read from its JSON body. */

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNodeClient, createTracker } from '@recsys/sdk/node';
+import { createNodeClient, createTracker, signUserToken } from '@recsys/sdk/node';
 import {
   type AppRouter,
   createApiKey,
@@ -80,6 +80,11 @@ try {
   );
   await tracker.flush();
   console.log('Order o-1001 sent for ana (2 lines)');
+
+  // 5. Ana signs in on the shop's website: the backend signs a short-lived token for her pages, which
+  // call recsys.identify('ana', undefined, { token }) so the browser's publishable key may name her.
+  const token = signUserToken({ secretKey, userId: 'ana', expiresInSeconds: 3600 });
+  console.log(`User token for ana's pages: ${token.slice(0, 12)}… (valid 1 h)`);
 
   // The engine applies new data within about a second on its own; here we wait for it explicitly:
   // one poll applies every change committed so far, then the new items' embeddings are computed.

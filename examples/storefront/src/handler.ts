@@ -24,6 +24,8 @@ export interface ShopHandlerOptions {
   api: RecsysApi;
   /** Publishable key per browser origin the shop answers on. */
   keyForOrigin(origin: string): string | undefined;
+  /** A user token for the signed-in user, signed on this (server) side with the secret key. */
+  signUserToken(userId: string): string;
   /** Files served under `/static/`, name → absolute path. */
   staticFiles: Record<string, string>;
   demoUsers: DemoUser[];
@@ -217,7 +219,13 @@ export function createShopHandler(options: ShopHandlerOptions) {
       );
       return true;
     }
-    const ctx: PageContext = { origin, publishableKey, user, catalog };
+    const ctx: PageContext = {
+      origin,
+      publishableKey,
+      user,
+      userToken: user ? options.signUserToken(user) : null,
+      catalog,
+    };
     const page = (status: number, body: string) => {
       send(res, status, 'text/html; charset=utf-8', body, {
         'content-security-policy': CSP,

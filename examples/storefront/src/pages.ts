@@ -3,12 +3,13 @@ import type { Catalog, Product } from './catalog';
 import { html, raw, type SafeHtml } from './html';
 
 /**
- * Keeps the browser's SDK identity in step with the shop's session: the first
- * page after signing in calls `identify`, the first after signing out `reset`.
- * Constant (no data inside) so the Content-Security-Policy can allow it by hash.
+ * Keeps the browser's SDK identity in step with the shop's session: every page while signed in
+ * calls `identify` with the user token the shop's backend signed for that page (the SDK links the
+ * visitor once; the token proves the user id on each page), the first page after signing out
+ * `reset`. Constant (no data inside) so the Content-Security-Policy can allow it by hash.
  */
 export const IDENTITY_SCRIPT =
-  '(function(){var m=document.querySelector(\'meta[name="shop-user"]\'),u=(m&&m.content)||"",k="shop_identified",s=null;try{s=localStorage.getItem(k)}catch(e){}if(u&&s!==u){recsys.identify(u);try{localStorage.setItem(k,u)}catch(e){}}else if(!u&&s){recsys.reset();try{localStorage.removeItem(k)}catch(e){}}})();';
+  '(function(){function m(n){var e=document.querySelector(\'meta[name="\'+n+\'"]\');return(e&&e.content)||""}var u=m("shop-user"),t=m("shop-user-token"),k="shop_identified",s=null;try{s=localStorage.getItem(k)}catch(e){}if(u){recsys.identify(u,undefined,{token:t});if(s!==u)try{localStorage.setItem(k,u)}catch(e){}}else if(s){recsys.reset();try{localStorage.removeItem(k)}catch(e){}}})();';
 
 export const INLINE_SCRIPTS = [LOADER_SNIPPET, IDENTITY_SCRIPT];
 
@@ -23,6 +24,8 @@ export interface PageContext {
   publishableKey: string;
   /** The signed-in demo user. */
   user: string | null;
+  /** A user token for `user`, signed by the shop's server for this page. */
+  userToken: string | null;
   catalog: Catalog;
 }
 
@@ -74,6 +77,7 @@ export function layout(ctx: PageContext, page: { title: string; body: SafeHtml; 
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/shop.css">
 <meta name="shop-user" content="${user ?? ''}">
+<meta name="shop-user-token" content="${ctx.userToken ?? ''}">
 <script>${raw(LOADER_SNIPPET)}</script>
 <script>${raw(IDENTITY_SCRIPT)}</script>
 <script async src="/static/recsys-full.js" data-key="${ctx.publishableKey}" data-endpoint="${ctx.origin}"></script>

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { createNodeClient } from '@recsys/sdk/node';
+import { createNodeClient, signUserToken } from '@recsys/sdk/node';
 import {
   type AppRouter,
   createApiKey,
@@ -259,6 +259,8 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
       api,
       demoUsers,
       keyForOrigin: (origin) => (origins.includes(origin) ? key : undefined),
+      // the shop's backend proves who is signed in: a short-lived token per page, signed with its secret key
+      signUserToken: (userId) => signUserToken({ secretKey, userId, expiresInSeconds: 3600 }),
       staticFiles: {
         'recsys-full.js': bundle,
         'shop.js': join(STATIC_DIR, 'shop.js'),

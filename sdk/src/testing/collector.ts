@@ -1,6 +1,6 @@
 // Test-only: an msw-backed Recsys collector plus a recording fetch. Not exported from the package.
 
-import type { CollectPayload, RecsysEvent } from '@recsys/engine/protocol';
+import { type CollectPayload, type RecsysEvent, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
@@ -20,7 +20,7 @@ type Reply = (payload: CollectPayload) => Response;
 /** Starts msw for the current test file and resets browser state between tests. */
 export function useCollector() {
   const requests: CollectedRequest[] = [];
-  const aliases: Array<{ body: unknown; auth: string | null }> = [];
+  const aliases: Array<{ body: unknown; auth: string | null; token?: string | undefined }> = [];
   const replies: Reply[] = [];
   /** Every call made through `fetch` below, with its init (msw cannot see `keepalive`). */
   const calls: Array<{ url: string; init: RequestInit }> = [];
@@ -36,7 +36,11 @@ export function useCollector() {
         : HttpResponse.json({ accepted: payload.events.length, duplicates: 0, rejected: [] });
     }),
     http.post(`${ENDPOINT}/trpc/users.alias`, async ({ request }) => {
-      aliases.push({ body: await request.json(), auth: request.headers.get('authorization') });
+      aliases.push({
+        body: await request.json(),
+        auth: request.headers.get('authorization'),
+        token: request.headers.get(USER_TOKEN_HEADER) ?? undefined,
+      });
       return HttpResponse.json({ result: { data: { ok: true } } });
     }),
   );

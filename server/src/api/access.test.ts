@@ -1,3 +1,4 @@
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
@@ -69,10 +70,18 @@ const cases: Record<string, Case> = {
   'admin.keys.revoke': { type: 'mutation', access: 'secret', input: { keyId: '' } },
 };
 
-async function call(url: string, path: string, c: Case, key: string | undefined, origin?: string) {
+async function call(
+  url: string,
+  path: string,
+  c: Case,
+  key: string | undefined,
+  origin?: string,
+  userToken?: string,
+) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   if (origin) headers.origin = origin;
+  if (userToken) headers[USER_TOKEN_HEADER] = userToken;
   const res =
     c.type === 'query'
       ? await fetch(`${url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(c.input))}`, { headers })
@@ -125,7 +134,8 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
   it.each(Object.entries(cases))(
     'lets a publishable key call %s only if it is an event or recommendation procedure',
     async (path, c) => {
-      const res = await call(stack.url, path, c, a.publishableKey, TEST_ORIGIN);
+      // signed in as the user the inputs name (user tokens themselves: authMatrix.test.ts)
+      const res = await call(stack.url, path, c, a.publishableKey, TEST_ORIGIN, a.userToken('shared'));
       if (c.access === 'secret') {
         expect(res.status).toBe(403);
         expect(res.message).toMatch(/needs a secret key/);
@@ -153,7 +163,7 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
   it('keeps namespaces apart: the same ids in A and B never leak across keys', async () => {
     await b.admin.items.upsert.mutate({ items: [{ itemId: 'shared', title: 'Only in B' }] });
     await b.admin.users.upsert.mutate({ users: [{ userId: 'shared', traits: { tier: 'b' } }] });
-    await b.browser.events.batch.mutate({
+    await b.browserAs('shared').events.batch.mutate({
       events: [{ eventId: 'ev-b', type: 'view', itemId: 'shared', userId: 'shared', ts: now }],
     });
     await a.admin.items.upsert.mutate({ items: [{ itemId: 'shared', title: 'Only in A' }] });
@@ -178,7 +188,7 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
 
     // Recommendations of A never surface B's catalog or behaviour.
     await b.admin.items.upsert.mutate({ items: [{ itemId: 'b-only', title: 'B item', category: 'x' }] });
-    await b.browser.events.batch.mutate({
+    await b.admin.events.batch.mutate({
       events: [1, 2, 3].map((i) => ({
         eventId: `b-buy-${i}`,
         type: 'purchase',
@@ -191,8 +201,8 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
     expect((await b.browser.recs.trending.query({ k: 10 })).items.map((i) => i.itemId)).toContain('b-only');
     for (const list of [
       await a.browser.recs.trending.query({ k: 10 }),
-      await a.browser.recs.forUser.query({ userId: 'bu1', k: 10 }),
-      await a.browser.recs.buyAgain.query({ userId: 'bu1', k: 10 }),
+      await a.browserAs('bu1').recs.forUser.query({ userId: 'bu1', k: 10 }),
+      await a.browserAs('bu1').recs.buyAgain.query({ userId: 'bu1', k: 10 }),
     ]) {
       expect(list.items.map((i) => i.itemId)).not.toContain('b-only');
     }

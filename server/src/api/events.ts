@@ -7,7 +7,7 @@ import {
   pageInputSchema,
 } from '../ingest/contracts';
 import { ingestEvents, listEvents } from '../ingest/events';
-import { keyedProcedure, router, secretProcedure } from './init';
+import { keyedProcedure, router, secretProcedure, userIdProof } from './init';
 
 export const eventsRouter = router({
   /** Up to 500 events; replays (same eventId) are ignored, bad rows reported by index. */
@@ -17,6 +17,7 @@ export const eventsRouter = router({
       ctx.principal.namespaceId,
       ctx.principal.settings,
       input.events,
+      { userIds: await userIdProof(ctx) },
     );
     ctx.services.onEventsIngested(ctx.principal.namespaceId, result);
     return result;

@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
+import { proveUserId, type UserIdProof } from '../auth/userProof';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import {
   DATABASE_UNAVAILABLE_MESSAGE,
@@ -24,7 +25,14 @@ export interface Context {
    * database is unreachable), answered by the procedure rather than by tRPC without a context.
    */
   auth: Principal | AuthFailure | Error | undefined;
+  /** The `x-recsys-user-token` header: proves the userId a publishable-key request names. */
+  userToken: string | undefined;
   metrics: Metrics;
+}
+
+/** Which userId the request may speak for (any, the token's, or none); see `proveUserId`. */
+export function userIdProof(ctx: Context & { principal: Principal }): Promise<UserIdProof> {
+  return proveUserId(ctx.principal, ctx.userToken, ctx.services.keys.secretKeyHash);
 }
 
 /**

@@ -141,7 +141,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
   it('never recommends archived or unavailable items', async () => {
     for (const list of [
       await shop.browser.recs.similar.query({ itemId: 'shoe-1', k: 20 }),
-      await shop.browser.recs.forUser.query({ userId: 'u1', k: 20 }),
+      await shop.browserAs('u1').recs.forUser.query({ userId: 'u1', k: 20 }),
       await shop.browser.recs.trending.query({ k: 20 }),
       await shop.browser.recs.cart.query({ itemIds: ['shoe-1'], k: 20 }),
     ]) {
@@ -169,12 +169,24 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
   });
 
   it('buyAgain: lists what the user bought, most bought first', async () => {
-    const res = await shop.browser.recs.buyAgain.query({ userId: 'u0', k: 5 });
+    const res = await shop.browserAs('u0').recs.buyAgain.query({ userId: 'u0', k: 5 });
     expect(ids(res).slice(0, 4).sort()).toEqual(['shirt-1', 'shoe-1', 'sock-1', 'tie-1']);
   });
 
+  it("never reveals a user's history to a publishable key without that user's token", async () => {
+    const own = ids(await shop.browserAs('u0').recs.buyAgain.query({ userId: 'u0', k: 5 }));
+    expect(own.length).toBeGreaterThan(0);
+    for (const client of [shop.browser, shop.browserAs('u1')]) {
+      // answered as the anonymous visitor it is: nothing bought, nothing viewed
+      expect(ids(await client.recs.buyAgain.query({ userId: 'u0', k: 5 }))).toEqual([]);
+      expect(ids(await client.recs.recentlyViewed.query({ userId: 'u0', k: 5 }))).toEqual([]);
+      const visitor = await client.recs.buyAgain.query({ userId: 'u0', anonymousId: 'someone-else', k: 5 });
+      for (const id of own) expect(ids(visitor)).not.toContain(id);
+    }
+  });
+
   it('recentlyViewed: newest first for the user', async () => {
-    const res = await shop.browser.recs.recentlyViewed.query({ userId: 'u1', k: 3 });
+    const res = await shop.browserAs('u1').recs.recentlyViewed.query({ userId: 'u1', k: 3 });
     expect(ids(res)[0]).toBe('sock-1');
     expect(ids(res)).toContain('shoe-1');
   });
@@ -188,7 +200,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
   });
 
   it('honours priceBetween, includeTagsAny, excludeTagsAny and excludeIds', async () => {
-    const cheap = await shop.browser.recs.forUser.query({
+    const cheap = await shop.browserAs('u2').recs.forUser.query({
       userId: 'u2',
       k: 10,
       filters: { priceBetween: [null, 20] },
@@ -240,8 +252,8 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
   });
 
   it('returns the same list for the same seed, every time', async () => {
-    const a = await shop.browser.recs.forUser.query({ userId: 'u3', k: 8, seed: 42 });
-    const b = await shop.browser.recs.forUser.query({ userId: 'u3', k: 8, seed: 42 });
+    const a = await shop.browserAs('u3').recs.forUser.query({ userId: 'u3', k: 8, seed: 42 });
+    const b = await shop.browserAs('u3').recs.forUser.query({ userId: 'u3', k: 8, seed: 42 });
     // Scores decay with the clock between the two calls; the list does not change.
     expect(ids(a)).toEqual(ids(b));
     expect(a.items.length).toBe(8);
@@ -293,7 +305,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
     const before = await shop.browser.recs.similar.query({ itemId: 'hat-1', k: 3 });
     expect(ids(before)[0]).not.toBe('shoe-3');
     const now = Date.now();
-    await shop.browser.events.batch.mutate({
+    await shop.admin.events.batch.mutate({
       events: [0, 1, 2, 3].flatMap((i) => [
         {
           eventId: `fresh-a${i}`,
@@ -358,17 +370,19 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
         },
       ],
     });
-    await shop.browser.users.alias.mutate({ anonymousId: 'pre-login', userId: 'new-user' });
+    await shop.browserAs('new-user').users.alias.mutate({ anonymousId: 'pre-login', userId: 'new-user' });
     await stack.engines!.pollOnce();
-    expect(ids(await shop.browser.recs.recentlyViewed.query({ userId: 'new-user', k: 3 }))).toEqual([
-      'tie-1',
-    ]);
+    expect(
+      ids(await shop.browserAs('new-user').recs.recentlyViewed.query({ userId: 'new-user', k: 3 })),
+    ).toEqual(['tie-1']);
   });
 
   it('drops a forgotten user from personal lists in every process', async () => {
     await shop.admin.users.forget.mutate({ userId: 'u5' });
     await stack.engines!.pollOnce();
-    expect(ids(await shop.browser.recs.recentlyViewed.query({ userId: 'u5', k: 5 }))).toEqual([]);
-    expect(ids(await shop.browser.recs.buyAgain.query({ userId: 'u5', k: 5 }))).not.toContain('shirt-1');
+    expect(ids(await shop.browserAs('u5').recs.recentlyViewed.query({ userId: 'u5', k: 5 }))).toEqual([]);
+    expect(ids(await shop.browserAs('u5').recs.buyAgain.query({ userId: 'u5', k: 5 }))).not.toContain(
+      'shirt-1',
+    );
   });
 });

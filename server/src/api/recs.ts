@@ -1,18 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Surface } from '@recsys/engine';
 import { TRPCError } from '@trpc/server';
+import type { Principal } from '../auth/keyResolver';
+import { mayNameUser } from '../auth/userProof';
 import { ServiceUnavailableError } from '../errors';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
-import { type Context, keyedProcedure, router } from './init';
+import { type Context, keyedProcedure, router, userIdProof } from './init';
 import { type RecsResponse, recsInputSchemas } from './recsContract';
 
 /** Ranks a list through the engines (in this thread or another) and logs it as served. */
 async function serve(
-  ctx: Context & { principal: { namespaceId: string } },
+  ctx: Context & { principal: Principal },
   surface: Surface,
-  input: ServeInput,
+  requested: ServeInput,
 ): Promise<RecsResponse> {
   const host = ctx.services.engines;
+  let input = requested;
+  if (requested.userId !== undefined && !mayNameUser(await userIdProof(ctx), requested.userId)) {
+    // Unproven: answer as the anonymous visitor (whose random id is its own bearer), never with the
+    // named user's history. Not an error, so a page whose token expired still shows lists.
+    const { userId: _unproven, ...anonymous } = requested;
+    input = anonymous;
+  }
   if (!host) {
     throw new TRPCError({
       code: 'SERVICE_UNAVAILABLE',

@@ -1,4 +1,6 @@
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { mayNameUser, unprovenUserMessage } from '../auth/userProof';
 import {
   aliasInputSchema,
   forgetInputSchema,
@@ -9,7 +11,7 @@ import {
 } from '../ingest/contracts';
 import { forgetAnonymous, forgetUser } from '../ingest/forget';
 import { aliasUser, getUser, listUsers, upsertUsers } from '../ingest/users';
-import { keyedProcedure, router, secretProcedure } from './init';
+import { keyedProcedure, router, secretProcedure, userIdProof } from './init';
 
 export const usersRouter = router({
   upsert: secretProcedure
@@ -19,13 +21,17 @@ export const usersRouter = router({
     ),
   /**
    * Links an anonymous id to a user on login. Allowed with publishable keys
-   * because the browser SDK's `identify()` calls it.
+   * because the browser SDK's `identify()` calls it — with the user's token: a link lets the
+   * anonymous id's bearer read the user's recommendations, so nobody may link a visitor to a user
+   * they cannot prove they are.
    */
-  alias: keyedProcedure
-    .input(aliasInputSchema)
-    .mutation(({ ctx, input }) =>
-      aliasUser(ctx.services.database, ctx.principal.namespaceId, input.anonymousId, input.userId),
-    ),
+  alias: keyedProcedure.input(aliasInputSchema).mutation(async ({ ctx, input }) => {
+    const proof = await userIdProof(ctx);
+    if (!mayNameUser(proof, input.userId)) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: unprovenUserMessage(proof) });
+    }
+    return aliasUser(ctx.services.database, ctx.principal.namespaceId, input.anonymousId, input.userId);
+  }),
   /**
    * GDPR erasure of a user (`{ userId }`: their traits, aliases, events and served lists, and those
    * of every anonymous id linked to them) or of one anonymous visitor (`{ anonymousId }`).

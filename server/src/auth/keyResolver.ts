@@ -169,6 +169,14 @@ export function createKeyResolver(database: Database, options: KeyResolverOption
         settings: stored.settings,
       };
     },
+    /**
+     * The stored sha-256 of a non-revoked secret key, which keys the MAC of the user tokens that
+     * key signed; through the same cache, so a revoked key's tokens stop working as the key does.
+     */
+    async secretKeyHash(namespaceId: string, keyId: string): Promise<string | undefined> {
+      const stored = await load(namespaceId, keyId);
+      return stored?.kind === 'secret' ? stored.hash : undefined;
+    },
     /** Forgets every cached key (the next request of each reads it again). */
     clear() {
       known.clear();

@@ -19,6 +19,14 @@ export interface NamespaceSettings {
    * @default the server's limits
    */
   rateLimits?: NamespaceRateLimits;
+  /**
+   * Accept a `userId` from publishable-key (browser) requests without a user token, as before user
+   * tokens existed. Anyone holding the public key can then read any user's recommendations
+   * (`buyAgain`, `recentlyViewed`), link any visitor to any user and send events as anyone: only
+   * for shops that accept that risk.
+   * @default false
+   */
+  trustBrowserUserIds?: boolean;
 }
 
 export async function createNamespace(
@@ -48,6 +56,12 @@ export async function createNamespace(
 export async function updateNamespaceSettings(database: Database, id: string, settings: NamespaceSettings) {
   if (settings.pii !== undefined && settings.pii !== 'reject' && settings.pii !== 'scrub') {
     throw new UserError('BAD_REQUEST', `pii must be "reject" or "scrub", not "${String(settings.pii)}".`);
+  }
+  if (settings.trustBrowserUserIds !== undefined && typeof settings.trustBrowserUserIds !== 'boolean') {
+    throw new UserError(
+      'BAD_REQUEST',
+      `trustBrowserUserIds must be true or false, not "${String(settings.trustBrowserUserIds)}".`,
+    );
   }
   const rows = await database.db
     .update(namespaces)

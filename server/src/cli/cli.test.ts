@@ -113,6 +113,25 @@ describe('recsys CLI on the embedded database', () => {
     expect(badBurst.stderr).toMatch(/burst: burst must be at least points/);
   });
 
+  it('turns the trust of browser user ids on and off per namespace, leaving other settings alone', async () => {
+    expect((await recsys('namespace', 'create', 'trust-shop')).code).toBe(0);
+    const on = await recsys(
+      'namespace',
+      'settings',
+      'trust-shop',
+      '--pii',
+      'scrub',
+      '--trust-browser-user-ids',
+      'on',
+    );
+    expect(JSON.parse(on.stdout)).toEqual({ pii: 'scrub', trustBrowserUserIds: true });
+    const off = await recsys('namespace', 'settings', 'trust-shop', '--trust-browser-user-ids', 'off');
+    expect(JSON.parse(off.stdout)).toEqual({ pii: 'scrub', trustBrowserUserIds: false });
+    const bad = await recsys('namespace', 'settings', 'trust-shop', '--trust-browser-user-ids', 'yes');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/use "on" or "off"/);
+  });
+
   it('explains bad input and exits non-zero instead of crashing', async () => {
     const badNs = await recsys('namespace', 'create', 'Bad Name!');
     expect(badNs.code).toBe(2);

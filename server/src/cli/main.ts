@@ -49,6 +49,11 @@ program
     }),
   );
 
+const onOffArg = (value: string) => {
+  if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('use "on" or "off".');
+  return value === 'on';
+};
+
 const ns = program
   .command('namespace')
   .description('manage namespaces (one catalog, its users, events and config)');
@@ -72,6 +77,11 @@ ns.command('settings <id>')
   .option('--publishable-burst <n>', 'most requests accepted at once (with --publishable-limit)', intArg)
   .option('--secret-limit <rate>', 'requests per secret key and client address; "default" for the server\'s')
   .option('--secret-burst <n>', 'most requests accepted at once (with --secret-limit)', intArg)
+  .option(
+    '--trust-browser-user-ids <on|off>',
+    'accept a userId from publishable-key requests without a user token (off: recommended)',
+    onOffArg,
+  )
   .action(
     (
       id: string,
@@ -81,6 +91,7 @@ ns.command('settings <id>')
         publishableBurst?: number;
         secretLimit?: string;
         secretBurst?: number;
+        trustBrowserUserIds?: boolean;
       },
     ) =>
       withDatabase(globals(), async (database) => {
@@ -103,7 +114,12 @@ ns.command('settings <id>')
             ...(secret !== undefined ? { secret } : {}),
           });
         }
-        const settings = await updateNamespaceSettings(database, id, opts.pii ? { pii: opts.pii } : {});
+        const settings = await updateNamespaceSettings(database, id, {
+          ...(opts.pii ? { pii: opts.pii } : {}),
+          ...(opts.trustBrowserUserIds !== undefined
+            ? { trustBrowserUserIds: opts.trustBrowserUserIds }
+            : {}),
+        });
         console.log(JSON.stringify(settings));
       }),
   );

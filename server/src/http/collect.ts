@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { limits } from '@recsys/engine/protocol';
+import { limits, USER_TOKEN_FIELD, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { AppServices } from '../api/services';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
+import { proveUserId } from '../auth/userProof';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { ingestEvents } from '../ingest/events';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
@@ -13,6 +14,11 @@ const collectBodySchema = z.object({
     .max(limits.eventsPerBatch, `send at most ${limits.eventsPerBatch} events per request`),
   sentAt: z.string().max(64).optional(),
   dropped: z.number().int().nonnegative().max(1_000_000_000).optional(),
+  /**
+   * The signed-in user's token; a beacon cannot send it as a header. Not a string, or too long, it
+   * proves nothing (the rows count for their anonymousId) rather than costing the batch.
+   */
+  [USER_TOKEN_FIELD]: z.unknown().optional(),
 });
 
 /** Body of `POST /v1/collect` as a client sends it; each of `events` is then checked as an `EventInput`. */
@@ -95,7 +101,13 @@ export function createCollectHandler(services: AppServices) {
       return fail(400, 'BAD_REQUEST', `Invalid body: ${detail}`);
     }
     if (body.data.dropped) metrics.clientDropped.inc(body.data.dropped);
-    const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events);
+    const header = req.headers[USER_TOKEN_HEADER];
+    const field = body.data[USER_TOKEN_FIELD];
+    const token = typeof field === 'string' ? field : typeof header === 'string' ? header : undefined;
+    const userIds = await proveUserId(auth, token, services.keys.secretKeyHash);
+    const result = await ingestEvents(services.database, auth.namespaceId, auth.settings, body.data.events, {
+      userIds,
+    });
     services.onEventsIngested(auth.namespaceId, result);
     reply(200, result, 'OK');
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 
 /**
  * The browser origin a request came from: the Origin header, else the
@@ -32,7 +33,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse): boolean {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     res.setHeader(
       'Access-Control-Allow-Headers',
-      'authorization, content-type, trpc-accept, trpc-batch-mode, x-request-id',
+      `authorization, content-type, trpc-accept, trpc-batch-mode, x-request-id, ${USER_TOKEN_HEADER}`,
     );
     res.setHeader('Access-Control-Max-Age', '86400');
     res.statusCode = 204;

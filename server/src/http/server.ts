@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Context } from '../api/init';
@@ -127,6 +128,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   async function createContext(req: IncomingMessage): Promise<Context> {
     const requestId = requestIds.get(req) ?? randomUUID();
     const origin = requestOrigin(req);
+    const userToken = req.headers[USER_TOKEN_HEADER];
     return {
       services,
       requestId,
@@ -136,6 +138,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       log: options.log,
       metrics,
       auth: resolved.has(req) ? resolved.get(req) : await resolveKey(req, undefined, origin),
+      userToken: typeof userToken === 'string' ? userToken : undefined,
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {

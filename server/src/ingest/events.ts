@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { NamespaceSettings } from '../auth/namespaces';
+import { mayNameUser, type UserIdProof, unprovenUserMessage } from '../auth/userProof';
 import type { Database } from '../db/client';
 import { events } from '../db/schema';
 import {
@@ -30,20 +31,43 @@ interface PreparedEvent {
   clientTs: Date | null;
 }
 
+export interface IngestEventsOptions {
+  /**
+   * When the rows were received.
+   * @default new Date()
+   */
+  receivedAt?: Date;
+  /**
+   * Which `userId` the rows may name (see `proveUserId`).
+   * @default { kind: 'any' } (a trusted caller: a secret key, the seeders)
+   */
+  userIds?: UserIdProof;
+}
+
 /**
  * Validates each event on its own and stores the valid ones in one
  * statement. Replays are ignored by `(namespace_id, event_id)`, so clients
  * can retry a batch any number of times. The promise resolves after the
  * insert committed: "accepted" means durably stored.
+ *
+ * A row naming a `userId` the request cannot prove (a browser without a valid user token) is
+ * stored without that userId, for its `anonymousId`, and listed in `warnings`; without an
+ * anonymousId nothing is left to store it for, and it is rejected. Stored rather than rejected
+ * because the visitor's behaviour is still real: on a device whose anonymous id was linked to the
+ * user at sign-in (with a token) it counts for the user through that link, and a shop that has
+ * not set up tokens yet keeps its anonymous signals instead of losing every signed-in event.
  */
 export async function ingestEvents(
   database: Database,
   namespaceId: string,
   settings: NamespaceSettings,
   input: unknown[],
-  receivedAt = new Date(),
+  options: IngestEventsOptions = {},
 ): Promise<EventsBatchResult> {
+  const receivedAt = options.receivedAt ?? new Date();
+  const userIds = options.userIds ?? { kind: 'any' };
   const rejected: RowError[] = [];
+  const warnings: RowError[] = [];
   const prepared: PreparedEvent[] = [];
   const maxTs = receivedAt.getTime() + limits.maxFutureSkewMs;
   let screened = 0;
@@ -54,6 +78,19 @@ export async function ingestEvents(
       continue;
     }
     const event = parsed.data;
+    if (event.userId !== undefined && !mayNameUser(userIds, event.userId)) {
+      const message = unprovenUserMessage(userIds);
+      if (event.anonymousId === undefined) {
+        rejected.push({ index, path: 'userId', message: `${message} This row has no anonymousId either.` });
+        continue;
+      }
+      warnings.push({
+        index,
+        path: 'userId',
+        message: `userId ignored, stored for the anonymousId: ${message}`,
+      });
+      delete event.userId;
+    }
     if (event.meta) {
       const checked = applyPiiPolicy(event.meta, settings.pii ?? 'reject', index, 'meta');
       screened += checked.screened;
@@ -74,7 +111,9 @@ export async function ingestEvents(
     else prepared.push({ event, ts, clientTs: null });
   }
   const inserted = prepared.length ? await insertEvents(database, namespaceId, prepared, receivedAt) : 0;
-  return { accepted: inserted, duplicates: prepared.length - inserted, rejected };
+  const result: EventsBatchResult = { accepted: inserted, duplicates: prepared.length - inserted, rejected };
+  if (warnings.length) result.warnings = warnings;
+  return result;
 }
 
 async function insertEvents(

@@ -197,13 +197,82 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
       expect(rows[0]?.n).toBe(50);
     });
 
+    it('keeps a browser row naming a userId it cannot prove for its anonymousId only, and says so', async () => {
+      const rows = [
+        { ...event(700), userId: 'u-victim' },
+        { eventId: 'e-701', type: 'view', itemId: 'sku-1', userId: 'u-victim', ts: ts(701) },
+        { ...event(702), userId: 'u-proven' },
+      ];
+      for (const [client, proven] of [
+        [shop.browser, []],
+        [shop.browserAs('u-proven'), ['e-702']],
+      ] as const) {
+        const result = await client.events.batch.mutate({ events: rows });
+        expect(result.rejected.map((r) => `${r.index}:${r.path}`)).toEqual(['1:userId']);
+        expect(result.rejected[0]?.message).toMatch(/user token.*no anonymousId either/);
+        expect(result.warnings?.map((w) => `${w.index}:${w.path}`)).toEqual(
+          proven.length ? ['0:userId'] : ['0:userId', '2:userId'],
+        );
+        expect(result.warnings?.[0]?.message).toMatch(
+          /userId ignored, stored for the anonymousId: .*signUserToken/,
+        );
+        const stored = await shop.admin.events.list.query({ userId: 'u-proven', limit: 10 });
+        expect(stored.events.map((e) => e.eventId)).toEqual(proven);
+        await shop.admin.users.forget.mutate({ userId: 'u-proven' });
+        await database.query(`DELETE FROM events WHERE namespace_id = 'shop' AND event_id LIKE 'e-70_'`);
+      }
+      expect((await shop.admin.events.list.query({ userId: 'u-victim', limit: 10 })).events).toEqual([]);
+    });
+
+    it('takes the user token from a beacon body, and a token that is not a string costs no row', async () => {
+      const post = (userToken: unknown, id: string) =>
+        fetch(`${stack.url}/v1/collect?key=${shop.publishableKey}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', origin: TEST_ORIGIN },
+          body: JSON.stringify({ events: [{ ...event(0), eventId: id, userId: 'u-beacon' }], userToken }),
+        }).then((r) => r.json());
+      expect(await post(shop.userToken('u-beacon'), 'beacon-1')).toEqual({
+        accepted: 1,
+        duplicates: 0,
+        rejected: [],
+      });
+      const odd = await post({ not: 'a token' }, 'beacon-2');
+      expect(odd).toMatchObject({ accepted: 1, warnings: [{ index: 0, path: 'userId' }] });
+      const stored = await shop.admin.events.list.query({ anonymousId: 'anon-1', limit: 100 });
+      expect(
+        stored.events.filter((e) => e.eventId.startsWith('beacon-')).map((e) => [e.eventId, e.userId]),
+      ).toEqual(
+        expect.arrayContaining([
+          ['beacon-1', 'u-beacon'],
+          ['beacon-2', null],
+        ]),
+      );
+    });
+
+    it('refuses users.alias from a browser without the user token, and with another user’s', async () => {
+      for (const client of [shop.browser, shop.browserAs('u-other')]) {
+        await expect(
+          client.users.alias.mutate({ anonymousId: 'anon-hijack', userId: 'u-victim' }),
+        ).rejects.toMatchObject({
+          data: { httpStatus: 401 },
+          message: expect.stringMatching(/may name a userId only with a user token/),
+        });
+      }
+      expect(await shop.admin.users.alias.mutate({ anonymousId: 'anon-hijack', userId: 'u-victim' })).toEqual(
+        {
+          linked: true,
+          eventsMerged: 0,
+        },
+      );
+    });
+
     it('counts a repeated eventId inside one batch once', async () => {
       const result = await shop.browser.events.batch.mutate({ events: [event(900), event(900)] });
       expect(result).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
     });
 
     it('stores the good rows of a batch and returns index, path and reason for the bad ones', async () => {
-      const result = await shop.browser.events.batch.mutate({
+      const result = await shop.browserAs('u-1').events.batch.mutate({
         events: [
           event(100),
           { ...event(101), type: 'teleport' },
@@ -366,8 +435,9 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
           ts: ts(i),
         })),
       });
-      const first = await shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
-      const again = await shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
+      const signedIn = shop.browserAs('u-login');
+      const first = await signedIn.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
+      const again = await signedIn.users.alias.mutate({ anonymousId: 'anon-login', userId: 'u-login' });
       expect(first).toEqual({ linked: true, eventsMerged: 3 });
       expect(again).toEqual({ linked: false, eventsMerged: 0 });
       const history = await shop.admin.events.list.query({ limit: 10, userId: 'u-login' });
@@ -380,13 +450,15 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
 
     it('refuses to link an anonymous id that already belongs to another user', async () => {
       await expect(
-        shop.browser.users.alias.mutate({ anonymousId: 'anon-login', userId: 'someone-else' }),
+        shop
+          .browserAs('someone-else')
+          .users.alias.mutate({ anonymousId: 'anon-login', userId: 'someone-else' }),
       ).rejects.toMatchObject({ data: { httpStatus: 409 } });
     });
 
     it('forgets a user: no user, alias, event or served-list row of theirs is left', async () => {
       await shop.admin.users.upsert.mutate({ users: [{ userId: 'u-login', traits: { country: 'FR' } }] });
-      await shop.browser.events.batch.mutate({
+      await shop.browserAs('u-login').events.batch.mutate({
         events: [
           { eventId: 'post-login', type: 'add', itemId: 'sku-2', userId: 'u-login', ts: ts(10) },
           { eventId: 'anon-after', type: 'view', itemId: 'sku-2', anonymousId: 'anon-login', ts: ts(11) },

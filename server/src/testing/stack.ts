@@ -1,7 +1,9 @@
 import type { EmbeddingEncoder } from '@recsys/engine';
+import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '../api/router';
 import { createApiKey, createNamespace } from '../auth/namespaces';
+import { signUserToken } from '../auth/userTokens';
 import type { Database } from '../db/client';
 import type { RecsysServer, RecsysServerOptions } from '../http/server';
 import { createLogger, type Logger } from '../obs/logger';
@@ -17,11 +19,15 @@ export interface TestTenant {
   admin: ReturnType<typeof createClient>;
   /** tRPC client with the publishable key, sending `Origin: http://shop.test`. */
   browser: ReturnType<typeof createClient>;
+  /** A user token for `userId`, signed with the secret key as the shop's backend would. */
+  userToken(userId: string): string;
+  /** `browser` for a signed-in user: every call also sends that user's token. */
+  browserAs(userId: string): ReturnType<typeof createClient>;
 }
 
 export const TEST_ORIGIN = 'http://shop.test';
 
-export function createClient(url: string, key: string | undefined, origin?: string) {
+export function createClient(url: string, key: string | undefined, origin?: string, userToken?: string) {
   return createTRPCClient<AppRouter>({
     links: [
       httpLink({
@@ -29,6 +35,7 @@ export function createClient(url: string, key: string | undefined, origin?: stri
         headers: () => ({
           ...(key ? { authorization: `Bearer ${key}` } : {}),
           ...(origin ? { origin } : {}),
+          ...(userToken ? { [USER_TOKEN_HEADER]: userToken } : {}),
         }),
       }),
     ],
@@ -89,6 +96,9 @@ export async function startTestServer(
         publishableKey: publishable.key,
         admin: createClient(url, secret.key),
         browser: createClient(url, publishable.key, TEST_ORIGIN),
+        userToken: (userId) => signUserToken({ secretKey: secret.key, userId }),
+        browserAs: (userId) =>
+          createClient(url, publishable.key, TEST_ORIGIN, signUserToken({ secretKey: secret.key, userId })),
       };
     },
     close: runtime.close,
