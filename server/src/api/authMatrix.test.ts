@@ -70,6 +70,11 @@ const POLICY: Record<string, Procedure> = {
   'admin.config.save': P('secret'),
   'admin.config.activate': P('secret'),
   'admin.config.rollback': P('secret', 'none', [200, 409]),
+  'admin.keys.list': P('secret'),
+  'admin.keys.create': P('secret'),
+  // 404: the key id the matrix names does not exist (state, not access).
+  'admin.keys.setOrigins': P('secret', 'none', [200, 404]),
+  'admin.keys.revoke': P('secret', 'none', [200, 404]),
   collect: P('browser', 'store without userId'),
 };
 
@@ -209,6 +214,10 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.config.save': { config: { diversity: { lambda: 0.6 } }, note: tag },
       'admin.config.activate': { version: 1 },
       'admin.config.rollback': {},
+      'admin.keys.list': {},
+      'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://matrix.example'] },
+      'admin.keys.setOrigins': { keyId: '0000000000000000', allowedOrigins: ['https://matrix.example'] },
+      'admin.keys.revoke': { keyId: '0000000000000000' },
       collect: { events: [event] },
     };
     return inputs[path];

@@ -94,8 +94,10 @@ describe('recsys serve', () => {
         const { key } = await createApiKey(database, 'shop', { kind: 'secret' });
         const { launcher, exited, url, httpThread } = await serve({ DATABASE_URL: database.url });
         expect(httpThread).toBe(true);
-        const ready = await fetch(`${url}/readyz`);
-        expect(ready.status).toBe(200);
+        // The port opens before the engines load: ready once they have.
+        await expect
+          .poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 120_000, interval: 100 })
+          .toBe(200);
         const list = await createClient(url, key).recs.trending.query({ k: 2 });
         expect(list.requestId).toMatch(/^[0-9a-f-]{36}$/);
         launcher.kill('SIGTERM');

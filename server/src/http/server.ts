@@ -276,6 +276,9 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
           // The key could not be looked up (database unreachable). A tRPC route hands the error to
           // its procedure, which answers 503 in tRPC's envelope; the collector's catch below does it
           // in its own.
+          if (path === '/v1/collect' && isDatabaseUnavailable(error)) {
+            metrics.observe('collect', 'SERVICE_UNAVAILABLE', (performance.now() - started) / 1000);
+          }
           if (path === '/v1/collect' || !isDatabaseUnavailable(error)) throw error;
           resolved.set(req, error as Error);
           return trpcHandler(req, res);

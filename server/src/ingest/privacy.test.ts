@@ -35,6 +35,11 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
     shop = await stack.tenant('privacy');
     scrub = await stack.tenant('privacy-scrub');
     await updateNamespaceSettings(database, 'privacy-scrub', { pii: 'scrub' });
+    // These tests are about what is stored and erased, not who may name whom (the auth matrix's
+    // subject): the browser names users freely here.
+    for (const ns of ['privacy', 'privacy-scrub']) {
+      await updateNamespaceSettings(database, ns, { trustBrowserUserIds: true });
+    }
     await shop.admin.items.upsert.mutate({
       items: ['sku-1', 'sku-2', 'sku-3', 'sku-4', 'sku-5'].map((itemId) => ({ itemId, title: itemId })),
     });
