@@ -40,6 +40,9 @@ export function userIdProof(ctx: Context & { principal: Principal }): Promise<Us
  * errors tRPC raises itself before a procedure runs (body not JSON, wrong
  * content type, body too large), whose own messages say only the first half.
  */
+/** What a tRPC body over the limit is told, by tRPC's adapter or by the HTTP host reading it first. */
+export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${limits.maxBodyBytes} bytes (16 MB); split it into smaller calls.`;
+
 function describeError(error: TRPCError, ctx: Context | undefined, zod: ZodError | undefined): string {
   if (zod) {
     const detail = describeZodError(zod);
@@ -52,7 +55,7 @@ function describeError(error: TRPCError, ctx: Context | undefined, zod: ZodError
         ? `Internal error; quote request id ${ctx.requestId} when reporting it.`
         : 'Internal error; quote the X-Request-Id header of this response when reporting it.';
     case 'PAYLOAD_TOO_LARGE':
-      return `Request body exceeds ${limits.maxBodyBytes} bytes (16 MB); split it into smaller calls.`;
+      return BODY_TOO_LARGE_MESSAGE;
     case 'UNSUPPORTED_MEDIA_TYPE':
       return `${error.message}; send the input as JSON with content-type application/json.`;
     case 'PARSE_ERROR':

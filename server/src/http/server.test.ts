@@ -215,6 +215,33 @@ describe.each(getTestDatabaseTargets())('HTTP host on $name', (target) => {
     expect(body.error.data.issues).toHaveLength(1);
   });
 
+  it('refuses a tRPC body that is not UTF-8 with a 400 instead of storing its bytes as U+FFFD', async () => {
+    const good = new TextEncoder().encode(JSON.stringify({ events: [event('utf8-ok')] }));
+    // The same batch with the id's last byte replaced by 0xFF: once decoded leniently, a different
+    // id ('utf8-o\uFFFD') would have been stored.
+    const bad = good.slice();
+    bad[Buffer.from(good).indexOf('utf8-ok') + 6] = 0xff;
+    const post = (body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${stack.url}/trpc/events.batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'application/json' },
+        body,
+      });
+    const refused = await post(bad);
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as {
+      error: { message: string; data: { code: string; requestId: string } };
+    };
+    expect(body.error.message).toMatch(/not valid UTF-8/);
+    expect(body.error.data.code).toBe('BAD_REQUEST');
+    expect(body.error.data.requestId).toBe(refused.headers.get('x-request-id'));
+    expect((await post(good)).status).toBe(200);
+    const rows = await database.query<{ id: string }>(
+      `SELECT event_id AS id FROM events WHERE namespace_id = 'beacon-shop' AND event_id LIKE 'utf8-%'`,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['utf8-ok']);
+  });
+
   it('carries the caller request id through to the response', async () => {
     const res = await fetch(`${stack.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
     expect(res.headers.get('x-request-id')).toBe('trace-123');

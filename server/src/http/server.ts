@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import type { Context } from '../api/init';
+import { BODY_TOO_LARGE_MESSAGE, type Context } from '../api/init';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
 import { type AuthFailure, createKeyResolver, type Principal } from '../auth/keyResolver';
@@ -16,7 +16,7 @@ import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
-import { sendJson } from './body';
+import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
@@ -76,6 +76,34 @@ export interface RecsysServer {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+const JSON_RPC_CODES = { BAD_REQUEST: -32600, PAYLOAD_TOO_LARGE: -32413, TOO_MANY_REQUESTS: -32029 } as const;
+
+/** An error decided before tRPC's adapter sees the request, in the envelope its clients read. */
+function sendTrpcError(
+  res: ServerResponse,
+  status: number,
+  code: keyof typeof JSON_RPC_CODES,
+  message: string,
+  path: string,
+  requestId: string,
+  data: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): void {
+  const procedure = path.slice('/trpc/'.length);
+  sendJson(
+    res,
+    status,
+    {
+      error: {
+        message,
+        code: JSON_RPC_CODES[code],
+        data: { code, httpStatus: status, path: procedure, requestId, ...data },
+      },
+    },
+    headers,
+  );
+}
 
 /**
  * Headers a tRPC response gets from its calls' errors: `Retry-After` when one can be retried later
@@ -198,19 +226,47 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         headers,
       );
     }
-    const procedure = path.slice('/trpc/'.length);
-    sendJson(
-      res,
-      429,
-      {
-        error: {
-          message,
-          code: -32029,
-          data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path: procedure, requestId, limit, retryAfter },
-        },
-      },
-      headers,
-    );
+    sendTrpcError(res, 429, 'TOO_MANY_REQUESTS', message, path, requestId, { limit, retryAfter }, headers);
+  }
+
+  /**
+   * A POST's body is read here, not by the adapter, which would decode bytes that are not UTF-8 to
+   * U+FFFD and store them so (two different ids would become one). The adapter takes the text from
+   * `req.body`.
+   */
+  async function toTrpc(req: IncomingMessage & { body?: string }, res: ServerResponse, path: string) {
+    if (req.method === 'POST') {
+      const requestId = requestIds.get(req) ?? '';
+      try {
+        req.body = await readBody(req, limits.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyNotUtf8Error) {
+          return sendTrpcError(
+            res,
+            400,
+            'BAD_REQUEST',
+            'Body is not valid UTF-8; send JSON text encoded as UTF-8.',
+            path,
+            requestId,
+          );
+        }
+        if (error instanceof BodyTooLargeError) {
+          // The rest of the body is still on the connection, unread: close it once answered.
+          return sendTrpcError(
+            res,
+            413,
+            'PAYLOAD_TOO_LARGE',
+            BODY_TOO_LARGE_MESSAGE,
+            path,
+            requestId,
+            {},
+            { connection: 'close' },
+          );
+        }
+        throw error;
+      }
+    }
+    return trpcHandler(req, res);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -281,12 +337,12 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
           }
           if (path === '/v1/collect' || !isDatabaseUnavailable(error)) throw error;
           resolved.set(req, error as Error);
-          return trpcHandler(req, res);
+          return await toTrpc(req, res, path);
         }
         resolved.set(req, auth);
         if (path === '/v1/collect') return await collect(req, res, auth, requestId);
         if (fastQueries && (await fastQueries(req, res, url))) return;
-        return trpcHandler(req, res);
+        return await toTrpc(req, res, path);
       }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
