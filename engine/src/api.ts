@@ -82,7 +82,7 @@ export type { FallbackSource } from './protocol';
 /** A recommendation list. */
 export interface RecResult {
   items: Array<{ itemId: string; score: number; reasons?: Reason[] }>;
-  /** Whether the list was topped up because the signals returned fewer than `k` items. */
+  /** `used`: the list was topped up (`filled` items from `sources`) or is shorter than `k`. */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
 }
 

@@ -1,3 +1,4 @@
+import { normalizeTag } from '../protocol/tags';
 import type { EngineItem } from '../types';
 import { GrowableFloat64 } from '../util/GrowableFloat64';
 import { Interner } from '../util/Interner';
@@ -135,9 +136,12 @@ export class Catalog {
     return this.members.get(categoryTag) ?? new Set();
   }
 
-  /** Tag id of `category:<value>`, or undefined when no item ever had it. */
+  /**
+   * Tag id of `category:<value>`, or undefined when no item ever had it. The value is looked up as
+   * given, then normalized as stored tags are (`Kitchen` → `category:kitchen`).
+   */
   categoryTag(value: string): number | undefined {
-    return this.tags.get(CATEGORY + value);
+    return this.tags.get(CATEGORY + value) ?? this.tags.get(normalizeTag(CATEGORY + value));
   }
 
   /** Display name of a tag without its prefix (`category:shoes` → `shoes`). */

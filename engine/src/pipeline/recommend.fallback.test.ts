@@ -60,10 +60,24 @@ describe('recommend: category requests', () => {
     expect(res.fallback).toEqual({ used: true, sources: ['category-bestsellers'], filled: 2 });
   });
 
-  it('returns an empty list for a category no item has', () => {
+  it('returns an empty list for a category no item has, and says the list is short', () => {
     const res = shop().recommend({ surface: 'trending', category: 'boats', k: 5 });
     expect(res.items).toEqual([]);
-    expect(res.fallback.used).toBe(false);
+    expect(res.fallback).toEqual({ used: true, sources: [], filled: 0 });
+  });
+
+  it('finds a category whatever its casing and spacing, as tags are stored normalized', () => {
+    const exact = shop().recommend({ surface: 'trending', category: 'socks', k: 5 });
+    const cased = shop().recommend({ surface: 'trending', category: ' Socks', k: 5 });
+    expect(ids(cased)).toEqual(ids(exact));
+    expect(cased.items.length).toBeGreaterThan(0);
+  });
+
+  it('says the fallback was used when even the fill cannot reach k', () => {
+    // 8 items in the shop: a list of 50 can only be short.
+    const res = shop().recommend({ surface: 'trending', k: 50 });
+    expect(res.items.length).toBeLessThan(50);
+    expect(res.fallback.used).toBe(true);
   });
 
   it('restricts other surfaces to the category too', () => {

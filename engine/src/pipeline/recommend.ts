@@ -246,5 +246,9 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     items.push(out);
   }
   const sources = [...new Set(filled.map((f) => f.source))];
-  return { items, fallback: { used: filled.length > 0, sources, filled: filled.length } };
+  // `used` also when the list is short: the caller asked for k and learns it did not get them.
+  return {
+    items,
+    fallback: { used: filled.length > 0 || items.length < req.k, sources, filled: filled.length },
+  };
 }

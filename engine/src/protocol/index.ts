@@ -25,6 +25,7 @@ export {
   SURFACES,
   type Surface,
 } from './surfaces';
+export { normalizeTag } from './tags';
 export {
   createUserTokenClaims,
   USER_TOKEN_DEFAULT_SECONDS,

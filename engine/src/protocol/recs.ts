@@ -66,6 +66,9 @@ export interface RecsResponse {
   requestId: string;
   surface: string;
   items: RecommendedItem[];
-  /** Whether fallback lists (category best-sellers, then popular) filled the list. */
+  /**
+   * `used`: fallback lists (category best-sellers, then popular) filled part of the list, or the list
+   * is shorter than the `k` asked for; `filled`: how many items they added; `sources`: which.
+   */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
 }

@@ -1,19 +1,9 @@
-import { limits } from '@recsys/engine/protocol';
+import { limits, normalizeTag } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { currencySchema, idSchema } from './common';
 import { isoTimestampSchema, pgText, pgTextProblem, refinePgJson } from './pgSafe';
 
-/**
- * Tags are `key:value` facets (`brand:acme`, `category:shoes`, `color:black`)
- * or plain labels. They are normalized so that `Brand: ACME ` and
- * `brand:acme` are the same tag.
- */
-export function normalizeTag(raw: string): string {
-  const lowered = raw.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
-  const colon = lowered.indexOf(':');
-  if (colon < 0) return lowered;
-  return `${lowered.slice(0, colon).trim()}:${lowered.slice(colon + 1).trim()}`;
-}
+export { normalizeTag };
 
 const tagTooLong = `must be at most ${limits.tagLength} characters`;
 
