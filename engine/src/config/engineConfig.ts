@@ -192,10 +192,12 @@ export interface RankingConfig {
    */
   candidatesPerSignal: number;
   /**
-   * Amplitude of deterministic noise added to scores when a request carries a `seed`
-   * (the seed alone only changes how ties break).
-   * @default 0
-   * @example { seedJitter: 0.02 }
+   * Amplitude of deterministic noise added to blended scores when a request carries a `seed`, so
+   * that different seeds reorder near-ties (items whose scores differ by less than about this much)
+   * and a shop can rotate what equally good lists show; 0 makes the seed only break exact ties.
+   * Requests without a seed are never jittered.
+   * @default 0.02
+   * @example { seedJitter: 0 }
    */
   seedJitter: number;
 }
@@ -334,5 +336,5 @@ export const defaultEngineConfig: EngineConfig = {
       recentlyViewed: false,
     },
   },
-  ranking: { candidatesPerSignal: 100, seedJitter: 0 },
+  ranking: { candidatesPerSignal: 100, seedJitter: 0.02 },
 };

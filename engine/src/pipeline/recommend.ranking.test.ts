@@ -152,6 +152,53 @@ describe('recommend: determinism', () => {
   });
 });
 
+describe('recommend: seeds with the default jitter', () => {
+  /** Items co-viewed with the anchor by 50–53 users, and one by 100: four near-ties and a clear winner. */
+  function nearTies(config?: { ranking: { seedJitter: number } }) {
+    const engine = createEngine({ now: () => T0 + DAY, config });
+    const counts = { a: 50, b: 51, c: 52, d: 53, top: 100 };
+    engine.upsertItems([item('anchor'), ...Object.keys(counts).map((n) => item(n))]);
+    engine.addEvents(
+      Object.entries(counts).flatMap(([n, users]) =>
+        Array.from({ length: users }, (_, u) => [
+          ev('view', 'anchor', `${n}${u}`, u, { ts: T0 + u * 60_000 }),
+          ev('view', n, `${n}${u}`, u, { ts: T0 + u * 60_000 + 1000 }),
+        ]).flat(),
+      ),
+    );
+    return engine;
+  }
+  const req = {
+    surface: 'similar',
+    itemId: 'anchor',
+    k: 5,
+    overrides: { diversity: { lambda: 1 } },
+  } as const;
+
+  it('reorders near-ties for different seeds but never lifts a near-tie over a clear winner', () => {
+    const engine = nearTies();
+    const orders = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const list = engine.recommend({ ...req, seed }).items.map((i) => i.itemId);
+      expect(list[0]).toBe('top');
+      orders.add(list.slice(1).join(','));
+    }
+    expect(orders.size).toBeGreaterThan(1);
+    // With the jitter off a seed only breaks exact ties, and these are not exact.
+    const still = nearTies({ ranking: { seedJitter: 0 } });
+    const unjittered = new Set(
+      [1, 2, 3, 4, 5, 6].map((seed) =>
+        still
+          .recommend({ ...req, seed })
+          .items.map((i) => i.itemId)
+          .join(','),
+      ),
+    );
+    expect([...unjittered]).toEqual(['top,d,c,b,a']);
+    expect(engine.recommend({ ...req, seed: 3 }).items).toEqual(engine.recommend({ ...req, seed: 3 }).items);
+  });
+});
+
 describe('recommend: trending and explanations', () => {
   it('ranks a sudden riser in a category above a steady seller and explains it', () => {
     const now = T0 + 30 * DAY;
