@@ -192,6 +192,16 @@ describe('autoMount', () => {
     expect(el.querySelectorAll('section')).toHaveLength(1);
   });
 
+  it('asks "recently viewed" on a product page to leave that product out', async () => {
+    const t = createTestClient();
+    add('<div data-recsys-widget="recently-viewed" data-item-id="sku-9"></div>');
+    add('<div data-recsys-widget="recently-viewed"></div>');
+    stop = inAct(() => autoMount({ client: t.client }));
+    await settle();
+    expect(t.calls.map((c) => c.params.filters)).toEqual([{ excludeIds: ['sku-9'] }, undefined]);
+    expect(t.calls.map((c) => c.params.itemId)).toEqual([undefined, undefined]);
+  });
+
   it('logs a bad element and still mounts the others', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     const t = createTestClient();

@@ -70,6 +70,11 @@ export function buildParams(surface: Surface, input: RequestInput): RecParams {
   }
   if (input.category) params.category = input.category;
   if (input.filters) params.filters = input.filters;
+  // On a product page, "recently viewed" leaves out the product the shopper is looking at.
+  if (surface === 'recentlyViewed' && input.itemId) {
+    const excludeIds = (input.filters?.excludeIds as string[] | undefined) ?? [];
+    params.filters = { ...input.filters, excludeIds: [...excludeIds, input.itemId] };
+  }
   if (input.explain) params.explain = true;
   return params;
 }

@@ -190,6 +190,35 @@ describe('recommend: forUser', () => {
   });
 });
 
+describe('recently viewed keeps the visitor’s own order', () => {
+  it('shows every browsed item newest first even when all share one brand and category, under the default caps', () => {
+    const engine = createEngine({
+      now: () => T0 + DAY,
+      config: { diversity: { maxPerBrand: 2, maxPerCategory: 2, lambda: 0.5 } },
+    });
+    const names = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    engine.upsertItems(names.map((n) => item(n, { tags: ['brand:acme', 'category:mugs'] })));
+    engine.addEvents(names.map((n, i) => ev('view', n, 'me', i)));
+    const req = { surface: 'recentlyViewed', userKey: 'me', k: 5 } as const;
+    expect(list(engine.recommend(req))).toEqual(['m5', 'm4', 'm3', 'm2', 'm1']);
+    // A request that asks for caps still gets them.
+    expect(list(engine.recommend({ ...req, overrides: { diversity: { maxPerBrand: 2 } } }))).toHaveLength(2);
+  });
+
+  it('leaves out the product being looked at when the page excludes it', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems([item('a'), item('b'), item('c')]);
+    engine.addEvents([ev('view', 'a', 'me', 0), ev('view', 'b', 'me', 1), ev('view', 'c', 'me', 2)]);
+    const res = engine.recommend({
+      surface: 'recentlyViewed',
+      userKey: 'me',
+      k: 5,
+      filters: { excludeIds: ['c'] },
+    });
+    expect(list(res)).toEqual(['b', 'a']);
+  });
+});
+
 describe('user lifecycle', () => {
   it('merges an anonymous profile into the user, and merging again changes nothing', () => {
     const engine = createEngine({ now: () => T0 + DAY });

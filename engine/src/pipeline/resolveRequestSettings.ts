@@ -2,6 +2,9 @@ import type { RecRequest } from '../api';
 import type { DiversityConfig, EngineConfig, SignalWeights, Surface } from '../config/engineConfig';
 import { SURFACES } from '../config/engineConfig';
 
+const HISTORY_SURFACES: ReadonlySet<Surface> = new Set(['recentlyViewed', 'buyAgain']);
+const NO_DIVERSITY: DiversityConfig = { lambda: 1, maxPerBrand: 0, maxPerCategory: 0 };
+
 /** The config as it applies to one request (surface defaults + request overrides). */
 export interface RequestSettings {
   surface: Surface;
@@ -50,7 +53,10 @@ export function resolveRequestSettings(config: EngineConfig, req: RecRequest): R
       );
     }
   }
-  const diversity = { ...config.diversity, ...o.diversity };
+  // A list of the visitor's own history keeps its order: reranking for diversity made browsed items
+  // vanish from "recently viewed". A request may still ask for diversity explicitly.
+  const base = HISTORY_SURFACES.has(req.surface) ? NO_DIVERSITY : config.diversity;
+  const diversity = { ...base, ...o.diversity };
   if (!(diversity.lambda >= 0 && diversity.lambda <= 1)) {
     throw new Error(`recommend: overrides.diversity.lambda must be within [0, 1] (got ${diversity.lambda}).`);
   }

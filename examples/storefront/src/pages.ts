@@ -192,7 +192,7 @@ export function productPage(ctx: PageContext, product: Product): string {
 </article>
 ${widget('similar', { itemId: product.itemId, title: 'You may also like', name: 'pdp-similar' })}
 ${cartShelf('Goes well with your cart', 'pdp-cart')}
-${widget('recently-viewed', { title: 'Recently viewed', name: 'pdp-recently-viewed' })}`;
+${widget('recently-viewed', { itemId: product.itemId, title: 'Recently viewed', name: 'pdp-recently-viewed' })}`;
   return layout(ctx, { title: product.title, body, nav: `c/${product.category}` });
 }
 
