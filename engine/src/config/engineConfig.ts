@@ -84,6 +84,16 @@ export interface PopularityConfig {
    * @example { trendingSmoothing: 10 }
    */
   trendingSmoothing: number;
+  /**
+   * Minimum support of a trend: distinct users who touched the item, counted with the short
+   * half-life (a user from one half-life ago counts ½). Below it an item does not trend — one order,
+   * one shopper or a handful of visitors cannot put items at the top of "Trending now". Events count
+   * per person too: within one short window a user adds their strongest action on an item once. 0
+   * turns the minimum off.
+   * @default 3
+   * @example { trendingMinUsers: 10 }
+   */
+  trendingMinUsers: number;
 }
 
 /** User profile settings. */
@@ -287,7 +297,13 @@ export const defaultEngineConfig: EngineConfig = {
     maxContextItems: 30,
     smoothing: 1,
   },
-  popularity: { halfLifeMs: 7 * DAY, trendingShortMs: DAY, trendingLongMs: 14 * DAY, trendingSmoothing: 2 },
+  popularity: {
+    halfLifeMs: 7 * DAY,
+    trendingShortMs: DAY,
+    trendingLongMs: 14 * DAY,
+    trendingSmoothing: 2,
+    trendingMinUsers: 3,
+  },
   profile: {
     halfLifeMs: 14 * DAY,
     buyAgainHalfLifeMs: 90 * DAY,

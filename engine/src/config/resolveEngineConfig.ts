@@ -56,6 +56,7 @@ export function validateEngineConfig(config: EngineConfig): void {
     );
   }
   checkNumber('popularity.trendingSmoothing', popularity.trendingSmoothing, { min: 0 });
+  checkNumber('popularity.trendingMinUsers', popularity.trendingMinUsers, { min: 0 });
   checkNumber('profile.halfLifeMs', profile.halfLifeMs, { positive: true });
   checkNumber('profile.buyAgainHalfLifeMs', profile.buyAgainHalfLifeMs, { positive: true });
   checkNumber('profile.sessionBoost', profile.sessionBoost, { min: 0 });

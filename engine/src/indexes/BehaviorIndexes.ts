@@ -4,6 +4,7 @@ import { CovisitIndex } from './CovisitIndex';
 import type { IngestEvent } from './EventLog';
 import { PopularityIndex } from './PopularityIndex';
 import { TraitPopularity } from './TraitPopularity';
+import { TrendingSupport } from './TrendingSupport';
 import { type ProfileLimits, UserProfile } from './UserProfile';
 
 const NO_TAGS: readonly number[] = [];
@@ -17,6 +18,7 @@ export class BehaviorIndexes {
   readonly bought: CovisitIndex;
   readonly popularity: PopularityIndex;
   readonly traitPopularity: TraitPopularity;
+  private readonly trendingSupport: TrendingSupport;
   readonly profiles = new Map<string, UserProfile>();
   readonly limits: ProfileLimits;
 
@@ -46,6 +48,7 @@ export class BehaviorIndexes {
       ...stored,
     });
     this.popularity = new PopularityIndex(config.popularity);
+    this.trendingSupport = new TrendingSupport(config.popularity.trendingShortMs);
     this.traitPopularity = new TraitPopularity(config.popularity.halfLifeMs);
     this.limits = config.profile;
   }
@@ -54,7 +57,8 @@ export class BehaviorIndexes {
     const weight = this.config.eventWeights[e.type];
     const purchased = e.type === 'purchase';
     const quantity = purchased ? (e.value !== undefined && e.value > 0 ? e.value : 1) : 0;
-    this.popularity.add(e.item, weight, quantity, e.ts, this.catalog.info(e.item)?.categories);
+    const trend = this.trendingSupport.claim(e.userKey, e.item, weight, e.ts);
+    this.popularity.add(e.item, weight, quantity, e.ts, this.catalog.info(e.item)?.categories, trend);
     const traits = this.traitsOf(e.userKey);
     if (traits !== undefined) this.traitPopularity.add(traits, e.item, weight, e.ts);
 
@@ -100,12 +104,14 @@ export class BehaviorIndexes {
       into.absorb(from, this.limits);
       this.profiles.delete(fromKey);
     }
+    this.trendingSupport.merge(fromKey, intoKey);
     this.covisit.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
     this.bought.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
   }
 
   forgetUser(userKey: string): void {
     this.profiles.delete(userKey);
+    this.trendingSupport.drop(userKey);
     this.covisit.dropOwner(userKey);
     this.bought.dropOwner(userKey);
   }

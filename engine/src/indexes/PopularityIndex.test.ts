@@ -5,7 +5,14 @@ import { PopularityIndex } from './PopularityIndex';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
-const cfg = { halfLifeMs: 7 * DAY, trendingShortMs: DAY, trendingLongMs: 14 * DAY, trendingSmoothing: 2 };
+// No minimum support here: these tests are about the counters themselves (support: the engine tests).
+const cfg = {
+  halfLifeMs: 7 * DAY,
+  trendingShortMs: DAY,
+  trendingLongMs: 14 * DAY,
+  trendingSmoothing: 2,
+  trendingMinUsers: 0,
+};
 
 function catalogOf(...specs: Array<[string, string]>) {
   const catalog = new Catalog();

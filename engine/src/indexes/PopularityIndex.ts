@@ -3,6 +3,7 @@ import { type Scored, topK } from '../util/topK';
 import type { Catalog } from './Catalog';
 import { DecayedVector } from './DecayedVector';
 import { RisingTop } from './RisingTop';
+import type { TrendingClaim } from './TrendingSupport';
 
 /** Candidates kept per catalog-wide rising-top set (lists up to half of it avoid full scans). */
 const RISING_KEEP = 500;
@@ -39,6 +40,8 @@ export class PopularityIndex {
   private readonly sales: DecayedVector;
   private readonly short: DecayedVector;
   private readonly long: DecayedVector;
+  /** Distinct users per item, decayed with the short half-life: a trend's support. */
+  private readonly supporters: DecayedVector;
   private readonly cache = new Map<string, CachedList>();
   private version = 0;
   /** Catalog-wide candidate sets, so overall lists never scan the whole catalog. */
@@ -52,6 +55,7 @@ export class PopularityIndex {
     this.sales = new DecayedVector(cfg.halfLifeMs);
     this.short = new DecayedVector(cfg.trendingShortMs);
     this.long = new DecayedVector(cfg.trendingLongMs);
+    this.supporters = new DecayedVector(cfg.trendingShortMs);
     this.risingPopular = new RisingTop(RISING_KEEP, (id) => this.popular.raw(id));
     this.risingSales = new RisingTop(RISING_KEEP, (id) => this.sales.raw(id));
     this.risingShort = new RisingTop(RISING_KEEP, (id) => this.short.raw(id));
@@ -64,26 +68,37 @@ export class PopularityIndex {
     this.short.onRebase = rescale('trending', this.risingShort);
   }
 
-  /** `categories`: the item's category tag ids, to keep per-category candidate sets current. */
-  add(item: number, weight: number, soldQuantity: number, ts: number, categories?: readonly number[]): void {
+  /**
+   * `categories`: the item's category tag ids, to keep per-category candidate sets current. `trend`:
+   * what the event adds to trending (see `TrendingSupport`); the event's weight when omitted.
+   */
+  add(
+    item: number,
+    weight: number,
+    soldQuantity: number,
+    ts: number,
+    categories?: readonly number[],
+    trend: TrendingClaim = { weight, newUser: 1 },
+  ): void {
     this.version++;
     if (weight > 0) {
       this.popular.add(item, weight, ts);
-      this.short.add(item, weight, ts);
-      this.long.add(item, weight, ts);
       this.risingPopular.offer(item, this.popular.raw(item));
+    }
+    if (trend.weight > 0) {
+      this.short.add(item, trend.weight, ts);
+      this.long.add(item, trend.weight, ts);
       this.risingShort.offer(item, this.short.raw(item));
     }
+    if (trend.newUser === 1) this.supporters.add(item, 1, ts);
     if (soldQuantity > 0) {
       this.sales.add(item, soldQuantity, ts);
       this.risingSales.offer(item, this.sales.raw(item));
     }
     if (categories === undefined || this.categorySets.size === 0) return;
     for (const tag of categories) {
-      if (weight > 0) {
-        this.categorySets.get(`popular:${tag}`)?.top.offer(item, this.popular.raw(item));
-        this.categorySets.get(`trending:${tag}`)?.top.offer(item, this.short.raw(item));
-      }
+      if (weight > 0) this.categorySets.get(`popular:${tag}`)?.top.offer(item, this.popular.raw(item));
+      if (trend.weight > 0) this.categorySets.get(`trending:${tag}`)?.top.offer(item, this.short.raw(item));
       if (soldQuantity > 0) this.categorySets.get(`bestseller:${tag}`)?.top.offer(item, this.sales.raw(item));
     }
   }
@@ -145,7 +160,11 @@ export class PopularityIndex {
     const fs = (this.short.clock.readFactor(now) * Math.LN2 * DAY) / this.cfg.trendingShortMs;
     const fl = (this.long.clock.readFactor(now) * Math.LN2 * DAY) / this.cfg.trendingLongMs;
     const m = this.cfg.trendingSmoothing;
+    const fu = this.supporters.clock.readFactor(now);
+    const minUsers = this.cfg.trendingMinUsers;
     return (item) => {
+      // Below the minimum support an item does not trend, however sharp its rise.
+      if (minUsers > 0 && this.supporters.raw(item) * fu < minUsers) return 0;
       const l = this.long.raw(item) * fl;
       return (this.short.raw(item) * fs - l) / Math.sqrt(l + m);
     };

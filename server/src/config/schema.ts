@@ -115,6 +115,7 @@ export const engineConfigSchema = strictObject({
     trendingShortMs: duration('positive').optional(),
     trendingLongMs: duration('positive').optional(),
     trendingSmoothing: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
+    trendingMinUsers: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
   }).optional(),
   profile: strictObject({
     halfLifeMs: duration('positive').optional(),
