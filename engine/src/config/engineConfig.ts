@@ -168,8 +168,9 @@ export interface DiversityConfig {
    */
   lambda: number;
   /**
-   * Most items of one brand (`brand:*` tag) per list; 0 means no cap.
-   * @default 0
+   * Most items of one brand (`brand:*` tag) per list; 0 means no cap. Recently viewed and buy-again
+   * lists (the visitor's own history) are never capped unless the request asks.
+   * @default 3
    * @example { maxPerBrand: 2 }
    */
   maxPerBrand: number;
@@ -245,6 +246,14 @@ export interface EngineConfig {
    * @example { excludePurchased: { forUser: true } }
    */
   excludePurchased: Record<Surface, boolean>;
+  /**
+   * On `forUser` ("top picks") where `excludePurchased` is off, items the user bought this recently are
+   * still left out: a shopper who just ordered something should not see it lead their picks (buy-again
+   * has its own surface). 0 turns it off; a request's `overrides.excludePurchased: false` too.
+   * @default 86_400_000 (1 day)
+   * @example { justBoughtWindowMs: 7 * 86_400_000 }
+   */
+  justBoughtWindowMs: number;
   /**
    * How far back a purchase excludes the item (see `excludePurchased`).
    * @default 2_592_000_000 (30 days)
@@ -327,7 +336,8 @@ export const defaultEngineConfig: EngineConfig = {
       trending: 0.1,
     },
     similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05 },
-    cart: { boughtTogether: 1, covisit: 0.6, embedding: 0.3, popular: 0.05 },
+    // Complements, not look-alikes: what is bought with the cart, barely what is browsed with it.
+    cart: { boughtTogether: 1, covisit: 0.2, popular: 0.05 },
     buyAgain: { buyAgain: 1 },
     trending: { trending: 1, popular: 0.1 },
     recentlyViewed: { recent: 1 },
@@ -341,7 +351,8 @@ export const defaultEngineConfig: EngineConfig = {
     recentlyViewed: false,
   },
   purchaseExclusionWindowMs: 30 * DAY,
-  diversity: { lambda: 0.8, maxPerBrand: 0, maxPerCategory: 0 },
+  justBoughtWindowMs: DAY,
+  diversity: { lambda: 0.8, maxPerBrand: 3, maxPerCategory: 0 },
   fallback: {
     enabled: {
       forUser: true,

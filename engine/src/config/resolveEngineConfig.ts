@@ -70,6 +70,7 @@ export function validateEngineConfig(config: EngineConfig): void {
     }
   }
   checkNumber('purchaseExclusionWindowMs', config.purchaseExclusionWindowMs, { min: 0 });
+  checkNumber('justBoughtWindowMs', config.justBoughtWindowMs, { min: 0 });
   checkNumber('diversity.lambda', diversity.lambda, { min: 0, max: 1 });
   checkInteger('diversity.maxPerBrand', diversity.maxPerBrand, 0);
   checkInteger('diversity.maxPerCategory', diversity.maxPerCategory, 0);

@@ -94,13 +94,40 @@ describe('recommend: purchased items', () => {
     return engine;
   }
 
-  it('keeps purchased items on forUser by default and removes them when the surface excludes purchases', () => {
-    const req = { surface: 'forUser', userKey: 'buyer', k: 10, overrides: { fallback: false } } as const;
+  it('keeps purchased items on forUser by default once no longer just bought, and removes them when the surface excludes purchases', () => {
+    const req = {
+      surface: 'forUser',
+      userKey: 'buyer',
+      k: 10,
+      now: T0 + 3 * DAY,
+      overrides: { fallback: false },
+    } as const;
     expect(ids(buyer().recommend(req))).toContain('b');
     expect(ids(buyer({ excludePurchased: { forUser: true } }).recommend(req))).not.toContain('b');
     expect(
       ids(buyer().recommend({ ...req, overrides: { fallback: false, excludePurchased: true } })),
     ).not.toContain('b');
+  });
+
+  it('leaves just-bought items out of top picks for justBoughtWindowMs, unless the request keeps them', () => {
+    const req = { surface: 'forUser', userKey: 'buyer', k: 10, overrides: { fallback: false } } as const;
+    const minutesAfter = (m: number) => T0 + (61 + m) * 60_000;
+    expect(ids(buyer().recommend({ ...req, now: minutesAfter(5) }))).not.toContain('b');
+    expect(ids(buyer().recommend({ ...req, now: minutesAfter(25 * 60) }))).toContain('b');
+    expect(
+      ids(
+        buyer().recommend({
+          ...req,
+          now: minutesAfter(5),
+          overrides: { fallback: false, excludePurchased: false },
+        }),
+      ),
+    ).toContain('b');
+    expect(ids(buyer({ justBoughtWindowMs: 0 }).recommend({ ...req, now: minutesAfter(5) }))).toContain('b');
+    // Other surfaces are not affected: similar keeps them.
+    expect(
+      ids(buyer().recommend({ surface: 'similar', itemId: 'a', k: 10, now: minutesAfter(5) })),
+    ).toContain('b');
   });
 
   it('only excludes purchases made within the exclusion window', () => {

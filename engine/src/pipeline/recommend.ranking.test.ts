@@ -152,6 +152,24 @@ describe('recommend: determinism', () => {
   });
 });
 
+describe('recommend: default shelves', () => {
+  it('caps one brand at three items per list by default', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    const acme = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    const others = ['z1', 'z2', 'z3'];
+    engine.upsertItems([
+      item('anchor'),
+      ...acme.map((id) => item(id, { tags: ['brand:acme'] })),
+      ...others.map((id) => item(id, { tags: [`brand:${id}`] })),
+    ]);
+    // The acme items are co-viewed with the anchor far more often than the others.
+    engine.addEvents([...coViews(['anchor', ...acme], 8, 'x'), ...coViews(['anchor', ...others], 2, 'y')]);
+    const list = engine.recommend({ surface: 'similar', itemId: 'anchor', k: 8 }).items.map((i) => i.itemId);
+    expect(list.filter((id) => id.startsWith('a'))).toHaveLength(3);
+    expect(list).toEqual(expect.arrayContaining(others));
+  });
+});
+
 describe('recommend: seeds with the default jitter', () => {
   /** Items co-viewed with the anchor by 50–53 users, and one by 100: four near-ties and a clear winner. */
   function nearTies(config?: { ranking: { seedJitter: number } }) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../createEngine';
-import { coViews, ev, item, T0 } from '../testShop';
+import { coViews, DAY, ev, item, T0 } from '../testShop';
 import type { VectorSource } from '../vectors/types';
 
 /** A brute-force vector source over a handful of hand-made vectors. */
@@ -58,6 +58,26 @@ describe('recommend: similar', () => {
       itemId: 'tea',
       reasons: [{ signal: 'boughtTogether', text: 'often bought with Blue Mug', relatedItemId: 'mug' }],
     });
+  });
+
+  it('fills the cart shelf with complements, never with look-alikes of what is in the cart', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems([item('tent'), item('tent-2'), item('pegs'), item('mug')]);
+    // tent-2 reads like the tent (a look-alike); pegs are bought with it; the mug sells on its own.
+    engine.setVectors(
+      tinyVectors({ tent: [1, 0, 0], 'tent-2': [0.95, 0.05, 0], pegs: [0, 1, 0], mug: [0, 0, 1] }),
+    );
+    engine.addEvents([
+      ev('purchase', 'tent', 'b1', 0, { orderId: 'o1' }),
+      ev('purchase', 'pegs', 'b1', 0, { orderId: 'o1' }),
+      ...[2, 3, 4].map((u) => ev('purchase', 'mug', `b${u}`, u)),
+    ]);
+    const res = engine.recommend({ surface: 'cart', cartItemIds: ['tent'], k: 2 });
+    expect(res.items.map((i) => i.itemId)).toEqual(['pegs', 'mug']);
+    // The similar shelf is where the look-alike belongs.
+    expect(
+      engine.recommend({ surface: 'similar', itemId: 'tent', k: 2 }).items.map((i) => i.itemId),
+    ).toContain('tent-2');
   });
 
   it('gives a new item without behaviour neighbours from its text vector', () => {

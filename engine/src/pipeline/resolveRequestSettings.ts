@@ -15,6 +15,26 @@ export interface RequestSettings {
   fallback: boolean;
 }
 
+/** Which purchases a request leaves out: the surface's setting, else just-bought items on top picks. */
+function purchaseExclusion(
+  config: EngineConfig,
+  req: RecRequest,
+): Pick<RequestSettings, 'excludePurchased' | 'purchaseExclusionWindowMs'> {
+  const o = req.overrides ?? {};
+  // Buy-again exists to show purchased items: exclusion never applies there.
+  if (req.surface === 'buyAgain') return { excludePurchased: false, purchaseExclusionWindowMs: 0 };
+  const asked = o.excludePurchased ?? config.excludePurchased[req.surface];
+  if (asked) {
+    return {
+      excludePurchased: true,
+      purchaseExclusionWindowMs: o.purchaseExclusionWindowMs ?? config.purchaseExclusionWindowMs,
+    };
+  }
+  const justBought =
+    req.surface === 'forUser' && o.excludePurchased === undefined && config.justBoughtWindowMs > 0;
+  return { excludePurchased: justBought, purchaseExclusionWindowMs: config.justBoughtWindowMs };
+}
+
 /** Validates the request shape and resolves the settings that apply to it. */
 export function resolveRequestSettings(config: EngineConfig, req: RecRequest): RequestSettings {
   if (typeof req !== 'object' || req === null) throw new Error('recommend: the request must be an object.');
@@ -64,10 +84,7 @@ export function resolveRequestSettings(config: EngineConfig, req: RecRequest): R
     surface: req.surface,
     weights: { ...config.blend[req.surface], ...o.blend },
     diversity,
-    // Buy-again exists to show purchased items: exclusion never applies there.
-    excludePurchased:
-      req.surface !== 'buyAgain' && (o.excludePurchased ?? config.excludePurchased[req.surface]),
-    purchaseExclusionWindowMs: o.purchaseExclusionWindowMs ?? config.purchaseExclusionWindowMs,
+    ...purchaseExclusion(config, req),
     fallback: o.fallback ?? config.fallback.enabled[req.surface],
   };
 }

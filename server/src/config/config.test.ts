@@ -60,7 +60,7 @@ describe('engine config validation', () => {
 
   it('resolves a partial config over the engine defaults', () => {
     const { resolved } = validateEngineConfig({ diversity: { lambda: 0.6 } });
-    expect(resolved.diversity).toEqual({ lambda: 0.6, maxPerBrand: 0, maxPerCategory: 0 });
+    expect(resolved.diversity).toEqual({ lambda: 0.6, maxPerBrand: 3, maxPerCategory: 0 });
     expect(resolved.blend.similar.covisit).toBe(1);
   });
 
@@ -144,10 +144,10 @@ describe.each(getTestDatabaseTargets())('switching profiles on a running server 
     await shop.admin.items.upsert.mutate({
       items: ['a', 'b', 'c', 'd'].map((id) => ({ itemId: id, title: `Item ${id}`, category: 'mugs' })),
     });
-    // u1 bought "a" minutes ago; others made "a" and "b" popular.
+    // u1 bought "a" two days ago (no longer "just bought"); others made "a" and "b" popular.
     await shop.admin.events.batch.mutate({
       events: [
-        { eventId: 'p1', type: 'purchase', itemId: 'a', userId: 'u1', ts: ts(5) },
+        { eventId: 'p1', type: 'purchase', itemId: 'a', userId: 'u1', ts: ts(2 * 24 * 60) },
         ...[2, 3, 4].flatMap((u) => [
           { eventId: `pa${u}`, type: 'purchase', itemId: 'a', userId: `u${u}`, ts: ts(30) },
           { eventId: `pb${u}`, type: 'purchase', itemId: 'b', userId: `u${u}`, ts: ts(30) },

@@ -131,6 +131,7 @@ export const engineConfigSchema = strictObject({
   blend: perSurface(keyedRecord(SIGNALS as readonly SignalName[], 'signal', weight())).optional(),
   excludePurchased: perSurface(z.boolean()).optional(),
   purchaseExclusionWindowMs: duration('nonNegative').optional(),
+  justBoughtWindowMs: duration('nonNegative').optional(),
   diversity: strictObject({
     lambda: finite().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
     maxPerBrand: integer(0, CONFIG_MAXIMA.perList).optional(),
