@@ -63,6 +63,16 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     await saveScreenshot(page, name);
   }
 
+  /** The largest number of items of one brand in a list. */
+  function mostOfOneBrand(ids: string[]): number {
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      const brand = shop.catalog.products.get(id)?.brand;
+      if (brand) counts.set(brand, (counts.get(brand) ?? 0) + 1);
+    }
+    return Math.max(0, ...counts.values());
+  }
+
   function firstAvailable(category: string) {
     const product = shop.catalog.byCategory.get(category)?.find((p) => p.available);
     if (!product) throw new Error(`The demo catalog has no available product in ${category}.`);
@@ -75,7 +85,11 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
     expect(picks.length).toBeGreaterThanOrEqual(4);
     for (const id of picks) expect(shop.catalog.products.has(id)).toBe(true);
-    expect((await widgetItems(page, '[data-recsys-widget="trending"]')).length).toBeGreaterThanOrEqual(4);
+    const trending = await widgetItems(page, '[data-recsys-widget="trending"]');
+    expect(trending.length).toBeGreaterThanOrEqual(4);
+    // No shelf is a wall of one brand.
+    expect(mostOfOneBrand(picks)).toBeLessThanOrEqual(3);
+    expect(mostOfOneBrand(trending)).toBeLessThanOrEqual(3);
     await expect
       .poll(() =>
         page
@@ -95,6 +109,18 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     for (const id of trending) expect(shop.catalog.products.get(id)?.category).toBe('shoes');
     expect(await page.locator('.grid .card').count()).toBe(24);
     await checkPage(page, 'category');
+    // A shop that writes the category as it is displayed gets the same shelf.
+    await page.evaluate(() => {
+      const el = document.createElement('div');
+      el.id = 'cased';
+      el.dataset.recsysWidget = 'trending';
+      el.dataset.category = 'Shoes';
+      el.dataset.title = 'Trending in Shoes';
+      document.querySelector('main')?.append(el);
+    });
+    const cased = await widgetItems(page, '#cased');
+    expect(cased.length).toBeGreaterThan(0);
+    for (const id of cased) expect(shop.catalog.products.get(id)?.category).toBe('shoes');
   });
 
   it('shows similar items on a product page, never the product itself, and records the view', async () => {
@@ -139,6 +165,11 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
     expect(picks).not.toEqual(coldPicks);
     expect(picks.filter(isToy).length).toBeGreaterThan(coldPicks.filter(isToy).length);
+    // Back on a browsed product, "recently viewed" shows the others, not the product itself.
+    await page.goto(`/p/${viewed[1]}`);
+    const onProduct = await widgetItems(page, '[data-recsys-widget="recently-viewed"]');
+    expect(onProduct).not.toContain(viewed[1]);
+    expect(onProduct).toEqual(expect.arrayContaining([viewed[0], viewed[2]]));
   });
 
   it('records a click on a recommendation with its requestId and rank', async () => {
@@ -248,6 +279,45 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
       )
       .toContain(product.itemId);
     await checkPage(page, 'orders');
+  });
+
+  it('keeps one order out of Trending now, and what was just bought out of top picks', async () => {
+    const page = await visitor();
+    await page.goto('/');
+    const trendingBefore = await widgetItems(page, '[data-recsys-widget="trending"]');
+    const pick = (category: string) => {
+      const product = shop.catalog.byCategory
+        .get(category)
+        ?.find((p) => p.available && !trendingBefore.includes(p.itemId));
+      if (!product) throw new Error(`No available, non-trending product in ${category}.`);
+      return product;
+    };
+    const bought = [pick('outdoor'), pick('kitchen')];
+    for (const [n, product] of bought.entries()) {
+      await page.goto(`/p/${product.itemId}`);
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      await expect.poll(() => page.locator('[data-cart-count]').textContent()).toBe(String(n + 1));
+    }
+    await page.goto('/checkout');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\?placed=/);
+    // The order has reached the engine once buy again lists both items.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return widgetItems(page, '[data-recsys-widget="buy-again"]').catch(() => []);
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toEqual(expect.arrayContaining(bought.map((p) => p.itemId)));
+    await page.goto('/');
+    const trending = await widgetItems(page, '[data-recsys-widget="trending"]');
+    const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
+    for (const product of bought) {
+      expect(trending, 'one order does not make an item trend').not.toContain(product.itemId);
+      expect(picks, 'just-bought items stay out of top picks').not.toContain(product.itemId);
+    }
   });
 
   it('signs in as a demo customer, links the visitor and shows their history', async () => {
