@@ -63,6 +63,22 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     await saveScreenshot(page, name);
   }
 
+  /**
+   * Reloads the page until its buy-again shelf lists `itemIds`: the order has then reached the engine,
+   * which applies new events within about a second.
+   */
+  async function untilBuyAgainShows(page: Page, itemIds: string[]) {
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return widgetItems(page, '[data-recsys-widget="buy-again"]').catch(() => []);
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toEqual(expect.arrayContaining(itemIds));
+  }
+
   /** The largest number of items of one brand in a list. */
   function mostOfOneBrand(ids: string[]): number {
     const counts = new Map<string, number>();
@@ -268,16 +284,7 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     const order = events.find((e) => (e.meta as EventMeta).orderId === orderId);
     expect(order?.meta).toMatchObject({ name: 'order', orderId, total: product.price });
 
-    // The engine applies new events within about a second; reload until buy again shows the purchase.
-    await expect
-      .poll(
-        async () => {
-          await page.reload();
-          return widgetItems(page, '[data-recsys-widget="buy-again"]').catch(() => []);
-        },
-        { timeout: 60_000, interval: 500 },
-      )
-      .toContain(product.itemId);
+    await untilBuyAgainShows(page, [product.itemId]);
     await checkPage(page, 'orders');
   });
 
@@ -301,16 +308,10 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     await page.goto('/checkout');
     await page.getByRole('button', { name: 'Place order' }).click();
     await page.waitForURL(/\/orders\?placed=/);
-    // The order has reached the engine once buy again lists both items.
-    await expect
-      .poll(
-        async () => {
-          await page.reload();
-          return widgetItems(page, '[data-recsys-widget="buy-again"]').catch(() => []);
-        },
-        { timeout: 60_000, interval: 500 },
-      )
-      .toEqual(expect.arrayContaining(bought.map((p) => p.itemId)));
+    await untilBuyAgainShows(
+      page,
+      bought.map((p) => p.itemId),
+    );
     await page.goto('/');
     const trending = await widgetItems(page, '[data-recsys-widget="trending"]');
     const picks = await widgetItems(page, '[data-recsys-widget="for-user"]');
