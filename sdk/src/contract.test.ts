@@ -1,4 +1,4 @@
-// Type-level drift test: the SDK's wire types (from @recsys/engine/protocol) against the server's zod
+// Type-level drift test: the SDK's wire types (from @recsys/protocol) against the server's zod
 // contracts, read through the server's public types (`z.input`/`z.output` of its schemas). Nothing of the
 // server runs: `tsc` (`pnpm typecheck`) fails when the two sides drift; vitest only runs the checks' shells.
 import type { AppRouter, CollectBody, EventInput } from '@recsys/server';

@@ -1,4 +1,4 @@
-import type { RecsysEvent } from '@recsys/engine/protocol';
+import type { RecsysEvent } from '@recsys/protocol';
 import { createWebStore, listWebStoreKeys } from './storage';
 import { createUuid } from './uuid';
 

@@ -1,4 +1,4 @@
-import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
+import { USER_TOKEN_HEADER } from '@recsys/protocol';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createRecsysClient, recommendationContext } from './recs';

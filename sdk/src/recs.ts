@@ -1,4 +1,4 @@
-import type { RecommendedItem, RecsInput, RecsResponse } from '@recsys/engine/protocol';
+import type { RecommendedItem, RecsInput, RecsResponse } from '@recsys/protocol';
 import type { AnyProcedure, AnyRouter, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { callProcedure, type RpcConfig } from './rpc';
 import type { RecommendationContext } from './types';

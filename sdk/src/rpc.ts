@@ -1,4 +1,4 @@
-import { procedureRequest, readProcedureBody } from '@recsys/engine/protocol';
+import { procedureRequest, readProcedureBody } from '@recsys/protocol';
 import type { FetchLike } from './transport';
 
 /** A failed recommendation / tRPC call: the server's message, its tRPC code and the HTTP status. */
@@ -32,7 +32,7 @@ export interface RpcConfig {
 }
 
 /**
- * One tRPC v11 call over plain HTTP, in the wire format of `@recsys/engine/protocol` (no batching, no
+ * One tRPC v11 call over plain HTTP, in the wire format of `@recsys/protocol` (no batching, no
  * transformer). This is the whole protocol the browser needs, at a fraction of `@trpc/client`'s size.
  */
 export async function callProcedure(

@@ -6,7 +6,7 @@
  * queue, retry and transport parts already live in their own files; the split waits for a layout
  * that fits the budget.
  */
-import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/engine/protocol';
+import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/protocol';
 import { createEventQueue, type EventQueue } from './queue';
 import { defaultRetryPolicy, retryDelay } from './retry';
 import { isSessionExpired, parseSession, type SessionRecord } from './session';

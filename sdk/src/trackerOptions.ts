@@ -1,4 +1,4 @@
-import type { RecsysEvent } from '@recsys/engine/protocol';
+import type { RecsysEvent } from '@recsys/protocol';
 import type { RetryPolicy } from './retry';
 import type { DayBoundary } from './session';
 import type { FetchLike } from './transport';

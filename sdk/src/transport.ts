@@ -4,7 +4,7 @@ import {
   type RecsysEvent,
   type RowError,
   USER_TOKEN_FIELD,
-} from '@recsys/engine/protocol';
+} from '@recsys/protocol';
 import { isRetryableStatus, parseRetryAfter } from './retry';
 
 /** The outcome of one delivery attempt, already classified for the flush loop. */

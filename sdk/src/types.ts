@@ -1,6 +1,6 @@
 /**
  * The SDK's vocabulary. Wire shapes (events, the collect payload, recommendation inputs and
- * responses) come from `@recsys/engine/protocol`, the one declaration every package shares;
+ * responses) come from `@recsys/protocol`, the one declaration every package shares;
  * they keep the names the SDK has always exported. Only what exists on the client alone is
  * declared here.
  */
@@ -14,7 +14,7 @@ export type {
   RecsResponse,
   RecsysEvent,
   RowError as RejectedEvent,
-} from '@recsys/engine/protocol';
+} from '@recsys/protocol';
 
 /**
  * Where a tracked item came from when it was shown by a recommendation widget;

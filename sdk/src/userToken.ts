@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createUserTokenClaims, USER_TOKEN_VERSION } from '@recsys/engine/protocol';
+import { createUserTokenClaims, USER_TOKEN_VERSION } from '@recsys/protocol';
 
 /** Options of {@link signUserToken}. */
 export interface SignUserTokenOptions {

@@ -1,4 +1,4 @@
-import type { RecommendedItem, RecsResponse, Surface } from '@recsys/engine/protocol';
+import type { RecommendedItem, RecsResponse, Surface } from '@recsys/protocol';
 import type { ComponentChild } from 'preact';
 
 /** Recommendation surfaces understood by the Recsys API. */
@@ -8,7 +8,7 @@ export type { Surface };
 export type RecItem = RecommendedItem;
 
 /** Why an item was recommended, as returned when `explain` is on. */
-export type { RecReason } from '@recsys/engine/protocol';
+export type { RecReason } from '@recsys/protocol';
 
 /** The response of `client.recommend`. `requestId` is echoed back on every impression and click. */
 export type RecResponse = RecsResponse;

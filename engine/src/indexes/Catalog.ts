@@ -1,4 +1,4 @@
-import { normalizeTag } from '../protocol/tags';
+import { normalizeTag } from '../protocol';
 import type { EngineItem } from '../types';
 import { GrowableFloat64 } from '../util/GrowableFloat64';
 import { Interner } from '../util/Interner';

@@ -1,6 +1,6 @@
 // Test-only: an msw-backed Recsys collector plus a recording fetch. Not exported from the package.
 
-import { type CollectPayload, type RecsysEvent, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
+import { type CollectPayload, type RecsysEvent, USER_TOKEN_HEADER } from '@recsys/protocol';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';

@@ -1,6 +1,6 @@
 // Test-only: a real tRPC v11 router with the shape the Recsys server exposes, served through msw.
 
-import type { RecsInput, RecsResponse } from '@recsys/engine/protocol';
+import type { RecsInput, RecsResponse } from '@recsys/protocol';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { http } from 'msw';
