@@ -21,6 +21,19 @@ const ruleSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Minimum ratio of the method's `metric` to the best single baseline's in the same relevance
+     * and segment (1.0 = at least as good as every baseline). Baselines are the report's methods
+     * whose name does not start with `engine` (the engine and its ablations); beating only
+     * `popular` is not enough when buy-again or co-visitation do better.
+     */
+    vsBestBaseline: z
+      .object({
+        metric: z.enum(['ndcg', 'recall', 'mrr', 'hit']).default('ndcg'),
+        segments: z.record(z.string().min(1), ratio),
+      })
+      .strict()
+      .optional(),
     /** Minimum catalog coverage@k (segment all). */
     coverage: ratio.max(1).optional(),
     /** Minimum long-tail share@k (segment all). */
@@ -101,6 +114,24 @@ export function checkGuardrails(
       min(`lift ${key} ${at} segment=${segment}`, row(segment)?.lift?.[key], bound);
     }
   }
+  if (rules.vsBestBaseline) {
+    const key = `${rules.vsBestBaseline.metric}@${rules.k}`;
+    for (const [segment, bound] of Object.entries(rules.vsBestBaseline.segments)) {
+      const mine = row(segment)?.metrics[key];
+      const best = bestBaseline(report, rules.relevance, segment, key);
+      const rule = `${key} ${at} segment=${segment} vs best baseline${best ? ` (${best.method} ${best.value.toFixed(3)})` : ''}`;
+      if (mine === undefined || best === undefined) {
+        checks.push({ rule, expected: `>= ${bound} × best`, actual: 'missing', passed: false });
+        continue;
+      }
+      checks.push({
+        rule,
+        expected: `>= ${bound} × best`,
+        actual: best.value > 0 ? Number((mine / best.value).toFixed(4)) : 'best baseline scored 0',
+        passed: Number.isFinite(mine) && mine >= bound * best.value,
+      });
+    }
+  }
   if (rules.coverage !== undefined)
     min(`coverage@${rules.k} ${at}`, row('all')?.metrics[`coverage@${rules.k}`], rules.coverage);
   if (rules.longTail !== undefined)
@@ -117,4 +148,22 @@ export function checkGuardrails(
     });
   }
   return checks;
+}
+
+/** The baseline (a method not named `engine…`) scoring best on `key` in one relevance and segment. */
+function bestBaseline(
+  report: EvalReport | undefined,
+  relevance: string,
+  segment: string,
+  key: string,
+): { method: string; value: number } | undefined {
+  let best: { method: string; value: number } | undefined;
+  for (const r of report?.rows ?? []) {
+    if (r.relevance !== relevance || r.segment !== segment || r.method.startsWith('engine')) continue;
+    const value = r.metrics[key];
+    if (value !== undefined && Number.isFinite(value) && (best === undefined || value > best.value)) {
+      best = { method: r.method, value };
+    }
+  }
+  return best;
 }

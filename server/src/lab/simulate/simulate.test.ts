@@ -38,6 +38,41 @@ describe('guardrails file', () => {
     expect(() => loadGuardrails(path)).toThrow(/namespaces\.\*: Unrecognized key: "coverge"/);
   });
 
+  it('compares the engine with the best single baseline of each segment, not only with popular', () => {
+    const rules = guardrailsFileSchema.parse({
+      namespaces: { '*': { vsBestBaseline: { segments: { warm: 1, cold: 1, 'no-such-segment': 1 } } } },
+    }).namespaces['*']!;
+    const row = (method: string, segment: string, ndcg: number) => ({
+      method,
+      relevance: 'all' as const,
+      segment,
+      users: 10,
+      metrics: { 'ndcg@10': ndcg },
+    });
+    const report = {
+      dataset: 'd',
+      protocol: 'user' as const,
+      ks: [10],
+      timings: {},
+      rows: [
+        row('popular', 'warm', 0.15),
+        row('buy-again', 'warm', 0.42),
+        row('engine-buyagain', 'warm', 0.5),
+        row('engine', 'warm', 0.41),
+        row('popular', 'cold', 0.1),
+        row('engine', 'cold', 0.12),
+      ],
+    };
+    const checks = checkGuardrails(rules, report, []);
+    expect(checks.map((c) => [c.rule, c.passed])).toEqual([
+      ['ndcg@10 engine/all segment=warm vs best baseline (buy-again 0.420)', false],
+      ['ndcg@10 engine/all segment=cold vs best baseline (popular 0.100)', true],
+      ['ndcg@10 engine/all segment=no-such-segment vs best baseline', false],
+    ]);
+    // An ablation of the engine is not a baseline: 0.5 did not set the bar.
+    expect(checks[0]?.actual).toBeCloseTo(0.41 / 0.42, 4);
+  });
+
   it('counts a failed scenario, a missing row and a low metric as breaches', () => {
     const rules = rulesFor(strict, 'x')!;
     const checks = checkGuardrails(
