@@ -84,4 +84,39 @@ describe('the key resolver', () => {
     clock.now += 1_001;
     expect(await resolver.resolve(key, undefined)).toMatchObject({ code: 'UNAUTHORIZED' });
   });
+
+  it('keeps resolving a key it read before a database outage, for staleOnOutageMs, and only for an outage', async () => {
+    const { key, keyId } = await createApiKey(database, 'shop', { kind: 'secret' });
+    const clock = { now: 1 };
+    let failure: Error | undefined;
+    const resolver = createKeyResolver(database, {
+      ttlMs: 10_000,
+      staleOnOutageMs: 60_000,
+      now: () => clock.now,
+      load: (namespaceId, id) => (failure ? Promise.reject(failure) : loadApiKey(database, namespaceId, id)),
+    });
+    expect(await resolver.resolve(key, undefined)).toMatchObject({ keyId });
+    failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    clock.now += 30_000;
+    // The TTL has passed and the database is down: the key still resolves as it was read.
+    expect(await resolver.resolve(key, undefined)).toMatchObject({ keyId, namespaceId: 'shop' });
+    // A key never seen before the outage cannot be resolved: the outage surfaces.
+    const { key: fresh } = await createApiKey(database, 'shop', { kind: 'secret' });
+    await expect(resolver.resolve(fresh, undefined)).rejects.toThrow(/ECONNREFUSED/);
+    // Past staleOnOutageMs from the last read, the outage surfaces for the old key too.
+    clock.now += 40_000;
+    await expect(resolver.resolve(key, undefined)).rejects.toThrow(/ECONNREFUSED/);
+    // Any other failure is never papered over with a stale key.
+    failure = new Error('column "hash" does not exist');
+    clock.now = 100_000;
+    const other = createKeyResolver(database, {
+      ttlMs: 10,
+      now: () => clock.now,
+      load: (namespaceId, id) =>
+        clock.now > 100_000 ? Promise.reject(failure) : loadApiKey(database, namespaceId, id),
+    });
+    expect(await other.resolve(key, undefined)).toMatchObject({ keyId });
+    clock.now += 20;
+    await expect(other.resolve(key, undefined)).rejects.toThrow(/does not exist/);
+  });
 });

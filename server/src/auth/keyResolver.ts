@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
 import { apiKeys, namespaces } from '../db/schema';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { type KeyKind, originAllowed, parseApiKey, secretMatches } from './keys';
 import type { NamespaceSettings } from './namespaces';
 
@@ -26,6 +27,8 @@ interface CachedKey {
    * of a recommendation request's CPU).
    */
   verified?: Buffer;
+  /** When the row was read (the resolver's clock): how old what an outage falls back on is. */
+  loadedAt?: number;
 }
 
 /** Whether `secret` matches the key's hash, through the cached verified secret when there is one. */
@@ -41,7 +44,7 @@ function verify(secret: string, stored: CachedKey): boolean {
 }
 
 /** A key's row as the resolver needs it; null when there is no such key or it is revoked. */
-export type StoredKey = Omit<CachedKey, 'verified'>;
+export type StoredKey = Omit<CachedKey, 'verified' | 'loadedAt'>;
 
 /** Reads one key from the database (what the resolver does on a cache miss). */
 export async function loadApiKey(
@@ -88,6 +91,13 @@ export interface KeyResolverOptions {
    */
   load?: (namespaceId: string, keyId: string) => Promise<StoredKey | null>;
   /**
+   * While the database is unreachable, a key read within this time keeps resolving as it was read,
+   * so recommendations (served from memory) and buffered lists keep working through an outage for
+   * every key seen before it; a revocation made meanwhile could not be read anyway. 0 turns it off.
+   * @default 900_000 (15 minutes)
+   */
+  staleOnOutageMs?: number;
+  /**
    * The clock of the TTLs, in ms (tests move it).
    * @default performance.now
    */
@@ -106,15 +116,24 @@ export function createKeyResolver(database: Database, options: KeyResolverOption
     options.load ?? ((namespaceId: string, keyId: string) => loadApiKey(database, namespaceId, keyId));
   // A given clock is read on every check: the default caches it for 1 ms, by a timer of its own.
   const perf = options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {};
+  const clock = options.now ?? (() => performance.now());
+  const staleOnOutageMs = options.staleOnOutageMs ?? 900_000;
   const unknown = new LRUCache<string, true>({ max, ttl, ...perf });
   // fetch() shares one load between concurrent requests for the same key.
   const known = new LRUCache<string, CachedKey, { namespaceId: string; keyId: string }>({
     max,
     ttl,
     ...perf,
-    async fetchMethod(cacheKey, _stale, { context }) {
-      const stored = await read(context.namespaceId, context.keyId);
-      if (stored) return { ...stored };
+    async fetchMethod(cacheKey, stale, { context }) {
+      let stored: StoredKey | null;
+      try {
+        stored = await read(context.namespaceId, context.keyId);
+      } catch (error) {
+        const age = stale?.loadedAt === undefined ? Number.POSITIVE_INFINITY : clock() - stale.loadedAt;
+        if (stale !== undefined && isDatabaseUnavailable(error) && age <= staleOnOutageMs) return stale;
+        throw error;
+      }
+      if (stored) return { ...stored, loadedAt: clock() };
       unknown.set(cacheKey, true);
       return undefined;
     },
