@@ -42,3 +42,8 @@ export {
   type SeedSource,
   seedNamespace,
 } from './simulate/seed';
+export {
+  type SimulateExperimentsOptions,
+  type SimulateExperimentsResult,
+  simulateExperiments,
+} from './experiments/simulateExperiments';
