@@ -5,6 +5,11 @@
  */
 export * from './eval';
 export {
+  type SimulateExperimentsOptions,
+  type SimulateExperimentsResult,
+  simulateExperiments,
+} from './experiments/simulateExperiments';
+export {
   type ApiClient,
   type ApiClientOptions,
   buildScenarioContext,
@@ -42,8 +47,3 @@ export {
   type SeedSource,
   seedNamespace,
 } from './simulate/seed';
-export {
-  type SimulateExperimentsOptions,
-  type SimulateExperimentsResult,
-  simulateExperiments,
-} from './experiments/simulateExperiments';
