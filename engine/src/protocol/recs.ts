@@ -68,4 +68,9 @@ export interface RecsResponse {
   items: RecommendedItem[];
   /** Whether fallback lists (category best-sellers, then popular) filled the list. */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
+  /**
+   * The experiment and variant this list was served under, when the visitor is in one. Send both back
+   * with events about the list (`meta.experiment`, `meta.variant`); the SDK and widgets do.
+   */
+  experiment?: { id: string; variant: string };
 }
