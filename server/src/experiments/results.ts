@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
 import type { ExperimentMetric, GuardrailMetric } from './contracts';
 import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
@@ -120,10 +122,9 @@ export async function readVariantSums(
   experiment: Experiment,
 ): Promise<Map<string, VariantSums>> {
   const since = experiment.startedAt ?? experiment.createdAt;
-  const lists = await database.query<ListRow>(
-    `WITH clicks AS (
+  const q1 = sql`WITH clicks AS MATERIALIZED (
        SELECT DISTINCT meta->>'requestId' AS rid FROM events
-       WHERE namespace_id = $1 AND type = 'click' AND ts >= $3::timestamptz AND meta ? 'requestId'
+       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz AND meta ? 'requestId'
      )
      SELECT r.variant,
             count(*)::int AS lists,
@@ -131,27 +132,25 @@ export async function readVariantSums(
             count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
             count(*) FILTER (WHERE r.fallback)::int AS fallback
      FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
-     WHERE r.namespace_id = $1 AND r.experiment_id = $2
-     GROUP BY r.variant`,
-    [namespaceId, experiment.id, since],
-  );
-  const visitors = await database.query<VisitorRow>(
-    `WITH served AS (
+     WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     GROUP BY r.variant`;
+
+  const q2 = sql`WITH served AS MATERIALIZED (
        SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
        FROM rec_logs r
        LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
-       WHERE r.namespace_id = $1 AND r.experiment_id = $2
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
      ),
-     exposed AS (
+     exposed AS MATERIALIZED (
        SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
        FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
      ),
-     evs AS (
+     evs AS MATERIALIZED (
        SELECT e.type, e.ts, e.value, e.meta, e.item_id,
               coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
        FROM events e
        LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
-       WHERE e.namespace_id = $1 AND e.ts >= $3::timestamptz AND e.type IN ('add', 'purchase')
+       WHERE e.namespace_id = ${namespaceId} AND e.ts >= ${since}::timestamptz AND e.type IN ('add', 'purchase')
      ),
      per_visitor AS (
        SELECT x.variant, x.visitor,
@@ -161,7 +160,7 @@ export async function readVariantSums(
                 THEN coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0) END), 0)::float8 AS revenue
        FROM exposed x
        LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.ts >= x.first_at
-       LEFT JOIN items i ON i.namespace_id = $1 AND i.item_id = ev.item_id
+       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
        GROUP BY x.variant, x.visitor
      )
      SELECT variant,
@@ -170,9 +169,14 @@ export async function readVariantSums(
             count(*) FILTER (WHERE purchased)::int AS buyers,
             coalesce(sum(revenue), 0)::float8 AS revenue,
             coalesce(sum(revenue * revenue), 0)::float8 AS revenue_sq
-     FROM per_visitor GROUP BY variant`,
-    [namespaceId, experiment.id, since],
-  );
+     FROM per_visitor GROUP BY variant`;
+  // Every join here is between whole sets (lists × clicks, visitors × events): hash joins suit any
+  // size, while the nested loops a planner picks from the estimates of not-yet-analysed tables cost
+  // rows × rows (seconds for a few thousand visitors).
+  const [lists, visitors] = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return [rowsOf<ListRow>(await tx.execute(q1)), rowsOf<VisitorRow>(await tx.execute(q2))] as const;
+  });
   const out = new Map<string, VariantSums>();
   for (const v of experiment.variants) {
     out.set(v.key, {
