@@ -84,6 +84,7 @@ const POLICY: Record<string, Procedure> = {
   'admin.experiments.resume': P('secret', 'none', [404]),
   'admin.experiments.complete': P('secret', 'none', [404]),
   'admin.experiments.results': P('secret', 'none', [404]),
+  'admin.experiments.checkGuardrails': P('secret', 'none', [404]),
   collect: P('browser', 'store without userId'),
 };
 
@@ -242,6 +243,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.experiments.resume': { id: 'matrix-none' },
       'admin.experiments.complete': { id: 'matrix-none' },
       'admin.experiments.results': { id: 'matrix-none' },
+      'admin.experiments.checkGuardrails': { id: 'matrix-none' },
       collect: { events: [event] },
     };
     return inputs[path];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
+import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
 import { experimentResults } from '../experiments/results';
 import {
   createExperiment,
@@ -57,6 +58,19 @@ export const experimentsRouter = router({
   pause: step('pause'),
   resume: step('resume'),
   complete: step('complete'),
+  /**
+   * Evaluates the guardrails of one running experiment, or of all of them, now (a scheduler calls
+   * this every few minutes); enough consecutive breaches pause the experiment and call its webhook.
+   */
+  checkGuardrails: secretProcedure
+    .input(z.object({ id: experimentIdSchema.optional() }).strict().optional())
+    .mutation(({ ctx, input }) => {
+      const namespaceId = ctx.principal.namespaceId;
+      const options = { log: ctx.services.log, onPaused: () => forgetRunning(ctx, namespaceId) };
+      return input?.id
+        ? checkExperimentGuardrails(ctx.services.database, namespaceId, input.id, options).then((c) => [c])
+        : checkNamespaceGuardrails(ctx.services.database, namespaceId, options);
+    }),
   /** Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check. */
   results: secretProcedure
     .input(byId)

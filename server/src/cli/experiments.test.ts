@@ -137,6 +137,8 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
         (await recsys('experiments', 'results', 'home-blend', '--json', ...remote)).stdout,
       );
       expect(json.variants.reduce((s: number, v: { lists: number }) => s + v.lists, 0)).toBe(20);
+      const guarded = await recsys('experiments', 'guardrails', ...remote);
+      expect(guarded.stdout).toMatch(/home-blend\tok\tstreak 0 {2}below min sample: control, retail/);
       const paused = await recsys(
         'experiments',
         'pause',

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
 import type { CreateExperimentInput } from '../experiments/contracts';
+import type { GuardrailCheck } from '../experiments/guardrails';
 import type { ExperimentResults } from '../experiments/results';
 import type { Experiment, ExperimentAction, ExperimentChange } from '../experiments/store';
 import { type GlobalOptions, withDatabase } from './context';
@@ -20,6 +21,7 @@ interface ExperimentsApi {
   get(id: string): Promise<Experiment & { changes: ExperimentChange[] }>;
   step(action: ExperimentAction, id: string, reason?: string): Promise<Experiment>;
   results(id: string): Promise<ExperimentResults>;
+  checkGuardrails(id?: string): Promise<GuardrailCheck[]>;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -361,6 +363,36 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
       }),
     );
 
+  withTarget(experiments.command('guardrails [id]'))
+    .description(
+      'evaluate the guardrails of one running experiment, or all of them, now (run it every few minutes); enough consecutive breaches pause the experiment and call its webhook',
+    )
+    .option('--json', 'print JSON')
+    .action((id: string | undefined, opts: RemoteOptions & { json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const checks = await api.checkGuardrails(id);
+        if (opts.json) return console.log(JSON.stringify(checks, null, 2));
+        if (!checks.length) return console.log('No running experiments.');
+        for (const c of checks) {
+          const state = c.paused
+            ? `PAUSED${c.notified === null ? '' : c.notified ? ', webhook notified' : ', webhook FAILED'}`
+            : c.breaches.length
+              ? 'breach'
+              : 'ok';
+          const breaches = c.breaches
+            .map(
+              (b) =>
+                `${b.variant} ${b.metric} ${b.value.toFixed(4)}${b.min !== undefined ? ` min ${b.min}` : ''}${b.max !== undefined ? ` max ${b.max}` : ''}`,
+            )
+            .join('; ');
+          const undecided = c.undecided.length ? `  below min sample: ${c.undecided.join(', ')}` : '';
+          console.log(
+            `${c.experimentId}\t${state}\tstreak ${c.streak}${breaches ? `\t${breaches}` : ''}${undecided}`,
+          );
+        }
+      }),
+    );
+
   experiments
     .command('simulate')
     .description(
@@ -458,6 +490,7 @@ async function withExperimentsApi(
   return withDatabase(globals, async (database) => {
     const store = await import('../experiments/store');
     const { experimentResults } = await import('../experiments/results');
+    const guardrails = await import('../experiments/guardrails');
     // Changes made here reach running servers within their refresh interval (5 s).
     const actor = 'cli';
     await fn({
@@ -477,6 +510,13 @@ async function withExperimentsApi(
           reason === undefined ? {} : { reason },
         ),
       results: (id) => experimentResults(database, namespaceId, id),
+      checkGuardrails: async (id) => {
+        const { createLogger } = await import('../obs/logger');
+        const options = { log: createLogger() };
+        return id
+          ? [await guardrails.checkExperimentGuardrails(database, namespaceId, id, options)]
+          : guardrails.checkNamespaceGuardrails(database, namespaceId, options);
+      },
     });
   });
 }
@@ -547,5 +587,7 @@ async function openRemoteApi(
         e[action].mutate({ id, ...(reason === undefined ? {} : { reason }) }),
       ) as Promise<Experiment>,
     results: (id) => call(() => e.results.query({ id })) as Promise<ExperimentResults>,
+    checkGuardrails: (id) =>
+      call(() => e.checkGuardrails.mutate(id === undefined ? {} : { id })) as Promise<GuardrailCheck[]>,
   };
 }
