@@ -289,7 +289,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           for (const v of created.variants) {
             if (v.notApplied?.length) {
               console.log(
-                `  ${v.key}: ${v.notApplied.join(', ')} are not applied per request; only blend, diversity, purchase exclusion and fallback differ from the control`,
+                `  ${v.key}: its ${v.notApplied.map((k) => `"${k}"`).join(', ')} settings shape the indexes every list shares, so they stay as in the control; its blend, diversity, purchase exclusion and fallback apply`,
               );
             }
             if (v.kind === 'rules')

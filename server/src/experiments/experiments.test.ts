@@ -177,7 +177,7 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
       const list = lists[i]!;
       const variant = list.experiment!.variant;
       const item = list.items[0]!;
-      const ts = new Date(Date.now() + 1_000).toISOString();
+      const ts = new Date().toISOString();
       const meta = { requestId: list.requestId, rank: 1, experiment: 'planted', variant };
       if (uniformFloat64(rng) < rate[variant]! * 2) {
         events.push({ eventId: `c-${i}`, type: 'click', itemId: item.itemId, anonymousId, ts, meta });

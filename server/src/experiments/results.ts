@@ -113,7 +113,7 @@ export interface VariantSums {
  * Exposure: a list served under the experiment. A visitor is counted once, under the variant of their
  * first exposure, across anonymous and logged-in ids (joined through the alias link). Clicks count for
  * the list whose `requestId` they carry; adds, purchases and revenue count for the visitor when they
- * happen after the visitor's first exposure (assignment is sticky, so every later list was the same
+ * arrive after the visitor's first exposure (by the server's clock, not the client's) (assignment is sticky, so every later list was the same
  * variant's). Revenue is quantity × `meta.unitPrice` (or the item's price) of purchase events.
  */
 export async function readVariantSums(
@@ -124,7 +124,8 @@ export async function readVariantSums(
   const since = experiment.startedAt ?? experiment.createdAt;
   const q1 = sql`WITH clicks AS MATERIALIZED (
        SELECT DISTINCT meta->>'requestId' AS rid FROM events
-       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz AND meta ? 'requestId'
+       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz - interval '1 day'
+         AND meta ? 'requestId'
      )
      SELECT r.variant,
             count(*)::int AS lists,
@@ -146,11 +147,13 @@ export async function readVariantSums(
        FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
      ),
      evs AS MATERIALIZED (
-       SELECT e.type, e.ts, e.value, e.meta, e.item_id,
+       SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
               coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
        FROM events e
        LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
-       WHERE e.namespace_id = ${namespaceId} AND e.ts >= ${since}::timestamptz AND e.type IN ('add', 'purchase')
+       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
+         -- ts (the client's clock) for the index, a day early for clocks that run slow.
+         AND e.ts >= ${since}::timestamptz - interval '1 day' AND e.received_at >= ${since}::timestamptz
      ),
      per_visitor AS (
        SELECT x.variant, x.visitor,
@@ -159,7 +162,9 @@ export async function readVariantSums(
               coalesce(sum(CASE WHEN ev.type = 'purchase'
                 THEN coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0) END), 0)::float8 AS revenue
        FROM exposed x
-       LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.ts >= x.first_at
+       -- Received (server clock) after the visitor's first list was served; a minute's allowance
+       -- for clocks of different replicas.
+       LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.received_at >= x.first_at - interval '1 minute'
        LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
        GROUP BY x.variant, x.visitor
      )
