@@ -158,7 +158,7 @@ export function formatResults(r: ExperimentResults): string {
           rate(c.treatment),
           c.lift ? signedPct(c.lift.estimate) : 'null',
           c.lift ? `[${signedPct(c.lift.ci[0])}, ${signedPct(c.lift.ci[1])}]` : (c.note ?? ''),
-          c.lift ? c.lift.pValue.toPrecision(2) : '',
+          c.lift ? (c.lift.pValue < 0.0001 ? '<0.0001' : c.lift.pValue.toPrecision(2)) : '',
           c.lift?.significant ? '*' : '',
         ];
       }),
