@@ -73,6 +73,18 @@ export const experimentsRouter = router({
     }),
   /** Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check. */
   results: secretProcedure
-    .input(byId)
-    .query(({ ctx, input }) => experimentResults(ctx.services.database, ctx.principal.namespaceId, input.id)),
+    .input(
+      z
+        .object({
+          id: experimentIdSchema,
+          /** Days of pre-period behaviour used by CUPED to narrow the intervals; 0 or absent: off. */
+          cupedDays: z.number().int('a whole number of days').min(0).max(365).optional(),
+        })
+        .strict(),
+    )
+    .query(({ ctx, input }) =>
+      experimentResults(ctx.services.database, ctx.principal.namespaceId, input.id, {
+        ...(input.cupedDays === undefined ? {} : { cupedDays: input.cupedDays }),
+      }),
+    ),
 });

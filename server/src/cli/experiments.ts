@@ -20,7 +20,7 @@ interface ExperimentsApi {
   list(): Promise<Experiment[]>;
   get(id: string): Promise<Experiment & { changes: ExperimentChange[] }>;
   step(action: ExperimentAction, id: string, reason?: string): Promise<Experiment>;
-  results(id: string): Promise<ExperimentResults>;
+  results(id: string, cupedDays?: number): Promise<ExperimentResults>;
   checkGuardrails(id?: string): Promise<GuardrailCheck[]>;
 }
 
@@ -159,7 +159,7 @@ export function formatResults(r: ExperimentResults): string {
           c.lift ? signedPct(c.lift.estimate) : 'null',
           c.lift ? `[${signedPct(c.lift.ci[0])}, ${signedPct(c.lift.ci[1])}]` : (c.note ?? ''),
           c.lift ? (c.lift.pValue < 0.0001 ? '<0.0001' : c.lift.pValue.toPrecision(2)) : '',
-          c.lift?.significant ? '*' : '',
+          `${c.lift?.significant ? '*' : ''}${c.cuped ? ' (CUPED)' : ''}`,
         ];
       }),
     ]),
@@ -355,10 +355,15 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .description(
       'exposures, metrics and lifts per variant with always-valid intervals, and the sample-ratio check',
     )
+    .option(
+      '--cuped <days>',
+      "narrow the intervals with each visitor's behaviour in the days before the start (CUPED)",
+      intArg,
+    )
     .option('--json', 'print JSON')
-    .action((id: string, opts: RemoteOptions & { json?: boolean }) =>
+    .action((id: string, opts: RemoteOptions & { json?: boolean; cuped?: number }) =>
       withExperimentsApi(globals(), opts, async (api) => {
-        const r = await api.results(id);
+        const r = await api.results(id, opts.cuped);
         console.log(opts.json ? JSON.stringify(r, null, 2) : formatResults(r));
       }),
     );
@@ -509,7 +514,8 @@ async function withExperimentsApi(
           actor,
           reason === undefined ? {} : { reason },
         ),
-      results: (id) => experimentResults(database, namespaceId, id),
+      results: (id, cupedDays) =>
+        experimentResults(database, namespaceId, id, cupedDays === undefined ? {} : { cupedDays }),
       checkGuardrails: async (id) => {
         const { createLogger } = await import('../obs/logger');
         const options = { log: createLogger() };
@@ -586,7 +592,10 @@ async function openRemoteApi(
       call(() =>
         e[action].mutate({ id, ...(reason === undefined ? {} : { reason }) }),
       ) as Promise<Experiment>,
-    results: (id) => call(() => e.results.query({ id })) as Promise<ExperimentResults>,
+    results: (id, cupedDays) =>
+      call(() =>
+        e.results.query({ id, ...(cupedDays === undefined ? {} : { cupedDays }) }),
+      ) as Promise<ExperimentResults>,
     checkGuardrails: (id) =>
       call(() => e.checkGuardrails.mutate(id === undefined ? {} : { id })) as Promise<GuardrailCheck[]>,
   };

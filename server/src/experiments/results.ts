@@ -3,6 +3,13 @@ import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
 import type { ExperimentMetric, GuardrailMetric } from './contracts';
 import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
+import {
+  type CovariateMoments,
+  cupedAdjustedMoments,
+  cupedTheta,
+  emptyCovariateMoments,
+  pooledMeanX,
+} from './stats/cuped';
 import { sequentialSampleSize } from './stats/power';
 import type { SequentialTest } from './stats/sequential';
 import { sampleRatioMismatch } from './stats/srm';
@@ -39,6 +46,18 @@ export interface MetricComparison {
   /** Relative lift; null while the control has no data (see `note`). */
   lift: TestResult | null;
   note?: string;
+  /** The interval and p-value use CUPED-adjusted values (the rates shown are the raw ones). */
+  cuped?: boolean;
+}
+
+/** Options of {@link experimentResults}. */
+export interface ResultsOptions {
+  /**
+   * Days before the start whose behaviour of each visitor is the CUPED covariate for add-to-cart,
+   * conversion and revenue per visitor; 0 turns CUPED off.
+   * @default 0
+   */
+  cupedDays?: number;
 }
 
 /** What `admin.experiments.results` returns. */
@@ -152,8 +171,9 @@ export async function readVariantSums(
        FROM events e
        LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
        WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
-         -- ts (the client's clock) for the index, a day early for clocks that run slow.
-         AND e.ts >= ${since}::timestamptz - interval '1 day' AND e.received_at >= ${since}::timestamptz
+         -- Happened (client clock, an hour's allowance for slow clocks) and arrived after the start:
+         -- history sent late, e.g. a backfill of past orders, is not the experiment's.
+         AND e.ts >= ${since}::timestamptz - interval '1 hour' AND e.received_at >= ${since}::timestamptz
      ),
      per_visitor AS (
        SELECT x.variant, x.visitor,
@@ -216,6 +236,93 @@ export async function readVariantSums(
   return out;
 }
 
+/** The visitor metrics CUPED can adjust, with the pre-period covariate of each (the same metric before the start). */
+const CUPED_METRICS = ['addToCartRate', 'conversionRate', 'revenuePerVisitor'] as const;
+type CupedMetric = (typeof CUPED_METRICS)[number];
+
+/**
+ * Per variant and visitor metric, the sums CUPED needs: the metric in the experiment (y) and the same
+ * visitor's value over the `days` before the experiment started (x), by event time.
+ */
+export async function readCovariateSums(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  days: number,
+): Promise<Map<string, Record<CupedMetric, CovariateMoments>>> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const revenue = sql`coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0)`;
+  const q = sql`WITH served AS MATERIALIZED (
+       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       FROM rec_logs r
+       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     ),
+     exposed AS MATERIALIZED (
+       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
+       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
+     ),
+     evs AS MATERIALIZED (
+       SELECT e.type, e.ts, e.received_at, e.value, e.meta, e.item_id,
+              coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
+       FROM events e
+       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
+       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
+         AND e.ts >= ${since}::timestamptz - make_interval(days => ${days} + 1)
+     ),
+     per_visitor AS (
+       SELECT x.variant,
+              coalesce(bool_or(ev.type = 'add' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), false)::int AS y_add,
+              coalesce(bool_or(ev.type = 'purchase' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), false)::int AS y_buy,
+              coalesce(sum(${revenue}) FILTER (WHERE ev.type = 'purchase' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), 0)::float8 AS y_rev,
+              coalesce(bool_or(ev.type = 'add' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), false)::int AS x_add,
+              coalesce(bool_or(ev.type = 'purchase' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), false)::int AS x_buy,
+              coalesce(sum(${revenue}) FILTER (WHERE ev.type = 'purchase' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), 0)::float8 AS x_rev
+       FROM exposed x
+       LEFT JOIN evs ev ON ev.visitor = x.visitor
+       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
+       GROUP BY x.variant, x.visitor
+     )
+     SELECT variant, count(*)::int AS n,
+       sum(y_add)::float8 AS add_y, sum(y_add * y_add)::float8 AS add_yy, sum(x_add)::float8 AS add_x, sum(x_add * x_add)::float8 AS add_xx, sum(x_add * y_add)::float8 AS add_xy,
+       sum(y_buy)::float8 AS buy_y, sum(y_buy * y_buy)::float8 AS buy_yy, sum(x_buy)::float8 AS buy_x, sum(x_buy * x_buy)::float8 AS buy_xx, sum(x_buy * y_buy)::float8 AS buy_xy,
+       sum(y_rev)::float8 AS rev_y, sum(y_rev * y_rev)::float8 AS rev_yy, sum(x_rev)::float8 AS rev_x, sum(x_rev * x_rev)::float8 AS rev_xx, sum(x_rev * y_rev)::float8 AS rev_xy
+     FROM per_visitor GROUP BY variant`;
+  const rows = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return rowsOf<Record<string, number | string>>(await tx.execute(q));
+  });
+  const out = new Map<string, Record<CupedMetric, CovariateMoments>>();
+  for (const v of experiment.variants) {
+    out.set(v.key, {
+      addToCartRate: emptyCovariateMoments(),
+      conversionRate: emptyCovariateMoments(),
+      revenuePerVisitor: emptyCovariateMoments(),
+    });
+  }
+  const prefix: Record<CupedMetric, string> = {
+    addToCartRate: 'add',
+    conversionRate: 'buy',
+    revenuePerVisitor: 'rev',
+  };
+  for (const row of rows) {
+    const arm = out.get(String(row.variant));
+    if (!arm) continue;
+    for (const metric of CUPED_METRICS) {
+      const p = prefix[metric];
+      arm[metric] = {
+        n: Number(row.n),
+        sumY: Number(row[`${p}_y`]),
+        sumYY: Number(row[`${p}_yy`]),
+        sumX: Number(row[`${p}_x`]),
+        sumXX: Number(row[`${p}_xx`]),
+        sumXY: Number(row[`${p}_xy`]),
+      };
+    }
+  }
+  return out;
+}
+
 /** The moments of one metric for one variant. */
 export function metricMoments(s: VariantSums, metric: ExperimentMetric): ArmMoments {
   switch (metric) {
@@ -254,9 +361,27 @@ export async function experimentResults(
   database: Database,
   namespaceId: string,
   id: string,
+  options: ResultsOptions = {},
 ): Promise<ExperimentResults> {
   const experiment = await getExperiment(database, namespaceId, id);
   const sums = await readVariantSums(database, namespaceId, experiment);
+  const cupedDays = options.cupedDays ?? 0;
+  const covariates =
+    cupedDays > 0 ? await readCovariateSums(database, namespaceId, experiment, cupedDays) : null;
+  // One θ per metric from every arm pooled, so each difference stays unbiased.
+  const cuped = new Map<CupedMetric, { theta: number; meanX: number }>();
+  if (covariates) {
+    for (const metric of CUPED_METRICS) {
+      const arms = [...covariates.values()].map((c) => c[metric]);
+      cuped.set(metric, { theta: cupedTheta(arms), meanX: pooledMeanX(arms) });
+    }
+  }
+  const momentsOf = (variant: string, metric: ExperimentMetric): ArmMoments => {
+    const adjust = cuped.get(metric as CupedMetric);
+    const arm = covariates?.get(variant)?.[metric as CupedMetric];
+    if (adjust && arm) return cupedAdjustedMoments(arm, adjust.theta, adjust.meanX);
+    return metricMoments(sums.get(variant) as VariantSums, metric);
+  };
   const control = experiment.variants[0];
   if (!control) throw new Error(`experiment ${id} has no variants`);
   const controlSums = sums.get(control.key) as VariantSums;
@@ -265,13 +390,9 @@ export async function experimentResults(
   for (const variant of experiment.variants.slice(1)) {
     const treated = sums.get(variant.key) as VariantSums;
     for (const metric of METRICS) {
-      const cmp: Comparison = compareArms(
-        metricMoments(controlSums, metric),
-        metricMoments(treated, metric),
-        {
-          minimumDetectableEffect: experiment.minimumDetectableEffect,
-        },
-      );
+      const cmp: Comparison = compareArms(momentsOf(control.key, metric), momentsOf(variant.key, metric), {
+        minimumDetectableEffect: experiment.minimumDetectableEffect,
+      });
       const out: MetricComparison = {
         variant: variant.key,
         metric,
@@ -280,6 +401,12 @@ export async function experimentResults(
         difference: toResult(cmp.difference),
         lift: cmp.lift ? toResult(cmp.lift) : null,
       };
+      if (cuped.has(metric as CupedMetric)) {
+        // The adjusted means equal the raw ones in expectation; the raw rates are what to show.
+        out.control = finite(metricMoments(controlSums, metric).sum / metricMoments(controlSums, metric).n);
+        out.treatment = finite(metricMoments(treated, metric).sum / metricMoments(treated, metric).n);
+        out.cuped = true;
+      }
       if (!cmp.lift)
         out.note = `no lift while the control "${control.key}" has no ${metric === 'ctr' ? 'lists or clicks' : 'visitors or events'} for ${metric}`;
       comparisons.push(out);

@@ -232,7 +232,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.experiments.pause': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.resume': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.complete': { id: 'h-exp', reason: 'generated' },
-  'admin.experiments.results': { id: 'h-exp' },
+  'admin.experiments.results': { id: 'h-exp', cupedDays: 28 },
   'admin.experiments.checkGuardrails': { id: 'h-exp' },
 };
 
