@@ -97,6 +97,21 @@ describe('recommendation client', () => {
       widget: 'similar',
     });
   });
+
+  it('carries the experiment and variant a list was served under into its attribution context', () => {
+    const response = {
+      requestId: 'req-2',
+      surface: 'home',
+      experiment: { id: 'home-blend', variant: 'retail' },
+    };
+    expect(recommendationContext(response, { rank: 1 })).toEqual({
+      requestId: 'req-2',
+      rank: 1,
+      surface: 'home',
+      experiment: 'home-blend',
+      variant: 'retail',
+    });
+  });
 });
 
 describe('createRecsys', () => {

@@ -136,11 +136,20 @@ export function createRecsysClient<TRouter = unknown>(options: RecsysClientOptio
  * recsys.click(item.itemId, { rec: recommendationContext(response, item, 'pdp-similar') });
  */
 export function recommendationContext(
-  response: Pick<RecsResponse, 'requestId' | 'surface'>,
+  response: Pick<RecsResponse, 'requestId' | 'surface' | 'experiment'>,
   item: Pick<RecommendedItem, 'rank'>,
   widget?: string,
 ): RecommendationContext {
-  return widget === undefined
-    ? { requestId: response.requestId, rank: item.rank, surface: response.surface }
-    : { requestId: response.requestId, rank: item.rank, surface: response.surface, widget };
+  const ctx: RecommendationContext = {
+    requestId: response.requestId,
+    rank: item.rank,
+    surface: response.surface,
+  };
+  if (widget !== undefined) ctx.widget = widget;
+  // Carried back so results count the event for the variant that produced the list.
+  if (response.experiment) {
+    ctx.experiment = response.experiment.id;
+    ctx.variant = response.experiment.variant;
+  }
+  return ctx;
 }

@@ -103,6 +103,20 @@ describe('event shape', () => {
     });
   });
 
+  it('sends the experiment and variant of the list as meta.experiment and meta.variant', async () => {
+    const t = make();
+    t.addToCart('sku-9', {
+      rec: { requestId: 'req-3', rank: 1, surface: 'home', experiment: 'home-blend', variant: 'retail' },
+    });
+    await t.flush();
+    expect(collector.events()[0]?.meta).toMatchObject({
+      recommended: true,
+      requestId: 'req-3',
+      experiment: 'home-blend',
+      variant: 'retail',
+    });
+  });
+
   it('tracks add-to-cart with quantity and unit price, and rate with its value', async () => {
     const t = make();
     t.addToCart('sku-1', { quantity: 2, price: 19.5, currency: 'EUR' });

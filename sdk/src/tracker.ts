@@ -373,15 +373,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         // no location in exotic embeddings; page context is optional
       }
     }
-    const rec = props.rec;
-    if (rec)
-      Object.assign(meta, {
-        recommended: true,
-        requestId: rec.requestId,
-        rank: rec.rank,
-        surface: rec.surface,
-        widget: rec.widget,
-      });
+    // A recommendation context's fields are meta fields of the same names (requestId, rank,
+    // surface, widget, experiment, variant): copied as they are, which keeps the bundle small.
+    if (props.rec) Object.assign(meta, { recommended: true }, props.rec);
     Object.assign(meta, props.meta);
     const event: RecsysEvent = clean({
       eventId: createUuid(),

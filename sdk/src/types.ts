@@ -26,6 +26,10 @@ export interface RecommendationContext {
   rank: number;
   surface: string;
   widget?: string;
+  /** The experiment the list was served under (`response.experiment.id`), sent as `meta.experiment`. */
+  experiment?: string;
+  /** Its variant (`response.experiment.variant`), sent as `meta.variant`. */
+  variant?: string;
 }
 
 /** Consent state. While `denied` nothing is stored and nothing is sent. */

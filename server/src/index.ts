@@ -59,6 +59,7 @@ export { type RestoreOptions, type RestoreSummary, restoreBackup } from './db/ba
 export { type BackupOptions, type BackupSummary, writeBackup } from './db/backup/writeBackup';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
 export { describeZodError, UserError } from './errors';
+export * from './experiments/stats';
 export type { TrustProxySetting } from './http/clientIp';
 export type { CollectBody } from './http/collect';
 export { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './http/rateLimiter';

@@ -306,6 +306,15 @@ describe('click tracking', () => {
     expect(t.counters.flushes).toBe(1);
   });
 
+  it('sends the experiment and variant the list was served under with the click', async () => {
+    const t = setup({ widget: 'pdp-similar' });
+    await answer(t, makeItems(3), { experiment: { id: 'pdp-test', variant: 'b' } });
+    items(t.container)[0]!
+      .querySelector('a')!
+      .dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }));
+    expect(t.tracked[0]?.meta).toMatchObject({ requestId: 'req-1', experiment: 'pdp-test', variant: 'b' });
+  });
+
   it('tracks a middle-click (open in new tab) but not a right-click', async () => {
     const t = setup();
     await answer(t);

@@ -3,7 +3,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { type RecsClientSource, toRecsClient } from './client';
 import { defaultLocale, formatPrice } from './format';
 import { injectStyles } from './styles';
-import type { ItemContext, RecItem, RecParams, RecResponse, RenderItem, Surface } from './types';
+import type { ItemContext, RecItem, RecParams, RecResponse, RenderItem, Surface, TrackMeta } from './types';
 import { useImpressions } from './useImpressions';
 import { buildParams, DEFAULT_TITLES, toSurface, type WidgetType } from './widgetTypes';
 
@@ -193,13 +193,22 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
   const ready = load.status === 'ready' && !(config instanceof Error) ? load : undefined;
   const surface = config instanceof Error ? 'forUser' : config.surface;
 
-  const meta = (item: RecItem) => ({
-    recommended: true as const,
-    requestId: ready?.res.requestId ?? '',
-    rank: item.rank,
-    widget,
-    surface,
-  });
+  const meta = (item: RecItem): TrackMeta => {
+    const m: TrackMeta = {
+      recommended: true,
+      requestId: ready?.res.requestId ?? '',
+      rank: item.rank,
+      widget,
+      surface,
+    };
+    const experiment = ready?.res.experiment;
+    // Carried back with every impression and click so results count them for the served variant.
+    if (experiment) {
+      m.experiment = experiment.id;
+      m.variant = experiment.variant;
+    }
+    return m;
+  };
 
   useImpressions(listRef, ready?.key, (el) => {
     const item = ready?.items[Number((el as HTMLElement).dataset.idx)];

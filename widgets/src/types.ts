@@ -33,6 +33,9 @@ export type TrackMeta = {
   rank: number;
   widget: string;
   surface: string;
+  /** The experiment and variant the list was served under, when it was. */
+  experiment?: string;
+  variant?: string;
 };
 
 /**

@@ -71,4 +71,9 @@ export interface RecsResponse {
    * is shorter than the `k` asked for; `filled`: how many items they added; `sources`: which.
    */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
+  /**
+   * The experiment and variant this list was served under, when the visitor is in one. Send both back
+   * with events about the list (`meta.experiment`, `meta.variant`); the SDK and widgets do.
+   */
+  experiment?: { id: string; variant: string };
 }

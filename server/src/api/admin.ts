@@ -10,6 +10,7 @@ import {
 } from '../config';
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
+import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 
 /** This process applies a switch at once; other processes see the `changes` row on their next poll. */
@@ -148,4 +149,4 @@ const keysRouter = router({
 });
 
 /** Operator procedures; secret keys only. */
-export const adminRouter = router({ config: configRouter, keys: keysRouter });
+export const adminRouter = router({ config: configRouter, keys: keysRouter, experiments: experimentsRouter });

@@ -75,6 +75,16 @@ const POLICY: Record<string, Procedure> = {
   // 404: the key id the matrix names does not exist (state, not access).
   'admin.keys.setOrigins': P('secret', 'none', [200, 404]),
   'admin.keys.revoke': P('secret', 'none', [200, 404]),
+  'admin.experiments.create': P('secret'),
+  'admin.experiments.list': P('secret'),
+  // 404: the experiment the matrix names does not exist (state, not access).
+  'admin.experiments.get': P('secret', 'none', [404]),
+  'admin.experiments.start': P('secret', 'none', [404]),
+  'admin.experiments.pause': P('secret', 'none', [404]),
+  'admin.experiments.resume': P('secret', 'none', [404]),
+  'admin.experiments.complete': P('secret', 'none', [404]),
+  'admin.experiments.results': P('secret', 'none', [404]),
+  'admin.experiments.checkGuardrails': P('secret', 'none', [404]),
   collect: P('browser', 'store without userId'),
 };
 
@@ -218,6 +228,22 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.setOrigins': { keyId: '0000000000000000', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.revoke': { keyId: '0000000000000000' },
+      'admin.experiments.create': {
+        id: `m-${tag.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 64),
+        name: 'matrix',
+        variants: [
+          { key: 'control', kind: 'control' },
+          { key: 'off', kind: 'surface', enabled: false },
+        ],
+      },
+      'admin.experiments.list': {},
+      'admin.experiments.get': { id: 'matrix-none' },
+      'admin.experiments.start': { id: 'matrix-none' },
+      'admin.experiments.pause': { id: 'matrix-none' },
+      'admin.experiments.resume': { id: 'matrix-none' },
+      'admin.experiments.complete': { id: 'matrix-none' },
+      'admin.experiments.results': { id: 'matrix-none' },
+      'admin.experiments.checkGuardrails': { id: 'matrix-none' },
       collect: { events: [event] },
     };
     return inputs[path];
@@ -252,7 +278,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list)$/.test(path);
+      const query = path.startsWith('recs.') || /\.(get|list|results)$/.test(path);
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

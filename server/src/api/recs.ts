@@ -4,6 +4,8 @@ import { TRPCError } from '@trpc/server';
 import type { Principal } from '../auth/keyResolver';
 import { mayNameUser } from '../auth/userProof';
 import { ServiceUnavailableError } from '../errors';
+import type { AssignedTreatment } from '../experiments/assign';
+import { applyTreatment } from '../experiments/treatment';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
 import { type RecsResponse, recsInputSchemas } from './recsContract';
@@ -28,9 +30,14 @@ async function serve(
       message: 'Recommendations are not enabled on this server.',
     });
   }
+  const assigned = await assignExperiment(ctx, surface, input);
+  const treated = assigned ? applyTreatment(input, surface, assigned) : input;
   let listed: EngineList;
   try {
-    listed = await host.serve(ctx.principal.namespaceId, surface, input);
+    listed =
+      treated === 'off'
+        ? hiddenList(input, assigned)
+        : await host.serve(ctx.principal.namespaceId, surface, treated);
   } catch (error) {
     if (error instanceof EngineNotReadyError) {
       // Loading ends by itself: the client is told when to come back (Retry-After).
@@ -52,8 +59,36 @@ async function serve(
     items: listed.items,
     fallback: listed.fallback.used,
     configVersion: listed.configVersion,
+    experiment: listed.experiment,
   });
-  return { requestId, surface, items: listed.items, fallback: listed.fallback };
+  const response: RecsResponse = { requestId, surface, items: listed.items, fallback: listed.fallback };
+  if (listed.experiment) response.experiment = listed.experiment;
+  return response;
+}
+
+/** The request's experiment and variant; an assignment failure serves the control rather than no list. */
+async function assignExperiment(
+  ctx: Context & { principal: Principal },
+  surface: Surface,
+  input: ServeInput,
+) {
+  try {
+    return (await ctx.services.experiments?.assign(ctx.principal.namespaceId, surface, input)) ?? null;
+  } catch (error) {
+    ctx.services.log.warn({ err: error }, 'experiment assignment failed; serving the control');
+    return null;
+  }
+}
+
+/** The empty list a `surface: off` variant serves (still logged: it is that variant's exposure). */
+function hiddenList(input: ServeInput, assigned: AssignedTreatment | null): EngineList {
+  return {
+    items: [],
+    fallback: { used: false, sources: [], filled: 0 },
+    userId: input.userId ?? null,
+    configVersion: null,
+    experiment: assigned ? { id: assigned.id, variant: assigned.variant } : undefined,
+  };
 }
 
 /** Recommendation lists; publishable (browser) and secret keys alike. */

@@ -1,5 +1,6 @@
 import type { KeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
+import type { ExperimentAssigner } from '../experiments/assign';
 import type { EventsBatchResult } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
@@ -20,4 +21,6 @@ export interface AppServices {
   engines: EngineService | undefined;
   /** Served-list log for attribution and evaluation. */
   recLog: RecLogWriter | undefined;
+  /** Assigns recommendation requests to running experiments; absent without engines. */
+  experiments: ExperimentAssigner | undefined;
 }

@@ -4,6 +4,7 @@ import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerEvalCommand } from './eval';
+import { registerExperimentsCommand } from './experiments';
 import { registerForgetCommand } from './forget';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
@@ -144,6 +145,7 @@ registerForgetCommand(program, globals);
 registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
+registerExperimentsCommand(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {

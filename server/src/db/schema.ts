@@ -203,11 +203,73 @@ export const recLogs = pgTable(
     items: jsonb('items').$type<Array<{ itemId: string; rank: number; score: number }>>().notNull(),
     fallback: boolean('fallback').notNull().default(false),
     configVersion: integer('config_version'),
+    /** The experiment this list was served in, and its variant (null outside experiments). */
+    experimentId: text('experiment_id'),
+    variant: text('variant'),
     createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.namespaceId, t.requestId] }),
     index('rec_logs_ns_user_idx').on(t.namespaceId, t.userId),
     index('rec_logs_ns_created_idx').on(t.namespaceId, t.createdAt),
+    index('rec_logs_ns_experiment_idx').on(t.namespaceId, t.experimentId, t.variant),
+  ],
+);
+
+export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'completed'] as const;
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+
+/**
+ * A/B experiments: variants with their treatment and weight, traffic share, target, metrics and
+ * guardrails. Definitions are JSON validated by `experiments/contracts.ts`; what changes with a
+ * lifecycle step (status, timestamps, the guardrail streak) is a column.
+ */
+export const experiments = pgTable(
+  'experiments',
+  {
+    namespaceId: text('namespace_id')
+      .notNull()
+      .references(() => namespaces.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    hypothesis: text('hypothesis'),
+    status: text('status', { enum: EXPERIMENT_STATUSES }).notNull().default('draft'),
+    /** Keys the assignment hash, so two experiments split the same visitors independently. */
+    salt: text('salt').notNull(),
+    /** Share of targeted visitors in the experiment, 0–1; the rest see the control, unlogged. */
+    traffic: doublePrecision('traffic').notNull().default(1),
+    variants: jsonb('variants').$type<unknown[]>().notNull(),
+    target: jsonb('target').$type<Record<string, unknown>>().notNull().default({}),
+    primaryMetric: text('primary_metric').notNull(),
+    minimumDetectableEffect: doublePrecision('minimum_detectable_effect').notNull().default(0.05),
+    guardrails: jsonb('guardrails').$type<Record<string, unknown>>().notNull().default({}),
+    /** Consecutive guardrail evaluations that found a breach; reset by a clean one or a resume. */
+    breachStreak: integer('breach_streak').notNull().default(0),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.id] })],
+);
+
+/** Every change to an experiment: who, when, from which status to which, and why. */
+export const experimentChanges = pgTable(
+  'experiment_changes',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    experimentId: text('experiment_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    action: text('action').notNull(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    /** The API key id that asked for it, or `guardrails` for an automatic pause. */
+    actor: text('actor').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.id] }),
+    index('experiment_changes_exp_idx').on(t.namespaceId, t.experimentId),
   ],
 );

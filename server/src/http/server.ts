@@ -11,6 +11,7 @@ import { type AuthFailure, createKeyResolver, type Principal } from '../auth/key
 import type { Database } from '../db/client';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
+import { ExperimentAssigner } from '../experiments/assign';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
@@ -151,6 +152,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     engineReady: options.engineReady ?? (() => options.engines?.ready ?? true),
     engines: options.engines,
     recLog: options.recLog,
+    experiments: options.engines ? new ExperimentAssigner(options.database, options.log) : undefined,
   };
 
   async function createContext(req: IncomingMessage): Promise<Context> {

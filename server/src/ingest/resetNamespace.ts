@@ -6,6 +6,8 @@ import {
   changes,
   engineConfigs,
   events,
+  experimentChanges,
+  experiments,
   itemEmbeddings,
   items,
   namespaces,
@@ -23,11 +25,13 @@ type NamespacedTable =
   | typeof items
   | typeof apiKeys
   | typeof engineConfigs
-  | typeof changes;
+  | typeof changes
+  | typeof experiments
+  | typeof experimentChanges;
 
 export interface ResetOptions {
   /**
-   * Also delete the namespace's API keys and engine config versions (the
+   * Also delete the namespace's API keys, engine config versions and experiments (the
    * namespace row itself stays, with engine defaults active).
    * @default false
    */
@@ -79,6 +83,8 @@ export async function resetNamespace(
     await wipe('items', items);
     if (all) {
       await wipe('api_keys', apiKeys);
+      await wipe('experiment_changes', experimentChanges);
+      await wipe('experiments', experiments);
       await wipe('engine_configs', engineConfigs);
       // Config history goes with the versions it refers to, so rollback cannot point at a deleted version.
       await wipe('changes', changes, eq(changes.kind, 'config'));

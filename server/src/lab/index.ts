@@ -5,6 +5,11 @@
  */
 export * from './eval';
 export {
+  type SimulateExperimentsOptions,
+  type SimulateExperimentsResult,
+  simulateExperiments,
+} from './experiments/simulateExperiments';
+export {
   type ApiClient,
   type ApiClientOptions,
   buildScenarioContext,

@@ -1,7 +1,12 @@
 import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
 
 /** What `recs.*` asks of the engines: a validated request, with its defaults filled in. */
-export type ServeInput = RecsInput & { k: number; explain: boolean };
+export type ServeInput = RecsInput & {
+  k: number;
+  explain: boolean;
+  /** The experiment and variant the list is served under (assigned before ranking). */
+  experiment?: { id: string; variant: string } | undefined;
+};
 
 /** One recommendation list, with what the served-list log needs. */
 export interface EngineList {
@@ -11,6 +16,8 @@ export interface EngineList {
   userId: string | null;
   /** The namespace configuration version that ranked it. */
   configVersion: number | null;
+  /** The experiment and variant it was served under, echoed from the input. */
+  experiment?: { id: string; variant: string } | undefined;
 }
 
 /** How far loading the engine indexes has got, for `/readyz`. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
 import { createLogger } from '../obs/logger';
@@ -47,6 +47,29 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     database.query<Row>(
       'SELECT request_id, surface, user_id, anonymous_id, items, fallback, config_version FROM rec_logs',
     );
+
+  it('stores when a list was served, and its experiment and variant, however late its batch is written', async () => {
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    const servedAt = Date.parse('2026-01-02T03:04:05.678Z');
+    const now = vi.spyOn(Date, 'now').mockReturnValue(servedAt);
+    writer.push(served(1, { experiment: { id: 'home-blend', variant: 'retail' } }));
+    writer.push(served(2));
+    now.mockRestore();
+    await writer.flush();
+    const stored = await database.query<{
+      request_id: string;
+      at: string;
+      experiment_id: string | null;
+      variant: string | null;
+    }>(
+      `SELECT request_id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at, experiment_id, variant
+       FROM rec_logs ORDER BY request_id`,
+    );
+    expect(stored).toEqual([
+      { request_id: 'r1', at: '2026-01-02T03:04:05.678', experiment_id: 'home-blend', variant: 'retail' },
+      { request_id: 'r2', at: '2026-01-02T03:04:05.678', experiment_id: null, variant: null },
+    ]);
+  });
 
   it('writes every pushed list once, with its fields, across several batches', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });

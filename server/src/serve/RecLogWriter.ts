@@ -10,6 +10,8 @@ export interface ServedList {
   items: ReadonlyArray<{ itemId: string; rank: number; score: number }>;
   fallback: boolean;
   configVersion: number | null;
+  /** The experiment and variant it was served under; absent outside experiments. */
+  experiment?: { id: string; variant: string } | undefined;
 }
 
 /** Options of {@link RecLogWriter}. */
@@ -104,6 +106,11 @@ export class RecLogWriter {
       items: entry.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
       fallback: entry.fallback,
       cv: entry.configVersion,
+      // When it was served, not when its batch is written (later, and much later while the
+      // database is down): experiment results count a visitor's events from their first list on.
+      at: Date.now(),
+      exp: entry.experiment?.id,
+      var: entry.experiment?.variant,
     });
     const bytes = Buffer.byteLength(row);
     const max = this.options.maxBuffer ?? 50_000;
@@ -198,10 +205,10 @@ export class RecLogWriter {
         // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
         // parameters were escaped element by element on the serving thread.
         .query(
-          `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
-           SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv
+          `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version, experiment_id, variant, created_at)
+           SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv, r.exp, r.var, to_timestamp(r.at / 1000.0)
            FROM jsonb_to_recordset($1::text::jsonb)
-             AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int)
+             AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int, exp text, var text, at float8)
            ON CONFLICT DO NOTHING`,
           [json],
         );

@@ -48,10 +48,12 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
     if (input.explain) out.reasons = item.reasons ?? [];
     return out;
   });
-  return {
+  const list: EngineList = {
     items,
     fallback: result.fallback,
     userId: input.userId ?? (input.anonymousId ? (rt.aliases.get(input.anonymousId) ?? null) : null),
     configVersion: rt.configVersion,
   };
+  if (input.experiment) list.experiment = input.experiment;
+  return list;
 }

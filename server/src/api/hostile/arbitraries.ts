@@ -203,6 +203,37 @@ export const BASE_INPUTS: Record<string, unknown> = {
   // Ids of no key: the suite's own keys must keep working.
   'admin.keys.setOrigins': { keyId: '0123456789abcdef', allowedOrigins: ['https://h.example'] },
   'admin.keys.revoke': { keyId: '0123456789abcdef' },
+  'admin.experiments.create': {
+    id: 'h-exp',
+    name: 'hostile',
+    hypothesis: 'generated',
+    variants: [
+      { key: 'control', kind: 'control', weight: 1 },
+      { key: 'v1', kind: 'config', version: 1, weight: 2 },
+      { key: 'retail', kind: 'profile', profile: 'online-retail' },
+      { key: 'hidden', kind: 'surface', enabled: false },
+      { key: 'rules', kind: 'rules', ruleSetId: 'h-rules' },
+    ],
+    traffic: 0.5,
+    target: { surfaces: ['forUser'], placements: ['home'], segments: ['vip'], countries: ['DE'] },
+    primaryMetric: 'conversionRate',
+    minimumDetectableEffect: 0.05,
+    // A closed local port: a generated guardrail breach must not reach out to the network.
+    guardrails: {
+      minSample: 10,
+      consecutive: 2,
+      rules: [{ metric: 'ctr', min: 0.01, max: 0.9 }],
+      webhookUrl: 'http://127.0.0.1:9/hook',
+    },
+  },
+  'admin.experiments.list': {},
+  'admin.experiments.get': { id: 'h-exp' },
+  'admin.experiments.start': { id: 'h-exp', reason: 'generated' },
+  'admin.experiments.pause': { id: 'h-exp', reason: 'generated' },
+  'admin.experiments.resume': { id: 'h-exp', reason: 'generated' },
+  'admin.experiments.complete': { id: 'h-exp', reason: 'generated' },
+  'admin.experiments.results': { id: 'h-exp', cupedDays: 28 },
+  'admin.experiments.checkGuardrails': { id: 'h-exp' },
 };
 
 /** Every path of a JSON value: each container and each leaf. */

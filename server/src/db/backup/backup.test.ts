@@ -8,6 +8,7 @@ import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../auth/namespaces';
 import { saveConfig } from '../../config';
+import { createExperiment, transitionExperiment } from '../../experiments/store';
 import { forgetUser } from '../../ingest/forget';
 import { aliasUser } from '../../ingest/users';
 import { seedNamespace } from '../../lab';
@@ -73,6 +74,21 @@ async function seedEveryTable(database: Database) {
      VALUES ('shop', 'req-1', 'forUser', 'anon-login', '[{"itemId":"i","rank":1,"score":0.5}]', false, 1),
             ('shop', 'req-2', 'trending', NULL, '[]', true, NULL)`,
   );
+  await createExperiment(
+    database,
+    'shop',
+    {
+      id: 'blend',
+      name: 'Retail blend',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'retail', kind: 'profile', profile: 'online-retail' },
+      ],
+      guardrails: { rules: [{ metric: 'emptyListRate', max: 0.2 }] },
+    },
+    'test',
+  );
+  await transitionExperiment(database, 'shop', 'blend', 'start', 'test', { reason: 'Grüße' });
 }
 
 /**

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
+import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
+import { experimentResults } from '../experiments/results';
+import {
+  createExperiment,
+  type ExperimentAction,
+  getExperiment,
+  listExperimentChanges,
+  listExperiments,
+  transitionExperiment,
+} from '../experiments/store';
+import { pgText } from '../ingest/contracts/pgSafe';
+import { type Context, router, secretProcedure } from './init';
+
+const byId = z.object({ id: experimentIdSchema }).strict();
+const withReason = z.object({ id: experimentIdSchema, reason: pgText().max(2_000).optional() }).strict();
+
+/** A lifecycle step; this process serves the new status at once, other replicas within seconds. */
+const step = (action: ExperimentAction) =>
+  secretProcedure.input(withReason).mutation(async ({ ctx, input }) => {
+    const namespaceId = ctx.principal.namespaceId;
+    const experiment = await transitionExperiment(
+      ctx.services.database,
+      namespaceId,
+      input.id,
+      action,
+      ctx.principal.keyId,
+      input.reason === undefined ? {} : { reason: input.reason },
+    );
+    forgetRunning(ctx, namespaceId);
+    return experiment;
+  });
+
+function forgetRunning(ctx: Context, namespaceId: string) {
+  ctx.services.experiments?.invalidate(namespaceId);
+}
+
+/** Experiments of the key's namespace; secret keys only. */
+export const experimentsRouter = router({
+  /** Creates a draft; `start` puts it in front of visitors. */
+  create: secretProcedure
+    .input(createExperimentSchema)
+    .mutation(({ ctx, input }) =>
+      createExperiment(ctx.services.database, ctx.principal.namespaceId, input, ctx.principal.keyId),
+    ),
+  /** Every experiment, newest first. */
+  list: secretProcedure
+    .input(z.object({}).strict().optional())
+    .query(({ ctx }) => listExperiments(ctx.services.database, ctx.principal.namespaceId)),
+  /** One experiment with its recorded changes. */
+  get: secretProcedure.input(byId).query(async ({ ctx, input }) => ({
+    ...(await getExperiment(ctx.services.database, ctx.principal.namespaceId, input.id)),
+    changes: await listExperimentChanges(ctx.services.database, ctx.principal.namespaceId, input.id),
+  })),
+  start: step('start'),
+  /** Traffic returns to the control at once; the exposures so far are kept. */
+  pause: step('pause'),
+  resume: step('resume'),
+  complete: step('complete'),
+  /**
+   * Evaluates the guardrails of one running experiment, or of all of them, now (a scheduler calls
+   * this every few minutes); enough consecutive breaches pause the experiment and call its webhook.
+   */
+  checkGuardrails: secretProcedure
+    .input(z.object({ id: experimentIdSchema.optional() }).strict().optional())
+    .mutation(({ ctx, input }) => {
+      const namespaceId = ctx.principal.namespaceId;
+      const options = { log: ctx.services.log, onPaused: () => forgetRunning(ctx, namespaceId) };
+      return input?.id
+        ? checkExperimentGuardrails(ctx.services.database, namespaceId, input.id, options).then((c) => [c])
+        : checkNamespaceGuardrails(ctx.services.database, namespaceId, options);
+    }),
+  /** Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check. */
+  results: secretProcedure
+    .input(
+      z
+        .object({
+          id: experimentIdSchema,
+          /** Days of pre-period behaviour used by CUPED to narrow the intervals; 0 or absent: off. */
+          cupedDays: z.number().int('a whole number of days').min(0).max(365).optional(),
+        })
+        .strict(),
+    )
+    .query(({ ctx, input }) =>
+      experimentResults(ctx.services.database, ctx.principal.namespaceId, input.id, {
+        ...(input.cupedDays === undefined ? {} : { cupedDays: input.cupedDays }),
+      }),
+    ),
+});

@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { parseGuardrail, parseVariant } from './experiments';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
+
+async function recsys(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, DATABASE_URL: '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('recsys experiments: parsing the command line', () => {
+  it('reads variants as key=kind[:argument][@weight]', () => {
+    expect(parseVariant('control=control')).toEqual({ key: 'control', kind: 'control' });
+    expect(parseVariant('retail=profile:online-retail@2')).toEqual({
+      key: 'retail',
+      kind: 'profile',
+      profile: 'online-retail',
+      weight: 2,
+    });
+    expect(parseVariant('v3=config:3')).toEqual({ key: 'v3', kind: 'config', version: 3 });
+    expect(parseVariant('hidden=surface:off')).toEqual({ key: 'hidden', kind: 'surface', enabled: false });
+    expect(parseVariant('summer=rules:summer-sale')).toEqual({
+      key: 'summer',
+      kind: 'rules',
+      ruleSetId: 'summer-sale',
+    });
+    expect(() => parseVariant('retail=profile')).toThrow(/kind profile needs :<profile>/);
+    expect(() => parseVariant('x=banana:1')).toThrow(
+      /kind is one of control, config, profile, surface, rules/,
+    );
+  });
+
+  it('reads guardrails as bounds on a metric', () => {
+    expect(parseGuardrail('emptyListRate<=0.2')).toEqual({ metric: 'emptyListRate', max: 0.2 });
+    expect(parseGuardrail('ctr>=0.01')).toEqual({ metric: 'ctr', min: 0.01 });
+    expect(parseGuardrail('0.01<=ctr<=0.5')).toEqual({ metric: 'ctr', min: 0.01, max: 0.5 });
+    expect(() => parseGuardrail('ctr=0.1')).toThrow(/metric>=min/);
+  });
+});
+
+describe('recsys experiments simulate', () => {
+  it('prints the A/A false-positive share of the always-valid test beside the peeked z-test, and exits 0 when it holds', async () => {
+    const out = await recsys('experiments', 'simulate', '--aa', '--runs', '200', '--days', '30', '--json');
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout) as {
+      sequentialSignificantShare: number;
+      peekedZTestSignificantShare: number;
+      elapsedMs: number;
+    };
+    // 200 runs: 5% + three binomial standard deviations.
+    expect(r.sequentialSignificantShare).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / 200));
+    expect(r.peekedZTestSignificantShare).toBeGreaterThan(r.sequentialSignificantShare + 0.1);
+    expect(r.elapsedMs).toBeLessThan(20_000);
+  });
+
+  it('refuses --aa with an effect', async () => {
+    const out = await recsys('experiments', 'simulate', '--aa', '--effect', '0.05');
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/--aa means no effect/);
+  });
+});
+
+describe.each(getTestDatabaseTargets().slice(0, 1))(
+  'recsys experiments through a running server ($name)',
+  (target) => {
+    let database: Database & { drop(): Promise<void> };
+    let stack: Awaited<ReturnType<typeof startTestServer>>;
+    let shop: TestTenant;
+
+    beforeAll(async () => {
+      database = await target.open();
+      stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
+      shop = await stack.tenant('cli-exp');
+      await shop.admin.items.upsert.mutate({
+        items: [
+          { itemId: 'a', title: 'A', price: 5 },
+          { itemId: 'b', title: 'B', price: 7 },
+        ],
+      });
+      await stack.engines!.pollOnce();
+    });
+    afterAll(async () => {
+      await stack?.close();
+      await database?.drop();
+    });
+
+    it('creates, starts, pauses and reads results of an experiment, with every step in the change log', async () => {
+      const remote = ['--url', stack.url, '--key', shop.secretKey];
+      const created = await recsys(
+        'experiments',
+        'create',
+        'home-blend',
+        ...remote,
+        '--name',
+        'Retail blend on the home page',
+        '--variant',
+        'control=control',
+        '--variant',
+        'retail=profile:online-retail',
+        '--surface',
+        'forUser',
+        '--metric',
+        'conversionRate',
+        '--mde',
+        '0.1',
+        '--guardrail',
+        'emptyListRate<=0.5',
+      );
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toMatch(
+        /Created home-blend \(draft\): control=control@1 retail=profile:online-retail@1/,
+      );
+      expect((await recsys('experiments', 'start', 'home-blend', ...remote)).stdout).toMatch(
+        /home-blend is running/,
+      );
+      for (let i = 0; i < 20; i++) await shop.browser.recs.forUser.query({ anonymousId: `cli-${i}` });
+      await stack.recLog!.flush();
+      const results = await recsys('experiments', 'results', 'home-blend', ...remote);
+      expect(results.stdout).toMatch(/home-blend "Retail blend on the home page" — running/);
+      expect(results.stdout).toMatch(/control \(control\)\s+control\s+1\s+\d+\s+\d+/);
+      expect(results.stdout).toMatch(/retail\s+conversionRate\s+0\.0%\s+0\.0%\s+null/);
+      expect(results.stdout).toMatch(/Sample ratio: χ² [\d.]+, p [\d.e-]+ — as configured/);
+      const json = JSON.parse(
+        (await recsys('experiments', 'results', 'home-blend', '--json', ...remote)).stdout,
+      );
+      expect(json.variants.reduce((s: number, v: { lists: number }) => s + v.lists, 0)).toBe(20);
+      const guarded = await recsys('experiments', 'guardrails', ...remote);
+      expect(guarded.stdout).toMatch(/home-blend\tok\tstreak 0 {2}below min sample: control, retail/);
+      const paused = await recsys(
+        'experiments',
+        'pause',
+        'home-blend',
+        '--reason',
+        'holiday freeze',
+        ...remote,
+      );
+      expect(paused.stdout).toMatch(/home-blend is paused/);
+      const shown = await recsys('experiments', 'show', 'home-blend', ...remote);
+      expect(shown.stdout).toMatch(/pause\s+running → paused\s+by [0-9a-f]{16}\s+"holiday freeze"/);
+      const again = await recsys('experiments', 'pause', 'home-blend', ...remote);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/is paused; "pause" applies to running experiments/);
+    });
+  },
+);

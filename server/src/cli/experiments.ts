@@ -1,0 +1,602 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../errors';
+import type { CreateExperimentInput } from '../experiments/contracts';
+import type { GuardrailCheck } from '../experiments/guardrails';
+import type { ExperimentResults } from '../experiments/results';
+import type { Experiment, ExperimentAction, ExperimentChange } from '../experiments/store';
+import { type GlobalOptions, withDatabase } from './context';
+import { EXIT_CHECK_FAILED } from './scenarios';
+
+/** `--url`/`--key`: go through a running server instead of opening its database. */
+interface RemoteOptions {
+  namespace?: string;
+  url?: string;
+  key?: string;
+}
+
+/** The experiment procedures, whether they run on the database here or on a server. */
+interface ExperimentsApi {
+  create(input: CreateExperimentInput): Promise<Experiment>;
+  list(): Promise<Experiment[]>;
+  get(id: string): Promise<Experiment & { changes: ExperimentChange[] }>;
+  step(action: ExperimentAction, id: string, reason?: string): Promise<Experiment>;
+  results(id: string, cupedDays?: number): Promise<ExperimentResults>;
+  checkGuardrails(id?: string): Promise<GuardrailCheck[]>;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const numberArg = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a number.`);
+  return n;
+};
+const intArg = (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('use a whole number.');
+  return Number(value);
+};
+
+/**
+ * `--variant key=kind[:argument][@weight]`, e.g. `control=control`, `retail=profile:online-retail`,
+ * `v3=config:3@2`, `hidden=surface:off`, `summer=rules:summer-sale`.
+ */
+export function parseVariant(text: string): CreateExperimentInput['variants'][number] {
+  const m = /^([^=@]+)=([a-z]+)(?::([^@]+))?(?:@([0-9.]+))?$/.exec(text);
+  if (!m) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `--variant "${text}": write key=kind[:argument][@weight], e.g. control=control, retail=profile:online-retail, v3=config:3, hidden=surface:off, summer=rules:summer-sale`,
+    );
+  }
+  const [, key, kind, arg, weightText] = m as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
+  const weight = weightText === undefined ? {} : { weight: Number(weightText) };
+  const need = (what: string) => {
+    if (arg === undefined)
+      throw new UserError('BAD_REQUEST', `--variant "${text}": kind ${kind} needs :${what}`);
+    return arg;
+  };
+  switch (kind) {
+    case 'control':
+      return { key, kind, ...weight };
+    case 'config':
+      return { key, kind, version: Number(need('<version>')), ...weight };
+    case 'profile':
+      return { key, kind, profile: need('<profile>'), ...weight };
+    case 'surface': {
+      const on = need('on|off');
+      if (on !== 'on' && on !== 'off')
+        throw new UserError('BAD_REQUEST', `--variant "${text}": surface takes :on or :off`);
+      return { key, kind, enabled: on === 'on', ...weight };
+    }
+    case 'rules':
+      return { key, kind, ruleSetId: need('<rule-set-id>'), ...weight };
+    default:
+      throw new UserError(
+        'BAD_REQUEST',
+        `--variant "${text}": kind is one of control, config, profile, surface, rules`,
+      );
+  }
+}
+
+/** `metric<=0.2`, `metric>=0.01` or `0.01<=metric<=0.2`. */
+export function parseGuardrail(text: string): { metric: string; min?: number; max?: number } {
+  const both = /^([0-9.]+)<=([A-Za-z]+)<=([0-9.]+)$/.exec(text);
+  if (both) return { metric: both[2] as string, min: Number(both[1]), max: Number(both[3]) };
+  const one = /^([A-Za-z]+)(<=|>=)([0-9.]+)$/.exec(text);
+  if (!one) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `--guardrail "${text}": write metric>=min, metric<=max or min<=metric<=max, e.g. emptyListRate<=0.2`,
+    );
+  }
+  const value = Number(one[3]);
+  return one[2] === '<='
+    ? { metric: one[1] as string, max: value }
+    : { metric: one[1] as string, min: value };
+}
+
+const pct = (x: number | null, digits = 1) => (x === null ? '—' : `${(x * 100).toFixed(digits)}%`);
+const signedPct = (x: number | null) => (x === null ? '—' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`);
+const money = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+const pad = (rows: string[][]) => {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+};
+
+/** The results as the terminal shows them. */
+export function formatResults(r: ExperimentResults): string {
+  const e = r.experiment;
+  const lines = [
+    `${e.id} "${e.name}" — ${e.status}${e.startedAt ? ` since ${e.startedAt}` : ''}; primary metric ${e.primaryMetric}, tuned for a ${pct(e.minimumDetectableEffect, 0)} lift; traffic ${pct(e.traffic, 0)}`,
+    '',
+    pad([
+      [
+        'variant',
+        'kind',
+        'weight',
+        'lists',
+        'visitors',
+        'CTR',
+        'add-to-cart',
+        'conversion',
+        'revenue/visitor',
+      ],
+      ...r.variants.map((v) => [
+        v.key === r.control ? `${v.key} (control)` : v.key,
+        v.kind,
+        String(v.weight),
+        String(v.lists),
+        String(v.visitors),
+        pct(v.metrics.ctr),
+        pct(v.metrics.addToCartRate),
+        pct(v.metrics.conversionRate),
+        money(v.metrics.revenuePerVisitor),
+      ]),
+    ]),
+    '',
+    'Lift against the control: always-valid 95% interval and p-value (valid whenever you look; * = significant)',
+    pad([
+      ['variant', 'metric', 'control', 'variant', 'lift', '95% interval', 'p', ''],
+      ...r.comparisons.map((c) => {
+        const rate = c.metric === 'revenuePerVisitor' ? money : pct;
+        return [
+          c.variant,
+          c.metric,
+          rate(c.control),
+          rate(c.treatment),
+          c.lift ? signedPct(c.lift.estimate) : 'null',
+          c.lift ? `[${signedPct(c.lift.ci[0])}, ${signedPct(c.lift.ci[1])}]` : (c.note ?? ''),
+          c.lift ? (c.lift.pValue < 0.0001 ? '<0.0001' : c.lift.pValue.toPrecision(2)) : '',
+          `${c.lift?.significant ? '*' : ''}${c.cuped ? ' (CUPED)' : ''}`,
+        ];
+      }),
+    ]),
+    '',
+    `Sample ratio: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toPrecision(2)} — ${r.srm.mismatch ? 'MISMATCH: do not trust the lifts' : 'as configured'}`,
+  ];
+  if (r.plannedVisitorsPerVariant !== null) {
+    lines.push(
+      `Planned: ${r.plannedVisitorsPerVariant.toLocaleString('en')} visitors per variant give 80% power for a ${pct(e.minimumDetectableEffect, 0)} lift in ${e.primaryMetric} at the control's current rate`,
+    );
+  }
+  for (const note of r.notes) lines.push(`Note: ${note}`);
+  return lines.join('\n');
+}
+
+function formatExperiment(e: Experiment): string {
+  const variants = e.variants
+    .map((v) => {
+      const arg =
+        v.kind === 'config'
+          ? `:${v.version}`
+          : v.kind === 'profile'
+            ? `:${v.profile}`
+            : v.kind === 'surface'
+              ? `:${v.enabled ? 'on' : 'off'}`
+              : v.kind === 'rules'
+                ? `:${v.ruleSetId}`
+                : '';
+      return `${v.key}=${v.kind}${arg}@${v.weight}`;
+    })
+    .join(' ');
+  return `${e.id}\t${e.status}\t${e.name}\t${variants}`;
+}
+
+/** `recsys experiments …`: A/B tests of configurations, profiles, surfaces and rule sets. */
+export function registerExperimentsCommand(program: Command, globals: () => GlobalOptions) {
+  const experiments = program
+    .command('experiments')
+    .description(
+      'A/B experiments: create, start, pause, resume, complete, read results; through the database or a running server (--url, --key)',
+    );
+  const withTarget = (cmd: Command) =>
+    cmd
+      .option('-n, --namespace <id>', "namespace (with --url: the --key's namespace)")
+      .addOption(
+        new Option('--url <url>', 'a running server to go through instead of opening the database').env(
+          'RECSYS_URL',
+        ),
+      )
+      .addOption(
+        new Option('--key <secretKey>', 'a secret key of the namespace, for --url').env('RECSYS_KEY'),
+      );
+
+  withTarget(experiments.command('create <id>'))
+    .description('create a draft experiment; the first --variant is the control')
+    .option('--name <name>', 'what it is called in lists and results (default: the id)')
+    .option('--hypothesis <text>', 'what you expect and why')
+    .option(
+      '--variant <key=kind[:arg][@weight]>',
+      'a variant (repeatable): control=control, retail=profile:online-retail, v3=config:3, hidden=surface:off, summer=rules:summer-sale',
+      collect,
+    )
+    .option('--traffic <share>', 'share of targeted visitors in the experiment, 0–1', numberArg('--traffic'))
+    .option('--surface <surface>', 'run on this surface only (repeatable)', collect)
+    .option('--placement <placement>', 'run on this placement only (repeatable)', collect)
+    .option('--segment <segment>', 'visitors whose traits.segment is this (repeatable)', collect)
+    .option('--country <code>', 'visitors whose traits.country is this (repeatable)', collect)
+    .option('--metric <metric>', 'primary metric: ctr | addToCartRate | conversionRate | revenuePerVisitor')
+    .option('--mde <lift>', 'relative lift to detect, e.g. 0.05', numberArg('--mde'))
+    .option(
+      '--guardrail <rule>',
+      'a bound on a metric per variant (repeatable), e.g. emptyListRate<=0.2',
+      collect,
+    )
+    .option('--min-sample <visitors>', 'visitors per variant before a guardrail can breach', intArg)
+    .option('--consecutive <n>', 'breaching evaluations in a row that pause the experiment', intArg)
+    .option('--webhook <url>', 'Slack-compatible webhook told about automatic pauses')
+    .option('--json', 'print JSON')
+    .action(
+      (
+        id: string,
+        opts: RemoteOptions & {
+          name?: string;
+          hypothesis?: string;
+          variant?: string[];
+          traffic?: number;
+          surface?: string[];
+          placement?: string[];
+          segment?: string[];
+          country?: string[];
+          metric?: string;
+          mde?: number;
+          guardrail?: string[];
+          minSample?: number;
+          consecutive?: number;
+          webhook?: string;
+          json?: boolean;
+        },
+      ) =>
+        withExperimentsApi(globals(), opts, async (api) => {
+          const target = {
+            ...(opts.surface ? { surfaces: opts.surface } : {}),
+            ...(opts.placement ? { placements: opts.placement } : {}),
+            ...(opts.segment ? { segments: opts.segment } : {}),
+            ...(opts.country ? { countries: opts.country } : {}),
+          };
+          const guardrails = {
+            ...(opts.minSample !== undefined ? { minSample: opts.minSample } : {}),
+            ...(opts.consecutive !== undefined ? { consecutive: opts.consecutive } : {}),
+            ...(opts.webhook ? { webhookUrl: opts.webhook } : {}),
+            rules: (opts.guardrail ?? []).map(parseGuardrail),
+          };
+          const input = {
+            id,
+            name: opts.name ?? id,
+            ...(opts.hypothesis ? { hypothesis: opts.hypothesis } : {}),
+            variants: (opts.variant ?? []).map(parseVariant),
+            ...(opts.traffic !== undefined ? { traffic: opts.traffic } : {}),
+            target,
+            ...(opts.metric ? { primaryMetric: opts.metric } : {}),
+            ...(opts.mde !== undefined ? { minimumDetectableEffect: opts.mde } : {}),
+            guardrails,
+          } as CreateExperimentInput;
+          const created = await api.create(input);
+          if (opts.json) return console.log(JSON.stringify(created, null, 2));
+          console.log(`Created ${created.id} (draft): ${formatExperiment(created).split('\t')[3]}`);
+          for (const v of created.variants) {
+            if (v.notApplied?.length) {
+              console.log(
+                `  ${v.key}: its ${v.notApplied.map((k) => `"${k}"`).join(', ')} settings shape the indexes every list shares, so they stay as in the control; its blend, diversity, purchase exclusion and fallback apply`,
+              );
+            }
+            if (v.kind === 'rules')
+              console.log(
+                `  ${v.key}: rule sets are not applied per request yet; this variant serves the control's list`,
+              );
+          }
+          console.log(`Start it with: recsys experiments start ${created.id}`);
+        }),
+    );
+
+  withTarget(experiments.command('list'))
+    .description('list experiments, newest first')
+    .option('--json', 'print JSON')
+    .action((opts: RemoteOptions & { json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const list = await api.list();
+        if (opts.json) return console.log(JSON.stringify(list, null, 2));
+        if (!list.length)
+          return console.log('No experiments yet. Create one with `recsys experiments create`.');
+        for (const e of list) console.log(formatExperiment(e));
+      }),
+    );
+
+  withTarget(experiments.command('show <id>'))
+    .description('an experiment and every recorded change')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: RemoteOptions & { json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const e = await api.get(id);
+        if (opts.json) return console.log(JSON.stringify(e, null, 2));
+        console.log(formatExperiment(e));
+        for (const c of e.changes) {
+          const reason = typeof c.detail.reason === 'string' ? `  "${c.detail.reason}"` : '';
+          console.log(
+            `  ${c.at}  ${c.action.padEnd(10)} ${c.fromStatus ?? '—'} → ${c.toStatus ?? '—'}  by ${c.actor}${reason}`,
+          );
+        }
+      }),
+    );
+
+  const steps: Array<[ExperimentAction, string]> = [
+    ['start', 'start a draft: visitors are assigned from now on'],
+    ['pause', 'pause: everyone gets the control at once; exposures so far are kept'],
+    ['resume', 'resume a paused experiment (recorded)'],
+    ['complete', 'end the experiment for good'],
+  ];
+  for (const [action, description] of steps) {
+    withTarget(experiments.command(`${action} <id>`))
+      .description(description)
+      .option('--reason <text>', 'why, kept in the change log')
+      .option('--json', 'print JSON')
+      .action((id: string, opts: RemoteOptions & { reason?: string; json?: boolean }) =>
+        withExperimentsApi(globals(), opts, async (api) => {
+          const e = await api.step(action, id, opts.reason);
+          if (opts.json) return console.log(JSON.stringify(e, null, 2));
+          console.log(`${e.id} is ${e.status}.`);
+        }),
+      );
+  }
+
+  withTarget(experiments.command('results <id>'))
+    .description(
+      'exposures, metrics and lifts per variant with always-valid intervals, and the sample-ratio check',
+    )
+    .option(
+      '--cuped <days>',
+      "narrow the intervals with each visitor's behaviour in the days before the start (CUPED)",
+      intArg,
+    )
+    .option('--json', 'print JSON')
+    .action((id: string, opts: RemoteOptions & { json?: boolean; cuped?: number }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const r = await api.results(id, opts.cuped);
+        console.log(opts.json ? JSON.stringify(r, null, 2) : formatResults(r));
+      }),
+    );
+
+  withTarget(experiments.command('guardrails [id]'))
+    .description(
+      'evaluate the guardrails of one running experiment, or all of them, now (run it every few minutes); enough consecutive breaches pause the experiment and call its webhook',
+    )
+    .option('--json', 'print JSON')
+    .action((id: string | undefined, opts: RemoteOptions & { json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const checks = await api.checkGuardrails(id);
+        if (opts.json) return console.log(JSON.stringify(checks, null, 2));
+        if (!checks.length) return console.log('No running experiments.');
+        for (const c of checks) {
+          const state = c.paused
+            ? `PAUSED${c.notified === null ? '' : c.notified ? ', webhook notified' : ', webhook FAILED'}`
+            : c.breaches.length
+              ? 'breach'
+              : 'ok';
+          const breaches = c.breaches
+            .map(
+              (b) =>
+                `${b.variant} ${b.metric} ${b.value.toFixed(4)}${b.min !== undefined ? ` min ${b.min}` : ''}${b.max !== undefined ? ` max ${b.max}` : ''}`,
+            )
+            .join('; ');
+          const undecided = c.undecided.length ? `  below min sample: ${c.undecided.join(', ')}` : '';
+          console.log(
+            `${c.experimentId}\t${state}\tstreak ${c.streak}${breaches ? `\t${breaches}` : ''}${undecided}`,
+          );
+        }
+      }),
+    );
+
+  experiments
+    .command('simulate')
+    .description(
+      'simulate many experiments read every day: --aa prints the false-positive share (must be ≤ 5%) beside a daily-peeked z-test; --effect prints the power at the planned sample size (must be ≥ 80%). Exit code 3 when a bound fails',
+    )
+    .option('--aa', 'A/A: no difference between the arms (the default without --effect)')
+    .option('--effect <lift>', 'a planted relative lift, e.g. 0.05', numberArg('--effect'))
+    .option('--runs <n>', 'simulated experiments', intArg, 1000)
+    .option('--days <n>', 'days each runs (read once a day)', intArg, 30)
+    .option('--base-rate <rate>', "the control's conversion rate", numberArg('--base-rate'), 0.05)
+    .option('--visitors <n>', 'visitors per arm per day in an A/A run', intArg, 2000)
+    .option('--mde <lift>', 'the lift the test is tuned for (default: --effect, or 0.05)', numberArg('--mde'))
+    .option('--seed <n>', 'random seed', intArg, 1)
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        aa?: boolean;
+        effect?: number;
+        runs: number;
+        days: number;
+        baseRate: number;
+        visitors: number;
+        mde?: number;
+        seed: number;
+        json?: boolean;
+      }) => {
+        if (opts.aa && opts.effect !== undefined && opts.effect !== 0) {
+          throw new UserError('BAD_REQUEST', '--aa means no effect; drop --effect, or --aa.');
+        }
+        if (opts.runs < 1 || opts.days < 1)
+          throw new UserError('BAD_REQUEST', '--runs and --days must be at least 1.');
+        const { simulateExperiments } = await import('../lab/experiments/simulateExperiments');
+        const effect = opts.effect ?? 0;
+        const r = simulateExperiments({
+          runs: opts.runs,
+          days: opts.days,
+          effect,
+          baseRate: opts.baseRate,
+          visitorsPerDay: opts.visitors,
+          seed: opts.seed,
+          ...(opts.mde !== undefined ? { minimumDetectableEffect: opts.mde } : {}),
+        });
+        const held =
+          effect === 0 ? r.sequentialSignificantShare <= 0.05 : r.sequentialSignificantShare >= 0.8;
+        if (!held) process.exitCode = EXIT_CHECK_FAILED;
+        if (opts.json) return console.log(JSON.stringify(r, null, 2));
+        const n = (x: number) => x.toLocaleString('en');
+        if (effect === 0) {
+          console.log(
+            `A/A: ${n(r.runs)} simulated experiments × ${r.days} days, ${n(r.visitorsPerArmPerDay)} visitors per arm per day, conversion ${pct(r.baseRate)} in both arms, results read every day`,
+          );
+          console.log(
+            `  always-valid test (mSPRT) declared a winner:   ${pct(r.sequentialSignificantShare).padStart(6)}  (must be ≤ 5%: ${held ? 'ok' : 'FAILED'})`,
+          );
+          console.log(
+            `  fixed-horizon z-test, peeked daily, declared:  ${pct(r.peekedZTestSignificantShare).padStart(6)}`,
+          );
+        } else {
+          console.log(
+            `Effect ${signedPct(effect)} on conversion ${pct(r.baseRate)}: the planner asked for ${n(r.plannedPerArm ?? 0)} visitors per arm (a read-once fixed-horizon test would need ${n(r.fixedHorizonPerArm ?? 0)})`,
+          );
+          console.log(
+            `  ${n(r.runs)} simulated experiments × ${r.days} days, ${n(r.visitorsPerArmPerDay)} visitors per arm per day, results read every day`,
+          );
+          console.log(
+            `  power reached (always-valid test): ${pct(r.sequentialSignificantShare)}  (must be ≥ 80%: ${held ? 'ok' : 'FAILED'})`,
+          );
+          if (r.medianDayToSignificance !== null)
+            console.log(`  median day the winner was declared: ${r.medianDayToSignificance}`);
+        }
+        console.log(`  (${(r.elapsedMs / 1000).toFixed(1)} s, seed ${opts.seed})`);
+      },
+    );
+}
+
+async function withExperimentsApi(
+  globals: GlobalOptions,
+  opts: RemoteOptions,
+  fn: (api: ExperimentsApi) => Promise<void>,
+): Promise<void> {
+  if (opts.url) return fn(await openRemoteApi(opts.url, opts.key, opts.namespace));
+  if (opts.key) {
+    throw new UserError(
+      'BAD_REQUEST',
+      '--key is for --url (a running server); without --url the CLI opens the database directly.',
+    );
+  }
+  const namespaceId = opts.namespace;
+  if (!namespaceId) {
+    throw new UserError(
+      'BAD_REQUEST',
+      'Pass the namespace with -n <id> (or --url <server> --key <sk_…> to go through a running server).',
+    );
+  }
+  return withDatabase(globals, async (database) => {
+    const store = await import('../experiments/store');
+    const { experimentResults } = await import('../experiments/results');
+    const guardrails = await import('../experiments/guardrails');
+    // Changes made here reach running servers within their refresh interval (5 s).
+    const actor = 'cli';
+    await fn({
+      create: (input) => store.createExperiment(database, namespaceId, input, actor),
+      list: () => store.listExperiments(database, namespaceId),
+      get: async (id) => ({
+        ...(await store.getExperiment(database, namespaceId, id)),
+        changes: await store.listExperimentChanges(database, namespaceId, id),
+      }),
+      step: (action, id, reason) =>
+        store.transitionExperiment(
+          database,
+          namespaceId,
+          id,
+          action,
+          actor,
+          reason === undefined ? {} : { reason },
+        ),
+      results: (id, cupedDays) =>
+        experimentResults(database, namespaceId, id, cupedDays === undefined ? {} : { cupedDays }),
+      checkGuardrails: async (id) => {
+        const { createLogger } = await import('../obs/logger');
+        const options = { log: createLogger() };
+        return id
+          ? [await guardrails.checkExperimentGuardrails(database, namespaceId, id, options)]
+          : guardrails.checkNamespaceGuardrails(database, namespaceId, options);
+      },
+    });
+  });
+}
+
+/** The experiment procedures of a running server (`admin.experiments.*`). */
+async function openRemoteApi(
+  url: string,
+  key: string | undefined,
+  namespace: string | undefined,
+): Promise<ExperimentsApi> {
+  const { parseApiKey } = await import('../auth/keys');
+  const parsed = key ? parseApiKey(key) : undefined;
+  if (!key || !parsed || parsed.kind !== 'secret') {
+    throw new UserError(
+      'BAD_REQUEST',
+      '--url needs --key with a secret key of the namespace (sk_<namespace>_…; or RECSYS_KEY).',
+    );
+  }
+  if (namespace && namespace !== parsed.namespaceId) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `--key belongs to namespace "${parsed.namespaceId}", not "${namespace}".`,
+    );
+  }
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new UserError('BAD_REQUEST', `--url "${url}" is not a URL; use e.g. http://127.0.0.1:8080.`);
+  }
+  const { createTRPCClient, httpLink, TRPCClientError } = await import('@trpc/client');
+  const client = createTRPCClient<import('../api/router').AppRouter>({
+    links: [
+      httpLink({
+        url: `${base.href.replace(/\/$/, '')}/trpc`,
+        headers: () => ({ authorization: `Bearer ${key}` }),
+      }),
+    ],
+  });
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof TRPCClientError)) throw error;
+      const data = error.data as { code?: string; httpStatus?: number } | undefined;
+      if (data?.httpStatus !== undefined && data.httpStatus < 500) {
+        const code = (['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'] as const).find(
+          (c) => c === data.code,
+        );
+        throw new UserError(code ?? 'BAD_REQUEST', `${base.origin} refused: ${error.message}`);
+      }
+      if (data === undefined) {
+        throw new UserError(
+          'BAD_REQUEST',
+          `Cannot reach the server at ${base.origin}: ${error.message}. Is \`recsys serve\` running there?`,
+        );
+      }
+      throw error;
+    }
+  };
+  const e = client.admin.experiments;
+  return {
+    create: (input) => call(() => e.create.mutate(input)) as Promise<Experiment>,
+    list: () => call(() => e.list.query()) as Promise<Experiment[]>,
+    get: (id) => call(() => e.get.query({ id })) as Promise<Experiment & { changes: ExperimentChange[] }>,
+    step: (action, id, reason) =>
+      call(() =>
+        e[action].mutate({ id, ...(reason === undefined ? {} : { reason }) }),
+      ) as Promise<Experiment>,
+    results: (id, cupedDays) =>
+      call(() =>
+        e.results.query({ id, ...(cupedDays === undefined ? {} : { cupedDays }) }),
+      ) as Promise<ExperimentResults>,
+    checkGuardrails: (id) =>
+      call(() => e.checkGuardrails.mutate(id === undefined ? {} : { id })) as Promise<GuardrailCheck[]>,
+  };
+}

@@ -1,0 +1,125 @@
+import { SURFACES } from '@recsys/engine/protocol';
+import { z } from 'zod';
+import { PG_INT_MAX, pgText } from '../ingest/contracts/pgSafe';
+
+/** The metrics results report per variant; any of them can be primary or guarded. */
+export const EXPERIMENT_METRICS = ['ctr', 'addToCartRate', 'conversionRate', 'revenuePerVisitor'] as const;
+export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
+
+/** Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was empty or filled by fallbacks. */
+export const GUARDRAIL_METRICS = [...EXPERIMENT_METRICS, 'emptyListRate', 'fallbackRate'] as const;
+export type GuardrailMetric = (typeof GUARDRAIL_METRICS)[number];
+
+const slug = (what: string) =>
+  z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9_-]{0,63}$/,
+      `${what} is 1–64 lowercase letters, digits, "-" or "_", starting with a letter or digit (e.g. "blend-test")`,
+    );
+
+export const experimentIdSchema = slug('an experiment id');
+
+const variantBase = {
+  key: slug('a variant key'),
+  /** Relative share of the experiment's traffic. @default 1 */
+  weight: z.number().finite().positive('weights are > 0').max(1_000).default(1),
+};
+
+/**
+ * What a variant serves. `control`: the namespace's active configuration. `config`: a stored
+ * configuration version. `profile`: a built-in profile. `surface`: the list shown or not shown at all.
+ * `rules`: a merchandising rule set by id — recorded and returned with the assignment, but not applied to
+ * the list until rule sets exist on the server.
+ */
+export const variantSchema = z.discriminatedUnion('kind', [
+  z.object({ ...variantBase, kind: z.literal('control') }).strict(),
+  z
+    .object({
+      ...variantBase,
+      kind: z.literal('config'),
+      version: z.number().int('a whole number').positive().max(PG_INT_MAX),
+    })
+    .strict(),
+  z
+    .object({
+      ...variantBase,
+      kind: z.literal('profile'),
+      profile: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a built-in profile name such as "online-retail"'),
+    })
+    .strict(),
+  z.object({ ...variantBase, kind: z.literal('surface'), enabled: z.boolean() }).strict(),
+  z.object({ ...variantBase, kind: z.literal('rules'), ruleSetId: pgText().min(1).max(128) }).strict(),
+]);
+export type VariantInput = z.output<typeof variantSchema>;
+
+export const targetSchema = z
+  .object({
+    /** Surfaces the experiment runs on (all when absent). */
+    surfaces: z.array(z.enum(SURFACES)).min(1).max(SURFACES.length).optional(),
+    /** Placements (`placement` of the request, e.g. `pdp`); all when absent. */
+    placements: z.array(pgText().min(1).max(64)).min(1).max(50).optional(),
+    /** Values of the request's `traits.segment`. */
+    segments: z.array(pgText().min(1).max(256)).min(1).max(50).optional(),
+    /** Values of the request's `traits.country` (ISO codes, compared case-insensitively). */
+    countries: z.array(pgText().min(1).max(64)).min(1).max(250).optional(),
+  })
+  .strict();
+export type ExperimentTarget = z.output<typeof targetSchema>;
+
+export const guardrailRuleSchema = z
+  .object({
+    metric: z.enum(GUARDRAIL_METRICS),
+    /** Breached when a variant's rate falls below. */
+    min: z.number().finite().optional(),
+    /** Breached when a variant's rate rises above (e.g. a spike that smells of bots). */
+    max: z.number().finite().optional(),
+  })
+  .strict()
+  .refine((r) => r.min !== undefined || r.max !== undefined, 'give min, max or both')
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max');
+
+export const guardrailsSchema = z
+  .object({
+    /** Visitors every variant needs before any guardrail can breach. @default 1000 */
+    minSample: z.number().int().min(0).max(PG_INT_MAX).default(1_000),
+    /** Consecutive breaching evaluations that pause the experiment. @default 3 */
+    consecutive: z.number().int().min(1).max(1_000).default(3),
+    rules: z.array(guardrailRuleSchema).max(20).default([]),
+    /** A Slack-compatible incoming webhook told about every automatic pause. */
+    webhookUrl: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. a Slack incoming webhook' })
+      .max(2_048)
+      .optional(),
+  })
+  .strict();
+export type Guardrails = z.output<typeof guardrailsSchema>;
+
+export const createExperimentSchema = z
+  .object({
+    id: experimentIdSchema,
+    name: pgText().min(1).max(200),
+    hypothesis: pgText().max(2_000).optional(),
+    /** The first variant is the control every lift is measured against. */
+    variants: z
+      .array(variantSchema)
+      .min(2, 'an experiment needs a control and at least one other variant')
+      .max(10)
+      .superRefine((vs, ctx) => {
+        const seen = new Set<string>();
+        vs.forEach((v, i) => {
+          if (seen.has(v.key))
+            ctx.addIssue({ code: 'custom', path: [i, 'key'], message: `"${v.key}" is used twice` });
+          seen.add(v.key);
+        });
+      }),
+    /** Share of targeted visitors who enter the experiment, 0–1. @default 1 */
+    traffic: z.number().min(0.0001, 'at least 0.0001').max(1, 'at most 1 (everyone)').default(1),
+    target: targetSchema.default({}),
+    primaryMetric: z.enum(EXPERIMENT_METRICS).default('conversionRate'),
+    /** Relative lift the test is tuned for and the planner sizes for. @default 0.05 */
+    minimumDetectableEffect: z.number().min(0.001).max(10).default(0.05),
+    guardrails: guardrailsSchema.default({ minSample: 1_000, consecutive: 3, rules: [] }),
+  })
+  .strict();
+export type CreateExperimentInput = z.input<typeof createExperimentSchema>;

@@ -1,0 +1,290 @@
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { failure, getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+
+const catalog = Array.from({ length: 12 }, (_, i) => ({
+  itemId: `sku-${i}`,
+  title: `Item ${i}`,
+  price: 10 + i,
+  currency: 'EUR',
+  category: i % 2 ? 'shoes' : 'socks',
+}));
+
+describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let stack: Awaited<ReturnType<typeof startTestServer>>;
+  let shop: TestTenant;
+
+  beforeAll(async () => {
+    database = await target.open();
+    stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
+    shop = await stack.tenant('exp-shop');
+    await shop.admin.items.upsert.mutate({ items: catalog });
+    const now = Date.now();
+    await shop.admin.events.batch.mutate({
+      events: catalog.map((item, i) => ({
+        eventId: `seed-${i}`,
+        type: 'purchase',
+        itemId: item.itemId,
+        userId: `seed-${i % 3}`,
+        ts: new Date(now - 3_600_000 + i * 1_000).toISOString(),
+      })),
+    });
+    await stack.engines!.pollOnce();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  it('assigns each visitor one sticky variant, returns it with the list, and keeps it after login', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'sticky',
+      name: 'Sticky assignment',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'hidden', kind: 'surface', enabled: false },
+      ],
+      target: { surfaces: ['trending'] },
+    });
+    // A draft serves no variant.
+    const draft = await shop.browser.recs.trending.query({ anonymousId: 'anon-0' });
+    expect(draft.experiment).toBeUndefined();
+    await shop.admin.admin.experiments.start.mutate({ id: 'sticky' });
+
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const anonymousId = `anon-${i}`;
+      const first = await shop.browser.recs.trending.query({ anonymousId, k: 5 });
+      const again = await shop.browser.recs.trending.query({ anonymousId, k: 5 });
+      expect(first.experiment?.id).toBe('sticky');
+      expect(again.experiment).toEqual(first.experiment);
+      // The hidden variant serves no list; the control its usual one.
+      expect(first.items.length > 0).toBe(first.experiment?.variant === 'control');
+      seen.set(anonymousId, first.experiment!.variant);
+    }
+    expect(new Set(seen.values())).toEqual(new Set(['control', 'hidden']));
+    // Other surfaces are not targeted.
+    expect((await shop.browser.recs.forUser.query({ anonymousId: 'anon-1' })).experiment).toBeUndefined();
+
+    // Logging in links the anonymous id to the user: the visitor keeps the variant, with or without it.
+    for (const i of [0, 1, 2, 3]) {
+      const anonymousId = `anon-${i}`;
+      const userId = `user-${i}`;
+      await shop.admin.users.alias.mutate({ anonymousId, userId });
+      const asUser = shop.browserAs(userId);
+      expect((await asUser.recs.trending.query({ userId, anonymousId })).experiment?.variant).toBe(
+        seen.get(anonymousId),
+      );
+      expect((await asUser.recs.trending.query({ userId })).experiment?.variant).toBe(seen.get(anonymousId));
+    }
+
+    // Pausing returns everyone to the control at once; resuming brings the same split back.
+    await shop.admin.admin.experiments.pause.mutate({ id: 'sticky', reason: 'checking' });
+    const paused = await shop.browser.recs.trending.query({ anonymousId: 'anon-5' });
+    expect(paused.experiment).toBeUndefined();
+    expect(paused.items.length).toBeGreaterThan(0);
+    await shop.admin.admin.experiments.resume.mutate({ id: 'sticky' });
+    expect((await shop.browser.recs.trending.query({ anonymousId: 'anon-5' })).experiment?.variant).toBe(
+      seen.get('anon-5'),
+    );
+
+    // Every served list was logged with its variant.
+    await stack.recLog!.flush();
+    const logged = await database.query<{ variant: string; n: number }>(
+      `SELECT variant, count(*)::int AS n FROM rec_logs WHERE namespace_id = 'exp-shop' AND experiment_id = 'sticky' GROUP BY variant`,
+    );
+    expect(logged.reduce((s, r) => s + Number(r.n), 0)).toBe(80 + 8 + 1);
+
+    // The change log records each step, with the key that asked and the reason.
+    const got = await shop.admin.admin.experiments.get.query({ id: 'sticky' });
+    expect(got.changes.map((c) => `${c.action}:${c.fromStatus ?? ''}>${c.toStatus}`)).toEqual([
+      'create:>draft',
+      'start:draft>running',
+      'pause:running>paused',
+      'resume:paused>running',
+    ]);
+    expect(got.changes[2]?.detail).toEqual({ reason: 'checking' });
+    await shop.admin.admin.experiments.complete.mutate({ id: 'sticky' });
+    expect((await shop.browser.recs.trending.query({ anonymousId: 'anon-5' })).experiment).toBeUndefined();
+  });
+
+  it('refuses bad definitions and steps the status does not allow, naming what to fix', async () => {
+    const bad = await failure(
+      shop.admin.admin.experiments.create.mutate({
+        id: 'Bad Id',
+        name: 'x',
+        variants: [{ key: 'control', kind: 'control' }],
+      }),
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.message).toMatch(/id/);
+    expect(bad.message).toMatch(/control and at least one other variant/);
+    const unknownVersion = await failure(
+      shop.admin.admin.experiments.create.mutate({
+        id: 'no-version',
+        name: 'x',
+        variants: [
+          { key: 'control', kind: 'control' },
+          { key: 'v9', kind: 'config', version: 9 },
+        ],
+      }),
+    );
+    expect(unknownVersion).toMatchObject({ status: 400 });
+    expect(unknownVersion.message).toMatch(/variants\.1\.version: no configuration version 9/);
+    const conflict = await failure(shop.admin.admin.experiments.resume.mutate({ id: 'sticky' }));
+    expect(conflict.status).toBe(409);
+    expect(conflict.message).toMatch(/is completed; "resume" applies to paused experiments/);
+  });
+
+  it('detects a planted effect on conversion from generated traffic, and reports no lift before the control has data', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'planted',
+      name: 'Online-retail blend on the home page',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'retail', kind: 'profile', profile: 'online-retail' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['forUser'] },
+      primaryMetric: 'conversionRate',
+      minimumDetectableEffect: 0.5,
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'planted' });
+    const before = await shop.admin.admin.experiments.results.query({ id: 'planted' });
+    expect(before.comparisons.every((c) => c.lift === null)).toBe(true);
+    expect(before.notes.join(' ')).toMatch(/no visitors yet: every lift is null/);
+
+    // Visitors buy the first item of their list: 10% of them under the control and "same", 25% under "retail".
+    const rate = { control: 0.1, same: 0.1, retail: 0.25 } as Record<string, number>;
+    const rng = xoroshiro128plus(42);
+    const events: Array<Record<string, unknown>> = [];
+    const visitors = 1_500;
+    // Lists are fetched a few at a time; what each visitor does is drawn afterwards, in visitor order.
+    const lists: Array<Awaited<ReturnType<typeof shop.browser.recs.forUser.query>>> = [];
+    for (let i = 0; i < visitors; i += 10) {
+      const ids = Array.from({ length: 10 }, (_, j) => `v-${i + j}`);
+      lists.push(
+        ...(await Promise.all(
+          ids.map((anonymousId) => shop.browser.recs.forUser.query({ anonymousId, k: 4 })),
+        )),
+      );
+    }
+    for (let i = 0; i < visitors; i++) {
+      const anonymousId = `v-${i}`;
+      const list = lists[i]!;
+      const variant = list.experiment!.variant;
+      const item = list.items[0]!;
+      const ts = new Date().toISOString();
+      const meta = { requestId: list.requestId, rank: 1, experiment: 'planted', variant };
+      if (uniformFloat64(rng) < rate[variant]! * 2) {
+        events.push({ eventId: `c-${i}`, type: 'click', itemId: item.itemId, anonymousId, ts, meta });
+      }
+      if (uniformFloat64(rng) < rate[variant]!) {
+        events.push({ eventId: `a-${i}`, type: 'add', itemId: item.itemId, anonymousId, ts });
+        events.push({
+          eventId: `p-${i}`,
+          type: 'purchase',
+          itemId: item.itemId,
+          anonymousId,
+          ts,
+          value: 2,
+          meta: { orderId: `o-${i}`, unitPrice: 10 },
+        });
+      }
+    }
+    console.time('events');
+    for (let i = 0; i < events.length; i += 500) {
+      await shop.admin.events.batch.mutate({ events: events.slice(i, i + 500) });
+    }
+    await stack.recLog!.flush();
+
+    console.timeEnd('events');
+    console.time('results');
+    const results = await shop.admin.admin.experiments.results.query({ id: 'planted' });
+    console.timeEnd('results');
+    expect(results.control).toBe('control');
+    const visitorsSeen = results.variants.reduce((s, v) => s + v.visitors, 0);
+    expect(visitorsSeen).toBe(visitors);
+    expect(results.variants.reduce((s, v) => s + v.lists, 0)).toBe(visitors);
+    expect(results.srm.mismatch).toBe(false);
+    const conv = (variant: string) =>
+      results.comparisons.find((c) => c.variant === variant && c.metric === 'conversionRate')!;
+    expect(conv('retail').lift?.significant).toBe(true);
+    expect(conv('retail').lift?.ci[0]).toBeGreaterThan(0);
+    expect(conv('same').lift?.significant).toBe(false);
+    // Revenue per visitor is 2 × 10 per buyer, so it follows conversion.
+    const retail = results.variants.find((v) => v.key === 'retail')!;
+    expect(retail.metrics.revenuePerVisitor).toBeCloseTo(20 * retail.metrics.conversionRate!, 9);
+    const rpv = results.comparisons.find((c) => c.variant === 'retail' && c.metric === 'revenuePerVisitor')!;
+    expect(rpv.lift?.significant).toBe(true);
+    expect(results.plannedVisitorsPerVariant).toBeGreaterThan(0);
+  });
+  it("narrows the revenue interval with CUPED when each visitor's spend before the start predicts it", async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'cuped',
+      name: 'Same list twice',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['similar'] },
+      primaryMetric: 'revenuePerVisitor',
+    });
+    const rng = xoroshiro128plus(5);
+    const visitors = 300;
+    const level = Array.from({ length: visitors }, () => Math.round(uniformFloat64(rng) * 100));
+    const before = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    // Spend before the experiment: history the shop already had.
+    const history = level.map((price, i) => ({
+      eventId: `pre-${i}`,
+      type: 'purchase',
+      itemId: 'sku-1',
+      anonymousId: `cu-${i}`,
+      ts: before,
+      value: 1,
+      meta: { orderId: `pre-${i}`, unitPrice: price },
+    }));
+    await shop.admin.events.batch.mutate({ events: history });
+    await shop.admin.admin.experiments.start.mutate({ id: 'cuped' });
+    for (let i = 0; i < visitors; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) =>
+          shop.browser.recs.similar.query({ anonymousId: `cu-${i + j}`, itemId: 'sku-1' }),
+        ),
+      );
+    }
+    // Spend during it: the same level plus noise, alike in both arms.
+    const now = new Date().toISOString();
+    const during = level.map((price, i) => ({
+      eventId: `in-${i}`,
+      type: 'purchase',
+      itemId: 'sku-1',
+      anonymousId: `cu-${i}`,
+      ts: now,
+      value: 1,
+      meta: { orderId: `in-${i}`, unitPrice: price + Math.round(uniformFloat64(rng) * 10) },
+    }));
+    await shop.admin.events.batch.mutate({ events: during });
+    await stack.recLog!.flush();
+
+    const revenue = (r: {
+      comparisons: Array<{
+        metric: string;
+        lift: { ci: [number | null, number | null] } | null;
+        cuped?: boolean;
+      }>;
+    }) => r.comparisons.find((c) => c.metric === 'revenuePerVisitor')!;
+    const raw = revenue(await shop.admin.admin.experiments.results.query({ id: 'cuped' }));
+    const adjusted = revenue(
+      await shop.admin.admin.experiments.results.query({ id: 'cuped', cupedDays: 28 }),
+    );
+    const width = (c: typeof raw) => c.lift!.ci[1]! - c.lift!.ci[0]!;
+    expect(raw.cuped).toBeUndefined();
+    expect(adjusted.cuped).toBe(true);
+    // The history explains nearly all the spread in spend (ρ² ≈ 0.99), so the interval shrinks severalfold.
+    expect(width(adjusted)).toBeLessThan(width(raw) / 3);
+  });
+});

@@ -1,0 +1,176 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { guardrailsSchema } from './contracts';
+import { evaluateGuardrails } from './guardrails';
+import type { VariantSums } from './results';
+
+const sums = (over: Partial<VariantSums>): VariantSums => ({
+  lists: 0,
+  clicked: 0,
+  empty: 0,
+  fallback: 0,
+  visitors: 0,
+  adders: 0,
+  buyers: 0,
+  revenue: 0,
+  revenueSq: 0,
+  ...over,
+});
+
+describe('evaluating guardrails', () => {
+  const guardrails = guardrailsSchema.parse({
+    minSample: 100,
+    rules: [
+      { metric: 'conversionRate', min: 0.01 },
+      { metric: 'ctr', max: 0.5 },
+    ],
+  });
+
+  it('flags a variant whose rate falls below a minimum or rises above a maximum', () => {
+    const result = evaluateGuardrails(
+      guardrails,
+      new Map([
+        ['control', sums({ visitors: 200, buyers: 10, lists: 300, clicked: 30 })],
+        ['low', sums({ visitors: 200, buyers: 1, lists: 300, clicked: 30 })],
+        ['spike', sums({ visitors: 200, buyers: 10, lists: 300, clicked: 240 })],
+      ]),
+    );
+    expect(result.breaches).toEqual([
+      { variant: 'low', metric: 'conversionRate', value: 0.005, min: 0.01 },
+      { variant: 'spike', metric: 'ctr', value: 0.8, max: 0.5 },
+    ]);
+    expect(result.undecided).toEqual([]);
+  });
+
+  it('makes no decision about a variant below the minimum sample', () => {
+    const result = evaluateGuardrails(
+      guardrails,
+      new Map([['young', sums({ visitors: 99, buyers: 0, lists: 99 })]]),
+    );
+    expect(result).toEqual({ breaches: [], undecided: ['young'] });
+  });
+});
+
+describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let stack: Awaited<ReturnType<typeof startTestServer>>;
+  let shop: TestTenant;
+  let receiver: Server;
+  let receiverUrl: string;
+  const received: Array<{ text: string }> = [];
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/slack`;
+    database = await target.open();
+    const log = pino({ level: 'warn' }, { write: (line: string) => logLines.push(line) });
+    stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 }, log });
+    shop = await stack.tenant('guard-shop');
+    await shop.admin.items.upsert.mutate({ items: [{ itemId: 'a' }, { itemId: 'b' }, { itemId: 'c' }] });
+    // Bought lately, so trending and popular lists are not empty under the control.
+    await shop.admin.events.batch.mutate({
+      events: ['a', 'b', 'c'].map((itemId, i) => ({
+        eventId: `seed-${i}`,
+        type: 'purchase',
+        itemId,
+        userId: `buyer-${i}`,
+        ts: new Date(Date.now() - 60_000 * (i + 1)).toISOString(),
+      })),
+    });
+    await stack.engines!.pollOnce();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  it('pauses after N consecutive breaching evaluations, sends traffic back to the control, and calls the webhook', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'hide-list',
+      name: 'No list on the home page',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'hidden', kind: 'surface', enabled: false },
+      ],
+      guardrails: {
+        minSample: 5,
+        consecutive: 2,
+        rules: [{ metric: 'emptyListRate', max: 0.5 }],
+        webhookUrl: receiverUrl,
+      },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'hide-list' });
+    const variantOf: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) {
+      const list = await shop.browser.recs.trending.query({ anonymousId: `g-${i}` });
+      variantOf[`g-${i}`] = list.experiment!.variant;
+    }
+    await stack.recLog!.flush();
+
+    const [first] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'hide-list' });
+    expect(first).toMatchObject({ streak: 1, paused: false, notified: null });
+    expect(first?.breaches).toEqual([{ variant: 'hidden', metric: 'emptyListRate', value: 1, max: 0.5 }]);
+    expect(received).toEqual([]);
+
+    const [second] = await shop.admin.admin.experiments.checkGuardrails.mutate();
+    expect(second).toMatchObject({ experimentId: 'hide-list', streak: 2, paused: true, notified: true });
+    expect(received).toHaveLength(1);
+    expect(received[0]?.text).toMatch(
+      /"No list on the home page" \(hide-list\) in guard-shop was paused automatically/,
+    );
+    expect(received[0]?.text).toMatch(/hidden: emptyListRate 1\.0000 > max 0\.5/);
+    expect(logLines.some((l) => l.includes('experiment hide-list paused by its guardrails'))).toBe(true);
+
+    // Traffic is back on the control at once: the hidden visitors see a list again, outside the experiment.
+    const hiddenVisitor = Object.keys(variantOf).find((v) => variantOf[v] === 'hidden')!;
+    const after = await shop.browser.recs.trending.query({ anonymousId: hiddenVisitor });
+    expect(after.experiment).toBeUndefined();
+    expect(after.items.length).toBeGreaterThan(0);
+
+    // Resuming is an explicit, recorded action that starts the count over.
+    await shop.admin.admin.experiments.resume.mutate({ id: 'hide-list', reason: 'fixed the template' });
+    const got = await shop.admin.admin.experiments.get.query({ id: 'hide-list' });
+    expect(got.breachStreak).toBe(0);
+    expect(got.changes.slice(-2).map((c) => [c.action, c.actor])).toEqual([
+      ['pause', 'guardrails'],
+      ['resume', expect.stringMatching(/^[0-9a-f]{16}$/)],
+    ]);
+    expect(got.changes.at(-2)?.detail).toMatchObject({
+      breaches: [{ variant: 'hidden', metric: 'emptyListRate' }],
+    });
+  });
+
+  it('resets the count when an evaluation is clean', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'calm',
+      name: 'Calm',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['forUser'] },
+      guardrails: { minSample: 1, consecutive: 1, rules: [{ metric: 'emptyListRate', max: 0.5 }] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'calm' });
+    for (let i = 0; i < 10; i++) await shop.browser.recs.forUser.query({ anonymousId: `calm-${i}` });
+    await stack.recLog!.flush();
+    const [check] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'calm' });
+    expect(check).toMatchObject({ breaches: [], streak: 0, paused: false });
+  });
+});

@@ -1,0 +1,180 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { experiments } from '../db/schema';
+import { UserError } from '../errors';
+import type { Logger } from '../obs/logger';
+import type { GuardrailMetric, Guardrails } from './contracts';
+import { readVariantSums, type VariantSums, variantRates } from './results';
+import { type Experiment, getExperiment, listRunningExperiments, transitionExperiment } from './store';
+
+/** One variant outside one bound. */
+export interface GuardrailBreach {
+  variant: string;
+  metric: GuardrailMetric;
+  value: number;
+  min?: number;
+  max?: number;
+}
+
+/** What one evaluation found. */
+export interface GuardrailEvaluation {
+  breaches: GuardrailBreach[];
+  /** Variants below the minimum sample: no decision is made about them yet. */
+  undecided: string[];
+}
+
+/**
+ * Checks every variant's rates against the guardrails' bounds. A variant with fewer visitors than
+ * `minSample` is never judged (its rates are noise), and neither is a rate without a denominator.
+ */
+export function evaluateGuardrails(
+  guardrails: Guardrails,
+  sums: Map<string, VariantSums>,
+): GuardrailEvaluation {
+  const breaches: GuardrailBreach[] = [];
+  const undecided: string[] = [];
+  for (const [variant, s] of sums) {
+    if (s.visitors < guardrails.minSample) {
+      undecided.push(variant);
+      continue;
+    }
+    const rates = variantRates(s);
+    for (const rule of guardrails.rules) {
+      const value = rates[rule.metric];
+      if (value === null) continue;
+      if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
+        breaches.push({
+          variant,
+          metric: rule.metric,
+          value,
+          ...(rule.min !== undefined ? { min: rule.min } : {}),
+          ...(rule.max !== undefined ? { max: rule.max } : {}),
+        });
+      }
+    }
+  }
+  return { breaches, undecided };
+}
+
+/** The outcome of checking one running experiment. */
+export interface GuardrailCheck extends GuardrailEvaluation {
+  namespaceId: string;
+  experimentId: string;
+  /** Consecutive evaluations with a breach, this one included. */
+  streak: number;
+  /** Whether this check paused the experiment. */
+  paused: boolean;
+  /** Whether the webhook accepted the notification (null when there is none, or no pause). */
+  notified: boolean | null;
+}
+
+/** Options of {@link checkExperimentGuardrails}. */
+export interface GuardrailCheckOptions {
+  log: Logger;
+  /** Called after an automatic pause (the server drops its cached running experiments). */
+  onPaused?: (namespaceId: string, experimentId: string) => void;
+  /** How long the webhook may take, ms. @default 5_000 */
+  webhookTimeoutMs?: number;
+}
+
+const describeBreach = (b: GuardrailBreach) =>
+  `${b.variant}: ${b.metric} ${b.value.toFixed(4)} ${b.min !== undefined && b.value < b.min ? `< min ${b.min}` : `> max ${b.max}`}`;
+
+/** Slack-compatible incoming-webhook body (`text` is what Slack shows). */
+export function pauseNotification(
+  namespaceId: string,
+  e: Experiment,
+  breaches: GuardrailBreach[],
+  streak: number,
+) {
+  return {
+    text: `:warning: Experiment "${e.name}" (${e.id}) in ${namespaceId} was paused automatically: guardrails breached in ${streak} consecutive evaluations. Traffic is back on the control. ${breaches.map(describeBreach).join('; ')}. Resume with \`recsys experiments resume ${e.id}\` once fixed.`,
+  };
+}
+
+async function notify(url: string, body: unknown, timeoutMs: number, log: Logger): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) log.warn({ status: res.status }, 'experiment webhook refused the notification');
+    return res.ok;
+  } catch (error) {
+    log.warn({ err: error }, 'experiment webhook unreachable');
+    return false;
+  }
+}
+
+/**
+ * One guardrail evaluation of a running experiment: counts consecutive breaching evaluations, and
+ * when they reach `consecutive` pauses the experiment (everyone gets the control at once; recorded
+ * with actor `guardrails` and the breaches), logs it and POSTs the Slack-compatible webhook. A clean
+ * evaluation resets the count. Experiments that are not running are left alone.
+ */
+export async function checkExperimentGuardrails(
+  database: Database,
+  namespaceId: string,
+  experimentId: string,
+  options: GuardrailCheckOptions,
+): Promise<GuardrailCheck> {
+  const experiment = await getExperiment(database, namespaceId, experimentId);
+  const base = { namespaceId, experimentId, paused: false, notified: null };
+  if (experiment.status !== 'running') {
+    return { ...base, breaches: [], undecided: [], streak: experiment.breachStreak };
+  }
+  const evaluation = evaluateGuardrails(
+    experiment.guardrails,
+    await readVariantSums(database, namespaceId, experiment),
+  );
+  const where = and(eq(experiments.namespaceId, namespaceId), eq(experiments.id, experimentId));
+  const [row] = await database.db
+    .update(experiments)
+    .set({ breachStreak: evaluation.breaches.length ? sql`${experiments.breachStreak} + 1` : 0 })
+    .where(and(where, eq(experiments.status, 'running')))
+    .returning({ streak: experiments.breachStreak });
+  const streak = row?.streak ?? 0;
+  if (!row || !evaluation.breaches.length || streak < experiment.guardrails.consecutive) {
+    return { ...base, ...evaluation, streak };
+  }
+  try {
+    await transitionExperiment(database, namespaceId, experimentId, 'pause', 'guardrails', {
+      reason: `guardrails breached in ${streak} consecutive evaluations`,
+      breaches: evaluation.breaches,
+    });
+  } catch (error) {
+    // Paused or completed meanwhile (by a person, or another replica's evaluation): nothing to do.
+    if (error instanceof UserError && error.code === 'CONFLICT') return { ...base, ...evaluation, streak };
+    throw error;
+  }
+  options.onPaused?.(namespaceId, experimentId);
+  options.log.warn(
+    { namespaceId, experimentId, breaches: evaluation.breaches, streak },
+    `experiment ${experimentId} paused by its guardrails: ${evaluation.breaches.map(describeBreach).join('; ')}`,
+  );
+  const url = experiment.guardrails.webhookUrl;
+  const notified = url
+    ? await notify(
+        url,
+        pauseNotification(namespaceId, experiment, evaluation.breaches, streak),
+        options.webhookTimeoutMs ?? 5_000,
+        options.log,
+      )
+    : null;
+  return { ...base, ...evaluation, streak, paused: true, notified };
+}
+
+/** Evaluates the guardrails of every running experiment of a namespace (what a scheduled job runs). */
+export async function checkNamespaceGuardrails(
+  database: Database,
+  namespaceId: string,
+  options: GuardrailCheckOptions,
+): Promise<GuardrailCheck[]> {
+  const out: GuardrailCheck[] = [];
+  for (const e of await listRunningExperiments(database, namespaceId)) {
+    out.push(await checkExperimentGuardrails(database, namespaceId, e.id, options));
+  }
+  return out;
+}

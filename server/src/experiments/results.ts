@@ -1,0 +1,470 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../db/backup/backupFormat';
+import type { Database } from '../db/client';
+import type { ExperimentMetric, GuardrailMetric } from './contracts';
+import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
+import {
+  type CovariateMoments,
+  cupedAdjustedMoments,
+  cupedTheta,
+  emptyCovariateMoments,
+  pooledMeanX,
+} from './stats/cuped';
+import { sequentialSampleSize } from './stats/power';
+import type { SequentialTest } from './stats/sequential';
+import { sampleRatioMismatch } from './stats/srm';
+import { type Experiment, getExperiment } from './store';
+
+/** A test's outcome as JSON has it: numbers that are not finite are null. */
+export interface TestResult {
+  estimate: number | null;
+  ci: [number | null, number | null];
+  pValue: number;
+  significant: boolean;
+}
+
+/** One variant's exposures and metrics. */
+export interface VariantResult {
+  key: string;
+  kind: string;
+  weight: number;
+  /** Lists served (exposures). */
+  lists: number;
+  /** Distinct visitors served at least one list. */
+  visitors: number;
+  /** Rates per variant; null without exposures. */
+  metrics: Record<GuardrailMetric, number | null>;
+}
+
+/** A treatment against the control on one metric. */
+export interface MetricComparison {
+  variant: string;
+  metric: ExperimentMetric;
+  control: number | null;
+  treatment: number | null;
+  difference: TestResult;
+  /** Relative lift; null while the control has no data (see `note`). */
+  lift: TestResult | null;
+  note?: string;
+  /** The interval and p-value use CUPED-adjusted values (the rates shown are the raw ones). */
+  cuped?: boolean;
+}
+
+/** Options of {@link experimentResults}. */
+export interface ResultsOptions {
+  /**
+   * Days before the start whose behaviour of each visitor is the CUPED covariate for add-to-cart,
+   * conversion and revenue per visitor; 0 turns CUPED off.
+   * @default 0
+   */
+  cupedDays?: number;
+}
+
+/** What `admin.experiments.results` returns. */
+export interface ExperimentResults {
+  experiment: Pick<
+    Experiment,
+    | 'id'
+    | 'name'
+    | 'status'
+    | 'startedAt'
+    | 'endedAt'
+    | 'primaryMetric'
+    | 'minimumDetectableEffect'
+    | 'traffic'
+  >;
+  control: string;
+  variants: VariantResult[];
+  comparisons: MetricComparison[];
+  /** Sample-ratio mismatch on visitors per variant against the configured weights. */
+  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  /** Visitors per variant the always-valid test needs for the primary metric's minimum detectable effect. */
+  plannedVisitorsPerVariant: number | null;
+  /** Why numbers are null or not to be trusted yet. */
+  notes: string[];
+  computedAt: string;
+}
+
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function toResult(t: SequentialTest): TestResult {
+  return {
+    estimate: finite(t.estimate),
+    ci: [finite(t.ci[0]), finite(t.ci[1])],
+    pValue: t.pValue,
+    significant: t.significant,
+  };
+}
+
+interface ListRow extends Record<string, unknown> {
+  variant: string;
+  lists: number;
+  clicked: number;
+  empty: number;
+  fallback: number;
+}
+
+interface VisitorRow extends Record<string, unknown> {
+  variant: string;
+  visitors: number;
+  adders: number;
+  buyers: number;
+  revenue: number;
+  revenue_sq: number;
+}
+
+/** Per-variant sums: what every metric and comparison is computed from. */
+export interface VariantSums {
+  lists: number;
+  clicked: number;
+  empty: number;
+  fallback: number;
+  visitors: number;
+  adders: number;
+  buyers: number;
+  revenue: number;
+  revenueSq: number;
+}
+
+/**
+ * Reads the per-variant sums of an experiment from the served-list log and the events.
+ *
+ * Exposure: a list served under the experiment. A visitor is counted once, under the variant of their
+ * first exposure, across anonymous and logged-in ids (joined through the alias link). Clicks count for
+ * the list whose `requestId` they carry; adds, purchases and revenue count for the visitor when they
+ * arrive after the visitor's first exposure (by the server's clock, not the client's) (assignment is sticky, so every later list was the same
+ * variant's). Revenue is quantity × `meta.unitPrice` (or the item's price) of purchase events.
+ */
+export async function readVariantSums(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+): Promise<Map<string, VariantSums>> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const q1 = sql`WITH clicks AS MATERIALIZED (
+       SELECT DISTINCT meta->>'requestId' AS rid FROM events
+       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz - interval '1 day'
+         AND meta ? 'requestId'
+     )
+     SELECT r.variant,
+            count(*)::int AS lists,
+            count(c.rid)::int AS clicked,
+            count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
+            count(*) FILTER (WHERE r.fallback)::int AS fallback
+     FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
+     WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     GROUP BY r.variant`;
+
+  const q2 = sql`WITH served AS MATERIALIZED (
+       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       FROM rec_logs r
+       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     ),
+     exposed AS MATERIALIZED (
+       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
+       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
+     ),
+     evs AS MATERIALIZED (
+       SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
+              coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
+       FROM events e
+       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
+       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
+         -- Happened (client clock, an hour's allowance for slow clocks) and arrived after the start:
+         -- history sent late, e.g. a backfill of past orders, is not the experiment's.
+         AND e.ts >= ${since}::timestamptz - interval '1 hour' AND e.received_at >= ${since}::timestamptz
+     ),
+     per_visitor AS (
+       SELECT x.variant, x.visitor,
+              coalesce(bool_or(ev.type = 'add'), false) AS added,
+              coalesce(bool_or(ev.type = 'purchase'), false) AS purchased,
+              coalesce(sum(CASE WHEN ev.type = 'purchase'
+                THEN coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0) END), 0)::float8 AS revenue
+       FROM exposed x
+       -- Received (server clock) after the visitor's first list was served; a minute's allowance
+       -- for clocks of different replicas.
+       LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.received_at >= x.first_at - interval '1 minute'
+       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
+       GROUP BY x.variant, x.visitor
+     )
+     SELECT variant,
+            count(*)::int AS visitors,
+            count(*) FILTER (WHERE added)::int AS adders,
+            count(*) FILTER (WHERE purchased)::int AS buyers,
+            coalesce(sum(revenue), 0)::float8 AS revenue,
+            coalesce(sum(revenue * revenue), 0)::float8 AS revenue_sq
+     FROM per_visitor GROUP BY variant`;
+  // Every join here is between whole sets (lists × clicks, visitors × events): hash joins suit any
+  // size, while the nested loops a planner picks from the estimates of not-yet-analysed tables cost
+  // rows × rows (seconds for a few thousand visitors).
+  const [lists, visitors] = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return [rowsOf<ListRow>(await tx.execute(q1)), rowsOf<VisitorRow>(await tx.execute(q2))] as const;
+  });
+  const out = new Map<string, VariantSums>();
+  for (const v of experiment.variants) {
+    out.set(v.key, {
+      lists: 0,
+      clicked: 0,
+      empty: 0,
+      fallback: 0,
+      visitors: 0,
+      adders: 0,
+      buyers: 0,
+      revenue: 0,
+      revenueSq: 0,
+    });
+  }
+  for (const row of lists) {
+    const s = out.get(row.variant);
+    if (!s) continue;
+    s.lists = Number(row.lists);
+    s.clicked = Number(row.clicked);
+    s.empty = Number(row.empty);
+    s.fallback = Number(row.fallback);
+  }
+  for (const row of visitors) {
+    const s = out.get(row.variant);
+    if (!s) continue;
+    s.visitors = Number(row.visitors);
+    s.adders = Number(row.adders);
+    s.buyers = Number(row.buyers);
+    s.revenue = Number(row.revenue);
+    s.revenueSq = Number(row.revenue_sq);
+  }
+  return out;
+}
+
+/** The visitor metrics CUPED can adjust, with the pre-period covariate of each (the same metric before the start). */
+const CUPED_METRICS = ['addToCartRate', 'conversionRate', 'revenuePerVisitor'] as const;
+type CupedMetric = (typeof CUPED_METRICS)[number];
+
+/**
+ * Per variant and visitor metric, the sums CUPED needs: the metric in the experiment (y) and the same
+ * visitor's value over the `days` before the experiment started (x), by event time.
+ */
+export async function readCovariateSums(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  days: number,
+): Promise<Map<string, Record<CupedMetric, CovariateMoments>>> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const revenue = sql`coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0)`;
+  const q = sql`WITH served AS MATERIALIZED (
+       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       FROM rec_logs r
+       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     ),
+     exposed AS MATERIALIZED (
+       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
+       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
+     ),
+     evs AS MATERIALIZED (
+       SELECT e.type, e.ts, e.received_at, e.value, e.meta, e.item_id,
+              coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
+       FROM events e
+       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
+       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
+         AND e.ts >= ${since}::timestamptz - make_interval(days => ${days} + 1)
+     ),
+     per_visitor AS (
+       SELECT x.variant,
+              coalesce(bool_or(ev.type = 'add' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), false)::int AS y_add,
+              coalesce(bool_or(ev.type = 'purchase' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), false)::int AS y_buy,
+              coalesce(sum(${revenue}) FILTER (WHERE ev.type = 'purchase' AND ev.received_at >= x.first_at - interval '1 minute' AND ev.ts >= ${since}::timestamptz - interval '1 hour'), 0)::float8 AS y_rev,
+              coalesce(bool_or(ev.type = 'add' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), false)::int AS x_add,
+              coalesce(bool_or(ev.type = 'purchase' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), false)::int AS x_buy,
+              coalesce(sum(${revenue}) FILTER (WHERE ev.type = 'purchase' AND ev.ts < ${since}::timestamptz AND ev.ts >= ${since}::timestamptz - make_interval(days => ${days})), 0)::float8 AS x_rev
+       FROM exposed x
+       LEFT JOIN evs ev ON ev.visitor = x.visitor
+       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
+       GROUP BY x.variant, x.visitor
+     )
+     SELECT variant, count(*)::int AS n,
+       sum(y_add)::float8 AS add_y, sum(y_add * y_add)::float8 AS add_yy, sum(x_add)::float8 AS add_x, sum(x_add * x_add)::float8 AS add_xx, sum(x_add * y_add)::float8 AS add_xy,
+       sum(y_buy)::float8 AS buy_y, sum(y_buy * y_buy)::float8 AS buy_yy, sum(x_buy)::float8 AS buy_x, sum(x_buy * x_buy)::float8 AS buy_xx, sum(x_buy * y_buy)::float8 AS buy_xy,
+       sum(y_rev)::float8 AS rev_y, sum(y_rev * y_rev)::float8 AS rev_yy, sum(x_rev)::float8 AS rev_x, sum(x_rev * x_rev)::float8 AS rev_xx, sum(x_rev * y_rev)::float8 AS rev_xy
+     FROM per_visitor GROUP BY variant`;
+  const rows = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return rowsOf<Record<string, number | string>>(await tx.execute(q));
+  });
+  const out = new Map<string, Record<CupedMetric, CovariateMoments>>();
+  for (const v of experiment.variants) {
+    out.set(v.key, {
+      addToCartRate: emptyCovariateMoments(),
+      conversionRate: emptyCovariateMoments(),
+      revenuePerVisitor: emptyCovariateMoments(),
+    });
+  }
+  const prefix: Record<CupedMetric, string> = {
+    addToCartRate: 'add',
+    conversionRate: 'buy',
+    revenuePerVisitor: 'rev',
+  };
+  for (const row of rows) {
+    const arm = out.get(String(row.variant));
+    if (!arm) continue;
+    for (const metric of CUPED_METRICS) {
+      const p = prefix[metric];
+      arm[metric] = {
+        n: Number(row.n),
+        sumY: Number(row[`${p}_y`]),
+        sumYY: Number(row[`${p}_yy`]),
+        sumX: Number(row[`${p}_x`]),
+        sumXX: Number(row[`${p}_xx`]),
+        sumXY: Number(row[`${p}_xy`]),
+      };
+    }
+  }
+  return out;
+}
+
+/** The moments of one metric for one variant. */
+export function metricMoments(s: VariantSums, metric: ExperimentMetric): ArmMoments {
+  switch (metric) {
+    case 'ctr':
+      return proportionMoments(s.lists, s.clicked);
+    case 'addToCartRate':
+      return proportionMoments(s.visitors, s.adders);
+    case 'conversionRate':
+      return proportionMoments(s.visitors, s.buyers);
+    case 'revenuePerVisitor':
+      return { n: s.visitors, sum: s.revenue, sumSq: s.revenueSq };
+  }
+}
+
+/** Every rate results and guardrails read, null where its denominator is zero. */
+export function variantRates(s: VariantSums): Record<GuardrailMetric, number | null> {
+  const rate = (num: number, den: number) => (den > 0 ? num / den : null);
+  return {
+    ctr: rate(s.clicked, s.lists),
+    addToCartRate: rate(s.adders, s.visitors),
+    conversionRate: rate(s.buyers, s.visitors),
+    revenuePerVisitor: rate(s.revenue, s.visitors),
+    emptyListRate: rate(s.empty, s.lists),
+    fallbackRate: rate(s.fallback, s.lists),
+  };
+}
+
+const METRICS: ExperimentMetric[] = ['ctr', 'addToCartRate', 'conversionRate', 'revenuePerVisitor'];
+
+/**
+ * Results of an experiment: exposures and metrics per variant, every other variant against the
+ * control (the first variant) on every metric with an always-valid interval and p-value (valid at any
+ * look, so they can be read daily), a sample-ratio-mismatch check, and the planned sample size.
+ */
+export async function experimentResults(
+  database: Database,
+  namespaceId: string,
+  id: string,
+  options: ResultsOptions = {},
+): Promise<ExperimentResults> {
+  const experiment = await getExperiment(database, namespaceId, id);
+  const sums = await readVariantSums(database, namespaceId, experiment);
+  const cupedDays = options.cupedDays ?? 0;
+  const covariates =
+    cupedDays > 0 ? await readCovariateSums(database, namespaceId, experiment, cupedDays) : null;
+  // One θ per metric from every arm pooled, so each difference stays unbiased.
+  const cuped = new Map<CupedMetric, { theta: number; meanX: number }>();
+  if (covariates) {
+    for (const metric of CUPED_METRICS) {
+      const arms = [...covariates.values()].map((c) => c[metric]);
+      cuped.set(metric, { theta: cupedTheta(arms), meanX: pooledMeanX(arms) });
+    }
+  }
+  const momentsOf = (variant: string, metric: ExperimentMetric): ArmMoments => {
+    const adjust = cuped.get(metric as CupedMetric);
+    const arm = covariates?.get(variant)?.[metric as CupedMetric];
+    if (adjust && arm) return cupedAdjustedMoments(arm, adjust.theta, adjust.meanX);
+    return metricMoments(sums.get(variant) as VariantSums, metric);
+  };
+  const control = experiment.variants[0];
+  if (!control) throw new Error(`experiment ${id} has no variants`);
+  const controlSums = sums.get(control.key) as VariantSums;
+  const notes: string[] = [];
+  const comparisons: MetricComparison[] = [];
+  for (const variant of experiment.variants.slice(1)) {
+    const treated = sums.get(variant.key) as VariantSums;
+    for (const metric of METRICS) {
+      const cmp: Comparison = compareArms(momentsOf(control.key, metric), momentsOf(variant.key, metric), {
+        minimumDetectableEffect: experiment.minimumDetectableEffect,
+      });
+      const out: MetricComparison = {
+        variant: variant.key,
+        metric,
+        control: finite(cmp.controlMean),
+        treatment: finite(cmp.treatmentMean),
+        difference: toResult(cmp.difference),
+        lift: cmp.lift ? toResult(cmp.lift) : null,
+      };
+      if (cuped.has(metric as CupedMetric)) {
+        // The adjusted means equal the raw ones in expectation; the raw rates are what to show.
+        out.control = finite(metricMoments(controlSums, metric).sum / metricMoments(controlSums, metric).n);
+        out.treatment = finite(metricMoments(treated, metric).sum / metricMoments(treated, metric).n);
+        out.cuped = true;
+      }
+      if (!cmp.lift)
+        out.note = `no lift while the control "${control.key}" has no ${metric === 'ctr' ? 'lists or clicks' : 'visitors or events'} for ${metric}`;
+      comparisons.push(out);
+    }
+  }
+  if (controlSums.visitors === 0)
+    notes.push(`The control "${control.key}" has no visitors yet: every lift is null (unknown, not zero).`);
+  const srmCheck = sampleRatioMismatch(
+    experiment.variants.map((v) => sums.get(v.key)?.visitors ?? 0),
+    experiment.variants.map((v) => v.weight),
+  );
+  if (srmCheck.mismatch) {
+    notes.push(
+      `Sample-ratio mismatch (p = ${srmCheck.pValue.toExponential(2)}): visitors per variant do not follow the weights; find the cause (a variant that errors, bots, caching) before trusting any lift.`,
+    );
+  }
+  if (experiment.variants.some((v) => v.kind === 'rules')) {
+    notes.push(
+      'A "rules" variant is served the control\'s list for now: rule sets are not applied per request on this server yet.',
+    );
+  }
+  const baseMoments = metricMoments(controlSums, experiment.primaryMetric);
+  const baseRate = baseMoments.n > 0 ? baseMoments.sum / baseMoments.n : Number.NaN;
+  let planned: number | null = null;
+  if (
+    experiment.primaryMetric !== 'revenuePerVisitor' &&
+    baseRate > 0 &&
+    baseRate * (1 + experiment.minimumDetectableEffect) < 1
+  ) {
+    planned = sequentialSampleSize({ baseRate, minimumDetectableEffect: experiment.minimumDetectableEffect });
+  }
+  return {
+    experiment: {
+      id: experiment.id,
+      name: experiment.name,
+      status: experiment.status,
+      startedAt: experiment.startedAt,
+      endedAt: experiment.endedAt,
+      primaryMetric: experiment.primaryMetric,
+      minimumDetectableEffect: experiment.minimumDetectableEffect,
+      traffic: experiment.traffic,
+    },
+    control: control.key,
+    variants: experiment.variants.map((v) => {
+      const s = sums.get(v.key) as VariantSums;
+      return {
+        key: v.key,
+        kind: v.kind,
+        weight: v.weight,
+        lists: s.lists,
+        visitors: s.visitors,
+        metrics: variantRates(s),
+      };
+    }),
+    comparisons,
+    srm: { chiSquare: srmCheck.chiSquare, pValue: srmCheck.pValue, mismatch: srmCheck.mismatch },
+    plannedVisitorsPerVariant: planned,
+    notes,
+    computedAt: new Date().toISOString(),
+  };
+}
