@@ -3,6 +3,7 @@ import { UserError } from '../errors';
 import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
+import { registerDataCommands } from './data';
 import { registerEvalCommand } from './eval';
 import { registerForgetCommand } from './forget';
 import { registerKeysCommand } from './keys';
@@ -144,6 +145,7 @@ registerForgetCommand(program, globals);
 registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
+registerDataCommands(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {
