@@ -108,6 +108,7 @@ export async function diffCatalog(
     };
     let differs = false;
     for (const field of file.fields) {
+      if (item[field] === undefined) continue;
       const value = field === 'tags' ? (item.tags ?? []).join('|') : item[field];
       if (value === undefined || same(field, value, recsys[field])) continue;
       differs = true;

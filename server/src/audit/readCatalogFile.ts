@@ -81,7 +81,13 @@ export async function readCatalogFile(
   } catch (error) {
     throw new UserError('BAD_REQUEST', `Cannot read ${path}: ${(error as Error).message}`);
   }
-  return head === '[' || head === '{' ? readJson(path, options.map ?? {}) : readCsv(path, options);
+  const file =
+    head === '[' || head === '{' ? await readJson(path, options.map ?? {}) : await readCsv(path, options);
+  // Prices written as `12.99 EUR` carry a currency even without a currency column.
+  if (!file.fields.includes('currency') && file.items.some((i) => i.currency !== undefined)) {
+    file.fields = CATALOG_FIELDS.filter((f) => f === 'currency' || file.fields.includes(f));
+  }
+  return file;
 }
 
 type Raw = (field: string) => unknown;
