@@ -281,7 +281,7 @@ function formatDataQuality(report: DataQualityReport): string {
     pct(d.anonymousOnly, d.events),
     fmt(d.duplicates),
     fmt(d.gapHours),
-    d.daySpike ? 'day' : d.spikeHours ? `${d.spikeHours} h` : '',
+    [d.daySpike ? 'day' : '', d.spikeHours ? `${d.spikeHours} h` : ''].filter(Boolean).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
@@ -296,11 +296,11 @@ function formatDataQuality(report: DataQualityReport): string {
     line(header),
     ...rows.map(line),
     '',
-    `Gaps (empty hours that neighbouring days fill with ≥ ${report.settings.minExpectedPerHour} events): ${report.gaps.length ? '' : 'none'}`,
+    `Gaps (empty hours that neighbouring days fill with ≥ ${report.settings.minExpectedPerHour} events):${report.gaps.length ? '' : ' none'}`,
     ...report.gaps.map(
       (g) => `  ${g.day} ${g.from}–${g.to}  (about ${fmt(Math.round(g.expected))} events expected)`,
     ),
-    `Spikes (above the ${report.settings.trailingDays} days before: median + ${report.settings.madFactor} × MAD): ${report.spikes.length ? '' : 'none'}`,
+    `Spikes (above the ${report.settings.trailingDays} days before: median + ${report.settings.madFactor} × MAD):${report.spikes.length ? '' : ' none'}`,
     ...report.spikes.map(
       (s) =>
         `  ${s.scope.padEnd(4)} ${s.at}  ${fmt(s.events)} events (median ${s.median}, threshold ${s.threshold})`,
