@@ -1,12 +1,12 @@
 import { open, readFile } from 'node:fs/promises';
 import { normalizeTag } from '@recsys/engine/protocol';
-import { readCsvRows } from '@recsys/fixtures';
 import { UserError } from '../errors';
 import {
   type ColumnMap,
   type FieldSet,
   parseFlag,
   parsePrice,
+  readCsvRowsOf,
   resolveColumns,
   splitList,
 } from '../ingest/tabular/columnMap';
@@ -96,7 +96,8 @@ async function readCsv(path: string, options: { map?: ColumnMap; delimiter?: str
   const out: CatalogFile = { items: [], problems: [], fields: [], tagScope: [], unusedColumns: [] };
   let read: ((cells: string[]) => Raw) | undefined;
   const seen = new Map<string, string>();
-  for await (const { fields: cells, line } of readCsvRows(
+  for await (const { fields: cells, line } of readCsvRowsOf(
+    path,
     { path },
     { delimiter: options.delimiter ?? ',' },
   )) {

@@ -1,3 +1,4 @@
+import { type CsvInput, type CsvReadOptions, type CsvRow, readCsvRows } from '@recsys/fixtures';
 import { UserError } from '../../errors';
 
 /**
@@ -129,4 +130,24 @@ export function splitList(text: string): string[] {
     .split(/[|;,]/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * The rows of a CSV file (see `readCsvRows`), with a malformed file (a quote never closed, say)
+ * reported as the user's mistake with the parser's line, not as a crash.
+ */
+export async function* readCsvRowsOf(
+  path: string,
+  input: CsvInput,
+  options: CsvReadOptions,
+): AsyncGenerator<CsvRow> {
+  try {
+    yield* readCsvRows(input, options);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('CSV_')) {
+      throw new UserError('BAD_REQUEST', `${path} is not valid CSV: ${(error as Error).message}`);
+    }
+    throw error;
+  }
 }

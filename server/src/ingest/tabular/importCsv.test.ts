@@ -174,4 +174,12 @@ describe.each(getTestDatabaseTargets())('CSV import on $name', (target) => {
       importCsv(database, 'nowhere', file('events.csv', EVENTS), { kind: 'events', map: eventMap, typeMap }),
     ).rejects.toThrow(/Namespace "nowhere" does not exist/);
   });
+
+  it('reports a malformed file as bad input with the line the parser stopped at', async () => {
+    const broken = file('broken.csv', 'itemId,type,userId,ts\nsku-1,view,"u-1,2026-03-01T10:00:00Z\n');
+    await expect(importCsv(database, 'shop', broken, { kind: 'events', map: {} })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/broken\.csv is not valid CSV: Quote Not Closed.*line 2/),
+    });
+  });
 });

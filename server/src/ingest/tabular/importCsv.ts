@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { EVENT_TYPES, type EventType, limits } from '@recsys/engine/protocol';
-import { localTimeToUtcMs, readCsvRows } from '@recsys/fixtures';
+import { localTimeToUtcMs } from '@recsys/fixtures';
 import { getNamespace, type NamespaceSettings } from '../../auth/namespaces';
 import type { Database } from '../../db/client';
 import { UserError } from '../../errors';
@@ -17,6 +17,7 @@ import {
   parseFlag,
   parsePrice,
   type ResolvedColumns,
+  readCsvRowsOf,
   resolveColumns,
   splitList,
 } from './columnMap';
@@ -218,7 +219,8 @@ export async function importCsv(
     });
   };
 
-  for await (const { fields: cells, line } of readCsvRows(
+  for await (const { fields: cells, line } of readCsvRowsOf(
+    path,
     { stream },
     { delimiter: options.delimiter ?? ',' },
   )) {
