@@ -4,6 +4,7 @@ import { UserError } from '../errors';
 import {
   type ColumnMap,
   type FieldSet,
+  parseArchived,
   parseFlag,
   parsePrice,
   readCsvRowsOf,
@@ -223,7 +224,8 @@ function addItem(out: CatalogFile, raw: Raw, at: string, seen: Map<string, strin
   for (const field of ['available', 'archived'] as const) {
     const value = raw(field);
     if (value === undefined || value === null) continue;
-    const flag = typeof value === 'boolean' ? value : parseFlag(String(value));
+    const read = field === 'archived' ? parseArchived : parseFlag;
+    const flag = typeof value === 'boolean' ? value : read(String(value));
     if (flag === undefined) return problem(`${field} "${String(value)}" is not yes/no, true/false or 1/0`);
     item[field] = flag;
   }

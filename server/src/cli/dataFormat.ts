@@ -112,6 +112,8 @@ export function formatImport(result: ImportCsvResult, file: string, namespaceId:
     `Imported ${result.kind} from ${file} into "${namespaceId}" in ${(result.ms / 1000).toFixed(1)} s`,
     `  ${fmt(result.rowsRead)} rows read, ${fmt(result.stored)} stored${
       result.kind === 'events' ? `, ${fmt(result.duplicates)} already stored (same eventId)` : ''
+    }${result.archived ? `, ${fmt(result.archived)} archived` : ''}${
+      result.restored ? `, ${fmt(result.restored)} restored` : ''
     }, ${fmt(result.rejected)} rejected`,
     `  columns: ${Object.entries(result.columns)
       .map(([field, column]) => (field === column ? field : `${field}←${column}`))

@@ -151,3 +151,15 @@ export async function* readCsvRowsOf(
     throw error;
   }
 }
+
+/**
+ * An `archived` cell: a yes/no flag, or a product status (`active`/`live` are not archived;
+ * `archived`, `inactive`, `deleted`, `discontinued` are). Stock words say nothing about it.
+ */
+export function parseArchived(text: string): boolean | undefined {
+  const v = text.trim().toLowerCase();
+  if (['active', 'live', 'published'].includes(v)) return false;
+  if (['archived', 'inactive', 'deleted', 'discontinued'].includes(v)) return true;
+  if (/stock|available/.test(v)) return undefined;
+  return parseFlag(text);
+}

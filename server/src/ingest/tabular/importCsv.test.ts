@@ -140,6 +140,29 @@ describe.each(getTestDatabaseTargets())('CSV import on $name', (target) => {
     expect(two).toMatchObject({ price: 120, currency: null, available: false });
   });
 
+  it('archives and restores items as an archived column says, once, and refuses a value that says neither', async () => {
+    const path = file('status.csv', 'itemId,status\nsku-1,archived\nsku-2,active\nsku-3,maybe\n');
+    const options = { kind: 'items' as const, map: parseColumnMap('archived=status', ITEM_FIELDS) };
+    const first = await importCsv(database, 'shop', path, options);
+    expect(first).toMatchObject({ rowsRead: 3, stored: 2, archived: 1, restored: 0, rejected: 1 });
+    expect(first.errors).toEqual([
+      {
+        line: 4,
+        column: 'status',
+        field: 'archived',
+        message: '"maybe" is not yes/no, true/false, 1/0 or active/archived',
+      },
+    ]);
+    const [one, two] = await getItems(database, 'shop', ['sku-1', 'sku-2']);
+    expect([one?.archivedAt !== null, two?.archivedAt]).toEqual([true, null]);
+    expect(await importCsv(database, 'shop', path, options)).toMatchObject({ archived: 0, restored: 0 });
+    const back = file('back.csv', 'itemId,archived\nsku-1,no\n');
+    expect(await importCsv(database, 'shop', back, { kind: 'items', map: {} })).toMatchObject({
+      restored: 1,
+    });
+    expect((await getItems(database, 'shop', ['sku-1']))[0]?.archivedAt).toBeNull();
+  });
+
   it('reports progress by bytes until the whole file is read', async () => {
     const lines = ['id,type,sku,customer,time'];
     for (let i = 0; i < 1200; i++) lines.push(`p-${i},view,sku-${i % 7},c-${i % 13},2026-03-02T10:00:00Z`);

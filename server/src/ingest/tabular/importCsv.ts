@@ -10,10 +10,11 @@ import type { Database } from '../../db/client';
 import { UserError } from '../../errors';
 import type { RowError } from '../contracts';
 import { ingestEvents } from '../events';
-import { upsertItems } from '../items';
+import { archiveItems, restoreItems, upsertItems } from '../items';
 import {
   type ColumnMap,
   type FieldSet,
+  parseArchived,
   parseFlag,
   parsePrice,
   type ResolvedColumns,
@@ -42,6 +43,7 @@ export const ITEM_FIELDS: FieldSet = {
     'category',
     'parentId',
     'createdAt',
+    'archived',
   ],
   open: ['props.'],
 };
@@ -121,6 +123,9 @@ export interface ImportCsvResult {
   stored: number;
   /** Events already stored under their `eventId` (an earlier run, or a repeat in the file). */
   duplicates: number;
+  /** Items an `archived` column archived, or brought back (`archived` false), that were not so already. */
+  archived: number;
+  restored: number;
   rejected: number;
   /** The first `maxErrors` rejected rows. */
   errors: ImportRowError[];
@@ -134,7 +139,12 @@ export interface ImportCsvResult {
 interface PendingRow {
   line: number;
   row: Record<string, unknown>;
+  /** Items: what the file's `archived` column says, applied after the upsert. */
+  archived?: boolean | undefined;
 }
+
+/** A row read from the file, or why it could not be. */
+type ReadRow = { row: Record<string, unknown>; archived?: boolean | undefined } | { error: ImportRowError };
 
 /**
  * Streams a CSV file into a namespace through the same store functions as the API: each row is
@@ -167,6 +177,8 @@ export async function importCsv(
     rowsRead: 0,
     stored: 0,
     duplicates: 0,
+    archived: 0,
+    restored: 0,
     rejected: 0,
     errors: [],
     columns: {},
@@ -178,7 +190,7 @@ export async function importCsv(
     if (result.errors.length < maxErrors) result.errors.push(error);
   };
   let resolved: ResolvedColumns | undefined;
-  let toRow: ((cells: string[], line: number) => Record<string, unknown> | ImportRowError) | undefined;
+  let toRow: ((cells: string[], line: number) => ReadRow) | undefined;
   let pending: PendingRow[] = [];
 
   const flush = async () => {
@@ -196,6 +208,17 @@ export async function importCsv(
       const r = await upsertItems(database, namespaceId, rows);
       result.stored += r.upserted;
       refused = r.rejected;
+      // The item API has no archived field (archiving is its own call): the file's column is
+      // applied to the rows that were stored, later rows for an item winning.
+      const refusedRows = new Set(r.rejected.map((e) => e.index));
+      const state = new Map<string, boolean>();
+      batch.forEach((p, i) => {
+        if (p.archived !== undefined && !refusedRows.has(i)) state.set(String(p.row['itemId']), p.archived);
+      });
+      const ids = (archived: boolean) => [...state].filter(([, a]) => a === archived).map(([id]) => id);
+      if (ids(true).length) result.archived += (await archiveItems(database, namespaceId, ids(true))).changed;
+      if (ids(false).length)
+        result.restored += (await restoreItems(database, namespaceId, ids(false))).changed;
     }
     // One message per refused row (the first issue): a row is either stored or listed once.
     const seen = new Set<number>();
@@ -232,9 +255,9 @@ export async function importCsv(
       continue;
     }
     result.rowsRead++;
-    const row = toRow!(cells, line);
-    if ('line' in row && 'message' in row) reject(row as ImportRowError);
-    else pending.push({ line, row });
+    const read = toRow!(cells, line);
+    if ('error' in read) reject(read.error);
+    else pending.push({ line, ...read });
     if (pending.length >= batchSize) await flush();
   }
   if (!resolved) throw new UserError('BAD_REQUEST', `${path} is empty: a CSV import needs a header row.`);
@@ -278,7 +301,7 @@ function eventRowReader(resolved: ResolvedColumns, options: ImportCsvOptions) {
   if (!resolved.index.has('ts')) {
     throw new UserError('BAD_REQUEST', 'No timestamp: map the time column with --map ts=<column>.');
   }
-  return (cells: string[], line: number): Record<string, unknown> | ImportRowError => {
+  return (cells: string[], line: number): ReadRow => {
     const cell = cellReader(resolved, cells);
     const row: Record<string, unknown> = {};
     const rawType = cell('type');
@@ -295,10 +318,12 @@ function eventRowReader(resolved: ResolvedColumns, options: ImportCsvOptions) {
       const iso = toIsoTs(rawTs, tsFormat, timeZone);
       if (iso === undefined) {
         return {
-          line,
-          column: resolved.column.get('ts')!,
-          field: 'ts',
-          message: `"${rawTs}" is not a ${tsFormat} timestamp${tsFormat === 'local' ? ' (YYYY-MM-DD HH:MM:SS)' : ''}`,
+          error: {
+            line,
+            column: resolved.column.get('ts')!,
+            field: 'ts',
+            message: `"${rawTs}" is not a ${tsFormat} timestamp${tsFormat === 'local' ? ' (YYYY-MM-DD HH:MM:SS)' : ''}`,
+          },
         };
       }
       row['ts'] = iso;
@@ -316,13 +341,13 @@ function eventRowReader(resolved: ResolvedColumns, options: ImportCsvOptions) {
     // Without an id column the id is the row's content: the same row imported again is the same
     // event, so a second run stores nothing twice.
     row['eventId'] = cell('eventId') ?? `csv-${contentId(row)}`;
-    return row;
+    return { row };
   };
 }
 
 function itemRowReader(resolved: ResolvedColumns) {
   const propFields = [...resolved.index.keys()].filter((f) => f.startsWith('props.'));
-  return (cells: string[]): Record<string, unknown> => {
+  return (cells: string[], line: number): ReadRow => {
     const cell = cellReader(resolved, cells);
     const row: Record<string, unknown> = {};
     for (const f of ['itemId', 'title', 'description', 'currency', 'parentId', 'createdAt'] as const) {
@@ -352,7 +377,20 @@ function itemRowReader(resolved: ResolvedColumns) {
       if (v !== undefined) props[field.slice('props.'.length)] = v;
     }
     if (Object.keys(props).length > 0) row['props'] = props;
-    return row;
+    const archivedText = cell('archived');
+    const archived = archivedText === undefined ? undefined : parseArchived(archivedText);
+    if (archivedText !== undefined && archived === undefined) {
+      const column = resolved.column.get('archived')!;
+      return {
+        error: {
+          line,
+          column,
+          field: 'archived',
+          message: `"${archivedText}" is not yes/no, true/false, 1/0 or active/archived`,
+        },
+      };
+    }
+    return { row, archived };
   };
 }
 
