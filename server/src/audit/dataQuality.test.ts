@@ -143,6 +143,19 @@ describe.each(getTestDatabaseTargets())('data-quality report on $name', (target)
     expect(narrow.spikes.map((s) => s.at)).toEqual(['2026-03-09', '2026-03-09T15:00']);
   });
 
+  it('reports up to today when events stopped arriving recently, the missing hours as gaps, unfinished hours not', async () => {
+    await createNamespace(database, 'stopped');
+    const all = plantedEvents();
+    for (let i = 0; i < all.length; i += 500)
+      await ingestEvents(database, 'stopped', {}, all.slice(i, i + 500));
+    const report = await dataQualityReport(database, 'stopped', { now: new Date('2026-03-12T12:00:00Z') });
+    expect([report.from, report.to]).toEqual(['2026-03-01', '2026-03-12']);
+    expect(report.gaps.filter((g) => g.day >= '2026-03-11')).toEqual([
+      { day: '2026-03-11', from: '08:00', to: '20:00', expected: 120 },
+      { day: '2026-03-12', from: '08:00', to: '12:00', expected: 40 },
+    ]);
+  });
+
   it('refuses days that are not YYYY-MM-DD, or a range that runs backwards', async () => {
     await expect(dataQualityReport(database, 'shop', { from: '03/01/2026' })).rejects.toThrow(
       '--from "03/01/2026" is not a day: write YYYY-MM-DD (UTC).',

@@ -11,7 +11,8 @@ export interface DataQualityOptions {
   from?: string | undefined;
   /**
    * Last day (UTC, inclusive).
-   * @default the day of the newest stored event
+   * @default today when the newest stored event is at most 14 days old (so a stop shows as gaps),
+   * otherwise the day of the newest stored event
    */
   to?: string | undefined;
   /**
@@ -25,6 +26,11 @@ export interface DataQualityOptions {
    * @default 5
    */
   minExpectedPerHour?: number;
+  /**
+   * The current time, for the default range.
+   * @default new Date()
+   */
+  now?: Date;
 }
 
 /** One day's counts; every "share" is of that day's events. */
@@ -86,6 +92,7 @@ export interface DataQualityReport {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 /** How many days before (spikes) or around (gaps) a day make its expected pattern. */
 const TRAILING_DAYS = 7;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -123,9 +130,14 @@ export async function dataQualityReport(
       throw new UserError('BAD_REQUEST', `${flag} "${value}" is not a day: write YYYY-MM-DD (UTC).`);
     }
   }
-  const lastDay = span?.last ? dayOf(span.last.getTime()) : dayOf(Date.now());
+  const now = options.now ?? new Date();
+  const today = dayOf(now.getTime());
+  const lastDay = span?.last ? dayOf(span.last.getTime()) : today;
   const firstDataDay = span?.first ? dayOf(span.first.getTime()) : lastDay;
-  const to = options.to ?? lastDay;
+  // A namespace that was live recently is reported up to today, so events that stopped arriving show
+  // as gaps; an old import is reported up to its newest event.
+  const recent = now.getTime() - Date.parse(`${lastDay}T00:00:00Z`) <= 14 * DAY_MS;
+  const to = options.to ?? (recent && today > lastDay ? today : lastDay);
   // By default two weeks, but never days before the first stored event: they would only say "empty".
   const from =
     options.from ?? [dayOf(Date.parse(`${to}T00:00:00Z`) - 13 * DAY_MS), firstDataDay].sort().at(-1)!;
@@ -262,11 +274,14 @@ export async function dataQualityReport(
     };
     days.push(entry);
 
-    // Gaps: empty hours whose neighbouring days (a week either side) are busy at that hour.
-    const around = neighbours(dayMs, TRAILING_DAYS, TRAILING_DAYS);
+    // Gaps: empty hours whose neighbouring days (a week either side) are busy at that hour. Days
+    // before the first event are before the shop sent any: not gaps.
+    const around = dayMs < firstDataMs ? [] : neighbours(dayMs, TRAILING_DAYS, TRAILING_DAYS);
     let open: DataQualityGap | undefined;
     for (let h = 0; h < 24; h++) {
-      const expected = around.length ? median(around.map((d) => hourCount(d, h))) : 0;
+      // An hour that has not ended yet is not empty, only unfinished.
+      const unfinished = dayMs + (h + 1) * HOUR_MS > now.getTime();
+      const expected = around.length && !unfinished ? median(around.map((d) => hourCount(d, h))) : 0;
       const isGap = hourCount(dayMs, h) === 0 && expected >= minExpectedPerHour;
       if (isGap) {
         entry.gapHours++;

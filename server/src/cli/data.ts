@@ -91,7 +91,10 @@ export function registerDataCommands(program: Command, globals: () => GlobalOpti
       '--from <day>',
       'first day, YYYY-MM-DD (UTC); default 13 days before --to (not before the first event)',
     )
-    .option('--to <day>', 'last day, YYYY-MM-DD (UTC); default the day of the newest event')
+    .option(
+      '--to <day>',
+      "last day, YYYY-MM-DD (UTC); default today, or the newest event's day when older than 2 weeks",
+    )
     .option('--mad <factor>', 'a spike is above the trailing median + factor × MAD', positiveNumber, 5)
     .option(
       '--min-expected <n>',
