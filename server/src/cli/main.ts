@@ -3,6 +3,7 @@ import { UserError } from '../errors';
 import { registerBackupCommands } from './backup';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
+import { registerDataCommands } from './data';
 import { registerEvalCommand } from './eval';
 import { registerExperimentsCommand } from './experiments';
 import { registerForgetCommand } from './forget';
@@ -146,6 +147,7 @@ registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
 registerExperimentsCommand(program, globals);
+registerDataCommands(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {
