@@ -5,6 +5,7 @@ import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Context } from '../api/init';
+import { REST_PREFIX } from '../api/openapi';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
 import { type AuthFailure, createKeyResolver, type Principal } from '../auth/keyResolver';
@@ -16,6 +17,7 @@ import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import { createApiReference } from './apiReference';
 import { sendJson } from './body';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
@@ -23,6 +25,7 @@ import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './cre
 import { createFastQueryHandler } from './fastQueries';
 import { createRateLimiter, type RateLimitOptions, type RateLimitRefusal } from './rateLimiter';
 import { checkReadiness } from './readiness';
+import { createRestHandler, restProcedureOf } from './rest';
 
 /** Extra routes served by the same process (the demo storefront uses it). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -61,7 +64,7 @@ export interface RecsysServerOptions {
    */
   fastQueries?: boolean;
   /**
-   * Rate limits of `/trpc/*` and `/v1/collect` (see {@link RateLimitOptions}); `false` turns them off.
+   * Rate limits of `/trpc/*`, `/v1/rest/*` and `/v1/collect` (see {@link RateLimitOptions}); `false` turns them off.
    * @default {} (the default limits, counted in memory)
    */
   rateLimits?: RateLimitOptions | false;
@@ -97,7 +100,8 @@ function headersForErrors(errors: ReadonlyArray<TRPCError | undefined>): Record<
  * The HTTP host: tRPC under `/trpc`, the browser collection endpoint
  * `/v1/collect` (text/plain so beacons and keepalive requests need no
  * preflight, key in the query string because beacons cannot set headers),
- * `/healthz`, `/readyz` and `/metrics`.
+ * every procedure again as REST under `/v1/rest/` (described by `/openapi.json`, rendered at
+ * `/docs`), `/healthz`, `/readyz` and `/metrics`.
  */
 export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
@@ -166,6 +170,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         });
 
   const collect = createCollectHandler(services);
+  const rest = createRestHandler({ router: appRouter, createContext, onError, headersForErrors });
+  const apiReference = createApiReference(appRouter);
 
   /** The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved. */
   function resolveKey(req: IncomingMessage, url: URL | undefined, origin = requestOrigin(req)) {
@@ -183,7 +189,13 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   ) {
     const headers = { 'retry-after': String(refusal.retryAfter) };
     const { limit, retryAfter, message } = refusal;
-    const procedures = path === '/v1/collect' ? ['collect'] : path.slice('/trpc/'.length).split(',');
+    const restProcedure = restProcedureOf(appRouter, path);
+    const procedures =
+      path === '/v1/collect'
+        ? ['collect']
+        : path.startsWith(REST_PREFIX)
+          ? [restProcedure ?? '']
+          : path.slice('/trpc/'.length).split(',');
     for (const procedure of procedures) {
       // Only names the router has: a made-up path must not add a metrics series.
       if (procedure === 'collect' || Object.hasOwn(appRouter._def.procedures, procedure)) {
@@ -198,7 +210,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         headers,
       );
     }
-    const procedure = path.slice('/trpc/'.length);
+    const procedure = path.startsWith(REST_PREFIX) ? restProcedure : path.slice('/trpc/'.length);
     sendJson(
       res,
       429,
@@ -247,7 +259,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       else options.log.debug(entry, 'request');
     });
     try {
-      const api = path.startsWith('/trpc/') || path === '/v1/collect';
+      const isRest = path.startsWith(REST_PREFIX);
+      const api = path.startsWith('/trpc/') || path === '/v1/collect' || isRest;
       if (api && applyCors(req, res)) return;
       if (hasSecretKeyInUrl(req.url ?? '', url)) {
         return sendJson(res, 400, {
@@ -281,10 +294,11 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
           }
           if (path === '/v1/collect' || !isDatabaseUnavailable(error)) throw error;
           resolved.set(req, error as Error);
-          return trpcHandler(req, res);
+          return isRest ? await rest(req, res, url, requestId) : trpcHandler(req, res);
         }
         resolved.set(req, auth);
         if (path === '/v1/collect') return await collect(req, res, auth, requestId);
+        if (isRest) return await rest(req, res, url, requestId);
         if (fastQueries && (await fastQueries(req, res, url))) return;
         return trpcHandler(req, res);
       }
@@ -301,6 +315,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return res.end(await metrics.registry.metrics());
       }
+      if (apiReference(req, res, path)) return;
       if (options.fallback && (await options.fallback(req, res))) return;
       sendJson(res, 404, {
         error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${path}.`, requestId },
