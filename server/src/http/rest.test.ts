@@ -237,7 +237,9 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
     );
     expect(got.status).toBe(400);
     expect(got.headers.get('x-request-id')).toBe('req-rest-1');
-    expect(got.body.error.message).toMatch(/itemIds\.1/);
+    expect(got.body.error.message).toBe(
+      'Invalid input: itemIds.1: Invalid input: expected string, received number',
+    );
     expect(got.body.error.data).toMatchObject({
       code: 'BAD_REQUEST',
       httpStatus: 400,
