@@ -19,6 +19,7 @@ import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { createApiReference } from './apiReference';
 import { sendJson } from './body';
+import { createBundleHandler, defaultBundleDirs } from './bundles';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
@@ -68,6 +69,12 @@ export interface RecsysServerOptions {
    * @default {} (the default limits, counted in memory)
    */
   rateLimits?: RateLimitOptions | false;
+  /**
+   * Folders the browser bundles (`recsys.js`, `recsys-track.js`, `recsys-full.js`) are served from
+   * under `/static/`; `false` serves none.
+   * @default defaultBundleDirs(): `RECSYS_BUNDLE_DIRS`, else the workspace's `sdk/dist` and `widgets/dist`
+   */
+  bundleDirs?: readonly string[] | false;
 }
 
 export interface RecsysServer {
@@ -101,7 +108,7 @@ function headersForErrors(errors: ReadonlyArray<TRPCError | undefined>): Record<
  * `/v1/collect` (text/plain so beacons and keepalive requests need no
  * preflight, key in the query string because beacons cannot set headers),
  * every procedure again as REST under `/v1/rest/` (described by `/openapi.json`, rendered at
- * `/docs`), `/healthz`, `/readyz` and `/metrics`.
+ * `/docs`), the browser bundles under `/static/`, `/healthz`, `/readyz` and `/metrics`.
  */
 export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
@@ -172,6 +179,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const collect = createCollectHandler(services);
   const rest = createRestHandler({ router: appRouter, createContext, onError, headersForErrors });
   const apiReference = createApiReference(appRouter);
+  const bundleDirs = options.bundleDirs === false ? [] : (options.bundleDirs ?? defaultBundleDirs());
+  const bundles = createBundleHandler(bundleDirs);
 
   /** The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved. */
   function resolveKey(req: IncomingMessage, url: URL | undefined, origin = requestOrigin(req)) {
@@ -316,9 +325,17 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         return res.end(await metrics.registry.metrics());
       }
       if (apiReference(req, res, path)) return;
+      if (bundles.handle(req, res, path)) return;
       if (options.fallback && (await options.fallback(req, res))) return;
+      const bundle = /^\/static\/(recsys[\w.-]*\.js)$/.exec(path)?.[1];
       sendJson(res, 404, {
-        error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${path}.`, requestId },
+        error: {
+          code: 'NOT_FOUND',
+          message: bundle
+            ? `No browser bundle ${bundle} in ${bundleDirs.join(', ') || '(none: bundleDirs is false)'}; build the bundles with \`pnpm build\` or point RECSYS_BUNDLE_DIRS at them. /static/manifest.json lists what is served.`
+            : `No route for ${req.method} ${path}.`,
+          requestId,
+        },
       });
     } catch (error) {
       if (isDatabaseUnavailable(error) && !res.headersSent) {
