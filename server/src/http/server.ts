@@ -14,7 +14,7 @@ import { isDatabaseUnavailable } from '../db/unavailable';
 import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
-import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
+import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { createApiReference } from './apiReference';
@@ -113,6 +113,7 @@ function headersForErrors(errors: ReadonlyArray<TRPCError | undefined>): Record<
 export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
   if (options.recLog) watchServedListLog(metrics, options.recLog);
+  if (options.engines) watchIndexFreshness(metrics, () => options.engines?.freshness);
   const requestIds = new WeakMap<IncomingMessage, string>();
   // The key is resolved once, where the request arrives (the rate limits need it), and read here
   // by the tRPC context.
