@@ -224,6 +224,8 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       expect(got.status, `${route.procedure}: ${JSON.stringify(got.body)}`).toBe(200);
       expect(got.body, route.procedure).toEqual(call.body);
       expect(got.headers.get('x-request-id'), route.procedure).toBeTruthy();
+      // What a write changed is in the engines' next poll: make it now, so later reads see it.
+      if (route.type === 'mutation') await stack.engines!.pollOnce();
       if (procedure === 'admin.keys.create') created = got.body.keyId;
       if (procedure === 'admin.config.save') saved = got.body.version;
     }
