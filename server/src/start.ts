@@ -246,7 +246,7 @@ function logBundles(log: Logger, url: string) {
     log.info(
       {
         bundle: bundle.name,
-        url: `${url}/static/${bundle.versionedName}`,
+        src: `${url}/static/${bundle.versionedName}`,
         integrity: bundle.integrity,
         tag: scriptTag(bundle, url),
       },
