@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { packagePath } from '../paths';
 
 /** The browser scripts the server hands out, by their stable names. */
-export const BUNDLE_NAMES = ['recsys-track.js', 'recsys.js', 'recsys-full.js'] as const;
+export const BUNDLE_NAMES = ['recsys-track.js', 'recsys.js', 'recsys-widgets.js', 'recsys-full.js'] as const;
 
 /** Where `/static/` is served from. */
 export const STATIC_PREFIX = '/static/';
