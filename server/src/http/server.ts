@@ -70,7 +70,7 @@ export interface RecsysServerOptions {
    */
   rateLimits?: RateLimitOptions | false;
   /**
-   * Folders the browser bundles (`recsys.js`, `recsys-track.js`, `recsys-full.js`) are served from
+   * Folders the browser bundles (`recsys.js`, `recsys-track.js`, `recsys-widgets.js`, `recsys-full.js`) are served from
    * under `/static/`; `false` serves none.
    * @default defaultBundleDirs(): `RECSYS_BUNDLE_DIRS`, else the workspace's `sdk/dist` and `widgets/dist`
    */
