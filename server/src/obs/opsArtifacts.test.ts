@@ -109,6 +109,85 @@ describe('the Prometheus alert rules', () => {
   });
 });
 
+/**
+ * Metrics of a deployment in trouble, one minute apart (promtool's series notation), breaching
+ * every default threshold: recs p95 ≈ 0.49 s, 1 request in 21 answered 500, two thirds of lists
+ * from the fallback, events 45 s behind, no poll for 100 s, 20,000 lists waiting, lists dropped.
+ */
+const TROUBLE = [
+  ['recsys_request_duration_seconds_bucket{procedure="recs.forUser",le="0.25"}', '0+0x40'],
+  ['recsys_request_duration_seconds_bucket{procedure="recs.forUser",le="0.5"}', '0+60x40'],
+  ['recsys_request_duration_seconds_bucket{procedure="recs.forUser",le="+Inf"}', '0+60x40'],
+  ['recsys_requests_total{procedure="recs.forUser",code="OK"}', '0+60x40'],
+  ['recsys_requests_total{procedure="recs.forUser",code="INTERNAL_SERVER_ERROR"}', '0+3x40'],
+  ['recsys_request_errors_total{procedure="recs.forUser",code="INTERNAL_SERVER_ERROR"}', '0+3x40'],
+  ['recsys_recs_lists_total{namespace="shop",surface="similar",fallback="used"}', '0+40x40'],
+  ['recsys_recs_lists_total{namespace="shop",surface="similar",fallback="none"}', '0+20x40'],
+  ['recsys_event_index_lag_seconds', '45x40'],
+  ['recsys_index_applied_age_seconds', '100x40'],
+  ['recsys_served_lists_pending', '20000x40'],
+  ['recsys_served_lists_lost_total{reason="dropped"}', '0+1x40'],
+] as const;
+
+/** Thresholds just above each value of {@link TROUBLE}: nothing may fire but the lost lists. */
+const TOLERANT = {
+  RECSYS_ALERT_RECS_P95_SECONDS: '0.6',
+  RECSYS_ALERT_ERROR_RATIO: '0.1',
+  RECSYS_ALERT_FALLBACK_RATIO: '0.8',
+  RECSYS_ALERT_INDEX_LAG_SECONDS: '120',
+  RECSYS_ALERT_SERVED_LOG_BACKLOG: '50000',
+};
+
+describe.skipIf(!hasPromtool)('the alert expressions on recorded series (promtool test rules)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recsys-alert-tests-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs each rule's expression over {@link TROUBLE} at 35 min; `firing` lists the alerts expected to return a sample. */
+  function check(env: Record<string, string>, firing: string[]) {
+    const rules = renderAlertRules(alertThresholds(env));
+    writeFileSync(join(dir, 'rules.yml'), rules);
+    const tests = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: TROUBLE.map(([series, values]) => ({ series, values })),
+          // count(): one sample when the alert's condition holds (whatever its value), none when not.
+          promql_expr_test: rulesOf(rules).map((rule) => ({
+            expr: `count(${rule.expr})`,
+            eval_time: '35m',
+            exp_samples: firing.includes(rule.alert) ? [{ labels: '{}', value: 1 }] : [],
+          })),
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'tests.yml'), JSON.stringify(tests));
+    try {
+      execFileSync(PROMTOOL, ['test', 'rules', join(dir, 'tests.yml')], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout: string; stderr: string };
+      throw new Error(`promtool test rules failed:\n${stdout}\n${stderr}`);
+    }
+  }
+
+  it('fires every alert at the default thresholds', () => {
+    check({}, [
+      'RecsysRecsLatencyHigh',
+      'RecsysErrorRateHigh',
+      'RecsysFallbackShareHigh',
+      'RecsysEventIndexLagHigh',
+      'RecsysIndexStalled',
+      'RecsysServedListBacklog',
+      'RecsysServedListsLost',
+    ]);
+  });
+
+  it('fires none of the tuned ones when RECSYS_ALERT_* raise the thresholds above the values', () => {
+    check(TOLERANT, ['RecsysServedListsLost']);
+  });
+});
+
 describe.each(getTestDatabaseTargets())('the dashboard and the rules against /metrics on $name', (target) => {
   let database: Database & { drop(): Promise<void> };
   let stack: Awaited<ReturnType<typeof startTestServer>>;
