@@ -1,5 +1,6 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
+import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
 import { parseTrustProxy } from './http/clientIp';
 import type { RateLimitOptions } from './http/rateLimiter';
 import {
@@ -232,6 +233,29 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
 }
 
 /**
+ * One log line per browser bundle served under `/static/`: its versioned URL, its Subresource
+ * Integrity hash and the script tag to paste (with this server's URL; use your public one).
+ */
+function logBundles(log: Logger, url: string) {
+  const dirs = defaultBundleDirs();
+  const bundles = loadBundles(dirs);
+  if (bundles.length === 0) {
+    log.warn({ dirs }, 'no browser bundles to serve under /static/: build them with `pnpm build`');
+  }
+  for (const bundle of bundles) {
+    log.info(
+      {
+        bundle: bundle.name,
+        src: `${url}/static/${bundle.versionedName}`,
+        integrity: bundle.integrity,
+        tag: scriptTag(bundle, url),
+      },
+      'browser bundle',
+    );
+  }
+}
+
+/**
  * Opens and migrates the database, loads the engines, and serves the API.
  * What `recsys serve` and the demo storefront run.
  */
@@ -277,6 +301,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       host,
       onListening(listening) {
         log.info({ url: listening }, 'recsys listening');
+        logBundles(log, listening);
         options.onListening?.(listening);
       },
     });
@@ -308,6 +333,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       },
     });
     log.info({ url: http.url, httpThread: true }, 'recsys listening');
+    logBundles(log, http.url);
     options.onListening?.(http.url);
     // The HTTP thread answers recs.* with 503 until these engines are loaded (see exposeEngine).
     await runtime.start();

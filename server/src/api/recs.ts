@@ -49,6 +49,11 @@ async function serve(
     }
     throw error;
   }
+  ctx.metrics.listsServed.inc({
+    namespace: ctx.principal.namespaceId,
+    surface,
+    fallback: listed.fallback.used ? 'used' : 'none',
+  });
   const requestId = randomUUID();
   ctx.services.recLog?.push({
     namespaceId: ctx.principal.namespaceId,

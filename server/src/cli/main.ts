@@ -137,6 +137,21 @@ ns.command('list')
 registerKeysCommand(program, globals);
 registerBackupCommands(program, globals);
 registerServeCommand(program, globals);
+
+program
+  .command('alerts')
+  .description(
+    'print the Prometheus alert rules, thresholds from RECSYS_ALERT_* (see the README, "Dashboards and alerts")',
+  )
+  .option('-o, --out <file>', 'write the rules to this file instead of stdout')
+  .action(async (opts: { out?: string }) => {
+    const { alertThresholds, renderAlertRules } = await import('../obs/alertRules');
+    const rules = renderAlertRules(alertThresholds(process.env));
+    if (!opts.out) return void process.stdout.write(rules);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(opts.out, rules);
+    console.log(`Alert rules written to ${opts.out}; check them with: promtool check rules ${opts.out}`);
+  });
 registerEvalCommand(program);
 registerTuneCommand(program);
 registerConfigCommand(program, globals);

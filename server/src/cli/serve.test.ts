@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,10 @@ import { createClient, getTestDatabaseTargets } from '../testing';
 
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'recsys-serve-'));
+/** A stand-in for the built widgets bundle (`RECSYS_BUNDLE_DIRS`). */
+const bundleDir = mkdtempSync(join(tmpdir(), 'recsys-serve-bundles-'));
+const bundle = 'window.recsysServeTest = 1;\n';
+writeFileSync(join(bundleDir, 'recsys-full.js'), bundle);
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 /** Every launcher started, so a failed test does not leave a server running. */
 const started: ChildProcess[] = [];
@@ -21,15 +26,18 @@ async function serve(env: Record<string, string | undefined>) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(launcher);
+  /** Every log line so far. */
+  const logs: Array<Record<string, unknown>> = [];
   const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
   const listening = await new Promise<{ url: string; httpThread?: boolean }>((resolve, reject) => {
     createInterface({ input: launcher.stdout! }).on('line', (line) => {
       const entry = JSON.parse(line) as { url?: string; httpThread?: boolean };
+      logs.push(entry);
       if (entry.url) resolve(entry as { url: string; httpThread?: boolean });
     });
     launcher.once('exit', (code) => reject(new Error(`recsys serve exited with ${code}`)));
   });
-  return { launcher, exited, ...listening };
+  return { launcher, exited, logs, ...listening };
 }
 
 /** The pid of the server the launcher started (Linux: it is the launcher's only child). */
@@ -48,6 +56,34 @@ describe('recsys serve', () => {
   afterAll(() => {
     for (const launcher of started) if (launcher.exitCode === null) launcher.kill('SIGTERM'); // forwarded to the server
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  it('logs the pinned script tag of each browser bundle and serves the bundle at that URL', async () => {
+    const { launcher, exited, logs } = await serve({
+      DATABASE_URL: '',
+      RECSYS_DATA_DIR: 'memory://',
+      RECSYS_BUNDLE_DIRS: bundleDir,
+    });
+    try {
+      await expect.poll(() => logs.find((l) => l.msg === 'browser bundle'), { timeout: 10_000 }).toBeTruthy();
+      const printed = logs.find((l) => l.msg === 'browser bundle') as {
+        src: string;
+        integrity: string;
+        tag: string;
+      };
+      expect(printed.integrity).toBe(`sha384-${createHash('sha384').update(bundle).digest('base64')}`);
+      expect(printed.tag).toContain(
+        `src="${printed.src}" integrity="${printed.integrity}" crossorigin="anonymous"`,
+      );
+      const res = await fetch(printed.src);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toContain('immutable');
+      expect(await res.text()).toBe(bundle);
+    } finally {
+      launcher.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('serves with a fixed malloc mmap threshold, and stops cleanly on SIGTERM', async () => {
@@ -92,8 +128,14 @@ describe('recsys serve', () => {
       try {
         await createNamespace(database, 'shop');
         const { key } = await createApiKey(database, 'shop', { kind: 'secret' });
-        const { launcher, exited, url, httpThread } = await serve({ DATABASE_URL: database.url });
+        const { launcher, exited, url, httpThread } = await serve({
+          DATABASE_URL: database.url,
+          RECSYS_BUNDLE_DIRS: bundleDir,
+        });
         expect(httpThread).toBe(true);
+        // The HTTP thread serves the bundles, the REST routes and the API reference too.
+        expect(await (await fetch(`${url}/static/recsys-full.js`)).text()).toBe(bundle);
+        expect((await fetch(`${url}/openapi.json`)).status).toBe(200);
         // The port opens before the engines load: ready once they have.
         await expect
           .poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 120_000, interval: 100 })

@@ -5,6 +5,7 @@ import { USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { BODY_TOO_LARGE_MESSAGE, type Context } from '../api/init';
+import { REST_PREFIX } from '../api/openapi';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
 import { type AuthFailure, createKeyResolver, type Principal } from '../auth/keyResolver';
@@ -14,16 +15,19 @@ import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableEr
 import { ExperimentAssigner } from '../experiments/assign';
 import { limits } from '../ingest/contracts';
 import type { Logger } from '../obs/logger';
-import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
+import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import { createApiReference } from './apiReference';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
+import { createBundleHandler, defaultBundleDirs } from './bundles';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
 import { createFastQueryHandler } from './fastQueries';
 import { createRateLimiter, type RateLimitOptions, type RateLimitRefusal } from './rateLimiter';
 import { checkReadiness } from './readiness';
+import { createRestHandler, restProcedureOf } from './rest';
 
 /** Extra routes served by the same process (the demo storefront uses it). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -62,10 +66,16 @@ export interface RecsysServerOptions {
    */
   fastQueries?: boolean;
   /**
-   * Rate limits of `/trpc/*` and `/v1/collect` (see {@link RateLimitOptions}); `false` turns them off.
+   * Rate limits of `/trpc/*`, `/v1/rest/*` and `/v1/collect` (see {@link RateLimitOptions}); `false` turns them off.
    * @default {} (the default limits, counted in memory)
    */
   rateLimits?: RateLimitOptions | false;
+  /**
+   * Folders the browser bundles (`recsys.js`, `recsys-track.js`, `recsys-widgets.js`, `recsys-full.js`) are served from
+   * under `/static/`; `false` serves none.
+   * @default defaultBundleDirs(): `RECSYS_BUNDLE_DIRS`, else the workspace's `sdk/dist` and `widgets/dist`
+   */
+  bundleDirs?: readonly string[] | false;
 }
 
 export interface RecsysServer {
@@ -126,11 +136,13 @@ function headersForErrors(errors: ReadonlyArray<TRPCError | undefined>): Record<
  * The HTTP host: tRPC under `/trpc`, the browser collection endpoint
  * `/v1/collect` (text/plain so beacons and keepalive requests need no
  * preflight, key in the query string because beacons cannot set headers),
- * `/healthz`, `/readyz` and `/metrics`.
+ * every procedure again as REST under `/v1/rest/` (described by `/openapi.json`, rendered at
+ * `/docs`), the browser bundles under `/static/`, `/healthz`, `/readyz` and `/metrics`.
  */
 export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
   if (options.recLog) watchServedListLog(metrics, options.recLog);
+  if (options.engines) watchIndexFreshness(metrics, () => options.engines?.freshness);
   const requestIds = new WeakMap<IncomingMessage, string>();
   // The key is resolved once, where the request arrives (the rate limits need it), and read here
   // by the tRPC context.
@@ -196,6 +208,10 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         });
 
   const collect = createCollectHandler(services);
+  const rest = createRestHandler({ router: appRouter, createContext, onError, headersForErrors });
+  const apiReference = createApiReference(appRouter);
+  const bundleDirs = options.bundleDirs === false ? [] : (options.bundleDirs ?? defaultBundleDirs());
+  const bundles = createBundleHandler(bundleDirs);
 
   /** The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved. */
   function resolveKey(req: IncomingMessage, url: URL | undefined, origin = requestOrigin(req)) {
@@ -213,7 +229,13 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   ) {
     const headers = { 'retry-after': String(refusal.retryAfter) };
     const { limit, retryAfter, message } = refusal;
-    const procedures = path === '/v1/collect' ? ['collect'] : path.slice('/trpc/'.length).split(',');
+    const restProcedure = restProcedureOf(appRouter, path);
+    const procedures =
+      path === '/v1/collect'
+        ? ['collect']
+        : path.startsWith(REST_PREFIX)
+          ? [restProcedure ?? '']
+          : path.slice('/trpc/'.length).split(',');
     for (const procedure of procedures) {
       // Only names the router has: a made-up path must not add a metrics series.
       if (procedure === 'collect' || Object.hasOwn(appRouter._def.procedures, procedure)) {
@@ -228,7 +250,18 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         headers,
       );
     }
-    sendTrpcError(res, 429, 'TOO_MANY_REQUESTS', message, path, requestId, { limit, retryAfter }, headers);
+    // A REST route names its procedure by its path: the envelope says which one.
+    const trpcPath = path.startsWith(REST_PREFIX) ? `/trpc/${restProcedure ?? ''}` : path;
+    sendTrpcError(
+      res,
+      429,
+      'TOO_MANY_REQUESTS',
+      message,
+      trpcPath,
+      requestId,
+      { limit, retryAfter },
+      headers,
+    );
   }
 
   /**
@@ -305,7 +338,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       else options.log.debug(entry, 'request');
     });
     try {
-      const api = path.startsWith('/trpc/') || path === '/v1/collect';
+      const isRest = path.startsWith(REST_PREFIX);
+      const api = path.startsWith('/trpc/') || path === '/v1/collect' || isRest;
       if (api && applyCors(req, res)) return;
       if (hasSecretKeyInUrl(req.url ?? '', url)) {
         return sendJson(res, 400, {
@@ -339,10 +373,11 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
           }
           if (path === '/v1/collect' || !isDatabaseUnavailable(error)) throw error;
           resolved.set(req, error as Error);
-          return await toTrpc(req, res, path);
+          return isRest ? await rest(req, res, url, requestId) : await toTrpc(req, res, path);
         }
         resolved.set(req, auth);
         if (path === '/v1/collect') return await collect(req, res, auth, requestId);
+        if (isRest) return await rest(req, res, url, requestId);
         if (fastQueries && (await fastQueries(req, res, url))) return;
         return await toTrpc(req, res, path);
       }
@@ -359,9 +394,18 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return res.end(await metrics.registry.metrics());
       }
+      if (apiReference(req, res, path)) return;
+      if (bundles.handle(req, res, path)) return;
       if (options.fallback && (await options.fallback(req, res))) return;
+      const bundle = /^\/static\/(recsys[\w.-]*\.js)$/.exec(path)?.[1];
       sendJson(res, 404, {
-        error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${path}.`, requestId },
+        error: {
+          code: 'NOT_FOUND',
+          message: bundle
+            ? `No browser bundle ${bundle} in ${bundleDirs.join(', ') || '(none: bundleDirs is false)'}; build the bundles with \`pnpm build\` or point RECSYS_BUNDLE_DIRS at them. /static/manifest.json lists what is served.`
+            : `No route for ${req.method} ${path}.`,
+          requestId,
+        },
       });
     } catch (error) {
       if (isDatabaseUnavailable(error) && !res.headersSent) {

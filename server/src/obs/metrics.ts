@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { IndexFreshness } from '../serve/EngineService';
 
 /**
  * Prometheus metrics of one server instance. A registry per instance (not
@@ -33,6 +34,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const listsServed = new Counter({
+    name: 'recsys_recs_lists_total',
+    help: 'Recommendation lists served, by namespace, surface and whether the fallback filled any of it',
+    labelNames: ['namespace', 'surface', 'fallback'] as const,
+    registers: [registry],
+  });
   const clientDropped = new Counter({
     name: 'recsys_client_dropped_events_total',
     help: 'Events browsers report having dropped from their local queue (cap reached)',
@@ -44,6 +51,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     errors,
     duration,
     eventsIngested,
+    listsServed,
     clientDropped,
     observe(procedure: string, code: string, seconds: number) {
       requests.inc({ procedure, code });
@@ -54,6 +62,33 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Exposes how current the engine indexes are: `recsys_event_index_lag_seconds` (how long the oldest
+ * event of the last poll waited between being stored and being applied) and
+ * `recsys_index_applied_age_seconds` (since the last poll finished: grows when polling is stuck).
+ */
+export function watchIndexFreshness(metrics: Metrics, source: () => IndexFreshness | undefined): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'recsys_event_index_lag_seconds',
+    help: 'Seconds the oldest event applied by the last engine poll waited after being stored (0: none waiting)',
+    registers,
+    collect() {
+      const fresh = source();
+      if (fresh) this.set(fresh.lagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'recsys_index_applied_age_seconds',
+    help: 'Seconds since the engines last finished applying the database changes',
+    registers,
+    collect() {
+      const fresh = source();
+      if (fresh && fresh.appliedAt > 0) this.set((Date.now() - fresh.appliedAt) / 1000);
+    },
+  });
+}
 
 /** What the served-list log reports about itself; read at each scrape. */
 export interface ServedListLogState {

@@ -13,6 +13,7 @@ import {
   type EngineList,
   EngineNotReadyError,
   type EngineService,
+  type IndexFreshness,
   type LoadProgress,
   type ServeInput,
 } from '../serve/EngineService';
@@ -87,6 +88,7 @@ export class EngineHost implements EngineService {
   private readonly embeddings: EmbeddingJob | undefined;
   private stopped = false;
   private loaded = false;
+  private fresh: IndexFreshness = { appliedAt: 0, lagSeconds: 0 };
   private loading: LoadProgress = { loaded: 0, total: undefined };
   readonly options: Required<Omit<EngineHostOptions, 'encoder'>> & { encoder: EmbeddingEncoder | null };
 
@@ -112,6 +114,11 @@ export class EngineHost implements EngineService {
     return this.loading;
   }
 
+  /** When the indexes last caught up with the database, and how long the events applied then waited. */
+  get freshness(): IndexFreshness {
+    return this.fresh;
+  }
+
   /** Loads every namespace, then polls for changes until `stop()`. */
   async start(): Promise<void> {
     const started = performance.now();
@@ -125,6 +132,7 @@ export class EngineHost implements EngineService {
       this.loading = { loaded: this.loading.loaded + 1, total: ids.length };
     }
     this.lastXmin = hi;
+    this.fresh = { appliedAt: Date.now(), lagSeconds: 0 };
     // A big load leaves the heap fragmented (see compactHeap); compact before serving. Small loads
     // (tests, new shops) skip the collections' pause.
     const rssBefore = process.memoryUsage().rss;
@@ -296,7 +304,10 @@ export class EngineHost implements EngineService {
     const db = this.options.database;
     const hi = await readCurrentXmin(db);
     const lo = this.lastXmin;
-    if (hi <= lo) return;
+    if (hi <= lo) {
+      this.fresh = { appliedAt: Date.now(), lagSeconds: 0 };
+      return;
+    }
     const range: TxRange = { lo, hi };
 
     // Structural changes first: a forgotten user or a reset namespace is rebuilt
@@ -321,10 +332,18 @@ export class EngineHost implements EngineService {
     }
     await this.applyEmbeddings(undefined, range);
     await this.applyItems(undefined, range);
-    for (const [ns, rows] of groupBy(await readEvents(db, range), (r) => r.namespaceId)) {
+    const eventRows = await readEvents(db, range);
+    for (const [ns, rows] of groupBy(eventRows, (r) => r.namespaceId)) {
       if (!rebuilt.has(ns)) this.applyEventRows(this.get(ns), rows);
     }
     this.lastXmin = hi;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const row of eventRows) oldest = Math.min(oldest, row.receivedMs);
+    const appliedAt = Date.now();
+    this.fresh = {
+      appliedAt,
+      lagSeconds: eventRows.length ? Math.max(0, (appliedAt - oldest) / 1000) : 0,
+    };
   }
 
   /** Resolves when no item is waiting for an embedding (tests, seeding). */

@@ -131,11 +131,19 @@ const eventColumns = {
 
 /** Events written in `range` (every namespace), oldest first. */
 export function readEvents(database: Database, range: TxRange) {
-  return database.db.select(eventColumns).from(events).where(inRange(events, range)).orderBy(asc(events.ts));
+  return database.db
+    .select({
+      ...eventColumns,
+      // For the event→index lag (only here: the full load at start-up has no lag to report).
+      receivedMs: sql<number>`(extract(epoch from ${events.receivedAt}) * 1000)::float8`.mapWith(Number),
+    })
+    .from(events)
+    .where(inRange(events, range))
+    .orderBy(asc(events.ts));
 }
 
-/** One behavioural row as the engines read it. */
-export type EventRow = Awaited<ReturnType<typeof readEvents>>[number];
+/** One behavioural row as the engines read it (what the load and the poll both read). */
+export type EventRow = Omit<Awaited<ReturnType<typeof readEvents>>[number], 'receivedMs'>;
 
 /** Where the previous page of {@link readEventPage} ended. */
 export type EventPageCursor = { ts: string; eventId: string };

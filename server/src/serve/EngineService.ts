@@ -21,6 +21,17 @@ export interface EngineList {
 }
 
 /** How far loading the engine indexes has got, for `/readyz`. */
+/** How current the engine indexes are, for `/metrics`. */
+export interface IndexFreshness {
+  /** When the engines last finished applying the database's changes (ms since the epoch). */
+  appliedAt: number;
+  /**
+   * How long the oldest event applied by that poll had waited since it was stored, in seconds; 0
+   * when it applied none (nothing was waiting).
+   */
+  lagSeconds: number;
+}
+
 export interface LoadProgress {
   /** Namespaces whose indexes are built. */
   loaded: number;
@@ -45,6 +56,8 @@ export interface EngineService {
   readonly ready: boolean;
   /** How far loading has got; absent where it is not known. */
   readonly progress?: LoadProgress | undefined;
+  /** How current the indexes are; absent where it is not known. */
+  readonly freshness?: IndexFreshness | undefined;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */

@@ -4,6 +4,7 @@ import {
   type EngineList,
   EngineNotReadyError,
   type EngineService,
+  type IndexFreshness,
   type LoadProgress,
   type ServeInput,
 } from './EngineService';
@@ -21,10 +22,13 @@ type ToEngine =
 type FromEngine =
   | { t: 'ready'; ready: boolean; progress: LoadProgress | undefined; sync?: number }
   | { t: 'served'; id: number; list: EngineList }
+  | { t: 'freshness'; freshness: IndexFreshness }
   | { t: 'failed'; id: number; notReady: boolean; message: string; stack?: string | undefined };
 
 /** How often {@link exposeEngine} looks how far engines that were still loading have got. */
 const READY_CHECK_MS = 100;
+/** How often the indexes' freshness is passed on (for `/metrics`, scraped every 15 s or so). */
+const FRESHNESS_MS = 1_000;
 
 /** The engine thread's end of the bridge: see {@link exposeEngine}. */
 export interface ExposedEngine {
@@ -56,6 +60,13 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
         if (ready) clearInterval(readyCheck);
         post({ t: 'ready', ready, progress });
       }, READY_CHECK_MS).unref();
+  let freshness: IndexFreshness | undefined;
+  const freshnessCheck = setInterval(() => {
+    const now = engines.freshness;
+    if (!now || now === freshness) return;
+    freshness = now;
+    post({ t: 'freshness', freshness: now });
+  }, FRESHNESS_MS).unref();
   port.on('message', (message: ToEngine) => {
     if (message.t === 'nudge') {
       engines.nudge();
@@ -97,6 +108,7 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
     },
     stop() {
       clearInterval(readyCheck);
+      clearInterval(freshnessCheck);
       // Nobody will answer a pending sync any more.
       for (const resolve of syncs.values()) resolve();
       syncs.clear();
@@ -125,6 +137,7 @@ export class RemoteEngine implements EngineService {
   >();
   private isReady = false;
   private loadProgress: LoadProgress | undefined;
+  private indexFreshness: IndexFreshness | undefined;
   private closed = false;
 
   constructor(private readonly port: MessagePort) {
@@ -138,6 +151,11 @@ export class RemoteEngine implements EngineService {
 
   get progress(): LoadProgress | undefined {
     return this.loadProgress;
+  }
+
+  /** As last passed on by the engine thread (within a second). */
+  get freshness(): IndexFreshness | undefined {
+    return this.indexFreshness;
   }
 
   nudge(): void {
@@ -161,6 +179,10 @@ export class RemoteEngine implements EngineService {
   }
 
   private receive(message: FromEngine) {
+    if (message.t === 'freshness') {
+      this.indexFreshness = message.freshness;
+      return;
+    }
     if (message.t === 'ready') {
       this.isReady = message.ready;
       this.loadProgress = message.progress;

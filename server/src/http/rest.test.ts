@@ -1,0 +1,363 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REST_PREFIX, restRoutes } from '../api/openapi';
+import { appRouter } from '../api/router';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
+
+const anyString = expect.any(String);
+
+/** A REST answer's body: a result, or tRPC's error envelope. */
+// biome-ignore lint/suspicious/noExplicitAny: bodies of every procedure, checked by shape below
+type Body = any;
+const anyNumber = expect.any(Number);
+/**
+ * A recommendation list of `surface`: exactly `itemIds` where the surface's purpose fixes them (the
+ * user's own history), else any list (which items rank is the engine's policy, tested elsewhere); the
+ * shape of every item is checked after the call.
+ */
+const recsList = (surface: string, itemIds?: string[]) => ({
+  requestId: anyString,
+  surface,
+  items: itemIds
+    ? itemIds.map((itemId, i) => expect.objectContaining({ itemId, rank: i + 1, score: anyNumber }))
+    : expect.any(Array),
+  fallback: expect.objectContaining({ used: expect.any(Boolean) }),
+});
+
+/**
+ * One call per REST route: a valid input and the shape its 200 answer must have. A procedure
+ * added to the router without an entry here fails the first test, which lists it.
+ */
+const CALLS: Record<string, { input?: unknown; body: unknown }> = {
+  'items.upsert': {
+    input: { items: [{ itemId: 'rest-2', title: 'Second', category: 'mugs' }] },
+    body: { upserted: 1, rejected: [] },
+  },
+  'items.remove': { input: { itemIds: ['rest-2'] }, body: { archived: 1, unchanged: [] } },
+  'items.restore': { input: { itemIds: ['rest-2'] }, body: { restored: 1, unchanged: [] } },
+  'items.get': {
+    input: { itemIds: ['rest-1'] },
+    body: [expect.objectContaining({ itemId: 'rest-1', title: 'First', tags: ['category:mugs'] })],
+  },
+  'items.list': {
+    input: { limit: 5 },
+    body: expect.objectContaining({
+      items: expect.arrayContaining([expect.objectContaining({ itemId: 'rest-2', available: true })]),
+    }),
+  },
+  'users.upsert': {
+    input: { users: [{ userId: 'u-rest', traits: { plan: 'gold' } }] },
+    body: { upserted: 1, rejected: [] },
+  },
+  'users.alias': {
+    input: { anonymousId: 'anon-rest', userId: 'u-rest' },
+    body: { linked: true, eventsMerged: 0 },
+  },
+  'users.forget': {
+    input: { anonymousId: 'anon-gone' },
+    body: expect.objectContaining({ eventsDeleted: 0, recLogsDeleted: 0 }),
+  },
+  'users.get': {
+    input: { userId: 'u-rest' },
+    body: expect.objectContaining({
+      userId: 'u-rest',
+      traits: { plan: 'gold' },
+      anonymousIds: ['anon-rest'],
+    }),
+  },
+  'users.list': {
+    input: { limit: 5 },
+    body: { users: [expect.objectContaining({ userId: 'u-rest' })], nextCursor: null },
+  },
+  'events.batch': {
+    input: {
+      events: [
+        {
+          eventId: 'rest-ev-2',
+          type: 'view',
+          itemId: 'rest-1',
+          userId: 'u-rest',
+          ts: new Date().toISOString(),
+        },
+      ],
+    },
+    body: { accepted: 1, duplicates: 0, rejected: [] },
+  },
+  'events.list': {
+    input: { limit: 5 },
+    body: expect.objectContaining({
+      events: expect.arrayContaining([expect.objectContaining({ eventId: 'rest-ev-2', type: 'view' })]),
+    }),
+  },
+  'recs.forUser': { input: { userId: 'u-rest', k: 5 }, body: recsList('forUser') },
+  'recs.similar': { input: { itemId: 'rest-1', k: 5 }, body: recsList('similar') },
+  'recs.cart': { input: { itemIds: ['rest-1'], anonymousId: 'anon-rest' }, body: recsList('cart') },
+  'recs.buyAgain': { input: { userId: 'u-rest' }, body: recsList('buyAgain', ['rest-1']) },
+  'recs.trending': { input: { anonymousId: 'anon-rest' }, body: recsList('trending') },
+  'recs.recentlyViewed': { input: { userId: 'u-rest' }, body: recsList('recentlyViewed', ['rest-1']) },
+  'admin.config.get': {
+    body: expect.objectContaining({ namespaceId: 'rest', version: null, resolved: expect.any(Object) }),
+  },
+  'admin.config.list': { input: {}, body: [] },
+  'admin.config.save': {
+    input: { config: { diversity: { lambda: 0.6 } }, note: 'rest', activate: true },
+    body: expect.objectContaining({ version: 1, note: 'rest', active: true, hash: anyString }),
+  },
+  'admin.config.activate': { input: { version: 'SAVED' }, body: { version: 1, previous: 1 } },
+  'admin.config.rollback': { body: { version: 1, previous: 1 } },
+  'admin.keys.list': {
+    body: [expect.objectContaining({ kind: 'secret' }), expect.objectContaining({ kind: 'publishable' })],
+  },
+  'admin.keys.create': {
+    input: { kind: 'publishable', allowedOrigins: ['https://rest.example'] },
+    body: expect.objectContaining({
+      key: expect.stringMatching(/^pk_rest_/),
+      keyId: anyString,
+      kind: 'publishable',
+    }),
+  },
+  'admin.keys.setOrigins': {
+    input: { keyId: 'CREATED', allowedOrigins: ['https://other.example'] },
+    body: { keyId: anyString, allowedOrigins: ['https://other.example'] },
+  },
+  'admin.keys.revoke': { input: { keyId: 'CREATED' }, body: { keyId: anyString, revoked: true } },
+};
+
+describe('the OpenAPI document', () => {
+  it('has a REST route and a call in this file for every procedure of the router', () => {
+    const routed = restRoutes(appRouter).map((r) => r.procedure);
+    const procedures = Object.keys(appRouter._def.procedures).sort();
+    expect(routed.sort()).toEqual(procedures);
+    const withoutCall = procedures.filter((p) => !(p in CALLS));
+    expect(withoutCall, `procedures without a call in rest.test.ts: ${withoutCall.join(', ')}`).toEqual([]);
+  });
+});
+
+describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let stack: Awaited<ReturnType<typeof startTestServer>>;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    database = await target.open();
+    stack = await startTestServer(database, { engine: { encoder: null } });
+    tenant = await stack.tenant('rest');
+    await tenant.admin.items.upsert.mutate({
+      items: [{ itemId: 'rest-1', title: 'First', category: 'mugs' }],
+    });
+    await tenant.admin.events.batch.mutate({
+      events: [
+        {
+          eventId: 'rest-ev-1',
+          type: 'purchase',
+          itemId: 'rest-1',
+          userId: 'u-rest',
+          ts: new Date().toISOString(),
+        },
+      ],
+    });
+    await stack.engines!.pollOnce();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${stack.url}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tenant.secretKey}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Body };
+  }
+
+  it('serves an OpenAPI 3.1 document that a validator accepts, with one operation per procedure', async () => {
+    const res = await fetch(`${stack.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    const document = (await res.json()) as { openapi: string; paths: Record<string, { post: unknown }> };
+    expect(document.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(document as Body);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(Object.keys(document.paths).sort()).toEqual(
+      restRoutes(appRouter)
+        .map((r) => r.path)
+        .sort(),
+    );
+    expect(document.paths[`${REST_PREFIX}items/upsert`]).toMatchObject({
+      post: {
+        operationId: 'items.upsert',
+        security: [{ secretKey: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+      },
+    });
+    expect(document.paths[`${REST_PREFIX}recs/forUser`]).toMatchObject({
+      post: { security: [{ secretKey: [] }, { publishableKey: [] }] },
+    });
+  });
+
+  it('serves the API reference page and its renderer from this server alone', async () => {
+    const page = await fetch(`${stack.url}/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
+      .map((m) => m[1]!)
+      .filter((u) => !u.startsWith('data:'));
+    expect(sources.length).toBeGreaterThanOrEqual(3);
+    for (const source of sources) {
+      expect(source.startsWith('/'), `${source} must be served locally`).toBe(true);
+      const asset = await fetch(`${stack.url}${source}`);
+      expect(asset.status, source).toBe(200);
+      expect((await asset.arrayBuffer()).byteLength, source).toBeGreaterThan(10);
+    }
+  });
+
+  it('answers every procedure over REST with status 200 and the shape of its result', async () => {
+    let created: string | undefined;
+    let saved: number | undefined;
+    const routes = new Map(restRoutes(appRouter).map((r) => [r.procedure, r]));
+    // In the table's order: calls that need what an earlier one made (a key, a config version) follow it.
+    for (const [procedure, call] of Object.entries(CALLS)) {
+      const route = routes.get(procedure)!;
+      let input = call.input as Record<string, unknown> | undefined;
+      if (input?.keyId === 'CREATED') input = { ...input, keyId: created };
+      if (input?.version === 'SAVED') input = { ...input, version: saved };
+      if (procedure.startsWith('recs.')) {
+        // A write reaches the engines once its transaction is older than every open one on the
+        // database server (see the README's Freshness): on a busy PostgreSQL that can take a moment.
+        await expect
+          .poll(async () => (await post(route.path, input)).body, { timeout: 15_000, interval: 100 })
+          .toEqual(call.body);
+      }
+      const got = await post(route.path, input);
+      expect(got.status, `${route.procedure}: ${JSON.stringify(got.body)}`).toBe(200);
+      expect(got.body, route.procedure).toEqual(call.body);
+      if (procedure.startsWith('recs.')) {
+        for (const item of got.body.items) {
+          expect(item, procedure).toMatchObject({
+            itemId: anyString,
+            rank: anyNumber,
+            score: anyNumber,
+            title: anyString,
+          });
+        }
+        // The anchor and the basket are never recommended back.
+        if (procedure === 'recs.similar' || procedure === 'recs.cart') {
+          expect(
+            got.body.items.map((i: { itemId: string }) => i.itemId),
+            procedure,
+          ).not.toContain('rest-1');
+        }
+      }
+      expect(got.headers.get('x-request-id'), route.procedure).toBeTruthy();
+      // What a write changed is in the engines' next poll: make it now, so later reads see it.
+      if (route.type === 'mutation') await stack.engines!.pollOnce();
+      if (procedure === 'admin.keys.create') created = got.body.keyId;
+      if (procedure === 'admin.config.save') saved = got.body.version;
+    }
+  });
+
+  it('refuses invalid input with 400 naming the field, in the tRPC error envelope with the request id', async () => {
+    const got = await post(
+      `${REST_PREFIX}items/get`,
+      { itemIds: ['ok', 7] },
+      { 'x-request-id': 'req-rest-1' },
+    );
+    expect(got.status).toBe(400);
+    expect(got.headers.get('x-request-id')).toBe('req-rest-1');
+    expect(got.body.error.message).toBe(
+      'Invalid input: itemIds.1: Invalid input: expected string, received number',
+    );
+    expect(got.body.error.data).toMatchObject({
+      code: 'BAD_REQUEST',
+      httpStatus: 400,
+      path: 'items.get',
+      requestId: 'req-rest-1',
+      issues: [expect.objectContaining({ path: 'itemIds.1' })],
+    });
+  });
+
+  it('refuses a body that is not JSON with 400 saying how to send it', async () => {
+    const got = await post(`${REST_PREFIX}items/upsert`, '{"items": [');
+    expect(got.status).toBe(400);
+    expect(got.body.error.message).toMatch(/not valid JSON/);
+    const form = await post(`${REST_PREFIX}items/upsert`, 'a=b', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.status).toBe(415);
+    expect(form.body.error.message).toMatch(/content-type application\/json/);
+  });
+
+  it('applies the same keys as tRPC: none 401, publishable on a secret route 403, wrong origin 403', async () => {
+    const none = await post(`${REST_PREFIX}items/list`, {}, { authorization: '' });
+    expect(none.status).toBe(401);
+    expect(none.body.error.message).toMatch(/Authorization: Bearer/);
+    const browser = { authorization: `Bearer ${tenant.publishableKey}`, origin: TEST_ORIGIN };
+    const forbidden = await post(`${REST_PREFIX}items/list`, {}, browser);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.error.message).toMatch(/needs a secret key/);
+    const recs = await post(`${REST_PREFIX}recs/trending`, { anonymousId: 'a-1' }, browser);
+    expect(recs.status).toBe(200);
+    expect(recs.headers.get('access-control-allow-origin')).toBe(TEST_ORIGIN);
+    const elsewhere = await post(
+      `${REST_PREFIX}recs/trending`,
+      { anonymousId: 'a-1' },
+      { ...browser, origin: 'https://evil.example' },
+    );
+    expect(elsewhere.status).toBe(403);
+  });
+
+  it('answers an unknown route 404 and another method 405, each saying what to send', async () => {
+    const missing = await post(`${REST_PREFIX}items/nope`, {});
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toMatch(/openapi\.json/);
+    const get = await fetch(`${stack.url}${REST_PREFIX}items/list`, {
+      headers: { authorization: `Bearer ${tenant.secretKey}` },
+    });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(((await get.json()) as Body).error.message).toMatch(/POST only/);
+  });
+
+  it('answers a CORS preflight for REST routes', async () => {
+    const res = await fetch(`${stack.url}${REST_PREFIX}recs/forUser`, {
+      method: 'OPTIONS',
+      headers: { origin: TEST_ORIGIN, 'access-control-request-method': 'POST' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
+  });
+
+  it('rate-limits REST calls with the limits of tRPC and answers 429 in the same envelope', async () => {
+    const limited = await startTestServer(database, {
+      engine: { encoder: null },
+      rateLimits: { secret: { points: 1, duration: 60 } },
+    });
+    try {
+      const t = await limited.tenant('rest-limited');
+      const call = () =>
+        fetch(`${limited.url}${REST_PREFIX}items/list`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t.secretKey}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+      expect((await call()).status).toBe(200);
+      const refused = await call();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBeTruthy();
+      expect(((await refused.json()) as Body).error.data).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+        path: 'items.list',
+        limit: 'key',
+      });
+    } finally {
+      await limited.close();
+    }
+  });
+});
