@@ -122,6 +122,44 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     body: { keyId: anyString, allowedOrigins: ['https://other.example'] },
   },
   'admin.keys.revoke': { input: { keyId: 'CREATED' }, body: { keyId: anyString, revoked: true } },
+  'admin.experiments.create': {
+    input: {
+      id: 'rest-exp',
+      name: 'REST experiment',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'off', kind: 'surface', enabled: false },
+      ],
+      target: { surfaces: ['trending'] },
+    },
+    body: expect.objectContaining({ id: 'rest-exp', status: 'draft' }),
+  },
+  'admin.experiments.list': { body: [expect.objectContaining({ id: 'rest-exp' })] },
+  'admin.experiments.get': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({ id: 'rest-exp', changes: expect.any(Array) }),
+  },
+  'admin.experiments.start': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({ status: 'running' }),
+  },
+  'admin.experiments.pause': {
+    input: { id: 'rest-exp', reason: 'checking' },
+    body: expect.objectContaining({ status: 'paused' }),
+  },
+  'admin.experiments.resume': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({ status: 'running' }),
+  },
+  'admin.experiments.checkGuardrails': { input: { id: 'rest-exp' }, body: [expect.any(Object)] },
+  'admin.experiments.results': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({ variants: expect.any(Array) }),
+  },
+  'admin.experiments.complete': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({ status: 'completed' }),
+  },
 };
 
 describe('the OpenAPI document', () => {
