@@ -75,6 +75,10 @@ const POLICY: Record<string, Procedure> = {
   // 404: the key id the matrix names does not exist (state, not access).
   'admin.keys.setOrigins': P('secret', 'none', [200, 404]),
   'admin.keys.revoke': P('secret', 'none', [200, 404]),
+  // 404: the requestId the matrix names was never served (state, not access).
+  'admin.traces.get': P('secret', 'none', [200, 404]),
+  'admin.traces.search': P('secret'),
+  'admin.traces.prune': P('secret'),
   collect: P('browser', 'store without userId'),
 };
 
@@ -218,6 +222,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.setOrigins': { keyId: '0000000000000000', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.revoke': { keyId: '0000000000000000' },
+      'admin.traces.get': { requestId: `never-served-${tag}` },
+      'admin.traces.search': { limit: 5 },
+      'admin.traces.prune': {},
       collect: { events: [event] },
     };
     return inputs[path];
@@ -252,7 +259,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list)$/.test(path);
+      const query = path.startsWith('recs.') || /\.(get|list|search)$/.test(path);
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

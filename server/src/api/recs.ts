@@ -5,6 +5,7 @@ import type { Principal } from '../auth/keyResolver';
 import { mayNameUser } from '../auth/userProof';
 import { ServiceUnavailableError } from '../errors';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
+import { shouldTrace, traceEntry } from '../traces/storedTrace';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
 import { type RecsResponse, recsInputSchemas } from './recsContract';
 
@@ -27,6 +28,13 @@ async function serve(
       code: 'SERVICE_UNAVAILABLE',
       message: 'Recommendations are not enabled on this server.',
     });
+  }
+  // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
+  if (
+    ctx.services.recLog &&
+    shouldTrace(ctx.principal.settings.traceSampleRate, input.explain || ctx.traceRequested === true)
+  ) {
+    input = { ...input, trace: true };
   }
   let listed: EngineList;
   try {
@@ -52,6 +60,8 @@ async function serve(
     items: listed.items,
     fallback: listed.fallback.used,
     configVersion: listed.configVersion,
+    // Built when the writer takes it, after the response is on its way.
+    trace: listed.trace ? () => traceEntry(surface, requested, input, listed) : undefined,
   });
   return { requestId, surface, items: listed.items, fallback: listed.fallback };
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import { TRACE_HEADER } from '../traces/storedTrace';
 import { sendJson } from './body';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
@@ -139,6 +140,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       metrics,
       auth: resolved.has(req) ? resolved.get(req) : await resolveKey(req, undefined, origin),
       userToken: typeof userToken === 'string' ? userToken : undefined,
+      traceRequested: req.headers[TRACE_HEADER] === '1',
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {

@@ -1,7 +1,11 @@
+import type { RecTrace } from '@recsys/engine';
 import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
 
-/** What `recs.*` asks of the engines: a validated request, with its defaults filled in. */
-export type ServeInput = RecsInput & { k: number; explain: boolean };
+/**
+ * What `recs.*` asks of the engines: a validated request, with its defaults filled in; `trace`:
+ * return the decision trace too.
+ */
+export type ServeInput = RecsInput & { k: number; explain: boolean; trace?: boolean };
 
 /** One recommendation list, with what the served-list log needs. */
 export interface EngineList {
@@ -11,6 +15,8 @@ export interface EngineList {
   userId: string | null;
   /** The namespace configuration version that ranked it. */
   configVersion: number | null;
+  /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
+  trace?: RecTrace;
 }
 
 /** How far loading the engine indexes has got, for `/readyz`. */

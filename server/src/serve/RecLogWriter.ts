@@ -1,5 +1,7 @@
 import type { Database } from '../db/client';
 import type { Logger } from '../obs/logger';
+import type { TraceEntry } from '../traces/storedTrace';
+import { hashedId } from '../traces/traceStore';
 
 export interface ServedList {
   namespaceId: string;
@@ -10,6 +12,11 @@ export interface ServedList {
   items: ReadonlyArray<{ itemId: string; rank: number; score: number }>;
   fallback: boolean;
   configVersion: number | null;
+  /**
+   * The list's decision trace, when it was sampled: made when the writer takes the list, which it
+   * does after the response has been sent (see {@link RecLogWriter.push}).
+   */
+  trace?: (() => TraceEntry | undefined) | undefined;
 }
 
 /** Options of {@link RecLogWriter}. */
@@ -82,6 +89,8 @@ export class RecLogWriter {
   dropped = 0;
   /** Served lists the database refused as data (each one alone); the others of their batch are stored. */
   rejected = 0;
+  /** Traced lists handed to {@link push} and not yet encoded (they wait for the next turn). */
+  private deferred = 0;
 
   constructor(
     private readonly database: Database,
@@ -94,7 +103,22 @@ export class RecLogWriter {
     return this.held;
   }
 
+  /**
+   * Takes a served list. A traced one is encoded on the event loop's next turn, once the response
+   * it belongs to has been written: its trace is a few kilobytes of JSON that the request need not
+   * wait for.
+   */
   push(entry: ServedList): void {
+    if (entry.trace === undefined) return this.append(entry);
+    this.deferred++;
+    setImmediate(() => {
+      this.deferred--;
+      this.append(entry);
+    });
+  }
+
+  private append(entry: ServedList): void {
+    const trace = entry.trace?.();
     const row = JSON.stringify({
       ns: entry.namespaceId,
       rid: entry.requestId,
@@ -104,6 +128,11 @@ export class RecLogWriter {
       items: entry.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
       fallback: entry.fallback,
       cv: entry.configVersion,
+      tr: trace?.body ?? null,
+      ti: trace?.itemIds ?? null,
+      tru: trace?.ruleIds ?? null,
+      ex: trace?.experiment ?? null,
+      va: trace?.variant ?? null,
     });
     const bytes = Buffer.byteLength(row);
     const max = this.options.maxBuffer ?? 50_000;
@@ -147,6 +176,8 @@ export class RecLogWriter {
    * stay buffered and a retry is scheduled).
    */
   async flush(): Promise<void> {
+    // Traced lists pushed before this call are taken first (immediates run in order).
+    while (this.deferred > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     // One INSERT at a time: a flush started while another runs waits for it (and any after it).
     while (this.flushing) await this.flushing;
     const batch = this.batches[0];
@@ -197,11 +228,24 @@ export class RecLogWriter {
       await this.database
         // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
         // parameters were escaped element by element on the serving thread.
+        // The served list and, when sampled, its trace: one statement, so neither is stored alone.
+        // Trace rows hash the ids with the namespace's salt here, in the database.
         .query(
-          `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
-           SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv
-           FROM jsonb_to_recordset($1::text::jsonb)
-             AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int)
+          `WITH r AS (
+             SELECT * FROM jsonb_to_recordset($1::text::jsonb)
+               AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int,
+                    tr jsonb, ti text[], tru text[], ex text, va text)
+           ), logged AS (
+             INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version)
+             SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv FROM r
+             ON CONFLICT DO NOTHING
+           )
+           INSERT INTO rec_traces (namespace_id, request_id, surface, user_hash, anonymous_hash, config_version,
+                                   experiment, variant, item_ids, rule_ids, trace)
+           SELECT r.ns, r.rid, r.surface, ${hashedId('n.trace_salt', 'u', 'r.uid')}, ${hashedId('n.trace_salt', 'a', 'r.aid')},
+                  r.cv, r.ex, r.va, coalesce(r.ti, '{}'), coalesce(r.tru, '{}'), r.tr
+           FROM r JOIN namespaces n ON n.id = r.ns
+           WHERE r.tr IS NOT NULL
            ON CONFLICT DO NOTHING`,
           [json],
         );
