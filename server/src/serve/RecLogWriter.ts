@@ -109,7 +109,10 @@ export class RecLogWriter {
    * wait for.
    */
   push(entry: ServedList): void {
-    if (entry.trace === undefined) return this.append(entry);
+    if (entry.trace === undefined) {
+      this.append(entry);
+      return;
+    }
     this.deferred++;
     setImmediate(() => {
       this.deferred--;
