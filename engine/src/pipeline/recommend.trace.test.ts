@@ -90,7 +90,7 @@ describe('recommend: decision traces', () => {
     const scores = covisit.top.map((t) => t.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     expect(covisit.normalizer).toBe(scores[0]);
-    expect(trace!.anchors).toEqual([{ itemId: 'anchor', weight: 1 }]);
+    expect(trace!.anchors).toEqual([{ itemId: 'anchor', title: 'ANCHOR', weight: 1 }]);
   });
 
   it('replays the list exactly from the trace: same items, ranks and scores', () => {
@@ -112,6 +112,32 @@ describe('recommend: decision traces', () => {
     const result = jittery.recommend({ surface: 'similar', itemId: 'a', k: 3, seed: 11, trace: true });
     expect(result.trace!.items.some((i) => i.jitter !== 0)).toBe(true);
     expect(replayTrace(result.trace!).map((i) => i.score)).toEqual(result.items.map((i) => i.score));
+  });
+
+  it('names candidates that outscored a shown item but were passed over for variety (MMR)', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems([
+      item('anchor', { tags: ['category:mugs'] }),
+      item('mug1', { tags: ['category:mugs', 'color:red', 'brand:acme'] }),
+      item('mug2', { tags: ['category:mugs', 'color:red', 'brand:acme'] }),
+      item('mug3', { tags: ['category:mugs', 'color:red', 'brand:acme'] }),
+      item('teapot', { tags: ['category:tea', 'color:white', 'brand:zen'] }),
+    ]);
+    engine.addEvents([
+      ...coViews(['anchor', 'mug1', 'mug2', 'mug3'], 10, 'm'),
+      ...coViews(['anchor', 'teapot'], 4, 't'),
+    ]);
+    const req = { surface: 'similar', itemId: 'anchor', k: 2, trace: true } as const;
+    const diverse = engine.recommend({ ...req, overrides: { diversity: { lambda: 0.3 } } });
+    expect(diverse.items.map((i) => i.itemId)).toContain('teapot');
+    const passed = diverse.trace!.removed.filter((r) => r.reason === 'mmr');
+    expect(passed.length).toBeGreaterThan(0);
+    for (const r of passed) {
+      expect(r.itemId).toMatch(/^mug/);
+      expect(r.detail).toMatch(/passed over for variety \(MMR, diversity.lambda 0.3\)/);
+    }
+    const relevance = engine.recommend({ ...req, overrides: { diversity: { lambda: 1 } } });
+    expect(relevance.trace!.removed.filter((r) => r.reason === 'mmr')).toEqual([]);
   });
 
   it('a replay of an altered trace differs from the list', () => {

@@ -36,7 +36,14 @@ import { explainCandidate } from './explainCandidate';
 import { type FallbackItem, fillFallback } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
-import { type RecTrace, TraceCollector, TracingCaps, traceContributions, traceSignals } from './traceRequest';
+import {
+  type RecTrace,
+  TraceCollector,
+  TracingCaps,
+  traceContributions,
+  tracePassedOver,
+  traceSignals,
+} from './traceRequest';
 
 /** The engine state one request reads. */
 export interface RecommendState {
@@ -265,6 +272,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const sources = [...new Set(filled.map((f) => f.source))];
   const fallback = { used: filled.length > 0, sources, filled: filled.length };
   if (collector === undefined) return { items, fallback };
+  tracePassedOver(candidates, picked, diversifyPoolSize(req.k), settings.diversity.lambda, collector);
   const jitterOf = (tie: number) =>
     req.seed !== undefined && config.ranking.seedJitter > 0 ? config.ranking.seedJitter * (tie - 0.5) : 0;
   const trace: RecTrace = {
@@ -280,7 +288,11 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       fallback: settings.fallback,
       excludePurchased: settings.excludePurchased,
     },
-    anchors: anchors.map((a) => ({ itemId: catalog.ids.keyOf(a.item), weight: a.weight })),
+    anchors: anchors.map((a) => ({
+      itemId: catalog.ids.keyOf(a.item),
+      title: catalog.titleOf(a.item),
+      weight: a.weight,
+    })),
     signals: traceSignals(signals, settings.weights, generators, catalog),
     removed: collector.removed,
     removedCounts: collector.removedCounts,
@@ -288,6 +300,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     items: [
       ...picked.map((c, i) => ({
         itemId: c.itemId,
+        title: catalog.titleOf(c.id),
         rank: i + 1,
         score: c.score,
         source: 'ranked' as const,
@@ -297,6 +310,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       })),
       ...filled.map((f, i) => ({
         itemId: catalog.ids.keyOf(f.id),
+        title: catalog.titleOf(f.id),
         rank: picked.length + i + 1,
         score: 0,
         source: f.source,

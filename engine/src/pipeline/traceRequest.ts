@@ -11,7 +11,7 @@ import type { SignalName, SignalWeights, Surface } from '../config/engineConfig'
 import { SIGNALS } from '../config/engineConfig';
 import type { Catalog } from '../indexes/Catalog';
 import type { FallbackSource } from '../protocol';
-import { type Candidate, contributionOf } from './blendSignals';
+import { type Candidate, contributionOf, type RankedList } from './blendSignals';
 import type { SignalScores } from './collectSignals';
 import type { EligibilityInput } from './createEligibility';
 import { type CapRefusal, ListCaps } from './diversify';
@@ -32,6 +32,7 @@ export type RemovalReason =
   | 'tags'
   | 'purchased'
   | CapRefusal
+  | 'mmr'
   | 'rule';
 
 /** The step of the pipeline that removed an item. */
@@ -84,6 +85,8 @@ export interface TraceContribution {
 /** One item of the final list. */
 export interface TraceItem {
   itemId: string;
+  /** The catalog title (the item id when it has none). */
+  title: string;
   /** 1-based. */
   rank: number;
   score: number;
@@ -107,7 +110,7 @@ export interface RecTrace {
     excludePurchased: boolean;
   };
   /** The items the list was built around (the anchor, the cart, the profile's strongest items). */
-  anchors: Array<{ itemId: string; weight: number }>;
+  anchors: Array<{ itemId: string; title: string; weight: number }>;
   signals: TraceSignal[];
   /** Removed items, first seen first (at most {@link TRACE_MAX_REMOVED}). */
   removed: TraceRemoval[];
@@ -149,6 +152,38 @@ export class TraceCollector {
       }
       return false;
     };
+  }
+}
+
+/**
+ * Candidates that scored above an item of the list but were passed over by MMR for variety: the
+ * answer to "why not this one, it scored higher?". Only the MMR pool is looked at.
+ */
+export function tracePassedOver(
+  candidates: RankedList,
+  picked: Candidate[],
+  poolSize: number,
+  lambda: number,
+  collector: TraceCollector,
+): void {
+  if (picked.length === 0 || lambda >= 1) return;
+  let lowest = Number.POSITIVE_INFINITY;
+  const taken = new Set<number>();
+  for (const c of picked) {
+    taken.add(c.id);
+    if (c.score < lowest) lowest = c.score;
+  }
+  const end = Math.min(candidates.length, poolSize);
+  for (let i = 0; i < end; i++) {
+    const c = candidates.at(i)!;
+    if (c.score <= lowest) break;
+    if (taken.has(c.id)) continue;
+    collector.remove(
+      c.id,
+      'diversity',
+      'mmr',
+      `ranked ${i + 1} by score but passed over for variety (MMR, diversity.lambda ${lambda}): too similar to items already chosen`,
+    );
   }
 }
 

@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { UserError } from '../errors';
-import { idSchema, pgText } from '../ingest/contracts';
+import { idSchema, isoTimestampSchema, pgText } from '../ingest/contracts';
 import { getTrace, pruneTraces, searchTraces } from '../traces/traceStore';
 import { router, secretProcedure } from './init';
 
 const requestId = pgText()
   .min(1, 'must not be empty')
   .max(200, 'a requestId is at most 200 characters (recs.* answer UUIDs)');
-const instant = pgText().refine((v) => !Number.isNaN(Date.parse(v)), {
-  message: 'must be an ISO-8601 time, e.g. 2026-01-31T12:00:00Z',
-});
 
 /**
  * Decision traces ("why was this recommended"): one served list by its requestId, or a search,
@@ -39,8 +36,8 @@ export const tracesRouter = router({
           itemId: idSchema.optional(),
           ruleId: pgText().min(1).max(200).optional(),
           surface: pgText().min(1).max(100).optional(),
-          from: instant.optional(),
-          to: instant.optional(),
+          from: isoTimestampSchema.optional(),
+          to: isoTimestampSchema.optional(),
           cursor: pgText().max(1_000).optional(),
           limit: z.number().int().min(1).max(100, 'at most 100 traces per page').default(20),
         })

@@ -107,6 +107,40 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     expect(stored.find((r) => r.request_id === 'r2')!.items).toEqual(big);
   });
 
+  it('encodes a traced list after the turn it was served in, and stores it with its trace, ids hashed', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    let built = 0;
+    const trace = () => {
+      built++;
+      return {
+        body: { request: { k: 2 }, rules: [], engine: { items: [] } } as never,
+        itemIds: ['i1', 'gone-1'],
+        ruleIds: ['r-9'],
+        experiment: null,
+        variant: null,
+      };
+    };
+    writer.push(served(1, { userId: 'person-1', anonymousId: 'browser-1', trace }));
+    writer.push(served(2));
+    // The untraced list is encoded at once; the traced one waits for the next turn of the loop.
+    expect(built).toBe(0);
+    expect(writer.pending).toBe(1);
+    await writer.flush();
+    expect(built).toBe(1);
+    expect((await rows()).map((r) => r.request_id).sort()).toEqual(['r1', 'r2']);
+    const traces = await database.query<{
+      request_id: string;
+      row: string;
+      item_ids: string[];
+      rule_ids: string[];
+    }>('SELECT request_id, t::text AS row, item_ids, rule_ids FROM rec_traces t');
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toMatchObject({ request_id: 'r1', item_ids: ['i1', 'gone-1'], rule_ids: ['r-9'] });
+    expect(traces[0]!.row).not.toMatch(/person-1|browser-1/);
+    await writer.close();
+  });
+
   it('drops the oldest lists beyond maxBuffer, counts them, and writes the newest', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxBuffer: 10 });
     for (let n = 0; n < 25; n++) writer.push(served(n));

@@ -57,7 +57,9 @@ export function formatTrace(t: StoredTrace): string {
     `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}`,
   );
   if (e.anchors.length)
-    out.push(`  built around: ${e.anchors.map((a) => `${a.itemId} (weight ${num(a.weight)})`).join(', ')}`);
+    out.push(
+      `  built around: ${e.anchors.map((a) => `${a.itemId} ${a.title} (weight ${num(a.weight)})`).join(', ')}`,
+    );
 
   out.push('', 'Rules');
   if (t.rules.length === 0) out.push('  none matched');
@@ -88,7 +90,8 @@ export function formatTrace(t: StoredTrace): string {
         ? item.contributions.map((c) => `${c.signal} ${num(c.part)}`).join(' + ') +
           (item.jitter !== 0 ? ` + seed jitter ${num(item.jitter)}` : '')
         : `fallback (${item.source})`;
-    out.push(`  ${item.rank}. ${item.itemId}  score ${num(item.score)} = ${parts}`);
+    out.push(`  ${item.rank}. ${item.itemId} ${item.title}`);
+    out.push(`     score ${num(item.score)} = ${parts}`);
     if (item.reasons.length) out.push(`     why: ${item.reasons.map((r) => r.text).join('; ')}`);
   }
   if (e.fallback.used)

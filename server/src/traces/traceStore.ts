@@ -2,6 +2,7 @@ import { and, arrayContains, desc, eq, gte, lt, lte, or, type SQL, sql } from 'd
 import type { Database } from '../db/client';
 import { namespaces, recTraces } from '../db/schema';
 import { UserError } from '../errors';
+import { parseIsoTimestamp } from '../ingest/contracts';
 import type { StoredTrace } from './storedTrace';
 
 /** Retention of traces when a namespace sets none. */
@@ -23,7 +24,8 @@ export function hashOf(namespaceId: string, kind: 'u' | 'a', value: string): SQL
 
 const columns = {
   requestId: recTraces.requestId,
-  createdAt: sql<string>`${recTraces.createdAt}::text`,
+  // ISO-8601 with microseconds: a cursor must name the exact instant, and ms would round it.
+  createdAt: sql<string>`to_char(${recTraces.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   surface: recTraces.surface,
   userHash: recTraces.userHash,
   anonymousHash: recTraces.anonymousHash,
@@ -95,7 +97,7 @@ export interface TraceQuery {
   limit?: number | undefined;
 }
 
-/** The position after the last trace of a page: its time (as PostgreSQL prints it) and request id. */
+/** The position after the last trace of a page: its time (to the microsecond) and request id. */
 function encodeCursor(row: Row): string {
   return Buffer.from(JSON.stringify([row.createdAt, row.requestId])).toString('base64url');
 }
@@ -108,7 +110,8 @@ function decodeCursor(cursor: string): [string, string] {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       typeof value[1] === 'string' &&
-      !Number.isNaN(Date.parse(value[0]))
+      // Checked as storage would check it, so the cast in the query cannot fail.
+      'ms' in parseIsoTimestamp(value[0])
     ) {
       return [value[0], value[1]];
     }

@@ -203,6 +203,20 @@ export const BASE_INPUTS: Record<string, unknown> = {
   // Ids of no key: the suite's own keys must keep working.
   'admin.keys.setOrigins': { keyId: '0123456789abcdef', allowedOrigins: ['https://h.example'] },
   'admin.keys.revoke': { keyId: '0123456789abcdef' },
+  'admin.traces.get': { requestId: '00000000-0000-4000-8000-000000000000' },
+  'admin.traces.search': {
+    requestId: 'h-request',
+    userId: 'h-user',
+    anonymousId: 'h-anon',
+    itemId: 'h-item',
+    ruleId: 'h-rule',
+    surface: 'home',
+    from: '2026-01-01T00:00:00Z',
+    to: '2026-12-01T00:00:00Z',
+    cursor: 'WyIyMDI2LTAxLTEwVDEyOjAwOjAwLjAwMDAwMFoiLCJoLXJlcXVlc3QiXQ',
+    limit: 10,
+  },
+  'admin.traces.prune': {},
 };
 
 /** Every path of a JSON value: each container and each leaf. */
