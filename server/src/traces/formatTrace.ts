@@ -1,6 +1,6 @@
 import type { StoredTrace } from './storedTrace';
 
-const num = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(4));
+const num = (n: number) => String(Number(n.toFixed(4)));
 const short = (hash: string) => `${hash.slice(0, 12)}…`;
 
 /** What the request asked for, in one line. */
