@@ -82,7 +82,13 @@ export function formatTrace(t: StoredTrace): string {
   for (const r of e.removed) out.push(`  ${r.itemId}: ${r.detail} [${r.step}: ${r.reason}]`);
   if (total > e.removed.length) out.push(`  … and ${total - e.removed.length} more`);
 
-  out.push('', 'Final list');
+  const lambda = e.settings.diversity.lambda;
+  out.push(
+    '',
+    lambda < 1
+      ? `Final list (in the order variety chose: MMR with diversity.lambda ${lambda}, so a lower score may rank higher)`
+      : 'Final list (by score)',
+  );
   if (e.items.length === 0) out.push('  empty');
   for (const item of e.items) {
     const parts =
