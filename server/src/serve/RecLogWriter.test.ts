@@ -141,6 +141,26 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     await writer.close();
   });
 
+  it('keeps every list but leaves out traces once the buffer holds maxTraceBufferBytes', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxTraceBufferBytes: 1 });
+    const trace = () => ({
+      body: { request: { k: 2 }, rules: [], engine: { items: [] } } as never,
+      itemIds: [],
+      ruleIds: [],
+      experiment: null,
+      variant: null,
+    });
+    // The first list starts the buffer (0 bytes held); the next two find it over the bound.
+    for (let n = 0; n < 3; n++) writer.push(served(n, { trace }));
+    await writer.flush();
+    expect((await rows()).length).toBe(3);
+    const [traced] = await database.query<{ n: number }>('SELECT count(*)::int AS n FROM rec_traces');
+    expect(traced!.n).toBe(1);
+    expect(writer.tracesSkipped).toBe(2);
+    await writer.close();
+  });
+
   it('drops the oldest lists beyond maxBuffer, counts them, and writes the newest', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxBuffer: 10 });
     for (let n = 0; n < 25; n++) writer.push(served(n));

@@ -38,6 +38,13 @@ export interface RecLogWriterOptions {
    * @default 5_000
    */
   maxRetryDelayMs?: number;
+  /**
+   * Bytes of buffered lists beyond which new lists are kept without their decision trace (the list
+   * itself is always kept); traces are also left out while the database is failing. Counted in
+   * `tracesSkipped`.
+   * @default 64 MiB
+   */
+  maxTraceBufferBytes?: number;
 }
 
 /** Lists per INSERT. */
@@ -91,6 +98,10 @@ export class RecLogWriter {
   rejected = 0;
   /** Traced lists handed to {@link push} and not yet encoded (they wait for the next turn). */
   private deferred = 0;
+  /** Bytes of the batch buffers held. */
+  private bufferedBytes = 0;
+  /** Traces left out to bound memory while the database is slow or down; their lists are kept. */
+  tracesSkipped = 0;
 
   constructor(
     private readonly database: Database,
@@ -121,7 +132,13 @@ export class RecLogWriter {
   }
 
   private append(entry: ServedList): void {
-    const trace = entry.trace?.();
+    let trace: TraceEntry | undefined;
+    if (entry.trace) {
+      // A trace is many times the size of its list: while lists pile up, keep the lists.
+      if (this.failures > 0 || this.bufferedBytes > (this.options.maxTraceBufferBytes ?? 64 * 1024 * 1024))
+        this.tracesSkipped++;
+      else trace = entry.trace();
+    }
     const row = JSON.stringify({
       ns: entry.namespaceId,
       rid: entry.requestId,
@@ -148,6 +165,7 @@ export class RecLogWriter {
       batch.used + bytes + 2 > batch.buf.length
     ) {
       batch = { buf: this.allocate(bytes + 2), used: 1, count: 0 };
+      this.bufferedBytes += batch.buf.length;
       batch.buf[0] = 0x5b; // [
       this.batches.push(batch);
     }
@@ -161,6 +179,7 @@ export class RecLogWriter {
       if (i >= this.batches.length - 1) break;
       const [oldest] = this.batches.splice(i, 1) as [Batch];
       this.held -= oldest.count;
+      this.bufferedBytes -= oldest.buf.length;
       this.dropped += oldest.count;
       this.release(oldest.buf);
     }
@@ -194,6 +213,7 @@ export class RecLogWriter {
         () => {
           this.batches.splice(this.batches.indexOf(batch), 1);
           this.held -= batch.count;
+          this.bufferedBytes -= batch.buf.length;
           this.release(batch.buf);
           this.failures = 0;
         },
