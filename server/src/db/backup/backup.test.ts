@@ -73,6 +73,13 @@ async function seedEveryTable(database: Database) {
      VALUES ('shop', 'req-1', 'forUser', 'anon-login', '[{"itemId":"i","rank":1,"score":0.5}]', false, 1),
             ('shop', 'req-2', 'trending', NULL, '[]', true, NULL)`,
   );
+  // A trace keeps its hashes, arrays and nested numbers; the namespace's salt travels with it.
+  await database.query(
+    `INSERT INTO rec_traces (namespace_id, request_id, surface, anonymous_hash, config_version, item_ids, rule_ids, trace)
+     SELECT 'shop', 'req-1', 'forUser', encode(sha256(convert_to(trace_salt || ':a:anon-login', 'UTF8')), 'hex'), 1,
+            '{i,gone}', '{rule-1}', '{"engine":{"items":[{"itemId":"i","score":0.30000000000000004}]},"rules":[]}'
+     FROM namespaces WHERE id = 'shop'`,
+  );
 }
 
 /**
