@@ -72,7 +72,8 @@ function blamesTheRows(error: unknown): boolean {
 
 /**
  * Writes served lists in the background, batched, so logging never adds to
- * a recommendation's latency. While the database is down, lists are kept and the write is retried
+ * a recommendation's latency; a sampled list's decision trace goes into `rec_traces` by the same
+ * statement. While the database is down, lists are kept and the write is retried
  * with backoff; only a full buffer drops the oldest, and counts them, rather than growing without
  * bound. A row the database refuses is found by halving its batch and is the only one lost
  * (counted in `rejected`): one bad list never takes other lists, or other namespaces', with it.
