@@ -38,6 +38,7 @@ import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
 import {
   type RecTrace,
+  rawScoresOf,
   TraceCollector,
   TracingCaps,
   traceContributions,
@@ -273,6 +274,10 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const fallback = { used: filled.length > 0, sources, filled: filled.length };
   if (collector === undefined) return { items, fallback };
   tracePassedOver(candidates, picked, diversifyPoolSize(req.k), settings.diversity.lambda, collector);
+  const rawOf = rawScoresOf(
+    signals,
+    picked.map((c) => c.id),
+  );
   const jitterOf = (tie: number) =>
     req.seed !== undefined && config.ranking.seedJitter > 0 ? config.ranking.seedJitter * (tie - 0.5) : 0;
   const trace: RecTrace = {
@@ -304,7 +309,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
         rank: i + 1,
         score: c.score,
         source: 'ranked' as const,
-        contributions: traceContributions(c, signals, generators),
+        contributions: traceContributions(c, rawOf, generators),
         jitter: jitterOf(c.tie),
         reasons: items[i]!.reasons ?? explainCandidate(reasonContext, c),
       })),

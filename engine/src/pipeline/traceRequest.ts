@@ -147,7 +147,8 @@ export class TraceCollector {
     return (id) => {
       if (eligible(id)) return true;
       if (!this.seen.has(id)) {
-        const r = why(id);
+        // Past the kept removals only the reason is counted: its words would be thrown away.
+        const r = why(id, this.removed.length < TRACE_MAX_REMOVED);
         this.remove(id, 'eligibility', r.reason, r.detail);
       }
       return false;
@@ -213,10 +214,12 @@ const CAP_TEXT: Record<CapRefusal, string> = {
 };
 
 /**
- * Why `createEligibility(input)` refuses an item, checked in the same order. Only traced requests
- * build it.
+ * Why `createEligibility(input)` refuses an item, checked in the same order; `words: false` skips
+ * the details that cost a string to build. Only traced requests build it.
  */
-function ineligibility(input: EligibilityInput): (id: number) => { reason: RemovalReason; detail: string } {
+function ineligibility(
+  input: EligibilityInput,
+): (id: number, words: boolean) => { reason: RemovalReason; detail: string } {
   const { catalog, filters, profile, purchasedSince } = input;
   const excludedIds = new Set(filters?.excludeIds ?? []);
   const anchorIds = new Set<number>(input.excludedItems);
@@ -228,7 +231,7 @@ function ineligibility(input: EligibilityInput): (id: number) => { reason: Remov
   const required = input.requiredCategory;
   const include = filters?.includeTagsAny ?? [];
   const exclude = filters?.excludeTagsAny ?? [];
-  return (id) => {
+  return (id, words) => {
     const info = catalog.info(id);
     const itemId = catalog.ids.keyOf(id);
     if (info === undefined) return { reason: 'unavailable', detail: 'not in the catalog' };
@@ -251,7 +254,9 @@ function ineligibility(input: EligibilityInput): (id: number) => { reason: Remov
       if (bought !== undefined && bought.lastTs >= purchasedSince) {
         return {
           reason: 'purchased',
-          detail: `bought on ${new Date(bought.lastTs).toISOString().slice(0, 10)} (recent purchases are excluded)`,
+          detail: words
+            ? `bought on ${new Date(bought.lastTs).toISOString().slice(0, 10)} (recent purchases are excluded)`
+            : '',
         };
       }
     }
@@ -277,7 +282,7 @@ function ineligibility(input: EligibilityInput): (id: number) => { reason: Remov
       };
     }
     if (include.length > 0 && !include.some((t) => info.item.tags.includes(t)))
-      return { reason: 'tags', detail: `carries none of ${include.join(', ')}` };
+      return { reason: 'tags', detail: words ? `carries none of ${include.join(', ')}` : '' };
     const banned = exclude.find((t) => info.item.tags.includes(t));
     if (banned !== undefined) return { reason: 'tags', detail: `carries the excluded tag ${banned}` };
     return { reason: 'excluded', detail: 'refused by the request filters' };
@@ -298,11 +303,22 @@ function topOf(s: SignalScores, catalog: Catalog, n: number): Array<{ itemId: st
   return best.map((b) => ({ itemId: catalog.ids.keyOf(b.id), score: b.score }));
 }
 
-/** Raw score of `id` in a signal (linear: read for the k final items only). */
-function rawOf(s: SignalScores | undefined, id: number): number {
-  if (s === undefined) return 0;
-  for (let e = 0; e < s.size; e++) if (s.ids[e] === id) return s.scores[e]!;
-  return 0;
+/**
+ * Raw scores of the given items in every signal, read in one pass over each signal (rather than
+ * one pass per item and signal): `(signal, id) → raw score`, 0 when the signal did not score it.
+ */
+export function rawScoresOf(
+  signals: Map<SignalName, SignalScores>,
+  ids: Iterable<number>,
+): (signal: SignalName, id: number) => number {
+  const wanted = new Set(ids);
+  const bySignal = new Map<SignalName, Map<number, number>>();
+  for (const [signal, s] of signals) {
+    const found = new Map<number, number>();
+    for (let e = 0; e < s.size; e++) if (wanted.has(s.ids[e]!)) found.set(s.ids[e]!, s.scores[e]!);
+    bySignal.set(signal, found);
+  }
+  return (signal, id) => bySignal.get(signal)?.get(id) ?? 0;
 }
 
 /** The signals of a traced request, as blendSignals weighed them. */
@@ -336,7 +352,7 @@ export function traceSignals(
  */
 export function traceContributions(
   c: Candidate,
-  signals: Map<SignalName, SignalScores>,
+  rawOf: (signal: SignalName, id: number) => number,
   generators: ReadonlySet<SignalName> | undefined,
 ): TraceContribution[] {
   const out: TraceContribution[] = [];
@@ -347,7 +363,7 @@ export function traceContributions(
       if (generates !== (pass === 0)) continue;
       const part = contributionOf(c, index);
       if (!(part > 0)) continue;
-      out.push({ signal, raw: rawOf(signals.get(signal), c.id), part });
+      out.push({ signal, raw: rawOf(signal, c.id), part });
     }
   }
   return out;
