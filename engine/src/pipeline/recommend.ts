@@ -20,7 +20,7 @@
  * Numbered file names were considered and rejected: the numbers would leak into every import and
  * inserting a step would rename files; this list is the single place the order is written.
  */
-import type { Reason, RecRequest, RecResult } from '../api';
+import type { RecRequest, RecResult } from '../api';
 import type { EngineConfig, SignalName } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import type { Catalog } from '../indexes/Catalog';
@@ -33,18 +33,10 @@ import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectS
 import { createEligibility, type DenseMemo } from './createEligibility';
 import { diversify, diversifyPoolSize, ListCaps } from './diversify';
 import { explainCandidate } from './explainCandidate';
-import { type FallbackItem, fillFallback } from './fillFallback';
+import { fillFallback, fillReason } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
-import {
-  type RecTrace,
-  rawScoresOf,
-  TraceCollector,
-  TracingCaps,
-  traceContributions,
-  tracePassedOver,
-  traceSignals,
-} from './traceRequest';
+import { buildTrace, TraceCollector, TracingCaps } from './traceRequest';
 
 /** The engine state one request reads. */
 export interface RecommendState {
@@ -139,13 +131,6 @@ function fallbackCategory(
 }
 
 const RELATION_SET: ReadonlySet<SignalName> = new Set(RELATION_SIGNALS);
-
-/** The reason of an item the fallback added. */
-function fillReason(f: FallbackItem): Reason {
-  return f.source === 'popular'
-    ? { signal: 'popular', contribution: 0, text: 'popular right now' }
-    : { signal: 'bestseller', contribution: 0, text: `best-seller in ${f.label ?? 'this category'}` };
-}
 
 /** Runs one request through steps 1–8 listed at the top of this file. */
 export function recommend(req: RecRequest, state: RecommendState): RecResult {
@@ -273,59 +258,21 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const sources = [...new Set(filled.map((f) => f.source))];
   const fallback = { used: filled.length > 0, sources, filled: filled.length };
   if (collector === undefined) return { items, fallback };
-  tracePassedOver(candidates, picked, diversifyPoolSize(req.k), settings.diversity.lambda, collector);
-  const rawOf = rawScoresOf(
+  const trace = buildTrace({
+    req,
+    seedJitter: config.ranking.seedJitter,
+    settings,
+    catalog,
+    anchors,
     signals,
-    picked.map((c) => c.id),
-  );
-  const jitterOf = (tie: number) =>
-    req.seed !== undefined && config.ranking.seedJitter > 0 ? config.ranking.seedJitter * (tie - 0.5) : 0;
-  const trace: RecTrace = {
-    surface: req.surface,
-    k: req.k,
-    settings: {
-      weights: { ...settings.weights },
-      diversity: {
-        lambda: settings.diversity.lambda,
-        maxPerBrand: settings.diversity.maxPerBrand,
-        maxPerCategory: settings.diversity.maxPerCategory,
-      },
-      fallback: settings.fallback,
-      excludePurchased: settings.excludePurchased,
-    },
-    anchors: anchors.map((a) => ({
-      itemId: catalog.ids.keyOf(a.item),
-      title: catalog.titleOf(a.item),
-      weight: a.weight,
-    })),
-    signals: traceSignals(signals, settings.weights, generators, catalog),
-    removed: collector.removed,
-    removedCounts: collector.removedCounts,
-    candidates: candidates.length,
-    items: [
-      ...picked.map((c, i) => ({
-        itemId: c.itemId,
-        title: catalog.titleOf(c.id),
-        rank: i + 1,
-        score: c.score,
-        source: 'ranked' as const,
-        contributions: traceContributions(c, rawOf, generators),
-        jitter: jitterOf(c.tie),
-        reasons: items[i]!.reasons ?? explainCandidate(reasonContext, c),
-      })),
-      ...filled.map((f, i) => ({
-        itemId: catalog.ids.keyOf(f.id),
-        title: catalog.titleOf(f.id),
-        rank: picked.length + i + 1,
-        score: 0,
-        source: f.source,
-        contributions: [],
-        jitter: 0,
-        reasons: items[picked.length + i]!.reasons ?? [fillReason(f)],
-      })),
-    ],
+    generators,
+    candidates,
+    picked,
+    filled,
+    items,
+    reasonContext,
     fallback,
-    rules: [],
-  };
+    collector,
+  });
   return { items, fallback, trace };
 }

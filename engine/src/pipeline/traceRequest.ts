@@ -6,7 +6,7 @@
  * predicate and its caps, and reads the signals and candidates after ranking, when `trace` is set.
  * The untraced path keeps its predicate, its caps and its allocations exactly as they were.
  */
-import type { Reason } from '../api';
+import type { Reason, RecRequest, RecResult } from '../api';
 import type { SignalName, SignalWeights, Surface } from '../config/engineConfig';
 import { SIGNALS } from '../config/engineConfig';
 import type { Catalog } from '../indexes/Catalog';
@@ -14,7 +14,11 @@ import type { FallbackSource } from '../protocol';
 import { type Candidate, contributionOf, type RankedList } from './blendSignals';
 import type { SignalScores } from './collectSignals';
 import type { EligibilityInput } from './createEligibility';
-import { type CapRefusal, ListCaps } from './diversify';
+import { type CapRefusal, diversifyPoolSize, ListCaps } from './diversify';
+import { explainCandidate, type ReasonContext } from './explainCandidate';
+import { type FallbackItem, fillReason } from './fillFallback';
+import type { Anchor } from './profileAnchors';
+import type { RequestSettings } from './resolveRequestSettings';
 
 /** Candidates kept per signal in a trace (the best ones by the signal's own score). */
 export const TRACE_TOP_PER_SIGNAL = 10;
@@ -399,4 +403,82 @@ export function replayTrace(trace: Pick<RecTrace, 'signals' | 'items'>): Replaye
     }
     return { itemId: item.itemId, rank: i + 1, score };
   });
+}
+
+/** What {@link buildTrace} reads: the request's state after step 8 of `recommend()`. */
+export interface TraceInput {
+  req: RecRequest;
+  seedJitter: number;
+  settings: RequestSettings;
+  catalog: Catalog;
+  anchors: Anchor[];
+  signals: Map<SignalName, SignalScores>;
+  generators: ReadonlySet<SignalName> | undefined;
+  candidates: RankedList;
+  picked: Candidate[];
+  filled: FallbackItem[];
+  /** The list as returned (reasons present with `explain`). */
+  items: RecResult['items'];
+  reasonContext: ReasonContext;
+  fallback: RecTrace['fallback'];
+  collector: TraceCollector;
+}
+
+/** The trace of a request, read before the engine ranks the next one (the scratch is reused). */
+export function buildTrace(t: TraceInput): RecTrace {
+  const { req, settings, catalog, picked, filled, items, collector, generators } = t;
+  tracePassedOver(t.candidates, picked, diversifyPoolSize(req.k), settings.diversity.lambda, collector);
+  const rawOf = rawScoresOf(
+    t.signals,
+    picked.map((c) => c.id),
+  );
+  const jitterOf = (tie: number) =>
+    req.seed !== undefined && t.seedJitter > 0 ? t.seedJitter * (tie - 0.5) : 0;
+  return {
+    surface: req.surface,
+    k: req.k,
+    settings: {
+      weights: { ...settings.weights },
+      diversity: {
+        lambda: settings.diversity.lambda,
+        maxPerBrand: settings.diversity.maxPerBrand,
+        maxPerCategory: settings.diversity.maxPerCategory,
+      },
+      fallback: settings.fallback,
+      excludePurchased: settings.excludePurchased,
+    },
+    anchors: t.anchors.map((a) => ({
+      itemId: catalog.ids.keyOf(a.item),
+      title: catalog.titleOf(a.item),
+      weight: a.weight,
+    })),
+    signals: traceSignals(t.signals, settings.weights, generators, catalog),
+    removed: collector.removed,
+    removedCounts: collector.removedCounts,
+    candidates: t.candidates.length,
+    items: [
+      ...picked.map((c, i) => ({
+        itemId: c.itemId,
+        title: catalog.titleOf(c.id),
+        rank: i + 1,
+        score: c.score,
+        source: 'ranked' as const,
+        contributions: traceContributions(c, rawOf, generators),
+        jitter: jitterOf(c.tie),
+        reasons: items[i]!.reasons ?? explainCandidate(t.reasonContext, c),
+      })),
+      ...filled.map((f, i) => ({
+        itemId: catalog.ids.keyOf(f.id),
+        title: catalog.titleOf(f.id),
+        rank: picked.length + i + 1,
+        score: 0,
+        source: f.source,
+        contributions: [],
+        jitter: 0,
+        reasons: items[picked.length + i]!.reasons ?? [fillReason(f)],
+      })),
+    ],
+    fallback: t.fallback,
+    rules: [],
+  };
 }
