@@ -125,7 +125,7 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     writer.push(served(2));
     // The untraced list is encoded at once; the traced one waits for the next turn of the loop.
     expect(built).toBe(0);
-    expect(writer.pending).toBe(1);
+    expect(writer.pending).toBe(2);
     await writer.flush();
     expect(built).toBe(1);
     expect((await rows()).map((r) => r.request_id).sort()).toEqual(['r1', 'r2']);
@@ -138,6 +138,22 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     expect(traces).toHaveLength(1);
     expect(traces[0]).toMatchObject({ request_id: 'r1', item_ids: ['i1', 'gone-1'], rule_ids: ['r-9'] });
     expect(traces[0]!.row).not.toMatch(/person-1|browser-1/);
+    await writer.close();
+  });
+
+  it('keeps a list whose trace could not be made, and counts the trace as skipped', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    writer.push(
+      served(1, {
+        trace: () => {
+          throw new Error('broken trace');
+        },
+      }),
+    );
+    await writer.flush();
+    expect((await rows()).map((r) => r.request_id)).toEqual(['r1']);
+    expect(writer.tracesSkipped).toBe(1);
     await writer.close();
   });
 

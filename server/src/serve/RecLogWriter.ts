@@ -98,7 +98,7 @@ export class RecLogWriter {
   /** Served lists the database refused as data (each one alone); the others of their batch are stored. */
   rejected = 0;
   /** Traced lists handed to {@link push} and not yet encoded (they wait for the next turn). */
-  private deferred = 0;
+  private deferred: ServedList[] = [];
   /** Bytes of the batch buffers held. */
   private bufferedBytes = 0;
   /** Traces left out to bound memory while the database is slow or down; their lists are kept. */
@@ -112,7 +112,7 @@ export class RecLogWriter {
 
   /** Served lists waiting to be written. */
   get pending(): number {
-    return this.held;
+    return this.held + this.deferred.length;
   }
 
   /**
@@ -125,11 +125,14 @@ export class RecLogWriter {
       this.append(entry);
       return;
     }
-    this.deferred++;
-    setImmediate(() => {
-      this.deferred--;
-      this.append(entry);
-    });
+    // One turn takes every traced list pushed before it.
+    if (this.deferred.push(entry) === 1) setImmediate(() => this.appendDeferred());
+  }
+
+  private appendDeferred(): void {
+    const lists = this.deferred;
+    this.deferred = [];
+    for (const entry of lists) this.append(entry);
   }
 
   private append(entry: ServedList): void {
@@ -138,7 +141,18 @@ export class RecLogWriter {
       // A trace is many times the size of its list: while lists pile up, keep the lists.
       if (this.failures > 0 || this.bufferedBytes > (this.options.maxTraceBufferBytes ?? 64 * 1024 * 1024))
         this.tracesSkipped++;
-      else trace = entry.trace();
+      else {
+        try {
+          trace = entry.trace();
+        } catch (error) {
+          // A trace that cannot be made never costs its list.
+          this.tracesSkipped++;
+          this.log.error(
+            { err: error, requestId: entry.requestId },
+            'making a decision trace failed; list kept',
+          );
+        }
+      }
     }
     const row = JSON.stringify({
       ns: entry.namespaceId,
@@ -200,7 +214,7 @@ export class RecLogWriter {
    */
   async flush(): Promise<void> {
     // Traced lists pushed before this call are taken first (immediates run in order).
-    while (this.deferred > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.deferred.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     // One INSERT at a time: a flush started while another runs waits for it (and any after it).
     while (this.flushing) await this.flushing;
     const batch = this.batches[0];
