@@ -48,7 +48,7 @@ export interface RecLogWriterOptions {
 }
 
 /** Traced lists waiting for the next turn beyond which they are encoded at once. */
-const DEFERRED_MAX = 16;
+const DEFERRED_MAX = 256;
 /** Lists per INSERT. */
 const BATCH = 1_000;
 /** Bytes of a batch buffer; one that needs more gets a larger one of its own. */
@@ -129,7 +129,7 @@ export class RecLogWriter {
     }
     // One turn takes every traced list pushed before it. A caller that never yields to the event
     // loop (an in-process loop of awaited calls) would pile them up, kept alive and copied by every
-    // young-generation collection: past a few, they are encoded at once.
+    // young-generation collection: past DEFERRED_MAX (a few MB), they are encoded at once.
     const waiting = this.deferred.push(entry);
     if (waiting === 1) setImmediate(() => this.appendDeferred());
     else if (waiting >= DEFERRED_MAX) this.appendDeferred();
