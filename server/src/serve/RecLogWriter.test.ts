@@ -141,6 +141,23 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     await writer.close();
   });
 
+  it('encodes traced lists at once when 256 wait, for callers that never yield to the event loop', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    let built = 0;
+    const trace = () => {
+      built++;
+      return { body: {} as never, itemIds: [], ruleIds: [], experiment: null, variant: null };
+    };
+    for (let n = 0; n < 300; n++) writer.push(served(n, { trace }));
+    expect(built).toBe(256);
+    expect(writer.pending).toBe(300);
+    await writer.flush();
+    expect(built).toBe(300);
+    expect((await rows()).length).toBe(300);
+    await writer.close();
+  });
+
   it('keeps a list whose trace could not be made, and counts the trace as skipped', async () => {
     await database.query('DELETE FROM rec_traces');
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
