@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { replayTrace } from '@recsys/engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { updateNamespaceSettings } from '../auth/namespaces';
 import type { Database } from '../db/client';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
@@ -44,6 +44,24 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
   const salt = async (ns: string) =>
     (await database.query<{ s: string }>('SELECT trace_salt AS s FROM namespaces WHERE id = $1', [ns]))[0]!.s;
   const written = () => stack.recLog!.flush();
+  /**
+   * Polls until the namespace's engine holds `items` catalog items and `events` events (and the
+   * config version, when given): on a busy PostgreSQL, rows become visible to the poll only once
+   * every older transaction of the server has ended.
+   */
+  const applied = (ns: string, configVersion?: number) =>
+    vi.waitFor(
+      async () => {
+        await stack.engines!.pollOnce();
+        const rt = stack.engines!.get(ns);
+        if (
+          rt.engine.stats().events === 0 ||
+          (configVersion !== undefined && rt.configVersion !== configVersion)
+        )
+          throw new Error(`the engine of ${ns} has not applied the seed yet`);
+      },
+      { timeout: 60_000, interval: 100 },
+    );
 
   beforeAll(async () => {
     database = await target.open();
@@ -53,7 +71,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     await shop.admin.items.remove.mutate({ itemIds: ['gone-1'] });
     await shop.admin.events.batch.mutate({ events: seedEvents() });
     await shop.admin.admin.config.save.mutate({ config: { diversity: { maxPerBrand: 1 } }, activate: true });
-    await stack.engines!.pollOnce();
+    await applied('trace-shop', 1);
   });
   afterAll(async () => {
     await stack?.close();
@@ -151,7 +169,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     const s = await stack.tenant('trace-search');
     await s.admin.items.upsert.mutate({ items: catalog });
     await s.admin.events.batch.mutate({ events: seedEvents() });
-    await stack.engines!.pollOnce();
+    await applied(s.namespaceId);
     const served: string[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await s.browser.recs.similar.query({
@@ -215,7 +233,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     await updateNamespaceSettings(database, 'trace-sampled', { traceSampleRate: 0 });
     await s.admin.items.upsert.mutate({ items: catalog });
     await s.admin.events.batch.mutate({ events: seedEvents() });
-    await stack.engines!.pollOnce();
+    await applied(s.namespaceId);
     const plain = await s.browser.recs.similar.query({ itemId: 'shoe-1', k: 2 });
     const explained = await s.browser.recs.similar.query({ itemId: 'shoe-1', k: 2, explain: true });
     const input = encodeURIComponent(JSON.stringify({ itemId: 'shoe-1', k: 2 }));
@@ -281,7 +299,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     await s.admin.items.upsert.mutate({ items: catalog });
     await s.admin.events.batch.mutate({ events: seedEvents() });
     await s.admin.users.alias.mutate({ anonymousId: 'fg-browser', userId: 'fg-user' });
-    await stack.engines!.pollOnce();
+    await applied(s.namespaceId);
     const count = async (query: Record<string, unknown>) =>
       (await s.admin.admin.traces.search.query(query)).traces.length;
     await s.admin.recs.forUser.query({ userId: 'fg-user', k: 2 });
