@@ -310,6 +310,9 @@ async function main(): Promise<void> {
   measureLive('forUser (live ingest)');
   measure('similar (explain)', 'similar', { explain: true });
   measure('forUser (explain, λ=.5)', 'forUser', { explain: true, overrides: { diversity: { lambda: 0.5 } } });
+  // What a decision trace costs the engine (the server traces 100% of lists unless sampled down).
+  measure('forUser (traced)', 'forUser', { trace: true });
+  measure('similar (traced)', 'similar', { trace: true });
   const header = (what: string) =>
     `recommend() latency ${what}, ${CALLS.toLocaleString()} calls per row after 50 warm-up calls, k=10; wall time, then ` +
     `process CPU time per call (all threads, ~1 µs resolution; less sensitive to a busy machine). load average ${os.loadavg()[0]!.toFixed(1)}:`;

@@ -5,6 +5,7 @@ import type {
   SignalName,
   Surface,
 } from './config/engineConfig';
+import type { RecTrace } from './pipeline/traceRequest';
 import type { FallbackSource } from './protocol';
 import type { EngineEvent, EngineItem } from './types';
 import type { VectorSource } from './vectors/types';
@@ -64,6 +65,13 @@ export interface RecRequest {
   overrides?: RequestOverrides;
   /** Evaluation time (epoch ms); defaults to the engine clock. */
   now?: number;
+  /**
+   * Return the decision trace (`RecResult.trace`): what each signal proposed, what each filter
+   * removed and why, and each item's score as the sum of its parts. Costs nothing when off.
+   * @default false
+   * @example { surface: 'similar', itemId: 'sku-1', k: 8, trace: true }
+   */
+  trace?: boolean;
 }
 
 /** Why an item was recommended: one entry per contributing signal. */
@@ -84,6 +92,8 @@ export interface RecResult {
   items: Array<{ itemId: string; score: number; reasons?: Reason[] }>;
   /** `used`: the list was topped up (`filled` items from `sources`) or is shorter than `k`. */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
+  /** The decision trace, when the request asked for one (`trace: true`). */
+  trace?: RecTrace;
 }
 
 /** Counters for monitoring. */

@@ -8,6 +8,7 @@
  * - configuration: `EngineConfig` and its sections, `defaultEngineConfig`, `resolveEngineConfig`,
  *   and `embeddingListLength` (how long the engine's embedding neighbour lists are, so a vector
  *   index can precompute rows that long);
+ * - decision traces: `RecTrace` (what `trace: true` returns) and `replayTrace`;
  * - text embeddings: the encoders, `IvfIndex`, `itemText`/`textHash`, vector (de)serialisation and
  *   `pullModel`.
  *
@@ -42,6 +43,18 @@ export { defaultEngineConfig, SIGNALS, SURFACES } from './config/engineConfig';
 export { resolveEngineConfig } from './config/resolveEngineConfig';
 export { type CreateEngineOptions, createEngine } from './createEngine';
 export { embeddingListLength } from './pipeline/collectSignals';
+export {
+  type RecTrace,
+  type RemovalReason,
+  type RemovalStep,
+  type ReplayedItem,
+  replayTrace,
+  type TraceContribution,
+  type TraceItem,
+  type TraceRemoval,
+  type TraceRuleEffect,
+  type TraceSignal,
+} from './pipeline/traceRequest';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
 export {
   type BuiltinModelOptions,

@@ -136,7 +136,13 @@ const ctx: Context = {
   log,
   origin: undefined,
   metrics: server.services.metrics,
-  auth: { namespaceId: 'bench', kind: 'secret', keyId: 'bench', settings: {} },
+  // BENCH_TRACE_RATE: the namespace's traceSampleRate (default: every list traced, as a new namespace).
+  auth: {
+    namespaceId: 'bench',
+    kind: 'secret',
+    keyId: 'bench',
+    settings: process.env.BENCH_TRACE_RATE ? { traceSampleRate: Number(process.env.BENCH_TRACE_RATE) } : {},
+  },
   userToken: undefined,
 };
 const caller = appRouter.createCaller(ctx);

@@ -96,3 +96,12 @@ export {
   type StartOptions,
   startRecsys,
 } from './start';
+export { formatTrace } from './traces/formatTrace';
+export type { StoredTrace, TracedRequest } from './traces/storedTrace';
+export {
+  DEFAULT_TRACE_RETENTION_DAYS,
+  getTrace,
+  pruneTraces,
+  searchTraces,
+  type TraceQuery,
+} from './traces/traceStore';

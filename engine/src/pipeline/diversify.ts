@@ -2,6 +2,9 @@ import type { DiversityConfig } from '../config/engineConfig';
 import type { Catalog } from '../indexes/Catalog';
 import type { Candidate, RankedList } from './blendSignals';
 
+/** Why {@link ListCaps} refuses an item. */
+export type CapRefusal = 'parent' | 'brand-cap' | 'category-cap' | 'unknown';
+
 /** Tracks one list's per-parent, per-brand and per-category usage. */
 export class ListCaps {
   private readonly parents = new Set<string>();
@@ -27,6 +30,24 @@ export class ListCaps {
       return false;
     }
     return true;
+  }
+
+  /** Why `id` may not join the list (undefined: it may); what traced requests record. */
+  refusal(id: number): CapRefusal | undefined {
+    const info = this.catalog.info(id);
+    if (info === undefined) return 'unknown';
+    if (this.parents.has(info.parentKey)) return 'parent';
+    const { maxPerBrand, maxPerCategory } = this.cfg;
+    if (maxPerBrand > 0 && info.brand >= 0 && (this.brands.get(info.brand) ?? 0) >= maxPerBrand)
+      return 'brand-cap';
+    if (
+      maxPerCategory > 0 &&
+      info.category >= 0 &&
+      (this.categories.get(info.category) ?? 0) >= maxPerCategory
+    ) {
+      return 'category-cap';
+    }
+    return undefined;
   }
 
   take(id: number): void {

@@ -1,4 +1,4 @@
-import type { FallbackSource } from '../api';
+import type { FallbackSource, Reason } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import type { PopularityIndex } from '../indexes/PopularityIndex';
 import type { Candidate } from './blendSignals';
@@ -63,4 +63,11 @@ export function fillFallback(args: {
   if (need() > 0 && categoryTag !== undefined) fill('bestseller', 'category-bestsellers', categoryTag);
   if (need() > 0 && args.popularFill) fill('popular', 'popular', undefined);
   return out;
+}
+
+/** The reason of an item the fallback added. */
+export function fillReason(f: FallbackItem): Reason {
+  return f.source === 'popular'
+    ? { signal: 'popular', contribution: 0, text: 'popular right now' }
+    : { signal: 'bestseller', contribution: 0, text: `best-seller in ${f.label ?? 'this category'}` };
 }

@@ -14,6 +14,8 @@
  * 6. `diversify.ts`: MMR and hard caps (`ListCaps`), similarity from `vectors/similarity.ts`.
  * 7. `fillFallback.ts`: a short list filled with category best-sellers, then popular items.
  * 8. `explainCandidate.ts`: one reason per contributing signal (with `explain: true`).
+ * 9. `traceRequest.ts` (only with `trace: true`): records steps 3–8 as they run and returns the
+ *    decision trace with the list.
  *
  * Numbered file names were considered and rejected: the numbers would leak into every import and
  * inserting a step would rename files; this list is the single place the order is written.
@@ -31,9 +33,10 @@ import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectS
 import { createEligibility, type DenseMemo } from './createEligibility';
 import { diversify, diversifyPoolSize, ListCaps } from './diversify';
 import { explainCandidate } from './explainCandidate';
-import { fillFallback } from './fillFallback';
+import { fillFallback, fillReason } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
+import { buildTrace, TraceCollector, TracingCaps } from './traceRequest';
 
 /** The engine state one request reads. */
 export interface RecommendState {
@@ -139,7 +142,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const neverShow = req.surface === 'similar' || req.surface === 'cart' ? primary.map((a) => a.item) : [];
   // −2: a category no item ever had, so nothing can match.
   const categoryTag = req.category !== undefined ? (catalog.categoryTag(req.category) ?? -2) : undefined;
-  const eligible = createEligibility({
+  const eligibility = {
     catalog,
     filters: req.filters,
     excludedItems: neverShow,
@@ -147,7 +150,13 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     profile,
     purchasedSince: settings.excludePurchased ? now - settings.purchaseExclusionWindowMs : undefined,
     memo: state.memo,
-  });
+  };
+  // A traced request sees the same predicate and caps, wrapped to record what they refuse.
+  const collector = req.trace === true ? new TraceCollector(catalog) : undefined;
+  const eligible =
+    collector === undefined
+      ? createEligibility(eligibility)
+      : collector.wrapEligibility(createEligibility(eligibility), eligibility);
   const f = req.filters;
   const restrictive =
     categoryTag !== undefined ||
@@ -187,6 +196,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           restrictive,
           k: req.k,
         });
+  const generators = allSignalsGenerate(req.surface) ? undefined : RELATION_SET;
   const candidates = blendSignals(
     signals,
     settings.weights,
@@ -195,13 +205,16 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     req.seed,
     config.ranking.seedJitter,
     {
-      generators: allSignalsGenerate(req.surface) ? undefined : RELATION_SET,
+      generators,
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
       // What diversify reads when caps reject few: its MMR pool, then a few more in order.
       head: diversifyPoolSize(req.k) + req.k,
     },
   );
-  const caps = new ListCaps(catalog, settings.diversity);
+  const caps =
+    collector === undefined
+      ? new ListCaps(catalog, settings.diversity)
+      : new TracingCaps(catalog, settings.diversity, collector);
   const similarity = createItemSimilarity(catalog, state.vectors);
   const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);
   const filled =
@@ -227,7 +240,10 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     anchors,
     vectors: state.vectors,
     categoryLabel: categoryTag !== undefined && categoryTag >= 0 ? catalog.tagLabel(categoryTag) : undefined,
-    interestTags: req.explain && profile !== undefined ? profile.topTags(now, 10).map((t) => t.tag) : [],
+    interestTags:
+      (req.explain || collector !== undefined) && profile !== undefined
+        ? profile.topTags(now, 10).map((t) => t.tag)
+        : [],
   };
   const items: RecResult['items'] = picked.map((c) => {
     const out: RecResult['items'][number] = { itemId: c.itemId, score: c.score };
@@ -236,19 +252,28 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   });
   for (const f of filled) {
     const out: RecResult['items'][number] = { itemId: catalog.ids.keyOf(f.id), score: 0 };
-    if (req.explain) {
-      out.reasons = [
-        f.source === 'popular'
-          ? { signal: 'popular', contribution: 0, text: 'popular right now' }
-          : { signal: 'bestseller', contribution: 0, text: `best-seller in ${f.label ?? 'this category'}` },
-      ];
-    }
+    if (req.explain) out.reasons = [fillReason(f)];
     items.push(out);
   }
   const sources = [...new Set(filled.map((f) => f.source))];
   // `used` also when the list is short: the caller asked for k and learns it did not get them.
-  return {
+  const fallback = { used: filled.length > 0 || items.length < req.k, sources, filled: filled.length };
+  if (collector === undefined) return { items, fallback };
+  const trace = buildTrace({
+    req,
+    seedJitter: config.ranking.seedJitter,
+    settings,
+    catalog,
+    anchors,
+    signals,
+    generators,
+    candidates,
+    picked,
+    filled,
     items,
-    fallback: { used: filled.length > 0 || items.length < req.k, sources, filled: filled.length },
-  };
+    reasonContext,
+    fallback,
+    collector,
+  });
+  return { items, fallback, trace };
 }

@@ -12,6 +12,7 @@ import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
+import { tracesRouter } from './traces';
 
 /** This process applies a switch at once; other processes see the `changes` row on their next poll. */
 function reloadNow(ctx: Context) {
@@ -149,4 +150,9 @@ const keysRouter = router({
 });
 
 /** Operator procedures; secret keys only. */
-export const adminRouter = router({ config: configRouter, keys: keysRouter, experiments: experimentsRouter });
+export const adminRouter = router({
+  config: configRouter,
+  keys: keysRouter,
+  experiments: experimentsRouter,
+  traces: tracesRouter,
+});

@@ -85,6 +85,10 @@ const POLICY: Record<string, Procedure> = {
   'admin.experiments.complete': P('secret', 'none', [404]),
   'admin.experiments.results': P('secret', 'none', [404]),
   'admin.experiments.checkGuardrails': P('secret', 'none', [404]),
+  // 404: the requestId the matrix names was never served (state, not access).
+  'admin.traces.get': P('secret', 'none', [200, 404]),
+  'admin.traces.search': P('secret'),
+  'admin.traces.prune': P('secret'),
   collect: P('browser', 'store without userId'),
 };
 
@@ -244,6 +248,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.experiments.complete': { id: 'matrix-none' },
       'admin.experiments.results': { id: 'matrix-none' },
       'admin.experiments.checkGuardrails': { id: 'matrix-none' },
+      'admin.traces.get': { requestId: `never-served-${tag}` },
+      'admin.traces.search': { limit: 5 },
+      'admin.traces.prune': {},
       collect: { events: [event] },
     };
     return inputs[path];
@@ -278,7 +285,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results)$/.test(path);
+      const query = path.startsWith('recs.') || /\.(get|list|results|search)$/.test(path);
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

@@ -27,6 +27,8 @@ export interface Context {
   auth: Principal | AuthFailure | Error | undefined;
   /** The `x-recsys-user-token` header: proves the userId a publishable-key request names. */
   userToken: string | undefined;
+  /** The `x-recsys-trace: 1` header: store this list's decision trace whatever the sample rate. */
+  traceRequested?: boolean;
   metrics: Metrics;
 }
 

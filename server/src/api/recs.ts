@@ -7,6 +7,7 @@ import { ServiceUnavailableError } from '../errors';
 import type { AssignedTreatment } from '../experiments/assign';
 import { applyTreatment } from '../experiments/treatment';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
+import { shouldTrace, traceEntry } from '../traces/storedTrace';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
 import { type RecsResponse, recsInputSchemas } from './recsContract';
 
@@ -29,6 +30,13 @@ async function serve(
       code: 'SERVICE_UNAVAILABLE',
       message: 'Recommendations are not enabled on this server.',
     });
+  }
+  // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
+  if (
+    ctx.services.recLog &&
+    shouldTrace(ctx.principal.settings.traceSampleRate, input.explain || ctx.traceRequested === true)
+  ) {
+    input = { ...input, trace: true };
   }
   const assigned = await assignExperiment(ctx, surface, input);
   const treated = assigned ? applyTreatment(input, surface, assigned) : input;
@@ -65,6 +73,8 @@ async function serve(
     fallback: listed.fallback.used,
     configVersion: listed.configVersion,
     experiment: listed.experiment,
+    // Built when the writer takes it, after the response is on its way.
+    trace: listed.trace ? () => traceEntry(surface, requested, input, listed) : undefined,
   });
   const response: RecsResponse = { requestId, surface, items: listed.items, fallback: listed.fallback };
   if (listed.experiment) response.experiment = listed.experiment;

@@ -27,6 +27,18 @@ export interface NamespaceSettings {
    * @default false
    */
   trustBrowserUserIds?: boolean;
+  /**
+   * Share of served lists whose decision trace is stored, 0–1. Lists asked for with `explain` or
+   * the `x-recsys-trace: 1` header are always traced. Large shops lower it to store less.
+   * @default 1
+   * @example { traceSampleRate: 0.05 }
+   */
+  traceSampleRate?: number;
+  /**
+   * Days a decision trace is kept; `pruneTraces` (`recsys traces prune`) deletes older ones.
+   * @default 30
+   */
+  traceRetentionDays?: number;
 }
 
 export async function createNamespace(
@@ -61,6 +73,20 @@ export async function updateNamespaceSettings(database: Database, id: string, se
     throw new UserError(
       'BAD_REQUEST',
       `trustBrowserUserIds must be true or false, not "${String(settings.trustBrowserUserIds)}".`,
+    );
+  }
+  const rate = settings.traceSampleRate;
+  if (rate !== undefined && !(typeof rate === 'number' && rate >= 0 && rate <= 1)) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `traceSampleRate must be a number from 0 to 1 (e.g. 0.1 stores one trace in ten), not "${String(rate)}".`,
+    );
+  }
+  const days = settings.traceRetentionDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `traceRetentionDays must be a whole number of days from 1 to 3650, not "${String(days)}".`,
     );
   }
   const rows = await database.db

@@ -96,6 +96,7 @@ describe.each(storages)('recsys forget on $name', (storage) => {
       aliasesDeleted: 0,
       eventsDeleted: 2,
       recLogsDeleted: 0,
+      tracesDeleted: 0,
     });
     const visitor = await recsys(storage.env, 'forget', '-n', 'cli-forget', '--anonymous-id', 'a-alone');
     expect(visitor.code, visitor.stderr).toBe(0);

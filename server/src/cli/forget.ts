@@ -37,7 +37,7 @@ export function registerForgetCommand(program: Command, globals: () => GlobalOpt
           ? `user "${input.data.userId}"`
           : `anonymous id "${input.data.anonymousId}"`;
         console.log(
-          `Forgot ${who} in "${opts.namespace}": ${result.userDeleted ? 'user row, ' : ''}${result.aliasesDeleted} aliases, ${result.eventsDeleted} events, ${result.recLogsDeleted} served lists.`,
+          `Forgot ${who} in "${opts.namespace}": ${result.userDeleted ? 'user row, ' : ''}${result.aliasesDeleted} aliases, ${result.eventsDeleted} events, ${result.recLogsDeleted} served lists, ${result.tracesDeleted} traces.`,
         );
       }),
     );

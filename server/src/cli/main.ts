@@ -14,6 +14,7 @@ import { registerScenariosCommand } from './scenarios';
 import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
 import { registerSimulateCommand } from './simulate';
+import { registerTraceCommands } from './traces';
 import { registerTuneCommand } from './tune';
 
 const program = new Command();
@@ -84,6 +85,12 @@ ns.command('settings <id>')
     'accept a userId from publishable-key requests without a user token (off: recommended)',
     onOffArg,
   )
+  .option(
+    '--trace-sample-rate <rate>',
+    'share of served lists whose decision trace is stored, 0–1 (explain and x-recsys-trace: 1 are always traced)',
+    Number,
+  )
+  .option('--trace-retention-days <days>', 'days a decision trace is kept (recsys traces prune)', intArg)
   .action(
     (
       id: string,
@@ -94,6 +101,8 @@ ns.command('settings <id>')
         secretLimit?: string;
         secretBurst?: number;
         trustBrowserUserIds?: boolean;
+        traceSampleRate?: number;
+        traceRetentionDays?: number;
       },
     ) =>
       withDatabase(globals(), async (database) => {
@@ -121,6 +130,8 @@ ns.command('settings <id>')
           ...(opts.trustBrowserUserIds !== undefined
             ? { trustBrowserUserIds: opts.trustBrowserUserIds }
             : {}),
+          ...(opts.traceSampleRate !== undefined ? { traceSampleRate: opts.traceSampleRate } : {}),
+          ...(opts.traceRetentionDays !== undefined ? { traceRetentionDays: opts.traceRetentionDays } : {}),
         });
         console.log(JSON.stringify(settings));
       }),
@@ -155,6 +166,7 @@ program
 registerEvalCommand(program);
 registerTuneCommand(program);
 registerConfigCommand(program, globals);
+registerTraceCommands(program, globals);
 registerSeedCommand(program, globals);
 registerResetCommand(program, globals);
 registerForgetCommand(program, globals);

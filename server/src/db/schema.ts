@@ -39,6 +39,11 @@ export const namespaces = pgTable('namespaces', {
   settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
   /** The engine configuration version in force; null = engine defaults. */
   activeConfigVersion: integer('active_config_version'),
+  /**
+   * Salt of the user and anonymous id hashes in `rec_traces`, random per namespace. It never leaves
+   * the database: ids are hashed by the statements that write and search traces.
+   */
+  traceSalt: text('trace_salt').notNull().default(sql`(gen_random_uuid()::text)`),
   createdAt: createdAt(),
 });
 
@@ -271,5 +276,41 @@ export const experimentChanges = pgTable(
   (t) => [
     primaryKey({ columns: [t.namespaceId, t.id] }),
     index('experiment_changes_exp_idx').on(t.namespaceId, t.experimentId),
+  ],
+);
+
+/**
+ * The decision trace of a served list (sampled; see `traceSampleRate`), written with its `rec_logs`
+ * row by the same statement. User and anonymous ids are stored only as salted hashes.
+ */
+export const recTraces = pgTable(
+  'rec_traces',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    requestId: text('request_id').notNull(),
+    /** The placement when the request named one, else the surface. */
+    surface: text('surface').notNull(),
+    /** sha-256 of the namespace's `trace_salt`, `:u:` and the userId. */
+    userHash: text('user_hash'),
+    /** sha-256 of the namespace's `trace_salt`, `:a:` and the anonymousId. */
+    anonymousHash: text('anonymous_hash'),
+    configVersion: integer('config_version'),
+    experiment: text('experiment'),
+    variant: text('variant'),
+    /** Items shown, and items a filter, cap or rule removed: what a search by item looks in. */
+    itemIds: text('item_ids').array().notNull().default(sql`'{}'::text[]`),
+    /** Rules that matched. */
+    ruleIds: text('rule_ids').array().notNull().default(sql`'{}'::text[]`),
+    /** The trace itself (request, signals, removals, final items; see `StoredTrace`). */
+    trace: jsonb('trace').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.requestId] }),
+    index('rec_traces_ns_created_idx').on(t.namespaceId, t.createdAt),
+    index('rec_traces_ns_user_idx').on(t.namespaceId, t.userHash),
+    index('rec_traces_ns_anonymous_idx').on(t.namespaceId, t.anonymousHash),
+    index('rec_traces_items_idx').using('gin', t.itemIds),
+    index('rec_traces_rules_idx').using('gin', t.ruleIds),
   ],
 );

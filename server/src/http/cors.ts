@@ -33,7 +33,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse): boolean {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     res.setHeader(
       'Access-Control-Allow-Headers',
-      `authorization, content-type, trpc-accept, trpc-batch-mode, x-request-id, ${USER_TOKEN_HEADER}`,
+      `authorization, content-type, trpc-accept, trpc-batch-mode, x-request-id, x-recsys-trace, ${USER_TOKEN_HEADER}`,
     );
     res.setHeader('Access-Control-Max-Age', '86400');
     res.statusCode = 204;

@@ -122,6 +122,15 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     body: { keyId: anyString, allowedOrigins: ['https://other.example'] },
   },
   'admin.keys.revoke': { input: { keyId: 'CREATED' }, body: { keyId: anyString, revoked: true } },
+  'admin.traces.get': {
+    input: { requestId: 'SERVED' },
+    body: expect.objectContaining({ requestId: anyString, surface: 'recentlyViewed' }),
+  },
+  'admin.traces.search': {
+    input: { surface: 'recentlyViewed', limit: 5 },
+    body: { traces: [expect.objectContaining({ surface: 'recentlyViewed' })], nextCursor: null },
+  },
+  'admin.traces.prune': { body: { deleted: 0 } },
   'admin.experiments.create': {
     input: {
       id: 'rest-exp',
@@ -259,6 +268,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
   it('answers every procedure over REST with status 200 and the shape of its result', async () => {
     let created: string | undefined;
     let saved: number | undefined;
+    let served: string | undefined;
     const routes = new Map(restRoutes(appRouter).map((r) => [r.procedure, r]));
     // In the table's order: calls that need what an earlier one made (a key, a config version) follow it.
     for (const [procedure, call] of Object.entries(CALLS)) {
@@ -266,7 +276,9 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       let input = call.input as Record<string, unknown> | undefined;
       if (input?.keyId === 'CREATED') input = { ...input, keyId: created };
       if (input?.version === 'SAVED') input = { ...input, version: saved };
-      if (procedure.startsWith('recs.')) {
+      if (input?.requestId === 'SERVED') input = { ...input, requestId: served };
+      // A list's trace is written in the background, after its answer: wait until it is stored.
+      if (procedure.startsWith('recs.') || procedure.startsWith('admin.traces.')) {
         // A write reaches the engines once its transaction is older than every open one on the
         // database server (see the README's Freshness): on a busy PostgreSQL that can take a moment.
         await expect
@@ -298,6 +310,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       if (route.type === 'mutation') await stack.engines!.pollOnce();
       if (procedure === 'admin.keys.create') created = got.body.keyId;
       if (procedure === 'admin.config.save') saved = got.body.version;
+      if (procedure.startsWith('recs.')) served = got.body.requestId;
     }
   });
 

@@ -18,6 +18,7 @@ import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import { TRACE_HEADER } from '../traces/storedTrace';
 import { createApiReference } from './apiReference';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { createBundleHandler, defaultBundleDirs } from './bundles';
@@ -181,6 +182,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       metrics,
       auth: resolved.has(req) ? resolved.get(req) : await resolveKey(req, undefined, origin),
       userToken: typeof userToken === 'string' ? userToken : undefined,
+      traceRequested: req.headers[TRACE_HEADER] === '1',
     };
   }
   function onError({ error, path, ctx }: { error: TRPCError; path?: string; ctx?: Context }) {

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { aliases, changes, events, recLogs, users } from '../db/schema';
+import { aliases, changes, events, recLogs, recTraces, users } from '../db/schema';
+import { hashOf } from '../traces/traceStore';
 
 /** What an erasure removed; the same shape whether it was asked for by userId or by anonymousId. */
 export interface ForgetResult {
@@ -8,12 +9,14 @@ export interface ForgetResult {
   aliasesDeleted: number;
   eventsDeleted: number;
   recLogsDeleted: number;
+  /** Decision traces of those lists (found by the salted hashes they store). */
+  tracesDeleted: number;
 }
 
 type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
 
 /**
- * GDPR erasure of a user: the user row and traits, their aliases, and every event and served list
+ * GDPR erasure of a user: the user row and traits, their aliases, and every event, served list and trace
  * recorded under the user or under an anonymous id linked to them — by an alias (`users.alias`)
  * or only by an event that carried both ids. An event or list of a linked anonymous id that names
  * another user is that user's and stays.
@@ -43,11 +46,25 @@ export async function forgetUser(database: Database, namespaceId: string, userId
           ? or(eq(table.userId, userId), and(inArray(table.anonymousId, anonymousIds), isNull(table.userId)))
           : eq(table.userId, userId),
       );
+    // Traces hold hashes only: the same rule as above, on the hashes of the ids.
+    const userHash = eq(recTraces.userHash, hashOf(namespaceId, 'u', userId));
+    const traces = and(
+      eq(recTraces.namespaceId, namespaceId),
+      anonymousIds.length
+        ? or(
+            userHash,
+            and(
+              or(...anonymousIds.map((id) => eq(recTraces.anonymousHash, hashOf(namespaceId, 'a', id)))),
+              isNull(recTraces.userHash),
+            ),
+          )
+        : userHash,
+    );
     const deletedUsers = await tx
       .delete(users)
       .where(and(eq(users.namespaceId, namespaceId), eq(users.userId, userId)))
       .returning({ id: users.userId });
-    return erase(tx, namespaceId, [userId, ...anonymousIds], byIdentity, {
+    return erase(tx, namespaceId, [userId, ...anonymousIds], byIdentity, traces, {
       userDeleted: deletedUsers.length > 0,
       aliasesDeleted: aliased.length,
     });
@@ -67,7 +84,11 @@ export async function forgetAnonymous(database: Database, namespaceId: string, a
       .returning({ userId: aliases.userId });
     const byIdentity = (table: typeof events | typeof recLogs) =>
       and(eq(table.namespaceId, namespaceId), eq(table.anonymousId, anonymousId));
-    return erase(tx, namespaceId, [anonymousId], byIdentity, {
+    const traces = and(
+      eq(recTraces.namespaceId, namespaceId),
+      eq(recTraces.anonymousHash, hashOf(namespaceId, 'a', anonymousId)),
+    );
+    return erase(tx, namespaceId, [anonymousId], byIdentity, traces, {
       userDeleted: false,
       aliasesDeleted: aliased.length,
     });
@@ -84,6 +105,7 @@ async function erase(
   namespaceId: string,
   ids: string[],
   byIdentity: (table: typeof events | typeof recLogs) => SQL | undefined,
+  traces: SQL | undefined,
   done: Pick<ForgetResult, 'userDeleted' | 'aliasesDeleted'>,
 ): Promise<ForgetResult> {
   const deletedEvents = await tx.delete(events).where(byIdentity(events)).returning({ id: events.eventId });
@@ -91,6 +113,7 @@ async function erase(
     .delete(recLogs)
     .where(byIdentity(recLogs))
     .returning({ id: recLogs.requestId });
+  const deletedTraces = await tx.delete(recTraces).where(traces).returning({ id: recTraces.requestId });
   // Rows keep their `tx`, so engine hosts never read them again; only what they say is cleared.
   await tx
     .update(changes)
@@ -106,6 +129,7 @@ async function erase(
     ...done,
     eventsDeleted: deletedEvents.length,
     recLogsDeleted: deletedLogs.length,
+    tracesDeleted: deletedTraces.length,
   };
   await tx.insert(changes).values({ namespaceId, kind: 'forget', payload: { ...result } });
   return result;

@@ -468,7 +468,13 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
         `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, items) VALUES ('shop', 'r-forget', 'forUser', 'u-login', '[]')`,
       );
       const result = await shop.admin.users.forget.mutate({ userId: 'u-login' });
-      expect(result).toEqual({ userDeleted: true, aliasesDeleted: 1, eventsDeleted: 5, recLogsDeleted: 1 });
+      expect(result).toEqual({
+        userDeleted: true,
+        aliasesDeleted: 1,
+        eventsDeleted: 5,
+        recLogsDeleted: 1,
+        tracesDeleted: 0,
+      });
       for (const [table, where] of [
         ['users', `user_id = 'u-login'`],
         ['aliases', `user_id = 'u-login' OR anonymous_id = 'anon-login'`],

@@ -248,7 +248,13 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
       );
 
       const result = await shop.admin.users.forget.mutate({ userId: 'er-u' });
-      expect(result).toEqual({ userDeleted: true, aliasesDeleted: 1, eventsDeleted: 3, recLogsDeleted: 1 });
+      expect(result).toEqual({
+        userDeleted: true,
+        aliasesDeleted: 1,
+        eventsDeleted: 3,
+        recLogsDeleted: 1,
+        tracesDeleted: 0,
+      });
       expect(await rowsNaming(['er-u', 'er-a-alias'])).toEqual(nothing);
       // The event that names another user is theirs and stays; nothing else under the linked id does.
       const seen = await shop.admin.events.list.query({ limit: 10, anonymousId: 'er-a-seen' });
@@ -277,6 +283,7 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
         aliasesDeleted: 0,
         eventsDeleted: 2,
         recLogsDeleted: 1,
+        tracesDeleted: 0,
       });
       expect(await rowsNaming(['an-a'])).toEqual(nothing);
 

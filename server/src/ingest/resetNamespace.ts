@@ -12,6 +12,7 @@ import {
   items,
   namespaces,
   recLogs,
+  recTraces,
   users,
 } from '../db/schema';
 import { UserError } from '../errors';
@@ -19,6 +20,7 @@ import { UserError } from '../errors';
 type NamespacedTable =
   | typeof events
   | typeof recLogs
+  | typeof recTraces
   | typeof aliases
   | typeof users
   | typeof itemEmbeddings
@@ -48,7 +50,7 @@ export interface ResetResult {
 
 /**
  * Empties a namespace: events, then users, then items (and aliases, item
- * embeddings, served-list logs), in one transaction with a `reset` change so
+ * embeddings, served-list logs and their traces), in one transaction with a `reset` change so
  * every engine host rebuilds the namespace from the now-empty tables.
  * Keys and config versions are kept unless `all`.
  */
@@ -77,6 +79,7 @@ export async function resetNamespace(
     // Children before parents: behaviour, then who and what it refers to.
     await wipe('events', events);
     await wipe('rec_logs', recLogs);
+    await wipe('rec_traces', recTraces);
     await wipe('aliases', aliases);
     await wipe('users', users);
     await wipe('item_embeddings', itemEmbeddings);

@@ -95,6 +95,8 @@ export interface ServedListLogState {
   readonly pending: number;
   readonly dropped: number;
   readonly rejected: number;
+  /** Traces left out (their lists kept) while the database failed or the buffer was large. */
+  readonly tracesSkipped?: number;
 }
 
 /**
@@ -123,6 +125,17 @@ export function watchServedListLog(metrics: Metrics, log: ServedListLogState): v
         this.inc({ reason }, log[reason] - counted[reason]);
         counted[reason] = log[reason];
       }
+    },
+  });
+  let skipped = 0;
+  new Counter({
+    name: 'recsys_traces_skipped_total',
+    help: 'Decision traces not stored although sampled (their lists were logged): the database was failing or the log buffer was large',
+    registers,
+    collect() {
+      const now = log.tracesSkipped ?? 0;
+      this.inc(now - skipped);
+      skipped = now;
     },
   });
 }

@@ -1,9 +1,14 @@
+import type { RecTrace } from '@recsys/engine';
 import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
 
-/** What `recs.*` asks of the engines: a validated request, with its defaults filled in. */
+/**
+ * What `recs.*` asks of the engines: a validated request, with its defaults filled in; `trace`:
+ * return the decision trace too.
+ */
 export type ServeInput = RecsInput & {
   k: number;
   explain: boolean;
+  trace?: boolean;
   /** The experiment and variant the list is served under (assigned before ranking). */
   experiment?: { id: string; variant: string } | undefined;
 };
@@ -18,6 +23,8 @@ export interface EngineList {
   configVersion: number | null;
   /** The experiment and variant it was served under, echoed from the input. */
   experiment?: { id: string; variant: string } | undefined;
+  /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
+  trace?: RecTrace;
 }
 
 /** How far loading the engine indexes has got, for `/readyz`. */

@@ -130,6 +130,93 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     expect(stored.find((r) => r.request_id === 'r2')!.items).toEqual(big);
   });
 
+  it('encodes a traced list after the turn it was served in, and stores it with its trace, ids hashed', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    let built = 0;
+    const trace = () => {
+      built++;
+      return {
+        body: { request: { k: 2 }, rules: [], engine: { items: [] } } as never,
+        itemIds: ['i1', 'gone-1'],
+        ruleIds: ['r-9'],
+        experiment: null,
+        variant: null,
+      };
+    };
+    writer.push(served(1, { userId: 'person-1', anonymousId: 'browser-1', trace }));
+    writer.push(served(2));
+    // The untraced list is encoded at once; the traced one waits for the next turn of the loop.
+    expect(built).toBe(0);
+    expect(writer.pending).toBe(2);
+    await writer.flush();
+    expect(built).toBe(1);
+    expect((await rows()).map((r) => r.request_id).sort()).toEqual(['r1', 'r2']);
+    const traces = await database.query<{
+      request_id: string;
+      row: string;
+      item_ids: string[];
+      rule_ids: string[];
+    }>('SELECT request_id, t::text AS row, item_ids, rule_ids FROM rec_traces t');
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toMatchObject({ request_id: 'r1', item_ids: ['i1', 'gone-1'], rule_ids: ['r-9'] });
+    expect(traces[0]!.row).not.toMatch(/person-1|browser-1/);
+    await writer.close();
+  });
+
+  it('encodes traced lists at once when 256 wait, for callers that never yield to the event loop', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    let built = 0;
+    const trace = () => {
+      built++;
+      return { body: {} as never, itemIds: [], ruleIds: [], experiment: null, variant: null };
+    };
+    for (let n = 0; n < 300; n++) writer.push(served(n, { trace }));
+    expect(built).toBe(256);
+    expect(writer.pending).toBe(300);
+    await writer.flush();
+    expect(built).toBe(300);
+    expect((await rows()).length).toBe(300);
+    await writer.close();
+  });
+
+  it('keeps a list whose trace could not be made, and counts the trace as skipped', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    writer.push(
+      served(1, {
+        trace: () => {
+          throw new Error('broken trace');
+        },
+      }),
+    );
+    await writer.flush();
+    expect((await rows()).map((r) => r.request_id)).toEqual(['r1']);
+    expect(writer.tracesSkipped).toBe(1);
+    await writer.close();
+  });
+
+  it('keeps every list but leaves out traces once the buffer holds maxTraceBufferBytes', async () => {
+    await database.query('DELETE FROM rec_traces');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxTraceBufferBytes: 1 });
+    const trace = () => ({
+      body: { request: { k: 2 }, rules: [], engine: { items: [] } } as never,
+      itemIds: [],
+      ruleIds: [],
+      experiment: null,
+      variant: null,
+    });
+    // The first list starts the buffer (0 bytes held); the next two find it over the bound.
+    for (let n = 0; n < 3; n++) writer.push(served(n, { trace }));
+    await writer.flush();
+    expect((await rows()).length).toBe(3);
+    const [traced] = await database.query<{ n: number }>('SELECT count(*)::int AS n FROM rec_traces');
+    expect(traced!.n).toBe(1);
+    expect(writer.tracesSkipped).toBe(2);
+    await writer.close();
+  });
+
   it('drops the oldest lists beyond maxBuffer, counts them, and writes the newest', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER, maxBuffer: 10 });
     for (let n = 0; n < 25; n++) writer.push(served(n));

@@ -1,5 +1,7 @@
 import type { Database } from '../db/client';
 import type { Logger } from '../obs/logger';
+import type { TraceEntry } from '../traces/storedTrace';
+import { hashedId } from '../traces/traceStore';
 
 export interface ServedList {
   namespaceId: string;
@@ -12,6 +14,11 @@ export interface ServedList {
   configVersion: number | null;
   /** The experiment and variant it was served under; absent outside experiments. */
   experiment?: { id: string; variant: string } | undefined;
+  /**
+   * The list's decision trace, when it was sampled: made when the writer takes the list, which it
+   * does after the response has been sent (see {@link RecLogWriter.push}).
+   */
+  trace?: (() => TraceEntry | undefined) | undefined;
 }
 
 /** Options of {@link RecLogWriter}. */
@@ -33,8 +40,17 @@ export interface RecLogWriterOptions {
    * @default 5_000
    */
   maxRetryDelayMs?: number;
+  /**
+   * Bytes of buffered lists beyond which new lists are kept without their decision trace (the list
+   * itself is always kept); traces are also left out while the database is failing. Counted in
+   * `tracesSkipped`.
+   * @default 64 MiB
+   */
+  maxTraceBufferBytes?: number;
 }
 
+/** Traced lists waiting for the next turn beyond which they are encoded at once. */
+const DEFERRED_MAX = 256;
 /** Lists per INSERT. */
 const BATCH = 1_000;
 /** Bytes of a batch buffer; one that needs more gets a larger one of its own. */
@@ -60,7 +76,8 @@ function blamesTheRows(error: unknown): boolean {
 
 /**
  * Writes served lists in the background, batched, so logging never adds to
- * a recommendation's latency. While the database is down, lists are kept and the write is retried
+ * a recommendation's latency; a sampled list's decision trace goes into `rec_traces` by the same
+ * statement. While the database is down, lists are kept and the write is retried
  * with backoff; only a full buffer drops the oldest, and counts them, rather than growing without
  * bound. A row the database refuses is found by halving its batch and is the only one lost
  * (counted in `rejected`): one bad list never takes other lists, or other namespaces', with it.
@@ -84,6 +101,12 @@ export class RecLogWriter {
   dropped = 0;
   /** Served lists the database refused as data (each one alone); the others of their batch are stored. */
   rejected = 0;
+  /** Traced lists handed to {@link push} and not yet encoded (they wait for the next turn). */
+  private deferred: ServedList[] = [];
+  /** Bytes of the batch buffers held. */
+  private bufferedBytes = 0;
+  /** Traces left out to bound memory while the database is slow or down; their lists are kept. */
+  tracesSkipped = 0;
 
   constructor(
     private readonly database: Database,
@@ -93,10 +116,52 @@ export class RecLogWriter {
 
   /** Served lists waiting to be written. */
   get pending(): number {
-    return this.held;
+    return this.held + this.deferred.length;
   }
 
+  /**
+   * Takes a served list. A traced one is encoded on the event loop's next turn, once the response
+   * it belongs to has been written: its trace is a few kilobytes of JSON that the request need not
+   * wait for.
+   */
   push(entry: ServedList): void {
+    if (entry.trace === undefined) {
+      this.append(entry);
+      return;
+    }
+    // One turn takes every traced list pushed before it. A caller that never yields to the event
+    // loop (an in-process loop of awaited calls) would pile them up, kept alive and copied by every
+    // young-generation collection: past DEFERRED_MAX (a few MB), they are encoded at once.
+    const waiting = this.deferred.push(entry);
+    if (waiting === 1) setImmediate(() => this.appendDeferred());
+    else if (waiting >= DEFERRED_MAX) this.appendDeferred();
+  }
+
+  private appendDeferred(): void {
+    const lists = this.deferred;
+    this.deferred = [];
+    for (const entry of lists) this.append(entry);
+  }
+
+  private append(entry: ServedList): void {
+    let trace: TraceEntry | undefined;
+    if (entry.trace) {
+      // A trace is many times the size of its list: while lists pile up, keep the lists.
+      if (this.failures > 0 || this.bufferedBytes > (this.options.maxTraceBufferBytes ?? 64 * 1024 * 1024))
+        this.tracesSkipped++;
+      else {
+        try {
+          trace = entry.trace();
+        } catch (error) {
+          // A trace that cannot be made never costs its list.
+          this.tracesSkipped++;
+          this.log.error(
+            { err: error, requestId: entry.requestId },
+            'making a decision trace failed; list kept',
+          );
+        }
+      }
+    }
     const row = JSON.stringify({
       ns: entry.namespaceId,
       rid: entry.requestId,
@@ -111,6 +176,9 @@ export class RecLogWriter {
       at: Date.now(),
       exp: entry.experiment?.id,
       var: entry.experiment?.variant,
+      tr: trace?.body ?? null,
+      ti: trace?.itemIds ?? null,
+      tru: trace?.ruleIds ?? null,
     });
     const bytes = Buffer.byteLength(row);
     const max = this.options.maxBuffer ?? 50_000;
@@ -123,6 +191,7 @@ export class RecLogWriter {
       batch.used + bytes + 2 > batch.buf.length
     ) {
       batch = { buf: this.allocate(bytes + 2), used: 1, count: 0 };
+      this.bufferedBytes += batch.buf.length;
       batch.buf[0] = 0x5b; // [
       this.batches.push(batch);
     }
@@ -136,6 +205,7 @@ export class RecLogWriter {
       if (i >= this.batches.length - 1) break;
       const [oldest] = this.batches.splice(i, 1) as [Batch];
       this.held -= oldest.count;
+      this.bufferedBytes -= oldest.buf.length;
       this.dropped += oldest.count;
       this.release(oldest.buf);
     }
@@ -154,6 +224,8 @@ export class RecLogWriter {
    * stay buffered and a retry is scheduled).
    */
   async flush(): Promise<void> {
+    // Traced lists pushed before this call are taken first (immediates run in order).
+    while (this.deferred.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     // One INSERT at a time: a flush started while another runs waits for it (and any after it).
     while (this.flushing) await this.flushing;
     const batch = this.batches[0];
@@ -167,6 +239,7 @@ export class RecLogWriter {
         () => {
           this.batches.splice(this.batches.indexOf(batch), 1);
           this.held -= batch.count;
+          this.bufferedBytes -= batch.buf.length;
           this.release(batch.buf);
           this.failures = 0;
         },
@@ -204,11 +277,26 @@ export class RecLogWriter {
       await this.database
         // One JSON parameter instead of eight arrays: the driver sends it as it is, where array
         // parameters were escaped element by element on the serving thread.
+        // The served list and, when sampled, its trace: one statement, so neither is stored alone.
+        // Trace rows hash the ids with the namespace's salt here, in the database.
         .query(
-          `INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback, config_version, experiment_id, variant, created_at)
-           SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv, r.exp, r.var, to_timestamp(r.at / 1000.0)
-           FROM jsonb_to_recordset($1::text::jsonb)
-             AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int, exp text, var text, at float8)
+          `WITH r AS (
+             SELECT * FROM jsonb_to_recordset($1::text::jsonb)
+               AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int,
+                    exp text, var text, at float8, tr jsonb, ti text[], tru text[])
+           ), logged AS (
+             INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback,
+                                   config_version, experiment_id, variant, created_at)
+             SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv, r.exp, r.var,
+                    to_timestamp(r.at / 1000.0) FROM r
+             ON CONFLICT DO NOTHING
+           )
+           INSERT INTO rec_traces (namespace_id, request_id, surface, user_hash, anonymous_hash, config_version,
+                                   experiment, variant, item_ids, rule_ids, trace, created_at)
+           SELECT r.ns, r.rid, r.surface, ${hashedId('n.trace_salt', 'u', 'r.uid')}, ${hashedId('n.trace_salt', 'a', 'r.aid')},
+                  r.cv, r.exp, r.var, coalesce(r.ti, '{}'), coalesce(r.tru, '{}'), r.tr, to_timestamp(r.at / 1000.0)
+           FROM r JOIN namespaces n ON n.id = r.ns
+           WHERE r.tr IS NOT NULL
            ON CONFLICT DO NOTHING`,
           [json],
         );

@@ -1,4 +1,4 @@
-import type { RecFilters, RecRequest } from '@recsys/engine';
+import type { RecFilters, RecRequest, TraceRuleEffect } from '@recsys/engine';
 import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import type { EngineList, ServeInput } from './EngineService';
@@ -32,6 +32,7 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
   if (input.traits) request.traits = input.traits;
   if (input.contextItemIds) request.contextItemIds = input.contextItemIds;
   if (input.overrides) request.overrides = input.overrides;
+  if (input.trace) request.trace = true;
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
     const d = rt.display.get(item.itemId);
@@ -55,5 +56,10 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
     configVersion: rt.configVersion,
   };
   if (input.experiment) list.experiment = input.experiment;
+  if (result.trace) {
+    // Rules report their effects on the result (when the engine applies rules).
+    const effects = (result as { ruleEffects?: TraceRuleEffect[] }).ruleEffects;
+    list.trace = { ...result.trace, rules: effects ?? result.trace.rules };
+  }
   return list;
 }

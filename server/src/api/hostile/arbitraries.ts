@@ -234,6 +234,20 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.experiments.complete': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.results': { id: 'h-exp', cupedDays: 28 },
   'admin.experiments.checkGuardrails': { id: 'h-exp' },
+  'admin.traces.get': { requestId: '00000000-0000-4000-8000-000000000000' },
+  'admin.traces.search': {
+    requestId: 'h-request',
+    userId: 'h-user',
+    anonymousId: 'h-anon',
+    itemId: 'h-item',
+    ruleId: 'h-rule',
+    surface: 'home',
+    from: '2026-01-01T00:00:00Z',
+    to: '2026-12-01T00:00:00Z',
+    cursor: 'WyIyMDI2LTAxLTEwVDEyOjAwOjAwLjAwMDAwMFoiLCJoLXJlcXVlc3QiXQ',
+    limit: 10,
+  },
+  'admin.traces.prune': {},
 };
 
 /** Every path of a JSON value: each container and each leaf. */

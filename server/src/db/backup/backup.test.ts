@@ -89,6 +89,13 @@ async function seedEveryTable(database: Database) {
     'test',
   );
   await transitionExperiment(database, 'shop', 'blend', 'start', 'test', { reason: 'Grüße' });
+  // A trace keeps its hashes, arrays and nested numbers; the namespace's salt travels with it.
+  await database.query(
+    `INSERT INTO rec_traces (namespace_id, request_id, surface, anonymous_hash, config_version, item_ids, rule_ids, trace)
+     SELECT 'shop', 'req-1', 'forUser', encode(sha256(convert_to(trace_salt || ':a:anon-login', 'UTF8')), 'hex'), 1,
+            '{i,gone}', '{rule-1}', '{"engine":{"items":[{"itemId":"i","score":0.30000000000000004}]},"rules":[]}'
+     FROM namespaces WHERE id = 'shop'`,
+  );
 }
 
 /**

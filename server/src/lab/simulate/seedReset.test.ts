@@ -136,7 +136,15 @@ describe.each(getTestDatabaseTargets())('seed and reset on $name', (target) => {
       const result = await resetNamespace(database, 'seeded');
       expect(result.deleted).toMatchObject({ items, users: expect.any(Number), events: expect.any(Number) });
       expect(result.deleted.events).toBeGreaterThan(0);
-      for (const table of ['items', 'users', 'events', 'aliases', 'item_embeddings', 'rec_logs']) {
+      for (const table of [
+        'items',
+        'users',
+        'events',
+        'aliases',
+        'item_embeddings',
+        'rec_logs',
+        'rec_traces',
+      ]) {
         expect(await count(database, table, 'seeded')).toBe(0);
       }
       expect(await count(database, 'api_keys', 'seeded')).toBe(1);

@@ -1,0 +1,116 @@
+import type { RecTrace, TraceRuleEffect } from '@recsys/engine';
+import type { Surface } from '@recsys/engine/protocol';
+import type { EngineList, ServeInput } from '../serve/EngineService';
+
+/** The request header that asks for this list's trace to be stored whatever the sample rate. */
+export const TRACE_HEADER = 'x-recsys-trace';
+
+/**
+ * The request as the server received it, without who sent it: the user and anonymous ids are
+ * stored only as salted hashes (the trace's `userHash`/`anonymousHash`), the session id not at all.
+ */
+export interface TracedRequest {
+  surface: Surface;
+  placement?: string;
+  k: number;
+  explain: boolean;
+  itemId?: string;
+  /** Cart contents (`recs.cart`). */
+  itemIds?: string[];
+  category?: string;
+  filters?: ServeInput['filters'];
+  seed?: number;
+  contextItemIds?: string[];
+  traits?: Record<string, string>;
+  overrides?: ServeInput['overrides'];
+  /** Which identities the request carried (their values are not stored). */
+  identity: {
+    user: boolean;
+    anonymous: boolean;
+    session: boolean;
+    /** False when a browser named a userId without a valid user token (served as the visitor). */
+    userProven: boolean;
+  };
+}
+
+/** A decision trace as stored and as `admin.traces.get` returns it. */
+export interface StoredTrace {
+  requestId: string;
+  /** ISO-8601, when the list was stored. */
+  createdAt: string;
+  /** The placement when the request named one, else the surface. */
+  surface: string;
+  userHash: string | null;
+  anonymousHash: string | null;
+  configVersion: number | null;
+  experiment: string | null;
+  variant: string | null;
+  request: TracedRequest;
+  /** Merchandising rules that matched and what each did. */
+  rules: TraceRuleEffect[];
+  /** The engine's trace: signals, removals, final items with their score parts and reasons. */
+  engine: Omit<RecTrace, 'rules'>;
+}
+
+/** What the served-list writer stores for a traced list, besides its `rec_logs` row. */
+export interface TraceEntry {
+  /** The `trace` column: request, rules, engine. */
+  body: Pick<StoredTrace, 'request' | 'rules' | 'engine'>;
+  /** Shown, removed and rule-touched items (what a search by item finds). */
+  itemIds: string[];
+  ruleIds: string[];
+  experiment: string | null;
+  variant: string | null;
+}
+
+/** Whether this list's trace is stored: always for `explain` or the header, else at `rate`. */
+export function shouldTrace(rate: number | undefined, forced: boolean): boolean {
+  if (forced || rate === undefined || rate >= 1) return true;
+  return rate > 0 && Math.random() < rate;
+}
+
+/**
+ * The trace entry of a served list. Runs after the response is sent (the writer defers it), so its
+ * copying costs the request nothing.
+ */
+export function traceEntry(
+  surface: Surface,
+  received: ServeInput,
+  served: ServeInput,
+  listed: EngineList,
+): TraceEntry | undefined {
+  const trace = listed.trace;
+  if (!trace) return undefined;
+  const request: TracedRequest = {
+    surface,
+    k: received.k,
+    explain: received.explain,
+    identity: {
+      user: received.userId !== undefined,
+      anonymous: received.anonymousId !== undefined,
+      session: received.sessionId !== undefined,
+      userProven: received.userId === undefined || served.userId === received.userId,
+    },
+  };
+  if (received.placement !== undefined) request.placement = received.placement;
+  if (received.itemId !== undefined) request.itemId = received.itemId;
+  if (received.itemIds !== undefined) request.itemIds = received.itemIds;
+  if (received.category !== undefined) request.category = received.category;
+  if (received.filters !== undefined) request.filters = received.filters;
+  if (received.seed !== undefined) request.seed = received.seed;
+  if (received.contextItemIds !== undefined) request.contextItemIds = received.contextItemIds;
+  if (received.traits !== undefined) request.traits = received.traits;
+  if (received.overrides !== undefined) request.overrides = received.overrides;
+  const { rules, ...engine } = trace;
+  const itemIds = new Set<string>();
+  for (const item of trace.items) itemIds.add(item.itemId);
+  for (const removed of trace.removed) itemIds.add(removed.itemId);
+  for (const rule of rules) for (const id of rule.itemIds) itemIds.add(id);
+  return {
+    body: { request, rules, engine },
+    itemIds: [...itemIds],
+    ruleIds: [...new Set(rules.map((r) => r.ruleId))],
+    experiment: listed.experiment?.id ?? null,
+    variant: listed.experiment?.variant ?? null,
+  };
+}
