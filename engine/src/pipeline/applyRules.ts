@@ -93,11 +93,15 @@ export class RequestRules {
     return s;
   }
 
+  /** The first `k` candidates before boosts and buries: what they displaced is reported too. */
+  private headBefore: number[] = [];
+
   /** The candidates with boosts and buries applied, re-sorted (ties as the blend breaks them). */
-  rescore(list: RankedList): Candidate[] {
+  rescore(list: RankedList, k: number): Candidate[] {
     const out: Candidate[] = [];
     for (let i = 0; i < list.length; i++) {
       const c = list.at(i)!;
+      if (i < k) this.headBefore.push(c.id);
       const score = this.adjust(c.id, c.score);
       out.push(score === c.score ? c : { ...c, score });
     }
@@ -288,8 +292,11 @@ export class RequestRules {
           itemIds: ids,
         });
       } else if (r.kind === 'boost' || r.kind === 'bury') {
-        const hit = final.filter((id) => this.index.rulesOf(id)?.includes(r.index));
+        const shown = new Set(final);
+        const seen = [...final, ...this.headBefore.filter((id) => !shown.has(id))];
+        const hit = seen.filter((id) => this.index.rulesOf(id)?.includes(r.index));
         if (hit.length === 0) continue;
+        const gone = hit.filter((id) => !shown.has(id)).length;
         const how = [
           r.multiplier !== 1 ? `×${r.multiplier}` : '',
           r.add !== 0 ? `${r.add > 0 ? '+' : '−'}${Math.abs(r.add)}` : '',
@@ -299,7 +306,7 @@ export class RequestRules {
         out.push({
           ruleId: r.id,
           kind: r.kind,
-          effect: `${r.kind === 'boost' ? 'boosted' : 'buried'} ${how} ${hit.length} listed item${hit.length === 1 ? '' : 's'}`,
+          effect: `${r.kind === 'boost' ? 'boosted' : 'buried'} ${how} ${hit.length} item${hit.length === 1 ? '' : 's'}${gone > 0 ? ` (${gone} no longer in the list)` : ''}`,
           itemIds: hit.map((id) => this.catalog.ids.keyOf(id)),
         });
       }

@@ -222,7 +222,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       head: diversifyPoolSize(req.k) + req.k,
     },
   );
-  const candidates = ruled?.hasScoring ? ruled.rescore(blended) : blended;
+  const candidates = ruled?.hasScoring ? ruled.rescore(blended, req.k) : blended;
   const caps = new ListCaps(catalog, settings.diversity);
   const similarity = createItemSimilarity(catalog, state.vectors);
   const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);

@@ -11,6 +11,7 @@ import {
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { type Context, router, secretProcedure } from './init';
+import { overridesRouter, rulesRouter } from './rules';
 
 /** This process applies a switch at once; other processes see the `changes` row on their next poll. */
 function reloadNow(ctx: Context) {
@@ -148,4 +149,9 @@ const keysRouter = router({
 });
 
 /** Operator procedures; secret keys only. */
-export const adminRouter = router({ config: configRouter, keys: keysRouter });
+export const adminRouter = router({
+  config: configRouter,
+  keys: keysRouter,
+  rules: rulesRouter,
+  overrides: overridesRouter,
+});

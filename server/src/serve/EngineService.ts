@@ -1,4 +1,5 @@
 import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
+import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /** What `recs.*` asks of the engines: a validated request, with its defaults filled in. */
 export type ServeInput = RecsInput & { k: number; explain: boolean };
@@ -42,4 +43,6 @@ export interface EngineService {
   nudge(): void;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
+  /** A dry run of a rule change (see `previewRules`); throws {@link EngineNotReadyError} while loading. */
+  previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists | Promise<RulePreviewLists>;
 }
