@@ -8,6 +8,7 @@ import { registerForgetCommand } from './forget';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
 import { registerResetCommand } from './reset';
+import { registerRulesCommands } from './rules';
 import { registerScenariosCommand } from './scenarios';
 import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
@@ -144,6 +145,7 @@ registerForgetCommand(program, globals);
 registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
+registerRulesCommands(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {

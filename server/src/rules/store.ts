@@ -243,7 +243,7 @@ export async function updateRule(
   return database.db.transaction(async (tx) => {
     await lockNamespace(tx, namespaceId);
     const held = await getRow(tx, namespaceId, def.id);
-    if (!held || held.origin !== 'rule') throw notFound(namespaceId, def.id, 'rule');
+    if (held?.origin !== 'rule') throw notFound(namespaceId, def.id, 'rule');
     const { enabled, ...stored } = def;
     const [row] = await tx
       .update(rules)
@@ -300,7 +300,7 @@ export async function removeRule(
   return database.db.transaction(async (tx) => {
     await lockNamespace(tx, namespaceId);
     const held = await getRow(tx, namespaceId, ruleId);
-    if (!held || held.origin !== 'rule') throw notFound(namespaceId, ruleId, 'rule');
+    if (held?.origin !== 'rule') throw notFound(namespaceId, ruleId, 'rule');
     await tx.delete(rules).where(and(eq(rules.namespaceId, namespaceId), eq(rules.ruleId, ruleId)));
     await audit(tx, namespaceId, { ...held, version: held.version + 1 }, 'remove', actor);
     await announce(tx, namespaceId, [ruleId]);
