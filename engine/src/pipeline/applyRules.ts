@@ -1,10 +1,13 @@
 import type { Catalog } from '../indexes/Catalog';
-import type { CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
+import type { Surface } from '../protocol';
+import type { ActiveRules, CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
 import type { RuleEffect } from '../rules/types';
 import { type Candidate, compareCandidates, type RankedList } from './blendSignals';
 
 /** At most this many item ids are named per effect (a block can remove thousands). */
 const MAX_NAMED = 50;
+/** Buried candidates remembered per request, to report those the bury pushed out of the list. */
+const MAX_TRACKED = 1_000;
 
 // Reused across requests (they are synchronous): 1 at a rule's index when it is active.
 let activeFlags = new Uint8Array(0);
@@ -14,8 +17,9 @@ let activeFlags = new Uint8Array(0);
  *
  * - `allows` (inside eligibility, so candidates and the fallback fill alike obey it): **block**
  *   removes matching items; **filter** keeps only items matching every active filter.
- * - `rescore` (after blending): **boost** and **bury** change scores (multipliers multiply, adds
- *   add, in priority order) and the candidates are re-sorted.
+ * - `adjust` (inside the blend, before ranking): **boost** and **bury** change scores
+ *   (every matching multiplier multiplies the score, then every add is added, so their order never
+ *   matters), so the candidates rank by the result.
  * - `place` (on the final list): **pin** puts an item at a slot, then **inject** adds items that
  *   were not candidates. Pins and injects never bring in blocked, filtered, archived or (unless the
  *   rule allows it) unavailable items, nor anything the request itself excludes.
@@ -24,8 +28,12 @@ let activeFlags = new Uint8Array(0);
  * priority first, then rule id. Conflicts are resolved by that order and reported as effects.
  */
 export class RequestRules {
+  /** Items each block or filter removed (the first MAX_NAMED), and how many, by rule index. */
   private readonly removed = new Map<number, number[]>();
   private readonly removedCount = new Map<number, number>();
+  /** The last rule that removed an item and its running count: removals come in runs of one rule. */
+  private lastRemover = -1;
+  private lastRemoved = 0;
   private readonly notes: RuleEffect[] = [];
   private readonly activeFilters: CompiledRule[];
   readonly hasBlockOrFilter: boolean;
@@ -33,35 +41,41 @@ export class RequestRules {
   readonly hasFilter: boolean;
   readonly hasScoring: boolean;
   private readonly placing: CompiledRule[];
-  private readonly scoring: CompiledRule[];
+  private readonly baseMult: Float64Array;
+  private readonly baseAdd: Float64Array;
 
   constructor(
     private readonly index: RuleItemIndex,
     private readonly catalog: Catalog,
-    readonly active: CompiledRule[],
+    active: ActiveRules,
     private readonly flags: Uint8Array,
+    surface: Surface,
   ) {
-    this.activeFilters = active.filter((r) => r.kind === 'filter');
-    this.hasBlockOrFilter = active.some((r) => r.kind === 'block' || r.kind === 'filter');
-    this.hasFilter = this.activeFilters.length > 0;
-    this.scoring = active.filter((r) => r.kind === 'boost' || r.kind === 'bury');
-    this.hasScoring = this.scoring.length > 0;
-    this.placing = active.filter((r) => r.kind === 'pin' || r.kind === 'inject');
+    this.activeFilters = active.filters;
+    this.hasBlockOrFilter = active.blockOrFilter > 0;
+    this.hasFilter = active.filters.length > 0;
+    this.hasScoring = active.scoring > 0;
+    this.placing = active.placing;
+    const base = index.baseScoringOf(surface);
+    this.baseMult = base.mult;
+    this.baseAdd = base.add;
   }
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */
   excluderOf(id: number): CompiledRule | undefined {
-    const hits = this.index.rulesOf(id);
+    const hits = this.index.exclusionsOf(id);
+    const filters = this.activeFilters.length;
+    if (hits === undefined && filters === 0) return undefined;
     let filtersMatched = 0;
     if (hits !== undefined) {
       for (let i = 0; i < hits.length; i++) {
         const r = this.index.set.rules[hits[i]!]!;
         if (this.flags[r.index] !== 1) continue;
         if (r.kind === 'block') return r;
-        if (r.kind === 'filter') filtersMatched++;
+        filtersMatched++;
       }
     }
-    if (filtersMatched === this.activeFilters.length) return undefined;
+    if (filtersMatched === filters) return undefined;
     for (const f of this.activeFilters) if (!hits?.includes(f.index)) return f;
     return undefined;
   }
@@ -70,9 +84,14 @@ export class RequestRules {
   allows(id: number): boolean {
     const by = this.excluderOf(id);
     if (by === undefined) return true;
-    const n = (this.removedCount.get(by.index) ?? 0) + 1;
-    this.removedCount.set(by.index, n);
-    if (n <= MAX_NAMED) {
+    // An active filter can remove most of the catalog: count without a map operation per item.
+    if (by.index !== this.lastRemover) {
+      if (this.lastRemover >= 0) this.removedCount.set(this.lastRemover, this.lastRemoved);
+      this.lastRemover = by.index;
+      this.lastRemoved = this.removedCount.get(by.index) ?? 0;
+    }
+    this.lastRemoved++;
+    if (this.lastRemoved <= MAX_NAMED) {
       const list = this.removed.get(by.index);
       if (list) list.push(id);
       else this.removed.set(by.index, [id]);
@@ -80,33 +99,41 @@ export class RequestRules {
     return false;
   }
 
-  /** Score after boosts and buries. */
+  /** Buried candidates and their scores before the rules (what they may have been displaced from). */
+  private readonly buriedIds: number[] = [];
+  private readonly buriedRaw: number[] = [];
+  /** Raw (pre-rule) scores of changed candidates, to know what a buried item was displaced by. */
+  private readonly rawOf = new Map<number, number>();
+
+  /**
+   * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Called by
+   * the blend for every candidate, so the blend ranks by the final score and only its head is sorted.
+   */
   adjust(id: number, score: number): number {
-    const hits = this.index.rulesOf(id);
-    if (hits === undefined) return score;
-    let s = score;
-    for (let i = 0; i < hits.length; i++) {
-      const r = this.index.set.rules[hits[i]!]!;
-      if (this.flags[r.index] === 1 && (r.kind === 'boost' || r.kind === 'bury'))
-        s = s * r.multiplier + r.add;
+    // The rules every request of the surface has are combined per item in advance; only
+    // conditional or scheduled ones are looked at here.
+    let mult = id < this.baseMult.length ? this.baseMult[id]! : 1;
+    let add = id < this.baseAdd.length ? this.baseAdd[id]! : 0;
+    const hits = this.index.dynamicScoringOf(id);
+    if (hits !== undefined) {
+      for (let i = 0; i < hits.length; i++) {
+        const r = this.index.set.rules[hits[i]!]!;
+        if (this.flags[r.index] === 1) {
+          mult *= r.multiplier;
+          add += r.add;
+        }
+      }
+    }
+    if (mult === 1 && add === 0) return score;
+    const s = score * mult + add;
+    if (s !== score) {
+      this.rawOf.set(id, score);
+      if (s < score && this.buriedIds.length < MAX_TRACKED) {
+        this.buriedIds.push(id);
+        this.buriedRaw.push(score);
+      }
     }
     return s;
-  }
-
-  /** The first `k` candidates before boosts and buries: what they displaced is reported too. */
-  private headBefore: number[] = [];
-
-  /** The candidates with boosts and buries applied, re-sorted (ties as the blend breaks them). */
-  rescore(list: RankedList, k: number): Candidate[] {
-    const out: Candidate[] = [];
-    for (let i = 0; i < list.length; i++) {
-      const c = list.at(i)!;
-      if (i < k) this.headBefore.push(c.id);
-      const score = this.adjust(c.id, c.score);
-      out.push(score === c.score ? c : { ...c, score });
-    }
-    out.sort(compareCandidates);
-    return out;
   }
 
   /**
@@ -273,17 +300,58 @@ export class RequestRules {
     return out;
   }
 
+  private scoreOf: (id: number) => number = () => 0;
+
   private note(r: CompiledRule, effect: string, itemIds: string[], conflict = false): void {
     this.notes.push({ ruleId: r.id, kind: conflict ? 'conflict' : r.kind, effect, itemIds });
   }
 
   /** What each active rule did to the list, in precedence order; rules that changed nothing are left out. */
-  effects(final: readonly number[]): RuleEffect[] {
+  effects(final: readonly number[], scoreOf: (id: number) => number): RuleEffect[] {
+    this.scoreOf = scoreOf;
+    // Boosts and buries by item, not by rule: a list and its displaced head are a few dozen items
+    // with a few rules each, while a namespace may have hundreds of scoring rules in force.
+    const scored = new Map<CompiledRule, { ids: number[]; gone: number }>();
+    if (this.hasScoring) {
+      const shown = new Set(final);
+      const visit = (id: number, inList: boolean) => {
+        const hits = this.index.rulesOf(id);
+        if (hits === undefined) return;
+        for (let i = 0; i < hits.length; i++) {
+          const r = this.index.set.rules[hits[i]!]!;
+          if (this.flags[r.index] !== 1 || (r.kind !== 'boost' && r.kind !== 'bury')) continue;
+          let entry = scored.get(r);
+          if (entry === undefined) {
+            entry = { ids: [], gone: 0 };
+            scored.set(r, entry);
+          }
+          entry.ids.push(id);
+          if (!inList) entry.gone++;
+        }
+      };
+      for (const id of final) visit(id, true);
+      // A buried item that scored above something still listed was pushed out by the bury.
+      let lowest = Number.POSITIVE_INFINITY;
+      for (const id of final) lowest = Math.min(lowest, this.rawOf.get(id) ?? this.scoreOf(id));
+      // At most as many as the list holds: the best-scored of them would have been shown.
+      const displaced: number[] = [];
+      this.buriedIds.forEach((id, i) => {
+        if (!shown.has(id) && this.buriedRaw[i]! > lowest) displaced.push(i);
+      });
+      displaced.sort((a, b) => this.buriedRaw[b]! - this.buriedRaw[a]!);
+      displaced.length = Math.min(displaced.length, final.length);
+      for (const i of displaced) visit(this.buriedIds[i]!, false);
+    }
+    if (this.lastRemover >= 0) this.removedCount.set(this.lastRemover, this.lastRemoved);
+    // Only rules that did something, in precedence order (a rule's index is its place in it).
+    const rules = this.index.set.rules;
+    const acted = [...[...this.removedCount.keys()].map((i) => rules[i]!), ...scored.keys()].sort(
+      (a, b) => a.index - b.index,
+    );
     const out: RuleEffect[] = [];
-    for (const r of this.active) {
+    for (const r of acted) {
       if (r.kind === 'block' || r.kind === 'filter') {
         const n = this.removedCount.get(r.index) ?? 0;
-        if (n === 0) continue;
         const ids = (this.removed.get(r.index) ?? []).map((id) => this.catalog.ids.keyOf(id));
         out.push({
           ruleId: r.id,
@@ -291,23 +359,20 @@ export class RequestRules {
           effect: `${r.kind === 'block' ? 'blocked' : 'filtered out'} ${n} item${n === 1 ? '' : 's'}${n > ids.length ? ` (first ${ids.length} named)` : ''}`,
           itemIds: ids,
         });
-      } else if (r.kind === 'boost' || r.kind === 'bury') {
-        const shown = new Set(final);
-        const seen = [...final, ...this.headBefore.filter((id) => !shown.has(id))];
-        const hit = seen.filter((id) => this.index.rulesOf(id)?.includes(r.index));
-        if (hit.length === 0) continue;
-        const gone = hit.filter((id) => !shown.has(id)).length;
+      } else {
+        const hit = scored.get(r)!;
         const how = [
           r.multiplier !== 1 ? `×${r.multiplier}` : '',
           r.add !== 0 ? `${r.add > 0 ? '+' : '−'}${Math.abs(r.add)}` : '',
         ]
           .filter(Boolean)
           .join(' ');
+        const n = hit.ids.length;
         out.push({
           ruleId: r.id,
           kind: r.kind,
-          effect: `${r.kind === 'boost' ? 'boosted' : 'buried'} ${how} ${hit.length} item${hit.length === 1 ? '' : 's'}${gone > 0 ? ` (${gone} no longer in the list)` : ''}`,
-          itemIds: hit.map((id) => this.catalog.ids.keyOf(id)),
+          effect: `${r.kind === 'boost' ? 'boosted' : 'buried'} ${how} ${n} item${n === 1 ? '' : 's'}${hit.gone > 0 ? ` (${hit.gone} no longer in the list)` : ''}`,
+          itemIds: hit.ids.slice(0, MAX_NAMED).map((id) => this.catalog.ids.keyOf(id)),
         });
       }
     }
@@ -327,10 +392,9 @@ export function beginRules(
 ): RequestRules | undefined {
   if (index === undefined || index.set.size === 0) return undefined;
   if (activeFlags.length < index.set.size) activeFlags = new Uint8Array(index.set.size * 2);
-  else activeFlags.fill(0, 0, index.set.size);
   const active = index.set.activate(ctx, catalog, activeFlags);
-  if (active.length === 0) return undefined;
-  return new RequestRules(index, catalog, active, activeFlags);
+  if (active.count === 0) return undefined;
+  return new RequestRules(index, catalog, active, activeFlags, ctx.surface);
 }
 
 /**

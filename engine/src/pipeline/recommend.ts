@@ -10,8 +10,8 @@
  *    never the anchors or their variants, optionally recent purchases, and the merchandising
  *    blocks and filters of `applyRules.ts`). Runs after the anchors because it excludes them.
  * 4. `collectSignals.ts`: each signal's candidate scores, read from `indexes/` and `vectors/`.
- * 5. `blendSignals.ts`: per-signal normalisation, weighted sum, ranking (seeded ties); then
- *    `applyRules.ts` boosts and buries (re-sorting the candidates).
+ * 5. `blendSignals.ts`: per-signal normalisation, weighted sum, the boosts and buries of
+ *    `applyRules.ts`, ranking (seeded ties).
  * 6. `diversify.ts`: MMR and hard caps (`ListCaps`), similarity from `vectors/similarity.ts`.
  * 7. `fillFallback.ts`: a short list filled with category best-sellers, then popular items; then
  *    `applyRules.ts` places pins and injects on the final list and reports what each rule did.
@@ -208,7 +208,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           restrictive,
           k: req.k,
         });
-  const blended = blendSignals(
+  const candidates = blendSignals(
     signals,
     settings.weights,
     (id) => catalog.ids.keyOf(id),
@@ -220,9 +220,9 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
       // What diversify reads when caps reject few: its MMR pool, then a few more in order.
       head: diversifyPoolSize(req.k) + req.k,
+      adjust: ruled?.hasScoring ? (id, score) => ruled.adjust(id, score) : undefined,
     },
   );
-  const candidates = ruled?.hasScoring ? ruled.rescore(blended, req.k) : blended;
   const caps = new ListCaps(catalog, settings.diversity);
   const similarity = createItemSimilarity(catalog, state.vectors);
   const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);
@@ -291,7 +291,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     fallback: { used: shownFill.length > 0, sources, filled: shownFill.length },
   };
   if (ruled !== undefined) {
-    const effects = ruled.effects(order);
+    const effects = ruled.effects(order, (id) => byId.get(id)?.score ?? 0);
     if (effects.length > 0) result.ruleEffects = effects;
   }
   return result;

@@ -161,7 +161,12 @@ export class RuleSet {
   readonly rules: CompiledRule[];
   /** Every definition as given, disabled ones included. */
   readonly definitions: readonly RuleDefinition[];
-  private readonly bySurface: Map<Surface, CompiledRule[]>;
+  /**
+   * Per surface: the rules in force on every request of it (no condition, no schedule) as flags
+   * and as lists by kind, and the rest, which each request checks. A request copies the flags and
+   * looks only at the rest, so unconditional rules cost nothing per request.
+   */
+  private readonly bySurface: Map<Surface, SurfaceRules>;
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
 
   constructor(defs: unknown) {
@@ -178,10 +183,19 @@ export class RuleSet {
       );
     this.rules = enabled.map((d, i) => compileRule(d, i));
     this.bySurface = new Map(
-      SURFACES.map((s) => [
-        s,
-        this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s)),
-      ]),
+      SURFACES.map((s) => {
+        const applies = this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s));
+        const flags = new Uint8Array(this.rules.length);
+        const base: CompiledRule[] = [];
+        const dynamic: CompiledRule[] = [];
+        for (const r of applies) {
+          if (isStatic(r)) {
+            flags[r.index] = 1;
+            base.push(r);
+          } else dynamic.push(r);
+        }
+        return [s, { flags, base: groupByKind(base), dynamic }];
+      }),
     );
   }
 
@@ -189,18 +203,37 @@ export class RuleSet {
     return this.rules.length;
   }
 
-  /** Rules of `surface` in force at `ctx.now` whose request conditions hold; writes 1 in `active`. */
-  activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): CompiledRule[] {
-    const out: CompiledRule[] = [];
-    const candidates = this.bySurface.get(ctx.surface) ?? [];
-    for (const r of candidates) {
+  /**
+   * The rules of `surface` in force at `ctx.now` whose request conditions hold: 1 in `active` for
+   * each, and the lists by kind.
+   */
+  activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
+    const surface = this.bySurface.get(ctx.surface)!;
+    active.set(surface.flags);
+    let extra: CompiledRule[] | undefined;
+    for (const r of surface.dynamic) {
       if (ctx.now < r.start || ctx.now >= r.end) continue;
       if (r.windows !== undefined && !this.inWindows(r, ctx.now)) continue;
       if (r.conditional && !conditionsHold(r, ctx, catalog)) continue;
       active[r.index] = 1;
-      out.push(r);
+      (extra ??= []).push(r);
     }
-    return out;
+    if (extra === undefined) return surface.base;
+    const more = groupByKind(extra);
+    const merge = (a: CompiledRule[], b: CompiledRule[]) =>
+      b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
+    return {
+      count: surface.base.count + more.count,
+      filters: merge(surface.base.filters, more.filters),
+      placing: merge(surface.base.placing, more.placing),
+      blockOrFilter: surface.base.blockOrFilter + more.blockOrFilter,
+      scoring: surface.base.scoring + more.scoring,
+    };
+  }
+
+  /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
+  isBaseFor(r: CompiledRule, surface: Surface): boolean {
+    return this.bySurface.get(surface)!.flags[r.index] === 1;
   }
 
   /** Whether a rule is in force at `now` by its schedule alone. */
@@ -220,6 +253,44 @@ export class RuleSet {
     for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) return true;
     return false;
   }
+}
+
+/** The active rules of one request, by what the pipeline does with them. */
+export interface ActiveRules {
+  count: number;
+  /** Active filters (an item must match every one). */
+  filters: CompiledRule[];
+  /** Active pins and injects, in precedence order. */
+  placing: CompiledRule[];
+  blockOrFilter: number;
+  scoring: number;
+}
+
+interface SurfaceRules {
+  flags: Uint8Array;
+  base: ActiveRules;
+  dynamic: CompiledRule[];
+}
+
+/** No request condition and no schedule: in force on every request of its surfaces. */
+export function isStatic(r: CompiledRule): boolean {
+  return (
+    !r.conditional &&
+    r.windows === undefined &&
+    r.start === Number.NEGATIVE_INFINITY &&
+    r.end === Number.POSITIVE_INFINITY
+  );
+}
+
+function groupByKind(rules: CompiledRule[]): ActiveRules {
+  const out: ActiveRules = { count: rules.length, filters: [], placing: [], blockOrFilter: 0, scoring: 0 };
+  for (const r of rules) {
+    if (r.kind === 'filter') out.filters.push(r);
+    if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
+    if (r.kind === 'block' || r.kind === 'filter') out.blockOrFilter++;
+    if (r.kind === 'boost' || r.kind === 'bury') out.scoring++;
+  }
+  return out;
 }
 
 function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
@@ -254,6 +325,15 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
  */
 export class RuleItemIndex {
   private readonly byItem: Array<Int32Array | undefined> = [];
+  /** The block and filter rules among `byItem` (most items have none: eligibility reads this). */
+  private readonly exclusionsByItem: Array<Int32Array | undefined> = [];
+  /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
+  private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
+  /**
+   * Per surface (made on first use): each item's product of multipliers and sum of adds over the
+   * boosts and buries in force on every request of that surface.
+   */
+  private readonly baseScoring = new Map<Surface, { mult: Float64Array; add: Float64Array }>();
   private readonly byId = new Map<string, number[]>();
   private readonly byTag = new Map<string, number[]>();
   private readonly generic: number[] = [];
@@ -288,6 +368,45 @@ export class RuleItemIndex {
   /** Rule indexes matching item `id` (ascending: precedence order), or undefined. */
   rulesOf(id: number): Int32Array | undefined {
     return this.byItem[id];
+  }
+
+  /** Boosts and buries matching item `id` that not every request has, or undefined. */
+  dynamicScoringOf(id: number): Int32Array | undefined {
+    return this.dynamicScoringByItem[id];
+  }
+
+  /** The combined static boosts and buries of `surface` per item (see `baseScoring`). */
+  baseScoringOf(surface: Surface): { mult: Float64Array; add: Float64Array } {
+    let base = this.baseScoring.get(surface);
+    if (base === undefined) {
+      const n = this.byItem.length;
+      base = { mult: new Float64Array(n).fill(1), add: new Float64Array(n) };
+      this.baseScoring.set(surface, base);
+      for (let id = 0; id < n; id++) this.fillBase(surface, base, id);
+    }
+    return base;
+  }
+
+  private fillBase(surface: Surface, base: { mult: Float64Array; add: Float64Array }, id: number): void {
+    let mult = 1;
+    let add = 0;
+    const hits = this.byItem[id];
+    if (hits !== undefined) {
+      for (let i = 0; i < hits.length; i++) {
+        const r = this.set.rules[hits[i]!]!;
+        if ((r.kind === 'boost' || r.kind === 'bury') && this.set.isBaseFor(r, surface)) {
+          mult *= r.multiplier;
+          add += r.add;
+        }
+      }
+    }
+    base.mult[id] = mult;
+    base.add[id] = add;
+  }
+
+  /** The block and filter rules matching item `id`, or undefined. */
+  exclusionsOf(id: number): Int32Array | undefined {
+    return this.exclusionsByItem[id];
   }
 
   /** Items matching a pin/inject rule: its listed ids in their order, then the newest first. */
@@ -326,7 +445,33 @@ export class RuleItemIndex {
     const hits: number[] = [];
     for (const r of found) if (itemMatches(this.set.rules[r]!, item)) hits.push(r);
     while (this.byItem.length <= id) this.byItem.push(undefined);
-    this.byItem[id] = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
+    while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
+    const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
+    this.byItem[id] = sorted;
+    const exclusions = sorted?.filter((r) => {
+      const kind = this.set.rules[r]!.kind;
+      return kind === 'block' || kind === 'filter';
+    });
+    this.exclusionsByItem[id] = exclusions !== undefined && exclusions.length > 0 ? exclusions : undefined;
+    while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
+    const dynamic = sorted?.filter((r) => {
+      const rule = this.set.rules[r]!;
+      return (rule.kind === 'boost' || rule.kind === 'bury') && !isStatic(rule);
+    });
+    this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
+    for (const [surface, base] of this.baseScoring) {
+      if (id >= base.mult.length) {
+        // The catalog grew: widen the arrays (new items start neutral, then get their own values).
+        const grow = (a: Float64Array, fill: number) => {
+          const b = new Float64Array(Math.max(id + 1, a.length * 2)).fill(fill);
+          b.set(a);
+          return b;
+        };
+        base.mult = grow(base.mult, 1);
+        base.add = grow(base.add, 0);
+      }
+      this.fillBase(surface, base, id);
+    }
   }
 }
 

@@ -226,15 +226,29 @@ describe('rules: precedence and conflicts', () => {
     expect(ids(r).slice(0, 2)).toEqual(['g', 'h']);
   });
 
-  it('boosts compound in priority order: multipliers multiply, adds add', () => {
+  it('boosts and buries compound: score × every multiplier + every add, in any order', () => {
     const engine = shop();
     const plain = engine.recommend({ ...base, k: 8 }).items.find((i) => i.itemId === 'h')!.score;
     engine.setRules([
       { id: 'x2', kind: 'boost', items: { itemIds: ['h'] }, multiplier: 2, priority: 2 },
       { id: 'plus', kind: 'boost', items: { itemIds: ['h'] }, add: 0.5, priority: 1 },
+      {
+        id: 'half',
+        kind: 'bury',
+        items: { tags: ['brand:zen'] },
+        multiplier: 0.5,
+        subtract: 0.1,
+        priority: 9,
+      },
+      // Conditional rules join the precomputed ones for the requests they hold for.
+      { id: 'x3-vip', kind: 'boost', items: { itemIds: ['h'] }, multiplier: 3, when: { segments: ['vip'] } },
     ]);
     const boosted = engine.recommend({ ...base, k: 8 }).items.find((i) => i.itemId === 'h')!.score;
-    expect(boosted).toBeCloseTo(plain * 2 + 0.5, 9);
+    expect(boosted).toBeCloseTo(plain * 2 * 0.5 + 0.5 - 0.1, 9);
+    const vip = engine
+      .recommend({ ...base, k: 8, traits: { segment: 'vip' } })
+      .items.find((i) => i.itemId === 'h')!;
+    expect(vip.score).toBeCloseTo(plain * 2 * 0.5 * 3 + 0.5 - 0.1, 9);
   });
 
   it('disabled rules are kept but never applied', () => {
