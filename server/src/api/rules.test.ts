@@ -45,7 +45,11 @@ describe.each(getTestDatabaseTargets())('admin.rules and admin.overrides through
   let database: Database & { drop(): Promise<void> };
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   let shop: TestTenant;
-  const top = async () => (await shop.admin.recs.trending.query(trending)).items.map((i) => i.itemId);
+  /** The list once this process has applied every change written so far (a write only nudges the poll). */
+  const top = async () => {
+    await stack.engines!.pollOnce();
+    return (await shop.admin.recs.trending.query(trending)).items.map((i) => i.itemId);
+  };
 
   beforeAll(async () => {
     database = await target.open();

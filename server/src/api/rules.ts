@@ -39,9 +39,14 @@ const note = pgText().max(2_000).optional();
 /** Who made a change, as the audit trail records it. */
 const actorOf = (ctx: Context & { principal: { keyId: string } }) => `key:${ctx.principal.keyId}`;
 
-/** This process reloads at once; other replicas see the `changes` row on their next poll. */
-function reloadNow(ctx: Context) {
-  ctx.services.engines?.nudge();
+/**
+ * This process applies the change before answering (where its engines share the thread), so the
+ * caller's next list has it; other replicas see the `changes` row on their next poll.
+ */
+async function reloadNow(ctx: Context): Promise<void> {
+  const engines = ctx.services.engines;
+  if (engines?.settle) await engines.settle();
+  else engines?.nudge();
 }
 
 const previewRequest = recsBaseInputSchema.extend({
@@ -81,7 +86,7 @@ const rulesRouter = router({
           note: input.note ?? null,
         },
       );
-      reloadNow(ctx);
+      await reloadNow(ctx);
       return created;
     }),
   /** Replaces a rule's definition (same id); its version goes up by one. */
@@ -95,7 +100,7 @@ const rulesRouter = router({
         actorOf(ctx),
         input.note ?? null,
       );
-      reloadNow(ctx);
+      await reloadNow(ctx);
       return updated;
     }),
   /** Switches a rule off, keeping it. */
@@ -110,7 +115,7 @@ const rulesRouter = router({
         note: input.note ?? null,
       },
     );
-    reloadNow(ctx);
+    await reloadNow(ctx);
     return result;
   }),
   /** Switches a disabled rule back on. */
@@ -125,7 +130,7 @@ const rulesRouter = router({
         note: input.note ?? null,
       },
     );
-    reloadNow(ctx);
+    await reloadNow(ctx);
     return result;
   }),
   /** Deletes a rule; its audit trail stays. */
@@ -136,7 +141,7 @@ const rulesRouter = router({
       input.ruleId,
       actorOf(ctx),
     );
-    reloadNow(ctx);
+    await reloadNow(ctx);
     return result;
   }),
   /**
@@ -190,7 +195,7 @@ const rulesRouter = router({
         input.mode,
         actorOf(ctx),
       );
-      reloadNow(ctx);
+      await reloadNow(ctx);
       return result;
     }),
 });
@@ -265,7 +270,7 @@ const overridesRouter = router({
         },
         actorOf(ctx),
       );
-      reloadNow(ctx);
+      await reloadNow(ctx);
       return created;
     }),
   /** Ends an override now; it stays listed as cancelled. */
@@ -281,7 +286,7 @@ const overridesRouter = router({
         note: input.note ?? null,
       },
     );
-    reloadNow(ctx);
+    await reloadNow(ctx);
     return result;
   }),
 });

@@ -33,10 +33,13 @@ describe('recsys rules and overrides through a running server', () => {
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   let shop: TestTenant;
   let remote: string[];
-  const top = async () =>
-    (await shop.admin.recs.trending.query({ k: 3, overrides: { diversity: { lambda: 1 } } })).items.map(
+  /** The list once this process has applied every change written so far (a write only nudges the poll). */
+  const top = async () => {
+    await stack.engines!.pollOnce();
+    return (await shop.admin.recs.trending.query({ k: 3, overrides: { diversity: { lambda: 1 } } })).items.map(
       (i) => i.itemId,
     );
+  };
 
   beforeAll(async () => {
     database = await openDatabase({ dataDir });

@@ -183,6 +183,11 @@ export class EngineHost implements EngineService {
     void this.pollOnce();
   }
 
+  async settle(): Promise<void> {
+    if (!this.loaded || this.stopped) return;
+    await this.pollOnce();
+  }
+
   /** Runs one poll; resolves when the changes visible now are applied. */
   pollOnce(): Promise<void> {
     if (this.polling) {

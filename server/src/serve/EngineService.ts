@@ -41,6 +41,11 @@ export interface EngineService {
   readonly progress?: LoadProgress | undefined;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
+  /**
+   * Polls now and resolves once what is committed is applied here (after a rule change, so the
+   * answer's caller sees it in the next list); absent where the engines live on another thread.
+   */
+  settle?(): Promise<void>;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
   /** A dry run of a rule change (see `previewRules`); throws {@link EngineNotReadyError} while loading. */
