@@ -102,8 +102,6 @@ export class RequestRules {
   /** Buried candidates and their scores before the rules (what they may have been displaced from). */
   private readonly buriedIds: number[] = [];
   private readonly buriedRaw: number[] = [];
-  /** Raw (pre-rule) scores of changed candidates, to know what a buried item was displaced by. */
-  private readonly rawOf = new Map<number, number>();
 
   /**
    * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Called by
@@ -126,12 +124,9 @@ export class RequestRules {
     }
     if (mult === 1 && add === 0) return score;
     const s = score * mult + add;
-    if (s !== score) {
-      this.rawOf.set(id, score);
-      if (s < score && this.buriedIds.length < MAX_TRACKED) {
-        this.buriedIds.push(id);
-        this.buriedRaw.push(score);
-      }
+    if (s < score && this.buriedIds.length < MAX_TRACKED) {
+      this.buriedIds.push(id);
+      this.buriedRaw.push(score);
     }
     return s;
   }
@@ -330,9 +325,9 @@ export class RequestRules {
         }
       };
       for (const id of final) visit(id, true);
-      // A buried item that scored above something still listed was pushed out by the bury.
+      // A buried item whose score before the bury beat the lowest listed score was pushed out by it.
       let lowest = Number.POSITIVE_INFINITY;
-      for (const id of final) lowest = Math.min(lowest, this.rawOf.get(id) ?? this.scoreOf(id));
+      for (const id of final) lowest = Math.min(lowest, this.scoreOf(id));
       // At most as many as the list holds: the best-scored of them would have been shown.
       const displaced: number[] = [];
       this.buriedIds.forEach((id, i) => {

@@ -194,7 +194,7 @@ export class RuleSet {
             base.push(r);
           } else dynamic.push(r);
         }
-        return [s, { flags, base: groupByKind(base), dynamic }];
+        return [s, { flags, base: groupByKind(base), dynamic: new ConditionIndex(dynamic) }];
       }),
     );
   }
@@ -211,13 +211,14 @@ export class RuleSet {
     const surface = this.bySurface.get(ctx.surface)!;
     active.set(surface.flags);
     let extra: CompiledRule[] | undefined;
-    for (const r of surface.dynamic) {
-      if (ctx.now < r.start || ctx.now >= r.end) continue;
-      if (r.windows !== undefined && !this.inWindows(r, ctx.now)) continue;
-      if (r.conditional && !conditionsHold(r, ctx, catalog)) continue;
+    surface.dynamic.candidates(ctx, catalog, (r) => {
+      if (active[r.index] === 1) return;
+      if (ctx.now < r.start || ctx.now >= r.end) return;
+      if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return;
+      if (r.conditional && !conditionsHold(r, ctx, catalog)) return;
       active[r.index] = 1;
       (extra ??= []).push(r);
-    }
+    });
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);
     const merge = (a: CompiledRule[], b: CompiledRule[]) =>
@@ -269,7 +270,61 @@ export interface ActiveRules {
 interface SurfaceRules {
   flags: Uint8Array;
   base: ActiveRules;
-  dynamic: CompiledRule[];
+  /** Conditional or scheduled rules, found by one of their conditions (see {@link ConditionIndex}). */
+  dynamic: ConditionIndex;
+}
+
+/**
+ * Conditional rules by one condition each (placement, anchor item, anchor category, segment,
+ * country, cart item, in that order of preference), so a request looks up the few whose key it
+ * carries instead of testing every rule; rules with none of these (a schedule, traits, cart tags)
+ * are tested on every request of the surface.
+ */
+class ConditionIndex {
+  readonly scan: CompiledRule[] = [];
+  readonly placements = new Map<string, CompiledRule[]>();
+  readonly anchors = new Map<string, CompiledRule[]>();
+  readonly anchorCategories = new Map<string, CompiledRule[]>();
+  readonly segments = new Map<string, CompiledRule[]>();
+  readonly countries = new Map<string, CompiledRule[]>();
+  readonly cartItems = new Map<string, CompiledRule[]>();
+
+  constructor(rules: CompiledRule[]) {
+    for (const r of rules) {
+      const by: Array<[ReadonlySet<string> | undefined, Map<string, CompiledRule[]>]> = [
+        [r.placements, this.placements],
+        [r.anchorIds, this.anchors],
+        [r.anchorCategories, this.anchorCategories],
+        [r.segments, this.segments],
+        [r.countries, this.countries],
+        [r.cartIds, this.cartItems],
+      ];
+      const key = by.find(([values]) => values !== undefined);
+      if (key === undefined) this.scan.push(r);
+      else for (const value of key[0]!) push(key[1], value, r);
+    }
+  }
+
+  /** The rules a request could activate (each rule at most once). */
+  candidates(ctx: RuleRequestContext, catalog: Catalog, visit: (r: CompiledRule) => void): void {
+    for (const r of this.scan) visit(r);
+    const look = (map: Map<string, CompiledRule[]>, key: string | undefined) => {
+      if (key === undefined || map.size === 0) return;
+      const list = map.get(key);
+      if (list !== undefined) for (const r of list) visit(r);
+    };
+    look(this.placements, ctx.placement);
+    look(this.anchors, ctx.anchorItemId);
+    if (this.anchorCategories.size > 0 && ctx.anchorItemId !== undefined) {
+      const id = catalog.ids.get(ctx.anchorItemId);
+      const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
+      // An item in two matching categories would visit a rule twice: its flag makes the second a no-op.
+      for (const t of tags ?? []) if (t.startsWith('category:')) look(this.anchorCategories, t);
+    }
+    look(this.segments, ctx.traits.segment);
+    look(this.countries, ctx.traits.country?.toUpperCase());
+    if (this.cartItems.size > 0) for (const itemId of ctx.cartItemIds ?? []) look(this.cartItems, itemId);
+  }
 }
 
 /** No request condition and no schedule: in force on every request of its surfaces. */
@@ -475,7 +530,7 @@ export class RuleItemIndex {
   }
 }
 
-function push<K>(map: Map<K, number[]>, key: K, value: number): void {
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
