@@ -90,7 +90,10 @@ export interface RecResult {
   items: Array<{ itemId: string; score: number; reasons?: Reason[] }>;
   /** Whether the list was topped up because the signals returned fewer than `k` items. */
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
-  /** What each merchandising rule did to this list (absent when no rule changed it). */
+  /**
+   * What each merchandising rule did to this list (undefined when no rule changed it). Worded when
+   * first read, so lists nobody inspects do not pay for it.
+   */
   ruleEffects?: RuleEffect[];
 }
 

@@ -48,7 +48,7 @@ export class RequestRules {
     private readonly index: RuleItemIndex,
     private readonly catalog: Catalog,
     active: ActiveRules,
-    private readonly flags: Uint8Array,
+    private flags: Uint8Array,
     surface: Surface,
   ) {
     this.activeFilters = active.filters;
@@ -59,6 +59,14 @@ export class RequestRules {
     const base = index.baseScoringOf(surface);
     this.baseMult = base.mult;
     this.baseAdd = base.add;
+  }
+
+  /**
+   * Keeps this request's active-rule flags (the shared buffer is the next request's), so `effects`
+   * can be computed after the request, when someone reads them.
+   */
+  detach(): void {
+    this.flags = this.flags.slice(0, this.index.set.size);
   }
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */

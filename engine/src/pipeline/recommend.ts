@@ -291,8 +291,21 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     fallback: { used: shownFill.length > 0, sources, filled: shownFill.length },
   };
   if (ruled !== undefined) {
-    const effects = ruled.effects(order, (id) => byId.get(id)?.score ?? 0);
-    if (effects.length > 0) result.ruleEffects = effects;
+    // Worded effects cost more than applying the rules; most lists are never traced or explained,
+    // so they are worded when first read.
+    ruled.detach();
+    let effects: RecResult['ruleEffects'] | null = null;
+    Object.defineProperty(result, 'ruleEffects', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        if (effects === null) {
+          const list = ruled.effects(order, (id) => byId.get(id)?.score ?? 0);
+          effects = list.length > 0 ? list : undefined;
+        }
+        return effects;
+      },
+    });
   }
   return result;
 }
