@@ -234,11 +234,6 @@ function main(): void {
       else without.push(ms);
     }
   }
-  if (process.env.BENCH_RULE_ONLY) {
-    const set = process.env.BENCH_RULE_ONLY === 'none' ? none : all;
-    for (let i = 0; i < 20_000; i++) engine.recommend(requests[i % requests.length]!, { rules: set });
-    return;
-  }
   if (process.env.BENCH_RULE_PROBE) {
     const only = (pred: (d: RuleDefinition) => boolean) => engine.prepareRules(defs.filter(pred));
     const sets: Record<string, ReturnType<typeof engine.prepareRules>> = {

@@ -71,9 +71,13 @@ export class RequestRules {
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */
   excluderOf(id: number): CompiledRule | undefined {
-    const hits = this.index.exclusionsOf(id);
     const filters = this.activeFilters.length;
-    if (hits === undefined && filters === 0) return undefined;
+    // Most items match no block or filter: one byte says so.
+    if (filters === 0) {
+      const flags = this.index.exclusionFlags;
+      if (id >= flags.length || flags[id] === 0) return undefined;
+    }
+    const hits = this.index.exclusionsOf(id);
     let filtersMatched = 0;
     if (hits !== undefined) {
       for (let i = 0; i < hits.length; i++) {

@@ -459,6 +459,9 @@ export class RuleItemIndex {
     base.add[id] = add;
   }
 
+  /** 1 where an item matches some block or filter rule: the one read most requests need. */
+  exclusionFlags = new Uint8Array(0);
+
   /** The block and filter rules matching item `id`, or undefined. */
   exclusionsOf(id: number): Int32Array | undefined {
     return this.exclusionsByItem[id];
@@ -508,6 +511,12 @@ export class RuleItemIndex {
       return kind === 'block' || kind === 'filter';
     });
     this.exclusionsByItem[id] = exclusions !== undefined && exclusions.length > 0 ? exclusions : undefined;
+    if (id >= this.exclusionFlags.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.exclusionFlags.length * 2, 1024));
+      grown.set(this.exclusionFlags);
+      this.exclusionFlags = grown;
+    }
+    this.exclusionFlags[id] = this.exclusionsByItem[id] === undefined ? 0 : 1;
     while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
     const dynamic = sorted?.filter((r) => {
       const rule = this.set.rules[r]!;
