@@ -2,7 +2,6 @@ import type { Catalog } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
 import type { ActiveRules, CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
 import type { RuleEffect } from '../rules/types';
-import { type Candidate, compareCandidates, type RankedList } from './blendSignals';
 
 /** At most this many item ids are named per effect (a block can remove thousands). */
 const MAX_NAMED = 50;

@@ -217,7 +217,8 @@ export class RuleSet {
       if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return;
       if (r.conditional && !conditionsHold(r, ctx, catalog)) return;
       active[r.index] = 1;
-      (extra ??= []).push(r);
+      if (extra === undefined) extra = [r];
+      else extra.push(r);
     });
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);

@@ -36,9 +36,9 @@ describe('recsys rules and overrides through a running server', () => {
   /** The list once this process has applied every change written so far (a write only nudges the poll). */
   const top = async () => {
     await stack.engines!.pollOnce();
-    return (await shop.admin.recs.trending.query({ k: 3, overrides: { diversity: { lambda: 1 } } })).items.map(
-      (i) => i.itemId,
-    );
+    return (
+      await shop.admin.recs.trending.query({ k: 3, overrides: { diversity: { lambda: 1 } } })
+    ).items.map((i) => i.itemId);
   };
 
   beforeAll(async () => {
