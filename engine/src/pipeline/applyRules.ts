@@ -1,3 +1,4 @@
+import type { RecResult } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
 import type { ActiveRules, CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
@@ -431,4 +432,29 @@ export function rerankWithRules(
     (id) => eligible(id) && (!ruled.hasBlockOrFilter || ruled.excluderOf(id) === undefined),
     ignoringStock,
   );
+}
+
+/**
+ * A list some rule applied to. Its `ruleEffects` are worded when first read: words cost more than
+ * applying the rules, and most lists are never traced or explained. A class rather than a property
+ * defined per result, which would turn every such result into a slow dictionary-mode object.
+ */
+export class RuledResult implements RecResult {
+  #effects: (() => RuleEffect[]) | RuleEffect[] | undefined;
+
+  constructor(
+    public items: RecResult['items'],
+    public fallback: RecResult['fallback'],
+    effects: () => RuleEffect[],
+  ) {
+    this.#effects = effects;
+  }
+
+  get ruleEffects(): RuleEffect[] | undefined {
+    if (typeof this.#effects === 'function') {
+      const list = this.#effects();
+      this.#effects = list.length > 0 ? list : undefined;
+    }
+    return this.#effects;
+  }
 }

@@ -29,7 +29,7 @@ import type { RuleItemIndex } from '../rules/compileRules';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
 import { createItemSimilarity } from '../vectors/similarity';
 import type { VectorSource } from '../vectors/types';
-import { beginRules } from './applyRules';
+import { beginRules, RuledResult } from './applyRules';
 import { blendSignals } from './blendSignals';
 import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
 import { createEligibility, DenseMemo } from './createEligibility';
@@ -286,26 +286,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   });
   const shownFill = order.filter((id) => fillSource.has(id));
   const sources = [...new Set(shownFill.map((id) => fillSource.get(id)!))];
-  const result: RecResult = {
-    items,
-    fallback: { used: shownFill.length > 0, sources, filled: shownFill.length },
-  };
-  if (ruled !== undefined) {
-    // Worded effects cost more than applying the rules; most lists are never traced or explained,
-    // so they are worded when first read.
-    ruled.detach();
-    let effects: RecResult['ruleEffects'] | null = null;
-    Object.defineProperty(result, 'ruleEffects', {
-      enumerable: true,
-      configurable: true,
-      get() {
-        if (effects === null) {
-          const list = ruled.effects(order, (id) => byId.get(id)?.score ?? 0);
-          effects = list.length > 0 ? list : undefined;
-        }
-        return effects;
-      },
-    });
-  }
-  return result;
+  const fallback = { used: shownFill.length > 0, sources, filled: shownFill.length };
+  if (ruled === undefined) return { items, fallback };
+  ruled.detach();
+  return new RuledResult(items, fallback, () => ruled.effects(order, (id) => byId.get(id)?.score ?? 0));
 }
