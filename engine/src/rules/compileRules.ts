@@ -395,8 +395,8 @@ export class RuleItemIndex {
   private readonly generic: number[] = [];
   /** Per pin/inject rule: its matching items (listed ids first, then newest); rebuilt lazily. */
   private readonly lists = new Map<number, number[]>();
-  private listsVersion = -1;
-  private version = 0;
+  /** Per pin/inject rule: its matching items, kept as items change (`lists` is made from it). */
+  private readonly members = new Map<number, Set<number>>();
 
   constructor(
     readonly set: RuleSet,
@@ -418,7 +418,6 @@ export class RuleItemIndex {
   refresh(ids: Iterable<number>): void {
     if (this.set.size === 0) return;
     for (const id of ids) this.refreshOne(id);
-    this.version++;
   }
 
   /** Rule indexes matching item `id` (ascending: precedence order), or undefined. */
@@ -470,23 +469,19 @@ export class RuleItemIndex {
 
   /** Items matching a pin/inject rule: its listed ids in their order, then the newest first. */
   itemsOf(rule: CompiledRule): number[] {
-    if (this.listsVersion !== this.version) {
-      this.lists.clear();
-      this.listsVersion = this.version;
-    }
     let list = this.lists.get(rule.index);
     if (list !== undefined) return list;
-    list = [];
+    const members = this.members.get(rule.index) ?? new Set<number>();
     if (rule.itemIds !== undefined) {
+      list = [];
       for (const itemId of rule.def.items.itemIds ?? []) {
         const id = this.catalog.ids.get(itemId);
-        if (id !== undefined && this.byItem[id]?.includes(rule.index)) list.push(id);
+        if (id !== undefined && members.has(id)) list.push(id);
       }
     } else {
-      for (let id = 0; id < this.byItem.length; id++)
-        if (this.byItem[id]?.includes(rule.index)) list.push(id);
-      list.sort(
-        (a, b) => (this.catalog.info(b)?.item.createdAt ?? 0) - (this.catalog.info(a)?.item.createdAt ?? 0),
+      list = [...members].sort(
+        (a, b) =>
+          (this.catalog.info(b)?.item.createdAt ?? 0) - (this.catalog.info(a)?.item.createdAt ?? 0) || a - b,
       );
     }
     this.lists.set(rule.index, list);
@@ -506,6 +501,32 @@ export class RuleItemIndex {
     while (this.byItem.length <= id) this.byItem.push(undefined);
     while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
     const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
+    // Pin and inject rules keep their member sets; a changed membership drops the rule's sorted list.
+    const before = this.byItem[id];
+    const placing = (r: number) => {
+      const kind = this.set.rules[r]!.kind;
+      return kind === 'pin' || kind === 'inject';
+    };
+    for (const r of before ?? []) {
+      if (placing(r) && !sorted?.includes(r)) {
+        this.members.get(r)?.delete(id);
+        this.lists.delete(r);
+      }
+    }
+    for (const r of sorted ?? []) {
+      if (!placing(r)) continue;
+      let set = this.members.get(r);
+      if (set === undefined) {
+        set = new Set();
+        this.members.set(r, set);
+      }
+      if (!set.has(id)) {
+        set.add(id);
+        this.lists.delete(r);
+      } else if (!before?.includes(r)) this.lists.delete(r);
+    }
+    // An item's creation time orders inject lists: a re-upserted member may move.
+    if (before !== undefined) for (const r of sorted ?? []) if (placing(r)) this.lists.delete(r);
     this.byItem[id] = sorted;
     const exclusions = sorted?.filter((r) => {
       const kind = this.set.rules[r]!.kind;
