@@ -397,11 +397,15 @@ export class RuleItemIndex {
   private readonly lists = new Map<number, number[]>();
   /** Per pin/inject rule: its matching items, kept as items change (`lists` is made from it). */
   private readonly members = new Map<number, Set<number>>();
+  /** Per rule, the last `refreshOne` call that looked at it (see there). */
+  private readonly seen: Uint32Array;
+  private stamp = 0;
 
   constructor(
     readonly set: RuleSet,
     private readonly catalog: Catalog,
   ) {
+    this.seen = new Uint32Array(set.rules.length);
     for (const r of set.rules) {
       if (r.itemIds !== undefined) {
         for (const id of r.itemIds) push(this.byId, id, r.index);
@@ -492,12 +496,19 @@ export class RuleItemIndex {
     const info = this.catalog.info(id);
     if (info === undefined) return;
     const item = info.item;
-    const found = new Set<number>();
-    for (const r of this.byId.get(item.itemId) ?? []) found.add(r);
-    for (const t of item.tags) for (const r of this.byTag.get(t) ?? []) found.add(r);
-    for (const r of this.generic) found.add(r);
+    // Each rule sits in exactly one of byId, byTag (possibly under several tags) or generic; a stamp
+    // per rule drops the repeats an item with two of a rule's tags would bring.
+    const stamp = ++this.stamp;
+    const rules = this.set.rules;
     const hits: number[] = [];
-    for (const r of found) if (itemMatches(this.set.rules[r]!, item)) hits.push(r);
+    const consider = (r: number) => {
+      if (this.seen[r] === stamp) return;
+      this.seen[r] = stamp;
+      if (itemMatches(rules[r]!, item)) hits.push(r);
+    };
+    for (const r of this.byId.get(item.itemId) ?? []) consider(r);
+    for (const t of item.tags) for (const r of this.byTag.get(t) ?? []) consider(r);
+    for (const r of this.generic) if (itemMatches(rules[r]!, item)) hits.push(r);
     while (this.byItem.length <= id) this.byItem.push(undefined);
     while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
     const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
