@@ -7,6 +7,7 @@ import type {
 } from './config/engineConfig';
 import type { RecTrace } from './pipeline/traceRequest';
 import type { FallbackSource } from './protocol';
+import type { RuleDefinition, RuleEffect } from './rules/types';
 import type { EngineEvent, EngineItem } from './types';
 import type { VectorSource } from './vectors/types';
 
@@ -63,7 +64,7 @@ export interface RecRequest {
   /** Seeded deterministic tie-break (and jitter when `ranking.seedJitter` > 0). */
   seed?: number;
   overrides?: RequestOverrides;
-  /** Evaluation time (epoch ms); defaults to the engine clock. */
+  /** Evaluation time (epoch ms); defaults to the engine clock. Rule schedules are read at this time. */
   now?: number;
   /**
    * Return the decision trace (`RecResult.trace`): what each signal proposed, what each filter
@@ -72,6 +73,11 @@ export interface RecRequest {
    * @example { surface: 'similar', itemId: 'sku-1', k: 8, trace: true }
    */
   trace?: boolean;
+  /**
+   * Where the list is shown (`home`, `pdp`, …): merchandising rules may apply to some placements only.
+   * @example { surface: 'forUser', k: 8, placement: 'home' }
+   */
+  placement?: string;
 }
 
 /** Why an item was recommended: one entry per contributing signal. */
@@ -94,6 +100,27 @@ export interface RecResult {
   fallback: { used: boolean; sources: FallbackSource[]; filled: number };
   /** The decision trace, when the request asked for one (`trace: true`). */
   trace?: RecTrace;
+  /**
+   * What each merchandising rule did to this list (undefined when no rule changed it). Worded when
+   * first read, so lists nobody inspects do not pay for it.
+   */
+  ruleEffects?: RuleEffect[];
+}
+
+/** A rule set compiled against one engine's catalog, for previews (see `Engine.prepareRules`). */
+export interface PreparedRules {
+  readonly size: number;
+  readonly definitions: readonly RuleDefinition[];
+}
+
+/** What `setRules` installed. */
+export interface RulesSummary {
+  /** Rules given, disabled ones included. */
+  rules: number;
+  /** Enabled rules. */
+  enabled: number;
+  /** Enabled rules whose schedule is in force at `now` (their request conditions aside). */
+  inForce: number;
 }
 
 /** Counters for monitoring. */
@@ -127,8 +154,32 @@ export interface Engine {
   /** Replaces the config (merged over the defaults) without a restart. */
   setConfig(config: PartialEngineConfig): void;
   getConfig(): EngineConfig;
-  /** Synchronous recommendation. */
-  recommend(req: RecRequest): RecResult;
+  /**
+   * Replaces the merchandising rules, compiled once here (not per request). Invalid definitions
+   * throw a `RuleValidationError` naming each field; the rules in force are then unchanged.
+   * Schedules are read at each request's time, so an expired rule stops applying without a call.
+   * @example engine.setRules([{ id: 'pin-hero', kind: 'pin', items: { itemIds: ['sku-9'] }, slot: 0 }])
+   */
+  setRules(rules: RuleDefinition[], now?: number): RulesSummary;
+  /** The rule definitions in force (as given to `setRules`). */
+  getRules(): RuleDefinition[];
+  /** Compiles a rule set without installing it: pass it to `recommend` or `rerankList` to preview. */
+  prepareRules(rules: RuleDefinition[]): PreparedRules;
+  /**
+   * Synchronous recommendation; `options.rules` ranks with a prepared rule set instead of the
+   * installed one (previews).
+   */
+  recommend(req: RecRequest, options?: { rules?: PreparedRules }): RecResult;
+  /**
+   * Applies a rule set to an already ranked list (a served list from the log) as if its items were
+   * the only candidates: blocks and filters remove, boosts and buries re-sort, pins and injects
+   * place. What a rule change would have done to lists already served. Returns the item ids.
+   */
+  rerankList(
+    items: ReadonlyArray<{ itemId: string; score: number }>,
+    req: RecRequest,
+    rules?: PreparedRules,
+  ): string[];
   getItem(itemId: string): EngineItem | undefined;
   stats(): EngineStats;
 }

@@ -1,12 +1,15 @@
-import type { Engine, EngineStats, RecRequest, RecResult } from './api';
+import type { Engine, EngineStats, PreparedRules, RecRequest, RecResult, RulesSummary } from './api';
 import type { EngineConfig, PartialEngineConfig } from './config/engineConfig';
 import { resolveEngineConfig } from './config/resolveEngineConfig';
 import { BehaviorIndexes } from './indexes/BehaviorIndexes';
 import { Catalog } from './indexes/Catalog';
 import { EventLog } from './indexes/EventLog';
 import { validateEvent } from './indexes/validateEvent';
-import { DenseMemo } from './pipeline/createEligibility';
-import { recommend } from './pipeline/recommend';
+import { beginRules, rerankWithRules } from './pipeline/applyRules';
+import { createEligibility, DenseMemo } from './pipeline/createEligibility';
+import { type RecommendState, recommend } from './pipeline/recommend';
+import { RuleItemIndex, RuleSet } from './rules/compileRules';
+import type { RuleDefinition } from './rules/types';
 import type { EngineEvent, EngineItem } from './types';
 import { EmbeddingNeighbors, type NeighborCacheOptions } from './vectors/EmbeddingNeighbors';
 import type { VectorSource } from './vectors/types';
@@ -62,11 +65,39 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   const neighbors = new EmbeddingNeighbors(options.embeddingCache);
   const build = () => new BehaviorIndexes(config, catalog, (key) => traits.get(key));
   let behavior = build();
+  let rules = new RuleItemIndex(new RuleSet([]), catalog);
+  /** Prepared (preview) rule sets follow catalog changes too, while anyone holds them. */
+  const prepared = new Set<WeakRef<RuleItemIndex>>();
+  const prepare = (defs: RuleDefinition[]) => new RuleItemIndex(new RuleSet(defs), catalog);
+  const indexOf = (p: PreparedRules | undefined): RuleItemIndex => {
+    if (p === undefined) return rules;
+    if (!(p instanceof PreparedRuleSet))
+      throw new Error('recommend: options.rules must come from prepareRules.');
+    return p.index;
+  };
+  const stateFor = (req: RecRequest, index: RuleItemIndex): RecommendState => ({
+    config,
+    catalog,
+    behavior,
+    vectors,
+    neighbors,
+    traits,
+    now: req.now ?? clock(),
+    memo,
+    rules: index.set.size > 0 ? index : undefined,
+  });
 
   return {
     upsertItems(items: EngineItem[]): void {
       if (!Array.isArray(items)) throw new Error('upsertItems: expected an array of items.');
       catalog.upsert(items);
+      const ids = items.map((item) => catalog.ids.get(item.itemId)!);
+      rules.refresh(ids);
+      for (const ref of prepared) {
+        const index = ref.deref();
+        if (index === undefined) prepared.delete(ref);
+        else index.refresh(ids);
+      }
     },
 
     addEvents(batch: EngineEvent[]): void {
@@ -145,17 +176,69 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       return structuredClone(config);
     },
 
-    recommend(req: RecRequest): RecResult {
-      return recommend(req, {
-        config,
+    setRules(defs: RuleDefinition[], now?: number): RulesSummary {
+      const next = prepare(defs);
+      rules = next;
+      const at = now ?? clock();
+      return {
+        rules: next.set.definitions.length,
+        enabled: next.set.size,
+        inForce: next.set.rules.filter((r) => next.set.scheduled(r, at)).length,
+      };
+    },
+
+    getRules(): RuleDefinition[] {
+      return structuredClone([...rules.set.definitions]);
+    },
+
+    prepareRules(defs: RuleDefinition[]): PreparedRules {
+      const index = prepare(defs);
+      prepared.add(new WeakRef(index));
+      return new PreparedRuleSet(index);
+    },
+
+    recommend(req: RecRequest, options?: { rules?: PreparedRules }): RecResult {
+      return recommend(req, stateFor(req, indexOf(options?.rules)));
+    },
+
+    rerankList(items, req, prepared?: PreparedRules): string[] {
+      const state = stateFor(req, indexOf(prepared));
+      const ids: number[] = [];
+      const scores: number[] = [];
+      for (const item of items) {
+        const id = catalog.ids.get(item.itemId);
+        if (id === undefined) continue;
+        ids.push(id);
+        scores.push(item.score);
+      }
+      const traitsOf = {
+        ...(req.userKey !== undefined ? traits.get(req.userKey) : undefined),
+        ...req.traits,
+      };
+      const ruled = beginRules(
+        state.rules,
+        {
+          surface: req.surface,
+          placement: req.placement,
+          anchorItemId: req.surface === 'similar' ? req.itemId : undefined,
+          cartItemIds: req.cartItemIds,
+          traits: traitsOf,
+          now: state.now,
+        },
         catalog,
-        behavior,
-        vectors,
-        neighbors,
-        traits,
-        now: req.now ?? clock(),
-        memo,
-      });
+      );
+      const base = {
+        catalog,
+        filters: undefined,
+        excludedItems: [],
+        profile: undefined,
+        purchasedSince: undefined,
+      };
+      const eligible = createEligibility({ ...base, memo });
+      const order = rerankWithRules(ruled, ids, scores, req.k, eligible, () =>
+        createEligibility({ ...base, memo: new DenseMemo(), ignoreStock: true }),
+      );
+      return order.map((id) => catalog.ids.keyOf(id));
     },
 
     getItem(itemId: string): EngineItem | undefined {
@@ -174,4 +257,15 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       };
     },
   };
+}
+
+/** The handle `prepareRules` returns: opaque to callers, the compiled index inside. */
+class PreparedRuleSet implements PreparedRules {
+  constructor(readonly index: RuleItemIndex) {}
+  get size(): number {
+    return this.index.set.size;
+  }
+  get definitions() {
+    return this.index.set.definitions;
+  }
 }

@@ -5,6 +5,8 @@
  * Public:
  * - the engine: `createEngine` and the `Engine` contract (requests, results, stats) it implements;
  * - the data it is fed: `EngineItem`, `EngineEvent`, and item vectors through `VectorSource`;
+ * - merchandising rules: `RuleDefinition` and its parts, `validateRule` (the one set of checks and
+ *   messages every contract shares), `RuleValidationError`, `parseInstant` (schedule times);
  * - configuration: `EngineConfig` and its sections, `defaultEngineConfig`, `resolveEngineConfig`,
  *   and `embeddingListLength` (how long the engine's embedding neighbour lists are, so a vector
  *   index can precompute rows that long);
@@ -19,10 +21,12 @@ export type {
   Engine,
   EngineStats,
   FallbackSource,
+  PreparedRules,
   Reason,
   RecFilters,
   RecRequest,
   RecResult,
+  RulesSummary,
 } from './api';
 export type {
   CovisitConfig,
@@ -55,6 +59,26 @@ export {
   type TraceRuleEffect,
   type TraceSignal,
 } from './pipeline/traceRequest';
+export { parseInstant } from './rules/schedule';
+export {
+  type BlockRule,
+  type BoostRule,
+  type BuryRule,
+  type FilterRule,
+  type InjectRule,
+  type ItemMatch,
+  type PinRule,
+  type RecurringWindow,
+  RULE_KINDS,
+  type RuleConditions,
+  type RuleDefinition,
+  type RuleEffect,
+  type RuleKind,
+  type RuleSchedule,
+  WEEKDAYS,
+  type Weekday,
+} from './rules/types';
+export { type RuleIssue, RuleValidationError, validateRule } from './rules/validateRule';
 export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
 export {
   type BuiltinModelOptions,

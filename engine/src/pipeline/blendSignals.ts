@@ -117,6 +117,8 @@ export function blendSignals(
     generators?: ReadonlySet<SignalName>;
     popularityOf?: (id: number) => number;
     head?: number;
+    /** Final say on each candidate's score before ranking (merchandising boosts and buries). */
+    adjust?: ((id: number, score: number) => number) | undefined;
   } = {},
 ): RankedList {
   const { generators, popularityOf } = options;
@@ -172,6 +174,10 @@ export function blendSignals(
       slotTies[slot] = tie;
       if (seedJitter > 0) slotScores[slot] = slotScores[slot]! + seedJitter * (tie - 0.5);
     }
+  }
+  if (options.adjust !== undefined) {
+    for (let slot = 0; slot < count; slot++)
+      slotScores[slot] = options.adjust(slotIds[slot]!, slotScores[slot]!);
   }
   const head = options.head ?? count;
   const threshold = head >= count ? Number.NEGATIVE_INFINITY : nthLargest(count, head);

@@ -15,6 +15,10 @@ export interface EligibilityInput {
   purchasedSince: number | undefined;
   /** Reusable memo storage (engine-owned; requests are synchronous so one is enough). */
   memo: DenseMemo;
+  /** Merchandising blocks and filters (`applyRules.ts`); checked last, so only items they alone remove count as theirs. */
+  ruleAllows?: ((id: number) => boolean) | undefined;
+  /** Out-of-stock items pass (archived ones never do): what a pin with `allowUnavailable` may show. */
+  ignoreStock?: boolean;
 }
 
 /**
@@ -59,7 +63,8 @@ export class DenseMemo {
  * variants; not bought recently when that exclusion is on. Memoised, since signals overlap.
  */
 export function createEligibility(input: EligibilityInput): (id: number) => boolean {
-  const { catalog, filters, profile, purchasedSince } = input;
+  const { catalog, filters, profile, purchasedSince, ruleAllows } = input;
+  const ignoreStock = input.ignoreStock === true;
   const tagSet = (tags: string[] | undefined) => {
     if (tags === undefined || tags.length === 0) return undefined;
     const ids = new Set<number>();
@@ -98,13 +103,14 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     include !== undefined ||
     (exclude?.size ?? 0) > 0;
   const check = (id: number): boolean => {
-    if (!catalog.isEligible(id) || excludedIds.has(id)) return false;
+    if (ignoreStock ? catalog.info(id)?.item.archived !== false : !catalog.isEligible(id)) return false;
+    if (excludedIds.has(id)) return false;
     if (required !== undefined && (members === undefined || !members.has(id))) return false;
     if (purchasedSince !== undefined && profile !== undefined) {
       const bought = profile.purchases.get(id);
       if (bought !== undefined && bought.lastTs >= purchasedSince) return false;
     }
-    if (!needsItem) return true;
+    if (!needsItem) return ruleAllows === undefined || ruleAllows(id);
     const info = catalog.info(id);
     if (info === undefined || excludedParents.has(info.parentKey)) return false;
     const price = info.item.price;
@@ -112,7 +118,7 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     if (priceMax !== undefined && (price === undefined || price > priceMax)) return false;
     if (include !== undefined && !info.tagIds.some((t) => include.has(t))) return false;
     if (exclude?.size && info.tagIds.some((t) => exclude.has(t))) return false;
-    return true;
+    return ruleAllows === undefined || ruleAllows(id);
   };
 
   return (id) => {

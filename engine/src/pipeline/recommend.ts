@@ -7,12 +7,14 @@
  * 2. Anchors (here, with `profileAnchors.ts`): the item (`similar`), the cart (`cart`) or the
  *    profile's strongest items (other surfaces), merged with the session's `contextItemIds`.
  * 3. `createEligibility.ts`: the filters as one predicate (availability, price, tags, category,
- *    never the anchors or their variants, optionally recent purchases). Runs after the anchors
- *    because it excludes them.
+ *    never the anchors or their variants, optionally recent purchases, and the merchandising
+ *    blocks and filters of `applyRules.ts`). Runs after the anchors because it excludes them.
  * 4. `collectSignals.ts`: each signal's candidate scores, read from `indexes/` and `vectors/`.
- * 5. `blendSignals.ts`: per-signal normalisation, weighted sum, ranking (seeded ties).
+ * 5. `blendSignals.ts`: per-signal normalisation, weighted sum, the boosts and buries of
+ *    `applyRules.ts`, ranking (seeded ties).
  * 6. `diversify.ts`: MMR and hard caps (`ListCaps`), similarity from `vectors/similarity.ts`.
- * 7. `fillFallback.ts`: a short list filled with category best-sellers, then popular items.
+ * 7. `fillFallback.ts`: a short list filled with category best-sellers, then popular items; then
+ *    `applyRules.ts` places pins and injects on the final list and reports what each rule did.
  * 8. `explainCandidate.ts`: one reason per contributing signal (with `explain: true`).
  * 9. `traceRequest.ts` (only with `trace: true`): records steps 3–8 as they run and returns the
  *    decision trace with the list.
@@ -25,12 +27,14 @@ import type { EngineConfig, SignalName } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import type { Catalog } from '../indexes/Catalog';
 import type { UserProfile } from '../indexes/UserProfile';
+import type { RuleItemIndex } from '../rules/compileRules';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
 import { createItemSimilarity } from '../vectors/similarity';
 import type { VectorSource } from '../vectors/types';
+import { beginRules, RuledResult } from './applyRules';
 import { blendSignals } from './blendSignals';
 import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
-import { createEligibility, type DenseMemo } from './createEligibility';
+import { createEligibility, DenseMemo } from './createEligibility';
 import { diversify, diversifyPoolSize, ListCaps } from './diversify';
 import { explainCandidate } from './explainCandidate';
 import { fillFallback, fillReason } from './fillFallback';
@@ -48,6 +52,8 @@ export interface RecommendState {
   traits: Map<string, Record<string, string>>;
   now: number;
   memo: DenseMemo;
+  /** Merchandising rules bound to the catalog; undefined: none. */
+  rules: RuleItemIndex | undefined;
 }
 
 /** The surface's own anchors: the item (`similar`), the cart (`cart`) or the profile (others). */
@@ -142,6 +148,22 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const neverShow = req.surface === 'similar' || req.surface === 'cart' ? primary.map((a) => a.item) : [];
   // −2: a category no item ever had, so nothing can match.
   const categoryTag = req.category !== undefined ? (catalog.categoryTag(req.category) ?? -2) : undefined;
+  const traits = {
+    ...(req.userKey !== undefined ? state.traits.get(req.userKey) : undefined),
+    ...req.traits,
+  };
+  const ruled = beginRules(
+    state.rules,
+    {
+      surface: req.surface,
+      placement: req.placement,
+      anchorItemId: req.surface === 'similar' ? req.itemId : undefined,
+      cartItemIds: req.cartItemIds,
+      traits,
+      now,
+    },
+    catalog,
+  );
   const eligibility = {
     catalog,
     filters: req.filters,
@@ -150,6 +172,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     profile,
     purchasedSince: settings.excludePurchased ? now - settings.purchaseExclusionWindowMs : undefined,
     memo: state.memo,
+    ruleAllows: ruled?.hasBlockOrFilter ? (id: number) => ruled.allows(id) : undefined,
   };
   // A traced request sees the same predicate and caps, wrapped to record what they refuse.
   const collector = req.trace === true ? new TraceCollector(catalog) : undefined;
@@ -164,11 +187,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     f?.priceMax !== undefined ||
     (f?.includeTagsAny?.length ?? 0) > 0 ||
     (f?.excludeTagsAny?.length ?? 0) > 0 ||
-    (f?.excludeIds?.length ?? 0) > 0;
-  const traits = {
-    ...(req.userKey !== undefined ? state.traits.get(req.userKey) : undefined),
-    ...req.traits,
-  };
+    (f?.excludeIds?.length ?? 0) > 0 ||
+    ruled?.hasFilter === true;
   const signals =
     categoryTag === -2
       ? new Map()
@@ -209,6 +229,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
       // What diversify reads when caps reject few: its MMR pool, then a few more in order.
       head: diversifyPoolSize(req.k) + req.k,
+      adjust: ruled?.hasScoring ? (id, score) => ruled.adjust(id, score) : undefined,
     },
   );
   const caps =
@@ -245,35 +266,61 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
         ? profile.topTags(now, 10).map((t) => t.tag)
         : [],
   };
-  const items: RecResult['items'] = picked.map((c) => {
+  const byId = new Map<number, RecResult['items'][number]>();
+  for (const c of picked) {
     const out: RecResult['items'][number] = { itemId: c.itemId, score: c.score };
     if (req.explain) out.reasons = explainCandidate(reasonContext, c);
-    return out;
-  });
+    byId.set(c.id, out);
+  }
+  const fillSource = new Map<number, (typeof filled)[number]['source']>();
   for (const f of filled) {
     const out: RecResult['items'][number] = { itemId: catalog.ids.keyOf(f.id), score: 0 };
     if (req.explain) out.reasons = [fillReason(f)];
-    items.push(out);
+    byId.set(f.id, out);
+    fillSource.set(f.id, f.source);
   }
-  const sources = [...new Set(filled.map((f) => f.source))];
-  // `used` also when the list is short: the caller asked for k and learns it did not get them.
-  const fallback = { used: filled.length > 0 || items.length < req.k, sources, filled: filled.length };
-  if (collector === undefined) return { items, fallback };
-  const trace = buildTrace({
-    req,
-    seedJitter: config.ranking.seedJitter,
-    settings,
-    catalog,
-    anchors,
-    signals,
-    generators,
-    candidates,
-    picked,
-    filled,
-    items,
-    reasonContext,
-    fallback,
-    collector,
+  let order = [...picked.map((c) => c.id), ...filled.map((f) => f.id)];
+  if (ruled !== undefined) {
+    order = ruled.place(order, req.k, eligible, () =>
+      createEligibility({ ...eligibility, memo: new DenseMemo(), ignoreStock: true }),
+    );
+  }
+  const items: RecResult['items'] = order.map((id) => {
+    const held = byId.get(id);
+    if (held !== undefined) return held;
+    // Placed by a pin or inject without being a candidate: no signal scored it.
+    const out: RecResult['items'][number] = { itemId: catalog.ids.keyOf(id), score: 0 };
+    if (req.explain) out.reasons = [];
+    return out;
   });
-  return { items, fallback, trace };
+  const shownFill = order.filter((id) => fillSource.has(id));
+  const sources = [...new Set(shownFill.map((id) => fillSource.get(id)!))];
+  // `used` also when the list is short: the caller asked for k and learns it did not get them.
+  const fallback = { used: shownFill.length > 0 || items.length < req.k, sources, filled: shownFill.length };
+  const trace =
+    collector === undefined
+      ? undefined
+      : buildTrace({
+          req,
+          seedJitter: config.ranking.seedJitter,
+          settings,
+          catalog,
+          anchors,
+          signals,
+          generators,
+          candidates,
+          picked,
+          filled,
+          items,
+          reasonContext,
+          fallback,
+          collector,
+        });
+  if (ruled === undefined) return trace === undefined ? { items, fallback } : { items, fallback, trace };
+  ruled.detach();
+  const result = new RuledResult(items, fallback, () =>
+    ruled.effects(order, (id) => byId.get(id)?.score ?? 0),
+  );
+  if (trace !== undefined) result.trace = trace;
+  return result;
 }

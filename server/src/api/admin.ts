@@ -12,6 +12,7 @@ import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
+import { overridesRouter, rulesRouter } from './rules';
 import { tracesRouter } from './traces';
 
 /** This process applies a switch at once; other processes see the `changes` row on their next poll. */
@@ -155,4 +156,6 @@ export const adminRouter = router({
   keys: keysRouter,
   experiments: experimentsRouter,
   traces: tracesRouter,
+  rules: rulesRouter,
+  overrides: overridesRouter,
 });

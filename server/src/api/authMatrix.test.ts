@@ -89,6 +89,20 @@ const POLICY: Record<string, Procedure> = {
   'admin.traces.get': P('secret', 'none', [200, 404]),
   'admin.traces.search': P('secret'),
   'admin.traces.prune': P('secret'),
+  'admin.rules.list': P('secret'),
+  // 404: the rule the matrix names does not exist (state, not access).
+  'admin.rules.get': P('secret', 'none', [200, 404]),
+  'admin.rules.create': P('secret'),
+  'admin.rules.update': P('secret', 'none', [200, 404]),
+  'admin.rules.disable': P('secret', 'none', [200, 404]),
+  'admin.rules.enable': P('secret', 'none', [200, 404]),
+  'admin.rules.remove': P('secret', 'none', [200, 404]),
+  'admin.rules.preview': P('secret'),
+  'admin.rules.export': P('secret'),
+  'admin.rules.import': P('secret'),
+  'admin.overrides.list': P('secret'),
+  'admin.overrides.add': P('secret'),
+  'admin.overrides.cancel': P('secret', 'none', [200, 404]),
   collect: P('browser', 'store without userId'),
 };
 
@@ -251,6 +265,24 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.traces.get': { requestId: `never-served-${tag}` },
       'admin.traces.search': { limit: 5 },
       'admin.traces.prune': {},
+      'admin.rules.list': {},
+      'admin.rules.get': { ruleId: 'no-such-rule' },
+      'admin.rules.create': {
+        rule: { id: `r-${tag}`.slice(0, 128), kind: 'block', items: { itemIds: ['x'] } },
+      },
+      'admin.rules.update': { rule: { id: 'no-such-rule', kind: 'block', items: { itemIds: ['x'] } } },
+      'admin.rules.disable': { ruleId: 'no-such-rule' },
+      'admin.rules.enable': { ruleId: 'no-such-rule' },
+      'admin.rules.remove': { ruleId: 'no-such-rule' },
+      'admin.rules.preview': {
+        change: { upsert: [{ id: 'preview', kind: 'block', items: { itemIds: [item(ns, 'shared')] } }] },
+        requests: [{ surface: 'trending', k: 3 }],
+      },
+      'admin.rules.export': {},
+      'admin.rules.import': { rules: [] },
+      'admin.overrides.list': {},
+      'admin.overrides.add': { kind: 'boost', itemIds: [item(ns, 'shared')], hours: 1, reason: tag },
+      'admin.overrides.cancel': { ruleId: 'no-such-rule' },
       collect: { events: [event] },
     };
     return inputs[path];
@@ -285,7 +317,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results|search)$/.test(path);
+      const query = path.startsWith('recs.') || /\.(get|list|results|search|export)$/.test(path);
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

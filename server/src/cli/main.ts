@@ -10,6 +10,7 @@ import { registerForgetCommand } from './forget';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
 import { registerResetCommand } from './reset';
+import { registerRulesCommands } from './rules';
 import { registerScenariosCommand } from './scenarios';
 import { registerSeedCommand } from './seed';
 import { registerServeCommand } from './serve';
@@ -175,6 +176,7 @@ registerSimulateCommand(program, globals);
 registerModelCommand(program);
 registerExperimentsCommand(program, globals);
 registerDataCommands(program, globals);
+registerRulesCommands(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {

@@ -157,7 +157,7 @@ export const changes = pgTable(
   {
     namespaceId: text('namespace_id').notNull(),
     id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
-    kind: text('kind', { enum: ['forget', 'reset', 'config', 'alias'] }).notNull(),
+    kind: text('kind', { enum: ['forget', 'reset', 'config', 'alias', 'rules'] }).notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     tx: txColumn(),
@@ -312,5 +312,62 @@ export const recTraces = pgTable(
     index('rec_traces_ns_anonymous_idx').on(t.namespaceId, t.anonymousHash),
     index('rec_traces_items_idx').using('gin', t.itemIds),
     index('rec_traces_rules_idx').using('gin', t.ruleIds),
+  ],
+);
+
+/**
+ * Merchandising rules and manual overrides, one row per rule in its current version. `definition`
+ * is the engine's `RuleDefinition` (validated by the engine's `validateRule`); `enabled` is kept
+ * beside it so a rule can be switched off without losing it. Every change is also a row of
+ * `rule_changes` and a `changes` row of kind `rules`, which every engine host reads on its next poll.
+ */
+export const rules = pgTable(
+  'rules',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    ruleId: text('rule_id').notNull(),
+    /** `rule`: set by a merchandiser; `override`: a quick action with an expiry and a reason. */
+    origin: text('origin', { enum: ['rule', 'override'] })
+      .notNull()
+      .default('rule'),
+    kind: text('kind').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Why an override exists (required for overrides). */
+    reason: text('reason'),
+    /** When an override stops applying (its schedule's end, kept as a column to list and sort by). */
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    /** Starts at 1; every change adds one. */
+    version: integer('version').notNull(),
+    createdAt: createdAt(),
+    createdBy: text('created_by').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedBy: text('updated_by').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.ruleId] })],
+);
+
+/** The audit trail of rules: who changed what, when, and the definition after each change. */
+export const ruleChanges = pgTable(
+  'rule_changes',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    ruleId: text('rule_id').notNull(),
+    version: integer('version').notNull(),
+    action: text('action', {
+      enum: ['create', 'update', 'disable', 'enable', 'remove', 'import', 'cancel'],
+    }).notNull(),
+    /** The definition after the change (before it, for `remove`). */
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    enabled: boolean('enabled').notNull(),
+    /** `key:<keyId>` for a change made through the API, `cli:<user>` for one made on the database. */
+    actor: text('actor').notNull(),
+    note: text('note'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.id] }),
+    index('rule_changes_ns_rule_idx').on(t.namespaceId, t.ruleId),
   ],
 );

@@ -3,7 +3,9 @@ import {
   type EmbeddingEncoder,
   itemText,
   type PartialEngineConfig,
+  type RuleDefinition,
   textHash,
+  validateRule,
 } from '@recsys/engine';
 import { anonKey, type Surface } from '@recsys/engine/protocol';
 import type { Database } from '../db/client';
@@ -17,6 +19,7 @@ import {
   type LoadProgress,
   type ServeInput,
 } from '../serve/EngineService';
+import { previewRules, type RulePreviewJob, type RulePreviewLists } from '../serve/previewRules';
 import { serveList } from '../serve/serveList';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
@@ -32,6 +35,7 @@ import {
   readEvents,
   readItems,
   readNamespaceIds,
+  readRules,
   readUsers,
   type TxRange,
 } from './reads';
@@ -175,10 +179,21 @@ export class EngineHost implements EngineService {
     return serveList(this.get(namespaceId), surface, input);
   }
 
+  /** A dry run of a rule change on a namespace's engine (nothing is installed). */
+  previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists {
+    if (!this.loaded) throw new EngineNotReadyError();
+    return previewRules(this.get(namespaceId), job);
+  }
+
   /** Polls now instead of at the next tick (after this process ingested something). */
   nudge(): void {
     if (!this.loaded || this.stopped) return;
     void this.pollOnce();
+  }
+
+  async settle(): Promise<void> {
+    if (!this.loaded || this.stopped) return;
+    await this.pollOnce();
   }
 
   /** Runs one poll; resolves when the changes visible now are applied. */
@@ -217,6 +232,7 @@ export class EngineHost implements EngineService {
     const db = this.options.database;
     const rt = createNamespaceRuntime(namespaceId, this.options.encoder);
     await this.applyConfig(rt);
+    await this.applyRules(rt);
     const range: TxRange = { lo: 0, hi };
     for (const row of await readAliases(db, range, namespaceId)) rt.aliases.set(row.anonymousId, row.userId);
     await this.applyUsers(rt, range);
@@ -243,6 +259,26 @@ export class EngineHost implements EngineService {
     // Every item's embedding neighbours are precomputed so no request pays for an index scan (see
     // IvfIndexOptions.neighborTable).
     rt.vectors?.setNeighborTable(neighborTableLength(rt.engine));
+  }
+
+  /** Reloads a namespace's merchandising rules; the engine compiles them once, here. */
+  private async applyRules(rt: NamespaceRuntime): Promise<void> {
+    const rows = await readRules(this.options.database, rt.namespaceId);
+    const defs: RuleDefinition[] = [];
+    for (const row of rows) {
+      const def = { ...row.definition, enabled: row.enabled };
+      const issues = validateRule(def);
+      // Stored rules were checked when written; one a newer engine refuses must not stop the others.
+      if (issues.length > 0) {
+        this.options.log.error(
+          { namespaceId: rt.namespaceId, ruleId: row.ruleId, issues },
+          'stored rule skipped: invalid',
+        );
+        continue;
+      }
+      defs.push(def as unknown as RuleDefinition);
+    }
+    rt.engine.setRules(defs);
   }
 
   private async applyUsers(rt: NamespaceRuntime | undefined, range: TxRange): Promise<void> {
@@ -317,6 +353,8 @@ export class EngineHost implements EngineService {
       if (rebuilt.has(change.namespaceId)) continue;
       if (change.kind === 'config') {
         await this.applyConfig(this.get(change.namespaceId));
+      } else if (change.kind === 'rules') {
+        await this.applyRules(this.get(change.namespaceId));
       } else {
         await this.load(change.namespaceId, hi);
         rebuilt.add(change.namespaceId);

@@ -9,6 +9,7 @@ import {
   itemEmbeddings,
   items,
   namespaces,
+  rules,
   users,
 } from '../db/schema';
 
@@ -64,6 +65,15 @@ export async function readActiveConfig(database: Database, namespaceId: string) 
     )
     .where(eq(namespaces.id, namespaceId));
   return row;
+}
+
+/** Every rule and override of a namespace, disabled ones included (the engine skips them). */
+export function readRules(database: Database, namespaceId: string) {
+  return database.db
+    .select({ ruleId: rules.ruleId, definition: rules.definition, enabled: rules.enabled })
+    .from(rules)
+    .where(eq(rules.namespaceId, namespaceId))
+    .orderBy(asc(rules.ruleId));
 }
 
 export function readAliases(database: Database, range: TxRange, namespaceId?: string) {

@@ -1,5 +1,6 @@
 import type { RecTrace } from '@recsys/engine';
 import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
+import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
  * What `recs.*` asks of the engines: a validated request, with its defaults filled in; `trace`:
@@ -67,6 +68,13 @@ export interface EngineService {
   readonly freshness?: IndexFreshness | undefined;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
+  /**
+   * Polls now and resolves once what is committed is applied here (after a rule change, so the
+   * answer's caller sees it in the next list); absent where the engines live on another thread.
+   */
+  settle?(): Promise<void>;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
+  /** A dry run of a rule change (see `previewRules`); throws {@link EngineNotReadyError} while loading. */
+  previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists | Promise<RulePreviewLists>;
 }

@@ -8,6 +8,7 @@ import {
   type LoadProgress,
   type ServeInput,
 } from './EngineService';
+import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
  * The two ends of an {@link EngineService} across threads: {@link exposeEngine} answers on the
@@ -17,12 +18,14 @@ import {
  */
 type ToEngine =
   | { t: 'serve'; id: number; namespaceId: string; surface: Surface; input: ServeInput }
+  | { t: 'preview'; id: number; namespaceId: string; job: RulePreviewJob }
   | { t: 'nudge' }
   | { t: 'synced'; sync: number };
 type FromEngine =
   | { t: 'ready'; ready: boolean; progress: LoadProgress | undefined; sync?: number }
   | { t: 'served'; id: number; list: EngineList }
   | { t: 'freshness'; freshness: IndexFreshness }
+  | { t: 'previewed'; id: number; result: RulePreviewLists }
   | { t: 'failed'; id: number; notReady: boolean; message: string; stack?: string | undefined };
 
 /** How often {@link exposeEngine} looks how far engines that were still loading have got. */
@@ -78,6 +81,15 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
       return;
     }
     const { id } = message;
+    if (message.t === 'preview') {
+      Promise.resolve()
+        .then(() => engines.previewRules(message.namespaceId, message.job))
+        .then(
+          (result) => post({ t: 'previewed', id, result }),
+          (error: unknown) => post(failure(id, error)),
+        );
+      return;
+    }
     // An engine host answers synchronously; anything else is awaited.
     let list: EngineList | Promise<EngineList>;
     try {
@@ -133,7 +145,7 @@ export class RemoteEngine implements EngineService {
   private nextId = 0;
   private readonly pending = new Map<
     number,
-    { resolve: (list: EngineList) => void; reject: (error: Error) => void }
+    { resolve: (value: never) => void; reject: (error: Error) => void }
   >();
   private isReady = false;
   private loadProgress: LoadProgress | undefined;
@@ -172,6 +184,16 @@ export class RemoteEngine implements EngineService {
     });
   }
 
+  previewRules(namespaceId: string, job: RulePreviewJob): Promise<RulePreviewLists> {
+    if (this.closed) return Promise.reject(new Error('The engine thread is gone.'));
+    if (!this.isReady) return Promise.reject(new EngineNotReadyError());
+    const id = this.nextId++;
+    return new Promise<RulePreviewLists>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.port.postMessage({ t: 'preview', id, namespaceId, job } satisfies ToEngine);
+    });
+  }
+
   /** Rejects what is in flight and stops listening. */
   close(): void {
     this.fail('The engine connection was closed.');
@@ -195,7 +217,9 @@ export class RemoteEngine implements EngineService {
     if (!waiting) return;
     this.pending.delete(message.id);
     if (message.t === 'served') {
-      waiting.resolve(message.list);
+      (waiting.resolve as (list: EngineList) => void)(message.list);
+    } else if (message.t === 'previewed') {
+      (waiting.resolve as (result: RulePreviewLists) => void)(message.result);
     } else {
       const error = message.notReady ? new EngineNotReadyError() : new Error(message.message);
       if (!message.notReady && message.stack) error.stack = message.stack;

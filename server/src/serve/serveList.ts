@@ -3,14 +3,8 @@ import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import type { EngineList, ServeInput } from './EngineService';
 
-/**
- * Ranks one list of a namespace and joins the display fields responses carry (title, price, url,
- * image) and, with `explain`, the reasons.
- *
- * Objects are assigned field by field rather than spread from conditional objects: this runs for
- * every request, and each `...(cond ? { x } : {})` is a temporary object.
- */
-export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
+/** The engine request for a validated `recs.*` input (what {@link serveList} ranks, and previews). */
+export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: ServeInput): RecRequest {
   const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
   const filters: RecFilters = {};
   const f = input.filters;
@@ -33,6 +27,19 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
   if (input.contextItemIds) request.contextItemIds = input.contextItemIds;
   if (input.overrides) request.overrides = input.overrides;
   if (input.trace) request.trace = true;
+  if (input.placement) request.placement = input.placement;
+  return request;
+}
+
+/**
+ * Ranks one list of a namespace and joins the display fields responses carry (title, price, url,
+ * image) and, with `explain`, the reasons.
+ *
+ * Objects are assigned field by field rather than spread from conditional objects: this runs for
+ * every request, and each `...(cond ? { x } : {})` is a temporary object.
+ */
+export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
+  const request = recRequestOf(rt, surface, input);
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
     const d = rt.display.get(item.itemId);

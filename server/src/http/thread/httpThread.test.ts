@@ -117,6 +117,32 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     expect(rows[0]!.items[0]!.itemId).toBe('e');
   });
 
+  it('writes rules from its thread, the engines apply them within a poll, and previews go through the bridge', async () => {
+    const client = createClient(thread.url, key);
+    const report = await client.admin.rules.preview.mutate({
+      change: { upsert: [{ id: 'pin-f', kind: 'pin', items: { itemIds: ['f'] }, slot: 0 }] },
+      requests: [{ surface: 'similar', itemId: 'a', k: 2 }],
+    });
+    expect(report.lists[0]?.rows.map((r) => [r.before, r.after, r.mark])).toEqual([
+      ['b', 'f', 'new'],
+      ['c', 'b', 'down 1'],
+    ]);
+    await client.admin.rules.create.mutate({
+      rule: { id: 'pin-f', kind: 'pin', items: { itemIds: ['f'] }, slot: 0 },
+    });
+    // On two threads a write nudges the engine thread's poll instead of waiting for it.
+    const pinned = await waitFor(
+      () => client.recs.similar.query({ itemId: 'a', k: 2 }),
+      (r) => r.items[0]?.itemId === 'f',
+    );
+    expect(pinned.items.map((i) => i.itemId)).toEqual(['f', 'b']);
+    await client.admin.rules.remove.mutate({ ruleId: 'pin-f' });
+    await waitFor(
+      () => client.recs.similar.query({ itemId: 'a', k: 2 }),
+      (r) => r.items[0]?.itemId === 'b',
+    );
+  });
+
   it('ingests events on its thread and the engines apply them', async () => {
     const client = createClient(thread.url, key);
     // f has no co-visits yet: its list is all fallback.

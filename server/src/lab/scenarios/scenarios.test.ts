@@ -24,6 +24,49 @@ const dropFiltersLink: TRPCLink<AppRouter> =
       return next(stripped).subscribe(observer);
     });
 
+/** A deliberately broken setup: rules are stored disabled and overrides name no real item. */
+const ignoreRulesLink: TRPCLink<AppRouter> =
+  () =>
+  ({ next, op }) =>
+    observable((observer) => {
+      const input = op.input as Record<string, unknown> | undefined;
+      let changed = op;
+      if (op.path === 'admin.rules.create' && input) {
+        changed = { ...op, input: { ...input, rule: { ...(input.rule as object), enabled: false } } };
+      } else if (op.path === 'admin.overrides.add' && input) {
+        changed = { ...op, input: { ...input, itemIds: ['scenario-no-such-item'] } };
+      }
+      return next(changed).subscribe(observer);
+    });
+
+/** Another broken setup: every boost is stored as the matching bury. */
+const boostAsBuryLink: TRPCLink<AppRouter> =
+  () =>
+  ({ next, op }) =>
+    observable((observer) => {
+      const rule = (op.input as { rule?: { kind?: string; multiplier?: number } } | undefined)?.rule;
+      const changed =
+        op.path === 'admin.rules.create' && rule?.kind === 'boost'
+          ? {
+              ...op,
+              input: {
+                ...(op.input as object),
+                rule: { ...rule, kind: 'bury', multiplier: 1 / (rule.multiplier ?? 1) },
+              },
+            }
+          : op;
+      return next(changed).subscribe(observer);
+    });
+
+const RULE_SCENARIOS = [
+  'rules.block-tag',
+  'rules.override-boost-third',
+  'rules.pin-first',
+  'rules.brand-include',
+  'rules.new-item-exposure',
+  'rules.margin-boost',
+];
+
 const byId = (results: ScenarioResult[]) => Object.fromEntries(results.map((r) => [r.id, r]));
 
 describe.each(getTestDatabaseTargets())('scenario suite through the real API on $name', (target) => {
@@ -62,7 +105,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
 
     const table = formatScenarioTable(results);
     expect(table).toMatch(/PASS\s+filters\.include-tags@1/);
-    expect(table).toMatch(/11 passed, 0 failed, 0 skipped/);
+    expect(table).toMatch(/17 passed, 0 failed, 0 skipped/);
     const csv = scenariosToCsv(results).trim().split('\r\n');
     expect(csv[0]).toBe('id,version,status,value,direction,threshold,ms,description,detail');
     expect(csv).toHaveLength(SCENARIOS.length + 1);
@@ -82,6 +125,27 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
     expect(results['filters.price-bounds']?.status).toBe('fail');
     // Not a filter: the cart exclusion still holds, so the failure is specific.
     expect(results['exclusions.cart-items']?.status).toBe('pass');
+  });
+
+  it('fails every rule scenario when rules are not applied, and the margin one when boosts act as buries', async () => {
+    const ignored = await buildScenarioContext(
+      createApiClient(server.url, server.key, { links: [ignoreRulesLink] }),
+      'scn',
+    );
+    const results = byId(await runScenarios(ignored, { only: RULE_SCENARIOS.slice(0, 5) }));
+    for (const id of RULE_SCENARIOS.slice(0, 5))
+      expect(results[id]?.status, `${id}: ${results[id]?.detail}`).toBe('fail');
+    expect(results['rules.block-tag']?.detail).toMatch(/after it [1-9]\d* of/);
+    const inverted = await buildScenarioContext(
+      createApiClient(server.url, server.key, { links: [boostAsBuryLink] }),
+      'scn',
+    );
+    const [margin] = await runScenarios(inverted, { only: ['rules.margin-boost'] });
+    expect(margin?.status, margin?.detail).toBe('fail');
+    // Nothing a scenario wrote is left behind.
+    const api = createApiClient(server.url, server.key);
+    expect(await api.admin.rules.list.query()).toEqual([]);
+    expect((await api.admin.overrides.list.query()).every((o) => o.state !== 'active')).toBe(true);
   });
 
   it('fails the relevance scenario when the namespace config makes diversity collapse relevance', async () => {

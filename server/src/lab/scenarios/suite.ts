@@ -8,6 +8,7 @@ import {
   newItems,
   seedDeterminism,
 } from './rankingScenarios';
+import { blockTag, boostThird, brandInclude, marginBoost, newItemExposure, pinFirst } from './ruleScenarios';
 import type { Scenario } from './types';
 
 export { intraListDiversity } from './probes';
@@ -25,4 +26,10 @@ export const SCENARIOS: readonly Scenario[] = [
   diversityConfigured,
   explainReasons,
   seedDeterminism,
+  blockTag,
+  boostThird,
+  pinFirst,
+  brandInclude,
+  newItemExposure,
+  marginBoost,
 ];

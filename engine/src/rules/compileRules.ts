@@ -1,0 +1,579 @@
+import type { Catalog, ItemInfo } from '../indexes/Catalog';
+import type { Surface } from '../protocol';
+import { SURFACES } from '../protocol';
+import { type CompiledWindow, compileWindow, insideWindow, localTime, parseInstant } from './schedule';
+import type { ItemMatch, RuleDefinition, RuleKind } from './types';
+import { assertRules } from './validateRule';
+
+/** Kinds in order of precedence: a lower number wins. */
+export const KIND_ORDER: Record<RuleKind, number> = {
+  block: 0,
+  filter: 1,
+  pin: 2,
+  inject: 3,
+  boost: 4,
+  bury: 4,
+};
+
+/** `*` is the only wildcard; everything else is literal. */
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Exact tags and wildcard patterns of one tag list. */
+class TagMatcher {
+  readonly exact: Set<string>;
+  readonly patterns: RegExp[];
+  constructor(tags: string[]) {
+    this.exact = new Set(tags.filter((t) => !t.includes('*')));
+    this.patterns = tags.filter((t) => t.includes('*')).map(globToRegExp);
+  }
+  matchesAny(tags: readonly string[]): boolean {
+    for (const t of tags) {
+      if (this.exact.has(t)) return true;
+      for (const p of this.patterns) if (p.test(t)) return true;
+    }
+    return false;
+  }
+}
+
+/** One rule, resolved to what the hot path compares. */
+export interface CompiledRule {
+  readonly index: number;
+  readonly def: RuleDefinition;
+  readonly id: string;
+  readonly kind: RuleKind;
+  readonly priority: number;
+  readonly itemIds: ReadonlySet<string> | undefined;
+  readonly tags: TagMatcher | undefined;
+  readonly match: ItemMatch;
+  readonly createdAfter: number;
+  // Request conditions (undefined: any).
+  readonly placements: ReadonlySet<string> | undefined;
+  readonly anchorIds: ReadonlySet<string> | undefined;
+  readonly anchorCategories: ReadonlySet<string> | undefined;
+  readonly cartIds: ReadonlySet<string> | undefined;
+  readonly cartTags: TagMatcher | undefined;
+  readonly segments: ReadonlySet<string> | undefined;
+  readonly traits: Array<[string, ReadonlySet<string>]> | undefined;
+  readonly countries: ReadonlySet<string> | undefined;
+  /** Whether any request condition besides the surface is set. */
+  readonly conditional: boolean;
+  // Schedule.
+  readonly start: number;
+  readonly end: number;
+  readonly zone: string;
+  readonly windows: CompiledWindow[] | undefined;
+  // Action.
+  readonly slot: number | undefined;
+  readonly count: number;
+  readonly multiplier: number;
+  readonly add: number;
+  readonly allowUnavailable: boolean;
+}
+
+const set = <T>(list: T[] | undefined, map: (v: T) => T = (v) => v) =>
+  list === undefined ? undefined : new Set(list.map(map));
+
+function compileRule(def: RuleDefinition, index: number): CompiledRule {
+  const when = def.when ?? {};
+  const zone = def.schedule?.timeZone ?? 'UTC';
+  const match = def.items;
+  let multiplier = 1;
+  let add = 0;
+  if (def.kind === 'boost') {
+    multiplier = def.multiplier ?? 1;
+    add = def.add ?? 0;
+  } else if (def.kind === 'bury') {
+    multiplier = def.multiplier ?? 1;
+    add = -(def.subtract ?? 0);
+  }
+  const conditional =
+    when.placements !== undefined ||
+    when.anchorItemIds !== undefined ||
+    when.anchorCategories !== undefined ||
+    when.cartItemIds !== undefined ||
+    when.cartTags !== undefined ||
+    when.segments !== undefined ||
+    when.traits !== undefined ||
+    when.countries !== undefined;
+  return {
+    index,
+    def,
+    id: def.id,
+    kind: def.kind,
+    priority: def.priority ?? 0,
+    itemIds: set(match.itemIds),
+    tags: match.tags ? new TagMatcher(match.tags) : undefined,
+    match,
+    createdAfter: match.createdAfter ? parseInstant(match.createdAfter, 'UTC') : Number.NEGATIVE_INFINITY,
+    placements: set(when.placements),
+    anchorIds: set(when.anchorItemIds),
+    anchorCategories: set(when.anchorCategories, (c) => `category:${c}`),
+    cartIds: set(when.cartItemIds),
+    cartTags: when.cartTags ? new TagMatcher(when.cartTags) : undefined,
+    segments: set(when.segments),
+    traits: when.traits ? Object.entries(when.traits).map(([k, v]) => [k, new Set(v)]) : undefined,
+    countries: set(when.countries, (c) => c.toUpperCase()),
+    conditional,
+    start: def.schedule?.start ? parseInstant(def.schedule.start, zone) : Number.NEGATIVE_INFINITY,
+    end: def.schedule?.end ? parseInstant(def.schedule.end, zone) : Number.POSITIVE_INFINITY,
+    zone,
+    windows: def.schedule?.recurring?.map(compileWindow),
+    slot: def.kind === 'pin' || def.kind === 'inject' ? def.slot : undefined,
+    count: def.kind === 'inject' ? (def.count ?? 1) : 1,
+    multiplier,
+    add,
+    allowUnavailable: (def.kind === 'pin' || def.kind === 'inject') && def.allowUnavailable === true,
+  };
+}
+
+/** Whether an item satisfies a rule's item matcher. */
+export function itemMatches(rule: CompiledRule, item: ItemInfo['item']): boolean {
+  const m = rule.match;
+  if (rule.itemIds !== undefined && !rule.itemIds.has(item.itemId)) return false;
+  if (rule.tags !== undefined && !rule.tags.matchesAny(item.tags)) return false;
+  if (m.priceMin !== undefined && (item.price === undefined || item.price < m.priceMin)) return false;
+  if (m.priceMax !== undefined && (item.price === undefined || item.price > m.priceMax)) return false;
+  if (m.available !== undefined && item.available !== m.available) return false;
+  if (item.createdAt < rule.createdAfter) return false;
+  return true;
+}
+
+/** What a request offers the rule conditions. */
+export interface RuleRequestContext {
+  surface: Surface;
+  placement: string | undefined;
+  anchorItemId: string | undefined;
+  cartItemIds: readonly string[] | undefined;
+  traits: Readonly<Record<string, string>>;
+  now: number;
+}
+
+/**
+ * A compiled rule set: rules sorted by precedence, grouped by surface, with schedules resolved to
+ * instants. Compiled once per change (`Engine.setRules`), never per request. Which items each rule
+ * matches is kept per item by {@link RuleItemIndex}, bound to a catalog.
+ */
+export class RuleSet {
+  /** Enabled rules in precedence order (kind, then priority high to low, then id). */
+  readonly rules: CompiledRule[];
+  /** Every definition as given, disabled ones included. */
+  readonly definitions: readonly RuleDefinition[];
+  /**
+   * Per surface: the rules in force on every request of it (no condition, no schedule) as flags
+   * and as lists by kind, and the rest, which each request checks. A request copies the flags and
+   * looks only at the rest, so unconditional rules cost nothing per request.
+   */
+  private readonly bySurface: Map<Surface, SurfaceRules>;
+  private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
+
+  constructor(defs: unknown) {
+    assertRules(defs);
+    this.definitions = defs.map((d) => structuredClone(d));
+    const enabled = this.definitions
+      .filter((d) => d.enabled !== false)
+      .slice()
+      .sort(
+        (a, b) =>
+          KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+          (b.priority ?? 0) - (a.priority ?? 0) ||
+          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
+    this.rules = enabled.map((d, i) => compileRule(d, i));
+    this.bySurface = new Map(
+      SURFACES.map((s) => {
+        const applies = this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s));
+        const flags = new Uint8Array(this.rules.length);
+        const base: CompiledRule[] = [];
+        const dynamic: CompiledRule[] = [];
+        for (const r of applies) {
+          if (isStatic(r)) {
+            flags[r.index] = 1;
+            base.push(r);
+          } else dynamic.push(r);
+        }
+        return [s, { flags, base: groupByKind(base), dynamic: new ConditionIndex(dynamic) }];
+      }),
+    );
+  }
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  /**
+   * The rules of `surface` in force at `ctx.now` whose request conditions hold: 1 in `active` for
+   * each, and the lists by kind.
+   */
+  activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
+    const surface = this.bySurface.get(ctx.surface)!;
+    active.set(surface.flags);
+    let extra: CompiledRule[] | undefined;
+    surface.dynamic.candidates(ctx, catalog, (r) => {
+      if (active[r.index] === 1) return;
+      if (ctx.now < r.start || ctx.now >= r.end) return;
+      if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return;
+      if (r.conditional && !conditionsHold(r, ctx, catalog)) return;
+      active[r.index] = 1;
+      if (extra === undefined) extra = [r];
+      else extra.push(r);
+    });
+    if (extra === undefined) return surface.base;
+    const more = groupByKind(extra);
+    const merge = (a: CompiledRule[], b: CompiledRule[]) =>
+      b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
+    return {
+      count: surface.base.count + more.count,
+      filters: merge(surface.base.filters, more.filters),
+      placing: merge(surface.base.placing, more.placing),
+      blockOrFilter: surface.base.blockOrFilter + more.blockOrFilter,
+      scoring: surface.base.scoring + more.scoring,
+    };
+  }
+
+  /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
+  isBaseFor(r: CompiledRule, surface: Surface): boolean {
+    return this.bySurface.get(surface)!.flags[r.index] === 1;
+  }
+
+  /** Whether a rule is in force at `now` by its schedule alone. */
+  scheduled(r: CompiledRule, now: number): boolean {
+    return now >= r.start && now < r.end && (r.windows === undefined || this.inWindows(r, now));
+  }
+
+  private inWindows(r: CompiledRule, now: number): boolean {
+    // Local weekday and minute per zone, once per minute: Intl formatting costs microseconds.
+    const minute = Math.floor(now / 60_000);
+    let local = this.zoneCache.get(r.zone);
+    if (local === undefined || local.minute !== minute) {
+      const t = localTime(minute * 60_000, r.zone);
+      local = { minute, weekday: t.weekday, minuteOfDay: t.minuteOfDay };
+      this.zoneCache.set(r.zone, local);
+    }
+    for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) return true;
+    return false;
+  }
+}
+
+/** The active rules of one request, by what the pipeline does with them. */
+export interface ActiveRules {
+  count: number;
+  /** Active filters (an item must match every one). */
+  filters: CompiledRule[];
+  /** Active pins and injects, in precedence order. */
+  placing: CompiledRule[];
+  blockOrFilter: number;
+  scoring: number;
+}
+
+interface SurfaceRules {
+  flags: Uint8Array;
+  base: ActiveRules;
+  /** Conditional or scheduled rules, found by one of their conditions (see {@link ConditionIndex}). */
+  dynamic: ConditionIndex;
+}
+
+/**
+ * Conditional rules by one condition each (placement, anchor item, anchor category, segment,
+ * country, cart item, in that order of preference), so a request looks up the few whose key it
+ * carries instead of testing every rule; rules with none of these (a schedule, traits, cart tags)
+ * are tested on every request of the surface.
+ */
+class ConditionIndex {
+  readonly scan: CompiledRule[] = [];
+  readonly placements = new Map<string, CompiledRule[]>();
+  readonly anchors = new Map<string, CompiledRule[]>();
+  readonly anchorCategories = new Map<string, CompiledRule[]>();
+  readonly segments = new Map<string, CompiledRule[]>();
+  readonly countries = new Map<string, CompiledRule[]>();
+  readonly cartItems = new Map<string, CompiledRule[]>();
+
+  constructor(rules: CompiledRule[]) {
+    for (const r of rules) {
+      const by: Array<[ReadonlySet<string> | undefined, Map<string, CompiledRule[]>]> = [
+        [r.placements, this.placements],
+        [r.anchorIds, this.anchors],
+        [r.anchorCategories, this.anchorCategories],
+        [r.segments, this.segments],
+        [r.countries, this.countries],
+        [r.cartIds, this.cartItems],
+      ];
+      const key = by.find(([values]) => values !== undefined);
+      if (key === undefined) this.scan.push(r);
+      else for (const value of key[0]!) push(key[1], value, r);
+    }
+  }
+
+  /** The rules a request could activate (each rule at most once). */
+  candidates(ctx: RuleRequestContext, catalog: Catalog, visit: (r: CompiledRule) => void): void {
+    for (const r of this.scan) visit(r);
+    const look = (map: Map<string, CompiledRule[]>, key: string | undefined) => {
+      if (key === undefined || map.size === 0) return;
+      const list = map.get(key);
+      if (list !== undefined) for (const r of list) visit(r);
+    };
+    look(this.placements, ctx.placement);
+    look(this.anchors, ctx.anchorItemId);
+    if (this.anchorCategories.size > 0 && ctx.anchorItemId !== undefined) {
+      const id = catalog.ids.get(ctx.anchorItemId);
+      const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
+      // An item in two matching categories would visit a rule twice: its flag makes the second a no-op.
+      for (const t of tags ?? []) if (t.startsWith('category:')) look(this.anchorCategories, t);
+    }
+    look(this.segments, ctx.traits.segment);
+    look(this.countries, ctx.traits.country?.toUpperCase());
+    if (this.cartItems.size > 0) for (const itemId of ctx.cartItemIds ?? []) look(this.cartItems, itemId);
+  }
+}
+
+/** No request condition and no schedule: in force on every request of its surfaces. */
+export function isStatic(r: CompiledRule): boolean {
+  return (
+    !r.conditional &&
+    r.windows === undefined &&
+    r.start === Number.NEGATIVE_INFINITY &&
+    r.end === Number.POSITIVE_INFINITY
+  );
+}
+
+function groupByKind(rules: CompiledRule[]): ActiveRules {
+  const out: ActiveRules = { count: rules.length, filters: [], placing: [], blockOrFilter: 0, scoring: 0 };
+  for (const r of rules) {
+    if (r.kind === 'filter') out.filters.push(r);
+    if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
+    if (r.kind === 'block' || r.kind === 'filter') out.blockOrFilter++;
+    if (r.kind === 'boost' || r.kind === 'bury') out.scoring++;
+  }
+  return out;
+}
+
+function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
+  if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
+  if (r.anchorIds && (ctx.anchorItemId === undefined || !r.anchorIds.has(ctx.anchorItemId))) return false;
+  if (r.anchorCategories) {
+    const anchor = ctx.anchorItemId === undefined ? undefined : catalog.ids.get(ctx.anchorItemId);
+    const info = anchor === undefined ? undefined : catalog.info(anchor);
+    if (!info?.item.tags.some((t) => r.anchorCategories!.has(t))) return false;
+  }
+  if (r.cartIds && !(ctx.cartItemIds ?? []).some((id) => r.cartIds!.has(id))) return false;
+  if (r.cartTags) {
+    const hit = (ctx.cartItemIds ?? []).some((itemId) => {
+      const id = catalog.ids.get(itemId);
+      const info = id === undefined ? undefined : catalog.info(id);
+      return info !== undefined && r.cartTags!.matchesAny(info.item.tags);
+    });
+    if (!hit) return false;
+  }
+  if (r.segments && !r.segments.has(ctx.traits.segment ?? '')) return false;
+  if (r.countries && !r.countries.has((ctx.traits.country ?? '').toUpperCase())) return false;
+  if (r.traits) {
+    for (const [key, values] of r.traits) if (!values.has(ctx.traits[key] ?? '')) return false;
+  }
+  return true;
+}
+
+/**
+ * Which rules match each catalog item, kept up to date as items change, so a request looks up an
+ * item's few rules instead of testing every rule. Rules naming item ids or exact tags are found
+ * through maps; only the rest (price, dates, wildcards, match-all) are tested against every item.
+ */
+export class RuleItemIndex {
+  private readonly byItem: Array<Int32Array | undefined> = [];
+  /** The block and filter rules among `byItem` (most items have none: eligibility reads this). */
+  private readonly exclusionsByItem: Array<Int32Array | undefined> = [];
+  /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
+  private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
+  /**
+   * Per surface (made on first use): each item's product of multipliers and sum of adds over the
+   * boosts and buries in force on every request of that surface.
+   */
+  private readonly baseScoring = new Map<Surface, { mult: Float64Array; add: Float64Array }>();
+  private readonly byId = new Map<string, number[]>();
+  private readonly byTag = new Map<string, number[]>();
+  private readonly generic: number[] = [];
+  /** Per pin/inject rule: its matching items (listed ids first, then newest); rebuilt lazily. */
+  private readonly lists = new Map<number, number[]>();
+  /** Per pin/inject rule: its matching items, kept as items change (`lists` is made from it). */
+  private readonly members = new Map<number, Set<number>>();
+  /** Per rule, the last `refreshOne` call that looked at it (see there). */
+  private readonly seen: Uint32Array;
+  private stamp = 0;
+
+  constructor(
+    readonly set: RuleSet,
+    private readonly catalog: Catalog,
+  ) {
+    this.seen = new Uint32Array(set.rules.length);
+    for (const r of set.rules) {
+      if (r.itemIds !== undefined) {
+        for (const id of r.itemIds) push(this.byId, id, r.index);
+      } else if (r.tags !== undefined && r.tags.patterns.length === 0) {
+        for (const t of r.tags.exact) push(this.byTag, t, r.index);
+      } else this.generic.push(r.index);
+    }
+    if (set.size > 0) {
+      for (let id = 0; id < catalog.idCount; id++) this.refreshOne(id);
+    }
+  }
+
+  /** Re-evaluates the given items (after `upsertItems`). */
+  refresh(ids: Iterable<number>): void {
+    if (this.set.size === 0) return;
+    for (const id of ids) this.refreshOne(id);
+  }
+
+  /** Rule indexes matching item `id` (ascending: precedence order), or undefined. */
+  rulesOf(id: number): Int32Array | undefined {
+    return this.byItem[id];
+  }
+
+  /** Boosts and buries matching item `id` that not every request has, or undefined. */
+  dynamicScoringOf(id: number): Int32Array | undefined {
+    return this.dynamicScoringByItem[id];
+  }
+
+  /** The combined static boosts and buries of `surface` per item (see `baseScoring`). */
+  baseScoringOf(surface: Surface): { mult: Float64Array; add: Float64Array } {
+    let base = this.baseScoring.get(surface);
+    if (base === undefined) {
+      const n = this.byItem.length;
+      base = { mult: new Float64Array(n).fill(1), add: new Float64Array(n) };
+      this.baseScoring.set(surface, base);
+      for (let id = 0; id < n; id++) this.fillBase(surface, base, id);
+    }
+    return base;
+  }
+
+  private fillBase(surface: Surface, base: { mult: Float64Array; add: Float64Array }, id: number): void {
+    let mult = 1;
+    let add = 0;
+    const hits = this.byItem[id];
+    if (hits !== undefined) {
+      for (let i = 0; i < hits.length; i++) {
+        const r = this.set.rules[hits[i]!]!;
+        if ((r.kind === 'boost' || r.kind === 'bury') && this.set.isBaseFor(r, surface)) {
+          mult *= r.multiplier;
+          add += r.add;
+        }
+      }
+    }
+    base.mult[id] = mult;
+    base.add[id] = add;
+  }
+
+  /** 1 where an item matches some block or filter rule: the one read most requests need. */
+  exclusionFlags = new Uint8Array(0);
+
+  /** The block and filter rules matching item `id`, or undefined. */
+  exclusionsOf(id: number): Int32Array | undefined {
+    return this.exclusionsByItem[id];
+  }
+
+  /** Items matching a pin/inject rule: its listed ids in their order, then the newest first. */
+  itemsOf(rule: CompiledRule): number[] {
+    let list = this.lists.get(rule.index);
+    if (list !== undefined) return list;
+    const members = this.members.get(rule.index) ?? new Set<number>();
+    if (rule.itemIds !== undefined) {
+      list = [];
+      for (const itemId of rule.def.items.itemIds ?? []) {
+        const id = this.catalog.ids.get(itemId);
+        if (id !== undefined && members.has(id)) list.push(id);
+      }
+    } else {
+      list = [...members].sort(
+        (a, b) =>
+          (this.catalog.info(b)?.item.createdAt ?? 0) - (this.catalog.info(a)?.item.createdAt ?? 0) || a - b,
+      );
+    }
+    this.lists.set(rule.index, list);
+    return list;
+  }
+
+  private refreshOne(id: number): void {
+    const info = this.catalog.info(id);
+    if (info === undefined) return;
+    const item = info.item;
+    // Each rule sits in exactly one of byId, byTag (possibly under several tags) or generic; a stamp
+    // per rule drops the repeats an item with two of a rule's tags would bring.
+    const stamp = ++this.stamp;
+    const rules = this.set.rules;
+    const hits: number[] = [];
+    const consider = (r: number) => {
+      if (this.seen[r] === stamp) return;
+      this.seen[r] = stamp;
+      if (itemMatches(rules[r]!, item)) hits.push(r);
+    };
+    for (const r of this.byId.get(item.itemId) ?? []) consider(r);
+    for (const t of item.tags) for (const r of this.byTag.get(t) ?? []) consider(r);
+    for (const r of this.generic) if (itemMatches(rules[r]!, item)) hits.push(r);
+    while (this.byItem.length <= id) this.byItem.push(undefined);
+    while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
+    const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
+    // Pin and inject rules keep their member sets; a changed membership drops the rule's sorted list.
+    const before = this.byItem[id];
+    const placing = (r: number) => {
+      const kind = this.set.rules[r]!.kind;
+      return kind === 'pin' || kind === 'inject';
+    };
+    for (const r of before ?? []) {
+      if (placing(r) && !sorted?.includes(r)) {
+        this.members.get(r)?.delete(id);
+        this.lists.delete(r);
+      }
+    }
+    for (const r of sorted ?? []) {
+      if (!placing(r)) continue;
+      let set = this.members.get(r);
+      if (set === undefined) {
+        set = new Set();
+        this.members.set(r, set);
+      }
+      if (!set.has(id)) {
+        set.add(id);
+        this.lists.delete(r);
+      } else if (!before?.includes(r)) this.lists.delete(r);
+    }
+    // An item's creation time orders inject lists: a re-upserted member may move.
+    if (before !== undefined) for (const r of sorted ?? []) if (placing(r)) this.lists.delete(r);
+    this.byItem[id] = sorted;
+    const exclusions = sorted?.filter((r) => {
+      const kind = this.set.rules[r]!.kind;
+      return kind === 'block' || kind === 'filter';
+    });
+    this.exclusionsByItem[id] = exclusions !== undefined && exclusions.length > 0 ? exclusions : undefined;
+    if (id >= this.exclusionFlags.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.exclusionFlags.length * 2, 1024));
+      grown.set(this.exclusionFlags);
+      this.exclusionFlags = grown;
+    }
+    this.exclusionFlags[id] = this.exclusionsByItem[id] === undefined ? 0 : 1;
+    while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
+    const dynamic = sorted?.filter((r) => {
+      const rule = this.set.rules[r]!;
+      return (rule.kind === 'boost' || rule.kind === 'bury') && !isStatic(rule);
+    });
+    this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
+    for (const [surface, base] of this.baseScoring) {
+      if (id >= base.mult.length) {
+        // The catalog grew: widen the arrays (new items start neutral, then get their own values).
+        const grow = (a: Float64Array, fill: number) => {
+          const b = new Float64Array(Math.max(id + 1, a.length * 2)).fill(fill);
+          b.set(a);
+          return b;
+        };
+        base.mult = grow(base.mult, 1);
+        base.add = grow(base.add, 0);
+      }
+      this.fillBase(surface, base, id);
+    }
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
