@@ -31,7 +31,12 @@ function shop() {
   return engine;
 }
 
-const base: RecRequest = { surface: 'trending', k: 5, overrides: { diversity: { lambda: 1 } } };
+// No diversity and no brand cap: the lists follow the scores, so each rule's effect is what changes them.
+const base: RecRequest = {
+  surface: 'trending',
+  k: 5,
+  overrides: { diversity: { lambda: 1, maxPerBrand: 0 } },
+};
 const listOf = (engine: ReturnType<typeof shop>, req: Partial<RecRequest> = {}) =>
   engine.recommend({ ...base, ...req }).items.map((i) => i.itemId);
 const withRules = (rules: RuleDefinition[], req: Partial<RecRequest> = {}) => {
