@@ -197,7 +197,7 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
         ts: now,
       })),
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect((await b.browser.recs.trending.query({ k: 10 })).items.map((i) => i.itemId)).toContain('b-only');
     for (const list of [
       await a.browser.recs.trending.query({ k: 10 }),

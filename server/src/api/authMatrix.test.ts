@@ -176,7 +176,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       });
       await t.admin.admin.config.save.mutate({ config: { diversity: { lambda: 0.7 } }, note: 'matrix' });
     }
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();

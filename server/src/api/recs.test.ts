@@ -116,7 +116,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
     const events = seedEvents();
     for (let i = 0; i < events.length; i += 500)
       await shop.admin.events.batch.mutate({ events: events.slice(i, i + 500) });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();
@@ -371,7 +371,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
       ],
     });
     await shop.browserAs('new-user').users.alias.mutate({ anonymousId: 'pre-login', userId: 'new-user' });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(
       ids(await shop.browserAs('new-user').recs.recentlyViewed.query({ userId: 'new-user', k: 3 })),
     ).toEqual(['tie-1']);
@@ -379,7 +379,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
 
   it('drops a forgotten user from personal lists in every process', async () => {
     await shop.admin.users.forget.mutate({ userId: 'u5' });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(ids(await shop.browserAs('u5').recs.recentlyViewed.query({ userId: 'u5', k: 5 }))).toEqual([]);
     expect(ids(await shop.browserAs('u5').recs.buyAgain.query({ userId: 'u5', k: 5 }))).not.toContain(
       'shirt-1',

@@ -114,10 +114,10 @@ describe.each(getTestDatabaseTargets())('recommendations with text embeddings on
       config: { ranking: { candidatesPerSignal: 200 } },
     });
     await shop.admin.admin.config.activate.mutate({ version: saved.version });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(vectors()?.neighborTableLength).toBe(300);
     await shop.admin.admin.config.rollback.mutate({});
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(vectors()?.neighborTableLength).toBe(150);
   });
 });

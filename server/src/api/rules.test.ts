@@ -47,7 +47,7 @@ describe.each(getTestDatabaseTargets())('admin.rules and admin.overrides through
   let shop: TestTenant;
   /** The list once this process has applied every change written so far (a write only nudges the poll). */
   const top = async () => {
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     return (await shop.admin.recs.trending.query(trending)).items.map((i) => i.itemId);
   };
 
@@ -57,7 +57,7 @@ describe.each(getTestDatabaseTargets())('admin.rules and admin.overrides through
     shop = await stack.tenant('rules-shop');
     await shop.admin.items.upsert.mutate({ items });
     await shop.admin.events.batch.mutate({ events });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();
@@ -294,11 +294,11 @@ describe.each(getTestDatabaseTargets())('admin.rules and admin.overrides through
         rule: { id: 'everywhere', kind: 'block', items: { tags: ['brand:acme'] } },
       });
       expect(await replicaTop()).toEqual(['p1', 'p2', 'p3', 'p4']);
-      await replica.engines!.pollOnce();
+      await replica.engines!.catchUp();
       // Only three items are left with sales; `fresh` has none, so trending has nothing to fill with.
       expect(await replicaTop()).toEqual(['p4', 'p5', 'p6']);
       await shop.admin.admin.rules.disable.mutate({ ruleId: 'everywhere' });
-      await replica.engines!.pollOnce();
+      await replica.engines!.catchUp();
       expect(await replicaTop()).toEqual(['p1', 'p2', 'p3', 'p4']);
     } finally {
       await replica.close();

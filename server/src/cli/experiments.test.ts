@@ -90,7 +90,7 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
           { itemId: 'b', title: 'B', price: 7 },
         ],
       });
-      await stack.engines!.pollOnce();
+      await stack.engines!.catchUp();
     });
     afterAll(async () => {
       await stack?.close();

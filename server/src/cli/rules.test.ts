@@ -35,7 +35,7 @@ describe('recsys rules and overrides through a running server', () => {
   let remote: string[];
   /** The list once this process has applied every change written so far (a write only nudges the poll). */
   const top = async () => {
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     return (
       await shop.admin.recs.trending.query({ k: 3, overrides: { diversity: { lambda: 1 } } })
     ).items.map((i) => i.itemId);
@@ -66,7 +66,7 @@ describe('recsys rules and overrides through a running server', () => {
         })),
       ),
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();

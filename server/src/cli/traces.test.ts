@@ -59,7 +59,7 @@ describe('recsys why and recsys traces', () => {
         })),
       ),
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     for (const anonymousId of ['cli-a', 'cli-a', 'cli-b']) {
       served.push((await shop.browser.recs.similar.query({ itemId: 'mug-1', k: 3, anonymousId })).requestId);
     }

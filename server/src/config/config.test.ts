@@ -154,7 +154,7 @@ describe.each(getTestDatabaseTargets())('switching profiles on a running server 
         ]),
       ],
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     // A second engine host over the same database stands in for another server process.
     replica = new EngineHost({ database, log: createLogger({ level: 'silent' }), encoder: null });
     await replica.start();
@@ -184,22 +184,22 @@ describe.each(getTestDatabaseTargets())('switching profiles on a running server 
     });
     expect(saved).toMatchObject({ version: 1, active: false });
     // Saving alone changes nothing.
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(await forU1()).toContain('a');
 
     await shop.admin.admin.config.activate.mutate({ version: 1 });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(await forU1()).not.toContain('a');
     expect(await shop.admin.admin.config.get.query({})).toMatchObject({ version: 1, name: 'no-repeats' });
 
     // The other process follows within one poll.
-    await replica.pollOnce();
+    await replica.catchUp();
     expect(replica.get('live').configVersion).toBe(1);
     expect(replicaForU1()).not.toContain('a');
 
     expect(await shop.admin.admin.config.rollback.mutate({})).toEqual({ version: null, previous: 1 });
-    await stack.engines!.pollOnce();
-    await replica.pollOnce();
+    await stack.engines!.catchUp();
+    await replica.catchUp();
     expect(await forU1()).toContain('a');
     expect(replicaForU1()).toContain('a');
     expect((await shop.admin.admin.config.list.query({})).map((v) => v.active)).toEqual([false]);

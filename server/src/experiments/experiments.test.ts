@@ -32,7 +32,7 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
         ts: new Date(now - 3_600_000 + i * 1_000).toISOString(),
       })),
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();

@@ -92,7 +92,7 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
         ts: new Date(Date.now() - 60_000 * (i + 1)).toISOString(),
       })),
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();

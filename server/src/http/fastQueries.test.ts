@@ -30,7 +30,7 @@ describe.each(getTestDatabaseTargets())('GET queries answered without the adapte
         ts: new Date(Date.now() - (10 - i) * 60_000).toISOString(),
       })),
     });
-    await Promise.all([fast.engines!.pollOnce(), adapter.engines!.pollOnce()]);
+    await Promise.all([fast.engines!.catchUp(), adapter.engines!.catchUp()]);
   });
   afterAll(async () => {
     await fast?.close();

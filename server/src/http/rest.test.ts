@@ -207,7 +207,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
         },
       ],
     });
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
   });
   afterAll(async () => {
     await stack?.close();
@@ -310,7 +310,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       }
       expect(got.headers.get('x-request-id'), route.procedure).toBeTruthy();
       // What a write changed is in the engines' next poll: make it now, so later reads see it.
-      if (route.type === 'mutation') await stack.engines!.pollOnce();
+      if (route.type === 'mutation') await stack.engines!.catchUp();
       if (procedure === 'admin.keys.create') created = got.body.keyId;
       if (procedure === 'admin.config.save') saved = got.body.version;
       if (procedure.startsWith('recs.')) served = got.body.requestId;

@@ -322,7 +322,7 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
           view('rv-3', { anonymousId: 'rv-seen', userId: 'rv-u', itemId: 'sku-3', ts: ts(1) }),
         ],
       });
-      await stack.engines!.pollOnce();
+      await stack.engines!.catchUp();
       const recent = async (who: { userId?: string; anonymousId?: string }) =>
         (await shop.admin.recs.recentlyViewed.query({ ...who, k: 5 })).items.map((i) => i.itemId);
       expect(await recent({ anonymousId: 'rv-anon' })).toEqual(['sku-1']);
@@ -331,7 +331,7 @@ describe.each(getTestDatabaseTargets())('visitor privacy on $name', (target) => 
 
       await shop.admin.users.forget.mutate({ anonymousId: 'rv-anon' });
       await shop.admin.users.forget.mutate({ userId: 'rv-u' });
-      await stack.engines!.pollOnce();
+      await stack.engines!.catchUp();
       expect(await recent({ anonymousId: 'rv-anon' })).toEqual([]);
       expect(await recent({ userId: 'rv-u' })).toEqual([]);
       expect(await recent({ anonymousId: 'rv-seen' })).toEqual([]);

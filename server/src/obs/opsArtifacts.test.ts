@@ -292,7 +292,7 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
     await expect
       .poll(
         async () => {
-          await stack.engines!.pollOnce();
+          await stack.engines!.catchUp();
           after = await scrape();
           return value(after, 'recsys_event_index_lag_seconds');
         },
@@ -302,7 +302,7 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
     expect(value(after, 'recsys_event_index_lag_seconds')).toBeLessThan(42 + 25);
     expect(value(after, 'recsys_index_applied_age_seconds')).toBeLessThan(5);
     // Nothing waiting: caught up.
-    await stack.engines!.pollOnce();
+    await stack.engines!.catchUp();
     expect(value(await scrape(), 'recsys_event_index_lag_seconds')).toBe(0);
   });
 });

@@ -35,6 +35,7 @@ import {
   readEvents,
   readItems,
   readNamespaceIds,
+  readNextTransactionId,
   readRules,
   readUsers,
   type TxRange,
@@ -194,6 +195,28 @@ export class EngineHost implements EngineService {
   async settle(): Promise<void> {
     if (!this.loaded || this.stopped) return;
     await this.pollOnce();
+  }
+
+  /**
+   * Resolves once every write committed before the call is applied here: polls until the poll's
+   * horizon (`pg_snapshot_xmin`) passes the first transaction id not yet assigned when it was
+   * called. One poll is not always enough: a transaction open anywhere on the database server, in
+   * any database, holds the horizon back until it ends (see the README's Freshness). Tests and
+   * seeding use it after a write; serving never waits on it.
+   */
+  async catchUp(timeoutMs = 60_000): Promise<void> {
+    const target = await readNextTransactionId(this.options.database);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.pollOnce();
+      if (this.lastXmin >= target || this.stopped) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out catching up with the database: applied up to transaction ${this.lastXmin}, waiting for ${target}; a long transaction elsewhere on the server holds the horizon back.`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Runs one poll; resolves when the changes visible now are applied. */
@@ -387,6 +410,8 @@ export class EngineHost implements EngineService {
   /** Resolves when no item is waiting for an embedding (tests, seeding). */
   async drainEmbeddings(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    // The items written before the call must be here first, or nothing would be waiting yet.
+    await this.catchUp(timeoutMs);
     for (;;) {
       await this.pollOnce();
       const pending = [...this.namespaces.values()].some((r) => r.pendingEmbeddings.size > 0);

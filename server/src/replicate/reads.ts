@@ -47,6 +47,14 @@ export async function readCurrentXmin(database: Database): Promise<number> {
   return Number(row?.xmin ?? 0);
 }
 
+/** The first transaction id not yet assigned: every write committed before now has a smaller one. */
+export async function readNextTransactionId(database: Database): Promise<number> {
+  const [row] = await database.query<{ xmax: string }>(
+    'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax',
+  );
+  return Number(row?.xmax ?? 0);
+}
+
 export function readNamespaceIds(database: Database) {
   return database.db.select({ id: namespaces.id }).from(namespaces).orderBy(asc(namespaces.id));
 }

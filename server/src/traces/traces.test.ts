@@ -52,7 +52,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
   const applied = (ns: string, configVersion?: number) =>
     vi.waitFor(
       async () => {
-        await stack.engines!.pollOnce();
+        await stack.engines!.catchUp();
         const rt = stack.engines!.get(ns);
         if (
           rt.engine.stats().events === 0 ||

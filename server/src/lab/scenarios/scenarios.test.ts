@@ -154,7 +154,7 @@ describe.each(getTestDatabaseTargets())('scenario suite through the real API on 
       note: 'deliberately broken: pure novelty',
       activate: true,
     });
-    await server.engines.pollOnce();
+    await server.engines.catchUp();
     const ctx = await buildScenarioContext(createApiClient(server.url, server.key), 'scn');
     const [result] = await runScenarios(ctx, { only: ['diversity.configured-relevance'] });
     expect(result?.status).toBe('fail');

@@ -154,7 +154,7 @@ describe.each(getTestDatabaseTargets())('seed and reset on $name', (target) => {
       );
       expect(change?.kind).toBe('reset');
 
-      await host.pollOnce();
+      await host.catchUp();
       expect(host.get('seeded').engine.recommend({ surface: 'trending', k: 5 }).items).toEqual([]);
       expect(host.get('seeded').configVersion).toBe(1);
     } finally {
