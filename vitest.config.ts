@@ -11,6 +11,10 @@ export default defineConfig({
     // measured by `pnpm bench`). No test sets its own.
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // Vitest's default is one worker per core but one (2 − 1 on the 2-core CI machine). Most test files
+    // spend their time waiting on PostgreSQL, a server or a browser, so three files at once keep
+    // both cores busy; each file has its own ports (0), scratch databases and folders.
+    maxWorkers: 3,
     projects: [
       { extends: true, test: { name: 'engine', root: './engine', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'fixtures', root: './fixtures', include: ['src/**/*.test.ts'] } },
