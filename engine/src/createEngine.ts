@@ -38,7 +38,16 @@ export interface CreateEngineOptions {
 function indexShape(c: EngineConfig): string {
   // Profile fields read only at request time do not shape any index: changing them needs no replay.
   const { buyAgainHalfLifeMs, sessionBoost, latestBoost, maxAnchors, ...stored } = c.profile;
-  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored]);
+  const {
+    transitionTopK,
+    contextSteps,
+    contextDecay,
+    knnNeighbors,
+    knnSample,
+    reshowSessionItems,
+    ...sessionStored
+  } = c.session;
+  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored, sessionStored]);
 }
 
 /**

@@ -34,6 +34,7 @@ export type {
   ProfileConfig,
   RankingConfig,
   RequestOverrides,
+  SessionConfig,
   SignalName,
   SignalWeights,
   Surface,

@@ -57,6 +57,99 @@ export interface CovisitConfig {
   smoothing: number;
 }
 
+/**
+ * Session-aware signals: directed transitions (`transition`) and session kNN (`sessionKnn`), read on
+ * requests that continue a session (`contextItemIds`, or a `sessionId` the engine has seen events of).
+ */
+export interface SessionConfig {
+  /**
+   * Earlier events of a session each new event links back to; the d-th one back counts 1/d.
+   * @default 10
+   * @example { transitionSteps: 3 }
+   */
+  transitionSteps: number;
+  /**
+   * Two events of a session further apart than this are no transition (a return after a break).
+   * @default 3_600_000 (1 hour)
+   * @example { transitionMaxGapMs: 1_800_000 }
+   */
+  transitionMaxGapMs: number;
+  /**
+   * Half-life of a transition.
+   * @default 1_209_600_000 (14 days)
+   * @example { transitionHalfLifeMs: 30 * 86_400_000 }
+   */
+  transitionHalfLifeMs: number;
+  /**
+   * Additive smoothing (event-weight units) of an item's out-mass in `c(i→j) / (out(i) + s)`.
+   * @default 1
+   * @example { transitionSmoothing: 5 }
+   */
+  transitionSmoothing: number;
+  /**
+   * Successors read per session item at request time.
+   * @default 50
+   * @example { transitionTopK: 100 }
+   */
+  transitionTopK: number;
+  /**
+   * Latest session items whose successors are read (the latest weighs 1).
+   * @default 3
+   * @example { contextSteps: 1 } // the last item only, as sequential rules do
+   */
+  contextSteps: number;
+  /**
+   * Weight of each step back among those items: the one before the latest weighs this, then its square.
+   * @default 0.3
+   * @example { contextDecay: 0.5 }
+   */
+  contextDecay: number;
+  /**
+   * Neighbour sessions that vote in `sessionKnn`.
+   * @default 100
+   * @example { knnNeighbors: 200 }
+   */
+  knnNeighbors: number;
+  /**
+   * Most recent sessions sharing an item with the current one that `sessionKnn` compares.
+   * @default 500
+   * @example { knnSample: 1000 }
+   */
+  knnSample: number;
+  /**
+   * Sessions remembered for `sessionKnn` (the least recently active is forgotten first).
+   * @default 100_000
+   * @example { maxSessions: 500_000 }
+   */
+  maxSessions: number;
+  /**
+   * Clicks remembered per session.
+   * @default 50
+   * @example { maxSessionItems: 20 }
+   */
+  maxSessionItems: number;
+  /**
+   * Sessions remembered per item (the most recent).
+   * @default 1000
+   * @example { maxSessionsPerItem: 500 }
+   */
+  maxSessionsPerItem: number;
+  /**
+   * Events without a session id are grouped per user; a silence longer than this starts a new session.
+   * @default 1_800_000 (30 minutes)
+   * @example { sessionGapMs: 3_600_000 }
+   */
+  sessionGapMs: number;
+  /**
+   * Whether items of the current session may be recommended again (ranked by how often shoppers
+   * return to them: self-transitions and neighbour sessions). The anchor of `similar` (its own
+   * product page) is never shown; `cart` never shows what is in the cart.
+   * @default { forUser: true, similar: true, cart: false, buyAgain: true, trending: true, recentlyViewed: true }
+   * @example { reshowSessionItems: { similar: false } }
+   */
+  reshowSessionItems: Record<Surface, boolean>;
+}
+
 /** Popularity and trending settings. */
 export interface PopularityConfig {
   /**
@@ -212,6 +305,8 @@ export interface EngineConfig {
   covisit: CovisitConfig;
   /** @default see {@link PopularityConfig} */
   popularity: PopularityConfig;
+  /** @default see {@link SessionConfig} */
+  session: SessionConfig;
   /** @default see {@link ProfileConfig} */
   profile: ProfileConfig;
   /**
@@ -286,6 +381,29 @@ export const defaultEngineConfig: EngineConfig = {
     smoothing: 1,
   },
   popularity: { halfLifeMs: 7 * DAY, trendingShortMs: DAY, trendingLongMs: 14 * DAY, trendingSmoothing: 2 },
+  session: {
+    transitionSteps: 10,
+    transitionMaxGapMs: 3_600_000,
+    transitionHalfLifeMs: 14 * DAY,
+    transitionSmoothing: 1,
+    transitionTopK: 50,
+    contextSteps: 3,
+    contextDecay: 0.3,
+    knnNeighbors: 100,
+    knnSample: 500,
+    maxSessions: 100_000,
+    maxSessionItems: 50,
+    maxSessionsPerItem: 1000,
+    sessionGapMs: 1_800_000,
+    reshowSessionItems: {
+      forUser: true,
+      similar: true,
+      cart: false,
+      buyAgain: true,
+      trending: true,
+      recentlyViewed: true,
+    },
+  },
   profile: {
     halfLifeMs: 14 * DAY,
     buyAgainHalfLifeMs: 90 * DAY,

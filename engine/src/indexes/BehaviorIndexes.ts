@@ -3,10 +3,17 @@ import type { Catalog } from './Catalog';
 import { CovisitIndex } from './CovisitIndex';
 import type { IngestEvent } from './EventLog';
 import { PopularityIndex } from './PopularityIndex';
+import { SessionKnnIndex } from './SessionKnnIndex';
 import { TraitPopularity } from './TraitPopularity';
+import { TransitionIndex } from './TransitionIndex';
 import { type ProfileLimits, UserProfile } from './UserProfile';
 
 const NO_TAGS: readonly number[] = [];
+
+/** The key the session indexes group events by: the session id, else the user. */
+export function sessionKeyOf(sessionId: string | undefined, userKey: string): string {
+  return sessionId !== undefined ? `s:${sessionId}` : `u:${userKey}`;
+}
 
 /**
  * Every behaviour-derived index, built from one config. Replaced wholesale (and replayed from the
@@ -17,6 +24,10 @@ export class BehaviorIndexes {
   readonly bought: CovisitIndex;
   readonly popularity: PopularityIndex;
   readonly traitPopularity: TraitPopularity;
+  /** Directed transitions within sessions (`transition`). */
+  readonly transitions: TransitionIndex;
+  /** Recent sessions per item (`sessionKnn`). */
+  readonly sessions: SessionKnnIndex;
   readonly profiles = new Map<string, UserProfile>();
   readonly limits: ProfileLimits;
 
@@ -45,6 +56,15 @@ export class BehaviorIndexes {
       smoothing: covisit.smoothing,
       ...stored,
     });
+    const { session } = config;
+    this.transitions = new TransitionIndex({
+      halfLifeMs: session.transitionHalfLifeMs,
+      steps: session.transitionSteps,
+      maxGapMs: session.transitionMaxGapMs,
+      smoothing: session.transitionSmoothing,
+      ...stored,
+    });
+    this.sessions = new SessionKnnIndex(session);
     this.popularity = new PopularityIndex(config.popularity);
     this.traitPopularity = new TraitPopularity(config.popularity.halfLifeMs);
     this.limits = config.profile;
@@ -61,6 +81,9 @@ export class BehaviorIndexes {
     const covisitKey =
       this.config.covisit.sessionOnly && e.sessionId !== undefined ? `s:${e.sessionId}` : `u:${e.userKey}`;
     this.covisit.add(covisitKey, e.userKey, e.item, weight, e.ts);
+    const sessionKey = sessionKeyOf(e.sessionId, e.userKey);
+    this.transitions.add(sessionKey, e.userKey, e.item, weight, e.ts);
+    if (weight > 0) this.sessions.add(sessionKey, e.userKey, e.item, e.ts);
     if (e.type === 'add' || purchased) {
       // An order groups its lines; without one, the cart session (or user) is the basket.
       const basket =
@@ -102,11 +125,15 @@ export class BehaviorIndexes {
     }
     this.covisit.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
     this.bought.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+    this.transitions.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+    this.sessions.reassignOwner(fromKey, intoKey);
   }
 
   forgetUser(userKey: string): void {
     this.profiles.delete(userKey);
     this.covisit.dropOwner(userKey);
     this.bought.dropOwner(userKey);
+    this.transitions.dropOwner(userKey);
+    this.sessions.dropOwner(userKey);
   }
 }

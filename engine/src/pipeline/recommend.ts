@@ -34,6 +34,7 @@ import { explainCandidate } from './explainCandidate';
 import { fillFallback } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
+import { continuedSession, sessionExclusions } from './sessionContext';
 
 /** The engine state one request reads. */
 export interface RecommendState {
@@ -136,7 +137,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const profile = req.userKey !== undefined ? behavior.profiles.get(req.userKey) : undefined;
   const primary = primaryAnchors(req, state, profile);
   const anchors = mergeAnchors(primary, contextAnchors(req, state), config.profile.maxAnchors);
-  const neverShow = req.surface === 'similar' || req.surface === 'cart' ? primary.map((a) => a.item) : [];
+  const session = continuedSession(req, state, primary);
+  const neverShow = sessionExclusions(req.surface, primary, session, config.session.reshowSessionItems);
   // −2: a category no item ever had, so nothing can match.
   const categoryTag = req.category !== undefined ? (catalog.categoryTag(req.category) ?? -2) : undefined;
   const eligible = createEligibility({
@@ -186,6 +188,9 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           eligible,
           restrictive,
           k: req.k,
+          sessionClicks: session.clicks,
+          sessionNumber: session.number,
+          session: config.session,
         });
   const candidates = blendSignals(
     signals,

@@ -136,6 +136,7 @@ export const NEXT_ITEM_METHODS = [
   'vsknn-k200',
   'engine-covisit',
   'engine-embedding',
+  'engine-session',
   'engine-similar',
   'engine-cart',
   'engine',

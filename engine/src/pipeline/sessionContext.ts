@@ -1,0 +1,63 @@
+import type { RecRequest } from '../api';
+import type { Surface } from '../config/engineConfig';
+import { sessionKeyOf } from '../indexes/BehaviorIndexes';
+import type { Anchor } from './profileAnchors';
+import type { RecommendState } from './recommend';
+
+/** The session a request continues. */
+export interface ContinuedSession {
+  /** Its clicks, oldest first (repeats kept); empty when the request continues no session. */
+  clicks: number[];
+  /** Its number in the session index when the engine has seen its events (left out of its own neighbours). */
+  number: number | undefined;
+}
+
+/**
+ * The session a request continues: `contextItemIds` when given (read-only: evaluation and previews),
+ * else the events the engine holds for `sessionId`. The anchor of `similar` and the items of `cart`
+ * are its latest clicks, so a product page or a cart continues a session even without one.
+ */
+export function continuedSession(
+  req: RecRequest,
+  state: RecommendState,
+  primary: Anchor[],
+): ContinuedSession {
+  const { catalog, behavior, config } = state;
+  const key = req.sessionId !== undefined ? sessionKeyOf(req.sessionId, req.userKey ?? '') : undefined;
+  const number = key !== undefined ? behavior.sessions.sessionOf(key) : undefined;
+  let clicks: number[];
+  if (req.contextItemIds !== undefined && req.contextItemIds.length > 0) {
+    clicks = [];
+    const from = Math.max(0, req.contextItemIds.length - config.session.maxSessionItems);
+    for (let i = from; i < req.contextItemIds.length; i++) {
+      const id = catalog.ids.get(req.contextItemIds[i]!);
+      if (id !== undefined) clicks.push(id);
+    }
+  } else {
+    clicks = key !== undefined ? [...behavior.sessions.clicksOf(key)] : [];
+  }
+  if (req.surface === 'cart') {
+    for (const a of primary) if (!clicks.includes(a.item)) clicks.push(a.item);
+  } else if (req.surface === 'similar') {
+    // The product page being viewed is the latest click, even when it was seen earlier in the session.
+    const anchor = primary[0]?.item;
+    if (anchor !== undefined && clicks[clicks.length - 1] !== anchor) clicks.push(anchor);
+  }
+  return { clicks, number };
+}
+
+/**
+ * Items a list must not show: the anchor of `similar` (its own product page) and the cart's items,
+ * always; the session's other items unless the surface may show them again
+ * (`session.reshowSessionItems`).
+ */
+export function sessionExclusions(
+  surface: Surface,
+  primary: Anchor[],
+  session: ContinuedSession,
+  reshow: Record<Surface, boolean>,
+): number[] {
+  const out = surface === 'similar' || surface === 'cart' ? primary.map((a) => a.item) : [];
+  if (!reshow[surface]) for (const item of session.clicks) out.push(item);
+  return out;
+}
