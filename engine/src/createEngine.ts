@@ -44,6 +44,7 @@ function indexShape(c: EngineConfig): string {
     contextDecay,
     knnNeighbors,
     knnSample,
+    knnPositionDecay,
     reshowSessionItems,
     ...sessionStored
   } = c.session;

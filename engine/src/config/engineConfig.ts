@@ -100,7 +100,7 @@ export interface SessionConfig {
   contextSteps: number;
   /**
    * Weight of each step back among those items: the one before the latest weighs this, then its square.
-   * @default 0.3
+   * @default 0.15
    * @example { contextDecay: 0.5 }
    */
   contextDecay: number;
@@ -116,6 +116,13 @@ export interface SessionConfig {
    * @example { knnSample: 1000 }
    */
   knnSample: number;
+  /**
+   * Order inside a neighbour session: an item k clicks away from the click the two sessions share
+   * votes with weight exp(−k / knnPositionDecay); 0 lets every item of the neighbour vote equally.
+   * @default 1
+   * @example { knnPositionDecay: 3 }
+   */
+  knnPositionDecay: number;
   /**
    * Sessions remembered for `sessionKnn` (the least recently active is forgotten first).
    * @default 100_000
@@ -388,9 +395,10 @@ export const defaultEngineConfig: EngineConfig = {
     transitionSmoothing: 1,
     transitionTopK: 50,
     contextSteps: 3,
-    contextDecay: 0.3,
+    contextDecay: 0.15,
     knnNeighbors: 100,
     knnSample: 500,
+    knnPositionDecay: 1,
     maxSessions: 100_000,
     maxSessionItems: 50,
     maxSessionsPerItem: 1000,
@@ -425,9 +433,12 @@ export const defaultEngineConfig: EngineConfig = {
       segment: 0.3,
       popular: 0.2,
       trending: 0.1,
+      // Only read when the request continues a session; then what the session does next leads.
+      sessionKnn: 8,
+      transition: 1,
     },
-    similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05 },
-    cart: { boughtTogether: 1, covisit: 0.6, embedding: 0.3, popular: 0.05 },
+    similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05, sessionKnn: 2, transition: 1 },
+    cart: { boughtTogether: 1, covisit: 0.6, embedding: 0.3, popular: 0.05, sessionKnn: 1, transition: 0.5 },
     buyAgain: { buyAgain: 1 },
     trending: { trending: 1, popular: 0.1 },
     recentlyViewed: { recent: 1 },

@@ -302,7 +302,12 @@ function sessionKnnSignal(input: SignalInput): SignalScores {
   if (input.sessionClicks.length === 0) return out;
   input.behavior.sessions.scores(
     input.sessionClicks,
-    { k: input.session.knnNeighbors, sampleSize: input.session.knnSample, exclude: input.sessionNumber },
+    {
+      k: input.session.knnNeighbors,
+      sampleSize: input.session.knnSample,
+      exclude: input.sessionNumber,
+      positionDecay: input.session.knnPositionDecay,
+    },
     (item, score, via) => {
       if (item < size && input.eligible(item)) accumulate(out, item, score, via);
     },
