@@ -46,6 +46,7 @@ function indexShape(c: EngineConfig): string {
     knnSample,
     knnPositionDecay,
     reshowSessionItems,
+    diversityLambda,
     ...sessionStored
   } = c.session;
   return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored, sessionStored]);

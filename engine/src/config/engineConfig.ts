@@ -155,6 +155,14 @@ export interface SessionConfig {
    * @example { reshowSessionItems: { similar: false } }
    */
   reshowSessionItems: Record<Surface, boolean>;
+  /**
+   * MMR trade-off (as `diversity.lambda`) on requests that carry a session (`contextItemIds`, or a
+   * `sessionId` with events): a shopper comparing similar items wants them, not a spread. A request's
+   * own `overrides.diversity.lambda` still wins; brand and category caps still apply.
+   * @default 1 (no MMR re-ranking)
+   * @example { diversityLambda: 0.9 }
+   */
+  diversityLambda: number;
 }
 
 /** Popularity and trending settings. */
@@ -411,6 +419,7 @@ export const defaultEngineConfig: EngineConfig = {
       trending: true,
       recentlyViewed: true,
     },
+    diversityLambda: 1,
   },
   profile: {
     halfLifeMs: 14 * DAY,

@@ -208,7 +208,11 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   );
   const caps = new ListCaps(catalog, settings.diversity);
   const similarity = createItemSimilarity(catalog, state.vectors);
-  const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);
+  const lambda =
+    session.explicit && req.overrides?.diversity?.lambda === undefined
+      ? config.session.diversityLambda
+      : settings.diversity.lambda;
+  const picked = diversify(candidates, req.k, lambda, caps, similarity);
   const filled =
     settings.fallback && picked.length < req.k
       ? fillFallback({

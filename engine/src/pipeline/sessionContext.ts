@@ -10,6 +10,8 @@ export interface ContinuedSession {
   clicks: number[];
   /** Its number in the session index when the engine has seen its events (left out of its own neighbours). */
   number: number | undefined;
+  /** Whether the request carries a session of its own (not just a product page or a cart). */
+  explicit: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ export function continuedSession(
   } else {
     clicks = key !== undefined ? [...behavior.sessions.clicksOf(key)] : [];
   }
+  const explicit = clicks.length > 0;
   if (req.surface === 'cart') {
     for (const a of primary) if (!clicks.includes(a.item)) clicks.push(a.item);
   } else if (req.surface === 'similar') {
@@ -43,7 +46,7 @@ export function continuedSession(
     const anchor = primary[0]?.item;
     if (anchor !== undefined && clicks[clicks.length - 1] !== anchor) clicks.push(anchor);
   }
-  return { clicks, number };
+  return { clicks, number, explicit };
 }
 
 /**
