@@ -45,6 +45,8 @@ function indexShape(c: EngineConfig): string {
     knnNeighbors,
     knnSample,
     knnPositionDecay,
+    knnReturnsOnly,
+    returnEvidence,
     reshowSessionItems,
     diversityLambda,
     ...sessionStored

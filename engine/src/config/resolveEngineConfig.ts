@@ -63,6 +63,7 @@ export function validateEngineConfig(config: EngineConfig): void {
   checkNumber('session.transitionSmoothing', session.transitionSmoothing, { min: 0 });
   checkNumber('session.contextDecay', session.contextDecay, { min: 0, max: 1 });
   checkNumber('session.diversityLambda', session.diversityLambda, { min: 0, max: 1 });
+  checkNumber('session.returnEvidence', session.returnEvidence, { min: 0 });
   checkNumber('session.knnPositionDecay', session.knnPositionDecay, { min: 0 });
   for (const key of [
     'transitionSteps',

@@ -24,6 +24,12 @@ export interface SessionKnnQuery {
    * item counts most (as STAN, Garg et al. 2019). 0: every item of the neighbour votes equally.
    */
   positionDecay?: number | undefined;
+  /**
+   * An item of the current session gets a neighbour's vote only when that neighbour clicked it more
+   * than once (returned to it): sharing an item is why the neighbour was chosen, not evidence that
+   * shoppers come back to it.
+   */
+  returnsOnly?: boolean | undefined;
 }
 
 interface StoredSession {
@@ -153,11 +159,13 @@ export class SessionKnnIndex {
       }
       const score = n.sim / step;
       const lambda = q.positionDecay ?? 0;
+      const nclicks = this.sessions.get(n.id)!.clicks;
+      const votes = (item: number) =>
+        !q.returnsOnly || !weight.has(item) || nclicks.indexOf(item) !== nclicks.lastIndexOf(item);
       if (!(lambda > 0) || via < 0) {
-        for (const item of items) vote(item, score, via);
+        for (const item of items) if (votes(item)) vote(item, score, via);
         continue;
       }
-      const nclicks = this.sessions.get(n.id)!.clicks;
       const p = nclicks.lastIndexOf(via);
       // An item clicked more than once in the neighbour votes once, from its closest click.
       const best = new Map<number, number>();
@@ -166,7 +174,7 @@ export class SessionKnnIndex {
         const item = nclicks[c]!;
         if (w > (best.get(item) ?? 0)) best.set(item, w);
       }
-      for (const [item, w] of best) vote(item, score * w, via);
+      for (const [item, w] of best) if (votes(item)) vote(item, score * w, via);
     }
   }
 

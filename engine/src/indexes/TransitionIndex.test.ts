@@ -103,6 +103,19 @@ describe('TransitionIndex', () => {
     expect(index.mass(2, 6, T0)).toBeCloseTo(0, 9); // 4 clicks back, steps = 3
   });
 
+  it('rates returns per item against the shop-wide share, shrunk towards it for items with little data', () => {
+    const index = new TransitionIndex(OPTS);
+    // Item 1: 10 sessions go 1 → 2 → 1 (self 0.5 each, out 1.5 each); item 2 is never returned to.
+    for (let s = 0; s < 10; s++) {
+      for (const [i, item] of [1, 2, 1].entries()) index.add(`s${s}`, 'u', item, 1, T0 + i * MIN);
+    }
+    // Overall: self 5 of out 25 (item 1: 15, item 2: 10) → 0.2.
+    expect(index.returnRate(1, 0)).toBe(1); // (5 / 15) / 0.2 > 1, capped
+    expect(index.returnRate(2, 0)).toBe(0);
+    expect(index.returnRate(2, 10)).toBeCloseTo((0 + 10 * 0.2) / (10 + 10) / 0.2, 9);
+    expect(index.returnRate(99, 1)).toBeCloseTo(1, 9); // no data: the shop-wide share
+  });
+
   it('decays transitions with their age', () => {
     const index = new TransitionIndex({ ...OPTS, halfLifeMs: 7 * 24 * HOUR });
     index.add('s', 'u', 1, 1, T0);

@@ -53,6 +53,9 @@ export class TransitionIndex {
   >();
   private maxTs = Number.NEGATIVE_INFINITY;
   private addsSinceSweep = 0;
+  /** Stored (clock-relative) totals of all transitions and of returns (i→i), for {@link returnRate}. */
+  private totalOut = 0;
+  private totalSelf = 0;
 
   constructor(private readonly opts: TransitionIndexOptions) {
     this.clock = new DecayClock(opts.halfLifeMs);
@@ -81,6 +84,8 @@ export class TransitionIndex {
       if (this.tables.size(prev) > this.opts.maxStored) this.tables.prune(prev, this.opts.keepAfterPrune);
       this.out.add(prev, delta);
       this.versions.add(prev, 1);
+      this.totalOut += delta;
+      if (prev === item) this.totalSelf += delta;
     }
     ctx.items.push(item);
     ctx.ts.push(ts);
@@ -117,6 +122,24 @@ export class TransitionIndex {
     if (this.cache.size >= 50_000) this.cache.clear();
     this.cache.set(item, { version: this.versions.get(item), now, limit, list });
     return list;
+  }
+
+  /**
+   * How likely shoppers return to `item` later in a session, relative to items in general: the item's
+   * share of returns c(i→i) / out(i), shrunk towards the overall share with `prior` units of
+   * out-mass, divided by the overall share and capped at 1. An item nobody came back to despite many
+   * visits tends to 0; an item with little data keeps about 1.
+   */
+  returnRate(item: number, prior: number): number {
+    if (!(this.totalOut > 0) || !(this.totalSelf > 0)) return 0;
+    const overall = this.totalSelf / this.totalOut;
+    // Stored masses share one clock: ratios need no decay factor.
+    const scale = this.clock.readFactor(this.maxTs);
+    const self = this.tables.get(item, item) * scale;
+    const out = this.out.get(item) * scale;
+    if (!(out + prior > 0)) return 1;
+    const rate = (self + prior * overall) / (out + prior);
+    return Math.min(1, rate / overall);
   }
 
   /** Decayed transition mass c(a→b) at `now` (inspection and tests). */
@@ -160,6 +183,8 @@ export class TransitionIndex {
 
   private rebase(ts: number): void {
     const factor = this.clock.rebase(ts);
+    this.totalOut *= factor;
+    this.totalSelf *= factor;
     this.out.scale(factor);
     this.tables.scale(factor);
   }

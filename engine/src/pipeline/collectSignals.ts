@@ -300,6 +300,14 @@ function sessionKnnSignal(input: SignalInput): SignalScores {
   const size = input.catalog.idCount;
   const out = beginAccumulation(size);
   if (input.sessionClicks.length === 0) return out;
+  // Votes for the session's own items count as far as shoppers are seen returning to them.
+  const evidence = input.session.returnEvidence;
+  const returning = new Map<number, number>();
+  if (evidence > 0) {
+    for (const item of input.sessionClicks) {
+      if (!returning.has(item)) returning.set(item, input.behavior.transitions.returnRate(item, evidence));
+    }
+  }
   input.behavior.sessions.scores(
     input.sessionClicks,
     {
@@ -307,9 +315,12 @@ function sessionKnnSignal(input: SignalInput): SignalScores {
       sampleSize: input.session.knnSample,
       exclude: input.sessionNumber,
       positionDecay: input.session.knnPositionDecay,
+      returnsOnly: input.session.knnReturnsOnly,
     },
     (item, score, via) => {
-      if (item < size && input.eligible(item)) accumulate(out, item, score, via);
+      if (item >= size || !input.eligible(item)) return;
+      const damp = returning.get(item) ?? 1;
+      if (damp > 0) accumulate(out, item, score * damp, via);
     },
   );
   return out;

@@ -16,8 +16,9 @@ export interface ContinuedSession {
 
 /**
  * The session a request continues: `contextItemIds` when given (read-only: evaluation and previews),
- * else the events the engine holds for `sessionId`. The anchor of `similar` and the items of `cart`
- * are its latest clicks, so a product page or a cart continues a session even without one.
+ * else the events the engine holds for `sessionId`. On `similar` and `cart` the anchor and the cart's
+ * items are appended as its latest clicks; without a session there, no clicks (the session signals
+ * stay off on a bare product page or cart).
  */
 export function continuedSession(
   req: RecRequest,
@@ -39,6 +40,8 @@ export function continuedSession(
     clicks = key !== undefined ? [...behavior.sessions.clicksOf(key)] : [];
   }
   const explicit = clicks.length > 0;
+  // A product page or a cart alone is no session: the session signals stay off, as before.
+  if (!explicit) return { clicks, number, explicit };
   if (req.surface === 'cart') {
     for (const a of primary) if (!clicks.includes(a.item)) clicks.push(a.item);
   } else if (req.surface === 'similar') {
