@@ -122,22 +122,31 @@ export class SessionKnnIndex {
     if (L === 0) return;
     const weight = new Map<number, number>();
     for (let i = 0; i < L; i++) weight.set(clicks[i]!, (i + 1) / L);
-    // The most recent sessions sharing an item: per-item lists are in creation order, so the tail of
-    // each list holds its most recent sessions; merge and sort only those.
-    const candidates = new Set<number>();
+    // The most recent sessions sharing an item. Per-item lists ascend in session number (creation
+    // order), so walking all lists back from their tails at once, newest number first, yields the
+    // union newest first: O(sampleSize × items) per request, no sort of the whole union.
+    const lists: number[][] = [];
+    const at: number[] = [];
     for (const item of weight.keys()) {
       const list = this.byItem.get(item);
-      if (list === undefined) continue;
-      for (let j = list.length - 1, taken = 0; j >= 0 && taken < q.sampleSize; j--) {
-        const id = list[j]!;
-        if (id === q.exclude || !this.sessions.has(id)) continue;
-        candidates.add(id);
-        taken++;
-      }
+      if (list === undefined || list.length === 0) continue;
+      lists.push(list);
+      at.push(list.length - 1);
     }
-    const sample = [...candidates]
-      .sort((a, b) => this.sessions.get(b)!.lastTs - this.sessions.get(a)!.lastTs || b - a)
-      .slice(0, q.sampleSize);
+    const picked = new Set<number>();
+    while (picked.size < q.sampleSize) {
+      let best = -1;
+      for (let l = 0; l < lists.length; l++) {
+        if (at[l]! >= 0 && (best < 0 || lists[l]![at[l]!]! > lists[best]![at[best]!]!)) best = l;
+      }
+      if (best < 0) break;
+      const id = lists[best]![at[best]!]!;
+      at[best]!--;
+      if (id !== q.exclude && this.sessions.has(id)) picked.add(id);
+    }
+    const sample = [...picked].sort(
+      (a, b) => this.sessions.get(b)!.lastTs - this.sessions.get(a)!.lastTs || b - a,
+    );
     const neighbours: Array<{ id: number; sim: number; rank: number }> = [];
     sample.forEach((id, rank) => {
       const items = this.sessions.get(id)!.items;

@@ -60,14 +60,21 @@ export interface VsknnOptions {
   sampleSize: number;
 }
 
-/** Per item, the indexes of the train sessions holding it; sessions by recency. */
+/**
+ * Train sessions by recency (most recent first: last click time, then later input position), and
+ * per item the positions of the sessions holding it, ascending (most recent first).
+ */
 export interface SessionIndex {
   sessions: TrainSession[];
   itemSets: Array<ReadonlySet<string>>;
   sessionsOf: Map<string, number[]>;
 }
 
-export function buildSessionIndex(sessions: TrainSession[]): SessionIndex {
+export function buildSessionIndex(input: TrainSession[]): SessionIndex {
+  const sessions = input
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => b.s.lastTs - a.s.lastTs || b.i - a.i)
+    .map((x) => x.s);
   const sessionsOf = new Map<string, number[]>();
   const itemSets = sessions.map((s, index) => {
     const set = new Set(s.items);
@@ -106,10 +113,28 @@ export function vsknnScores(
   prefix.forEach((item, i) => {
     pos.set(item, (i + 1) / L);
   });
-  const candidates = new Set<number>();
-  for (const item of pos.keys()) for (const s of index.sessionsOf.get(item) ?? []) candidates.add(s);
-  const recency = (a: number, b: number) => index.sessions[b]!.lastTs - index.sessions[a]!.lastTs || b - a;
-  const sample = [...candidates].sort(recency).slice(0, opts.sampleSize);
+  // The union of the items' session lists, most recent first, merged from their heads until the
+  // sample is full: the same sample as sorting the whole union, without building it.
+  const lists: number[][] = [];
+  for (const item of pos.keys()) {
+    const list = index.sessionsOf.get(item);
+    if (list !== undefined) lists.push(list);
+  }
+  const at = lists.map(() => 0);
+  const taken = new Set<number>();
+  const sample: number[] = [];
+  while (sample.length < opts.sampleSize) {
+    let best = -1;
+    for (let l = 0; l < lists.length; l++) {
+      if (at[l]! < lists[l]!.length && (best < 0 || lists[l]![at[l]!]! < lists[best]![at[best]!]!)) best = l;
+    }
+    if (best < 0) break;
+    const s = lists[best]![at[best]!++]!;
+    if (!taken.has(s)) {
+      taken.add(s);
+      sample.push(s);
+    }
+  }
   const neighbours: Array<{ s: number; sim: number; rank: number }> = [];
   sample.forEach((s, rank) => {
     const set = index.itemSets[s]!;
