@@ -117,6 +117,28 @@ describe('recommend: continuing a session', () => {
     );
   });
 
+  it('gives the same session lists whether events arrive one by one or in one batch, and after a rebuild', () => {
+    const events = [
+      ...paths(['a', 'b', 'c'], 7, 'abc'),
+      ...paths(['b', 'd', 'b'], 5, 'bdb'),
+      ...paths(['e', 'a'], 3, 'ea'),
+    ].sort((x, y) => x.ts - y.ts);
+    const build = (batches: EngineEvent[][]) => {
+      const engine = createEngine({ now: () => T0 + 60 * MIN });
+      engine.upsertItems(['a', 'b', 'c', 'd', 'e'].map((id) => item(id)));
+      for (const batch of batches) engine.addEvents(batch);
+      return engine;
+    };
+    const req = { surface: 'forUser' as const, k: 5, contextItemIds: ['e', 'b'], overrides: sessionOnly };
+    const whole = build([events]).recommend(req);
+    expect(whole.items.length).toBeGreaterThan(1);
+    expect(build(events.map((e) => [e])).recommend(req)).toEqual(whole);
+    const rebuilt = build([events]);
+    rebuilt.setConfig({ session: { transitionSteps: 4 } });
+    rebuilt.setConfig({});
+    expect(rebuilt.recommend(req)).toEqual(whole);
+  });
+
   it('forgets a forgotten visitor’s sessions: they no longer vote for anyone', () => {
     const engine = createEngine({ now: () => T0 + 60 * MIN });
     engine.upsertItems([item('a'), item('b')]);
