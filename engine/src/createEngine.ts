@@ -41,7 +41,20 @@ export interface CreateEngineOptions {
 function indexShape(c: EngineConfig): string {
   // Profile fields read only at request time do not shape any index: changing them needs no replay.
   const { buyAgainHalfLifeMs, sessionBoost, latestBoost, maxAnchors, ...stored } = c.profile;
-  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored]);
+  const {
+    transitionTopK,
+    contextSteps,
+    contextDecay,
+    knnNeighbors,
+    knnSample,
+    knnPositionDecay,
+    knnReturnsOnly,
+    returnEvidence,
+    reshowSessionItems,
+    diversityLambda,
+    ...sessionStored
+  } = c.session;
+  return JSON.stringify([c.eventWeights, c.covisit, c.popularity, stored, sessionStored]);
 }
 
 /**

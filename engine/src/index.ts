@@ -39,6 +39,7 @@ export type {
   ProfileConfig,
   RankingConfig,
   RequestOverrides,
+  SessionConfig,
   SignalName,
   SignalWeights,
   Surface,

@@ -57,6 +57,131 @@ export interface CovisitConfig {
   smoothing: number;
 }
 
+/**
+ * Session-aware signals: directed transitions (`transition`) and session kNN (`sessionKnn`), read on
+ * requests that continue a session (`contextItemIds`, or a `sessionId` the engine has seen events of).
+ */
+export interface SessionConfig {
+  /**
+   * Earlier events of a session each new event links back to; the d-th one back counts 1/d.
+   * @default 10
+   * @example { transitionSteps: 3 }
+   */
+  transitionSteps: number;
+  /**
+   * Two events of a session further apart than this are no transition (a return after a break).
+   * @default 3_600_000 (1 hour)
+   * @example { transitionMaxGapMs: 1_800_000 }
+   */
+  transitionMaxGapMs: number;
+  /**
+   * Half-life of a transition.
+   * @default 1_209_600_000 (14 days)
+   * @example { transitionHalfLifeMs: 30 * 86_400_000 }
+   */
+  transitionHalfLifeMs: number;
+  /**
+   * Additive smoothing (event-weight units) of an item's out-mass in `c(i→j) / (out(i) + s)`.
+   * @default 1
+   * @example { transitionSmoothing: 5 }
+   */
+  transitionSmoothing: number;
+  /**
+   * Successors read per session item at request time.
+   * @default 50
+   * @example { transitionTopK: 100 }
+   */
+  transitionTopK: number;
+  /**
+   * Latest session items whose successors are read (the latest weighs 1).
+   * @default 3
+   * @example { contextSteps: 1 } // the last item only, as sequential rules do
+   */
+  contextSteps: number;
+  /**
+   * Weight of each step back among those items: the one before the latest weighs this, then its square.
+   * @default 0.15
+   * @example { contextDecay: 0.5 }
+   */
+  contextDecay: number;
+  /**
+   * Neighbour sessions that vote in `sessionKnn`.
+   * @default 100
+   * @example { knnNeighbors: 200 }
+   */
+  knnNeighbors: number;
+  /**
+   * Most recent sessions sharing an item with the current one that `sessionKnn` compares.
+   * @default 500
+   * @example { knnSample: 1000 }
+   */
+  knnSample: number;
+  /**
+   * Order inside a neighbour session: an item k clicks away from the click the two sessions share
+   * votes with weight exp(−k / knnPositionDecay); 0 lets every item of the neighbour vote equally.
+   * @default 1
+   * @example { knnPositionDecay: 3 }
+   */
+  knnPositionDecay: number;
+  /**
+   * Items of the current session get a neighbour session's vote only when that neighbour returned to
+   * them (clicked them more than once); false lets every neighbour vote for them, as V-SkNN does —
+   * better on every dataset measured so far (RSC15, the generated shops), where shoppers do return.
+   * @default false
+   * @example { knnReturnsOnly: true }
+   */
+  knnReturnsOnly: boolean;
+  /**
+   * Session-kNN votes for an item of the current session are scaled by how often shoppers return to
+   * that item (its share of repeat transitions against the shop's), shrunk to the shop-wide share
+   * with this much out-mass (event-weight units; 1 ≈ 20 views): where the data says nobody comes
+   * back to an item, it is not shown again. 0 turns the scaling off (every reminder counts in full).
+   * @default 1
+   * @example { returnEvidence: 5 }
+   */
+  returnEvidence: number;
+  /**
+   * Sessions remembered for `sessionKnn` (the least recently active is forgotten first).
+   * @default 100_000
+   * @example { maxSessions: 500_000 }
+   */
+  maxSessions: number;
+  /**
+   * Clicks remembered per session.
+   * @default 50
+   * @example { maxSessionItems: 20 }
+   */
+  maxSessionItems: number;
+  /**
+   * Sessions remembered per item (the most recent).
+   * @default 1000
+   * @example { maxSessionsPerItem: 500 }
+   */
+  maxSessionsPerItem: number;
+  /**
+   * Events without a session id are grouped per user; a silence longer than this starts a new session.
+   * @default 1_800_000 (30 minutes)
+   * @example { sessionGapMs: 3_600_000 }
+   */
+  sessionGapMs: number;
+  /**
+   * Whether items of the current session may be recommended again (ranked by how often shoppers
+   * return to them: self-transitions and neighbour sessions). The anchor of `similar` (its own
+   * product page) is never shown; `cart` never shows what is in the cart.
+   * @default { forUser: true, similar: true, cart: false, buyAgain: true, trending: true, recentlyViewed: true }
+   * @example { reshowSessionItems: { similar: false } }
+   */
+  reshowSessionItems: Record<Surface, boolean>;
+  /**
+   * MMR trade-off (as `diversity.lambda`) on requests that carry a session (`contextItemIds`, or a
+   * `sessionId` with events): a shopper comparing similar items wants them, not a spread. A request's
+   * own `overrides.diversity.lambda` still wins; brand and category caps still apply.
+   * @default 1 (no MMR re-ranking)
+   * @example { diversityLambda: 0.9 }
+   */
+  diversityLambda: number;
+}
+
 /** Popularity and trending settings. */
 export interface PopularityConfig {
   /**
@@ -225,6 +350,8 @@ export interface EngineConfig {
   covisit: CovisitConfig;
   /** @default see {@link PopularityConfig} */
   popularity: PopularityConfig;
+  /** @default see {@link SessionConfig} */
+  session: SessionConfig;
   /** @default see {@link ProfileConfig} */
   profile: ProfileConfig;
   /**
@@ -313,6 +440,33 @@ export const defaultEngineConfig: EngineConfig = {
     trendingSmoothing: 2,
     trendingMinUsers: 3,
   },
+  session: {
+    transitionSteps: 10,
+    transitionMaxGapMs: 3_600_000,
+    transitionHalfLifeMs: 14 * DAY,
+    transitionSmoothing: 1,
+    transitionTopK: 50,
+    contextSteps: 3,
+    contextDecay: 0.15,
+    knnNeighbors: 100,
+    knnSample: 500,
+    knnPositionDecay: 1,
+    knnReturnsOnly: false,
+    returnEvidence: 1,
+    maxSessions: 100_000,
+    maxSessionItems: 50,
+    maxSessionsPerItem: 1000,
+    sessionGapMs: 1_800_000,
+    reshowSessionItems: {
+      forUser: true,
+      similar: true,
+      cart: false,
+      buyAgain: true,
+      trending: true,
+      recentlyViewed: true,
+    },
+    diversityLambda: 1,
+  },
   profile: {
     halfLifeMs: 14 * DAY,
     buyAgainHalfLifeMs: 90 * DAY,
@@ -334,10 +488,13 @@ export const defaultEngineConfig: EngineConfig = {
       segment: 0.3,
       popular: 0.2,
       trending: 0.1,
+      // Only read when the request continues a session; then what the session does next leads.
+      sessionKnn: 8,
+      transition: 1,
     },
-    similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05 },
+    similar: { covisit: 1, boughtTogether: 0.5, embedding: 0.8, popular: 0.05, sessionKnn: 2, transition: 1 },
     // Complements, not look-alikes: what is bought with the cart, barely what is browsed with it.
-    cart: { boughtTogether: 1, covisit: 0.2, popular: 0.05 },
+    cart: { boughtTogether: 1, covisit: 0.2, popular: 0.05, sessionKnn: 1, transition: 0.5 },
     buyAgain: { buyAgain: 1 },
     trending: { trending: 1, popular: 0.1 },
     recentlyViewed: { recent: 1 },

@@ -57,6 +57,27 @@ export function validateEngineConfig(config: EngineConfig): void {
   }
   checkNumber('popularity.trendingSmoothing', popularity.trendingSmoothing, { min: 0 });
   checkNumber('popularity.trendingMinUsers', popularity.trendingMinUsers, { min: 0 });
+  const { session } = config;
+  for (const key of ['transitionMaxGapMs', 'transitionHalfLifeMs', 'sessionGapMs'] as const) {
+    checkNumber(`session.${key}`, session[key], { positive: true });
+  }
+  checkNumber('session.transitionSmoothing', session.transitionSmoothing, { min: 0 });
+  checkNumber('session.contextDecay', session.contextDecay, { min: 0, max: 1 });
+  checkNumber('session.diversityLambda', session.diversityLambda, { min: 0, max: 1 });
+  checkNumber('session.returnEvidence', session.returnEvidence, { min: 0 });
+  checkNumber('session.knnPositionDecay', session.knnPositionDecay, { min: 0 });
+  for (const key of [
+    'transitionSteps',
+    'transitionTopK',
+    'contextSteps',
+    'knnNeighbors',
+    'knnSample',
+    'maxSessions',
+    'maxSessionItems',
+    'maxSessionsPerItem',
+  ] as const) {
+    checkInteger(`session.${key}`, session[key], 1);
+  }
   checkNumber('profile.halfLifeMs', profile.halfLifeMs, { positive: true });
   checkNumber('profile.buyAgainHalfLifeMs', profile.buyAgainHalfLifeMs, { positive: true });
   checkNumber('profile.sessionBoost', profile.sessionBoost, { min: 0 });

@@ -3,11 +3,18 @@ import type { Catalog } from './Catalog';
 import { CovisitIndex } from './CovisitIndex';
 import type { IngestEvent } from './EventLog';
 import { PopularityIndex } from './PopularityIndex';
+import { SessionKnnIndex } from './SessionKnnIndex';
 import { TraitPopularity } from './TraitPopularity';
 import { TrendingSupport } from './TrendingSupport';
+import { TransitionIndex } from './TransitionIndex';
 import { type ProfileLimits, UserProfile } from './UserProfile';
 
 const NO_TAGS: readonly number[] = [];
+
+/** The key the session indexes group events by: the session id, else the user. */
+export function sessionKeyOf(sessionId: string | undefined, userKey: string): string {
+  return sessionId !== undefined ? `s:${sessionId}` : `u:${userKey}`;
+}
 
 /**
  * Every behaviour-derived index, built from one config. Replaced wholesale (and replayed from the
@@ -19,6 +26,10 @@ export class BehaviorIndexes {
   readonly popularity: PopularityIndex;
   readonly traitPopularity: TraitPopularity;
   private readonly trendingSupport: TrendingSupport;
+  /** Directed transitions within sessions (`transition`). */
+  readonly transitions: TransitionIndex;
+  /** Recent sessions per item (`sessionKnn`). */
+  readonly sessions: SessionKnnIndex;
   readonly profiles = new Map<string, UserProfile>();
   readonly limits: ProfileLimits;
 
@@ -47,6 +58,15 @@ export class BehaviorIndexes {
       smoothing: covisit.smoothing,
       ...stored,
     });
+    const { session } = config;
+    this.transitions = new TransitionIndex({
+      halfLifeMs: session.transitionHalfLifeMs,
+      steps: session.transitionSteps,
+      maxGapMs: session.transitionMaxGapMs,
+      smoothing: session.transitionSmoothing,
+      ...stored,
+    });
+    this.sessions = new SessionKnnIndex(session);
     this.popularity = new PopularityIndex(config.popularity);
     this.trendingSupport = new TrendingSupport(config.popularity.trendingShortMs);
     this.traitPopularity = new TraitPopularity(config.popularity.halfLifeMs);
@@ -65,6 +85,9 @@ export class BehaviorIndexes {
     const covisitKey =
       this.config.covisit.sessionOnly && e.sessionId !== undefined ? `s:${e.sessionId}` : `u:${e.userKey}`;
     this.covisit.add(covisitKey, e.userKey, e.item, weight, e.ts);
+    const sessionKey = sessionKeyOf(e.sessionId, e.userKey);
+    this.transitions.add(sessionKey, e.userKey, e.item, weight, e.ts);
+    if (weight > 0) this.sessions.add(sessionKey, e.userKey, e.item, e.ts);
     if (e.type === 'add' || purchased) {
       // An order groups its lines; without one, the cart session (or user) is the basket.
       const basket =
@@ -107,6 +130,8 @@ export class BehaviorIndexes {
     this.trendingSupport.merge(fromKey, intoKey);
     this.covisit.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
     this.bought.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+    this.transitions.reassignOwner(fromKey, intoKey, `u:${fromKey}`, `u:${intoKey}`);
+    this.sessions.reassignOwner(fromKey, intoKey);
   }
 
   forgetUser(userKey: string): void {
@@ -114,5 +139,7 @@ export class BehaviorIndexes {
     this.trendingSupport.drop(userKey);
     this.covisit.dropOwner(userKey);
     this.bought.dropOwner(userKey);
+    this.transitions.dropOwner(userKey);
+    this.sessions.dropOwner(userKey);
   }
 }

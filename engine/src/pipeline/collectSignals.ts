@@ -1,4 +1,4 @@
-import type { SignalName, SignalWeights, Surface } from '../config/engineConfig';
+import type { SessionConfig, SignalName, SignalWeights, Surface } from '../config/engineConfig';
 import type { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import type { Catalog } from '../indexes/Catalog';
 import { decayFactor } from '../indexes/DecayClock';
@@ -102,10 +102,21 @@ export interface SignalInput {
   restrictive: boolean;
   /** The list length asked for. */
   k: number;
+  /** The session being continued: its clicks, oldest first (repeats kept; empty: no session). */
+  sessionClicks: readonly number[];
+  /** The session's own number in the session index (left out of its neighbours). */
+  sessionNumber: number | undefined;
+  session: SessionConfig;
 }
 
 /** Signals that relate items to the request's anchors; on `similar`/`cart` only they propose candidates. */
-export const RELATION_SIGNALS: readonly SignalName[] = ['covisit', 'boughtTogether', 'embedding'];
+export const RELATION_SIGNALS: readonly SignalName[] = [
+  'covisit',
+  'boughtTogether',
+  'embedding',
+  'transition',
+  'sessionKnn',
+];
 
 /** Anchors (strongest first) whose cached embedding neighbour lists are merged per request. */
 export const EMBEDDING_ANCHORS = 3;
@@ -260,6 +271,61 @@ function embeddingSignal(input: SignalInput): SignalScores {
   return out;
 }
 
+/**
+ * What follows the session's latest items: the successors of its last `contextSteps` distinct items
+ * (the latest weighs 1, each one before `contextDecay` times less), from the directed transitions.
+ */
+function transitionSignal(input: SignalInput): SignalScores {
+  const size = input.catalog.idCount;
+  const out = beginAccumulation(size);
+  const clicks = input.sessionClicks;
+  const { contextSteps, contextDecay, transitionTopK } = input.session;
+  const sources: number[] = [];
+  for (let i = clicks.length - 1; i >= 0 && sources.length < contextSteps; i--) {
+    if (!sources.includes(clicks[i]!)) sources.push(clicks[i]!);
+  }
+  let weight = 1;
+  for (const source of sources) {
+    for (const n of input.behavior.transitions.successors(source, input.now, transitionTopK)) {
+      if (n.item >= size || !input.eligible(n.item)) continue;
+      accumulate(out, n.item, weight * n.score, source);
+    }
+    weight *= contextDecay;
+  }
+  return out;
+}
+
+/** What the most similar recent sessions went on to (V-SkNN-style votes, see SessionKnnIndex). */
+function sessionKnnSignal(input: SignalInput): SignalScores {
+  const size = input.catalog.idCount;
+  const out = beginAccumulation(size);
+  if (input.sessionClicks.length === 0) return out;
+  // Votes for the session's own items count as far as shoppers are seen returning to them.
+  const evidence = input.session.returnEvidence;
+  const returning = new Map<number, number>();
+  if (evidence > 0) {
+    for (const item of input.sessionClicks) {
+      if (!returning.has(item)) returning.set(item, input.behavior.transitions.returnRate(item, evidence));
+    }
+  }
+  input.behavior.sessions.scores(
+    input.sessionClicks,
+    {
+      k: input.session.knnNeighbors,
+      sampleSize: input.session.knnSample,
+      exclude: input.sessionNumber,
+      positionDecay: input.session.knnPositionDecay,
+      returnsOnly: input.session.knnReturnsOnly,
+    },
+    (item, score, via) => {
+      if (item >= size || !input.eligible(item)) return;
+      const damp = returning.get(item) ?? 1;
+      if (damp > 0) accumulate(out, item, score * damp, via);
+    },
+  );
+  return out;
+}
+
 /** Popularity or trending of given candidates (re-ranking mode: proposes nothing new). */
 function priorOf(input: SignalInput, kind: 'popular' | 'trending', pool: SignalScores[]): SignalScores {
   const out = emptyScores();
@@ -400,6 +466,8 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('covisit')) out.set('covisit', neighbourSignal(input, 'covisit'));
   if (on('boughtTogether')) out.set('boughtTogether', neighbourSignal(input, 'bought'));
   if (on('embedding')) out.set('embedding', embeddingSignal(input));
+  if (on('transition')) out.set('transition', transitionSignal(input));
+  if (on('sessionKnn')) out.set('sessionKnn', sessionKnnSignal(input));
   const relationIds = () =>
     RELATION_SIGNALS.flatMap((name) => {
       const sig = out.get(name);

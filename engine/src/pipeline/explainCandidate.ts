@@ -102,6 +102,14 @@ function text(ctx: ReasonContext, signal: SignalName, id: number): { text: strin
     }
     case 'recent':
       return { text: 'you viewed this recently' };
+    case 'transition': {
+      const r = s?.relatedOf(id);
+      return r === undefined
+        ? { text: 'often viewed next' }
+        : { text: `often viewed after ${title(r)}`, related: r };
+    }
+    case 'sessionKnn':
+      return { text: 'shoppers with sessions like yours went on to this' };
     case 'bestseller':
       return { text: label !== undefined ? `best-seller in ${label}` : 'best-seller' };
   }

@@ -129,6 +129,9 @@ describe('recommend: thin lists on similar and cart', () => {
   });
 });
 
+/** The context-anchor tests below are about co-visitation: the session signals are off there. */
+const NO_SESSION_SIGNALS = { sessionKnn: 0, transition: 0 } as const;
+
 describe('recommend: session context', () => {
   it('uses the session’s items as anchors for a visitor without a profile', () => {
     const res = shop().recommend({
@@ -136,7 +139,7 @@ describe('recommend: session context', () => {
       userKey: 'fresh',
       k: 1,
       contextItemIds: ['shoe-3'],
-      overrides: { blend: { popular: 0, trending: 0, segment: 0 } },
+      overrides: { blend: { popular: 0, trending: 0, segment: 0, ...NO_SESSION_SIGNALS } },
     });
     expect(ids(res)).toEqual(['sock-2']);
   });
@@ -146,7 +149,7 @@ describe('recommend: session context', () => {
       surface: 'forUser',
       userKey: 'fresh',
       k: 2,
-      overrides: { blend: { popular: 0, trending: 0, segment: 0 }, fallback: false },
+      overrides: { blend: { popular: 0, trending: 0, segment: 0, ...NO_SESSION_SIGNALS }, fallback: false },
     } as const;
     expect(ids(shop().recommend({ ...req, contextItemIds: ['shoe-3', 'shoe-1'] }))).toEqual([
       'sock-1',
@@ -166,7 +169,7 @@ describe('recommend: session context', () => {
       itemId: 'shoe-1',
       k: 3,
       contextItemIds: ['shoe-3'],
-      overrides: { fallback: false },
+      overrides: { fallback: false, blend: NO_SESSION_SIGNALS },
     });
     expect(ids(res)).toEqual(['sock-1', 'sock-2']);
     expect(engine.stats()).toEqual(before);

@@ -41,6 +41,7 @@ import { fillFallback, fillReason } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
 import { buildTrace, TraceCollector, TracingCaps } from './traceRequest';
+import { continuedSession, sessionExclusions } from './sessionContext';
 
 /** The engine state one request reads. */
 export interface RecommendState {
@@ -145,7 +146,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
   const profile = req.userKey !== undefined ? behavior.profiles.get(req.userKey) : undefined;
   const primary = primaryAnchors(req, state, profile);
   const anchors = mergeAnchors(primary, contextAnchors(req, state), config.profile.maxAnchors);
-  const neverShow = req.surface === 'similar' || req.surface === 'cart' ? primary.map((a) => a.item) : [];
+  const session = continuedSession(req, state, primary);
+  const neverShow = sessionExclusions(req.surface, primary, session, config.session.reshowSessionItems);
   // −2: a category no item ever had, so nothing can match.
   const categoryTag = req.category !== undefined ? (catalog.categoryTag(req.category) ?? -2) : undefined;
   const traits = {
@@ -215,6 +217,9 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           eligible,
           restrictive,
           k: req.k,
+          sessionClicks: session.clicks,
+          sessionNumber: session.number,
+          session: config.session,
         });
   const generators = allSignalsGenerate(req.surface) ? undefined : RELATION_SET;
   const candidates = blendSignals(
@@ -237,7 +242,11 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
       ? new ListCaps(catalog, settings.diversity)
       : new TracingCaps(catalog, settings.diversity, collector);
   const similarity = createItemSimilarity(catalog, state.vectors);
-  const picked = diversify(candidates, req.k, settings.diversity.lambda, caps, similarity);
+  const lambda =
+    session.explicit && req.overrides?.diversity?.lambda === undefined
+      ? config.session.diversityLambda
+      : settings.diversity.lambda;
+  const picked = diversify(candidates, req.k, lambda, caps, similarity);
   const filled =
     settings.fallback && picked.length < req.k
       ? fillFallback({

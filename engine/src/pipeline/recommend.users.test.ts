@@ -25,7 +25,8 @@ describe('recommend: forUser', () => {
       surface: 'forUser',
       userKey: 'me',
       k: 1,
-      overrides: { blend: { popular: 0, trending: 0 } },
+      // Anchor choice only: the session signals (which may show the session's own items) are off.
+      overrides: { blend: { popular: 0, trending: 0, sessionKnn: 0, transition: 0 } },
     } as const;
     expect(list(engine.recommend({ ...req, sessionId: 'monday' }))).toEqual(['sock']);
     expect(list(engine.recommend({ ...req, sessionId: 'tuesday', explain: true }))).toEqual(['bulb']);

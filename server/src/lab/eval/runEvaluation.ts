@@ -11,6 +11,7 @@ import { assertStrictSplit, type EvalDataset } from './dataset';
 import { buildItemVectors, buildTrainEngine, engineMethod } from './engineMethods';
 import { cosine, type ItemSimilarity, type PopularityStats, popularityStats, tagJaccard } from './metrics';
 import { runNextItemProtocol } from './nextItemProtocol';
+import { sequentialRulesMethod, type TrainSession, trainSessions, vsknnMethod } from './sessionBaselines';
 import { buildTrainIndex, type TrainIndex } from './trainIndex';
 import { runUserProtocol } from './userProtocol';
 
@@ -130,10 +131,15 @@ export const NEXT_ITEM_METHODS = [
   'popular',
   'popular-30d',
   'covisit',
+  'sr',
+  'vsknn',
+  'vsknn-k200',
   'engine-covisit',
   'engine-embedding',
-  'engine',
+  'engine-session',
+  'engine-similar',
   'engine-cart',
+  'engine',
 ] as const;
 
 /** Everything predictions are made from: the train index, the engine, methods. Built once per run. */
@@ -180,6 +186,11 @@ export async function prepareEvaluation(
   let firstTs = cut;
   for (const e of dataset.train) firstTs = Math.min(firstTs, Date.parse(e.ts));
   const seed = options.seed ?? 1;
+  let sessions: TrainSession[] | undefined;
+  const sessionsOnce = () => {
+    sessions ??= trainSessions(dataset.train);
+    return sessions;
+  };
   const methods = names.map((name): EvalMethod => {
     switch (name) {
       case 'random':
@@ -197,6 +208,12 @@ export async function prepareEvaluation(
       case 'buy-again+covisit':
       case 'covisit+pop':
         return blendedBaseline(train, name);
+      case 'sr':
+        return sequentialRulesMethod(sessionsOnce(), train);
+      case 'vsknn':
+        return vsknnMethod(name, sessionsOnce(), train, { k: 100, sampleSize: 500 });
+      case 'vsknn-k200':
+        return vsknnMethod(name, sessionsOnce(), train, { k: 200, sampleSize: 1000 });
       default:
         if (engine === undefined) throw new Error(`internal: engine missing for ${name}`);
         if (name === 'engine-embedding' && vectors === undefined) {
