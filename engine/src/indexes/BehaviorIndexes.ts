@@ -5,8 +5,8 @@ import type { IngestEvent } from './EventLog';
 import { PopularityIndex } from './PopularityIndex';
 import { SessionKnnIndex } from './SessionKnnIndex';
 import { TraitPopularity } from './TraitPopularity';
-import { TrendingSupport } from './TrendingSupport';
 import { TransitionIndex } from './TransitionIndex';
+import { TrendingSupport } from './TrendingSupport';
 import { type ProfileLimits, UserProfile } from './UserProfile';
 
 const NO_TAGS: readonly number[] = [];

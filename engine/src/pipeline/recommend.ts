@@ -40,8 +40,8 @@ import { explainCandidate } from './explainCandidate';
 import { fillFallback, fillReason } from './fillFallback';
 import { type Anchor, profileAnchors } from './profileAnchors';
 import { resolveRequestSettings } from './resolveRequestSettings';
-import { buildTrace, TraceCollector, TracingCaps } from './traceRequest';
 import { continuedSession, sessionExclusions } from './sessionContext';
+import { buildTrace, TraceCollector, TracingCaps } from './traceRequest';
 
 /** The engine state one request reads. */
 export interface RecommendState {

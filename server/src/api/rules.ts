@@ -2,7 +2,7 @@ import { type RuleDefinition, validateRule } from '@recsys/engine';
 import { SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from '../ingest/contracts/common';
-import { pgText } from '../ingest/contracts/pgSafe';
+import { pgText, refinePgJson } from '../ingest/contracts/pgSafe';
 import {
   addOverride,
   createRule,
@@ -28,6 +28,8 @@ export const ruleDefinitionSchema = z
   .superRefine((value, ctx) => {
     for (const issue of validateRule(value))
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    // Stored as jsonb: NUL and lone surrogates anywhere would fail the insert (a 500), not the field.
+    refinePgJson(value, ctx);
   })
   .transform((value) => value as RuleDefinition);
 

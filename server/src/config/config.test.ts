@@ -158,6 +158,7 @@ describe.each(getTestDatabaseTargets())('switching profiles on a running server 
     // A second engine host over the same database stands in for another server process.
     replica = new EngineHost({ database, log: createLogger({ level: 'silent' }), encoder: null });
     await replica.start();
+    await replica.catchUp();
   });
   afterAll(async () => {
     await replica?.stop();

@@ -134,6 +134,51 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     }),
   },
   'admin.traces.prune': { body: { deleted: 0 } },
+  'admin.rules.create': {
+    input: { rule: { id: 'rest-rule', kind: 'boost', items: { itemIds: ['rest-1'] }, multiplier: 2 } },
+    body: expect.objectContaining({ ruleId: 'rest-rule', kind: 'boost', enabled: true, version: 1 }),
+  },
+  'admin.rules.get': {
+    input: { ruleId: 'rest-rule' },
+    body: expect.objectContaining({ ruleId: 'rest-rule', history: expect.any(Array) }),
+  },
+  'admin.rules.update': {
+    input: { rule: { id: 'rest-rule', kind: 'bury', items: { itemIds: ['rest-1'] }, multiplier: 0.5 } },
+    body: expect.objectContaining({ ruleId: 'rest-rule', kind: 'bury', version: 2 }),
+  },
+  'admin.rules.disable': {
+    input: { ruleId: 'rest-rule' },
+    body: expect.objectContaining({ enabled: false }),
+  },
+  'admin.rules.enable': { input: { ruleId: 'rest-rule' }, body: expect.objectContaining({ enabled: true }) },
+  'admin.rules.preview': {
+    input: {
+      change: { upsert: [{ id: 'rest-block', kind: 'block', items: { itemIds: ['rest-1'] } }] },
+      requests: [{ surface: 'trending', k: 3 }],
+    },
+    body: expect.objectContaining({ lists: [expect.objectContaining({ rows: expect.any(Array) })] }),
+  },
+  'admin.rules.export': {
+    body: expect.objectContaining({
+      format: 'recsys-rules',
+      namespaceId: 'rest',
+      rules: [expect.any(Object)],
+    }),
+  },
+  'admin.rules.import': {
+    input: { rules: [{ id: 'rest-import', kind: 'block', items: { itemIds: ['nothing'] } }] },
+    body: { created: ['rest-import'], updated: [], unchanged: [], removed: [] },
+  },
+  'admin.rules.list': {
+    body: expect.arrayContaining([expect.objectContaining({ ruleId: 'rest-import' })]),
+  },
+  'admin.rules.remove': { input: { ruleId: 'rest-import' }, body: expect.any(Object) },
+  'admin.overrides.add': {
+    input: { kind: 'boost', itemIds: ['rest-1'], hours: 1, reason: 'rest' },
+    body: expect.objectContaining({ ruleId: anyString, reason: 'rest' }),
+  },
+  'admin.overrides.list': { body: [expect.objectContaining({ reason: 'rest' })] },
+  'admin.overrides.cancel': { input: { ruleId: 'ADDED' }, body: expect.objectContaining({ enabled: false }) },
   'admin.experiments.create': {
     input: {
       id: 'rest-exp',
@@ -272,6 +317,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
     let created: string | undefined;
     let saved: number | undefined;
     let served: string | undefined;
+    let added: string | undefined;
     const routes = new Map(restRoutes(appRouter).map((r) => [r.procedure, r]));
     // In the table's order: calls that need what an earlier one made (a key, a config version) follow it.
     for (const [procedure, call] of Object.entries(CALLS)) {
@@ -280,6 +326,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       if (input?.keyId === 'CREATED') input = { ...input, keyId: created };
       if (input?.version === 'SAVED') input = { ...input, version: saved };
       if (input?.requestId === 'SERVED') input = { ...input, requestId: served };
+      if (input?.ruleId === 'ADDED') input = { ...input, ruleId: added };
       // A list's trace is written in the background, after its answer: wait until it is stored.
       if (procedure.startsWith('recs.') || procedure.startsWith('admin.traces.')) {
         // A write reaches the engines once its transaction is older than every open one on the
@@ -314,6 +361,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
       if (procedure === 'admin.keys.create') created = got.body.keyId;
       if (procedure === 'admin.config.save') saved = got.body.version;
       if (procedure.startsWith('recs.')) served = got.body.requestId;
+      if (procedure === 'admin.overrides.add') added = got.body.ruleId;
     }
   });
 

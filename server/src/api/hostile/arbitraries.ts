@@ -248,6 +248,36 @@ export const BASE_INPUTS: Record<string, unknown> = {
     limit: 10,
   },
   'admin.traces.prune': {},
+  // Rule ids of no rule the suite needs; a generated rule may block or pin items, never fail a request.
+  'admin.rules.list': {},
+  'admin.rules.get': { ruleId: 'h-rule' },
+  'admin.rules.create': {
+    rule: {
+      id: 'h-rule',
+      name: 'generated',
+      kind: 'boost',
+      items: { tags: ['brand:acme'], priceMin: 1, priceMax: 100, createdAfter: '2026-01-01T00:00:00Z' },
+      multiplier: 2,
+      priority: 3,
+      when: { surfaces: ['forUser'], placements: ['home'], segments: ['vip'], traits: { country: ['DE'] } },
+      schedule: { timeZone: 'Europe/Berlin', start: '2026-01-01T00:00', end: '2027-01-01T00:00' },
+    },
+  },
+  'admin.rules.update': { rule: { id: 'h-rule', kind: 'block', items: { itemIds: ['h-item'] } } },
+  'admin.rules.disable': { ruleId: 'h-rule' },
+  'admin.rules.enable': { ruleId: 'h-rule' },
+  'admin.rules.remove': { ruleId: 'h-rule' },
+  'admin.rules.preview': {
+    change: { upsert: [{ id: 'h-preview', kind: 'pin', items: { itemIds: ['h-item'] }, slot: 0 }] },
+    requests: [{ surface: 'trending', k: 3 }],
+  },
+  'admin.rules.export': {},
+  'admin.rules.import': {
+    rules: [{ id: 'h-import', kind: 'bury', items: { tags: ['category:h'] }, factor: 0.5 }],
+  },
+  'admin.overrides.list': {},
+  'admin.overrides.add': { kind: 'boost', itemIds: ['h-item'], hours: 1, reason: 'generated' },
+  'admin.overrides.cancel': { ruleId: 'h-override' },
 };
 
 /** Every path of a JSON value: each container and each leaf. */

@@ -12,6 +12,7 @@ import { createExperiment, transitionExperiment } from '../../experiments/store'
 import { forgetUser } from '../../ingest/forget';
 import { aliasUser } from '../../ingest/users';
 import { seedNamespace } from '../../lab';
+import { createRule, setRuleEnabled } from '../../rules/store';
 import { getTestDatabaseTargets, type TestDatabaseTarget } from '../../testing';
 import type { Database } from '../client';
 import * as schema from '../schema';
@@ -89,6 +90,21 @@ async function seedEveryTable(database: Database) {
     'test',
   );
   await transitionExperiment(database, 'shop', 'blend', 'start', 'test', { reason: 'Grüße' });
+  // A rule with a schedule in a time zone, disabled once: its row and both changes round-trip.
+  await createRule(
+    database,
+    'shop',
+    {
+      id: 'winter',
+      kind: 'boost',
+      items: { tags: ['category:mugs'] },
+      multiplier: 1.5,
+      schedule: { timeZone: 'Europe/Berlin', start: '2026-12-01T00:00', end: '2027-01-06T00:00' },
+    },
+    'test',
+    { note: 'Grüße' },
+  );
+  await setRuleEnabled(database, 'shop', 'winter', false, 'test');
   // A trace keeps its hashes, arrays and nested numbers; the namespace's salt travels with it.
   await database.query(
     `INSERT INTO rec_traces (namespace_id, request_id, surface, anonymous_hash, config_version, item_ids, rule_ids, trace)

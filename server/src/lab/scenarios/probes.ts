@@ -10,7 +10,10 @@ export type Extra = {
     excludeTagsAny?: string[];
     priceBetween?: [number | null, number | null];
   };
-  overrides?: { diversity?: { lambda?: number }; excludePurchased?: boolean };
+  overrides?: {
+    diversity?: { lambda?: number; maxPerBrand?: number; maxPerCategory?: number };
+    excludePurchased?: boolean;
+  };
   explain?: boolean;
   seed?: number;
 };

@@ -28,7 +28,10 @@ async function lists(
 ): Promise<Array<{ label: string; ids: string[] }>> {
   const out = [];
   for (const p of probes(ctx)) {
-    const res = await p.call(lambda === undefined ? {} : { overrides: { diversity: { lambda } } });
+    // With a lambda: the relevance order alone, without the brand cap either (a boosted brand would hit it).
+    const res = await p.call(
+      lambda === undefined ? {} : { overrides: { diversity: { lambda, maxPerBrand: 0, maxPerCategory: 0 } } },
+    );
     out.push({ label: p.label, ids: res.items.map((i) => i.itemId) });
   }
   return out;

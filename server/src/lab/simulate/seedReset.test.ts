@@ -128,6 +128,8 @@ describe.each(getTestDatabaseTargets())('seed and reset on $name', (target) => {
     await saveConfig(database, 'seeded', { config: { diversity: { lambda: 0.6 } }, activate: true });
     const host = new EngineHost({ database, log: createLogger({ level: 'silent' }), encoder: null });
     await host.start();
+    // Start-up reads what the database horizon shows; anything it held back arrives with the polls.
+    await host.catchUp();
     try {
       const before = host.get('seeded').engine.recommend({ surface: 'trending', k: 5 });
       expect(before.items.length).toBeGreaterThan(0);
