@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -65,6 +65,8 @@ async function stop(child: ChildProcess) {
 
 interface LoadResult {
   label: string;
+  /** CPU µs per accepted event: the server process, its PostgreSQL backends, this load generator. */
+  cpu?: { server: number; postgres: number; load: number } | undefined;
   eventsPerSec: number;
   batchesPerSec: number;
   p50: number;
@@ -73,7 +75,54 @@ interface LoadResult {
   accepted: number;
 }
 
-async function runLoad(label: string, url: string, key: string): Promise<LoadResult> {
+/** CPU time of a local process in µs (Linux /proc), 0 where it cannot be read. */
+function cpuMicros(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime + stime, 100 ticks/s
+  } catch {
+    return 0;
+  }
+}
+
+/** The backends connected to `databaseUrl` (PostgreSQL on this machine, as in the benchmark). */
+async function backendPids(databaseUrl: string): Promise<number[]> {
+  const sql = postgres(pgUrl, { max: 1, onnotice: () => {} });
+  const rows = await sql<
+    { pid: number }[]
+  >`SELECT pid FROM pg_stat_activity WHERE datname = ${new URL(databaseUrl).pathname.slice(1)}`;
+  await sql.end();
+  return rows.map((r) => r.pid);
+}
+
+/**
+ * Where the CPU went while `run` ran: the server process, the PostgreSQL backends of its
+ * database (connections opened during the run count whole) and this process.
+ */
+async function measureCpu<T>(serverPid: number, databaseUrl: string | undefined, run: () => Promise<T>) {
+  const before = databaseUrl ? await backendPids(databaseUrl) : [];
+  const pg0 = before.reduce((a, pid) => a + cpuMicros(pid), 0);
+  const server0 = cpuMicros(serverPid);
+  const load0 = process.cpuUsage();
+  const result = await run();
+  const load = process.cpuUsage(load0);
+  const after = databaseUrl ? await backendPids(databaseUrl) : [];
+  return {
+    result,
+    micros: {
+      server: cpuMicros(serverPid) - server0,
+      postgres: after.reduce((a, pid) => a + cpuMicros(pid), 0) - pg0,
+      load: load.user + load.system,
+    },
+  };
+}
+
+async function runLoad(
+  label: string,
+  url: string,
+  key: string,
+  probe?: { serverPid: number; databaseUrl: string | undefined },
+): Promise<LoadResult> {
   const runId = randomBytes(4).toString('hex');
   let next = 0;
   let accepted = 0;
@@ -86,25 +135,41 @@ async function runLoad(label: string, url: string, key: string): Promise<LoadRes
       body: JSON.stringify({ events }),
     });
   }
-  const result = await autocannon({
-    url: `${url}/trpc/events.batch`,
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest(req) {
-          const events = Array.from({ length: BATCH }, () => eventRow(next++, runId));
-          return { ...req, body: JSON.stringify({ events }) };
+  const load = () =>
+    autocannon({
+      url: `${url}/trpc/events.batch`,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      requests: [
+        {
+          setupRequest(req) {
+            const events = Array.from({ length: BATCH }, () => eventRow(next++, runId));
+            return { ...req, body: JSON.stringify({ events }) };
+          },
+          onResponse(status, body) {
+            if (status === 200)
+              accepted += (JSON.parse(body) as { result: { data: { accepted: number } } }).result.data
+                .accepted;
+          },
         },
-        onResponse(status, body) {
-          if (status === 200)
-            accepted += (JSON.parse(body) as { result: { data: { accepted: number } } }).result.data.accepted;
-        },
-      },
-    ],
-  });
+      ],
+    });
+  let cpu: LoadResult['cpu'];
+  let result: Awaited<ReturnType<typeof load>>;
+  if (probe) {
+    const measured = await measureCpu(probe.serverPid, probe.databaseUrl, load);
+    result = measured.result;
+    const per = (us: number) => us / Math.max(1, accepted);
+    cpu = {
+      server: per(measured.micros.server),
+      postgres: per(measured.micros.postgres),
+      load: per(measured.micros.load),
+    };
+  } else {
+    result = await load();
+  }
   const ok = result['2xx'];
   return {
     label,
@@ -114,6 +179,7 @@ async function runLoad(label: string, url: string, key: string): Promise<LoadRes
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
     accepted,
+    cpu,
   };
 }
 
@@ -150,14 +216,21 @@ async function copyRate(databaseUrl: string) {
       }
     })(),
   );
+  const [backend] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+  const cpu0 = cpuMicros(backend!.pid);
   const t0 = performance.now();
   const writable =
     await sql`COPY events_copy (namespace_id, event_id, type, item_id, user_id, anonymous_id, session_id, ts, client_ts, received_at, value, meta) FROM STDIN`.writable();
   await pipeline(rows, writable);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMicros(backend!.pid) - cpu0;
   const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events_copy`;
   await sql.end();
-  return { rowsPerSec: (row?.n ?? 0) / seconds, rows: row?.n ?? 0 };
+  return {
+    rowsPerSec: (row?.n ?? 0) / seconds,
+    rows: row?.n ?? 0,
+    postgresMicrosPerRow: cpu / (row?.n || 1),
+  };
 }
 
 async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
@@ -205,7 +278,7 @@ console.log(
 }
 
 const scratch = await scratchDatabase();
-let copy: { rowsPerSec: number; rows: number } | undefined;
+let copy: Awaited<ReturnType<typeof copyRate>> | undefined;
 if (scratch) {
   try {
     // Full server (engine host applying every event) and an ingestion-only
@@ -213,7 +286,10 @@ if (scratch) {
     for (const engine of [true, false]) {
       const srv = await startServer(scratch.url, engine);
       try {
-        const r = await runLoad(engine ? 'PostgreSQL' : 'PostgreSQL, no engine', srv.url, srv.key);
+        const r = await runLoad(engine ? 'PostgreSQL' : 'PostgreSQL, no engine', srv.url, srv.key, {
+          serverPid: srv.child.pid!,
+          databaseUrl: scratch.url,
+        });
         results.push(r);
       } finally {
         await stop(srv.child);
@@ -236,9 +312,17 @@ for (const r of results) {
     `${r.label.padEnd(24)} ${fmt(r.eventsPerSec).padStart(8)} ${fmt(r.batchesPerSec, 1).padStart(11)} ${fmt(r.p50, 1).padStart(8)} ${fmt(r.p99, 1).padStart(8)} ${String(r.errors).padStart(8)}`,
   );
 }
+console.log('\nCPU per accepted event (µs): server process / its PostgreSQL backends / load generator');
+for (const r of results) {
+  if (r.cpu) {
+    console.log(
+      `${r.label.padEnd(24)} ${fmt(r.cpu.server, 1).padStart(6)} / ${fmt(r.cpu.postgres, 1).padStart(6)} / ${fmt(r.cpu.load, 1).padStart(6)}`,
+    );
+  }
+}
 if (copy) {
   console.log(
-    `\nraw COPY of ${fmt(copy.rows)} identical rows into a table shaped like events (same indexes): ${fmt(copy.rowsPerSec)} rows/s`,
+    `\nraw COPY of ${fmt(copy.rows)} identical rows into a table shaped like events (same indexes): ${fmt(copy.rowsPerSec)} rows/s, ${fmt(copy.postgresMicrosPerRow, 1)} µs of PostgreSQL CPU per row`,
   );
   for (const r of results.filter((x) => x.label.startsWith('PostgreSQL'))) {
     console.log(
