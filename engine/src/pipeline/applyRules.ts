@@ -1,3 +1,7 @@
+/**
+ * Longer than the ~450-line guideline on purpose: one pipeline step — the per-request rule state,
+ * placing pins and injections, and wording the effects — whose parts share that state.
+ */
 import type { RecResult } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import type { Surface } from '../protocol';

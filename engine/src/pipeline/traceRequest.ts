@@ -1,4 +1,8 @@
 /**
+ * Longer than the ~450-line guideline on purpose: the collector, the tracing caps, the trace
+ * builder and the replay share the trace's types and must change together.
+ */
+/**
  * The decision trace of one request (`RecRequest.trace: true`): what each signal proposed, what
  * each filter step removed and why, and the final items with the numbers their scores are made of.
  *

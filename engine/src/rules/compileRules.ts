@@ -1,3 +1,8 @@
+/**
+ * Longer than the ~450-line guideline on purpose: the compiler and the compiled rule set it returns
+ * are one data structure (per-item and per-tag rule indexes written and read by the same code); split,
+ * each half would need the other's internals.
+ */
 import type { Catalog, ItemInfo } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
 import { SURFACES } from '../protocol';

@@ -1,3 +1,7 @@
+/**
+ * Longer than the ~450-line guideline on purpose: the `rules` and `overrides` command groups, which
+ * share the local-or-remote target, the definition parsing and the preview printing.
+ */
 import { readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { RuleDefinition, Surface } from '@recsys/engine';

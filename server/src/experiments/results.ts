@@ -1,3 +1,7 @@
+/**
+ * Longer than the ~450-line guideline on purpose: the SQL that counts exposures and attributed events
+ * and the statistics read off those counts, per metric, change together.
+ */
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';

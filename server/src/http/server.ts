@@ -1,3 +1,8 @@
+/**
+ * Longer than the ~450-line guideline on purpose: the HTTP host's one request handler, whose steps
+ * (request id, CORS, key, rate limit, body, route, errors) must be read in order; each step's logic
+ * lives in a file beside it.
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

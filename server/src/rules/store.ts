@@ -1,3 +1,8 @@
+/**
+ * Longer than the ~450-line guideline on purpose: every write here has the same transaction shape
+ * (lock the namespace, read, bump the version, an audit row, a `changes` row); keeping the writes
+ * together keeps that shape in one place.
+ */
 import { randomUUID } from 'node:crypto';
 import { parseInstant, type RuleDefinition, validateRule } from '@recsys/engine';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
