@@ -192,9 +192,16 @@ export class EngineHost implements EngineService {
     void this.pollOnce();
   }
 
+  /**
+   * Applies every write committed before the call (a rule change its caller just made) before
+   * resolving. One poll is not enough: a transaction open elsewhere on the database server holds the
+   * poll's horizon back. After a few seconds it gives up quietly; the next polls apply the change.
+   */
   async settle(): Promise<void> {
     if (!this.loaded || this.stopped) return;
-    await this.pollOnce();
+    await this.catchUp(5_000).catch((error: unknown) => {
+      this.options.log.warn({ err: error }, 'change not applied yet; the next polls will');
+    });
   }
 
   /**
