@@ -34,7 +34,11 @@ async function serve(
   // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
   if (
     ctx.services.recLog &&
-    shouldTrace(ctx.principal.settings.traceSampleRate, input.explain || ctx.traceRequested === true)
+    shouldTrace(
+      ctx.principal.settings.traceSampleRate,
+      input.explain || ctx.traceRequested === true,
+      ctx.principal.namespaceId,
+    )
   ) {
     input = { ...input, trace: true };
   }

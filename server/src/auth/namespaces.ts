@@ -29,8 +29,9 @@ export interface NamespaceSettings {
   trustBrowserUserIds?: boolean;
   /**
    * Share of served lists whose decision trace is stored, 0–1. Lists asked for with `explain` or
-   * the `x-recsys-trace: 1` header are always traced. Large shops lower it to store less.
-   * @default 1
+   * the `x-recsys-trace: 1` header are always traced. Unset: every list, up to 10 traces per second
+   * (all the lists of a small shop, a sample of a busy one's); 1 traces every list however many.
+   * @default undefined (every list up to 10 per second)
    * @example { traceSampleRate: 0.05 }
    */
   traceSampleRate?: number;
