@@ -95,7 +95,11 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   'recs.cart': { input: { itemIds: ['rest-1'], anonymousId: 'anon-rest' }, body: recsList('cart') },
   'recs.buyAgain': { input: { userId: 'u-rest' }, body: recsList('buyAgain', ['rest-1']) },
   'recs.trending': { input: { anonymousId: 'anon-rest' }, body: recsList('trending') },
-  'recs.recentlyViewed': { input: { userId: 'u-rest' }, body: recsList('recentlyViewed', ['rest-1']) },
+  // explain: always traced (the traces calls below read this list's trace), however many polls ran.
+  'recs.recentlyViewed': {
+    input: { userId: 'u-rest', explain: true },
+    body: recsList('recentlyViewed', ['rest-1']),
+  },
   'admin.config.get': {
     body: expect.objectContaining({ namespaceId: 'rest', version: null, resolved: expect.any(Object) }),
   },
