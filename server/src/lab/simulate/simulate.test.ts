@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Database } from '../../index';
 import { getTestDatabaseTargets } from '../../testing';
+import { SCENARIOS } from '../scenarios/suite';
 import { runBatch } from './batch';
 import { checkGuardrails, guardrailsFileSchema, loadGuardrails, rulesFor } from './guardrails';
 import { runSimulation } from './runSimulation';
@@ -137,6 +138,9 @@ describe.each(getTestDatabaseTargets())('recsys simulate on $name', (target) => 
       source: { kind: 'fixture', path: fixture },
       profile: 'online-retail',
       eval: { ks: [5, 10], maxUsers: 150 },
+      // Every scenario but the margin one, whose mean-margin comparison on this 80-item fixture
+      // swings with a single list (it runs, with its deliberately broken twin, in scenarios.test.ts).
+      scenarios: SCENARIOS.map((s) => s.id).filter((id) => id !== 'rules.margin-boost'),
       guardrails: lenient,
       reportsDir,
       encoder,
