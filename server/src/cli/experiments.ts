@@ -10,6 +10,7 @@ import type { GuardrailCheck } from '../experiments/guardrails';
 import type { ExperimentResults } from '../experiments/results';
 import type { Experiment, ExperimentAction, ExperimentChange } from '../experiments/store';
 import { type GlobalOptions, withDatabase } from './context';
+import { openRemoteClient } from './remote';
 import { EXIT_CHECK_FAILED } from './scenarios';
 
 /** `--url`/`--key`: go through a running server instead of opening its database. */
@@ -538,56 +539,7 @@ async function openRemoteApi(
   key: string | undefined,
   namespace: string | undefined,
 ): Promise<ExperimentsApi> {
-  const { parseApiKey } = await import('../auth/keys');
-  const parsed = key ? parseApiKey(key) : undefined;
-  if (!key || !parsed || parsed.kind !== 'secret') {
-    throw new UserError(
-      'BAD_REQUEST',
-      '--url needs --key with a secret key of the namespace (sk_<namespace>_…; or RECSYS_KEY).',
-    );
-  }
-  if (namespace && namespace !== parsed.namespaceId) {
-    throw new UserError(
-      'BAD_REQUEST',
-      `--key belongs to namespace "${parsed.namespaceId}", not "${namespace}".`,
-    );
-  }
-  let base: URL;
-  try {
-    base = new URL(url);
-  } catch {
-    throw new UserError('BAD_REQUEST', `--url "${url}" is not a URL; use e.g. http://127.0.0.1:8080.`);
-  }
-  const { createTRPCClient, httpLink, TRPCClientError } = await import('@trpc/client');
-  const client = createTRPCClient<import('../api/router').AppRouter>({
-    links: [
-      httpLink({
-        url: `${base.href.replace(/\/$/, '')}/trpc`,
-        headers: () => ({ authorization: `Bearer ${key}` }),
-      }),
-    ],
-  });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!(error instanceof TRPCClientError)) throw error;
-      const data = error.data as { code?: string; httpStatus?: number } | undefined;
-      if (data?.httpStatus !== undefined && data.httpStatus < 500) {
-        const code = (['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'] as const).find(
-          (c) => c === data.code,
-        );
-        throw new UserError(code ?? 'BAD_REQUEST', `${base.origin} refused: ${error.message}`);
-      }
-      if (data === undefined) {
-        throw new UserError(
-          'BAD_REQUEST',
-          `Cannot reach the server at ${base.origin}: ${error.message}. Is \`recsys serve\` running there?`,
-        );
-      }
-      throw error;
-    }
-  };
+  const { client, call } = await openRemoteClient(url, key, namespace);
   const e = client.admin.experiments;
   return {
     create: (input) => call(() => e.create.mutate(input)) as Promise<Experiment>,
