@@ -47,5 +47,8 @@ export const tracesRouter = router({
   /** Deletes this namespace's traces older than its `traceRetentionDays` (default 30). */
   prune: secretProcedure
     .input(z.object({}).strict().optional())
-    .mutation(({ ctx }) => pruneTraces(ctx.services.database, { namespaceId: ctx.principal.namespaceId })),
+    .mutation(async ({ ctx }) => {
+      const { deleted } = await pruneTraces(ctx.services.database, { namespaceId: ctx.principal.namespaceId });
+      return { deleted };
+    }),
 });
