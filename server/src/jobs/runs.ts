@@ -209,6 +209,8 @@ export async function executeRun(
   heartbeat.unref();
   let ended: Partial<Row>;
   try {
+    // Claimed just as the process began to shut down: record the interruption rather than start.
+    context.signal.throwIfAborted();
     const report = await job.run(context);
     ended = { outcome: 'ok', summary: report.summary, detail: { byNamespace: report.byNamespace } };
   } catch (error) {
