@@ -12,13 +12,12 @@ import {
 import { startHttpThread } from './http/thread/startHttpThread';
 import { JobScheduler } from './jobs/scheduler';
 import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
-
-export type { JobsSetting } from './jobs/schedules';
-
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
 import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
+
+export type { JobsSetting } from './jobs/schedules';
 
 /** How item text becomes vectors. */
 export type EmbeddingsSetting =
@@ -307,6 +306,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const withEngine = options.engine ?? true;
   // Checked before anything is opened, so a refused setting leaves nothing running.
   const threaded = useHttpThread(options, databaseUrl, withEngine);
+  const jobs = options.jobs ?? jobsFromEnv(process.env.RECSYS_JOBS);
   const database = await openDatabase({
     url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
@@ -325,7 +325,6 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     throw error;
   }
   const rateLimits = rateLimitsFromEnv(options.rateLimits);
-  const jobs = options.jobs ?? jobsFromEnv(process.env.RECSYS_JOBS);
   const runtime = composeRuntime({
     database,
     log,
