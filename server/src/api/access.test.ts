@@ -99,6 +99,9 @@ const cases: Record<string, Case> = {
   },
   'admin.traces.search': { type: 'query', access: 'secret', input: { limit: 5 } },
   'admin.traces.prune': { type: 'mutation', access: 'secret', input: {} },
+  'admin.jobs.list': { type: 'query', access: 'secret', input: {} },
+  'admin.jobs.run': { type: 'mutation', access: 'secret', input: { job: 'trace-retention', dryRun: true } },
+  'admin.jobs.history': { type: 'query', access: 'secret', input: { limit: 5 } },
   'admin.rules.create': {
     type: 'mutation',
     access: 'secret',

@@ -89,6 +89,9 @@ const POLICY: Record<string, Procedure> = {
   'admin.traces.get': P('secret', 'none', [200, 404]),
   'admin.traces.search': P('secret'),
   'admin.traces.prune': P('secret'),
+  'admin.jobs.list': P('secret'),
+  'admin.jobs.run': P('secret'),
+  'admin.jobs.history': P('secret'),
   'admin.rules.list': P('secret'),
   // 404: the rule the matrix names does not exist (state, not access).
   'admin.rules.get': P('secret', 'none', [200, 404]),
@@ -265,6 +268,10 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.traces.get': { requestId: `never-served-${tag}` },
       'admin.traces.search': { limit: 5 },
       'admin.traces.prune': {},
+      'admin.jobs.list': {},
+      // A dry run: the matrix calls it many times at once, and real runs of one job never overlap (409).
+      'admin.jobs.run': { job: 'trace-retention', dryRun: true },
+      'admin.jobs.history': { job: 'trace-retention', limit: 5 },
       'admin.rules.list': {},
       'admin.rules.get': { ruleId: 'no-such-rule' },
       'admin.rules.create': {
@@ -317,7 +324,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results|search|export)$/.test(path);
+      const query = path.startsWith('recs.') || /\.(get|list|results|search|export|history)$/.test(path);
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

@@ -7,6 +7,7 @@ import { registerDataCommands } from './data';
 import { registerEvalCommand } from './eval';
 import { registerExperimentsCommand } from './experiments';
 import { registerForgetCommand } from './forget';
+import { registerJobsCommand } from './jobs';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
 import { registerResetCommand } from './reset';
@@ -92,6 +93,11 @@ ns.command('settings <id>')
     Number,
   )
   .option('--trace-retention-days <days>', 'days a decision trace is kept (recsys traces prune)', intArg)
+  .option(
+    '--rec-log-retention-days <days>',
+    'days a served list is kept, except those of experiments not completed (the rec-log-retention job)',
+    intArg,
+  )
   .action(
     (
       id: string,
@@ -104,6 +110,7 @@ ns.command('settings <id>')
         trustBrowserUserIds?: boolean;
         traceSampleRate?: number;
         traceRetentionDays?: number;
+        recLogRetentionDays?: number;
       },
     ) =>
       withDatabase(globals(), async (database) => {
@@ -133,6 +140,9 @@ ns.command('settings <id>')
             : {}),
           ...(opts.traceSampleRate !== undefined ? { traceSampleRate: opts.traceSampleRate } : {}),
           ...(opts.traceRetentionDays !== undefined ? { traceRetentionDays: opts.traceRetentionDays } : {}),
+          ...(opts.recLogRetentionDays !== undefined
+            ? { recLogRetentionDays: opts.recLogRetentionDays }
+            : {}),
         });
         console.log(JSON.stringify(settings));
       }),
@@ -177,6 +187,7 @@ registerModelCommand(program);
 registerExperimentsCommand(program, globals);
 registerDataCommands(program, globals);
 registerRulesCommands(program, globals);
+registerJobsCommand(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {

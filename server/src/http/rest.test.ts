@@ -138,6 +138,21 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     }),
   },
   'admin.traces.prune': { body: { deleted: 0 } },
+  'admin.jobs.list': {
+    body: expect.arrayContaining([expect.objectContaining({ name: 'guardrails', schedule: '*/5 * * * *' })]),
+  },
+  'admin.jobs.run': {
+    input: { job: 'trace-retention', dryRun: true },
+    body: expect.objectContaining({
+      job: 'trace-retention',
+      outcome: 'ok',
+      summary: 'would delete 0 traces',
+    }),
+  },
+  'admin.jobs.history': {
+    input: { job: 'trace-retention' },
+    body: [expect.objectContaining({ job: 'trace-retention', trigger: 'manual', dryRun: true })],
+  },
   'admin.rules.create': {
     input: { rule: { id: 'rest-rule', kind: 'boost', items: { itemIds: ['rest-1'] }, multiplier: 2 } },
     body: expect.objectContaining({ ruleId: 'rest-rule', kind: 'boost', enabled: true, version: 1 }),

@@ -252,6 +252,9 @@ export const BASE_INPUTS: Record<string, unknown> = {
     limit: 10,
   },
   'admin.traces.prune': {},
+  'admin.jobs.list': {},
+  'admin.jobs.run': { job: 'guardrails', dryRun: true },
+  'admin.jobs.history': { job: 'guardrails', limit: 10 },
   // Rule ids of no rule the suite needs; a generated rule may block or pin items, never fail a request.
   'admin.rules.list': {},
   'admin.rules.get': { ruleId: 'h-rule' },
