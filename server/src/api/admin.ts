@@ -10,6 +10,7 @@ import {
 } from '../config';
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
+import { bundlesRouter } from './bundles';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 import { overridesRouter, rulesRouter } from './rules';
@@ -158,4 +159,5 @@ export const adminRouter = router({
   traces: tracesRouter,
   rules: rulesRouter,
   overrides: overridesRouter,
+  bundles: bundlesRouter,
 });
