@@ -321,7 +321,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results|search|export)$/.test(path);
+      // The router says which procedures are queries (GET) and which are mutations (POST).
+      const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+      const query = procedures[path]?._def.type === 'query';
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,
