@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BundleAcceptance } from '../bundles/acceptance';
+import { openDatabase } from '../db/client';
 import type { SeedQaResult } from '../lab/bundles/seedQa';
+import { startTestServer } from '../testing';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
@@ -92,6 +94,61 @@ describe('recsys bundles', () => {
     expect(table.stdout).toMatch(/all bundles\s+60\s+/);
     expect(table.stdout).toMatch(/add-all rate\s+acceptance/);
   }, 120_000);
+
+  it('reads acceptance through a running server with --url and a secret key', async () => {
+    const database = await openDatabase({ dataDir: 'memory://' });
+    await database.migrate();
+    const stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
+    try {
+      const shop = await stack.tenant('cli-bundles');
+      await shop.admin.items.upsert.mutate({
+        items: ['a', 'b'].map((itemId) => ({ itemId, title: itemId, price: 5, currency: 'EUR' })),
+      });
+      await shop.admin.events.batch.mutate({
+        events: [0, 1].flatMap((o) =>
+          ['a', 'b'].map((itemId) => ({
+            eventId: `o${o}-${itemId}`,
+            type: 'purchase' as const,
+            itemId,
+            userId: `u${o}`,
+            ts: new Date().toISOString(),
+            meta: { orderId: `o${o}` },
+          })),
+        ),
+      });
+      await stack.engines!.catchUp();
+      const served = await shop.browser.recs.bundle.query({ itemId: 'a', anonymousId: 'cli' });
+      expect(served.items.map((i) => i.itemId)).toEqual(['a', 'b']);
+      await stack.recLog!.flush();
+      const remote = await recsys([
+        'bundles',
+        'acceptance',
+        '--url',
+        stack.url,
+        '--key',
+        shop.secretKey,
+        '--json',
+      ]);
+      expect(remote.code).toBe(0);
+      const result = JSON.parse(remote.stdout) as BundleAcceptance;
+      expect(result.bundles).toEqual([
+        expect.objectContaining({ bundleKey: 'a + b', shown: 1, allAdded: 0, purchased: 0, acceptance: 0 }),
+      ]);
+      const publishable = await recsys([
+        'bundles',
+        'acceptance',
+        '--url',
+        stack.url,
+        '--key',
+        shop.publishableKey,
+      ]);
+      expect(publishable.code).toBe(2);
+      expect(publishable.stderr).toMatch(/secret key/);
+    } finally {
+      await stack.close();
+      await database.close();
+    }
+  }, 60_000);
 
   it('refuses a bad --days and a missing namespace with exit 2 and what to do', async () => {
     const days = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '0']);
