@@ -199,6 +199,40 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
     expect(after.totals).toMatchObject({ shown: 2, purchased: 1 });
   });
 
+  it("counts neither another visitor's purchase nor one outside the purchase window", async () => {
+    const other = await openShop('bundle-other');
+    const shown = await other.browser.recs.bundle.query({
+      itemId: 'tent',
+      anonymousId: 'alice',
+      maxItems: 2,
+    });
+    await stack.recLog!.flush();
+    const ts = new Date().toISOString();
+    const events = (type: 'add' | 'purchase', anonymousId: string, meta: Record<string, unknown>) =>
+      shown.items.map((item) => ({
+        eventId: `${type}-${anonymousId}-${item.itemId}`,
+        type,
+        itemId: item.itemId,
+        anonymousId,
+        ts,
+        meta,
+      }));
+    await other.browser.events.batch.mutate({
+      events: events('add', 'alice', { recommended: true, requestId: shown.requestId, surface: 'bundle' }),
+    });
+    await other.admin.events.batch.mutate({ events: events('purchase', 'bob', { orderId: 'bob-order' }) });
+    const bobOnly = await other.admin.admin.bundles.acceptance.query({});
+    expect(bobOnly.totals).toMatchObject({ shown: 1, allAdded: 1, purchased: 0 });
+    await other.admin.events.batch.mutate({
+      events: events('purchase', 'alice', { orderId: 'alice-order' }),
+    });
+    expect((await other.admin.admin.bundles.acceptance.query({})).totals.purchased).toBe(1);
+    // Alice's order carries no requestId: with no window after the bundle was served it is not the bundle's.
+    expect(
+      (await other.admin.admin.bundles.acceptance.query({ purchaseWindowDays: 0 })).totals.purchased,
+    ).toBe(0);
+  });
+
   it('makes acceptance 1 for a bundle whose every showing was added and bought with its requestId', async () => {
     const solo = await openShop('bundle-solo');
     const shown = await solo.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'solo', maxItems: 2 });
