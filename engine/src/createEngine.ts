@@ -228,6 +228,9 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       if (typeof req?.itemId !== 'string' || req.itemId.length === 0) {
         throw new Error('bundle: itemId must be a non-empty string.');
       }
+      if (req.maxItems !== undefined && !Number.isFinite(req.maxItems)) {
+        throw new Error(`bundle: maxItems must be a number from 2 to 4 (got ${String(req.maxItems)}).`);
+      }
       return suggestBundle(req, stateFor({ surface: 'cart', k: 1, now: req.now }, rules));
     },
 

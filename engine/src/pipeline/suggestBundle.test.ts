@@ -173,6 +173,10 @@ describe('suggestBundle', () => {
   it('caps the bundle at maxItems (config, then request) and refuses a bad config', () => {
     expect(shop({ bundle: { maxItems: 2 } }).bundle({ itemId: 'tent' }).items).toHaveLength(2);
     expect(shop().bundle({ itemId: 'tent', maxItems: 9 }).items).toHaveLength(4);
+    expect(() => shop().bundle({ itemId: 'tent', maxItems: Number.NaN })).toThrow(
+      /maxItems must be a number/,
+    );
+    expect(() => shop().bundle({ itemId: '' })).toThrow(/itemId must be a non-empty string/);
     expect(() => createEngine({ config: { bundle: { maxItems: 5 } } })).toThrow(/bundle.maxItems/);
     expect(() => createEngine({ config: { bundle: { discountPercent: 95 } } })).toThrow(
       /bundle.discountPercent/,
