@@ -40,6 +40,14 @@ export {
   verifyUserToken,
 } from './auth/userTokens';
 export {
+  type AcceptanceCounts,
+  type AcceptanceOptions,
+  type BundleAcceptance,
+  type BundleAcceptanceRow,
+  bundleAcceptance,
+} from './bundles/acceptance';
+export { recordServedBundles, type ServedBundleRecord } from './bundles/recordServedBundles';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,

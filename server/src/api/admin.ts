@@ -10,6 +10,7 @@ import {
 } from '../config';
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
+import { bundlesRouter } from './bundles';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 import { jobsRouter } from './jobs';
@@ -160,4 +161,5 @@ export const adminRouter = router({
   rules: rulesRouter,
   overrides: overridesRouter,
   jobs: jobsRouter,
+  bundles: bundlesRouter,
 });

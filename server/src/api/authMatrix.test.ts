@@ -65,6 +65,8 @@ const POLICY: Record<string, Procedure> = {
   'recs.buyAgain': P('browser', 'answer as anonymous'),
   'recs.trending': P('browser', 'answer as anonymous'),
   'recs.recentlyViewed': P('browser', 'answer as anonymous'),
+  'recs.bundle': P('browser', 'answer as anonymous'),
+  'admin.bundles.acceptance': P('secret'),
   'admin.config.get': P('secret'),
   'admin.config.list': P('secret'),
   'admin.config.save': P('secret'),
@@ -240,6 +242,8 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'recs.buyAgain': personal,
       'recs.trending': personal,
       'recs.recentlyViewed': personal,
+      'recs.bundle': { userId: VICTIM, anonymousId: anon, itemId: item(ns, 'shared') },
+      'admin.bundles.acceptance': { days: 7 },
       'admin.config.get': {},
       'admin.config.list': {},
       'admin.config.save': { config: { diversity: { lambda: 0.6 } }, note: tag },
@@ -324,7 +328,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results|search|export|history)$/.test(path);
+      // The router says which procedures are queries (GET) and which are mutations (POST).
+      const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+      const query = procedures[path]?._def.type === 'query';
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

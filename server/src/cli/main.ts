@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
 import { registerBackupCommands } from './backup';
+import { registerBundlesCommand } from './bundles';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerDataCommands } from './data';
@@ -185,6 +186,7 @@ registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
 registerExperimentsCommand(program, globals);
+registerBundlesCommand(program, globals);
 registerDataCommands(program, globals);
 registerRulesCommands(program, globals);
 registerJobsCommand(program, globals);

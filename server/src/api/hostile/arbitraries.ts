@@ -285,6 +285,22 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.overrides.list': {},
   'admin.overrides.add': { kind: 'boost', itemIds: ['h-item'], hours: 1, reason: 'generated' },
   'admin.overrides.cancel': { ruleId: 'h-override' },
+  'recs.bundle': {
+    itemId: 'h-item',
+    maxItems: 3,
+    userId: 'h-user',
+    anonymousId: 'h-anon',
+    sessionId: 'h-session',
+    filters: {
+      priceBetween: [1, 100],
+      includeTagsAny: ['color:black'],
+      excludeTagsAny: ['sale'],
+      excludeIds: ['h-other'],
+    },
+    placement: 'pdp',
+    traits: { country: 'DE' },
+  },
+  'admin.bundles.acceptance': { days: 30, purchaseWindowDays: 7 },
 };
 
 /** Every path of a JSON value: each container and each leaf. */
