@@ -128,6 +128,9 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       // Validate the whole batch first so a bad event never leaves it half-applied.
       batch.forEach(validateEvent);
       for (const e of batch) {
+        // Impressions are what the engine itself showed: learning from them would feed its own lists
+        // back into co-visitation, popularity and "recently viewed". They are kept for attribution.
+        if (e.type === 'impression') continue;
         events++;
         if (e.itemId === undefined) continue;
         const ingest = {

@@ -3,9 +3,9 @@
  * engine never sees SQL or HTTP. Timestamps are epoch milliseconds (UTC).
  */
 
-import type { EventType } from './protocol';
+import type { EventType, LearnedEventType } from './protocol';
 
-export type { EventType } from './protocol';
+export type { EventType, LearnedEventType } from './protocol';
 
 /** A catalog item as the engine sees it. */
 export interface EngineItem {
@@ -45,5 +45,5 @@ export interface EngineEvent {
   orderId?: string | undefined;
 }
 
-/** Per-event-type weights. */
-export type EventWeights = Record<EventType, number>;
+/** Per-event-type weights, of the types the engine learns from (impressions are not). */
+export type EventWeights = Record<LearnedEventType, number>;

@@ -188,7 +188,7 @@ describe('BundleWidget', () => {
     });
     expect(t.tracked).toEqual([
       {
-        type: 'view',
+        type: 'impression',
         itemId: 'pegs',
         meta: { recommended: true, requestId: 'req-b1', rank: 2, widget: 'bundle', surface: 'bundle' },
       },

@@ -25,7 +25,7 @@ export type BundleTrackMeta = {
 export interface BundleClientLike {
   bundle(input: BundleInput): Promise<BundleResponse>;
   track(
-    type: 'view' | 'click' | 'add',
+    type: 'impression' | 'click' | 'add',
     props: { itemId: string; value?: number; meta: BundleTrackMeta },
   ): void;
   flush?(): Promise<void>;
@@ -192,7 +192,7 @@ export function BundleWidget(props: BundleWidgetProps): ComponentChild {
 
   useImpressions(listRef, ready?.requestId, (el) => {
     const item = ready?.items[Number((el as HTMLElement).dataset.idx)];
-    if (item) client?.track('view', { itemId: item.itemId, meta: meta(item) });
+    if (item) client?.track('impression', { itemId: item.itemId, meta: meta(item) });
   });
 
   // A bundle is an upsell beside the product: on an error or without one, the page shows nothing here.

@@ -194,7 +194,7 @@ describe('impression tracking', () => {
     });
     expect(t.tracked).toEqual([
       {
-        type: 'view',
+        type: 'impression',
         itemId: 'sku-1',
         meta: { recommended: true, requestId: 'req-1', rank: 1, widget: 'similar', surface: 'similar' },
       },

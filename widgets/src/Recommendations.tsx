@@ -212,7 +212,7 @@ export function Recommendations(props: RecommendationsProps): ComponentChild {
 
   useImpressions(listRef, ready?.key, (el) => {
     const item = ready?.items[Number((el as HTMLElement).dataset.idx)];
-    if (item) client?.track('view', { itemId: item.itemId, meta: meta(item) });
+    if (item) client?.track('impression', { itemId: item.itemId, meta: meta(item) });
   });
 
   const updateEdges = () => {

@@ -55,7 +55,7 @@ interface Pending {
 export function createTestClient() {
   const pending: Pending[] = [];
   const calls: Array<{ surface: Surface; params: RecParams }> = [];
-  const tracked: Array<{ type: 'view' | 'click'; itemId: string; meta: TrackMeta }> = [];
+  const tracked: Array<{ type: 'impression' | 'click'; itemId: string; meta: TrackMeta }> = [];
   const counters = { flushes: 0 };
   const client: RecsClientLike = {
     recommend(surface, params) {

@@ -44,7 +44,7 @@ export type TrackMeta = {
  */
 export interface RecsClientLike {
   recommend(surface: Surface, params: RecParams): Promise<RecResponse>;
-  track(type: 'view' | 'click', props: { itemId: string; meta: TrackMeta }): void;
+  track(type: 'impression' | 'click', props: { itemId: string; meta: TrackMeta }): void;
   flush?(): Promise<void>;
 }
 

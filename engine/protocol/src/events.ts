@@ -6,11 +6,18 @@ import type { USER_TOKEN_FIELD } from './userToken';
  * database schema, fixtures, the SDK and the engine all derive from here.
  */
 
-/** Every behavioural event type, in a stable order. */
-export const EVENT_TYPES = ['view', 'click', 'add', 'purchase', 'custom', 'rate'] as const;
+/**
+ * Every behavioural event type, in a stable order. `impression`: an item was shown in a
+ * recommendation list or bundle (the widgets send it when a tile is seen) — stored for attribution
+ * and results, never learned from: an item a shopper was shown is not one they chose to look at.
+ */
+export const EVENT_TYPES = ['view', 'click', 'add', 'purchase', 'custom', 'rate', 'impression'] as const;
 
 /** The kinds of behaviour the collector and the engine understand. */
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The event types the engine learns from: every type but `impression`. */
+export type LearnedEventType = Exclude<EventType, 'impression'>;
 
 /** True when `value` is one of {@link EVENT_TYPES}. */
 export function isEventType(value: unknown): value is EventType {

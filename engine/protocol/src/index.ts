@@ -10,6 +10,7 @@ export {
   type EventsBatchResult,
   type EventType,
   isEventType,
+  type LearnedEventType,
   type RecsysEvent,
   type RowError,
 } from './events';

@@ -1,13 +1,14 @@
 import { EVENT_TYPES } from '../protocol';
-import type { EventType } from '../types';
+import type { LearnedEventType } from '../types';
 import { Interner } from '../util/Interner';
 
-const TYPES: readonly EventType[] = EVENT_TYPES;
+// Impressions never reach the log (the engine does not learn from them), so every stored code is a learned type.
+const TYPES = EVENT_TYPES.filter((t): t is LearnedEventType => t !== 'impression');
 const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
 
 /** An event after validation, with the item interned. */
 export interface IngestEvent {
-  type: EventType;
+  type: LearnedEventType;
   item: number;
   userKey: string;
   sessionId: string | undefined;

@@ -296,3 +296,30 @@ describe('engine input checks', () => {
     });
   });
 });
+
+describe('recommend: impressions', () => {
+  it('never learns from impressions: shown items change no list, popularity or "recently viewed"', () => {
+    const engine = createEngine({ now: () => T0 + DAY });
+    engine.upsertItems(['shoe', 'sock', 'lamp', 'bulb', 'x'].map((id) => item(id, { title: id })));
+    engine.addEvents([...coViews(['shoe', 'sock'], 4, 'a'), ...coViews(['lamp', 'bulb'], 4, 'b')]);
+    const surfaces = [
+      { surface: 'forUser', userKey: 'me', k: 4 },
+      { surface: 'recentlyViewed', userKey: 'me', k: 4 },
+      { surface: 'trending', k: 4 },
+      { surface: 'similar', itemId: 'shoe', k: 4 },
+    ] as const;
+    const before = surfaces.map((req) => list(engine.recommend(req)));
+    // A shelf showed 'x' and 'lamp' to 'me' and to many others, many times, in one session.
+    const shown = [];
+    for (let u = 0; u < 20; u++) {
+      for (const id of ['x', 'lamp']) {
+        shown.push(ev('impression', id, u === 0 ? 'me' : `shopper-${u}`, 60 + u, { sessionId: `s${u}` }));
+      }
+    }
+    engine.addEvents(shown);
+    expect(surfaces.map((req) => list(engine.recommend(req)))).toEqual(before);
+    // The same events as views do change them: the comparison above can fail.
+    engine.addEvents(shown.map((e) => ({ ...e, type: 'view' as const })));
+    expect(surfaces.map((req) => list(engine.recommend(req)))).not.toEqual(before);
+  });
+});
