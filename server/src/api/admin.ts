@@ -110,13 +110,20 @@ const keysRouter = router({
         })
         .strict(),
     )
-    .mutation(({ ctx, input }) =>
-      createApiKey(ctx.services.database, ctx.principal.namespaceId, {
+    .mutation(({ ctx, input }) => {
+      if (ctx.principal.operator && input.kind === 'secret') {
+        // The console never handles secret keys: one shown in a browser could be kept by it.
+        throw new UserError(
+          'FORBIDDEN',
+          'The admin console creates publishable keys only; create secret keys on the server with `recsys keys create --kind secret`, so they never pass through a browser.',
+        );
+      }
+      return createApiKey(ctx.services.database, ctx.principal.namespaceId, {
         kind: input.kind,
         allowedOrigins: input.allowedOrigins,
         ...(input.label === undefined ? {} : { label: input.label }),
-      }),
-    ),
+      });
+    }),
   /** Replaces the allowed origins of a publishable key. */
   setOrigins: secretProcedure
     .input(z.object({ keyId, allowedOrigins: origins.min(1, 'give at least one origin') }).strict())

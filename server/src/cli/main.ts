@@ -9,6 +9,7 @@ import { registerExperimentsCommand } from './experiments';
 import { registerForgetCommand } from './forget';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
+import { registerOperatorsCommand } from './operators';
 import { registerResetCommand } from './reset';
 import { registerRulesCommands } from './rules';
 import { registerScenariosCommand } from './scenarios';
@@ -147,6 +148,7 @@ ns.command('list')
   );
 
 registerKeysCommand(program, globals);
+registerOperatorsCommand(program, globals);
 registerBackupCommands(program, globals);
 registerServeCommand(program, globals);
 
