@@ -1,0 +1,145 @@
+import { trpc } from '../api';
+import { describeRule, type StoredRule } from '../describeRule';
+import { BASE, navigate, withQuery } from '../router';
+import { Empty, Notice, Page, Show, TableWrap, useAction, useAsync, When } from '../ui';
+
+const KINDS = ['block', 'filter', 'pin', 'inject', 'boost', 'bury'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** The rules, filtered by kind and state (both in the URL), with enable and disable. */
+export function RulesPage(props: { query: URLSearchParams; canWrite: boolean }) {
+  const kind = props.query.get('kind') ?? '';
+  const state = props.query.get('state') ?? '';
+  const created = props.query.get('created');
+  const rules = useAsync(
+    () =>
+      trpc.admin.rules.list.query({
+        ...(KINDS.includes(kind as Kind) ? { kind: kind as Kind } : {}),
+        ...(state === 'enabled' ? { enabled: true } : state === 'disabled' ? { enabled: false } : {}),
+      }),
+    [kind, state],
+  );
+  const action = useAction();
+
+  const setFilter = (values: Record<string, string>) =>
+    navigate(withQuery('/rules', { kind, state, ...values }), true);
+
+  async function toggle(rule: StoredRule) {
+    const ok = await action.run(
+      () =>
+        rule.enabled
+          ? trpc.admin.rules.disable.mutate({ ruleId: rule.ruleId, note: 'from the console' })
+          : trpc.admin.rules.enable.mutate({ ruleId: rule.ruleId, note: 'from the console' }),
+      () => `Rule ${rule.ruleId} ${rule.enabled ? 'disabled' : 'enabled'}.`,
+    );
+    if (ok) rules.reload();
+  }
+
+  return (
+    <Page
+      title="Rules"
+      actions={
+        props.canWrite && (
+          <a class="button primary" href={`${BASE}/rules/new`}>
+            New rule
+          </a>
+        )
+      }
+    >
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Kind
+          <select
+            value={kind}
+            onChange={(e) => setFilter({ kind: (e.currentTarget as HTMLSelectElement).value })}
+          >
+            <option value="">any</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          State
+          <select
+            value={state}
+            onChange={(e) => setFilter({ state: (e.currentTarget as HTMLSelectElement).value })}
+          >
+            <option value="">any</option>
+            <option value="enabled">enabled</option>
+            <option value="disabled">disabled</option>
+          </select>
+        </label>
+      </form>
+      {created && (
+        <p class="notice ok" role="status">
+          Rule {created} saved; it applies to the next lists served.
+        </p>
+      )}
+      <Notice message={action.message} />
+      <Show value={rules} what="rules">
+        {(list) =>
+          list.length === 0 ? (
+            <Empty>
+              <p>{kind || state ? 'No rule matches these filters.' : 'No rules yet.'}</p>
+              {props.canWrite && !kind && !state && (
+                <p>
+                  <a href={`${BASE}/rules/new`}>Create the first rule</a> — pin, boost, bury or block items on
+                  any surface.
+                </p>
+              )}
+            </Empty>
+          ) : (
+            <TableWrap>
+              <table>
+                <caption class="sr-only">Rules, by id</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Rule</th>
+                    <th scope="col">What it does</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Last change</th>
+                    {props.canWrite && (
+                      <th scope="col">
+                        <span class="sr-only">Actions</span>
+                      </th>
+                    )}
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((rule) => (
+                    <tr key={rule.ruleId} data-rule={rule.ruleId}>
+                      <th scope="row">
+                        <code>{rule.ruleId}</code>
+                        {rule.definition.name && <div class="sub">{rule.definition.name}</div>}
+                      </th>
+                      <td>{describeRule(rule.definition)}</td>
+                      <td>
+                        <span class={`badge ${rule.enabled ? 'on' : 'off'}`}>
+                          {rule.enabled ? 'enabled' : 'disabled'}
+                        </span>
+                      </td>
+                      <td>
+                        v{rule.version} by {rule.updatedBy}, <When at={rule.updatedAt} />
+                      </td>
+                      {props.canWrite && (
+                        <td>
+                          <button type="button" disabled={action.busy} onClick={() => toggle(rule)}>
+                            {rule.enabled ? 'Disable' : 'Enable'}
+                            <span class="sr-only"> {rule.ruleId}</span>
+                          </button>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )
+        }
+      </Show>
+    </Page>
+  );
+}
