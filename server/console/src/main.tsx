@@ -95,15 +95,7 @@ function App() {
   const nav = NAV.filter((n) => !('admin' in n) || role === 'admin');
   return (
     <>
-      <a
-        class="skip"
-        href="#main"
-        onClick={(event) => {
-          // Fragment navigation does not move keyboard focus in every browser; this does.
-          event.preventDefault();
-          document.getElementById('main')?.focus();
-        }}
-      >
+      <a class="skip" href="#main">
         Skip to content
       </a>
       <header class="top">
