@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../api/router';
@@ -302,5 +305,55 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
     expect(await removeOperator(database, NS, 'leaver@shop.test')).toBe(true);
     const after = await fetch(`${url}/trpc/admin.rules.list`, { headers: { cookie } });
     expect(after.status).toBe(401);
+  });
+});
+
+describe('admin console pages', () => {
+  let dir: string;
+  let database: Database & { drop(): Promise<void> };
+  let built: Awaited<ReturnType<typeof startTestServer>>;
+  let missing: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recsys-console-app-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>console</title>');
+    writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+    database = await getTestDatabaseTargets()[0]!.open();
+    built = await startTestServer(database, { console: { dir } });
+    missing = await startTestServer(database, { console: { dir: join(dir, 'nope') } });
+  });
+  afterAll(async () => {
+    await built?.close();
+    await missing?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the app for every page path (deep links) under a strict Content-Security-Policy', async () => {
+    for (const path of ['/admin/', '/admin/rules/new?id=x', '/admin/traces/some-request']) {
+      const res = await fetch(`${built.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(await res.text()).toContain('<title>console</title>');
+      expect(res.headers.get('content-security-policy')).toMatch(
+        /script-src 'self';.*frame-ancestors 'none'/,
+      );
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+    }
+    const asset = await fetch(`${built.url}/admin/assets/index-abc123.js`);
+    expect(asset.headers.get('content-type')).toMatch(/text\/javascript/);
+    expect(asset.headers.get('cache-control')).toMatch(/immutable/);
+    const redirect = await fetch(`${built.url}/admin`, { redirect: 'manual' });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get('location')).toBe('/admin/');
+    expect((await fetch(`${built.url}/admin/assets/../../package.json`)).status).not.toBe(200);
+    expect((await fetch(`${built.url}/admin/api/nothing`)).status).toBe(404);
+    expect((await fetch(`${built.url}/admin/api/session`, { method: 'PUT' })).status).toBe(405);
+  });
+
+  it('says how to build the console when it is not built', async () => {
+    const res = await fetch(`${missing.url}/admin/`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toMatch(/pnpm build/);
   });
 });
