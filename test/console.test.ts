@@ -253,9 +253,14 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       })
       .toBe(pinned.itemId);
 
-    // The rule's trail names the operator.
+    // The rule's trail names the operator, in the API and on the rule's page.
     const rule = await shop.api.admin.rules.get.query({ ruleId: 'console-pin' });
-    expect(JSON.stringify(rule)).toMatch(/operator:operator@demo/);
+    expect(rule.history[0]?.actor).toBe('operator:operator@demo');
+    await page.getByRole('link', { name: 'console-pin' }).click();
+    await page.getByRole('heading', { name: 'Rule console-pin' }).waitFor();
+    await page.getByText(/create \(version 1\) by operator:operator@demo/).waitFor();
+    await checkPage(page, 'rule');
+    await page.goBack();
 
     // Disable from the list: the shelf no longer pins it.
     await page.getByRole('button', { name: 'Disable console-pin' }).click();
@@ -390,6 +395,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     for (const [path, name] of [
       ['/admin/rules', 'rules'],
       ['/admin/rules/new?id=narrow&kind=boost&tags=brand:*', 'rule-new'],
+      ['/admin/rules/console-pin', 'rule'],
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
       ['/admin/keys', 'keys'],

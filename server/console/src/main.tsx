@@ -4,6 +4,7 @@ import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './
 import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
 import { KeysPage } from './pages/Keys';
+import { RulePage } from './pages/Rule';
 import { RuleNewPage } from './pages/RuleNew';
 import { RulesPage } from './pages/Rules';
 import { SignInPage } from './pages/SignIn';
@@ -27,6 +28,7 @@ function Pages(props: { route: Route; session: Session }) {
   const param = id ? decodeURIComponent(id) : undefined;
   switch (section) {
     case 'rules':
+      if (param && param !== 'new') return <RulePage ruleId={param} />;
       return param === 'new' ? (
         <RuleNewPage query={query} canWrite={canWrite} />
       ) : (

@@ -68,6 +68,12 @@ export function interceptLinks(root: HTMLElement): void {
     if (!link || link.target || link.origin !== location.origin || !link.pathname.startsWith(`${BASE}/`))
       return;
     event.preventDefault();
+    // An in-page link (the skip link) moves keyboard focus to its target, which fragment
+    // navigation alone does not do in every browser.
+    if (link.hash && link.pathname === location.pathname) {
+      document.getElementById(link.hash.slice(1))?.focus();
+      return;
+    }
     navigate(link.pathname.slice(BASE.length) + link.search);
   });
 }

@@ -152,3 +152,32 @@ export function TableWrap(props: { children: ComponentChildren }) {
     </section>
   );
 }
+
+/** A labelled drop-down; `options` are values, or `[value, text]` pairs. */
+export function Select(props: {
+  label: string;
+  value: string;
+  options: ReadonlyArray<string | readonly [string, string]>;
+  onChange(value: string): void;
+  name?: string;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        name={props.name}
+        value={props.value}
+        onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => {
+          const [value, text] = typeof o === 'string' ? [o, o] : o;
+          return (
+            <option key={value} value={value}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { trpc } from '../api';
 import { navigate, withQuery } from '../router';
-import { Empty, Notice, Page, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import { Empty, Notice, Page, Select, Show, TableWrap, useAction, useAsync, When } from '../ui';
 
 /**
  * The namespace's keys (ids, kinds, origins; never secrets), creating publishable keys and revoking
@@ -80,18 +80,15 @@ export function KeysPage(props: { query: URLSearchParams }) {
       )}
       <Notice message={action.message} />
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Show
-          <select
-            value={show}
-            onChange={(e) =>
-              navigate(withQuery('/keys', { show: (e.currentTarget as HTMLSelectElement).value }), true)
-            }
-          >
-            <option value="active">active keys</option>
-            <option value="all">all keys, revoked too</option>
-          </select>
-        </label>
+        <Select
+          label="Show"
+          value={show}
+          options={[
+            ['active', 'active keys'],
+            ['all', 'all keys, revoked too'],
+          ]}
+          onChange={(value) => navigate(withQuery('/keys', { show: value }), true)}
+        />
       </form>
       <Show value={keys} what="keys">
         {(all) => {

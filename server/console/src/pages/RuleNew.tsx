@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { type Outputs, trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate } from '../router';
-import { Empty, ErrorBox, Notice, Page, TableWrap, useAction } from '../ui';
+import { Empty, ErrorBox, Notice, Page, Select, TableWrap, useAction } from '../ui';
 
 type Definition = StoredRule['definition'];
 type Preview = Outputs['admin']['rules']['preview'];
@@ -217,20 +217,13 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
             Name (what it is for)
             <input {...input('name')} />
           </label>
-          <label>
-            Kind
-            <select
-              name="kind"
-              value={kind}
-              onChange={(e) => set('kind', (e.currentTarget as HTMLSelectElement).value)}
-            >
-              {KINDS.map((k) => (
-                <option key={k} value={k}>
-                  {k}
-                </option>
-              ))}
-            </select>
-          </label>
+          <Select
+            label="Kind"
+            name="kind"
+            value={kind}
+            options={KINDS}
+            onChange={(value) => set('kind', value)}
+          />
           <label>
             Item ids (comma-separated)
             <input {...input('items')} placeholder="sku-1, sku-2" />
@@ -283,21 +276,13 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
           </fieldset>
           <fieldset>
             <legend>Preview on</legend>
-            <label>
-              Surface
-              <select
-                name="on"
-                value={q.get('on') ?? ''}
-                onChange={(e) => set('on', (e.currentTarget as HTMLSelectElement).value)}
-              >
-                <option value="">recently served lists</option>
-                {SURFACES.map((s) => (
-                  <option key={s} value={s}>
-                    recs.{s}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <Select
+              label="Surface"
+              name="on"
+              value={q.get('on') ?? ''}
+              options={[['', 'recently served lists'], ...SURFACES.map((s) => [s, `recs.${s}`] as const)]}
+              onChange={(value) => set('on', value)}
+            />
             {q.get('on') === 'similar' && (
               <label>
                 Anchor item id

@@ -1,7 +1,7 @@
 import { trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate, withQuery } from '../router';
-import { Empty, Notice, Page, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import { Empty, Notice, Page, Select, Show, TableWrap, useAction, useAsync, When } from '../ui';
 
 const KINDS = ['block', 'filter', 'pin', 'inject', 'boost', 'bury'] as const;
 type Kind = (typeof KINDS)[number];
@@ -47,31 +47,18 @@ export function RulesPage(props: { query: URLSearchParams; canWrite: boolean }) 
       }
     >
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Kind
-          <select
-            value={kind}
-            onChange={(e) => setFilter({ kind: (e.currentTarget as HTMLSelectElement).value })}
-          >
-            <option value="">any</option>
-            {KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          State
-          <select
-            value={state}
-            onChange={(e) => setFilter({ state: (e.currentTarget as HTMLSelectElement).value })}
-          >
-            <option value="">any</option>
-            <option value="enabled">enabled</option>
-            <option value="disabled">disabled</option>
-          </select>
-        </label>
+        <Select
+          label="Kind"
+          value={kind}
+          options={[['', 'any'], ...KINDS]}
+          onChange={(value) => setFilter({ kind: value })}
+        />
+        <Select
+          label="State"
+          value={state}
+          options={[['', 'any'], 'enabled', 'disabled']}
+          onChange={(value) => setFilter({ state: value })}
+        />
       </form>
       {created && (
         <p class="notice ok" role="status">
@@ -112,7 +99,9 @@ export function RulesPage(props: { query: URLSearchParams; canWrite: boolean }) 
                   {list.map((rule) => (
                     <tr key={rule.ruleId} data-rule={rule.ruleId}>
                       <th scope="row">
-                        <code>{rule.ruleId}</code>
+                        <a href={`${BASE}/rules/${encodeURIComponent(rule.ruleId)}`}>
+                          <code>{rule.ruleId}</code>
+                        </a>
                         {rule.definition.name && <div class="sub">{rule.definition.name}</div>}
                       </th>
                       <td>{describeRule(rule.definition)}</td>

@@ -6,6 +6,7 @@ const FIELDS = [
   { name: 'requestId', label: 'Request id' },
   { name: 'userId', label: 'User id' },
   { name: 'itemId', label: 'Item id (shown or removed)' },
+  { name: 'ruleId', label: 'Rule id' },
   { name: 'surface', label: 'Surface or placement' },
 ] as const;
 
