@@ -133,6 +133,23 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
       body: JSON.stringify({ namespace: NS, name: 'x', password: 'y', role: 'admin' }),
     });
     expect(extra.status).toBe(400);
+    for (const hostile of [
+      { namespace: 'a\u0000b', name: 'x', password: 'y' },
+      { namespace: NS, name: '\ud800', password: 'y' },
+      { namespace: NS, name: 'x', password: 'y'.repeat(5_000) },
+      { namespace: 7, name: [], password: null },
+    ]) {
+      const res = await fetch(`${url}/admin/api/session`, {
+        method: 'POST',
+        headers: { origin },
+        body: JSON.stringify(hostile),
+      });
+      expect([400, 413], JSON.stringify(hostile).slice(0, 60)).toContain(res.status);
+    }
+    const badCookie = await fetch(`${url}/trpc/admin.rules.list`, {
+      headers: { cookie: 'recsys_console=%00; recsys_console=../../etc; recsys_console=' },
+    });
+    expect(badCookie.status).toBe(401);
     const crossSite = await signIn('admin@shop.test', PASSWORD, { origin: 'https://evil.test' });
     expect(crossSite.status).toBe(403);
   });

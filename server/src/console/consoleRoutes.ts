@@ -5,6 +5,7 @@ import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from '../http/body';
+import { pgText } from '../ingest/contracts/pgSafe';
 import { packagePath } from '../paths';
 import { findOperator } from './operators';
 import { verifyPassword } from './passwords';
@@ -52,9 +53,10 @@ export interface ConsoleOptions {
 
 const signInSchema = z
   .object({
-    namespace: z.string().min(1, 'give the shop (namespace) id').max(128),
-    name: z.string().min(1, 'give your operator name').max(128),
-    password: z.string().min(1, 'give your password').max(1_024),
+    // pgText: a NUL or a lone surrogate is a 400 here, not a failed query (500) below.
+    namespace: pgText().min(1, 'give the shop (namespace) id').max(128),
+    name: pgText().min(1, 'give your operator name').max(128),
+    password: pgText().min(1, 'give your password').max(1_024),
   })
   .strict();
 

@@ -6,7 +6,7 @@ const RANK: Record<OperatorRole, number> = { viewer: 0, operator: 1, admin: 2 };
 const READ_ONLY_MUTATIONS = new Set(['admin.rules.preview']);
 
 /** Procedures that manage access itself: admins only, reads included (key ids, origins, labels). */
-const ADMIN_ONLY_PREFIXES = ['admin.keys.'];
+const ADMIN_ONLY_PREFIXES = ['admin.keys.', 'admin.operators.'];
 
 /**
  * The least role a console session needs for a procedure: `viewer` reads, `operator` changes
