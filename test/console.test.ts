@@ -132,7 +132,9 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       expect(new URL(p.url()).pathname).toBe('/admin/rules');
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
       expect(nav).toEqual(
-        role === 'admin' ? ['Rules', 'Traces', 'Experiments', 'Keys'] : ['Rules', 'Traces', 'Experiments'],
+        role === 'admin'
+          ? ['Rules', 'Traces', 'Experiments', 'Keys', 'Operators']
+          : ['Rules', 'Traces', 'Experiments'],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -351,6 +353,36 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(keys.find((k) => k.keyId === keyId)?.revokedAt).not.toBeNull();
   });
 
+  it('lets an admin add an operator who can then sign in, and remove them', async () => {
+    const page = await newPage();
+    await signIn(page, 'admin', '/admin/operators');
+    await page.getByRole('table', { name: 'Operators' }).waitFor();
+    expect(await page.locator('tr[data-operator="admin@demo"]').getByText('you').count()).toBe(1);
+    await page.getByLabel(/^Name/).fill('new@demo');
+    await page.getByLabel(/^Role/).selectOption('operator');
+    await page.getByRole('button', { name: 'Add operator' }).click();
+    const password = (await page.locator('.created code.key').textContent())!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    await page.locator('tr[data-operator="new@demo"]').waitFor();
+    await checkPage(page, 'operators');
+
+    const newcomer = await newPage();
+    await newcomer.goto('/admin/');
+    await newcomer.getByLabel('Shop (namespace)').fill(shop.namespaceId);
+    await newcomer.getByLabel('Operator name').fill('new@demo');
+    await newcomer.getByLabel('Password').fill(password);
+    await newcomer.getByRole('button', { name: 'Sign in' }).click();
+    await newcomer.locator('.who').getByText('operator', { exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Remove new@demo' }).click();
+    await page.getByRole('button', { name: 'Remove new@demo now' }).click();
+    await page.getByText('new@demo removed.').waitFor();
+    // Their session ended with them: the next page they open asks them to sign in.
+    allowedLoadFailures = [401];
+    await newcomer.getByRole('link', { name: 'Traces' }).click();
+    await newcomer.getByRole('heading', { name: 'Sign in to the Recsys console' }).waitFor();
+  });
+
   it('shows loading, error-with-retry and empty states', async () => {
     const page = await newPage();
     await signIn(page, 'operator', '/admin/experiments');
@@ -399,6 +431,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
       ['/admin/keys', 'keys'],
+      ['/admin/operators', 'operators'],
     ] as const) {
       await page.goto(path);
       await page.locator('h1').waitFor();

@@ -4,6 +4,7 @@ import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './
 import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
 import { KeysPage } from './pages/Keys';
+import { OperatorsPage } from './pages/Operators';
 import { RulePage } from './pages/Rule';
 import { RuleNewPage } from './pages/RuleNew';
 import { RulesPage } from './pages/Rules';
@@ -18,6 +19,7 @@ const NAV = [
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
   { path: '/keys', label: 'Keys', admin: true },
+  { path: '/operators', label: 'Operators', admin: true },
 ] as const;
 
 function Pages(props: { route: Route; session: Session }) {
@@ -39,12 +41,15 @@ function Pages(props: { route: Route; session: Session }) {
     case 'experiments':
       return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
     case 'keys':
-      return role === 'admin' ? (
+    case 'operators':
+      return role !== 'admin' ? (
+        <Page title={section === 'keys' ? 'Keys' : 'Operators'}>
+          <ErrorBox message="Keys and operators are managed by operators with the admin role; you are signed in as a viewer or operator." />
+        </Page>
+      ) : section === 'keys' ? (
         <KeysPage query={query} />
       ) : (
-        <Page title="Keys">
-          <ErrorBox message="Keys are managed by operators with the admin role; you are signed in as a viewer or operator." />
-        </Page>
+        <OperatorsPage self={props.session.operator.name} />
       );
     default:
       return (

@@ -12,6 +12,7 @@ import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
+import { operatorsRouter } from './operators';
 import { overridesRouter, rulesRouter } from './rules';
 import { tracesRouter } from './traces';
 
@@ -165,4 +166,5 @@ export const adminRouter = router({
   traces: tracesRouter,
   rules: rulesRouter,
   overrides: overridesRouter,
+  operators: operatorsRouter,
 });

@@ -219,7 +219,8 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
     for (const [path, role] of Object.entries(byRole)) {
       const { type } = procedures.find((p) => p.path === path)!;
       if (!path.startsWith('admin.')) expect(role, path).toBe('none');
-      else if (path.startsWith('admin.keys.')) expect(role, path).toBe('admin');
+      else if (path.startsWith('admin.keys.') || path.startsWith('admin.operators.'))
+        expect(role, path).toBe('admin');
       else if (path === 'admin.rules.preview') expect(role, path).toBe('viewer');
       else expect(role, path).toBe(type === 'query' ? 'viewer' : 'operator');
     }
@@ -270,6 +271,36 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
     const sk = await call(admin, 'admin.keys.create', 'mutation', { kind: 'secret' });
     expect(sk.status).toBe(403);
     expect(JSON.stringify(await sk.json())).toMatch(/recsys keys create --kind secret/);
+  });
+
+  it('lets an admin add and remove operators (a password shown once), never itself; others not at all', async () => {
+    const admin = await session('admin');
+    const added = await call(admin, 'admin.operators.add', 'mutation', {
+      name: 'new@shop.test',
+      role: 'viewer',
+    });
+    expect(added.status).toBe(200);
+    const { password } = ((await added.json()) as { result: { data: { password: string } } }).result.data;
+    expect((await signIn('new@shop.test', password)).status).toBe(200);
+    const listed = await call(admin, 'admin.operators.list', 'query', {});
+    expect(JSON.stringify(await listed.json())).not.toMatch(/scrypt|passwordHash/);
+    const self = await call(admin, 'admin.operators.remove', 'mutation', { name: 'admin@shop.test' });
+    expect(self.status).toBe(403);
+    const demote = await call(admin, 'admin.operators.add', 'mutation', {
+      name: 'admin@shop.test',
+      role: 'viewer',
+      replace: true,
+    });
+    expect(demote.status).toBe(403);
+    const op = await session('operator');
+    expect((await call(op, 'admin.operators.list', 'query', {})).status).toBe(403);
+    expect((await call(op, 'admin.operators.remove', 'mutation', { name: 'new@shop.test' })).status).toBe(
+      403,
+    );
+    expect((await call(admin, 'admin.operators.remove', 'mutation', { name: 'new@shop.test' })).status).toBe(
+      200,
+    );
+    expect((await signIn('new@shop.test', password)).status).toBe(401);
   });
 
   it('never lets a session reach ingestion, recommendations or REST', async () => {
