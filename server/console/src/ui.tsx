@@ -181,3 +181,41 @@ export function Select(props: {
     </label>
   );
 }
+
+/**
+ * A destructive action in two steps: "Revoke" asks, "Revoke X now" does it, "Keep" backs out. The
+ * first button's name includes `what` for screen readers, since a table has one per row.
+ */
+export function ConfirmButton(props: {
+  verb: string;
+  what: string;
+  srWhat?: string;
+  disabled?: boolean;
+  onConfirm(): void;
+}) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button type="button" disabled={props.disabled} onClick={() => setAsking(true)}>
+        {props.verb}
+        <span class="sr-only"> {props.srWhat ?? props.what}</span>
+      </button>
+    );
+  return (
+    <span class="row">
+      <button
+        type="button"
+        class="danger"
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
+        {props.verb} {props.what} now
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        Keep
+      </button>
+    </span>
+  );
+}

@@ -1,7 +1,18 @@
 import { useState } from 'preact/hooks';
 import { trpc } from '../api';
 import { navigate, withQuery } from '../router';
-import { Empty, Notice, Page, Select, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import {
+  ConfirmButton,
+  Empty,
+  Notice,
+  Page,
+  Select,
+  Show,
+  TableWrap,
+  useAction,
+  useAsync,
+  When,
+} from '../ui';
 
 /**
  * The namespace's keys (ids, kinds, origins; never secrets), creating publishable keys and revoking
@@ -13,7 +24,6 @@ export function KeysPage(props: { query: URLSearchParams }) {
   const keys = useAsync(() => trpc.admin.keys.list.query(), []);
   const action = useAction();
   const [created, setCreated] = useState<{ key: string; keyId: string } | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
 
   async function create(event: Event) {
     event.preventDefault();
@@ -40,7 +50,6 @@ export function KeysPage(props: { query: URLSearchParams }) {
   }
 
   async function revoke(keyId: string) {
-    setConfirming(null);
     const done = await action.run(
       () => trpc.admin.keys.revoke.mutate({ keyId }),
       () => `Key ${keyId} revoked.`,
@@ -126,19 +135,14 @@ export function KeysPage(props: { query: URLSearchParams }) {
                           <>
                             revoked <When at={k.revokedAt} />
                           </>
-                        ) : confirming === k.keyId ? (
-                          <span class="row">
-                            <button type="button" class="danger" onClick={() => revoke(k.keyId)}>
-                              Revoke {k.keyId} now
-                            </button>
-                            <button type="button" onClick={() => setConfirming(null)}>
-                              Keep
-                            </button>
-                          </span>
                         ) : (
-                          <button type="button" disabled={action.busy} onClick={() => setConfirming(k.keyId)}>
-                            Revoke<span class="sr-only"> key {k.keyId}</span>
-                          </button>
+                          <ConfirmButton
+                            verb="Revoke"
+                            what={k.keyId}
+                            srWhat={`key ${k.keyId}`}
+                            disabled={action.busy}
+                            onConfirm={() => revoke(k.keyId)}
+                          />
                         )}
                       </td>
                     </tr>

@@ -1,6 +1,17 @@
 import { useState } from 'preact/hooks';
 import { trpc } from '../api';
-import { Empty, Notice, Page, Select, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import {
+  ConfirmButton,
+  Empty,
+  Notice,
+  Page,
+  Select,
+  Show,
+  TableWrap,
+  useAction,
+  useAsync,
+  When,
+} from '../ui';
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
 
@@ -13,7 +24,6 @@ export function OperatorsPage(props: { self: string }) {
   const action = useAction();
   const [role, setRole] = useState<(typeof ROLES)[number]>('viewer');
   const [created, setCreated] = useState<{ name: string; password: string } | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
 
   async function add(event: Event) {
     event.preventDefault();
@@ -33,7 +43,6 @@ export function OperatorsPage(props: { self: string }) {
   }
 
   async function remove(name: string) {
-    setConfirming(null);
     const done = await action.run(
       () => trpc.admin.operators.remove.mutate({ name }),
       () => `${name} removed.`,
@@ -101,19 +110,13 @@ export function OperatorsPage(props: { self: string }) {
                       <td>
                         {o.name === props.self ? (
                           <span class="sub">you</span>
-                        ) : confirming === o.name ? (
-                          <span class="row">
-                            <button type="button" class="danger" onClick={() => remove(o.name)}>
-                              Remove {o.name} now
-                            </button>
-                            <button type="button" onClick={() => setConfirming(null)}>
-                              Keep
-                            </button>
-                          </span>
                         ) : (
-                          <button type="button" disabled={action.busy} onClick={() => setConfirming(o.name)}>
-                            Remove<span class="sr-only"> {o.name}</span>
-                          </button>
+                          <ConfirmButton
+                            verb="Remove"
+                            what={o.name}
+                            disabled={action.busy}
+                            onConfirm={() => remove(o.name)}
+                          />
                         )}
                       </td>
                     </tr>
