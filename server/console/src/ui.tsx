@@ -219,3 +219,34 @@ export function ConfirmButton(props: {
     </span>
   );
 }
+
+/**
+ * A table of rows with its caption (visually hidden with `hiddenCaption`) and column headings; an
+ * empty heading is read as "Actions". The rows are the children (`<tr>`s).
+ */
+export function DataTable(props: {
+  caption: string;
+  hiddenCaption?: boolean;
+  columns: ReadonlyArray<string | false>;
+  children: ComponentChildren;
+}) {
+  return (
+    <TableWrap>
+      <table>
+        <caption class={props.hiddenCaption ? 'sr-only' : undefined}>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns
+              .filter((c): c is string => c !== false)
+              .map((c, i) => (
+                <th scope="col" key={i}>
+                  {c || <span class="sr-only">Actions</span>}
+                </th>
+              ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </TableWrap>
+  );
+}

@@ -1,6 +1,6 @@
 import { type Outputs, trpc } from '../api';
 import { BASE } from '../router';
-import { Empty, ErrorBox, Loading, Notice, Page, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import { DataTable, Empty, ErrorBox, Loading, Notice, Page, Show, useAction, useAsync, When } from '../ui';
 
 type Results = Outputs['admin']['experiments']['results'];
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
@@ -60,75 +60,48 @@ function ResultsView(props: { results: Results }) {
           <> Planned: {r.plannedVisitorsPerVariant.toLocaleString()} visitors per variant.</>
         )}
       </p>
-      <TableWrap>
-        <table>
-          <caption>Exposures and rates per variant</caption>
-          <thead>
-            <tr>
-              <th scope="col">Variant</th>
-              <th scope="col">Lists</th>
-              <th scope="col">Visitors</th>
-              <th scope="col">CTR</th>
-              <th scope="col">Add to cart</th>
-              <th scope="col">Conversion</th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.variants.map((v) => (
-              <tr key={v.key}>
-                <th scope="row">
-                  {v.key}
-                  {v.key === r.control ? ' (control)' : ''}
-                </th>
-                <td>{v.lists.toLocaleString()}</td>
-                <td>{v.visitors.toLocaleString()}</td>
-                <td>{pct(v.metrics.ctr)}</td>
-                <td>{pct(v.metrics.addToCartRate)}</td>
-                <td>{pct(v.metrics.conversionRate)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableWrap>
+      <DataTable
+        caption="Exposures and rates per variant"
+        columns={['Variant', 'Lists', 'Visitors', 'CTR', 'Add to cart', 'Conversion']}
+      >
+        {r.variants.map((v) => (
+          <tr key={v.key}>
+            <th scope="row">
+              {v.key}
+              {v.key === r.control ? ' (control)' : ''}
+            </th>
+            <td>{v.lists.toLocaleString()}</td>
+            <td>{v.visitors.toLocaleString()}</td>
+            <td>{pct(v.metrics.ctr)}</td>
+            <td>{pct(v.metrics.addToCartRate)}</td>
+            <td>{pct(v.metrics.conversionRate)}</td>
+          </tr>
+        ))}
+      </DataTable>
       {r.comparisons.length > 0 && (
-        <TableWrap>
-          <table>
-            <caption>Lift against the control, with always-valid 95 % intervals</caption>
-            <thead>
-              <tr>
-                <th scope="col">Variant</th>
-                <th scope="col">Metric</th>
-                <th scope="col">Control</th>
-                <th scope="col">Variant</th>
-                <th scope="col">Relative lift</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.comparisons.map((c) => (
-                <tr key={c.variant + c.metric}>
-                  <th scope="row">{c.variant}</th>
-                  <td>
-                    {c.metric}
-                    {c.metric === r.experiment.primaryMetric ? ' (primary)' : ''}
-                  </td>
-                  <td>{c.control === null ? '—' : Number(c.control.toFixed(4))}</td>
-                  <td>{c.treatment === null ? '—' : Number(c.treatment.toFixed(4))}</td>
-                  <td>
-                    {c.lift ? (
-                      <IntervalBar
-                        estimate={c.lift.estimate}
-                        ci={c.lift.ci}
-                        significant={c.lift.significant}
-                      />
-                    ) : (
-                      (c.note ?? '—')
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          caption="Lift against the control, with always-valid 95 % intervals"
+          columns={['Variant', 'Metric', 'Control', 'Variant', 'Relative lift']}
+        >
+          {r.comparisons.map((c) => (
+            <tr key={c.variant + c.metric}>
+              <th scope="row">{c.variant}</th>
+              <td>
+                {c.metric}
+                {c.metric === r.experiment.primaryMetric ? ' (primary)' : ''}
+              </td>
+              <td>{c.control === null ? '—' : Number(c.control.toFixed(4))}</td>
+              <td>{c.treatment === null ? '—' : Number(c.treatment.toFixed(4))}</td>
+              <td>
+                {c.lift ? (
+                  <IntervalBar estimate={c.lift.estimate} ci={c.lift.ci} significant={c.lift.significant} />
+                ) : (
+                  (c.note ?? '—')
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {r.notes.length > 0 && (
         <ul class="notes">

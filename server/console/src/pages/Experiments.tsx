@@ -1,6 +1,6 @@
 import { trpc } from '../api';
 import { BASE } from '../router';
-import { Empty, Page, Show, TableWrap, useAsync, When } from '../ui';
+import { DataTable, Empty, Page, Show, useAsync, When } from '../ui';
 
 /** Every experiment, newest first, with its status. */
 export function ExperimentsPage() {
@@ -17,40 +17,30 @@ export function ExperimentsPage() {
               </p>
             </Empty>
           ) : (
-            <TableWrap>
-              <table>
-                <caption class="sr-only">Experiments, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Experiment</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Variants</th>
-                    <th scope="col">Primary metric</th>
-                    <th scope="col">Started</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((x) => (
-                    <tr key={x.id}>
-                      <th scope="row">
-                        <a href={`${BASE}/experiments/${encodeURIComponent(x.id)}`}>{x.name}</a>
-                        <div class="sub">
-                          <code>{x.id}</code>
-                        </div>
-                      </th>
-                      <td>
-                        <span class={`badge status-${x.status}`}>{x.status}</span>
-                      </td>
-                      <td>{x.variants.map((v) => v.key).join(', ')}</td>
-                      <td>{x.primaryMetric}</td>
-                      <td>
-                        <When at={x.startedAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              caption="Experiments, newest first"
+              hiddenCaption
+              columns={['Experiment', 'Status', 'Variants', 'Primary metric', 'Started']}
+            >
+              {list.map((x) => (
+                <tr key={x.id}>
+                  <th scope="row">
+                    <a href={`${BASE}/experiments/${encodeURIComponent(x.id)}`}>{x.name}</a>
+                    <div class="sub">
+                      <code>{x.id}</code>
+                    </div>
+                  </th>
+                  <td>
+                    <span class={`badge status-${x.status}`}>{x.status}</span>
+                  </td>
+                  <td>{x.variants.map((v) => v.key).join(', ')}</td>
+                  <td>{x.primaryMetric}</td>
+                  <td>
+                    <When at={x.startedAt} />
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Show>

@@ -3,12 +3,12 @@ import { trpc } from '../api';
 import { navigate, withQuery } from '../router';
 import {
   ConfirmButton,
+  DataTable,
   Empty,
   Notice,
   Page,
   Select,
   Show,
-  TableWrap,
   useAction,
   useAsync,
   When,
@@ -105,51 +105,40 @@ export function KeysPage(props: { query: URLSearchParams }) {
           return list.length === 0 ? (
             <Empty>No {show === 'all' ? '' : 'active '}keys.</Empty>
           ) : (
-            <TableWrap>
-              <table>
-                <caption class="sr-only">API keys</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Key id</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Origins</th>
-                    <th scope="col">Label</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">State</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((k) => (
-                    <tr key={k.keyId} data-key={k.keyId}>
-                      <th scope="row">
-                        <code>{k.keyId}</code>
-                      </th>
-                      <td>{k.kind}</td>
-                      <td class="ids">{k.allowedOrigins.join(', ') || '—'}</td>
-                      <td>{k.label ?? ''}</td>
-                      <td>
-                        <When at={k.createdAt} />
-                      </td>
-                      <td>
-                        {k.revokedAt ? (
-                          <>
-                            revoked <When at={k.revokedAt} />
-                          </>
-                        ) : (
-                          <ConfirmButton
-                            verb="Revoke"
-                            what={k.keyId}
-                            srWhat={`key ${k.keyId}`}
-                            disabled={action.busy}
-                            onConfirm={() => revoke(k.keyId)}
-                          />
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              caption="API keys"
+              hiddenCaption
+              columns={['Key id', 'Kind', 'Origins', 'Label', 'Created', 'State']}
+            >
+              {list.map((k) => (
+                <tr key={k.keyId} data-key={k.keyId}>
+                  <th scope="row">
+                    <code>{k.keyId}</code>
+                  </th>
+                  <td>{k.kind}</td>
+                  <td class="ids">{k.allowedOrigins.join(', ') || '—'}</td>
+                  <td>{k.label ?? ''}</td>
+                  <td>
+                    <When at={k.createdAt} />
+                  </td>
+                  <td>
+                    {k.revokedAt ? (
+                      <>
+                        revoked <When at={k.revokedAt} />
+                      </>
+                    ) : (
+                      <ConfirmButton
+                        verb="Revoke"
+                        what={k.keyId}
+                        srWhat={`key ${k.keyId}`}
+                        disabled={action.busy}
+                        onConfirm={() => revoke(k.keyId)}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           );
         }}
       </Show>

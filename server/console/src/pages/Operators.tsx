@@ -2,12 +2,12 @@ import { useState } from 'preact/hooks';
 import { trpc } from '../api';
 import {
   ConfirmButton,
+  DataTable,
   Empty,
   Notice,
   Page,
   Select,
   Show,
-  TableWrap,
   useAction,
   useAsync,
   When,
@@ -86,44 +86,29 @@ export function OperatorsPage(props: { self: string }) {
           list.length === 0 ? (
             <Empty>No operators.</Empty>
           ) : (
-            <TableWrap>
-              <table>
-                <caption class="sr-only">Operators</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Added</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((o) => (
-                    <tr key={o.name} data-operator={o.name}>
-                      <th scope="row">{o.name}</th>
-                      <td>{o.role}</td>
-                      <td>
-                        <When at={o.createdAt} />
-                      </td>
-                      <td>
-                        {o.name === props.self ? (
-                          <span class="sub">you</span>
-                        ) : (
-                          <ConfirmButton
-                            verb="Remove"
-                            what={o.name}
-                            disabled={action.busy}
-                            onConfirm={() => remove(o.name)}
-                          />
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable caption="Operators" hiddenCaption columns={['Name', 'Role', 'Added', '']}>
+              {list.map((o) => (
+                <tr key={o.name} data-operator={o.name}>
+                  <th scope="row">{o.name}</th>
+                  <td>{o.role}</td>
+                  <td>
+                    <When at={o.createdAt} />
+                  </td>
+                  <td>
+                    {o.name === props.self ? (
+                      <span class="sub">you</span>
+                    ) : (
+                      <ConfirmButton
+                        verb="Remove"
+                        what={o.name}
+                        disabled={action.busy}
+                        onConfirm={() => remove(o.name)}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Show>

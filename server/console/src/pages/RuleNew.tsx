@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { type Outputs, trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate } from '../router';
-import { Empty, ErrorBox, Notice, Page, Select, TableWrap, useAction } from '../ui';
+import { DataTable, Empty, ErrorBox, Notice, Page, Select, useAction } from '../ui';
 
 type Definition = StoredRule['definition'];
 type Preview = Outputs['admin']['rules']['preview'];
@@ -86,29 +86,20 @@ function SideBySide(props: { preview: Preview }) {
               {title}{' '}
               <span class={`badge ${l.changed ? 'on' : 'off'}`}>{l.changed ? 'changed' : 'unchanged'}</span>
             </h3>
-            <TableWrap>
-              <table>
-                <caption class="sr-only">{title}: each slot without and with the rule</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Slot</th>
-                    <th scope="col">Without the rule</th>
-                    <th scope="col">With the rule</th>
-                    <th scope="col">Change</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {l.rows.map((row) => (
-                    <tr key={row.slot} class={row.mark === 'same' ? '' : 'diff'}>
-                      <td>{row.slot + 1}</td>
-                      <td>{row.before ?? '—'}</td>
-                      <td>{row.after ?? '—'}</td>
-                      <td>{row.mark}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              caption={`${title}: each slot without and with the rule`}
+              hiddenCaption
+              columns={['Slot', 'Without the rule', 'With the rule', 'Change']}
+            >
+              {l.rows.map((row) => (
+                <tr key={row.slot} class={row.mark === 'same' ? '' : 'diff'}>
+                  <td>{row.slot + 1}</td>
+                  <td>{row.before ?? '—'}</td>
+                  <td>{row.after ?? '—'}</td>
+                  <td>{row.mark}</td>
+                </tr>
+              ))}
+            </DataTable>
             {l.removed.length > 0 && <p>Gone from the list: {l.removed.join(', ')}</p>}
             {l.effects.length > 0 && (
               <ul class="effects">

@@ -1,7 +1,7 @@
 import { trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate, withQuery } from '../router';
-import { Empty, Notice, Page, Select, Show, TableWrap, useAction, useAsync, When } from '../ui';
+import { DataTable, Empty, Notice, Page, Select, Show, useAction, useAsync, When } from '../ui';
 
 const KINDS = ['block', 'filter', 'pin', 'inject', 'boost', 'bury'] as const;
 type Kind = (typeof KINDS)[number];
@@ -79,53 +79,39 @@ export function RulesPage(props: { query: URLSearchParams; canWrite: boolean }) 
               )}
             </Empty>
           ) : (
-            <TableWrap>
-              <table>
-                <caption class="sr-only">Rules, by id</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Rule</th>
-                    <th scope="col">What it does</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Last change</th>
-                    {props.canWrite && (
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((rule) => (
-                    <tr key={rule.ruleId} data-rule={rule.ruleId}>
-                      <th scope="row">
-                        <a href={`${BASE}/rules/${encodeURIComponent(rule.ruleId)}`}>
-                          <code>{rule.ruleId}</code>
-                        </a>
-                        {rule.definition.name && <div class="sub">{rule.definition.name}</div>}
-                      </th>
-                      <td>{describeRule(rule.definition)}</td>
-                      <td>
-                        <span class={`badge ${rule.enabled ? 'on' : 'off'}`}>
-                          {rule.enabled ? 'enabled' : 'disabled'}
-                        </span>
-                      </td>
-                      <td>
-                        v{rule.version} by {rule.updatedBy}, <When at={rule.updatedAt} />
-                      </td>
-                      {props.canWrite && (
-                        <td>
-                          <button type="button" disabled={action.busy} onClick={() => toggle(rule)}>
-                            {rule.enabled ? 'Disable' : 'Enable'}
-                            <span class="sr-only"> {rule.ruleId}</span>
-                          </button>
-                        </td>
-                      )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              caption="Rules, by id"
+              hiddenCaption
+              columns={['Rule', 'What it does', 'State', 'Last change', props.canWrite && '']}
+            >
+              {list.map((rule) => (
+                <tr key={rule.ruleId} data-rule={rule.ruleId}>
+                  <th scope="row">
+                    <a href={`${BASE}/rules/${encodeURIComponent(rule.ruleId)}`}>
+                      <code>{rule.ruleId}</code>
+                    </a>
+                    {rule.definition.name && <div class="sub">{rule.definition.name}</div>}
+                  </th>
+                  <td>{describeRule(rule.definition)}</td>
+                  <td>
+                    <span class={`badge ${rule.enabled ? 'on' : 'off'}`}>
+                      {rule.enabled ? 'enabled' : 'disabled'}
+                    </span>
+                  </td>
+                  <td>
+                    v{rule.version} by {rule.updatedBy}, <When at={rule.updatedAt} />
+                  </td>
+                  {props.canWrite && (
+                    <td>
+                      <button type="button" disabled={action.busy} onClick={() => toggle(rule)}>
+                        {rule.enabled ? 'Disable' : 'Enable'}
+                        <span class="sr-only"> {rule.ruleId}</span>
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </DataTable>
           )
         }
       </Show>

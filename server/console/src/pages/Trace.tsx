@@ -1,6 +1,6 @@
 import { type Outputs, trpc } from '../api';
 import { BASE } from '../router';
-import { Empty, ErrorBox, Loading, Page, TableWrap, useAsync, When } from '../ui';
+import { DataTable, Empty, ErrorBox, Loading, Page, useAsync, When } from '../ui';
 
 type Trace = Outputs['admin']['traces']['get'];
 const num = (n: number) => String(Number(n.toFixed(3)));
@@ -143,32 +143,19 @@ export function TracePage(props: { requestId: string }) {
       {e.signals.length === 0 ? (
         <p>No signal ran.</p>
       ) : (
-        <TableWrap>
-          <table>
-            <caption class="sr-only">Signals</caption>
-            <thead>
-              <tr>
-                <th scope="col">Signal</th>
-                <th scope="col">Weight</th>
-                <th scope="col">Candidates</th>
-                <th scope="col">Top</th>
-              </tr>
-            </thead>
-            <tbody>
-              {e.signals.map((s) => (
-                <tr key={s.signal}>
-                  <th scope="row">{s.signal}</th>
-                  <td>{num(s.weight)}</td>
-                  <td>
-                    {s.proposed}
-                    {s.generates ? '' : ' (re-scores only)'}
-                  </td>
-                  <td class="ids">{s.top.map((c) => `${c.itemId} ${num(c.score)}`).join(', ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable caption="Signals" hiddenCaption columns={['Signal', 'Weight', 'Candidates', 'Top']}>
+          {e.signals.map((s) => (
+            <tr key={s.signal}>
+              <th scope="row">{s.signal}</th>
+              <td>{num(s.weight)}</td>
+              <td>
+                {s.proposed}
+                {s.generates ? '' : ' (re-scores only)'}
+              </td>
+              <td class="ids">{s.top.map((c) => `${c.itemId} ${num(c.score)}`).join(', ')}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <p class="sub">
         {e.candidates} candidates after blending

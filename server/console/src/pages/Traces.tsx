@@ -1,6 +1,6 @@
 import { trpc } from '../api';
 import { BASE, navigate, withQuery } from '../router';
-import { Empty, Page, Show, TableWrap, useAsync, When } from '../ui';
+import { DataTable, Empty, Page, Show, useAsync, When } from '../ui';
 
 const FIELDS = [
   { name: 'requestId', label: 'Request id' },
@@ -62,37 +62,27 @@ export function TracesPage(props: { query: URLSearchParams }) {
             </Empty>
           ) : (
             <>
-              <TableWrap>
-                <table>
-                  <caption class="sr-only">Traces, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Request</th>
-                      <th scope="col">Served</th>
-                      <th scope="col">Surface</th>
-                      <th scope="col">Items</th>
-                      <th scope="col">Rules</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {found.map((t) => (
-                      <tr key={t.requestId}>
-                        <th scope="row">
-                          <a href={`${BASE}/traces/${encodeURIComponent(t.requestId)}`}>
-                            <code>{t.requestId}</code>
-                          </a>
-                        </th>
-                        <td>
-                          <When at={t.createdAt} />
-                        </td>
-                        <td>{t.surface}</td>
-                        <td class="ids">{t.engine.items.map((i) => i.itemId).join(', ') || 'empty'}</td>
-                        <td>{t.rules.map((r) => r.ruleId).join(', ') || '—'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
+              <DataTable
+                caption="Traces, newest first"
+                hiddenCaption
+                columns={['Request', 'Served', 'Surface', 'Items', 'Rules']}
+              >
+                {found.map((t) => (
+                  <tr key={t.requestId}>
+                    <th scope="row">
+                      <a href={`${BASE}/traces/${encodeURIComponent(t.requestId)}`}>
+                        <code>{t.requestId}</code>
+                      </a>
+                    </th>
+                    <td>
+                      <When at={t.createdAt} />
+                    </td>
+                    <td>{t.surface}</td>
+                    <td class="ids">{t.engine.items.map((i) => i.itemId).join(', ') || 'empty'}</td>
+                    <td>{t.rules.map((r) => r.ruleId).join(', ') || '—'}</td>
+                  </tr>
+                ))}
+              </DataTable>
               {(nextCursor || cursor) && (
                 <nav class="row" aria-label="Pages">
                   {cursor && <a href={`${BASE}${withQuery('/traces', values)}`}>Newest</a>}
