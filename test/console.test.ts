@@ -133,8 +133,8 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
       expect(nav).toEqual(
         role === 'admin'
-          ? ['Rules', 'Traces', 'Experiments', 'Keys', 'Operators']
-          : ['Rules', 'Traces', 'Experiments'],
+          ? ['Rules', 'Traces', 'Experiments', 'Configuration', 'Keys', 'Operators']
+          : ['Rules', 'Traces', 'Experiments', 'Configuration'],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -191,6 +191,10 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.goto(`/admin/experiments/${EXPERIMENT}`);
     await page.getByRole('heading', { name: 'Results' }).waitFor();
     expect(await page.getByRole('button', { name: /Pause|Resume/ }).count()).toBe(0);
+    await page.goto('/admin/config');
+    await page.getByRole('heading', { name: 'Configuration' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await page.getByRole('button', { name: /Roll back|Activate/ }).count()).toBe(0);
     await page.goto('/admin/keys');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/admin role/);
     await page.goto('/admin/rules/new');
@@ -331,6 +335,32 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByText(/No trace matches/).waitFor();
   });
 
+  it("shows a configuration version's differences, activates it and rolls back", async () => {
+    const saved = await shop.api.admin.config.save.mutate({
+      config: { diversity: { lambda: 0.55 } },
+      name: 'more variety',
+      note: 'console test',
+    });
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/config');
+    await page.getByRole('link', { name: `Version ${saved.version}` }).click();
+    expect(new URL(page.url()).searchParams.get('version')).toBe(String(saved.version));
+    const changes = page.getByRole('table', { name: new RegExp(`What version ${saved.version} changes`) });
+    await changes.waitFor();
+    expect(await changes.locator('tbody tr').first().locator('th, td').allTextContents()).toEqual([
+      'diversity.lambda',
+      'default',
+      '0.55',
+    ]);
+    await checkPage(page, 'config');
+    await page.getByRole('button', { name: `Activate version ${saved.version}` }).click();
+    await page.getByText(`Version ${saved.version} is active.`).waitFor();
+    expect((await shop.api.admin.config.get.query()).version).toBe(saved.version);
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByText('Back to the engine defaults.').waitFor();
+    expect((await shop.api.admin.config.get.query()).version).toBeNull();
+  });
+
   it('lets an admin create and revoke a publishable key, never showing a secret key', async () => {
     const page = await newPage();
     await signIn(page, 'admin', '/admin/keys');
@@ -430,6 +460,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/rules/console-pin', 'rule'],
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
+      ['/admin/config?version=1', 'config'],
       ['/admin/keys', 'keys'],
       ['/admin/operators', 'operators'],
     ] as const) {

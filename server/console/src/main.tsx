@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './api';
+import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
 import { KeysPage } from './pages/Keys';
@@ -18,6 +19,7 @@ const NAV = [
   { path: '/rules', label: 'Rules' },
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
+  { path: '/config', label: 'Configuration' },
   { path: '/keys', label: 'Keys', admin: true },
   { path: '/operators', label: 'Operators', admin: true },
 ] as const;
@@ -40,6 +42,8 @@ function Pages(props: { route: Route; session: Session }) {
       return param ? <TracePage requestId={param} /> : <TracesPage query={query} />;
     case 'experiments':
       return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
+    case 'config':
+      return <ConfigPage query={query} canWrite={canWrite} />;
     case 'keys':
     case 'operators':
       return role !== 'admin' ? (
