@@ -220,6 +220,52 @@ describe.skipIf(!browserCheck.available)('demo storefront in a real browser', ()
     expect(meta).toMatchObject({ requestId, rank: 2, recommended: true, widget: 'pdp-similar' });
   });
 
+  it('offers a bundle on a product page; "Add all to cart" fills the cart with adds attributed to the bundle', async () => {
+    // A product the demo history gives a bundle (bought with other items often enough).
+    let product: { itemId: string; title: string } | undefined;
+    for (const p of [...shop.catalog.products.values()].filter((p) => p.available).slice(0, 300)) {
+      if ((await shop.api.recs.bundle.query({ itemId: p.itemId })).items.length >= 2) {
+        product = p;
+        break;
+      }
+    }
+    if (!product) throw new Error('No product of the demo catalog has a bundle.');
+    const page = await visitor();
+    await page.goto(`/p/${product.itemId}`);
+    const bundle = '[data-recsys-widget="bundle"]';
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.getAttribute('data-recsys-status') === 'ready',
+      bundle,
+    );
+    const items = await page
+      .locator(`${bundle} li.recsys-bundle-item`)
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-item-id') ?? ''));
+    expect(items[0]).toBe(product.itemId);
+    expect(items.length).toBeGreaterThanOrEqual(2);
+    expect(items.length).toBeLessThanOrEqual(4);
+    const requestId = await page.locator(`${bundle} section`).getAttribute('data-request-id');
+    expect(await page.locator(`${bundle} h2`).textContent()).toBe('Frequently bought together');
+    await checkPage(page, 'product-bundle');
+
+    await page.getByRole('button', { name: `Add all ${items.length} to cart` }).click();
+    await expect.poll(() => page.locator('[data-cart-count]').textContent()).toBe(String(items.length));
+    await page.goto('/cart');
+    await expect.poll(() => page.locator('[data-cart-line]').count()).toBe(items.length);
+
+    await expect
+      .poll(
+        async () => {
+          const { events } = await shop.api.events.list.query({ type: 'add', limit: 100 });
+          return events
+            .filter((e) => (e.meta as EventMeta).requestId === requestId)
+            .map((e) => [e.itemId, (e.meta as EventMeta).widget])
+            .sort();
+        },
+        { timeout: 60_000 },
+      )
+      .toEqual(items.map((id) => [id, 'pdp-bundle']).sort());
+  });
+
   it('adds to the cart and the cart widget follows the cart contents', async () => {
     const first = firstAvailable('shoes');
     const second = firstAvailable('kitchen');

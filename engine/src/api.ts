@@ -107,6 +107,79 @@ export interface RecResult {
   ruleEffects?: RuleEffect[];
 }
 
+/** One product-bundle request (`Engine.bundle`). */
+export interface BundleRequest {
+  /** The anchor: the product page's item. It leads the bundle. */
+  itemId: string;
+  /**
+   * Most items, the anchor included (2–4).
+   * @default `bundle.maxItems` of the config (3)
+   * @example { itemId: 'sku-1', maxItems: 4 }
+   */
+  maxItems?: number;
+  /** The visitor, for trait-conditioned merchandising rules. */
+  userKey?: string;
+  traits?: Record<string, string>;
+  /** The same filters as every list (price range, tags, excluded ids). */
+  filters?: RecFilters;
+  /**
+   * Where the bundle is shown, for placement-conditioned rules (bundles follow the `cart` surface's rules).
+   * @default 'bundle'
+   */
+  placement?: string;
+  /** Evaluation time (epoch ms); defaults to the engine clock. */
+  now?: number;
+}
+
+/** Why a bundle item is in the bundle. */
+export interface BundleReason {
+  signal: 'anchor' | 'boughtTogether';
+  text: string;
+  /** The anchor the partner is bought with. */
+  relatedItemId?: string;
+}
+
+/** One item of a bundle. */
+export interface BundleItem {
+  itemId: string;
+  /** `anchor`: the product page's item (first); `partner`: an item bought with it. */
+  role: 'anchor' | 'partner';
+  /** The partner's ranking score (bought-together + weighted co-visitation + cohesion); 1 for the anchor. */
+  score: number;
+  reason: BundleReason;
+}
+
+/** The bundle's price: the sum of its items' prices, and the discounted price when the shop set one. */
+export interface BundlePrice {
+  total: number;
+  currency: string | null;
+  /** `bundle.discountPercent` of the config; 0 when none. */
+  discountPercent: number;
+  /** `total` less the discount, in cents; null when no discount is configured. */
+  bundlePrice: number | null;
+  savings: number;
+}
+
+/** Why a bundle is empty. */
+export type BundleEmptyReason =
+  | 'unknown-item'
+  | 'anchor-unavailable'
+  | 'no-partners'
+  | 'partners-unavailable';
+
+/** A suggested bundle: the anchor and 1–3 partners, or no items and the reason. */
+export interface BundleResult {
+  anchorItemId: string;
+  /** Anchor first, then partners in the order chosen; empty when there is no bundle. */
+  items: BundleItem[];
+  /** Null when the bundle is empty, an item has no price, or the items' currencies differ. */
+  price: BundlePrice | null;
+  /** Set when `items` is empty. */
+  emptyReason?: BundleEmptyReason;
+  /** A sentence for the operator saying why the bundle is empty. */
+  message?: string;
+}
+
 /** A rule set compiled against one engine's catalog, for previews (see `Engine.prepareRules`). */
 export interface PreparedRules {
   readonly size: number;
@@ -170,6 +243,12 @@ export interface Engine {
    * installed one (previews).
    */
   recommend(req: RecRequest, options?: { rules?: PreparedRules }): RecResult;
+  /**
+   * A product bundle for a product page: the anchor and the items usually bought with it, with
+   * reasons and the bundle price. Deterministic for the same data.
+   * @example engine.bundle({ itemId: 'sku-1' })
+   */
+  bundle(req: BundleRequest): BundleResult;
   /**
    * Applies a rule set to an already ranked list (a served list from the log) as if its items were
    * the only candidates: blocks and filters remove, boosts and buries re-sort, pins and injects

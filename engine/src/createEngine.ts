@@ -1,4 +1,13 @@
-import type { Engine, EngineStats, PreparedRules, RecRequest, RecResult, RulesSummary } from './api';
+import type {
+  BundleRequest,
+  BundleResult,
+  Engine,
+  EngineStats,
+  PreparedRules,
+  RecRequest,
+  RecResult,
+  RulesSummary,
+} from './api';
 import type { EngineConfig, PartialEngineConfig } from './config/engineConfig';
 import { resolveEngineConfig } from './config/resolveEngineConfig';
 import { BehaviorIndexes } from './indexes/BehaviorIndexes';
@@ -8,6 +17,7 @@ import { validateEvent } from './indexes/validateEvent';
 import { beginRules, rerankWithRules } from './pipeline/applyRules';
 import { createEligibility, DenseMemo } from './pipeline/createEligibility';
 import { type RecommendState, recommend } from './pipeline/recommend';
+import { suggestBundle } from './pipeline/suggestBundle';
 import { RuleItemIndex, RuleSet } from './rules/compileRules';
 import type { RuleDefinition } from './rules/types';
 import type { EngineEvent, EngineItem } from './types';
@@ -212,6 +222,16 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
 
     recommend(req: RecRequest, options?: { rules?: PreparedRules }): RecResult {
       return recommend(req, stateFor(req, indexOf(options?.rules)));
+    },
+
+    bundle(req: BundleRequest): BundleResult {
+      if (typeof req?.itemId !== 'string' || req.itemId.length === 0) {
+        throw new Error('bundle: itemId must be a non-empty string.');
+      }
+      if (req.maxItems !== undefined && !Number.isFinite(req.maxItems)) {
+        throw new Error(`bundle: maxItems must be a number from 2 to 4 (got ${String(req.maxItems)}).`);
+      }
+      return suggestBundle(req, stateFor({ surface: 'cart', k: 1, now: req.now }, rules));
     },
 
     rerankList(items, req, prepared?: PreparedRules): string[] {

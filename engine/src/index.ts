@@ -18,6 +18,12 @@
  * `@recsys/engine/random` (deterministic hashes and seeded generators).
  */
 export type {
+  BundleEmptyReason,
+  BundleItem,
+  BundlePrice,
+  BundleReason,
+  BundleRequest,
+  BundleResult,
   Engine,
   EngineStats,
   FallbackSource,
@@ -29,6 +35,7 @@ export type {
   RulesSummary,
 } from './api';
 export type {
+  BundleConfig,
   CovisitConfig,
   DeepPartial,
   DiversityConfig,

@@ -1,6 +1,8 @@
 // Type-level drift test: the SDK's wire types (from @recsys/protocol) against the server's zod
 // contracts, read through the server's public types (`z.input`/`z.output` of its schemas). Nothing of the
 // server runs: `tsc` (`pnpm typecheck`) fails when the two sides drift; vitest only runs the checks' shells.
+
+import type { BundleInput, BundleResponse } from '@recsys/protocol';
 import type { AppRouter, CollectBody, EventInput } from '@recsys/server';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
@@ -46,11 +48,18 @@ describe('the SDK and the server speak the same wire format', () => {
   });
 
   it('wraps exactly the recommendation procedures the server serves', () => {
-    expectTypeOf<RecsProcedure>().toEqualTypeOf<keyof ServerInputs['recs']>();
+    // `recs.bundle` answers a bundle, not a list: the SDK wraps it on its own (`recs.bundle()`).
+    expectTypeOf<RecsProcedure | 'bundle'>().toEqualTypeOf<keyof ServerInputs['recs']>();
   });
 
   it('reads every recommendation answer as a RecsResponse', () => {
     expectTypeOf<ServerOutputs['recs'][RecsProcedure]>().toEqualTypeOf<RecsResponse>();
+  });
+
+  it('reads recs.bundle with the bundle input and answer of the protocol', () => {
+    expectTypeOf<ServerOutputs['recs']['bundle']>().toEqualTypeOf<BundleResponse>();
+    expectTypeOf<ServerInputs['recs']['bundle']>().toExtend<BundleInput>();
+    expectTypeOf<KeysOf<ServerInputs['recs']['bundle']>>().toEqualTypeOf<keyof BundleInput>();
   });
 
   it('links ids with the input users.alias expects', () => {

@@ -1,4 +1,4 @@
-import type { RecommendedItem, RecsInput, RecsResponse } from '@recsys/protocol';
+import type { BundleInput, BundleResponse, RecommendedItem, RecsInput, RecsResponse } from '@recsys/protocol';
 import type { AnyProcedure, AnyRouter, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { callProcedure, type RpcConfig } from './rpc';
 import type { RecommendationContext } from './types';
@@ -25,7 +25,9 @@ export type RecsProcedure = (typeof RECS_PROCEDURES)[number];
  * (`createRecsysClient()` without a type argument). Path → [input, output].
  */
 export interface DefaultRecsysApi {
-  query: { [P in RecsProcedure as `recs.${P}`]: [RecsInput, RecsResponse] };
+  query: { [P in RecsProcedure as `recs.${P}`]: [RecsInput, RecsResponse] } & {
+    'recs.bundle': [BundleInput, BundleResponse];
+  };
   mutation: { 'users.alias': [AliasInput, unknown] };
 }
 
@@ -89,8 +91,8 @@ export interface RecsysClient<TRouter = unknown> {
     input: RecsysApi<TRouter>['mutation'][P] extends [infer I, unknown] ? I : never,
     options?: CallOptions,
   ): Promise<RecsysApi<TRouter>['mutation'][P] extends [unknown, infer O] ? O : never>;
-  /** `recs.forUser(input)`, `recs.similar({ itemId })`, … */
-  recs: { [P in RecsProcedure]: RecsMethod<RecsysApi<TRouter>, `recs.${P}`> };
+  /** `recs.forUser(input)`, `recs.similar({ itemId })`, …, and `recs.bundle({ itemId })` (a product bundle). */
+  recs: { [P in RecsProcedure | 'bundle']: RecsMethod<RecsysApi<TRouter>, `recs.${P}`> };
 }
 
 /** Options of `createRecsysClient`. */
@@ -119,7 +121,7 @@ export function createRecsysClient<TRouter = unknown>(options: RecsysClientOptio
   const call = (type: 'query' | 'mutation', path: string, input: unknown, opts?: CallOptions) =>
     callProcedure(options, type, path, input, opts?.signal);
   const recs: Record<string, (input?: object, opts?: CallOptions) => Promise<unknown>> = {};
-  for (const name of RECS_PROCEDURES) {
+  for (const name of [...RECS_PROCEDURES, 'bundle']) {
     recs[name] = (input, opts) => call('query', `recs.${name}`, { ...options.context?.(), ...input }, opts);
   }
   return {

@@ -160,7 +160,7 @@ console.log(
     ? `embedding throughput (built-in ONNX encoder):   ${Math.round(ready.embedded / (ready.embedMs / 1000)).toLocaleString()} items/s; ANN training ${f(ready.annMs / 1000)} s; neighbour table ${f(ready.tableMs / 1000)} s`
     : 'text embeddings:                                off (BENCH_EMBEDDINGS=off)',
 );
-console.log(`resident memory after build:                    ${ready.rssMb} MB   (target < 1,536 MB)`);
+console.log(`resident memory 3 s after build:                ${ready.rssMb} MB   (target < 1,536 MB)`);
 if (servingRssMb !== null) {
   console.log(`resident memory after the HTTP run:             ${servingRssMb} MB   (target < 1,536 MB)`);
 }

@@ -122,6 +122,9 @@ texts.length = 0;
 gen = undefined as unknown as typeof gen;
 // As EngineHost.start does after loading a large namespace.
 compactHeap();
+// V8 hands the pages a compaction emptied back to the system from a background task: read the
+// resident size once that is done (a second or two), as a server is seen from then on.
+await new Promise((r) => setTimeout(r, 3_000));
 const rss = process.memoryUsage().rss;
 say(
   `embedded ${embedded.toLocaleString()} items in ${(embedMs / 1000).toFixed(1)} s; ANN trained in ${(annMs / 1000).toFixed(1)} s; neighbour table in ${(tableMs / 1000).toFixed(1)} s; RSS ${mb(rss)} MB`,

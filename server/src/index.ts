@@ -40,6 +40,14 @@ export {
   verifyUserToken,
 } from './auth/userTokens';
 export {
+  type AcceptanceCounts,
+  type AcceptanceOptions,
+  type BundleAcceptance,
+  type BundleAcceptanceRow,
+  bundleAcceptance,
+} from './bundles/acceptance';
+export { recordServedBundles, type ServedBundleRecord } from './bundles/recordServedBundles';
+export {
   type ActiveConfig,
   activateConfig,
   type ConfigProfile,
@@ -69,6 +77,12 @@ export { CSRF_HEADER } from './console/sessions';
 export { type RestoreOptions, type RestoreSummary, restoreBackup } from './db/backup/restoreBackup';
 export { type BackupOptions, type BackupSummary, writeBackup } from './db/backup/writeBackup';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';
+export {
+  DEFAULT_REC_LOG_RETENTION_DAYS,
+  type PruneOptions,
+  type PruneResult,
+  pruneRecLogs,
+} from './db/retention';
 export { describeZodError, UserError } from './errors';
 export * from './experiments/stats';
 export type { TrustProxySetting } from './http/clientIp';
@@ -86,6 +100,16 @@ export { ingestEvents } from './ingest/events';
 export { archiveItems, upsertItems } from './ingest/items';
 export { type ResetOptions, type ResetResult, resetNamespace } from './ingest/resetNamespace';
 export { upsertUsers } from './ingest/users';
+export {
+  BUILT_IN_JOBS,
+  type JobContext,
+  type JobDefinition,
+  type JobReport,
+} from './jobs/definitions';
+export type { JobRun } from './jobs/runs';
+export { JobScheduler, type JobSchedulerOptions, type SlotOutcome } from './jobs/scheduler';
+export { type JobSchedules, type JobsSetting, parseJobSchedules } from './jobs/schedules';
+export { createJobsService, type JobListing, type JobsService } from './jobs/service';
 export { createLogger, type Logger } from './obs/logger';
 export { packageRoot } from './paths';
 export { EngineHost, type EngineHostOptions, type NamespaceRuntime } from './replicate/EngineHost';

@@ -10,10 +10,14 @@ import {
   type RouteHandler,
 } from './http/server';
 import { startHttpThread } from './http/thread/startHttpThread';
+import { JobScheduler } from './jobs/scheduler';
+import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
 import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
+
+export type { JobsSetting } from './jobs/schedules';
 
 /** How item text becomes vectors. */
 export type EmbeddingsSetting =
@@ -76,6 +80,13 @@ export interface StartOptions {
    * @default {} (the default limits; shared through Redis when REDIS_URL is set, in memory otherwise)
    */
   rateLimits?: RateLimitOptions | false;
+  /**
+   * The scheduled jobs (guardrail evaluation, trace and served-list retention), run once per slot
+   * across every process on the database; `false` runs none in this process. Read from `RECSYS_JOBS`
+   * (`name=<cron>;name=off`, or `off`) when not given.
+   * @default every job on its default schedule
+   */
+  jobs?: JobsSetting | false;
 }
 
 export interface RunningRecsys {
@@ -130,6 +141,12 @@ export interface RuntimeOptions {
    */
   http: false | Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>;
   /**
+   * Run the scheduled jobs in this runtime, with these schedules; one runtime per process should
+   * (`startRecsys` gives them to the engine thread's). The HTTP server's `admin.jobs.list` shows them.
+   * @default false (no scheduler: tests, the HTTP thread, the scenario server)
+   */
+  jobs?: JobsSetting | false;
+  /**
    * What else `close()` releases, last and in this order (an encoder, the database the caller
    * opened for the runtime).
    * @default []
@@ -157,13 +174,18 @@ export interface Runtime {
   recLog: RecLogWriter | undefined;
   /** The HTTP server, when this runtime serves HTTP. */
   server: RecsysServer | undefined;
+  /** The job scheduler, when this runtime runs the scheduled jobs (`jobs`). */
+  scheduler: JobScheduler | undefined;
   /**
    * Listens (port 0 picks a free one) when this runtime serves HTTP, then loads the engines: probes
    * answer while they load. Resolves to the base URL once loaded, or undefined without HTTP. A failed
    * start releases everything.
    */
   start(listen?: ListenOptions): Promise<string | undefined>;
-  /** Stops accepting, finishes what is in flight, flushes the log, stops the engines, releases `owned`. */
+  /**
+   * Stops accepting, finishes what is in flight, stops the scheduler (a running job stops at its next
+   * safe point and is recorded), flushes the log, stops the engines, releases `owned`.
+   */
   close(): Promise<void>;
 }
 
@@ -171,8 +193,9 @@ export interface Runtime {
  * The one composition root: wires the database, engines, served-list log and HTTP server of a
  * process or thread. `recsys serve`, the HTTP thread, the in-process scenario server and the test
  * stack all call it, so start-up and shut-down happen in one order everywhere: on close, the HTTP
- * server first (no new work), then the served-list log (flushes what was served), then the engines,
- * then what the caller handed over (`owned`).
+ * server first (no new work), then the job scheduler (waits for a running job to stop), then the
+ * served-list log (flushes what was served), then the engines, then what the caller handed over
+ * (`owned`).
  */
 export function composeRuntime(options: RuntimeOptions): Runtime {
   const { database, log, engine } = options;
@@ -192,15 +215,28 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     ? createRecsysServer({
         database,
         log,
+        ...(options.jobs === undefined || options.jobs === false
+          ? {}
+          : { jobSchedules: options.jobs.schedules ?? {} }),
         ...options.http,
         ...(service ? { engines: service } : {}),
         ...(recLog ? { recLog } : {}),
+      })
+    : undefined;
+  const scheduler = options.jobs
+    ? new JobScheduler({
+        database,
+        log,
+        ...options.jobs,
+        // This process serves the paused experiment's control at once; other processes within 5 s.
+        onExperimentPaused: (namespaceId) => server?.services.experiments?.invalidate(namespaceId),
       })
     : undefined;
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= (async () => {
       await server?.close();
+      await scheduler?.close();
       await recLog?.close();
       await engines?.stop();
       if (engine && 'remote' in engine) engine.remote.close();
@@ -214,6 +250,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     engines,
     recLog,
     server,
+    scheduler,
     async start(listen = {}) {
       try {
         // The port first: a large catalog takes a minute to load, and a supervisor's probes must
@@ -221,6 +258,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
         const url = await server?.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
         if (url) listen.onListening?.(url);
         await engines?.start();
+        scheduler?.start();
         return url;
       } catch (error) {
         // A taken port: nothing may stay open (engine polling, the pool) in a process that goes on.
@@ -268,6 +306,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const withEngine = options.engine ?? true;
   // Checked before anything is opened, so a refused setting leaves nothing running.
   const threaded = useHttpThread(options, databaseUrl, withEngine);
+  const jobs = options.jobs ?? jobsFromEnv(process.env.RECSYS_JOBS);
   const database = await openDatabase({
     url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
@@ -291,6 +330,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     log,
     engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs },
     http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
+    jobs,
     owned: [() => encoder?.dispose(), () => database.close()],
   });
   const port = options.port ?? 8080;
@@ -325,6 +365,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       host,
       logLevel: log.level,
       rateLimits,
+      ...(jobs === false ? {} : { jobSchedules: jobs.schedules ?? {} }),
       onExit(error) {
         if (closing) return;
         // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.

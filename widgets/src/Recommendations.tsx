@@ -385,8 +385,8 @@ function Card({ item, locale, explain }: { item: RecItem; locale: string; explai
   );
 }
 
-/** A lazy image that swaps to a CSS placeholder when missing or broken (never a remote fallback URL). */
-function Media({ src, alt }: { src: string | null; alt: string }) {
+/** A lazy image that swaps to a CSS placeholder when missing or broken (never a remote fallback URL); shared with the bundle widget. */
+export function Media({ src, alt }: { src: string | null; alt: string }) {
   const [failed, setFailed] = useState(false);
   useEffect(() => setFailed(false), [src]);
   if (!src || failed) {

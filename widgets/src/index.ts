@@ -1,8 +1,19 @@
+export {
+  type BundleAddContext,
+  type BundleClientLike,
+  type BundleItem,
+  type BundleTrackMeta,
+  BundleWidget,
+  type BundleWidgetProps,
+  toBundleClient,
+} from './BundleWidget';
 export { getGlobalClient, type RecsClientSource, type RecsSdkLike, toRecsClient } from './client';
 export { defaultLocale, formatPrice } from './format';
 export {
   type AutoMountOptions,
   autoMount,
+  BUNDLE_ADD_EVENT,
+  type BundleAddDetail,
   type MountOptions,
   mount,
   type RecsysWidgetsGlobal,

@@ -1,4 +1,11 @@
 import { render } from 'preact';
+import {
+  type BundleAddContext,
+  type BundleClientLike,
+  type BundleItem,
+  BundleWidget,
+  toBundleClient,
+} from './BundleWidget';
 import { getGlobalClient, type RecsClientSource, toRecsClient } from './client';
 import { Recommendations, type RecommendationsProps, type WidgetStatus } from './Recommendations';
 import type { RecsClientLike, RenderItem } from './types';
@@ -21,6 +28,7 @@ const WATCHED = [
   'data-explain',
   'data-widget-name',
   'data-heading-level',
+  'data-max-items',
 ];
 
 /** The `window.recsysWidgets` object of the script-tag build; pages may create it first to add templates. */
@@ -57,7 +65,7 @@ export interface MountOptions {
    * @default the instance on `window.recsys`
    * @example autoMount({ client: createRecsys({ key: 'pk_…', endpoint: 'https://recs.example.com' }) })
    */
-  client?: RecsClientSource | (() => RecsClientSource | undefined);
+  client?: RecsClientSource | BundleClientLike | (() => RecsClientSource | BundleClientLike | undefined);
   /**
    * Item templates for `data-template`, looked up before `window.recsysWidgets.templates`.
    * @default {}
@@ -150,18 +158,9 @@ function resolveClient(option: MountOptions['client']): RecsClientLike {
   return client;
 }
 
-/**
- * Renders a widget into `el` from its data attributes. Calling it again on the same element re-reads the
- * attributes and updates the widget in place. The element gets `data-recsys-status` and is `hidden` while the
- * widget has nothing to show.
- * @returns a function that unmounts the widget.
- * @throws Error on a bad attribute or when no client is available.
- * @example const unmount = mount(document.getElementById('recs')!, { client: recsys });
- */
-export function mount(el: HTMLElement, options: MountOptions = {}): () => void {
-  const props = readWidgetProps(el, options.templates);
-  const client = resolveClient(options.client);
-  const onStatus = (status: WidgetStatus) => {
+/** Mirrors a widget's status on its element: `data-recsys-status`, and `hidden` while it is empty. */
+function statusSetter(el: HTMLElement) {
+  return (status: WidgetStatus) => {
     el.dataset.recsysStatus = status;
     // Only undo a `hidden` we set ourselves; a page may hide the element for its own reasons.
     if (status === 'empty' && !el.hidden) {
@@ -172,7 +171,88 @@ export function mount(el: HTMLElement, options: MountOptions = {}): () => void {
       delete el.dataset.recsysHidden;
     }
   };
-  render(<Recommendations {...props} client={client} onStatus={onStatus} />, el);
+}
+
+/**
+ * Renders a widget into `el` from its data attributes. Calling it again on the same element re-reads the
+ * attributes and updates the widget in place. The element gets `data-recsys-status` and is `hidden` while the
+ * widget has nothing to show.
+ * @returns a function that unmounts the widget.
+ * @throws Error on a bad attribute or when no client is available.
+ * @example const unmount = mount(document.getElementById('recs')!, { client: recsys });
+ */
+export function mount(el: HTMLElement, options: MountOptions = {}): () => void {
+  if (isBundleWidget(el)) return mountBundle(el, options);
+  const props = readWidgetProps(el, options.templates);
+  const client = resolveClient(options.client);
+  render(<Recommendations {...props} client={client} onStatus={statusSetter(el)} />, el);
+  return () => render(null, el);
+}
+
+/** Event a mounted bundle widget dispatches (bubbling) on its element for each item "Add all to cart" adds. */
+export const BUNDLE_ADD_EVENT = 'recsys:add-to-cart';
+
+/** `detail` of {@link BUNDLE_ADD_EVENT}: the item, and the bundle it was added from. */
+export interface BundleAddDetail {
+  itemId: string;
+  title: string | null;
+  price: number | null;
+  currency: string | null;
+  quantity: 1;
+  requestId: string;
+  rank: number;
+}
+
+function isBundleWidget(el: HTMLElement): boolean {
+  return (el.dataset.recsysWidget ?? '').trim().toLowerCase() === 'bundle';
+}
+
+/**
+ * `data-recsys-widget="bundle"`: the shop's add-to-cart is the {@link BUNDLE_ADD_EVENT} the element
+ * dispatches per item, so a page without a framework adds to its cart from one listener.
+ */
+function mountBundle(el: HTMLElement, options: MountOptions): () => void {
+  const itemId = el.dataset.itemId;
+  if (!itemId) {
+    throw new Error(`The bundle widget needs a product id: set data-item-id="…" on ${describe(el)}.`);
+  }
+  const client = toBundleClient(
+    (typeof options.client === 'function' ? options.client() : options.client) ??
+      (globalThis as { recsys?: unknown }).recsys,
+  );
+  if (!client) {
+    throw new Error(
+      'No Recsys client with recs.bundle(): load the Recsys SDK script (version with bundles) before the widgets script, or pass { client }.',
+    );
+  }
+  const maxItems = intAttr(el, 'data-max-items', 2, 4);
+  const level = intAttr(el, 'data-heading-level', 2, 6);
+  const onAddToCart = (item: BundleItem, ctx: BundleAddContext) => {
+    const detail: BundleAddDetail = {
+      itemId: item.itemId,
+      title: item.title,
+      price: item.price,
+      currency: item.currency,
+      quantity: 1,
+      requestId: ctx.requestId,
+      rank: ctx.rank,
+    };
+    el.dispatchEvent(new CustomEvent(BUNDLE_ADD_EVENT, { bubbles: true, detail }));
+  };
+  render(
+    <BundleWidget
+      client={client}
+      itemId={itemId}
+      onAddToCart={onAddToCart}
+      onStatus={statusSetter(el)}
+      {...(maxItems ? { maxItems } : {})}
+      {...(level ? { headingLevel: level as 2 | 3 | 4 | 5 | 6 } : {})}
+      {...(el.dataset.title ? { title: el.dataset.title } : {})}
+      {...(el.dataset.locale ? { locale: el.dataset.locale } : {})}
+      {...(el.dataset.widgetName ? { widget: el.dataset.widgetName } : {})}
+    />,
+    el,
+  );
   return () => render(null, el);
 }
 

@@ -41,6 +41,13 @@ export const widgetStyles =
   '@keyframes recsys-pulse{50%{opacity:.5}}' +
   '.recsys-msg{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;' +
   'gap:8px;margin:0;text-align:center;background:var(--recsys-bg)}' +
+  // The bundle widget: its items side by side with a "+" between them, the price and one button under them.
+  '.recsys-bundle-items{display:flex;flex-wrap:wrap;gap:var(--recsys-gap);margin:0;padding:4px;list-style:none}' +
+  '.recsys-bundle-item{position:relative;flex:0 1 var(--recsys-card-width);width:var(--recsys-card-width)}' +
+  '.recsys-bundle-item+.recsys-bundle-item::before{content:"+";position:absolute;top:25%;left:calc(var(--recsys-gap)/-2);' +
+  'transform:translateX(-50%);font-size:1.25rem;color:var(--recsys-muted)}' +
+  '.recsys-bundle-buy{display:flex;flex-wrap:wrap;align-items:center;gap:12px;margin-top:12px}' +
+  '.recsys-bundle-total{margin:0}.recsys-bundle-add{color:#fff;background:var(--recsys-accent)}' +
   '@media (prefers-reduced-motion:reduce){.recsys-track{scroll-behavior:auto}.recsys-sk *{animation:none!important}}';
 
 const STYLE_ID = 'recsys-widgets-css';

@@ -15,7 +15,17 @@ export {
 } from './events';
 export { anonKey, userKeyOf } from './identity';
 export { limits } from './limits';
-export type { RecommendedItem, RecReason, RecsInput, RecsResponse } from './recs';
+export {
+  BUNDLE_SURFACE,
+  type BundleInput,
+  type BundleResponse,
+  type BundleResponseItem,
+  bundleKeyOf,
+  type RecommendedItem,
+  type RecReason,
+  type RecsInput,
+  type RecsResponse,
+} from './recs';
 export {
   FALLBACK_SOURCES,
   type FallbackSource,

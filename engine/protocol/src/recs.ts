@@ -77,3 +77,60 @@ export interface RecsResponse {
    */
   experiment?: { id: string; variant: string };
 }
+
+/** Input of `recs.bundle` (a product page's "frequently bought together"). */
+export interface BundleInput {
+  /** The product page's item: the bundle's anchor. */
+  itemId: string;
+  /** Most items, the anchor included (2–4). @default the namespace's `bundle.maxItems` (3) */
+  maxItems?: number;
+  userId?: string;
+  anonymousId?: string;
+  sessionId?: string;
+  filters?: RecsInput['filters'];
+  /** Where the bundle is shown (rule conditions); the served list is logged under surface `bundle`. */
+  placement?: string;
+  traits?: Record<string, string>;
+}
+
+/** One item of a bundle, with the display fields and why it is there. */
+export interface BundleResponseItem extends RecommendedItem {
+  /** `anchor`: the page's item (rank 1); `partner`: an item usually bought with it. */
+  role: 'anchor' | 'partner';
+  reason: { signal: 'anchor' | 'boughtTogether'; text: string; relatedItemId?: string };
+}
+
+/** Answer of `recs.bundle`. */
+export interface BundleResponse {
+  /** Send it back with the bundle's impressions, cart adds and purchases (`meta.requestId`). */
+  requestId: string;
+  surface: 'bundle';
+  anchorItemId: string;
+  /** Anchor first, then 1–3 partners; empty when there is no bundle (see `emptyReason`). */
+  items: BundleResponseItem[];
+  /**
+   * The sum of the items' prices and, when the shop set `bundle.discountPercent`, the bundle price.
+   * Null when the bundle is empty, an item has no price or the currencies differ.
+   */
+  price: {
+    total: number;
+    currency: string | null;
+    discountPercent: number;
+    bundlePrice: number | null;
+    savings: number;
+  } | null;
+  emptyReason?: 'unknown-item' | 'anchor-unavailable' | 'no-partners' | 'partners-unavailable';
+  /** Why the bundle is empty, in a sentence. */
+  message?: string;
+}
+
+/** The surface a served bundle is logged under (`rec_logs.surface`, `meta.surface`). */
+export const BUNDLE_SURFACE = 'bundle';
+
+/**
+ * A bundle's stable key: its item ids, sorted and joined by ` + ` — the same bundle whatever the anchor.
+ * @example bundleKeyOf(['tent', 'mat', 'pegs']) // 'mat + pegs + tent'
+ */
+export function bundleKeyOf(itemIds: readonly string[]): string {
+  return [...itemIds].sort().join(' + ');
+}

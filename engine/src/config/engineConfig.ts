@@ -338,6 +338,44 @@ export interface RankingConfig {
   seedJitter: number;
 }
 
+/** Product bundles ("frequently bought together", `Engine.bundle`). */
+export interface BundleConfig {
+  /**
+   * Most items in a bundle, the anchor included (2–4): the anchor and up to `maxItems − 1` partners.
+   * @default 3
+   * @example { maxItems: 4 }
+   */
+  maxItems: number;
+  /**
+   * Weakest bought-together score (the normalised co-purchase score, 0…1) a partner needs with the
+   * anchor. Below it an item is not "usually bought together", however often it is browsed with it.
+   * @default 0.05
+   * @example { minScore: 0.1 }
+   */
+  minScore: number;
+  /**
+   * Weight of co-visitation (items seen in the same session or by the same visitor) added to the
+   * bought-together score when ranking partners; it never admits a partner on its own.
+   * @default 0.3
+   * @example { covisitWeight: 0 } // co-purchases only
+   */
+  covisitWeight: number;
+  /**
+   * Weight of how often a candidate is bought with the partners already chosen (not only the
+   * anchor), so a bundle of three goes together as a whole rather than as two separate pairs.
+   * @default 0.5
+   * @example { cohesionWeight: 1 }
+   */
+  cohesionWeight: number;
+  /**
+   * Discount on the sum of the items' prices when bought as a bundle, in percent (0–90). 0: no
+   * bundle price is offered (the total alone is returned).
+   * @default 0
+   * @example { discountPercent: 10 }
+   */
+  discountPercent: number;
+}
+
 /** The whole engine configuration (one per namespace). */
 export interface EngineConfig {
   /**
@@ -393,6 +431,8 @@ export interface EngineConfig {
   fallback: FallbackConfig;
   /** @default see {@link RankingConfig} */
   ranking: RankingConfig;
+  /** @default see {@link BundleConfig} */
+  bundle: BundleConfig;
 }
 
 /** A deep-partial of T: every field, at every depth, may be omitted. */
@@ -521,4 +561,5 @@ export const defaultEngineConfig: EngineConfig = {
     },
   },
   ranking: { candidatesPerSignal: 100, seedJitter: 0.02 },
+  bundle: { maxItems: 3, minScore: 0.05, covisitWeight: 0.3, cohesionWeight: 0.5, discountPercent: 0 },
 };

@@ -97,6 +97,13 @@ export function validateEngineConfig(config: EngineConfig): void {
   checkInteger('diversity.maxPerCategory', diversity.maxPerCategory, 0);
   checkInteger('ranking.candidatesPerSignal', ranking.candidatesPerSignal, 1);
   checkNumber('ranking.seedJitter', ranking.seedJitter, { min: 0 });
+  const { bundle } = config;
+  checkInteger('bundle.maxItems', bundle.maxItems, 2);
+  if (bundle.maxItems > 4) fail('bundle.maxItems', 'must be at most 4', bundle.maxItems);
+  checkNumber('bundle.minScore', bundle.minScore, { min: 0, max: 1 });
+  checkNumber('bundle.covisitWeight', bundle.covisitWeight, { min: 0 });
+  checkNumber('bundle.cohesionWeight', bundle.cohesionWeight, { min: 0 });
+  checkNumber('bundle.discountPercent', bundle.discountPercent, { min: 0, max: 90 });
 }
 
 /** Merges a partial config over the defaults (objects deeply, arrays and scalars replaced) and validates it. */

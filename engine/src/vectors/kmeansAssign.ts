@@ -44,6 +44,12 @@ function assignModelBytes(): Uint8Array {
 }
 
 let session: Promise<ort.InferenceSession> | undefined;
+/**
+ * Without ONNX Runtime's CPU arena: the session lives as long as the process, and an arena keeps
+ * the largest intermediate it ever held (hundreds of MB after a 100k-item build) resident while
+ * serving; plain allocations of this size go back to the system when a run ends.
+ */
+const NO_ARENA: ort.InferenceSession.SessionOptions = { enableCpuMemArena: false };
 
 /** For each point (rows of `points`), the index and dot product of its most similar centroid. */
 export async function assignToCentroids(
@@ -51,7 +57,7 @@ export async function assignToCentroids(
   centroids: Float32Array,
   dim: number,
 ): Promise<{ assign: Int32Array; best: Float32Array }> {
-  session ??= ort.InferenceSession.create(assignModelBytes());
+  session ??= ort.InferenceSession.create(assignModelBytes(), NO_ARENA);
   const s = await session;
   const n = points.length / dim;
   const k = centroids.length / dim;

@@ -43,6 +43,12 @@ function topKModelBytes(): Uint8Array {
 }
 
 let session: Promise<ort.InferenceSession> | undefined;
+/**
+ * Without ONNX Runtime's CPU arena: the session lives as long as the process, and an arena keeps
+ * the largest intermediate it ever held (hundreds of MB after a 100k-item build) resident while
+ * serving; plain allocations of this size go back to the system when a run ends.
+ */
+const NO_ARENA: ort.InferenceSession.SessionOptions = { enableCpuMemArena: false };
 
 /**
  * For each row of `queries` (m × dim), the `k` rows of `candidates` (n × dim, k ≤ n) with the
@@ -59,7 +65,7 @@ export async function topKDot(
   if (!Number.isInteger(m) || !Number.isInteger(n) || k < 1 || k > n) {
     throw new RangeError(`topKDot: need whole rows of ${dim} and 1 ≤ k ≤ ${n}, got k = ${k}`);
   }
-  session ??= ort.InferenceSession.create(topKModelBytes());
+  session ??= ort.InferenceSession.create(topKModelBytes(), NO_ARENA);
   const s = await session;
   const out = await s.run({
     queries: new ort.Tensor('float32', queries, [m, dim]),

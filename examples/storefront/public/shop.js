@@ -203,17 +203,39 @@ function refresh() {
   renderCheckout(lines);
 }
 
+function addLine(lines, { itemId, title, price, currency }) {
+  const line = lines.find((l) => l.itemId === itemId);
+  if (line) line.quantity += 1;
+  else lines.push({ itemId, title, price, currency, quantity: 1 });
+}
+
 function addToCart(button) {
   const { itemId, title, currency } = button.dataset;
   const price = button.dataset.price === '' ? undefined : Number(button.dataset.price);
   const lines = readCart();
-  const line = lines.find((l) => l.itemId === itemId);
-  if (line) line.quantity += 1;
-  else lines.push({ itemId, title, price, currency, quantity: 1 });
+  addLine(lines, { itemId, title, price, currency });
   recsys().addToCart(itemId, { quantity: 1, price, currency });
   writeCart(lines);
   announce(`Added ${title} to your cart`);
 }
+
+// "Add all to cart" of the bundle widget: one event per item. The widget has sent the add events
+// (attributed to the bundle), so only the cart changes here.
+let bundleAdds = [];
+document.addEventListener('recsys:add-to-cart', (event) => {
+  const { itemId, title, price, currency } = event.detail;
+  bundleAdds.push({ itemId, title, price: price ?? undefined, currency: currency ?? undefined });
+  // The items of one press arrive together: write the cart and announce once.
+  queueMicrotask(() => {
+    if (!bundleAdds.length) return;
+    const lines = readCart();
+    for (const item of bundleAdds) addLine(lines, item);
+    const count = bundleAdds.length;
+    bundleAdds = [];
+    writeCart(lines);
+    announce(`Added ${count} items to your cart`);
+  });
+});
 
 /** Sends the order through the SDK, waits until it is delivered, then shows the order history. */
 function placeOrder(form) {

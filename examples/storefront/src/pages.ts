@@ -51,6 +51,14 @@ function widget(type: string, o: WidgetOptions): SafeHtml {
   return html`<div class="shelf" data-recsys-widget="${type}" data-title="${o.title}" data-widget-name="${o.name}" data-limit="${o.limit ?? 8}" data-locale="${LOCALE}"${o.itemId ? html` data-item-id="${o.itemId}"` : ''}${o.category ? html` data-category="${o.category}"` : ''}${o.fallbackLabel ? html` data-fallback-label="${o.fallbackLabel}"` : ''}></div>`;
 }
 
+/**
+ * "Frequently bought together": its "Add all to cart" dispatches `recsys:add-to-cart` per item, which
+ * shop.js turns into cart lines (the widget has already sent the attributed add events).
+ */
+function bundleWidget(itemId: string): SafeHtml {
+  return html`<div class="shelf" data-recsys-widget="bundle" data-item-id="${itemId}" data-title="Frequently bought together" data-widget-name="pdp-bundle" data-locale="${LOCALE}"></div>`;
+}
+
 /** Container the shop script fills with a `cart` widget while the cart has items. */
 function cartShelf(title: string, name: string): SafeHtml {
   return html`<div data-cart-recs data-title="${title}" data-widget-name="${name}" data-locale="${LOCALE}"></div>`;
@@ -190,6 +198,7 @@ export function productPage(ctx: PageContext, product: Product): string {
     }
   </div>
 </article>
+${product.available ? bundleWidget(product.itemId) : ''}
 ${widget('similar', { itemId: product.itemId, title: 'You may also like', name: 'pdp-similar' })}
 ${cartShelf('Goes well with your cart', 'pdp-cart')}
 ${widget('recently-viewed', { itemId: product.itemId, title: 'Recently viewed', name: 'pdp-recently-viewed' })}`;

@@ -47,6 +47,8 @@ const cases: Record<string, Case> = {
   'recs.buyAgain': { type: 'query', access: 'keyed', input: { userId: 'shared', k: 3 } },
   'recs.trending': { type: 'query', access: 'keyed', input: { k: 3 } },
   'recs.recentlyViewed': { type: 'query', access: 'keyed', input: { anonymousId: 'a', k: 3 } },
+  'recs.bundle': { type: 'query', access: 'keyed', input: { itemId: 'shared', anonymousId: 'a' } },
+  'admin.bundles.acceptance': { type: 'query', access: 'secret', input: { days: 7 } },
   // Order matters for the secret-key run: save creates version 1, activate switches to it, rollback returns to defaults.
   'admin.config.get': { type: 'query', access: 'secret', input: {} },
   'admin.config.list': { type: 'query', access: 'secret', input: {} },
@@ -111,6 +113,9 @@ const cases: Record<string, Case> = {
   },
   'admin.traces.search': { type: 'query', access: 'secret', input: { limit: 5 } },
   'admin.traces.prune': { type: 'mutation', access: 'secret', input: {} },
+  'admin.jobs.list': { type: 'query', access: 'secret', input: {} },
+  'admin.jobs.run': { type: 'mutation', access: 'secret', input: { job: 'trace-retention', dryRun: true } },
+  'admin.jobs.history': { type: 'query', access: 'secret', input: { limit: 5 } },
   'admin.rules.create': {
     type: 'mutation',
     access: 'secret',

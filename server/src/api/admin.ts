@@ -10,8 +10,10 @@ import {
 } from '../config';
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
+import { bundlesRouter } from './bundles';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
+import { jobsRouter } from './jobs';
 import { operatorsRouter } from './operators';
 import { overridesRouter, rulesRouter } from './rules';
 import { tracesRouter } from './traces';
@@ -167,4 +169,6 @@ export const adminRouter = router({
   rules: rulesRouter,
   overrides: overridesRouter,
   operators: operatorsRouter,
+  jobs: jobsRouter,
+  bundles: bundlesRouter,
 });

@@ -65,6 +65,8 @@ const POLICY: Record<string, Procedure> = {
   'recs.buyAgain': P('browser', 'answer as anonymous'),
   'recs.trending': P('browser', 'answer as anonymous'),
   'recs.recentlyViewed': P('browser', 'answer as anonymous'),
+  'recs.bundle': P('browser', 'answer as anonymous'),
+  'admin.bundles.acceptance': P('secret'),
   'admin.config.get': P('secret'),
   'admin.config.list': P('secret'),
   'admin.config.save': P('secret'),
@@ -93,6 +95,9 @@ const POLICY: Record<string, Procedure> = {
   'admin.traces.get': P('secret', 'none', [200, 404]),
   'admin.traces.search': P('secret'),
   'admin.traces.prune': P('secret'),
+  'admin.jobs.list': P('secret'),
+  'admin.jobs.run': P('secret'),
+  'admin.jobs.history': P('secret'),
   'admin.rules.list': P('secret'),
   // 404: the rule the matrix names does not exist (state, not access).
   'admin.rules.get': P('secret', 'none', [200, 404]),
@@ -241,6 +246,8 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'recs.buyAgain': personal,
       'recs.trending': personal,
       'recs.recentlyViewed': personal,
+      'recs.bundle': { userId: VICTIM, anonymousId: anon, itemId: item(ns, 'shared') },
+      'admin.bundles.acceptance': { days: 7 },
       'admin.config.get': {},
       'admin.config.list': {},
       'admin.config.save': { config: { diversity: { lambda: 0.6 } }, note: tag },
@@ -272,6 +279,10 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.traces.get': { requestId: `never-served-${tag}` },
       'admin.traces.search': { limit: 5 },
       'admin.traces.prune': {},
+      'admin.jobs.list': {},
+      // A dry run: the matrix calls it many times at once, and real runs of one job never overlap (409).
+      'admin.jobs.run': { job: 'trace-retention', dryRun: true },
+      'admin.jobs.history': { job: 'trace-retention', limit: 5 },
       'admin.rules.list': {},
       'admin.rules.get': { ruleId: 'no-such-rule' },
       'admin.rules.create': {
@@ -324,7 +335,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
     } else {
       if (raw) headers.authorization = `Bearer ${raw}`;
       if (userToken) headers[USER_TOKEN_HEADER] = userToken;
-      const query = path.startsWith('recs.') || /\.(get|list|results|search|export)$/.test(path);
+      // The router says which procedures are queries (GET) and which are mutations (POST).
+      const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+      const query = procedures[path]?._def.type === 'query';
       res = query
         ? await fetch(`${stack.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
             headers,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Surface } from '@recsys/engine';
+import { BUNDLE_SURFACE, type BundleInput } from '@recsys/engine/protocol';
 import { TRPCError } from '@trpc/server';
 import type { Principal } from '../auth/keyResolver';
 import { mayNameUser } from '../auth/userProof';
@@ -9,7 +10,51 @@ import { applyTreatment } from '../experiments/treatment';
 import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
 import { shouldTrace, traceEntry } from '../traces/storedTrace';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
-import { type RecsResponse, recsInputSchemas } from './recsContract';
+import { type BundleResponse, bundleInputSchema, type RecsResponse, recsInputSchemas } from './recsContract';
+
+/**
+ * The input as it may be answered: a `userId` the request cannot prove is dropped, so the list is
+ * made for the anonymous visitor (whose random id is its own bearer), never with the named user's
+ * history. Not an error, so a page whose token expired still shows lists.
+ */
+async function provenInput<T extends { userId?: string | undefined }>(
+  ctx: Context & { principal: Principal },
+  requested: T,
+): Promise<T> {
+  if (requested.userId === undefined || mayNameUser(await userIdProof(ctx), requested.userId))
+    return requested;
+  const { userId: _unproven, ...anonymous } = requested;
+  return anonymous as T;
+}
+
+/** The engines, or the 503 a server without them answers. */
+function enginesOf(ctx: Context) {
+  const host = ctx.services.engines;
+  if (!host) {
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Recommendations are not enabled on this server.',
+    });
+  }
+  return host;
+}
+
+/** Runs an engine call, turning "still loading" into a 503 with Retry-After. */
+async function fromEngines<T>(call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof EngineNotReadyError) {
+      // Loading ends by itself: the client is told when to come back (Retry-After).
+      throw new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: error.message,
+        cause: new ServiceUnavailableError(error.message),
+      });
+    }
+    throw error;
+  }
+}
 
 /** Ranks a list through the engines (in this thread or another) and logs it as served. */
 async function serve(
@@ -17,20 +62,8 @@ async function serve(
   surface: Surface,
   requested: ServeInput,
 ): Promise<RecsResponse> {
-  const host = ctx.services.engines;
-  let input = requested;
-  if (requested.userId !== undefined && !mayNameUser(await userIdProof(ctx), requested.userId)) {
-    // Unproven: answer as the anonymous visitor (whose random id is its own bearer), never with the
-    // named user's history. Not an error, so a page whose token expired still shows lists.
-    const { userId: _unproven, ...anonymous } = requested;
-    input = anonymous;
-  }
-  if (!host) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Recommendations are not enabled on this server.',
-    });
-  }
+  let input = await provenInput(ctx, requested);
+  const host = enginesOf(ctx);
   // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
   if (
     ctx.services.recLog &&
@@ -44,23 +77,9 @@ async function serve(
   }
   const assigned = await assignExperiment(ctx, surface, input);
   const treated = assigned ? applyTreatment(input, surface, assigned) : input;
-  let listed: EngineList;
-  try {
-    listed =
-      treated === 'off'
-        ? hiddenList(input, assigned)
-        : await host.serve(ctx.principal.namespaceId, surface, treated);
-  } catch (error) {
-    if (error instanceof EngineNotReadyError) {
-      // Loading ends by itself: the client is told when to come back (Retry-After).
-      throw new TRPCError({
-        code: 'SERVICE_UNAVAILABLE',
-        message: error.message,
-        cause: new ServiceUnavailableError(error.message),
-      });
-    }
-    throw error;
-  }
+  const listed: EngineList = await fromEngines(() =>
+    treated === 'off' ? hiddenList(input, assigned) : host.serve(ctx.principal.namespaceId, surface, treated),
+  );
   ctx.metrics.listsServed.inc({
     namespace: ctx.principal.namespaceId,
     surface,
@@ -83,6 +102,39 @@ async function serve(
   const response: RecsResponse = { requestId, surface, items: listed.items, fallback: listed.fallback };
   if (listed.experiment) response.experiment = listed.experiment;
   return response;
+}
+
+/**
+ * Suggests a product bundle and logs it as a served list under surface `bundle` (placement aside:
+ * acceptance finds bundles by that surface), so the cart adds and purchases that carry its
+ * `requestId` are attributed to it. Bundles are not in experiments (yet) and leave no trace.
+ */
+async function serveBundleList(
+  ctx: Context & { principal: Principal },
+  requested: BundleInput,
+): Promise<BundleResponse> {
+  const input = await provenInput(ctx, requested);
+  const host = enginesOf(ctx);
+  const { userId, configVersion, ...bundle } = await fromEngines(() =>
+    host.serveBundle(ctx.principal.namespaceId, input),
+  );
+  ctx.metrics.listsServed.inc({
+    namespace: ctx.principal.namespaceId,
+    surface: BUNDLE_SURFACE,
+    fallback: 'none',
+  });
+  const requestId = randomUUID();
+  ctx.services.recLog?.push({
+    namespaceId: ctx.principal.namespaceId,
+    requestId,
+    surface: BUNDLE_SURFACE,
+    userId,
+    anonymousId: input.anonymousId ?? null,
+    items: bundle.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
+    fallback: false,
+    configVersion,
+  });
+  return { requestId, surface: BUNDLE_SURFACE, ...bundle };
 }
 
 /** The request's experiment and variant; an assignment failure serves the control rather than no list. */
@@ -134,4 +186,9 @@ export const recsRouter = router({
   recentlyViewed: keyedProcedure
     .input(recsInputSchemas.recentlyViewed)
     .query(({ ctx, input }) => serve(ctx, 'recentlyViewed', input)),
+  /**
+   * Product page "frequently bought together": the item and 1–3 items usually bought with it, with
+   * reasons and the bundle price; an empty bundle says why. Logged as a served list (surface `bundle`).
+   */
+  bundle: keyedProcedure.input(bundleInputSchema).query(({ ctx, input }) => serveBundleList(ctx, input)),
 });

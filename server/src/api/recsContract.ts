@@ -94,6 +94,24 @@ export const recsInputSchemas = {
   recentlyViewed: recsBaseInputSchema.superRefine(needsIdentity),
 };
 
+/**
+ * `recs.bundle`: the product page's item and who is looking. The list-shaping fields of other
+ * lists (k, seed, explain, overrides, contextItemIds) mean nothing for a bundle and are refused.
+ */
+export const bundleInputSchema = recsBaseInputSchema
+  .pick({ userId: true, anonymousId: true, sessionId: true, filters: true, placement: true, traits: true })
+  .extend({
+    itemId: idSchema,
+    /** Most items, the anchor included. */
+    maxItems: z
+      .number()
+      .int('maxItems must be a whole number')
+      .min(2, 'maxItems must be between 2 and 4')
+      .max(4, 'maxItems must be between 2 and 4')
+      .optional(),
+  })
+  .strict();
+
 export type RecsBaseInput = z.output<typeof recsBaseInputSchema>;
 
-export type { RecommendedItem, RecsResponse } from '@recsys/engine/protocol';
+export type { BundleResponse, RecommendedItem, RecsResponse } from '@recsys/engine/protocol';

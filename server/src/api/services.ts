@@ -2,6 +2,7 @@ import type { KeyResolver } from '../auth/keyResolver';
 import type { Database } from '../db/client';
 import type { ExperimentAssigner } from '../experiments/assign';
 import type { EventsBatchResult } from '../ingest/contracts';
+import type { JobsService } from '../jobs/service';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
@@ -23,4 +24,6 @@ export interface AppServices {
   recLog: RecLogWriter | undefined;
   /** Assigns recommendation requests to running experiments; absent without engines. */
   experiments: ExperimentAssigner | undefined;
+  /** The scheduled jobs: list, run now, history (`admin.jobs.*`). */
+  jobs: JobsService;
 }

@@ -45,7 +45,8 @@ export const tracesRouter = router({
     )
     .query(({ ctx, input }) => searchTraces(ctx.services.database, ctx.principal.namespaceId, input)),
   /** Deletes this namespace's traces older than its `traceRetentionDays` (default 30). */
-  prune: secretProcedure
-    .input(z.object({}).strict().optional())
-    .mutation(({ ctx }) => pruneTraces(ctx.services.database, { namespaceId: ctx.principal.namespaceId })),
+  prune: secretProcedure.input(z.object({}).strict().optional()).mutation(async ({ ctx }) => {
+    const { deleted } = await pruneTraces(ctx.services.database, { namespaceId: ctx.principal.namespaceId });
+    return { deleted };
+  }),
 });

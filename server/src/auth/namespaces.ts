@@ -40,6 +40,12 @@ export interface NamespaceSettings {
    * @default 30
    */
   traceRetentionDays?: number;
+  /**
+   * Days a served list (`rec_logs`: exposures, attribution) is kept; the `rec-log-retention` job
+   * deletes older ones, except those of experiments that are not completed yet.
+   * @default 90
+   */
+  recLogRetentionDays?: number;
 }
 
 export async function createNamespace(
@@ -83,12 +89,14 @@ export async function updateNamespaceSettings(database: Database, id: string, se
       `traceSampleRate must be a number from 0 to 1 (e.g. 0.1 stores one trace in ten), not "${String(rate)}".`,
     );
   }
-  const days = settings.traceRetentionDays;
-  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
-    throw new UserError(
-      'BAD_REQUEST',
-      `traceRetentionDays must be a whole number of days from 1 to 3650, not "${String(days)}".`,
-    );
+  for (const key of ['traceRetentionDays', 'recLogRetentionDays'] as const) {
+    const days = settings[key];
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
+      throw new UserError(
+        'BAD_REQUEST',
+        `${key} must be a whole number of days from 1 to 3650, not "${String(days)}".`,
+      );
+    }
   }
   const rows = await database.db
     .update(namespaces)

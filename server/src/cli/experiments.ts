@@ -109,7 +109,7 @@ export function parseGuardrail(text: string): { metric: string; min?: number; ma
 const pct = (x: number | null, digits = 1) => (x === null ? '—' : `${(x * 100).toFixed(digits)}%`);
 const signedPct = (x: number | null) => (x === null ? '—' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`);
 const money = (x: number | null) => (x === null ? '—' : x.toFixed(2));
-const pad = (rows: string[][]) => {
+export const pad = (rows: string[][]) => {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>

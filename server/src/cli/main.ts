@@ -1,12 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
 import { registerBackupCommands } from './backup';
+import { registerBundlesCommand } from './bundles';
 import { registerConfigCommand } from './config';
 import { type GlobalOptions, withDatabase } from './context';
 import { registerDataCommands } from './data';
 import { registerEvalCommand } from './eval';
 import { registerExperimentsCommand } from './experiments';
 import { registerForgetCommand } from './forget';
+import { registerJobsCommand } from './jobs';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
 import { registerOperatorsCommand } from './operators';
@@ -93,6 +95,11 @@ ns.command('settings <id>')
     Number,
   )
   .option('--trace-retention-days <days>', 'days a decision trace is kept (recsys traces prune)', intArg)
+  .option(
+    '--rec-log-retention-days <days>',
+    'days a served list is kept, except those of experiments not completed (the rec-log-retention job)',
+    intArg,
+  )
   .action(
     (
       id: string,
@@ -105,6 +112,7 @@ ns.command('settings <id>')
         trustBrowserUserIds?: boolean;
         traceSampleRate?: number;
         traceRetentionDays?: number;
+        recLogRetentionDays?: number;
       },
     ) =>
       withDatabase(globals(), async (database) => {
@@ -134,6 +142,9 @@ ns.command('settings <id>')
             : {}),
           ...(opts.traceSampleRate !== undefined ? { traceSampleRate: opts.traceSampleRate } : {}),
           ...(opts.traceRetentionDays !== undefined ? { traceRetentionDays: opts.traceRetentionDays } : {}),
+          ...(opts.recLogRetentionDays !== undefined
+            ? { recLogRetentionDays: opts.recLogRetentionDays }
+            : {}),
         });
         console.log(JSON.stringify(settings));
       }),
@@ -177,8 +188,10 @@ registerScenariosCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerModelCommand(program);
 registerExperimentsCommand(program, globals);
+registerBundlesCommand(program, globals);
 registerDataCommands(program, globals);
 registerRulesCommands(program, globals);
+registerJobsCommand(program, globals);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UserError) {

@@ -131,6 +131,7 @@ describe('recsys serve', () => {
         const { launcher, exited, url, httpThread } = await serve({
           DATABASE_URL: database.url,
           RECSYS_BUNDLE_DIRS: bundleDir,
+          RECSYS_JOBS: 'trace-retention=* * * * * *;rec-log-retention=off',
         });
         expect(httpThread).toBe(true);
         // The HTTP thread serves the bundles, the REST routes and the API reference too.
@@ -140,8 +141,25 @@ describe('recsys serve', () => {
         await expect
           .poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 120_000, interval: 100 })
           .toBe(200);
-        const list = await createClient(url, key).recs.trending.query({ k: 2 });
+        const client = createClient(url, key);
+        const list = await client.recs.trending.query({ k: 2 });
         expect(list.requestId).toMatch(/^[0-9a-f-]{36}$/);
+        // The scheduler runs on the engine thread with RECSYS_JOBS's schedules; the HTTP thread lists them.
+        const jobs = await client.admin.jobs.list.query();
+        expect(jobs.map((j) => [j.name, j.schedule])).toEqual([
+          ['guardrails', '*/5 * * * *'],
+          ['trace-retention', '* * * * * *'],
+          ['rec-log-retention', null],
+        ]);
+        await expect
+          .poll(
+            async () =>
+              (await client.admin.jobs.history.query({ job: 'trace-retention' })).filter(
+                (r) => r.trigger === 'schedule' && r.outcome === 'ok',
+              ).length,
+            { timeout: 20_000, interval: 200 },
+          )
+          .toBeGreaterThanOrEqual(2);
         launcher.kill('SIGTERM');
         expect(await exited).toBe(0);
         await expect(fetch(`${url}/healthz`)).rejects.toThrow();

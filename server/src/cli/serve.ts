@@ -25,6 +25,15 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       '--trust-proxy <proxies>',
       'take the client address from X-Forwarded-For set by these proxies: a hop count, or addresses and CIDR ranges (default: RECSYS_TRUST_PROXY; off)',
     )
+    .option(
+      '--job <name=schedule>',
+      'a job\'s schedule, repeatable: a cron expression in UTC (5 fields, or 6 with seconds first) or off, e.g. --job "guardrails=*/2 * * * *" --job rec-log-retention=off (default: RECSYS_JOBS, entries separated by ";")',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--no-jobs',
+      'run no scheduled jobs in this process (other replicas still run them; RECSYS_JOBS=off)',
+    )
     .action(
       async (opts: {
         port: number;
@@ -34,8 +43,20 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         httpThread: boolean;
         redisUrl?: string;
         trustProxy?: string;
+        job?: string[];
+        jobs: boolean;
       }) => {
         const { parseEmbeddingsSetting, startRecsys } = await import('../start');
+        const { jobsFromEnv, parseJobSchedules } = await import('../jobs/schedules');
+        const { BUILT_IN_JOBS } = await import('../jobs/definitions');
+        const fromEnv = jobsFromEnv(process.env.RECSYS_JOBS);
+        // Flags over the environment, entry by entry; --no-jobs over both.
+        const jobs = opts.jobs && {
+          schedules: {
+            ...(fromEnv ? fromEnv.schedules : {}),
+            ...parseJobSchedules(opts.job ?? [], BUILT_IN_JOBS),
+          },
+        };
         const { parseTrustProxy } = await import('../http/clientIp');
         const running = await startRecsys({
           databaseUrl: globals().databaseUrl,
@@ -45,6 +66,7 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           embeddings: parseEmbeddingsSetting(opts.embeddings),
           engine: opts.engine,
           httpThread: opts.httpThread ? 'auto' : false,
+          jobs: fromEnv === false && !opts.job?.length ? false : jobs,
           rateLimits: {
             ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
             ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),

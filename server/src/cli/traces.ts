@@ -23,7 +23,7 @@ const intArg = (value: string) => {
 };
 
 /** `-n` or `--url`/`--key`, as the other operator commands take them. */
-function withTarget(command: Command): Command {
+export function withTarget(command: Command): Command {
   return command
     .option('-n, --namespace <id>', "namespace (with --url: the --key's namespace)")
     .addOption(

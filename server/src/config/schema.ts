@@ -166,6 +166,16 @@ export const engineConfigSchema = strictObject({
     candidatesPerSignal: integer(1, CONFIG_MAXIMA.perUser).optional(),
     seedJitter: nonNegative(CONFIG_MAXIMA.seedJitter).optional(),
   }).optional(),
+  bundle: strictObject({
+    maxItems: integer(2, 4).optional(),
+    minScore: finite().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    covisitWeight: weight().optional(),
+    cohesionWeight: weight().optional(),
+    discountPercent: finite()
+      .min(0, 'must be between 0 and 90')
+      .max(90, 'must be between 0 and 90')
+      .optional(),
+  }).optional(),
 });
 
 /**

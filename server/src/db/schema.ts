@@ -13,6 +13,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 /**
@@ -436,5 +437,47 @@ export const operatorAudit = pgTable(
   (t) => [
     primaryKey({ columns: [t.namespaceId, t.id] }),
     index('operator_audit_ns_created_idx').on(t.namespaceId, t.createdAt),
+  ],
+);
+
+export const JOB_OUTCOMES = ['running', 'ok', 'failed', 'skipped'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+
+/**
+ * Every run of a scheduled job (see `jobs/`), and the claim that makes a scheduled slot run once
+ * across replicas: a replica owns a slot when its INSERT of `(job, slot)` is the one the unique index
+ * lets through. Manual runs (`recsys jobs run`, `admin.jobs.run`) have no slot. Not keyed by namespace
+ * like the other tables: a scheduled run covers every namespace (`namespace_id` is null), and this
+ * table stays small (a few hundred rows a day).
+ */
+export const jobRuns = pgTable(
+  'job_runs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    job: text('job').notNull(),
+    /** The scheduled occurrence this run is for; null for a manual run. */
+    slot: timestamp('slot', { withTimezone: true, mode: 'date' }),
+    trigger: text('trigger', { enum: ['schedule', 'manual'] }).notNull(),
+    /** The one namespace a manual run was limited to; null = every namespace. */
+    namespaceId: text('namespace_id'),
+    dryRun: boolean('dry_run').notNull().default(false),
+    outcome: text('outcome', { enum: JOB_OUTCOMES }).notNull(),
+    /** Which process ran it: `<host>:<pid>`. */
+    runner: text('runner').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Moved forward while the run is alive; a `running` row whose heartbeat stopped was abandoned. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    durationMs: integer('duration_ms'),
+    /** What it did (or would do, in a dry run), e.g. "deleted 1,204 traces". */
+    summary: text('summary'),
+    error: text('error'),
+    /** The summary per namespace, so a namespace's key sees its own part of a run over all of them. */
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    uniqueIndex('job_runs_job_slot_idx').on(t.job, t.slot),
+    index('job_runs_job_started_idx').on(t.job, t.startedAt),
+    index('job_runs_started_idx').on(t.startedAt),
   ],
 );

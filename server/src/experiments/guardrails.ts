@@ -66,6 +66,8 @@ export interface GuardrailCheck extends GuardrailEvaluation {
   paused: boolean;
   /** Whether the webhook accepted the notification (null when there is none, or no pause). */
   notified: boolean | null;
+  /** In a dry run (nothing written, nobody notified): whether this evaluation would have paused it. */
+  wouldPause?: boolean;
 }
 
 /** Options of {@link checkExperimentGuardrails}. */
@@ -75,6 +77,12 @@ export interface GuardrailCheckOptions {
   onPaused?: (namespaceId: string, experimentId: string) => void;
   /** How long the webhook may take, ms. @default 5_000 */
   webhookTimeoutMs?: number;
+  /**
+   * Evaluate only: the streak is not counted, nothing is paused and no webhook is called; the result
+   * says what the evaluation would have done (`streak`, `wouldPause`).
+   * @default false
+   */
+  dryRun?: boolean;
 }
 
 const describeBreach = (b: GuardrailBreach) =>
@@ -129,6 +137,11 @@ export async function checkExperimentGuardrails(
     experiment.guardrails,
     await readVariantSums(database, namespaceId, experiment),
   );
+  if (options.dryRun) {
+    const streak = evaluation.breaches.length ? experiment.breachStreak + 1 : 0;
+    const wouldPause = evaluation.breaches.length > 0 && streak >= experiment.guardrails.consecutive;
+    return { ...base, ...evaluation, streak, wouldPause };
+  }
   const where = and(eq(experiments.namespaceId, namespaceId), eq(experiments.id, experimentId));
   const [row] = await database.db
     .update(experiments)

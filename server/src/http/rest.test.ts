@@ -95,10 +95,26 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   'recs.cart': { input: { itemIds: ['rest-1'], anonymousId: 'anon-rest' }, body: recsList('cart') },
   'recs.buyAgain': { input: { userId: 'u-rest' }, body: recsList('buyAgain', ['rest-1']) },
   'recs.trending': { input: { anonymousId: 'anon-rest' }, body: recsList('trending') },
+  // Before recentlyViewed: the traces calls read the last list served, and bundles leave no trace.
+  'recs.bundle': {
+    input: { itemId: 'rest-1', anonymousId: 'anon-rest' },
+    // One item bought alone: no partner, so an empty bundle that says why.
+    body: expect.objectContaining({
+      requestId: anyString,
+      surface: 'bundle',
+      anchorItemId: 'rest-1',
+      items: [],
+      emptyReason: 'no-partners',
+    }),
+  },
   // explain: always traced (the traces calls below read this list's trace), however many polls ran.
   'recs.recentlyViewed': {
     input: { userId: 'u-rest', explain: true },
     body: recsList('recentlyViewed', ['rest-1']),
+  },
+  'admin.bundles.acceptance': {
+    input: { days: 7 },
+    body: expect.objectContaining({ bundles: [], byDay: [], totals: expect.objectContaining({ shown: 0 }) }),
   },
   'admin.config.get': {
     body: expect.objectContaining({ namespaceId: 'rest', version: null, resolved: expect.any(Object) }),
@@ -147,6 +163,21 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     }),
   },
   'admin.traces.prune': { body: { deleted: 0 } },
+  'admin.jobs.list': {
+    body: expect.arrayContaining([expect.objectContaining({ name: 'guardrails', schedule: '*/5 * * * *' })]),
+  },
+  'admin.jobs.run': {
+    input: { job: 'trace-retention', dryRun: true },
+    body: expect.objectContaining({
+      job: 'trace-retention',
+      outcome: 'ok',
+      summary: 'would delete 0 traces',
+    }),
+  },
+  'admin.jobs.history': {
+    input: { job: 'trace-retention' },
+    body: [expect.objectContaining({ job: 'trace-retention', trigger: 'manual', dryRun: true })],
+  },
   'admin.rules.create': {
     input: { rule: { id: 'rest-rule', kind: 'boost', items: { itemIds: ['rest-1'] }, multiplier: 2 } },
     body: expect.objectContaining({ ruleId: 'rest-rule', kind: 'boost', enabled: true, version: 1 }),

@@ -21,6 +21,8 @@ import { isDatabaseUnavailable } from '../db/unavailable';
 import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
 import { ExperimentAssigner } from '../experiments/assign';
 import { limits } from '../ingest/contracts';
+import type { JobSchedules } from '../jobs/schedules';
+import { createJobsService } from '../jobs/service';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
 import type { EngineService } from '../serve/EngineService';
@@ -91,6 +93,12 @@ export interface RecsysServerOptions {
    * @default {} (the built app from `defaultConsoleDir()`, 12-hour sessions)
    */
   console?: Omit<ConsoleOptions, 'clientIp'> | false;
+  /**
+   * The job schedules this process was configured with, shown by `admin.jobs.list` (the scheduler
+   * itself runs in the runtime, see `composeRuntime`).
+   * @default every job's default schedule
+   */
+  jobSchedules?: Partial<JobSchedules>;
 }
 
 export interface RecsysServer {
@@ -180,6 +188,12 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     engines: options.engines,
     recLog: options.recLog,
     experiments: options.engines ? new ExperimentAssigner(options.database, options.log) : undefined,
+    jobs: createJobsService({
+      database: options.database,
+      log: options.log,
+      ...(options.jobSchedules ? { schedules: options.jobSchedules } : {}),
+      onExperimentPaused: (namespaceId) => services.experiments?.invalidate(namespaceId),
+    }),
   };
 
   async function createContext(req: IncomingMessage): Promise<Context> {

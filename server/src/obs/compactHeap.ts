@@ -9,8 +9,11 @@ let collect: (() => void) | null | undefined;
  * Loading a namespace allocates long-lived indexes interleaved with far more short-lived rows, so
  * afterwards the old generation is about 40% free space scattered over pages V8 keeps. V8's idle
  * memory reducer does not reclaim it while the process stays busy, and at 100k items that is
- * hundreds of megabytes of resident memory. One full collection compacts only the most fragmented
- * pages, so a few run back to back. Called once after a bulk load, before the process serves.
+ * hundreds of megabytes of resident memory. A full collection normally evacuates only the pages
+ * its heuristics pick, which leaves most of that free space in place (at 100k items the old
+ * generation stayed 45% free after three passes); `--compact-on-every-full-gc`, switched on for
+ * these passes only, makes each one compact, and the emptied pages go back to the system. Called
+ * once after a bulk load, before the process serves.
  */
 export function compactHeap(passes = 3): boolean {
   if (collect === undefined) {
@@ -28,6 +31,12 @@ export function compactHeap(passes = 3): boolean {
     }
   }
   if (collect === null) return false;
-  for (let i = 0; i < passes; i++) collect();
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    for (let i = 0; i < passes; i++) collect();
+  } finally {
+    // Every later full collection compacting too would lengthen its pauses while serving.
+    setFlagsFromString('--no-compact-on-every-full-gc');
+  }
   return true;
 }

@@ -7,11 +7,12 @@ import {
   textHash,
   validateRule,
 } from '@recsys/engine';
-import { anonKey, type Surface } from '@recsys/engine/protocol';
+import { anonKey, type BundleInput, type Surface } from '@recsys/engine/protocol';
 import type { Database } from '../db/client';
 import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
 import {
+  type EngineBundle,
   type EngineList,
   EngineNotReadyError,
   type EngineService,
@@ -20,6 +21,7 @@ import {
   type ServeInput,
 } from '../serve/EngineService';
 import { previewRules, type RulePreviewJob, type RulePreviewLists } from '../serve/previewRules';
+import { serveBundle } from '../serve/serveBundle';
 import { serveList } from '../serve/serveList';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
@@ -178,6 +180,12 @@ export class EngineHost implements EngineService {
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList {
     if (!this.loaded) throw new EngineNotReadyError();
     return serveList(this.get(namespaceId), surface, input);
+  }
+
+  /** Suggests a product bundle from `namespaceId`'s engine, with display fields. */
+  serveBundle(namespaceId: string, input: BundleInput): EngineBundle {
+    if (!this.loaded) throw new EngineNotReadyError();
+    return serveBundle(this.get(namespaceId), input);
   }
 
   /** A dry run of a rule change on a namespace's engine (nothing is installed). */

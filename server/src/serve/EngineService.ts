@@ -1,5 +1,12 @@
 import type { RecTrace } from '@recsys/engine';
-import type { RecommendedItem, RecsInput, RecsResponse, Surface } from '@recsys/engine/protocol';
+import type {
+  BundleInput,
+  BundleResponse,
+  RecommendedItem,
+  RecsInput,
+  RecsResponse,
+  Surface,
+} from '@recsys/engine/protocol';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
@@ -27,6 +34,13 @@ export interface EngineList {
   /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
   trace?: RecTrace;
 }
+
+/** One served bundle: the response without its request id, and what the served-list log needs. */
+export type EngineBundle = Omit<BundleResponse, 'requestId' | 'surface'> & {
+  /** The logged-in user the bundle was made for (an anonymous id resolved through its alias), if any. */
+  userId: string | null;
+  configVersion: number | null;
+};
 
 /** How far loading the engine indexes has got, for `/readyz`. */
 /** How current the engine indexes are, for `/metrics`. */
@@ -75,6 +89,8 @@ export interface EngineService {
   settle?(): Promise<void>;
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
+  /** Suggests a product bundle; throws {@link EngineNotReadyError} before the indexes are loaded. */
+  serveBundle(namespaceId: string, input: BundleInput): EngineBundle | Promise<EngineBundle>;
   /** A dry run of a rule change (see `previewRules`); throws {@link EngineNotReadyError} while loading. */
   previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists | Promise<RulePreviewLists>;
 }

@@ -1,6 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Surface } from '@recsys/engine';
+import type { BundleInput } from '@recsys/engine/protocol';
 import {
+  type EngineBundle,
   type EngineList,
   EngineNotReadyError,
   type EngineService,
@@ -19,6 +21,7 @@ import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 type ToEngine =
   | { t: 'serve'; id: number; namespaceId: string; surface: Surface; input: ServeInput }
   | { t: 'preview'; id: number; namespaceId: string; job: RulePreviewJob }
+  | { t: 'bundle'; id: number; namespaceId: string; input: BundleInput }
   | { t: 'nudge' }
   | { t: 'synced'; sync: number };
 type FromEngine =
@@ -26,6 +29,7 @@ type FromEngine =
   | { t: 'served'; id: number; list: EngineList }
   | { t: 'freshness'; freshness: IndexFreshness }
   | { t: 'previewed'; id: number; result: RulePreviewLists }
+  | { t: 'bundled'; id: number; bundle: EngineBundle }
   | { t: 'failed'; id: number; notReady: boolean; message: string; stack?: string | undefined };
 
 /** How often {@link exposeEngine} looks how far engines that were still loading have got. */
@@ -86,6 +90,15 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
         .then(() => engines.previewRules(message.namespaceId, message.job))
         .then(
           (result) => post({ t: 'previewed', id, result }),
+          (error: unknown) => post(failure(id, error)),
+        );
+      return;
+    }
+    if (message.t === 'bundle') {
+      Promise.resolve()
+        .then(() => engines.serveBundle(message.namespaceId, message.input))
+        .then(
+          (bundle) => post({ t: 'bundled', id, bundle }),
           (error: unknown) => post(failure(id, error)),
         );
       return;
@@ -185,12 +198,21 @@ export class RemoteEngine implements EngineService {
   }
 
   previewRules(namespaceId: string, job: RulePreviewJob): Promise<RulePreviewLists> {
+    return this.ask<RulePreviewLists>((id) => ({ t: 'preview', id, namespaceId, job }));
+  }
+
+  serveBundle(namespaceId: string, input: BundleInput): Promise<EngineBundle> {
+    return this.ask<EngineBundle>((id) => ({ t: 'bundle', id, namespaceId, input }));
+  }
+
+  /** Sends one request to the engine thread and resolves with its answer. */
+  private ask<T>(message: (id: number) => ToEngine): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The engine thread is gone.'));
     if (!this.isReady) return Promise.reject(new EngineNotReadyError());
     const id = this.nextId++;
-    return new Promise<RulePreviewLists>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.port.postMessage({ t: 'preview', id, namespaceId, job } satisfies ToEngine);
+      this.port.postMessage(message(id));
     });
   }
 
@@ -220,6 +242,8 @@ export class RemoteEngine implements EngineService {
       (waiting.resolve as (list: EngineList) => void)(message.list);
     } else if (message.t === 'previewed') {
       (waiting.resolve as (result: RulePreviewLists) => void)(message.result);
+    } else if (message.t === 'bundled') {
+      (waiting.resolve as (bundle: EngineBundle) => void)(message.bundle);
     } else {
       const error = message.notReady ? new EngineNotReadyError() : new Error(message.message);
       if (!message.notReady && message.stack) error.stack = message.stack;

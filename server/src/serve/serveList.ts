@@ -3,11 +3,9 @@ import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import type { EngineList, ServeInput } from './EngineService';
 
-/** The engine request for a validated `recs.*` input (what {@link serveList} ranks, and previews). */
-export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: ServeInput): RecRequest {
-  const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
+/** The engine's filters for the filters of a validated `recs.*` input. */
+export function recFiltersOf(f: ServeInput['filters']): RecFilters {
   const filters: RecFilters = {};
-  const f = input.filters;
   if (f?.priceBetween) {
     const [priceMin, priceMax] = f.priceBetween;
     if (priceMin !== null) filters.priceMin = priceMin;
@@ -16,6 +14,13 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
   if (f?.includeTagsAny) filters.includeTagsAny = f.includeTagsAny;
   if (f?.excludeTagsAny) filters.excludeTagsAny = f.excludeTagsAny;
   if (f?.excludeIds) filters.excludeIds = f.excludeIds;
+  return filters;
+}
+
+/** The engine request for a validated `recs.*` input (what {@link serveList} ranks, and previews). */
+export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: ServeInput): RecRequest {
+  const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
+  const filters = recFiltersOf(input.filters);
   const request: RecRequest = { surface, k: input.k, explain: input.explain, filters };
   if (userKey) request.userKey = userKey;
   if (input.sessionId) request.sessionId = input.sessionId;

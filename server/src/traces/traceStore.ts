@@ -5,8 +5,7 @@ import { UserError } from '../errors';
 import { parseIsoTimestamp } from '../ingest/contracts';
 import type { StoredTrace } from './storedTrace';
 
-/** Retention of traces when a namespace sets none. */
-export const DEFAULT_TRACE_RETENTION_DAYS = 30;
+export { DEFAULT_TRACE_RETENTION_DAYS } from '../db/retention';
 
 /**
  * SQL (text) of the salted hash of an id: sha-256 of `<salt>:<kind>:<id>`, hex; NULL for a NULL
@@ -161,27 +160,5 @@ export async function searchTraces(
   };
 }
 
-/**
- * Deletes traces older than their namespace's `traceRetentionDays` (default
- * {@link DEFAULT_TRACE_RETENTION_DAYS}); one namespace or all. Safe to run from any process, at
- * any time, as often as wanted.
- */
-export async function pruneTraces(
-  database: Database,
-  options: { namespaceId?: string; now?: Date } = {},
-): Promise<{ deleted: number }> {
-  const now = options.now ?? new Date();
-  const days = sql`coalesce((${namespaces.settings}->>'traceRetentionDays')::int, ${DEFAULT_TRACE_RETENTION_DAYS})`;
-  const deleted = await database.db
-    .delete(recTraces)
-    .where(
-      and(
-        options.namespaceId !== undefined ? eq(recTraces.namespaceId, options.namespaceId) : undefined,
-        sql`${recTraces.createdAt} < (
-          SELECT ${now.toISOString()}::timestamptz - make_interval(days => ${days})
-          FROM ${namespaces} WHERE ${namespaces.id} = ${recTraces.namespaceId})`,
-      ),
-    )
-    .returning({ requestId: recTraces.requestId });
-  return { deleted: deleted.length };
-}
+/** Deletes traces past their namespace's retention, in batches: see {@link pruneTraces} in `db/retention`. */
+export { pruneTraces } from '../db/retention';

@@ -282,7 +282,10 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
           `SELECT request_id AS id FROM rec_traces WHERE namespace_id LIKE 'trace-prune-%' ORDER BY 1`,
         )
       ).map((r) => r.id);
-    expect(await pruneTraces(database, { namespaceId: 'trace-prune-a' })).toEqual({ deleted: 1 });
+    expect(await pruneTraces(database, { namespaceId: 'trace-prune-a' })).toEqual({
+      deleted: 1,
+      byNamespace: { 'trace-prune-a': 1 },
+    });
     expect(await left()).toEqual(['a-new', 'b-mid', 'b-old']);
     // B keeps the default 30 days; through the procedure, B's key prunes only B.
     expect(await b.admin.admin.traces.prune.mutate({})).toEqual({ deleted: 1 });

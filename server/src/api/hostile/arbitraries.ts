@@ -255,6 +255,9 @@ export const BASE_INPUTS: Record<string, unknown> = {
     limit: 10,
   },
   'admin.traces.prune': {},
+  'admin.jobs.list': {},
+  'admin.jobs.run': { job: 'guardrails', dryRun: true },
+  'admin.jobs.history': { job: 'guardrails', limit: 10 },
   // Rule ids of no rule the suite needs; a generated rule may block or pin items, never fail a request.
   'admin.rules.list': {},
   'admin.rules.get': { ruleId: 'h-rule' },
@@ -285,6 +288,22 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.overrides.list': {},
   'admin.overrides.add': { kind: 'boost', itemIds: ['h-item'], hours: 1, reason: 'generated' },
   'admin.overrides.cancel': { ruleId: 'h-override' },
+  'recs.bundle': {
+    itemId: 'h-item',
+    maxItems: 3,
+    userId: 'h-user',
+    anonymousId: 'h-anon',
+    sessionId: 'h-session',
+    filters: {
+      priceBetween: [1, 100],
+      includeTagsAny: ['color:black'],
+      excludeTagsAny: ['sale'],
+      excludeIds: ['h-other'],
+    },
+    placement: 'pdp',
+    traits: { country: 'DE' },
+  },
+  'admin.bundles.acceptance': { days: 30, purchaseWindowDays: 7 },
 };
 
 /** Every path of a JSON value: each container and each leaf. */

@@ -125,6 +125,13 @@ async function seedEveryTable(database: Database) {
             '{i,gone}', '{rule-1}', '{"engine":{"items":[{"itemId":"i","score":0.30000000000000004}]},"rules":[]}'
      FROM namespaces WHERE id = 'shop'`,
   );
+  // Job history: a scheduled run with its per-namespace summary, and a manual dry run without a slot.
+  await database.query(
+    `INSERT INTO job_runs (job, slot, trigger, namespace_id, dry_run, outcome, runner, started_at, heartbeat_at, finished_at, duration_ms, summary, detail)
+     VALUES ('trace-retention', '2026-12-06 10:10:00+00', 'schedule', NULL, false, 'ok', 'host:1', '2026-12-06 10:10:00.123456+00',
+             '2026-12-06 10:10:00.123456+00', '2026-12-06 10:10:01.5+00', 1377, 'deleted 1,204 traces', '{"byNamespace":{"shop":"deleted 1,204 traces"}}'),
+            ('guardrails', NULL, 'manual', 'shop', true, 'ok', 'host:2', now(), now(), now(), 3, 'no running experiments', '{}')`,
+  );
 }
 
 /**

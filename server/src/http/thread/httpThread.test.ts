@@ -117,6 +117,40 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     expect(rows[0]!.items[0]!.itemId).toBe('e');
   });
 
+  it('serves product bundles across the bridge, as the engine host makes them on this one', async () => {
+    const client = createClient(thread.url, key);
+    await ingestEvents(
+      database,
+      'shop',
+      {},
+      [0, 1, 2].flatMap((o) =>
+        ['d', 'e'].map((itemId) => ({
+          eventId: `bundle-order-${o}-${itemId}`,
+          type: 'purchase',
+          itemId,
+          userId: `bundle-u${o}`,
+          ts: new Date().toISOString(),
+          meta: { orderId: `bundle-order-${o}` },
+        })),
+      ),
+    );
+    engines.nudge();
+    const bundle = await waitFor(
+      () => client.recs.bundle.query({ itemId: 'd' }),
+      (b) => b.items.length === 2,
+    );
+    expect(bundle).toMatchObject({
+      surface: 'bundle',
+      anchorItemId: 'd',
+      price: { total: 20, currency: 'EUR' },
+    });
+    const { userId: _u, configVersion: _c, ...local } = engines.serveBundle('shop', { itemId: 'd' });
+    expect(bundle.items.map((i) => [i.itemId, i.role, i.reason.text])).toEqual(
+      local.items.map((i) => [i.itemId, i.role, i.reason.text]),
+    );
+    expect(bundle.items.map((i) => i.itemId)).toEqual(['d', 'e']);
+  });
+
   it('writes rules from its thread, the engines apply them within a poll, and previews go through the bridge', async () => {
     const client = createClient(thread.url, key);
     const report = await client.admin.rules.preview.mutate({

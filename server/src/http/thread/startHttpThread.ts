@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { JobSchedules } from '../../jobs/schedules';
 import type { EngineService } from '../../serve/EngineService';
 import { exposeEngine } from '../../serve/engineBridge';
 import type { RateLimitOptions } from '../rateLimiter';
@@ -25,6 +26,8 @@ export interface HttpThreadOptions {
    * @default {}
    */
   rateLimits?: RateLimitOptions | false;
+  /** The job schedules `admin.jobs.list` shows (see `RecsysServerOptions.jobSchedules`). */
+  jobSchedules?: Partial<JobSchedules>;
   /**
    * Called when the thread ends after it started listening and without `close()` (an uncaught
    * error): the process no longer serves HTTP. A failed start rejects instead.
@@ -41,6 +44,7 @@ export interface HttpThreadData {
   logLevel: string | undefined;
   fastQueries: boolean;
   rateLimits: RateLimitOptions | false;
+  jobSchedules: Partial<JobSchedules> | undefined;
   enginePort: MessagePort;
 }
 
@@ -89,6 +93,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     logLevel: options.logLevel,
     fastQueries: options.fastQueries ?? true,
     rateLimits: options.rateLimits ?? {},
+    jobSchedules: options.jobSchedules,
     enginePort: channel.port2,
   };
   const worker = new Worker(workerEntry(), {

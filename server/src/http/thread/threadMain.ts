@@ -19,7 +19,11 @@ try {
     database: db,
     log,
     engine: { remote: engines },
-    http: { fastQueries: data.fastQueries, rateLimits: data.rateLimits },
+    http: {
+      fastQueries: data.fastQueries,
+      rateLimits: data.rateLimits,
+      ...(data.jobSchedules ? { jobSchedules: data.jobSchedules } : {}),
+    },
     owned: [() => db.close()],
   });
   // A failed start has already released the runtime (the remote engine and the pool).

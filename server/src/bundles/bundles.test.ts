@@ -1,0 +1,264 @@
+import { bundleKeyOf } from '@recsys/engine/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+
+const HOUR = 3_600_000;
+const base = Date.now() - 48 * HOUR;
+const at = (h: number) => new Date(base + h * HOUR).toISOString();
+
+const catalog = [
+  { itemId: 'tent', title: 'Dome tent', price: 200, currency: 'EUR', category: 'tents' },
+  { itemId: 'pegs', title: 'Tent pegs', price: 10, currency: 'EUR', category: 'accessories' },
+  { itemId: 'mat', title: 'Sleeping mat', price: 40, currency: 'EUR', category: 'sleeping' },
+  { itemId: 'stove', title: 'Camp stove', price: 60, currency: 'EUR', category: 'cooking', available: false },
+  { itemId: 'kettle', title: 'Kettle', price: 30, currency: 'EUR', category: 'cooking' },
+];
+
+/** Orders of tent + pegs + mat, tent + stove (out of stock) and kettle alone. */
+function history() {
+  const events: Array<Record<string, unknown>> = [];
+  let n = 0;
+  const order = (itemIds: string[], user: string, h: number) => {
+    for (const itemId of itemIds) {
+      events.push({
+        eventId: `hist-${n++}`,
+        type: 'purchase',
+        itemId,
+        userId: user,
+        ts: at(h),
+        meta: { orderId: `order-${user}-${h}` },
+      });
+    }
+  };
+  for (let u = 0; u < 8; u++) order(['tent', 'pegs', 'mat'], `h${u}`, u);
+  for (let u = 0; u < 4; u++) order(['tent', 'pegs'], `p${u}`, 20 + u);
+  for (let u = 0; u < 10; u++) order(['tent', 'stove'], `s${u}`, 10 + u);
+  for (let u = 0; u < 3; u++) order(['kettle'], `k${u}`, 30 + u);
+  return events;
+}
+
+describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+  let stack: Awaited<ReturnType<typeof startTestServer>>;
+  let shop: TestTenant;
+
+  async function openShop(namespaceId: string, discountPercent?: number): Promise<TestTenant> {
+    const tenant = await stack.tenant(namespaceId);
+    await tenant.admin.items.upsert.mutate({ items: catalog });
+    await tenant.admin.events.batch.mutate({ events: history() });
+    if (discountPercent !== undefined) {
+      await tenant.admin.admin.config.save.mutate({
+        config: { bundle: { discountPercent } },
+        activate: true,
+      });
+    }
+    await stack.engines!.catchUp();
+    return tenant;
+  }
+
+  beforeAll(async () => {
+    database = await target.open();
+    stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
+    shop = await openShop('bundle-shop', 10);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+  });
+
+  it('recs.bundle answers a browser with the anchor and its co-purchase partners, reasons and the discounted price', async () => {
+    const res = await shop.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'visitor-1' });
+    expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.surface).toBe('bundle');
+    expect(res.items.map((i) => [i.itemId, i.role, i.rank])).toEqual([
+      ['tent', 'anchor', 1],
+      ['pegs', 'partner', 2],
+      ['mat', 'partner', 3],
+    ]);
+    expect(res.items[1]).toMatchObject({ title: 'Tent pegs', price: 10, currency: 'EUR' });
+    expect(res.items[1]!.reason.text).toMatch(/Often bought with Dome tent/);
+    expect(res.price).toEqual({
+      total: 250,
+      currency: 'EUR',
+      discountPercent: 10,
+      bundlePrice: 225,
+      savings: 25,
+    });
+  });
+
+  it('never puts the out-of-stock item in a bundle, however often it was bought with the anchor', async () => {
+    const res = await shop.admin.recs.bundle.query({ itemId: 'tent', maxItems: 4 });
+    expect(res.items.map((i) => i.itemId)).not.toContain('stove');
+  });
+
+  it('answers an item with no partner with an empty bundle and the reason, not an error', async () => {
+    const res = await shop.browser.recs.bundle.query({ itemId: 'kettle' });
+    expect(res).toMatchObject({ items: [], price: null, emptyReason: 'no-partners' });
+    expect(res.message).toMatch(/Kettle/);
+    const unknown = await shop.browser.recs.bundle.query({ itemId: 'no-such-item' });
+    expect(unknown.emptyReason).toBe('unknown-item');
+  });
+
+  it('logs a served bundle under surface bundle with its items, for attribution', async () => {
+    const res = await shop.browser.recs.bundle.query({
+      itemId: 'tent',
+      anonymousId: 'logged',
+      placement: 'pdp',
+    });
+    await stack.recLog!.flush();
+    const [row] = await database.query<{ surface: string; anonymous_id: string; items: unknown }>(
+      'SELECT surface, anonymous_id, items FROM rec_logs WHERE namespace_id = $1 AND request_id = $2',
+      ['bundle-shop', res.requestId],
+    );
+    expect(row).toMatchObject({ surface: 'bundle', anonymous_id: 'logged' });
+    const items = typeof row?.items === 'string' ? JSON.parse(row.items) : row?.items;
+    expect(items.map((i: { itemId: string }) => i.itemId)).toEqual(['tent', 'pegs', 'mat']);
+  });
+
+  it('refuses hostile input with a clear 4xx', async () => {
+    for (const input of [
+      { itemId: 'tent', maxItems: 9 },
+      { itemId: '' },
+      { itemId: 'tent', k: 5 },
+      { itemId: 'tent', filters: { priceBetween: [10, 1] } },
+      { itemId: 'x'.repeat(10_000) },
+    ]) {
+      await expect(shop.browser.recs.bundle.query(input as never)).rejects.toMatchObject({
+        data: { httpStatus: 400 },
+      });
+    }
+    await expect(shop.admin.admin.bundles.acceptance.query({ days: 0 })).rejects.toMatchObject({
+      data: { httpStatus: 400 },
+    });
+    await expect(shop.browser.admin.bundles.acceptance.query({})).rejects.toMatchObject({
+      data: { httpStatus: expect.any(Number) },
+      message: expect.stringMatching(/secret key/i),
+    });
+  });
+
+  it('counts a bundle shown, all of whose items were added and then bought, as accepted', async () => {
+    const accept = await openShop('bundle-accept');
+    const shown = await accept.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'buyer' });
+    const itemIds = shown.items.map((i) => i.itemId);
+    expect(itemIds).toHaveLength(3);
+    // Shown to someone else too, who added one item only.
+    const browsed = await accept.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'browser' });
+    await stack.recLog!.flush();
+    const meta = (requestId: string, rank: number) => ({
+      recommended: true,
+      requestId,
+      rank,
+      surface: 'bundle',
+      widget: 'bundle',
+    });
+    const now = new Date().toISOString();
+    await accept.browser.events.batch.mutate({
+      events: [
+        ...shown.items.map((item) => ({
+          eventId: `add-${item.itemId}`,
+          type: 'add' as const,
+          itemId: item.itemId,
+          anonymousId: 'buyer',
+          ts: now,
+          meta: meta(shown.requestId, item.rank),
+        })),
+        {
+          eventId: 'browser-add',
+          type: 'add' as const,
+          itemId: 'tent',
+          anonymousId: 'browser',
+          ts: now,
+          meta: meta(browsed.requestId, 1),
+        },
+      ],
+    });
+    const before = await accept.admin.admin.bundles.acceptance.query({ days: 1 });
+    expect(before.bundles).toEqual([
+      expect.objectContaining({ bundleKey: bundleKeyOf(itemIds), shown: 2, allAdded: 1, purchased: 0 }),
+    ]);
+    // The order comes from the shop's backend: no requestId, the same visitor.
+    await accept.admin.events.batch.mutate({
+      events: itemIds.map((itemId) => ({
+        eventId: `buy-${itemId}`,
+        type: 'purchase' as const,
+        itemId,
+        anonymousId: 'buyer',
+        ts: new Date().toISOString(),
+        meta: { orderId: 'order-buyer' },
+      })),
+    });
+    const after = await accept.admin.admin.bundles.acceptance.query({ days: 1 });
+    const [bundle] = after.bundles;
+    expect(bundle).toMatchObject({ shown: 2, allAdded: 1, purchased: 1, acceptance: 0.5, addAllRate: 0.5 });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(bundle!.days).toEqual([expect.objectContaining({ day: today, shown: 2, purchased: 1 })]);
+    expect(after.byDay).toEqual([
+      expect.objectContaining({ day: today, shown: 2, allAdded: 1, purchased: 1 }),
+    ]);
+    expect(after.totals).toMatchObject({ shown: 2, purchased: 1 });
+  });
+
+  it("counts neither another visitor's purchase nor one outside the purchase window", async () => {
+    const other = await openShop('bundle-other');
+    const shown = await other.browser.recs.bundle.query({
+      itemId: 'tent',
+      anonymousId: 'alice',
+      maxItems: 2,
+    });
+    await stack.recLog!.flush();
+    const ts = new Date().toISOString();
+    const events = (type: 'add' | 'purchase', anonymousId: string, meta: Record<string, unknown>) =>
+      shown.items.map((item) => ({
+        eventId: `${type}-${anonymousId}-${item.itemId}`,
+        type,
+        itemId: item.itemId,
+        anonymousId,
+        ts,
+        meta,
+      }));
+    await other.browser.events.batch.mutate({
+      events: events('add', 'alice', { recommended: true, requestId: shown.requestId, surface: 'bundle' }),
+    });
+    await other.admin.events.batch.mutate({ events: events('purchase', 'bob', { orderId: 'bob-order' }) });
+    const bobOnly = await other.admin.admin.bundles.acceptance.query({});
+    expect(bobOnly.totals).toMatchObject({ shown: 1, allAdded: 1, purchased: 0 });
+    await other.admin.events.batch.mutate({
+      events: events('purchase', 'alice', { orderId: 'alice-order' }),
+    });
+    expect((await other.admin.admin.bundles.acceptance.query({})).totals.purchased).toBe(1);
+    // Alice's order carries no requestId: with no window after the bundle was served it is not the bundle's.
+    expect(
+      (await other.admin.admin.bundles.acceptance.query({ purchaseWindowDays: 0 })).totals.purchased,
+    ).toBe(0);
+  });
+
+  it('makes acceptance 1 for a bundle whose every showing was added and bought with its requestId', async () => {
+    const solo = await openShop('bundle-solo');
+    const shown = await solo.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'solo', maxItems: 2 });
+    await stack.recLog!.flush();
+    const now = new Date().toISOString();
+    await solo.browser.events.batch.mutate({
+      events: shown.items.flatMap((item) =>
+        (['add', 'purchase'] as const).map((type) => ({
+          eventId: `${type}-${item.itemId}`,
+          type,
+          itemId: item.itemId,
+          anonymousId: 'solo',
+          ts: now,
+          meta: { recommended: true, requestId: shown.requestId, rank: item.rank, surface: 'bundle' },
+        })),
+      ),
+    });
+    const result = await solo.admin.admin.bundles.acceptance.query({});
+    expect(result.bundles).toEqual([
+      expect.objectContaining({
+        bundleKey: 'pegs + tent',
+        shown: 1,
+        allAdded: 1,
+        purchased: 1,
+        acceptance: 1,
+      }),
+    ]);
+  });
+});

@@ -1,0 +1,161 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BundleAcceptance } from '../bundles/acceptance';
+import { openDatabase } from '../db/client';
+import type { SeedQaResult } from '../lab/bundles/seedQa';
+import { startTestServer } from '../testing';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'recsys-bundles-'));
+
+async function recsys(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, RECSYS_URL: '', RECSYS_KEY: '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('recsys bundles', () => {
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('seed-qa seeds bundles whose acceptance the acceptance command reads back, the same on a second run', async () => {
+    const seeded = await recsys([
+      'bundles',
+      'seed-qa',
+      '--slug',
+      'qa-catalog',
+      '--days',
+      '3',
+      '--per-day',
+      '20',
+      '--json',
+    ]);
+    expect(seeded.stderr).not.toMatch(/Error/);
+    expect(seeded.code).toBe(0);
+    const first = JSON.parse(seeded.stdout) as SeedQaResult;
+    expect(first).toMatchObject({ namespaceId: 'qa-catalog', createdNamespace: true, bundlesServed: 60 });
+    expect(first.newlyRecorded).toBe(60);
+    expect(first.allAdded).toBeGreaterThan(0);
+    expect(first.purchased).toBeGreaterThan(0);
+    expect(first.purchased).toBeLessThanOrEqual(first.allAdded);
+
+    const read = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '3', '--json']);
+    expect(read.code).toBe(0);
+    const acceptance = JSON.parse(read.stdout) as BundleAcceptance;
+    expect(acceptance.totals).toMatchObject({
+      shown: 60,
+      allAdded: first.allAdded,
+      purchased: first.purchased,
+      acceptance: first.purchased / 60,
+    });
+    expect(acceptance.byDay).toHaveLength(3);
+    expect(acceptance.byDay.reduce((n, d) => n + d.shown, 0)).toBe(60);
+    expect(acceptance.bundles.length).toBeGreaterThan(1);
+    for (const b of acceptance.bundles) {
+      expect(b.itemIds.length).toBeGreaterThanOrEqual(2);
+      expect(b.bundleKey).toBe([...b.itemIds].sort().join(' + '));
+    }
+
+    // Deterministic: the same ids again, so nothing new is stored and the numbers stay.
+    const again = JSON.parse(
+      (
+        await recsys([
+          'bundles',
+          'seed-qa',
+          '--slug',
+          'qa-catalog',
+          '--days',
+          '3',
+          '--per-day',
+          '20',
+          '--json',
+        ])
+      ).stdout,
+    ) as SeedQaResult;
+    expect(again).toMatchObject({
+      createdNamespace: false,
+      newlyRecorded: 0,
+      bundleEvents: 0,
+      allAdded: first.allAdded,
+    });
+
+    const table = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '3']);
+    expect(table.stdout).toMatch(/all bundles\s+60\s+/);
+    expect(table.stdout).toMatch(/add-all rate\s+acceptance/);
+  }, 120_000);
+
+  it('reads acceptance through a running server with --url and a secret key', async () => {
+    const database = await openDatabase({ dataDir: 'memory://' });
+    await database.migrate();
+    const stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
+    try {
+      const shop = await stack.tenant('cli-bundles');
+      await shop.admin.items.upsert.mutate({
+        items: ['a', 'b'].map((itemId) => ({ itemId, title: itemId, price: 5, currency: 'EUR' })),
+      });
+      await shop.admin.events.batch.mutate({
+        events: [0, 1].flatMap((o) =>
+          ['a', 'b'].map((itemId) => ({
+            eventId: `o${o}-${itemId}`,
+            type: 'purchase' as const,
+            itemId,
+            userId: `u${o}`,
+            ts: new Date().toISOString(),
+            meta: { orderId: `o${o}` },
+          })),
+        ),
+      });
+      await stack.engines!.catchUp();
+      const served = await shop.browser.recs.bundle.query({ itemId: 'a', anonymousId: 'cli' });
+      expect(served.items.map((i) => i.itemId)).toEqual(['a', 'b']);
+      await stack.recLog!.flush();
+      const remote = await recsys([
+        'bundles',
+        'acceptance',
+        '--url',
+        stack.url,
+        '--key',
+        shop.secretKey,
+        '--json',
+      ]);
+      expect(remote.code).toBe(0);
+      const result = JSON.parse(remote.stdout) as BundleAcceptance;
+      expect(result.bundles).toEqual([
+        expect.objectContaining({ bundleKey: 'a + b', shown: 1, allAdded: 0, purchased: 0, acceptance: 0 }),
+      ]);
+      const publishable = await recsys([
+        'bundles',
+        'acceptance',
+        '--url',
+        stack.url,
+        '--key',
+        shop.publishableKey,
+      ]);
+      expect(publishable.code).toBe(2);
+      expect(publishable.stderr).toMatch(/secret key/);
+    } finally {
+      await stack.close();
+      await database.close();
+    }
+  }, 60_000);
+
+  it('refuses a bad --days and a missing namespace with exit 2 and what to do', async () => {
+    const days = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '0']);
+    expect(days.code).not.toBe(0);
+    expect(days.stderr).toMatch(/whole number from 1 to 366/);
+    const none = await recsys(['bundles', 'acceptance']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/-n <id>/);
+  }, 60_000);
+});

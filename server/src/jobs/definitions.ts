@@ -1,0 +1,155 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { type PruneResult, pruneRecLogs, pruneTraces } from '../db/retention';
+import { experiments } from '../db/schema';
+import { checkNamespaceGuardrails } from '../experiments/guardrails';
+import type { Logger } from '../obs/logger';
+
+/** What a job run gets. */
+export interface JobContext {
+  database: Database;
+  log: Logger;
+  /** The instant the run is for (its slot, or the moment a manual run was asked for). */
+  now: Date;
+  /** Report what would be done and change nothing. */
+  dryRun: boolean;
+  /** Only this namespace; every namespace when undefined. */
+  namespaceId: string | undefined;
+  /** Aborted when the process shuts down: a job stops at its next safe point (between batches). */
+  signal: AbortSignal;
+  /** Called after the guardrail job paused an experiment (the server drops its cached running ones). */
+  onExperimentPaused?: ((namespaceId: string, experimentId: string) => void) | undefined;
+}
+
+/** What a job run did, as a sentence in all and per namespace. */
+export interface JobReport {
+  /** e.g. "deleted 1,204 traces", "would pause 1 experiment" */
+  summary: string;
+  /** The same for each namespace it touched (what that namespace's key is shown). */
+  byNamespace: Record<string, string>;
+}
+
+/** A recurring job. */
+export interface JobDefinition {
+  name: string;
+  description: string;
+  /** Cron expression (5 fields, or 6 with seconds first), read in UTC. */
+  defaultSchedule: string;
+  run(context: JobContext): Promise<JobReport>;
+}
+
+const count = (n: number, one: string, many = `${one}s`) =>
+  `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+async function namespacesWithRunningExperiments(database: Database, namespaceId: string | undefined) {
+  const rows = await database.db
+    .selectDistinct({ namespaceId: experiments.namespaceId })
+    .from(experiments)
+    .where(
+      and(
+        eq(experiments.status, 'running'),
+        namespaceId === undefined ? undefined : eq(experiments.namespaceId, namespaceId),
+      ),
+    )
+    .orderBy(asc(experiments.namespaceId));
+  return rows.map((r) => r.namespaceId);
+}
+
+/**
+ * Evaluates the guardrails of every running experiment, namespace by namespace, with the same
+ * check as `admin.experiments.checkGuardrails`: a breach that persists for the experiment's
+ * `consecutive` evaluations pauses it and calls its webhook.
+ */
+export const guardrailsJob: JobDefinition = {
+  name: 'guardrails',
+  description:
+    'evaluate the guardrails of every running experiment; a breach that persists pauses the experiment',
+  defaultSchedule: '*/5 * * * *',
+  async run(ctx) {
+    const byNamespace: Record<string, string> = {};
+    let evaluated = 0;
+    let breaching = 0;
+    const paused: string[] = [];
+    for (const namespaceId of await namespacesWithRunningExperiments(ctx.database, ctx.namespaceId)) {
+      // Between namespaces, never inside one experiment's check (a pause and its webhook go together).
+      ctx.signal.throwIfAborted();
+      const checks = await checkNamespaceGuardrails(ctx.database, namespaceId, {
+        log: ctx.log,
+        dryRun: ctx.dryRun,
+        ...(ctx.onExperimentPaused ? { onPaused: ctx.onExperimentPaused } : {}),
+      });
+      const here = checks.filter((c) => c.paused || c.wouldPause).map((c) => c.experimentId);
+      const breachingHere = checks.filter((c) => c.breaches.length > 0).length;
+      evaluated += checks.length;
+      breaching += breachingHere;
+      paused.push(...here.map((id) => `${namespaceId}/${id}`));
+      byNamespace[namespaceId] = describeGuardrails(ctx.dryRun, checks.length, breachingHere, here);
+    }
+    const namespaces = Object.keys(byNamespace).length;
+    const summary =
+      evaluated === 0
+        ? 'no running experiments'
+        : `${describeGuardrails(ctx.dryRun, evaluated, breaching, paused)} in ${count(namespaces, 'namespace')}`;
+    return { summary, byNamespace };
+  },
+};
+
+function describeGuardrails(dryRun: boolean, evaluated: number, breaching: number, paused: string[]) {
+  const parts = [`evaluated ${count(evaluated, 'running experiment')}`];
+  if (breaching) parts.push(`${breaching} breaching`);
+  if (paused.length) parts.push(`${dryRun ? 'would pause' : 'paused'} ${paused.join(', ')}`);
+  return parts.join(', ');
+}
+
+function retentionJob(
+  name: string,
+  noun: string,
+  defaultSchedule: string,
+  description: string,
+  prune: (database: Database, options: Parameters<typeof pruneTraces>[1]) => Promise<PruneResult>,
+): JobDefinition {
+  return {
+    name,
+    description,
+    defaultSchedule,
+    async run(ctx) {
+      const result = await prune(ctx.database, {
+        namespaceId: ctx.namespaceId,
+        now: ctx.now,
+        dryRun: ctx.dryRun,
+        signal: ctx.signal,
+      });
+      const verb = ctx.dryRun ? 'would delete' : 'deleted';
+      const byNamespace: Record<string, string> = {};
+      for (const [namespaceId, n] of Object.entries(result.byNamespace)) {
+        byNamespace[namespaceId] = `${verb} ${count(n, noun)}`;
+      }
+      return { summary: `${verb} ${count(result.deleted, noun)}`, byNamespace };
+    },
+  };
+}
+
+/** Deletes decision traces past each namespace's `traceRetentionDays` (default 30), in batches. */
+export const traceRetentionJob = retentionJob(
+  'trace-retention',
+  'trace',
+  '10 * * * *',
+  "delete decision traces older than each namespace's traceRetentionDays (default 30)",
+  pruneTraces,
+);
+
+/** Deletes served lists past each namespace's `recLogRetentionDays` (default 90), in batches. */
+export const recLogRetentionJob = retentionJob(
+  'rec-log-retention',
+  'served list',
+  '40 * * * *',
+  "delete served lists (rec_logs) older than each namespace's recLogRetentionDays (default 90), except those of experiments not completed",
+  pruneRecLogs,
+);
+
+/** The jobs every `recsys serve` schedules. */
+export const BUILT_IN_JOBS: readonly JobDefinition[] = [guardrailsJob, traceRetentionJob, recLogRetentionJob];
+
+/** Their names, as `admin.jobs.*` and `recsys jobs` accept them. */
+export const JOB_NAMES = ['guardrails', 'trace-retention', 'rec-log-retention'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
