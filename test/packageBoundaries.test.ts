@@ -38,4 +38,27 @@ describe('package boundaries', () => {
       expect(engineImports).toEqual([]);
     }
   });
+
+  it('keeps the admin console a browser app: server types only, and out of the storefront bundles', () => {
+    const consoleImports = imports('server/console/src');
+    expect(consoleImports.length).toBeGreaterThan(0);
+    // Only relative imports, Preact, the tRPC client and the shared vocabulary are bundled.
+    const allowed =
+      /^(\.{1,2}\/(?!\.\.\/)|preact($|\/)|@trpc\/client$|@trpc\/server$|@recsys\/protocol$|@recsys\/server$)/;
+    expect(consoleImports.filter(({ from }) => !allowed.test(from))).toEqual([]);
+    // The server is reached over HTTP: its modules are imported for their types and never bundled.
+    const valueImports = readdirSync(join(root, 'server/console/src'), {
+      recursive: true,
+      withFileTypes: true,
+    })
+      .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
+      .flatMap((e) => readFileSync(join(e.parentPath, e.name), 'utf8').split('\n'))
+      .filter(
+        (line) => /from '@(recsys\/server|trpc\/server)'/.test(line) && !line.startsWith('import type'),
+      );
+    expect(valueImports).toEqual([]);
+    for (const dir of ['sdk', 'widgets', 'examples/storefront']) {
+      expect(imports(`${dir}/src`).filter(({ from }) => from.includes('console'))).toEqual([]);
+    }
+  });
 });

@@ -63,6 +63,17 @@ export {
   saveProfile,
   validateEngineConfig,
 } from './config';
+export { actorOf, listOperatorChanges } from './console/audit';
+export { type ConsoleOptions, defaultConsoleDir } from './console/consoleRoutes';
+export {
+  addOperator,
+  listOperators,
+  MIN_PASSWORD_LENGTH,
+  type OperatorInfo,
+  type OperatorRole,
+  removeOperator,
+} from './console/operators';
+export { CSRF_HEADER } from './console/sessions';
 export { type RestoreOptions, type RestoreSummary, restoreBackup } from './db/backup/restoreBackup';
 export { type BackupOptions, type BackupSummary, writeBackup } from './db/backup/writeBackup';
 export { type Database, type DatabaseOptions, openDatabase } from './db/client';

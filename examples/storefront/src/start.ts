@@ -16,6 +16,10 @@ const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const [localhost, ...others] = shop.origins;
 console.log(`\nThe demo shop is ready (${seconds} s): ${localhost}/`);
 for (const origin of others) console.log(`  also: ${origin}/`);
+console.log(`\nAdmin console: ${localhost}/admin/`);
+console.log(
+  `  shop ${shop.console.namespace}, operator ${shop.console.name}, password ${shop.console.password} (role admin; kept in the data folder's demo.json)`,
+);
 console.log('Press Ctrl+C to stop.');
 
 let stopping = false;

@@ -1,15 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { createNodeClient, signUserToken } from '@recsys/sdk/node';
 import {
   type AppRouter,
+  addOperator,
   createApiKey,
   createLogger,
   createNamespace,
   type EmbeddingsSetting,
   getNamespace,
   type Logger,
+  listOperators,
   type RunningRecsys,
   startRecsys,
 } from '@recsys/server';
@@ -105,6 +108,8 @@ export interface RunningStorefront {
   recsys: RunningRecsys;
   /** True when this start created the demo data. */
   seeded: boolean;
+  /** The admin console and the demo operator (role admin) this start made sure exists. */
+  console: { url: string; namespace: string; name: string; password: string };
   close(): Promise<void>;
 }
 
@@ -113,6 +118,8 @@ interface DemoState {
   secretKey?: string;
   /** Publishable key per set of allowed origins (space-separated). */
   publishableKeys?: Record<string, string>;
+  /** The demo admin's console password (operators are stored with scrypt hashes only). */
+  consolePassword?: string;
   seededAt?: string;
 }
 
@@ -245,6 +252,19 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
       ).key;
       state.publishableKeys[originsKey] = publishableKey;
     }
+    // A demo operator for the admin console; the password is kept beside the keys, like them.
+    const consoleName = 'demo-admin';
+    const operators = await listOperators(database, namespaceId);
+    if (!state.consolePassword || !operators.some((o) => o.name === consoleName && o.role === 'admin')) {
+      state.consolePassword = randomBytes(18).toString('base64url');
+      await addOperator(database, namespaceId, {
+        name: consoleName,
+        role: 'admin',
+        password: state.consolePassword,
+        replace: true,
+      });
+    }
+    const consolePassword = state.consolePassword;
     await writeState(stateFile, state);
 
     progress('Computing item embeddings …');
@@ -278,6 +298,12 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
       catalog,
       recsys,
       seeded,
+      console: {
+        url: `http://127.0.0.1:${port}/admin/`,
+        namespace: namespaceId,
+        name: consoleName,
+        password: consolePassword,
+      },
       close: () => recsys.close(),
     };
   } catch (error) {

@@ -60,6 +60,18 @@ const cases: Record<string, Case> = {
   'admin.config.activate': { type: 'mutation', access: 'secret', input: { version: 1 } },
   'admin.config.rollback': { type: 'mutation', access: 'secret', input: {} },
   'admin.keys.list': { type: 'query', access: 'secret', input: {} },
+  'admin.operators.list': { type: 'query', access: 'secret', input: {} },
+  'admin.operators.add': {
+    type: 'mutation',
+    access: 'secret',
+    input: { name: 'access-op', role: 'viewer', replace: true },
+  },
+  'admin.operators.remove': {
+    type: 'mutation',
+    access: 'secret',
+    input: { name: 'nobody' },
+    secretStatus: 404,
+  },
   'admin.keys.create': {
     type: 'mutation',
     access: 'secret',

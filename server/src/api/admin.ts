@@ -14,6 +14,7 @@ import { bundlesRouter } from './bundles';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 import { jobsRouter } from './jobs';
+import { operatorsRouter } from './operators';
 import { overridesRouter, rulesRouter } from './rules';
 import { tracesRouter } from './traces';
 
@@ -112,13 +113,20 @@ const keysRouter = router({
         })
         .strict(),
     )
-    .mutation(({ ctx, input }) =>
-      createApiKey(ctx.services.database, ctx.principal.namespaceId, {
+    .mutation(({ ctx, input }) => {
+      if (ctx.principal.operator && input.kind === 'secret') {
+        // The console never handles secret keys: one shown in a browser could be kept by it.
+        throw new UserError(
+          'FORBIDDEN',
+          'The admin console creates publishable keys only; create secret keys on the server with `recsys keys create --kind secret`, so they never pass through a browser.',
+        );
+      }
+      return createApiKey(ctx.services.database, ctx.principal.namespaceId, {
         kind: input.kind,
         allowedOrigins: input.allowedOrigins,
         ...(input.label === undefined ? {} : { label: input.label }),
-      }),
-    ),
+      });
+    }),
   /** Replaces the allowed origins of a publishable key. */
   setOrigins: secretProcedure
     .input(z.object({ keyId, allowedOrigins: origins.min(1, 'give at least one origin') }).strict())
@@ -160,6 +168,7 @@ export const adminRouter = router({
   traces: tracesRouter,
   rules: rulesRouter,
   overrides: overridesRouter,
+  operators: operatorsRouter,
   jobs: jobsRouter,
   bundles: bundlesRouter,
 });

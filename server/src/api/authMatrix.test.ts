@@ -73,6 +73,10 @@ const POLICY: Record<string, Procedure> = {
   'admin.config.activate': P('secret'),
   'admin.config.rollback': P('secret', 'none', [200, 409]),
   'admin.keys.list': P('secret'),
+  'admin.operators.list': P('secret'),
+  'admin.operators.add': P('secret'),
+  // 404: the operator the matrix names does not exist (state, not access).
+  'admin.operators.remove': P('secret', 'none', [200, 404]),
   'admin.keys.create': P('secret'),
   // 404: the key id the matrix names does not exist (state, not access).
   'admin.keys.setOrigins': P('secret', 'none', [200, 404]),
@@ -250,6 +254,9 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.config.activate': { version: 1 },
       'admin.config.rollback': {},
       'admin.keys.list': {},
+      'admin.operators.list': {},
+      'admin.operators.add': { name: 'matrix-op', role: 'viewer', replace: true },
+      'admin.operators.remove': { name: 'matrix-nobody' },
       'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.setOrigins': { keyId: '0000000000000000', allowedOrigins: ['https://matrix.example'] },
       'admin.keys.revoke': { keyId: '0000000000000000' },

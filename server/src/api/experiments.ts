@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Principal } from '../auth/keyResolver';
+import { actorOf } from '../console/audit';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
 import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
 import { experimentResults } from '../experiments/results';
@@ -13,6 +15,9 @@ import {
 import { pgText } from '../ingest/contracts/pgSafe';
 import { type Context, router, secretProcedure } from './init';
 
+/** The trail's actor: the key id (as before consoles existed), or `operator:<name>` for a session. */
+const experimentActor = (principal: Principal) => (principal.operator ? actorOf(principal) : principal.keyId);
+
 const byId = z.object({ id: experimentIdSchema }).strict();
 const withReason = z.object({ id: experimentIdSchema, reason: pgText().max(2_000).optional() }).strict();
 
@@ -25,7 +30,7 @@ const step = (action: ExperimentAction) =>
       namespaceId,
       input.id,
       action,
-      ctx.principal.keyId,
+      experimentActor(ctx.principal),
       input.reason === undefined ? {} : { reason: input.reason },
     );
     forgetRunning(ctx, namespaceId);
@@ -42,7 +47,12 @@ export const experimentsRouter = router({
   create: secretProcedure
     .input(createExperimentSchema)
     .mutation(({ ctx, input }) =>
-      createExperiment(ctx.services.database, ctx.principal.namespaceId, input, ctx.principal.keyId),
+      createExperiment(
+        ctx.services.database,
+        ctx.principal.namespaceId,
+        input,
+        experimentActor(ctx.principal),
+      ),
     ),
   /** Every experiment, newest first. */
   list: secretProcedure

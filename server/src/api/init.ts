@@ -2,6 +2,8 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { AuthFailure, Principal } from '../auth/keyResolver';
 import { proveUserId, type UserIdProof } from '../auth/userProof';
+import { recordOperatorChange } from '../console/audit';
+import { requiredRole, roleRefusal } from '../console/roles';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import {
   DATABASE_UNAVAILABLE_MESSAGE,
@@ -97,7 +99,7 @@ export const createCallerFactory = t.createCallerFactory;
  * tRPC middleware level copies the call's options and context, a measurable share of a request
  * that takes well under a millisecond.
  */
-export const keyedProcedure = t.procedure.use(async ({ ctx, path, next }) => {
+export const keyedProcedure = t.procedure.use(async ({ ctx, path, type, next, getRawInput }) => {
   const start = performance.now();
   const observe = (code: string) => ctx.metrics.observe(path, code, (performance.now() - start) / 1000);
   const auth = ctx.auth;
@@ -117,9 +119,21 @@ export const keyedProcedure = t.procedure.use(async ({ ctx, path, next }) => {
     observe(refused.code);
     throw refused;
   }
+  const operator = auth.operator;
+  if (operator !== undefined) {
+    // A console session: its role decides, procedure by procedure (see console/roles.ts).
+    const refusal = roleRefusal(operator.role, path, type);
+    if (refusal !== undefined) {
+      observe('FORBIDDEN');
+      throw new TRPCError({ code: 'FORBIDDEN', message: refusal });
+    }
+  }
   // tRPC merges this into the context itself; spreading ctx here would copy it twice per request.
   const result = await next({ ctx: { principal: auth } });
   if (result.ok) {
+    if (operator !== undefined && requiredRole(path, type) !== 'viewer') {
+      await recordOperatorChange(ctx.services.database, { ...auth, operator }, path, await getRawInput());
+    }
     observe('OK');
     return result;
   }

@@ -1,6 +1,8 @@
 import { type RuleDefinition, validateRule } from '@recsys/engine';
 import { SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
+import type { Principal } from '../auth/keyResolver';
+import { actorOf as actorOfPrincipal } from '../console/audit';
 import { idSchema } from '../ingest/contracts/common';
 import { pgText, refinePgJson } from '../ingest/contracts/pgSafe';
 import {
@@ -38,8 +40,8 @@ const ruleId = pgText()
   .max(128, 'rule ids are at most 128 characters; see admin.rules.list');
 const note = pgText().max(2_000).optional();
 
-/** Who made a change, as the audit trail records it. */
-const actorOf = (ctx: Context & { principal: { keyId: string } }) => `key:${ctx.principal.keyId}`;
+/** Who made a change, as the audit trail records it: `key:<keyId>` or `operator:<name>`. */
+const actorOf = (ctx: Context & { principal: Principal }) => actorOfPrincipal(ctx.principal);
 
 /**
  * This process applies the change before answering (where its engines share the thread), so the

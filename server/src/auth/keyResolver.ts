@@ -12,6 +12,11 @@ export interface Principal {
   kind: KeyKind;
   keyId: string;
   settings: NamespaceSettings;
+  /**
+   * Set when the request is an admin-console session (a cookie), not a key: who signed in and
+   * with which role. Such a principal reaches `admin.*` only, as far as its role allows.
+   */
+  operator?: { name: string; role: 'viewer' | 'operator' | 'admin' };
 }
 
 export type AuthFailure = { code: 'UNAUTHORIZED' | 'FORBIDDEN'; message: string };

@@ -11,6 +11,7 @@ import { registerForgetCommand } from './forget';
 import { registerJobsCommand } from './jobs';
 import { registerKeysCommand } from './keys';
 import { registerModelCommand } from './model';
+import { registerOperatorsCommand } from './operators';
 import { registerResetCommand } from './reset';
 import { registerRulesCommands } from './rules';
 import { registerScenariosCommand } from './scenarios';
@@ -158,6 +159,7 @@ ns.command('list')
   );
 
 registerKeysCommand(program, globals);
+registerOperatorsCommand(program, globals);
 registerBackupCommands(program, globals);
 registerServeCommand(program, globals);
 

@@ -5,6 +5,7 @@ import {
   boolean,
   customType,
   doublePrecision,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -370,6 +371,72 @@ export const ruleChanges = pgTable(
   (t) => [
     primaryKey({ columns: [t.namespaceId, t.id] }),
     index('rule_changes_ns_rule_idx').on(t.namespaceId, t.ruleId),
+  ],
+);
+
+export const OPERATOR_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+/**
+ * People who sign in to the admin console (`/admin`), per namespace, with a role: `viewer` reads,
+ * `operator` also changes rules, overrides, experiments and configuration, `admin` also keys.
+ * Passwords are stored as scrypt hashes (`scrypt$N$r$p$salt$hash`), never in clear.
+ */
+export const operators = pgTable(
+  'operators',
+  {
+    namespaceId: text('namespace_id')
+      .notNull()
+      .references(() => namespaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    role: text('role', { enum: OPERATOR_ROLES }).notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.name] })],
+);
+
+/**
+ * Console sessions: the cookie holds a random id; only its sha-256 is stored, so a copy of this
+ * table signs nobody in. Removing an operator ends their sessions (cascade).
+ */
+export const operatorSessions = pgTable(
+  'operator_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    namespaceId: text('namespace_id').notNull(),
+    operatorName: text('operator_name').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    foreignKey({
+      columns: [t.namespaceId, t.operatorName],
+      foreignColumns: [operators.namespaceId, operators.name],
+    }).onDelete('cascade'),
+    index('operator_sessions_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/**
+ * Every change made through a console session: which operator, when, which procedure, with what
+ * input. Rules and experiments also name the operator in their own trails (`operator:<name>`);
+ * this table covers the changes that have no trail of their own (keys, configuration).
+ */
+export const operatorAudit = pgTable(
+  'operator_audit',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    operatorName: text('operator_name').notNull(),
+    role: text('role').notNull(),
+    procedure: text('procedure').notNull(),
+    input: jsonb('input').$type<unknown>(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespaceId, t.id] }),
+    index('operator_audit_ns_created_idx').on(t.namespaceId, t.createdAt),
   ],
 );
 

@@ -126,6 +126,15 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   },
   'admin.config.activate': { input: { version: 'SAVED' }, body: { version: 1, previous: 1 } },
   'admin.config.rollback': { body: { version: 1, previous: 1 } },
+  'admin.operators.list': { input: {}, body: [] },
+  'admin.operators.add': {
+    input: { name: 'rest-op', role: 'viewer' },
+    body: {
+      operator: { namespaceId: 'rest', name: 'rest-op', role: 'viewer', createdAt: anyString },
+      password: anyString,
+    },
+  },
+  'admin.operators.remove': { input: { name: 'rest-op' }, body: { name: 'rest-op', removed: true } },
   'admin.keys.list': {
     body: [expect.objectContaining({ kind: 'secret' }), expect.objectContaining({ kind: 'publishable' })],
   },

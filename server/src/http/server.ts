@@ -14,6 +14,8 @@ import { REST_PREFIX } from '../api/openapi';
 import { appRouter } from '../api/router';
 import type { AppServices } from '../api/services';
 import { type AuthFailure, createKeyResolver, type Principal } from '../auth/keyResolver';
+import { type ConsoleOptions, createConsoleRoutes } from '../console/consoleRoutes';
+import { resolveSession, sessionIdOf } from '../console/sessions';
 import type { Database } from '../db/client';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '../errors';
@@ -29,6 +31,7 @@ import { TRACE_HEADER } from '../traces/storedTrace';
 import { createApiReference } from './apiReference';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
 import { createBundleHandler, defaultBundleDirs } from './bundles';
+import { createClientIp } from './clientIp';
 import { createCollectHandler } from './collect';
 import { applyCors, requestOrigin } from './cors';
 import { bearerToken, hasSecretKeyInUrl, SECRET_KEY_IN_URL_MESSAGE } from './credentials';
@@ -84,6 +87,12 @@ export interface RecsysServerOptions {
    * @default defaultBundleDirs(): `RECSYS_BUNDLE_DIRS`, else the workspace's `sdk/dist` and `widgets/dist`
    */
   bundleDirs?: readonly string[] | false;
+  /**
+   * The admin console at `/admin` (sign-in, sessions, the app; see `ConsoleOptions`); `false` serves
+   * none, and then no cookie reaches `/trpc` either.
+   * @default {} (the built app from `defaultConsoleDir()`, 12-hour sessions)
+   */
+  console?: Omit<ConsoleOptions, 'clientIp'> | false;
   /**
    * The job schedules this process was configured with, shown by `admin.jobs.list` (the scheduler
    * itself runs in the runtime, see `composeRuntime`).
@@ -233,11 +242,27 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const apiReference = createApiReference(appRouter);
   const bundleDirs = options.bundleDirs === false ? [] : (options.bundleDirs ?? defaultBundleDirs());
   const bundles = createBundleHandler(bundleDirs);
+  const consoleRoutes =
+    options.console === false
+      ? undefined
+      : createConsoleRoutes(options.database, {
+          ...options.console,
+          clientIp: limiter?.clientIp ?? createClientIp(false),
+        });
 
-  /** The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved. */
-  function resolveKey(req: IncomingMessage, url: URL | undefined, origin = requestOrigin(req)) {
+  /**
+   * The request's key, from the header (and, on `/v1/collect`, from `?key=`), resolved; without a
+   * key, a console session cookie on `/trpc` (never on REST or the collector).
+   */
+  function resolveKey(
+    req: IncomingMessage,
+    url: URL | undefined,
+    origin = requestOrigin(req),
+  ): Promise<Principal | AuthFailure | undefined> {
     const key = url?.searchParams.get('key') ?? bearerToken(req.headers.authorization);
-    return key ? services.keys.resolve(key, origin) : Promise.resolve(undefined);
+    if (key) return services.keys.resolve(key, origin);
+    const session = consoleRoutes && req.url?.startsWith('/trpc/') ? sessionIdOf(req) : undefined;
+    return session ? resolveSession(options.database, req, session) : Promise.resolve(undefined);
   }
 
   /** 429 in the shape the route's clients read: tRPC's error envelope, or the collector's. */
@@ -417,6 +442,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       }
       if (apiReference(req, res, path)) return;
       if (bundles.handle(req, res, path)) return;
+      if (consoleRoutes && (await consoleRoutes.handle(req, res, path, requestId))) return;
       if (options.fallback && (await options.fallback(req, res))) return;
       const bundle = /^\/static\/(recsys[\w.-]*\.js)$/.exec(path)?.[1];
       sendJson(res, 404, {

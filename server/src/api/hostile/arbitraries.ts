@@ -203,6 +203,9 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.config.activate': { version: 1 },
   'admin.config.rollback': {},
   'admin.keys.list': {},
+  'admin.operators.list': {},
+  'admin.operators.add': { name: 'hostile-op', role: 'viewer', replace: true },
+  'admin.operators.remove': { name: 'hostile-nobody' },
   'admin.keys.create': { kind: 'publishable', allowedOrigins: ['https://h.example'], label: 'hostile' },
   // Ids of no key: the suite's own keys must keep working.
   'admin.keys.setOrigins': { keyId: '0123456789abcdef', allowedOrigins: ['https://h.example'] },

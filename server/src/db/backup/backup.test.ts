@@ -8,6 +8,8 @@ import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../auth/namespaces';
 import { saveConfig } from '../../config';
+import { addOperator } from '../../console/operators';
+import { createSession } from '../../console/sessions';
 import { createExperiment, transitionExperiment } from '../../experiments/store';
 import { forgetUser } from '../../ingest/forget';
 import { aliasUser } from '../../ingest/users';
@@ -105,6 +107,17 @@ async function seedEveryTable(database: Database) {
     { note: 'Grüße' },
   );
   await setRuleEnabled(database, 'shop', 'winter', false, 'test');
+  // Console operators, a session (only its id's hash is stored) and a recorded change.
+  await addOperator(database, 'shop', {
+    name: 'ops@shop.test',
+    role: 'operator',
+    password: 'a long passphrase',
+  });
+  await createSession(database, 'shop', 'ops@shop.test');
+  await database.query(
+    `INSERT INTO operator_audit (namespace_id, operator_name, role, procedure, input)
+     VALUES ('shop', 'ops@shop.test', 'operator', 'admin.rules.disable', '{"ruleId":"winter","note":"Grüße"}')`,
+  );
   // A trace keeps its hashes, arrays and nested numbers; the namespace's salt travels with it.
   await database.query(
     `INSERT INTO rec_traces (namespace_id, request_id, surface, anonymous_hash, config_version, item_ids, rule_ids, trace)

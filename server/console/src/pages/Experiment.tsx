@@ -1,0 +1,209 @@
+import { type Outputs, trpc } from '../api';
+import { BASE } from '../router';
+import { DataTable, Empty, ErrorBox, Loading, Notice, Page, Show, useAction, useAsync, When } from '../ui';
+
+type Results = Outputs['admin']['experiments']['results'];
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
+const signedPct = (x: number | null) => (x === null ? '…' : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`);
+
+/**
+ * A lift and its always-valid interval as a horizontal bar around zero, with the numbers in text
+ * beside it (the drawing is decoration for sighted readers; the text is what is read out).
+ */
+function IntervalBar(props: {
+  estimate: number | null;
+  ci: [number | null, number | null];
+  significant: boolean;
+}) {
+  const [lo, hi] = props.ci;
+  const span = Math.max(0.05, Math.abs(lo ?? 0), Math.abs(hi ?? 0), Math.abs(props.estimate ?? 0));
+  const x = (v: number) => 100 + (v / span) * 95;
+  return (
+    <span class="interval">
+      <svg viewBox="0 0 200 16" width="160" height="16" aria-hidden="true" focusable="false">
+        <line x1="100" y1="0" x2="100" y2="16" class="zero" />
+        {lo !== null && hi !== null && (
+          <rect
+            x={x(lo)}
+            y="5"
+            width={Math.max(1, x(hi) - x(lo))}
+            height="6"
+            class={props.significant ? 'ci sig' : 'ci'}
+          />
+        )}
+        {props.estimate !== null && <circle cx={x(props.estimate)} cy="8" r="3.5" class="est" />}
+      </svg>
+      <span>
+        {signedPct(props.estimate)} ({signedPct(lo)} to {signedPct(hi)})
+        {props.significant ? ', significant' : ''}
+      </span>
+    </span>
+  );
+}
+
+function ResultsView(props: { results: Results }) {
+  const r = props.results;
+  return (
+    <>
+      <p>
+        Sample ratio:{' '}
+        {r.srm.mismatch ? (
+          <strong class="bad">
+            mismatch (p = {r.srm.pValue.toFixed(4)}): assignment or logging is broken; do not trust the
+            results
+          </strong>
+        ) : (
+          <>as configured (p = {r.srm.pValue.toFixed(3)})</>
+        )}
+        .
+        {r.plannedVisitorsPerVariant !== null && (
+          <> Planned: {r.plannedVisitorsPerVariant.toLocaleString()} visitors per variant.</>
+        )}
+      </p>
+      <DataTable
+        caption="Exposures and rates per variant"
+        columns={['Variant', 'Lists', 'Visitors', 'CTR', 'Add to cart', 'Conversion']}
+      >
+        {r.variants.map((v) => (
+          <tr key={v.key}>
+            <th scope="row">
+              {v.key}
+              {v.key === r.control ? ' (control)' : ''}
+            </th>
+            <td>{v.lists.toLocaleString()}</td>
+            <td>{v.visitors.toLocaleString()}</td>
+            <td>{pct(v.metrics.ctr)}</td>
+            <td>{pct(v.metrics.addToCartRate)}</td>
+            <td>{pct(v.metrics.conversionRate)}</td>
+          </tr>
+        ))}
+      </DataTable>
+      {r.comparisons.length > 0 && (
+        <DataTable
+          caption="Lift against the control, with always-valid 95 % intervals"
+          columns={['Variant', 'Metric', 'Control', 'Variant', 'Relative lift']}
+        >
+          {r.comparisons.map((c) => (
+            <tr key={c.variant + c.metric}>
+              <th scope="row">{c.variant}</th>
+              <td>
+                {c.metric}
+                {c.metric === r.experiment.primaryMetric ? ' (primary)' : ''}
+              </td>
+              <td>{c.control === null ? '—' : Number(c.control.toFixed(4))}</td>
+              <td>{c.treatment === null ? '—' : Number(c.treatment.toFixed(4))}</td>
+              <td>
+                {c.lift ? (
+                  <IntervalBar estimate={c.lift.estimate} ci={c.lift.ci} significant={c.lift.significant} />
+                ) : (
+                  (c.note ?? '—')
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      {r.notes.length > 0 && (
+        <ul class="notes">
+          {r.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+      <p class="sub">
+        Computed <When at={r.computedAt} />.
+      </p>
+    </>
+  );
+}
+
+/** One experiment: status with pause/resume, results, and who changed what. */
+export function ExperimentPage(props: { id: string; canWrite: boolean }) {
+  const experiment = useAsync(() => trpc.admin.experiments.get.query({ id: props.id }), [props.id]);
+  const results = useAsync(() => trpc.admin.experiments.results.query({ id: props.id }), [props.id]);
+  const action = useAction();
+  const back = (
+    <p>
+      <a href={`${BASE}/experiments`}>← All experiments</a>
+    </p>
+  );
+
+  async function step(kind: 'pause' | 'resume') {
+    const done = await action.run(
+      () => trpc.admin.experiments[kind].mutate({ id: props.id, reason: `${kind}d from the console` }),
+      (x) => `Experiment ${x.id} is now ${x.status}.`,
+    );
+    if (done) {
+      experiment.reload();
+      results.reload();
+    }
+  }
+
+  if (experiment.status === 'loading')
+    return (
+      <Page title={`Experiment ${props.id}`}>
+        {back}
+        <Loading what="the experiment" />
+      </Page>
+    );
+  if (experiment.status === 'error')
+    return (
+      <Page title={`Experiment ${props.id}`}>
+        {back}
+        {experiment.notFound ? (
+          <Empty>{experiment.message}</Empty>
+        ) : (
+          <ErrorBox message={experiment.message} retry={experiment.reload} />
+        )}
+      </Page>
+    );
+  const x = experiment.data;
+  return (
+    <Page
+      title={x.name}
+      actions={
+        props.canWrite && (
+          <>
+            {x.status === 'running' && (
+              <button type="button" disabled={action.busy} onClick={() => step('pause')}>
+                Pause
+              </button>
+            )}
+            {x.status === 'paused' && (
+              <button type="button" class="primary" disabled={action.busy} onClick={() => step('resume')}>
+                Resume
+              </button>
+            )}
+          </>
+        )
+      }
+    >
+      {back}
+      <p>
+        <span class={`badge status-${x.status}`}>{x.status}</span> <code>{x.id}</code> ·{' '}
+        {Math.round(x.traffic * 100)} % of traffic · primary metric {x.primaryMetric}
+        {x.status === 'paused' ? ' · paused: every visitor sees the control' : ''}
+      </p>
+      {x.hypothesis && <p>{x.hypothesis}</p>}
+      <Notice message={action.message} />
+      <h2>Results</h2>
+      <Show value={results} what="results">
+        {(r) => <ResultsView results={r} />}
+      </Show>
+      <h2>Changes</h2>
+      {x.changes.length === 0 ? (
+        <p>No changes recorded.</p>
+      ) : (
+        <ul>
+          {x.changes.map((c) => (
+            <li key={c.at + c.action}>
+              <When at={c.at} />: {c.action}
+              {c.fromStatus ? ` (${c.fromStatus} → ${c.toStatus})` : ''} by {c.actor}
+              {typeof c.detail.reason === 'string' ? ` — ${c.detail.reason}` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Page>
+  );
+}

@@ -1,0 +1,472 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { addOperator } from '@recsys/server';
+import { type RunningStorefront, startStorefront } from '@recsys/storefront';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  browserAvailability,
+  describeViolations,
+  launchBrowser,
+  type PageWatch,
+  runAxe,
+  saveScreenshot,
+  watchContext,
+  widgetItems,
+} from './helpers/browser';
+
+const browserCheck = browserAvailability();
+if (!browserCheck.available) console.log(browserCheck.reason);
+
+const run = promisify(execFile);
+const CONSOLE_DIR = fileURLToPath(new URL('../server/console', import.meta.url));
+const PASSWORD = 'console test passphrase';
+type Role = 'viewer' | 'operator' | 'admin';
+const EXPERIMENT = 'console-exp';
+
+describe.skipIf(!browserCheck.available)('admin console in a real browser', () => {
+  let dataDir: string;
+  let shop: RunningStorefront;
+  let browser: Browser;
+  let contexts: BrowserContext[] = [];
+  let watches: PageWatch[] = [];
+  /** HTTP statuses of failed loads the current test causes on purpose (the browser logs each). */
+  let allowedLoadFailures: number[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'recsys-console-'));
+    // The app as `pnpm build` makes it (a second or two), so the test never runs a stale bundle.
+    await run(join(CONSOLE_DIR, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], {
+      cwd: CONSOLE_DIR,
+    });
+    [shop, browser] = await Promise.all([
+      startStorefront({ port: 0, dataDir, databaseUrl: null, seed: { items: 300, events: 6000 } }),
+      launchBrowser(),
+    ]);
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      await addOperator(shop.recsys.database, shop.namespaceId, {
+        name: `${role}@demo`,
+        role,
+        password: PASSWORD,
+      });
+    }
+    // A running experiment on the trending shelf, for the pause test.
+    await shop.api.admin.experiments.create.mutate({
+      id: EXPERIMENT,
+      name: 'Trending blend',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'retail', kind: 'profile', profile: 'online-retail' },
+      ],
+      target: { surfaces: ['trending'] },
+    });
+    await shop.api.admin.experiments.start.mutate({ id: EXPERIMENT });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await shop?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    for (const context of contexts) await context.close();
+    // Sign-in probes (401) and refused writes (403) are expected; a test names other failures it causes.
+    const allowed = new RegExp(`status of (401|403${allowedLoadFailures.map((s) => `|${s}`).join('')})`);
+    const errors = watches.flatMap((w) => w.errors).filter((e) => !allowed.test(e));
+    allowedLoadFailures = [];
+    const foreign = watches.flatMap((w) => w.foreignRequests);
+    contexts = [];
+    watches = [];
+    expect(foreign, 'requests that left the local server').toEqual([]);
+    expect(errors, 'page errors and console errors').toEqual([]);
+  });
+
+  async function newPage(width = 1280): Promise<Page> {
+    const context = await browser.newContext({ baseURL: shop.url, viewport: { width, height: 900 } });
+    contexts.push(context);
+    watches.push(watchContext(context, new URL(shop.url).origin));
+    return context.newPage();
+  }
+
+  async function signIn(page: Page, role: Role, path = '/admin/') {
+    await page.goto(path);
+    await page.getByLabel('Shop (namespace)').fill(shop.namespaceId);
+    await page.getByLabel('Operator name').fill(`${role}@demo`);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.who').getByText(role, { exact: true }).waitFor();
+  }
+
+  /** No axe violations, nothing wider than the window, and a screenshot in test-results/. */
+  async function checkPage(page: Page, name: string) {
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    const violations = await runAxe(page);
+    expect(violations, describeViolations(violations)).toEqual([]);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} is wider than the window`).toBeLessThanOrEqual(0);
+    await saveScreenshot(page, `console-${name}`);
+  }
+
+  it('signs each role in, shows its role and only the pages it may use', async () => {
+    const page = await newPage();
+    await page.goto('/admin/rules');
+    await page.getByRole('heading', { name: 'Sign in to the Recsys console' }).waitFor();
+    await checkPage(page, 'sign-in');
+    await page.getByLabel('Shop (namespace)').fill(shop.namespaceId);
+    await page.getByLabel('Operator name').fill('admin@demo');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/Wrong shop, operator name or password/);
+
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      const p = await newPage();
+      await signIn(p, role, '/admin/rules');
+      // The deep link survived the sign-in.
+      expect(new URL(p.url()).pathname).toBe('/admin/rules');
+      const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
+      expect(nav).toEqual(
+        role === 'admin'
+          ? ['Rules', 'Traces', 'Experiments', 'Configuration', 'Keys', 'Operators']
+          : ['Rules', 'Traces', 'Experiments', 'Configuration'],
+      );
+      // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
+      expect(await p.evaluate(() => document.cookie)).toBe('');
+      const stored = await p.evaluate(
+        () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+      );
+      expect(stored).not.toMatch(/sk_|pk_/);
+      await checkPage(p, `rules-${role}`);
+    }
+  });
+
+  it('signs in and moves around with the keyboard alone', async () => {
+    const page = await newPage();
+    await page.goto('/admin/');
+    await page.getByLabel('Shop (namespace)').focus();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type(shop.namespaceId);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('operator@demo');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    // The skip link is the first stop from the top of the page; following it puts focus in the content.
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Sign out');
+    const first = await page.evaluate(
+      () =>
+        [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, [tabindex="0"]')][0]
+          ?.textContent,
+    );
+    expect(first).toBe('Skip to content');
+    await page.locator('a.skip').focus();
+    expect(await page.locator('a.skip').isVisible()).toBe(true);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    // Tab through the header to the Traces link and follow it.
+    await page.getByRole('link', { name: 'Rules', exact: true }).focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Traces');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Traces' }).waitFor();
+    // Focus moved to the new page's heading, so a screen reader announces it.
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+  });
+
+  it('shows a viewer no write action, and refuses a write forced from the page', async () => {
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/rules');
+    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await page.getByRole('link', { name: 'New rule' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Disable|Enable/ }).count()).toBe(0);
+    await page.goto(`/admin/experiments/${EXPERIMENT}`);
+    await page.getByRole('heading', { name: 'Results' }).waitFor();
+    expect(await page.getByRole('button', { name: /Pause|Resume/ }).count()).toBe(0);
+    await page.goto('/admin/config');
+    await page.getByRole('heading', { name: 'Configuration' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await page.getByRole('button', { name: /Roll back|Activate/ }).count()).toBe(0);
+    await page.goto('/admin/keys');
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/admin role/);
+    await page.goto('/admin/rules/new');
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Viewers cannot create rules/);
+
+    // What a viewer could try by hand: the real session, CSRF token and Origin, and still no.
+    const forced = await page.evaluate(async () => {
+      const session = (await (await fetch('/admin/api/session')).json()) as { csrfToken: string };
+      const res = await fetch('/trpc/admin.rules.create', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-recsys-csrf': session.csrfToken },
+        body: JSON.stringify({ rule: { id: 'viewer-was-here', kind: 'block', items: { itemIds: ['x'] } } }),
+      });
+      return { status: res.status, body: await res.text() };
+    });
+    expect(forced.status).toBe(403);
+    expect(forced.body).toMatch(/needs the operator role/);
+    expect((await shop.api.admin.rules.list.query()).map((r) => r.ruleId)).not.toContain('viewer-was-here');
+  });
+
+  it('creates a rule only after its preview, and the storefront list changes', async () => {
+    const before = await shop.api.recs.trending.query({ k: 8 });
+    const pinned = [...shop.catalog.products.values()].find(
+      (p) => p.available && !before.items.some((i) => i.itemId === p.itemId),
+    )!;
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/rules');
+    await page.getByRole('link', { name: 'New rule' }).click();
+    await page.getByRole('heading', { name: 'New rule' }).waitFor();
+    await page.getByLabel('Rule id').fill('console-pin');
+    await page.getByLabel('Kind').selectOption('pin');
+    await page.getByLabel('Item ids (comma-separated)').fill(pinned.itemId);
+    await page.getByLabel('trending', { exact: true }).check();
+    await page.getByLabel(/^Surface/).selectOption('trending');
+    const save = page.getByRole('button', { name: 'Save rule' });
+    expect(await save.isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const table = page.getByRole('table', { name: /recs\.trending/ });
+    await table.waitFor();
+    // Side by side: slot 1 holds the pinned item with the rule, not without it.
+    const firstRow = await table.locator('tbody tr').first().locator('td').allTextContents();
+    expect(firstRow[0]).toBe('1');
+    expect(firstRow[1]).not.toBe(pinned.itemId);
+    expect(firstRow[2]).toBe(pinned.itemId);
+    expect(firstRow[3]).not.toBe('same');
+    expect(await save.isDisabled()).toBe(false);
+    // The form is the URL: the prepared rule is a link.
+    expect(new URL(page.url()).searchParams.get('items')).toBe(pinned.itemId);
+    await checkPage(page, 'rule-preview');
+    await save.click();
+    await page.getByText('Rule console-pin saved').waitFor();
+    await page.locator('tr[data-rule="console-pin"]').getByText('enabled').waitFor();
+    await checkPage(page, 'rules-after-save');
+
+    // The shop's trending shelf (the widget, in the shop's own page) now starts with the pinned item.
+    const shopPage = await newPage();
+    await shopPage.goto('/');
+    await expect
+      .poll(async () => {
+        await shopPage.reload();
+        return (await widgetItems(shopPage, '[data-recsys-widget="trending"]'))[0];
+      })
+      .toBe(pinned.itemId);
+
+    // The rule's trail names the operator, in the API and on the rule's page.
+    const rule = await shop.api.admin.rules.get.query({ ruleId: 'console-pin' });
+    expect(rule.history[0]?.actor).toBe('operator:operator@demo');
+    await page.getByRole('link', { name: 'console-pin' }).click();
+    await page.getByRole('heading', { name: 'Rule console-pin' }).waitFor();
+    await page.getByText(/create \(version 1\) by operator:operator@demo/).waitFor();
+    await checkPage(page, 'rule');
+    await page.goBack();
+
+    // Disable from the list: the shelf no longer pins it.
+    await page.getByRole('button', { name: 'Disable console-pin' }).click();
+    await page.locator('tr[data-rule="console-pin"]').getByText('disabled').waitFor();
+    const after = await shop.api.recs.trending.query({ k: 8 });
+    expect(after.items[0]?.itemId).not.toBe(pinned.itemId);
+  });
+
+  it('pauses an experiment from the console, and its variant is no longer served', async () => {
+    const served = async () => {
+      const variants = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const list = await shop.api.recs.trending.query({ k: 4, anonymousId: `visitor-${i}` });
+        if (list.experiment?.id === EXPERIMENT) variants.add(list.experiment.variant);
+      }
+      return variants;
+    };
+    expect([...(await served())].sort()).toEqual(['control', 'retail']);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/experiments');
+    await page.getByRole('link', { name: 'Trending blend' }).click();
+    await page.getByRole('heading', { name: 'Trending blend' }).waitFor();
+    await page.getByRole('table', { name: /Exposures and rates per variant/ }).waitFor();
+    await checkPage(page, 'experiment-running');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText(`Experiment ${EXPERIMENT} is now paused.`).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    expect(await served()).toEqual(new Set());
+    const experiment = await shop.api.admin.experiments.get.query({ id: EXPERIMENT });
+    expect(experiment.status).toBe('paused');
+    expect(experiment.changes.at(-1)?.actor ?? experiment.changes[0]?.actor).toMatch(
+      /operator:operator@demo/,
+    );
+    await page.goto('/admin/experiments');
+    await page.getByText('paused', { exact: true }).waitFor();
+    await checkPage(page, 'experiments');
+  });
+
+  it('finds a trace by request id and explains it', async () => {
+    const list = await shop.api.recs.trending.query({ k: 6, explain: true, anonymousId: 'trace-visitor' });
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/traces');
+    await page.getByLabel('Request id').fill(list.requestId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    // The search is in the URL.
+    await expect.poll(() => new URL(page.url()).searchParams.get('requestId')).toBe(list.requestId);
+    const link = page.getByRole('link', { name: list.requestId });
+    await link.waitFor();
+    await checkPage(page, 'traces');
+    await link.click();
+    await page.getByRole('heading', { name: /Why this .* list/ }).waitFor();
+    const shown = await page
+      .locator('ol.final li')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-item')));
+    expect(shown).toEqual(list.items.map((i) => i.itemId));
+    expect(await page.locator('main').textContent()).toMatch(/Why: |Filled in by the fallback/);
+    await checkPage(page, 'trace');
+    // The trace page is a deep link of its own; an unknown id is an empty state, not an error.
+    await page.goto(`/admin/traces/${list.requestId}`);
+    await page.getByRole('heading', { name: /Why this .* list/ }).waitFor();
+    allowedLoadFailures = [404];
+    await page.goto('/admin/traces/no-such-request');
+    await page.getByText(/No trace of request no-such-request/).waitFor();
+    await page.goto('/admin/traces?itemId=no-such-item');
+    await page.getByText(/No trace matches/).waitFor();
+  });
+
+  it("shows a configuration version's differences, activates it and rolls back", async () => {
+    const saved = await shop.api.admin.config.save.mutate({
+      config: { diversity: { lambda: 0.55 } },
+      name: 'more variety',
+      note: 'console test',
+    });
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/config');
+    await page.getByRole('link', { name: `Version ${saved.version}` }).click();
+    expect(new URL(page.url()).searchParams.get('version')).toBe(String(saved.version));
+    const changes = page.getByRole('table', { name: new RegExp(`What version ${saved.version} changes`) });
+    await changes.waitFor();
+    expect(await changes.locator('tbody tr').first().locator('th, td').allTextContents()).toEqual([
+      'diversity.lambda',
+      'default',
+      '0.55',
+    ]);
+    await checkPage(page, 'config');
+    await page.getByRole('button', { name: `Activate version ${saved.version}` }).click();
+    await page.getByText(`Version ${saved.version} is active.`).waitFor();
+    expect((await shop.api.admin.config.get.query()).version).toBe(saved.version);
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByText('Back to the engine defaults.').waitFor();
+    expect((await shop.api.admin.config.get.query()).version).toBeNull();
+  });
+
+  it('lets an admin create and revoke a publishable key, never showing a secret key', async () => {
+    const page = await newPage();
+    await signIn(page, 'admin', '/admin/keys');
+    await page.getByRole('table', { name: 'API keys' }).waitFor();
+    const body = await page.locator('main').textContent();
+    expect(body).not.toMatch(/sk_/);
+    await page.getByLabel(/Allowed origins/).fill('https://console-test.example');
+    await page.getByLabel('Label').fill('console test');
+    await page.getByRole('button', { name: 'Create publishable key' }).click();
+    const created = await page.locator('.created code.key').textContent();
+    expect(created).toMatch(/^pk_/);
+    const keyId = (await page.locator('.created code').first().textContent())!;
+    await page.locator(`tr[data-key="${keyId}"]`).waitFor();
+    await checkPage(page, 'keys');
+    await page.getByRole('button', { name: `Revoke key ${keyId}` }).click();
+    await page.getByRole('button', { name: `Revoke ${keyId} now` }).click();
+    await page.getByText(`Key ${keyId} revoked.`).waitFor();
+    expect(await page.locator(`tr[data-key="${keyId}"]`).count()).toBe(0);
+    const keys = await shop.api.admin.keys.list.query();
+    expect(keys.find((k) => k.keyId === keyId)?.revokedAt).not.toBeNull();
+  });
+
+  it('lets an admin add an operator who can then sign in, and remove them', async () => {
+    const page = await newPage();
+    await signIn(page, 'admin', '/admin/operators');
+    await page.getByRole('table', { name: 'Operators' }).waitFor();
+    expect(await page.locator('tr[data-operator="admin@demo"]').getByText('you').count()).toBe(1);
+    await page.getByLabel(/^Name/).fill('new@demo');
+    await page.getByLabel(/^Role/).selectOption('operator');
+    await page.getByRole('button', { name: 'Add operator' }).click();
+    const password = (await page.locator('.created code.key').textContent())!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    await page.locator('tr[data-operator="new@demo"]').waitFor();
+    await checkPage(page, 'operators');
+
+    const newcomer = await newPage();
+    await newcomer.goto('/admin/');
+    await newcomer.getByLabel('Shop (namespace)').fill(shop.namespaceId);
+    await newcomer.getByLabel('Operator name').fill('new@demo');
+    await newcomer.getByLabel('Password').fill(password);
+    await newcomer.getByRole('button', { name: 'Sign in' }).click();
+    await newcomer.locator('.who').getByText('operator', { exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Remove new@demo' }).click();
+    await page.getByRole('button', { name: 'Remove new@demo now' }).click();
+    await page.getByText('new@demo removed.').waitFor();
+    // Their session ended with them: the next page they open asks them to sign in.
+    allowedLoadFailures = [401];
+    await newcomer.getByRole('link', { name: 'Traces' }).click();
+    await newcomer.getByRole('heading', { name: 'Sign in to the Recsys console' }).waitFor();
+  });
+
+  it('shows loading, error-with-retry and empty states', async () => {
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/experiments');
+    await page.getByRole('table').waitFor();
+    // Each answer waits for its gate, so the loading state is on screen until the test opens it.
+    const gates: Array<() => void> = [];
+    const gate = () => new Promise<void>((resolve) => gates.push(resolve));
+    let answered = gate();
+    let fail = true;
+    allowedLoadFailures = [500];
+    await page.route('**/trpc/admin.rules.list**', async (route) => {
+      await answered;
+      if (fail)
+        await route.fulfill({
+          status: 500,
+          contentType: 'application/json',
+          body: '{"error":{"message":"Internal error; quote request id test.","code":-32603,"data":{"code":"INTERNAL_SERVER_ERROR","httpStatus":500}}}',
+        });
+      else await route.continue();
+    });
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    await page.getByText('Loading rules…').waitFor();
+    gates.shift()?.();
+    await page
+      .getByRole('alert')
+      .getByText(/Internal error; quote request id test/)
+      .waitFor();
+    fail = false;
+    answered = gate();
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByText('Loading rules…').waitFor();
+    gates.shift()?.();
+    await page.getByRole('table', { name: /Rules, by id/ }).waitFor();
+    await page.goto('/admin/rules?kind=bury');
+    await page.getByText('No rule matches these filters.').waitFor();
+    expect(await page.getByLabel('Kind').inputValue()).toBe('bury');
+  });
+
+  it('works at 390 px wide on every page', async () => {
+    const page = await newPage(390);
+    await signIn(page, 'admin', '/admin/rules');
+    for (const [path, name] of [
+      ['/admin/rules', 'rules'],
+      ['/admin/rules/new?id=narrow&kind=boost&tags=brand:*', 'rule-new'],
+      ['/admin/rules/console-pin', 'rule'],
+      ['/admin/traces', 'traces'],
+      [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
+      ['/admin/config?version=1', 'config'],
+      ['/admin/keys', 'keys'],
+      ['/admin/operators', 'operators'],
+    ] as const) {
+      await page.goto(path);
+      await page.locator('h1').waitFor();
+      await checkPage(page, `${name}-390`);
+    }
+  });
+});
