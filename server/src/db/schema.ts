@@ -283,7 +283,7 @@ export const experimentAllocations = pgTable(
     weights: jsonb('weights').$type<Record<string, number>>().notNull(),
     /** Per arm: trials, successes and the share of posterior draws in which it was best. */
     arms: jsonb('arms').$type<unknown[]>().notNull(),
-    /** `create`, `job` (the scheduled reallocation) or the API key id / `cli` that asked. */
+    /** `job` (the scheduled reallocation), or the API key id / `cli` that created the experiment or asked. */
     actor: text('actor').notNull(),
     createdAt: createdAt(),
   },

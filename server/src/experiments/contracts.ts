@@ -174,7 +174,7 @@ export const createExperimentSchema = z
         code: 'custom',
         path: ['target', 'surfaces'],
         message:
-          'a bandit learns per surface: give exactly one surface, e.g. target.surfaces ["home"] (one bandit per surface)',
+          'a bandit learns per surface: give exactly one surface, e.g. target.surfaces ["forUser"] (one bandit per surface)',
       });
     }
     const { holdout, floor } = banditSchema.parse(e.bandit ?? {});

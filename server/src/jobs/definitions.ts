@@ -20,6 +20,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Called after the guardrail job paused an experiment (the server drops its cached running ones). */
   onExperimentPaused?: ((namespaceId: string, experimentId: string) => void) | undefined;
+  /** Called after the bandit job changed an experiment's weights (the server re-reads them at once). */
+  onAllocationChanged?: ((namespaceId: string, experimentId: string) => void) | undefined;
 }
 
 /** What a job run did, as a sentence in all and per namespace. */
@@ -122,6 +124,7 @@ export const banditJob: JobDefinition = {
       const done = await reallocateNamespace(ctx.database, namespaceId, { actor: 'job', dryRun: ctx.dryRun });
       if (done.length === 0) continue;
       const here = done.filter((r) => r.outcome === 'reallocated');
+      if (!ctx.dryRun) for (const r of here) ctx.onAllocationChanged?.(namespaceId, r.experimentId);
       bandits += done.length;
       moved.push(...here.map((r) => `${namespaceId}/${r.experimentId}`));
       byNamespace[namespaceId] =

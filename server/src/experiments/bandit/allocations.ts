@@ -27,7 +27,7 @@ export interface AllocationRecord {
   /** 0 at creation, then one more per reallocation; seeds the period's posterior draws. */
   seq: number;
   at: string;
-  /** `create`, `job`, or the key id / `cli` that asked for a reallocation. */
+  /** `job`, or the API key id / `cli` that created the experiment (seq 0) or asked for a reallocation. */
   actor: string;
   /** Share of traffic per variant key. */
   weights: Record<string, number>;
