@@ -173,7 +173,7 @@ export function formatResults(r: ExperimentResults): string {
       }),
     ]),
     '',
-    `Sample ratio: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toPrecision(2)} — ${r.srm.mismatch ? 'MISMATCH: do not trust the lifts' : 'as configured'}`,
+    `Sample ratio: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toPrecision(2)} — ${r.srm.mismatch ? 'MISMATCH: do not trust the lifts' : r.bandit ? 'as allocated over time' : 'as configured'}`,
   ];
   if (r.bandit) {
     const now = r.bandit.history.at(-1);

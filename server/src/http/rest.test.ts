@@ -247,7 +247,10 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   'admin.experiments.checkGuardrails': { input: { id: 'rest-exp' }, body: [expect.any(Object)] },
   'admin.experiments.allocations': {
     input: { id: 'rest-exp' },
-    body: expect.objectContaining({ experimentId: 'rest-exp', history: [expect.objectContaining({ seq: 0 })] }),
+    body: expect.objectContaining({
+      experimentId: 'rest-exp',
+      history: [expect.objectContaining({ seq: 0 })],
+    }),
   },
   'admin.experiments.reallocate': {
     input: { id: 'rest-exp', dryRun: true },

@@ -94,12 +94,14 @@ export function armOutcomes(s: VariantSums, metric: BanditMetric): ArmOutcomes {
 }
 
 function toRecord(row: typeof experimentAllocations.$inferSelect): AllocationRecord {
+  const arms = row.arms as ArmAllocation[];
   return {
     seq: row.seq,
     at: row.createdAt.toISOString(),
     actor: row.actor,
-    weights: row.weights,
-    arms: row.arms as ArmAllocation[],
+    // In the variants' order (jsonb keeps object keys in its own order).
+    weights: Object.fromEntries(arms.map((a) => [a.key, row.weights[a.key] ?? 0])),
+    arms,
   };
 }
 
