@@ -185,6 +185,59 @@ describe.each(getTestDatabaseTargets())('bandit experiments on $name', (target) 
     expect(results.notes.join(' ')).toMatch(/A bandit: weights follow ctr/);
   });
 
+  it('learns from attributed purchases: trials are the visitors and successes the buyers the results count', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'buy-bandit',
+      name: 'Which list sells',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'retail', kind: 'profile', profile: 'online-retail' },
+      ],
+      target: { surfaces: ['forUser'] },
+      allocation: 'bandit',
+      bandit: { metric: 'conversionRate', holdout: 0.1, floor: 0.05 },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'buy-bandit' });
+    const lists = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        shop.browser.recs.forUser.query({ anonymousId: `buyer-${i}`, k: 3 }),
+      ),
+    );
+    // Half of "retail"'s visitors buy, a twentieth of the control's; each buyer clicks nothing.
+    const events = lists.flatMap((list, i) => {
+      const rate = list.experiment?.variant === 'retail' ? 0.5 : 0.05;
+      if (uniformFloat64(rng) >= rate) return [];
+      return [
+        {
+          eventId: `buy-${i}`,
+          type: 'purchase' as const,
+          itemId: 'sku-3',
+          anonymousId: `buyer-${i}`,
+          ts: new Date().toISOString(),
+          value: 1,
+          meta: { orderId: `o-${i}` },
+        },
+      ];
+    });
+    expect(events.length).toBeGreaterThan(10);
+    await shop.admin.events.batch.mutate({ events });
+    await stack.recLog!.flush();
+    const [done] = await shop.admin.admin.experiments.reallocate.mutate({ id: 'buy-bandit' });
+    const results = await shop.admin.admin.experiments.results.query({ id: 'buy-bandit' });
+    for (const arm of done!.allocation!.arms) {
+      const v = results.variants.find((x) => x.key === arm.key)!;
+      expect(arm.trials).toBe(v.visitors);
+      expect(arm.successes).toBe(Math.round((v.metrics.conversionRate ?? 0) * v.visitors));
+    }
+    expect(done!.allocation!.arms.reduce((s, a) => s + a.successes, 0)).toBe(events.length);
+    expect(done!.allocation!.weights.retail).toBeGreaterThan(0.8);
+    expect(done!.allocation!.weights.control).toBeGreaterThanOrEqual(0.1);
+    // A completed bandit is left alone by the job.
+    await shop.admin.admin.experiments.complete.mutate({ id: 'buy-bandit' });
+    const [after] = await shop.admin.admin.experiments.reallocate.mutate({ id: 'buy-bandit' });
+    expect(after).toMatchObject({ outcome: 'skipped', reason: 'it is completed' });
+  });
+
   it('keeps each visitor on one variant within an allocation period, and the holdout on the control across periods', async () => {
     const { salt } = await shop.admin.admin.experiments.get.query({ id: 'home-bandit' });
     const visitors = Array.from({ length: 60 }, (_, i) => `sticky-${i}`);
