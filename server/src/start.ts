@@ -230,6 +230,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
         ...options.jobs,
         // This process serves the paused experiment's control at once; other processes within 5 s.
         onExperimentPaused: (namespaceId) => server?.services.experiments?.invalidate(namespaceId),
+        // A bandit's new weights likewise.
+        onAllocationChanged: (namespaceId) => server?.services.experiments?.invalidate(namespaceId),
       })
     : undefined;
   let closed: Promise<void> | undefined;

@@ -104,6 +104,14 @@ const cases: Record<string, Case> = {
   'admin.experiments.resume': { type: 'mutation', access: 'secret', input: { id: 'access-exp' } },
   'admin.experiments.checkGuardrails': { type: 'mutation', access: 'secret', input: { id: 'access-exp' } },
   'admin.experiments.results': { type: 'query', access: 'secret', input: { id: 'access-exp' } },
+  // 400: access-exp has fixed weights (state, not access); no id reallocates the namespace's bandits (none).
+  'admin.experiments.allocations': {
+    type: 'query',
+    access: 'secret',
+    input: { id: 'access-exp' },
+    secretStatus: 400,
+  },
+  'admin.experiments.reallocate': { type: 'mutation', access: 'secret', input: { dryRun: true } },
   'admin.experiments.complete': { type: 'mutation', access: 'secret', input: { id: 'access-exp' } },
   'admin.traces.get': {
     type: 'query',

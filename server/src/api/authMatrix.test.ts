@@ -91,6 +91,8 @@ const POLICY: Record<string, Procedure> = {
   'admin.experiments.complete': P('secret', 'none', [404]),
   'admin.experiments.results': P('secret', 'none', [404]),
   'admin.experiments.checkGuardrails': P('secret', 'none', [404]),
+  'admin.experiments.allocations': P('secret', 'none', [404]),
+  'admin.experiments.reallocate': P('secret', 'none', [404]),
   // 404: the requestId the matrix names was never served (state, not access).
   'admin.traces.get': P('secret', 'none', [200, 404]),
   'admin.traces.search': P('secret'),
@@ -276,6 +278,8 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.experiments.complete': { id: 'matrix-none' },
       'admin.experiments.results': { id: 'matrix-none' },
       'admin.experiments.checkGuardrails': { id: 'matrix-none' },
+      'admin.experiments.allocations': { id: 'matrix-none' },
+      'admin.experiments.reallocate': { id: 'matrix-none', dryRun: true },
       'admin.traces.get': { requestId: `never-served-${tag}` },
       'admin.traces.search': { limit: 5 },
       'admin.traces.prune': {},

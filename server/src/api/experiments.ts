@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/keyResolver';
 import { actorOf } from '../console/audit';
+import {
+  listAllocations,
+  reallocateExperiment,
+  reallocateNamespace,
+} from '../experiments/bandit/allocations';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
 import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
 import { experimentResults } from '../experiments/results';
@@ -80,6 +85,30 @@ export const experimentsRouter = router({
       return input?.id
         ? checkExperimentGuardrails(ctx.services.database, namespaceId, input.id, options).then((c) => [c])
         : checkNamespaceGuardrails(ctx.services.database, namespaceId, options);
+    }),
+  /** A bandit's settings and every allocation it has had, oldest first (400 for fixed weights). */
+  allocations: secretProcedure
+    .input(byId)
+    .query(({ ctx, input }) => listAllocations(ctx.services.database, ctx.principal.namespaceId, input.id)),
+  /**
+   * Recomputes the allocation of one running bandit, or of all of them, now (the `bandit-reallocate`
+   * job does it every 30 minutes); `dryRun` reports the allocation it would make and changes nothing.
+   */
+  reallocate: secretProcedure
+    .input(
+      z
+        .object({ id: experimentIdSchema.optional(), dryRun: z.boolean().default(false) })
+        .strict()
+        .optional(),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const namespaceId = ctx.principal.namespaceId;
+      const options = { actor: ctx.principal.keyId, dryRun: input?.dryRun ?? false };
+      const done = input?.id
+        ? [await reallocateExperiment(ctx.services.database, namespaceId, input.id, options)]
+        : await reallocateNamespace(ctx.services.database, namespaceId, options);
+      if (done.some((r) => r.outcome === 'reallocated' && !r.dryRun)) forgetRunning(ctx, namespaceId);
+      return done;
     }),
   /** Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check. */
   results: secretProcedure

@@ -154,5 +154,73 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
       expect(again.code).toBe(2);
       expect(again.stderr).toMatch(/is paused; "pause" applies to running experiments/);
     });
+
+    it('creates a bandit, reallocates it (dry run first) and prints its allocation over time', async () => {
+      const remote = ['--url', stack.url, '--key', shop.secretKey];
+      const created = await recsys(
+        'experiments',
+        'create',
+        'trend-bandit',
+        ...remote,
+        '--variant',
+        'control=control',
+        '--variant',
+        'retail=profile:online-retail',
+        '--surface',
+        'trending',
+        '--bandit',
+        'ctr',
+        '--holdout',
+        '0.3',
+        '--floor',
+        '0.1',
+      );
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toMatch(/control=control@0\.65 retail=profile:online-retail@0\.35/);
+      expect(created.stdout).toMatch(/a bandit on ctr: 30% always on "control", at least 10% per arm/);
+      await shop.admin.admin.experiments.start.mutate({ id: 'trend-bandit' });
+      // Something to trend: two purchases.
+      await shop.admin.events.batch.mutate({
+        events: ['a', 'b'].map((itemId) => ({
+          eventId: `tb-seed-${itemId}`,
+          type: 'purchase' as const,
+          itemId,
+          userId: 'tb-seed',
+          ts: new Date(Date.now() - 60_000).toISOString(),
+        })),
+      });
+      await stack.engines!.catchUp();
+      const lists = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => shop.browser.recs.trending.query({ anonymousId: `tb-${i}` })),
+      );
+      // Every "retail" list is clicked, no control list is.
+      const events = lists
+        .filter((l) => l.experiment?.variant === 'retail' && l.items[0])
+        .map((l, i) => ({
+          eventId: `tb-click-${i}`,
+          type: 'click' as const,
+          itemId: l.items[0]!.itemId,
+          anonymousId: `tb-x-${i}`,
+          ts: new Date().toISOString(),
+          meta: { requestId: l.requestId },
+        }));
+      await shop.admin.events.batch.mutate({ events });
+      await stack.recLog!.flush();
+      const dry = await recsys('experiments', 'reallocate', 'trend-bandit', '--dry-run', ...remote);
+      expect(dry.stdout).toMatch(
+        /^trend-bandit\twould reallocate: control 30\.0%, retail 70\.0% \(was control 65\.0%, retail 35\.0%\)$/m,
+      );
+      const real = await recsys('experiments', 'reallocate', ...remote);
+      expect(real.stdout).toMatch(/^trend-bandit\treallocated: control 30\.0%, retail 70\.0%/m);
+      const shown = await recsys('experiments', 'allocations', 'trend-bandit', ...remote);
+      expect(shown.stdout).toMatch(/Thompson sampling on ctr, 30% holdout on "control", floor 10% per arm/);
+      expect(shown.stdout).toMatch(/^0\s+\S+Z\s+[0-9a-f]{16}\s+65\.0%\s+35\.0%$/m);
+      expect(shown.stdout).toMatch(/^1\s+\S+Z\s+[0-9a-f]{16}\s+30\.0%\s+70\.0%$/m);
+      expect(shown.stdout).toMatch(/^retail\s+\d+\s+\d+\s+100\.00%\s+100\.0%\s+70\.0%$/m);
+      const json = JSON.parse(
+        (await recsys('experiments', 'allocations', 'trend-bandit', '--json', ...remote)).stdout,
+      );
+      expect(json.history.map((h: { seq: number }) => h.seq)).toEqual([0, 1]);
+    });
   },
 );

@@ -1,10 +1,11 @@
 /**
  * Longer than the ~450-line guideline on purpose: one module per command group, as for every `recsys`
- * command. Its eight subcommands share the option parsing, the local-or-remote target and the table
- * printing; split by subcommand, those shared pieces would be spread over eight files.
+ * command. Its subcommands share the option parsing, the local-or-remote target and the table
+ * printing; split by subcommand, those shared pieces would be spread over a dozen files.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
+import type { BanditAllocations, Reallocation } from '../experiments/bandit/allocations';
 import type { CreateExperimentInput } from '../experiments/contracts';
 import type { GuardrailCheck } from '../experiments/guardrails';
 import type { ExperimentResults } from '../experiments/results';
@@ -28,6 +29,8 @@ interface ExperimentsApi {
   step(action: ExperimentAction, id: string, reason?: string): Promise<Experiment>;
   results(id: string, cupedDays?: number): Promise<ExperimentResults>;
   checkGuardrails(id?: string): Promise<GuardrailCheck[]>;
+  allocations(id: string): Promise<BanditAllocations>;
+  reallocate(id: string | undefined, dryRun: boolean): Promise<Reallocation[]>;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -170,14 +173,57 @@ export function formatResults(r: ExperimentResults): string {
       }),
     ]),
     '',
-    `Sample ratio: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toPrecision(2)} — ${r.srm.mismatch ? 'MISMATCH: do not trust the lifts' : 'as configured'}`,
+    `Sample ratio: χ² ${r.srm.chiSquare.toFixed(2)}, p ${r.srm.pValue.toPrecision(2)} — ${r.srm.mismatch ? 'MISMATCH: do not trust the lifts' : r.bandit ? 'as allocated over time' : 'as configured'}`,
   ];
+  if (r.bandit) {
+    const now = r.bandit.history.at(-1);
+    lines.push(
+      `Bandit on ${r.bandit.settings.metric}: ${r.bandit.history.length} allocation${r.bandit.history.length === 1 ? '' : 's'}, now ${formatWeights(now?.weights ?? {})} (since ${now?.at ?? '—'}); see \`recsys experiments allocations ${e.id}\``,
+    );
+  }
   if (r.plannedVisitorsPerVariant !== null) {
     lines.push(
       `Planned: ${r.plannedVisitorsPerVariant.toLocaleString('en')} visitors per variant give 80% power for a ${pct(e.minimumDetectableEffect, 0)} lift in ${e.primaryMetric} at the control's current rate`,
     );
   }
   for (const note of r.notes) lines.push(`Note: ${note}`);
+  return lines.join('\n');
+}
+
+const formatWeights = (weights: Record<string, number>) =>
+  Object.entries(weights)
+    .map(([k, w]) => `${k} ${pct(w)}`)
+    .join(', ');
+
+/** A bandit's allocation history as the terminal shows it. */
+export function formatAllocations(a: BanditAllocations): string {
+  const keys = a.history[0]?.arms.map((arm) => arm.key) ?? [];
+  const lines = [
+    `${a.experimentId} — ${a.status}; Thompson sampling on ${a.settings.metric}, ${pct(a.settings.holdout, 0)} holdout on "${a.control}", floor ${pct(a.settings.floor, 0)} per arm`,
+    '',
+    pad([
+      ['#', 'since', 'by', ...keys],
+      ...a.history.map((h) => [String(h.seq), h.at, h.actor, ...keys.map((k) => pct(h.weights[k] ?? 0))]),
+    ]),
+  ];
+  const last = a.history.at(-1);
+  if (last && last.seq > 0) {
+    lines.push(
+      '',
+      `Evidence behind #${last.seq}:`,
+      pad([
+        ['arm', 'trials', 'successes', a.settings.metric, 'P(best)', 'share'],
+        ...last.arms.map((arm) => [
+          arm.key,
+          String(arm.trials),
+          String(arm.successes),
+          pct(arm.trials > 0 ? arm.successes / arm.trials : null, 2),
+          pct(arm.probabilityBest),
+          pct(arm.weight),
+        ]),
+      ]),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -194,10 +240,10 @@ function formatExperiment(e: Experiment): string {
               : v.kind === 'rules'
                 ? `:${v.ruleSetId}`
                 : '';
-      return `${v.key}=${v.kind}${arg}@${v.weight}`;
+      return `${v.key}=${v.kind}${arg}@${Number(v.weight.toFixed(4))}`;
     })
     .join(' ');
-  return `${e.id}\t${e.status}\t${e.name}\t${variants}`;
+  return `${e.id}\t${e.status}\t${e.name}\t${variants}${e.allocation === 'bandit' ? `\tbandit on ${e.bandit?.metric}` : ''}`;
 }
 
 /** `recsys experiments …`: A/B tests of configurations, profiles, surfaces and rule sets. */
@@ -243,6 +289,16 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .option('--min-sample <visitors>', 'visitors per variant before a guardrail can breach', intArg)
     .option('--consecutive <n>', 'breaching evaluations in a row that pause the experiment', intArg)
     .option('--webhook <url>', 'Slack-compatible webhook told about automatic pauses')
+    .option(
+      '--bandit [metric]',
+      'a bandit: weights follow Thompson sampling on ctr (default), addToCartRate or conversionRate, recomputed every 30 minutes; needs exactly one --surface',
+    )
+    .option(
+      '--holdout <share>',
+      'bandit: share of traffic always on the control (default 0.1)',
+      numberArg('--holdout'),
+    )
+    .option('--floor <share>', 'bandit: least share of traffic per arm (default 0.05)', numberArg('--floor'))
     .option('--json', 'print JSON')
     .action(
       (
@@ -262,6 +318,9 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           minSample?: number;
           consecutive?: number;
           webhook?: string;
+          bandit?: string | true;
+          holdout?: number;
+          floor?: number;
           json?: boolean;
         },
       ) =>
@@ -278,6 +337,22 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
             ...(opts.webhook ? { webhookUrl: opts.webhook } : {}),
             rules: (opts.guardrail ?? []).map(parseGuardrail),
           };
+          if (!opts.bandit && (opts.holdout !== undefined || opts.floor !== undefined)) {
+            throw new UserError(
+              'BAD_REQUEST',
+              '--holdout and --floor are for a bandit: add --bandit [metric].',
+            );
+          }
+          const bandit = opts.bandit
+            ? {
+                allocation: 'bandit',
+                bandit: {
+                  ...(typeof opts.bandit === 'string' ? { metric: opts.bandit } : {}),
+                  ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
+                  ...(opts.floor !== undefined ? { floor: opts.floor } : {}),
+                },
+              }
+            : {};
           const input = {
             id,
             name: opts.name ?? id,
@@ -288,6 +363,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
             ...(opts.metric ? { primaryMetric: opts.metric } : {}),
             ...(opts.mde !== undefined ? { minimumDetectableEffect: opts.mde } : {}),
             guardrails,
+            ...bandit,
           } as CreateExperimentInput;
           const created = await api.create(input);
           if (opts.json) return console.log(JSON.stringify(created, null, 2));
@@ -302,6 +378,11 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
               console.log(
                 `  ${v.key}: rule sets are not applied per request yet; this variant serves the control's list`,
               );
+          }
+          if (created.bandit) {
+            console.log(
+              `  a bandit on ${created.bandit.metric}: ${pct(created.bandit.holdout, 0)} always on "${created.variants[0]?.key}", at least ${pct(created.bandit.floor, 0)} per arm; the bandit-reallocate job moves the rest (see \`recsys experiments allocations ${created.id}\`)`,
+            );
           }
           console.log(`Start it with: recsys experiments start ${created.id}`);
         }),
@@ -404,6 +485,39 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
       }),
     );
 
+  withTarget(experiments.command('allocations <id>'))
+    .description(
+      "a bandit's allocation over time: each reallocation's weights, and the evidence behind the latest",
+    )
+    .option('--json', 'print JSON')
+    .action((id: string, opts: RemoteOptions & { json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const a = await api.allocations(id);
+        console.log(opts.json ? JSON.stringify(a, null, 2) : formatAllocations(a));
+      }),
+    );
+
+  withTarget(experiments.command('reallocate [id]'))
+    .description(
+      'recompute the allocation of one running bandit, or all of them, now (the bandit-reallocate job does it every 30 minutes)',
+    )
+    .option('--dry-run', 'print the allocation it would make; change nothing')
+    .option('--json', 'print JSON')
+    .action((id: string | undefined, opts: RemoteOptions & { dryRun?: boolean; json?: boolean }) =>
+      withExperimentsApi(globals(), opts, async (api) => {
+        const done = await api.reallocate(id, opts.dryRun ?? false);
+        if (opts.json) return console.log(JSON.stringify(done, null, 2));
+        if (!done.length) return console.log('No running bandits.');
+        for (const r of done) {
+          const what =
+            r.outcome === 'reallocated'
+              ? `${r.dryRun ? 'would reallocate' : 'reallocated'}: ${formatWeights(r.allocation?.weights ?? {})} (was ${formatWeights(r.previous)})`
+              : `${r.outcome} (${r.reason ?? ''})`;
+          console.log(`${r.experimentId}\t${what}`);
+        }
+      }),
+    );
+
   experiments
     .command('simulate')
     .description(
@@ -502,6 +616,7 @@ async function withExperimentsApi(
     const store = await import('../experiments/store');
     const { experimentResults } = await import('../experiments/results');
     const guardrails = await import('../experiments/guardrails');
+    const bandits = await import('../experiments/bandit/allocations');
     // Changes made here reach running servers within their refresh interval (5 s).
     const actor = 'cli';
     await fn({
@@ -529,6 +644,11 @@ async function withExperimentsApi(
           ? [await guardrails.checkExperimentGuardrails(database, namespaceId, id, options)]
           : guardrails.checkNamespaceGuardrails(database, namespaceId, options);
       },
+      allocations: (id) => bandits.listAllocations(database, namespaceId, id),
+      reallocate: async (id, dryRun) =>
+        id
+          ? [await bandits.reallocateExperiment(database, namespaceId, id, { actor, dryRun })]
+          : bandits.reallocateNamespace(database, namespaceId, { actor, dryRun }),
     });
   });
 }
@@ -555,5 +675,10 @@ async function openRemoteApi(
       ) as Promise<ExperimentResults>,
     checkGuardrails: (id) =>
       call(() => e.checkGuardrails.mutate(id === undefined ? {} : { id })) as Promise<GuardrailCheck[]>,
+    allocations: (id) => call(() => e.allocations.query({ id })) as Promise<BanditAllocations>,
+    reallocate: (id, dryRun) =>
+      call(() => e.reallocate.mutate({ ...(id === undefined ? {} : { id }), dryRun })) as Promise<
+        Reallocation[]
+      >,
   };
 }

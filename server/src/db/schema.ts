@@ -225,6 +225,8 @@ export const recLogs = pgTable(
 
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'completed'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+export const EXPERIMENT_ALLOCATIONS = ['fixed', 'bandit'] as const;
+export type ExperimentAllocation = (typeof EXPERIMENT_ALLOCATIONS)[number];
 
 /**
  * A/B experiments: variants with their treatment and weight, traffic share, target, metrics and
@@ -252,12 +254,41 @@ export const experiments = pgTable(
     guardrails: jsonb('guardrails').$type<Record<string, unknown>>().notNull().default({}),
     /** Consecutive guardrail evaluations that found a breach; reset by a clean one or a resume. */
     breachStreak: integer('breach_streak').notNull().default(0),
+    /**
+     * `fixed`: the variants' weights stay as created. `bandit`: a job recomputes them from the
+     * attributed outcomes (Thompson sampling); each allocation is a row of `experiment_allocations`.
+     */
+    allocation: text('allocation', { enum: EXPERIMENT_ALLOCATIONS }).notNull().default('fixed'),
+    /** The bandit's settings (metric, holdout, floor); null for fixed experiments. */
+    bandit: jsonb('bandit').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.namespaceId, t.id] })],
+);
+
+/**
+ * Every allocation a bandit experiment has had: the weights each variant was served with from
+ * `created_at` until the next row, and the posterior counts and Thompson draws they came from.
+ */
+export const experimentAllocations = pgTable(
+  'experiment_allocations',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    experimentId: text('experiment_id').notNull(),
+    /** 0 for the allocation at creation, then one more per reallocation; also seeds its draws. */
+    seq: integer('seq').notNull(),
+    /** Share of the experiment's traffic per variant key (they sum to 1). */
+    weights: jsonb('weights').$type<Record<string, number>>().notNull(),
+    /** Per arm: trials, successes and the share of posterior draws in which it was best. */
+    arms: jsonb('arms').$type<unknown[]>().notNull(),
+    /** `job` (the scheduled reallocation), or the API key id / `cli` that created the experiment or asked. */
+    actor: text('actor').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.seq] })],
 );
 
 /** Every change to an experiment: who, when, from which status to which, and why. */

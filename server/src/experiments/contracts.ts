@@ -95,6 +95,35 @@ export const guardrailsSchema = z
   .strict();
 export type Guardrails = z.output<typeof guardrailsSchema>;
 
+/** Metrics a bandit can learn from: rates of a yes/no outcome, so each arm has a Beta posterior. */
+export const BANDIT_METRICS = ['ctr', 'addToCartRate', 'conversionRate'] as const;
+export type BanditMetric = (typeof BANDIT_METRICS)[number];
+
+/** How a bandit experiment allocates its traffic (see `experiments/bandit`). */
+export const banditSchema = z
+  .object({
+    /**
+     * The attributed outcome each arm is rewarded for: `ctr` (a served list clicked), `addToCartRate`
+     * or `conversionRate` (a visitor who added or bought after their first list).
+     * @default 'ctr'
+     */
+    metric: z.enum(BANDIT_METRICS).default('ctr'),
+    /**
+     * Share of the experiment's traffic that always gets the control (the first variant), whatever the
+     * posteriors say: the baseline every lift is read against.
+     * @default 0.1
+     */
+    holdout: z.number().min(0).max(0.9, 'at most 0.9: a bandit needs traffic to allocate').default(0.1),
+    /**
+     * Least share of the experiment's traffic every arm keeps, so a variant that started badly still
+     * gets enough visitors to recover.
+     * @default 0.05
+     */
+    floor: z.number().min(0).max(0.5).default(0.05),
+  })
+  .strict();
+export type BanditSettings = z.output<typeof banditSchema>;
+
 export const createExperimentSchema = z
   .object({
     id: experimentIdSchema,
@@ -120,6 +149,42 @@ export const createExperimentSchema = z
     /** Relative lift the test is tuned for and the planner sizes for. @default 0.05 */
     minimumDetectableEffect: z.number().min(0.001).max(10).default(0.05),
     guardrails: guardrailsSchema.default({ minSample: 1_000, consecutive: 3, rules: [] }),
+    /**
+     * `fixed`: every variant keeps its weight. `bandit`: weights are recomputed by Thompson sampling
+     * on `bandit.metric` (the `bandit-reallocate` job, every 30 minutes); the weights given are ignored.
+     * @default 'fixed'
+     */
+    allocation: z.enum(['fixed', 'bandit']).default('fixed'),
+    /** Settings of a bandit; only with `allocation: 'bandit'` (defaults apply when absent). */
+    bandit: banditSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.allocation !== 'bandit') {
+      if (e.bandit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bandit'],
+          message: 'bandit settings need allocation "bandit"',
+        });
+      return;
+    }
+    if (e.target.surfaces?.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'surfaces'],
+        message:
+          'a bandit learns per surface: give exactly one surface, e.g. target.surfaces ["forUser"] (one bandit per surface)',
+      });
+    }
+    const { holdout, floor } = banditSchema.parse(e.bandit ?? {});
+    const least = Math.max(holdout, floor) + floor * (e.variants.length - 1);
+    if (least > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bandit'],
+        message: `holdout ${holdout} and a floor of ${floor} for ${e.variants.length} arms need ${least.toFixed(2)} of the traffic (more than all of it); lower the floor or the holdout`,
+      });
+    }
+  });
 export type CreateExperimentInput = z.input<typeof createExperimentSchema>;

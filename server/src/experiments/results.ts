@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { type BanditAllocations, expectedVisitorShares, listAllocations } from './bandit/allocations';
 import type { ExperimentMetric, GuardrailMetric } from './contracts';
 import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
 import {
@@ -82,6 +83,8 @@ export interface ExperimentResults {
   comparisons: MetricComparison[];
   /** Sample-ratio mismatch on visitors per variant against the configured weights. */
   srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  /** A bandit's settings and every allocation it has had (absent for fixed weights). */
+  bandit?: BanditAllocations;
   /** Visitors per variant the always-valid test needs for the primary metric's minimum detectable effect. */
   plannedVisitorsPerVariant: number | null;
   /** Why numbers are null or not to be trusted yet. */
@@ -131,6 +134,22 @@ export interface VariantSums {
 }
 
 /**
+ * The CTEs `served` (every list of the experiment, with its visitor across anonymous and logged-in
+ * ids) and `exposed` (each visitor once: the variant and time of their first list).
+ */
+export const exposedVisitors = (namespaceId: string, experimentId: string) =>
+  sql`served AS MATERIALIZED (
+       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       FROM rec_logs r
+       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experimentId}
+     ),
+     exposed AS MATERIALIZED (
+       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
+       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
+     )`;
+
+/**
  * Reads the per-variant sums of an experiment from the served-list log and the events.
  *
  * Exposure: a list served under the experiment. A visitor is counted once, under the variant of their
@@ -159,16 +178,7 @@ export async function readVariantSums(
      WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
      GROUP BY r.variant`;
 
-  const q2 = sql`WITH served AS MATERIALIZED (
-       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
-       FROM rec_logs r
-       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
-       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
-     ),
-     exposed AS MATERIALIZED (
-       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
-       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
-     ),
+  const q2 = sql`WITH ${exposedVisitors(namespaceId, experiment.id)},
      evs AS MATERIALIZED (
        SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
               coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
@@ -256,16 +266,7 @@ export async function readCovariateSums(
 ): Promise<Map<string, Record<CupedMetric, CovariateMoments>>> {
   const since = experiment.startedAt ?? experiment.createdAt;
   const revenue = sql`coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0)`;
-  const q = sql`WITH served AS MATERIALIZED (
-       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
-       FROM rec_logs r
-       LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
-       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
-     ),
-     exposed AS MATERIALIZED (
-       SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
-       FROM served WHERE visitor IS NOT NULL ORDER BY visitor, created_at
-     ),
+  const q = sql`WITH ${exposedVisitors(namespaceId, experiment.id)},
      evs AS MATERIALIZED (
        SELECT e.type, e.ts, e.received_at, e.value, e.meta, e.item_id,
               coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
@@ -418,10 +419,19 @@ export async function experimentResults(
   }
   if (controlSums.visitors === 0)
     notes.push(`The control "${control.key}" has no visitors yet: every lift is null (unknown, not zero).`);
+  const bandit =
+    experiment.allocation === 'bandit' ? await listAllocations(database, namespaceId, id) : undefined;
   const srmCheck = sampleRatioMismatch(
     experiment.variants.map((v) => sums.get(v.key)?.visitors ?? 0),
-    experiment.variants.map((v) => v.weight),
+    bandit
+      ? await expectedVisitorShares(database, namespaceId, experiment, bandit.history)
+      : experiment.variants.map((v) => v.weight),
   );
+  if (bandit) {
+    notes.push(
+      `A bandit: weights follow ${bandit.settings.metric} (Thompson sampling, ${bandit.history.length} allocation${bandit.history.length === 1 ? '' : 's'} so far); the sample ratio is checked against the allocation in effect when each visitor arrived. The control "${bandit.control}" always keeps at least its ${(bandit.settings.holdout * 100).toFixed(0)}% holdout; lifts of an adaptively allocated test mix periods with different weights, so a trend over time can bias them: treat them as indicative.`,
+    );
+  }
   if (srmCheck.mismatch) {
     notes.push(
       `Sample-ratio mismatch (p = ${srmCheck.pValue.toExponential(2)}): visitors per variant do not follow the weights; find the cause (a variant that errors, bots, caching) before trusting any lift.`,
@@ -467,6 +477,7 @@ export async function experimentResults(
     }),
     comparisons,
     srm: { chiSquare: srmCheck.chiSquare, pValue: srmCheck.pValue, mismatch: srmCheck.mismatch },
+    ...(bandit ? { bandit } : {}),
     plannedVisitorsPerVariant: planned,
     notes,
     computedAt: new Date().toISOString(),

@@ -6,14 +6,19 @@ import { listBuiltinProfiles, loadProfile } from '../config/profiles';
 import { validateEngineConfig } from '../config/schema';
 import type { Database } from '../db/client';
 import {
+  type ExperimentAllocation,
   type ExperimentStatus,
   engineConfigs,
+  experimentAllocations,
   experimentChanges,
   experiments,
   namespaces,
 } from '../db/schema';
 import { describeZodError, UserError } from '../errors';
+import { initialWeights } from './bandit/thompson';
 import {
+  type BanditSettings,
+  banditSchema,
   type CreateExperimentInput,
   createExperimentSchema,
   type ExperimentMetric,
@@ -47,6 +52,10 @@ export interface Experiment {
   minimumDetectableEffect: number;
   guardrails: Guardrails;
   breachStreak: number;
+  /** `bandit`: the variants' weights are the current allocation, recomputed by the bandit job. */
+  allocation: ExperimentAllocation;
+  /** The bandit's settings; null for `fixed` experiments. */
+  bandit: BanditSettings | null;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -148,6 +157,8 @@ function toExperiment(row: typeof experiments.$inferSelect): Experiment {
     minimumDetectableEffect: row.minimumDetectableEffect,
     guardrails: row.guardrails as Guardrails,
     breachStreak: row.breachStreak,
+    allocation: row.allocation,
+    bandit: (row.bandit as BanditSettings | null) ?? null,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     endedAt: row.endedAt?.toISOString() ?? null,
@@ -175,7 +186,13 @@ export async function createExperiment(
     .from(namespaces)
     .where(eq(namespaces.id, namespaceId));
   if (!ns) throw new UserError('NOT_FOUND', `Namespace "${namespaceId}" does not exist; create it first.`);
-  const variants = await resolveVariants(database, namespaceId, e.variants);
+  let variants = await resolveVariants(database, namespaceId, e.variants);
+  const bandit = e.allocation === 'bandit' ? banditSchema.parse(e.bandit ?? {}) : null;
+  if (bandit) {
+    // A bandit starts with the holdout on the control and the rest split evenly; the job moves it.
+    const weights = initialWeights(variants.length, bandit.holdout, bandit.floor);
+    variants = variants.map((v, i) => ({ ...v, weight: weights[i] ?? 0 }));
+  }
   return database.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(experiments)
@@ -191,6 +208,8 @@ export async function createExperiment(
         primaryMetric: e.primaryMetric,
         minimumDetectableEffect: e.minimumDetectableEffect,
         guardrails: e.guardrails,
+        allocation: e.allocation,
+        bandit,
       })
       .onConflictDoNothing()
       .returning();
@@ -206,8 +225,27 @@ export async function createExperiment(
       action: 'create',
       toStatus: 'draft',
       actor,
-      detail: { variants: variants.map((v) => ({ key: v.key, kind: v.kind, weight: v.weight })) },
+      detail: {
+        variants: variants.map((v) => ({ key: v.key, kind: v.kind, weight: v.weight })),
+        ...(bandit ? { allocation: 'bandit', bandit } : {}),
+      },
     });
+    if (bandit) {
+      await tx.insert(experimentAllocations).values({
+        namespaceId,
+        experimentId: e.id,
+        seq: 0,
+        weights: Object.fromEntries(variants.map((v) => [v.key, v.weight])),
+        arms: variants.map((v) => ({
+          key: v.key,
+          trials: 0,
+          successes: 0,
+          probabilityBest: 1 / variants.length,
+          weight: v.weight,
+        })),
+        actor,
+      });
+    }
     return toExperiment(row);
   });
 }

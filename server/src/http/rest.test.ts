@@ -232,8 +232,9 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
         { key: 'off', kind: 'surface', enabled: false },
       ],
       target: { surfaces: ['trending'] },
+      allocation: 'bandit',
     },
-    body: expect.objectContaining({ id: 'rest-exp', status: 'draft' }),
+    body: expect.objectContaining({ id: 'rest-exp', status: 'draft', allocation: 'bandit' }),
   },
   'admin.experiments.list': { body: [expect.objectContaining({ id: 'rest-exp' })] },
   'admin.experiments.get': {
@@ -253,6 +254,17 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     body: expect.objectContaining({ status: 'running' }),
   },
   'admin.experiments.checkGuardrails': { input: { id: 'rest-exp' }, body: [expect.any(Object)] },
+  'admin.experiments.allocations': {
+    input: { id: 'rest-exp' },
+    body: expect.objectContaining({
+      experimentId: 'rest-exp',
+      history: [expect.objectContaining({ seq: 0 })],
+    }),
+  },
+  'admin.experiments.reallocate': {
+    input: { id: 'rest-exp', dryRun: true },
+    body: [expect.objectContaining({ experimentId: 'rest-exp', dryRun: true })],
+  },
   'admin.experiments.results': {
     input: { id: 'rest-exp' },
     body: expect.objectContaining({ variants: expect.any(Array) }),

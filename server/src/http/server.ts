@@ -193,6 +193,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       log: options.log,
       ...(options.jobSchedules ? { schedules: options.jobSchedules } : {}),
       onExperimentPaused: (namespaceId) => services.experiments?.invalidate(namespaceId),
+      onAllocationChanged: (namespaceId) => services.experiments?.invalidate(namespaceId),
     }),
   };
 

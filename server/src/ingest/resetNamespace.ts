@@ -6,6 +6,7 @@ import {
   changes,
   engineConfigs,
   events,
+  experimentAllocations,
   experimentChanges,
   experiments,
   itemEmbeddings,
@@ -29,7 +30,8 @@ type NamespacedTable =
   | typeof engineConfigs
   | typeof changes
   | typeof experiments
-  | typeof experimentChanges;
+  | typeof experimentChanges
+  | typeof experimentAllocations;
 
 export interface ResetOptions {
   /**
@@ -87,6 +89,7 @@ export async function resetNamespace(
     if (all) {
       await wipe('api_keys', apiKeys);
       await wipe('experiment_changes', experimentChanges);
+      await wipe('experiment_allocations', experimentAllocations);
       await wipe('experiments', experiments);
       await wipe('engine_configs', engineConfigs);
       // Config history goes with the versions it refers to, so rollback cannot point at a deleted version.

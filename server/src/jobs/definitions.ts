@@ -2,6 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { type PruneResult, pruneRecLogs, pruneTraces } from '../db/retention';
 import { experiments } from '../db/schema';
+import { reallocateNamespace } from '../experiments/bandit/allocations';
 import { checkNamespaceGuardrails } from '../experiments/guardrails';
 import type { Logger } from '../obs/logger';
 
@@ -19,6 +20,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Called after the guardrail job paused an experiment (the server drops its cached running ones). */
   onExperimentPaused?: ((namespaceId: string, experimentId: string) => void) | undefined;
+  /** Called after the bandit job changed an experiment's weights (the server re-reads them at once). */
+  onAllocationChanged?: ((namespaceId: string, experimentId: string) => void) | undefined;
 }
 
 /** What a job run did, as a sentence in all and per namespace. */
@@ -101,6 +104,45 @@ function describeGuardrails(dryRun: boolean, evaluated: number, breaching: numbe
   return parts.join(', ');
 }
 
+/**
+ * Recomputes the allocation of every running bandit experiment from its attributed outcomes
+ * (Thompson sampling with the holdout and floor), with the same step as
+ * `admin.experiments.reallocate`. Servers read the new weights within their refresh interval.
+ */
+export const banditJob: JobDefinition = {
+  name: 'bandit-reallocate',
+  description:
+    'recompute the traffic allocation of every running bandit experiment from its attributed clicks or purchases (Thompson sampling)',
+  defaultSchedule: '*/30 * * * *',
+  async run(ctx) {
+    const byNamespace: Record<string, string> = {};
+    const verb = ctx.dryRun ? 'would reallocate' : 'reallocated';
+    let bandits = 0;
+    const moved: string[] = [];
+    for (const namespaceId of await namespacesWithRunningExperiments(ctx.database, ctx.namespaceId)) {
+      ctx.signal.throwIfAborted();
+      const done = await reallocateNamespace(ctx.database, namespaceId, { actor: 'job', dryRun: ctx.dryRun });
+      if (done.length === 0) continue;
+      const here = done.filter((r) => r.outcome === 'reallocated');
+      if (!ctx.dryRun) for (const r of here) ctx.onAllocationChanged?.(namespaceId, r.experimentId);
+      bandits += done.length;
+      moved.push(...here.map((r) => `${namespaceId}/${r.experimentId}`));
+      byNamespace[namespaceId] =
+        `${count(done.length, 'running bandit')}, ${verb} ${here.length ? here.map((r) => `${r.experimentId} (${describeWeights(r.allocation?.weights ?? {})})`).join(', ') : 'none (no new outcomes)'}`;
+    }
+    const summary =
+      bandits === 0
+        ? 'no running bandits'
+        : `${count(bandits, 'running bandit')}, ${verb} ${moved.length ? moved.join(', ') : 'none (no new outcomes)'}`;
+    return { summary, byNamespace };
+  },
+};
+
+const describeWeights = (weights: Record<string, number>) =>
+  Object.entries(weights)
+    .map(([k, w]) => `${k} ${(w * 100).toFixed(1)}%`)
+    .join(' / ');
+
 function retentionJob(
   name: string,
   noun: string,
@@ -148,8 +190,13 @@ export const recLogRetentionJob = retentionJob(
 );
 
 /** The jobs every `recsys serve` schedules. */
-export const BUILT_IN_JOBS: readonly JobDefinition[] = [guardrailsJob, traceRetentionJob, recLogRetentionJob];
+export const BUILT_IN_JOBS: readonly JobDefinition[] = [
+  guardrailsJob,
+  traceRetentionJob,
+  recLogRetentionJob,
+  banditJob,
+];
 
 /** Their names, as `admin.jobs.*` and `recsys jobs` accept them. */
-export const JOB_NAMES = ['guardrails', 'trace-retention', 'rec-log-retention'] as const;
+export const JOB_NAMES = ['guardrails', 'trace-retention', 'rec-log-retention', 'bandit-reallocate'] as const;
 export type JobName = (typeof JOB_NAMES)[number];

@@ -190,6 +190,7 @@ describe.each(getTestDatabaseTargets())('the built-in jobs on $name', (target) =
       ['guardrails', '*/5 * * * *'],
       ['trace-retention', '10 * * * *'],
       ['rec-log-retention', '40 * * * *'],
+      ['bandit-reallocate', '*/30 * * * *'],
     ]);
     expect(list[1]?.nextSlot).toMatch(/:10:00\.000Z$/);
 

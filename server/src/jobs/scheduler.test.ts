@@ -57,6 +57,7 @@ describe('job schedules', () => {
       guardrails: '*/5 * * * *',
       'trace-retention': '10 * * * *',
       'rec-log-retention': null,
+      'bandit-reallocate': '*/30 * * * *',
     });
     expect(jobsFromEnv('off')).toBe(false);
     expect(jobsFromEnv(undefined)).toEqual({ schedules: {} });

@@ -33,6 +33,8 @@ export interface JobSchedulerOptions extends RunTimings {
   runner?: string;
   /** See `JobContext.onExperimentPaused`. */
   onExperimentPaused?: (namespaceId: string, experimentId: string) => void;
+  /** See `JobContext.onAllocationChanged`. */
+  onAllocationChanged?: (namespaceId: string, experimentId: string) => void;
 }
 
 /** What one tick did about one job's due slot. */
@@ -126,6 +128,7 @@ export class JobScheduler {
         namespaceId: undefined,
         signal: this.abort.signal,
         onExperimentPaused: this.options.onExperimentPaused,
+        onAllocationChanged: this.options.onAllocationChanged,
       },
       { heartbeatMs: this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, clock: this.clock },
     );

@@ -39,6 +39,8 @@ export interface JobsServiceOptions extends RunTimings {
   runner?: string;
   /** See `JobContext.onExperimentPaused`. */
   onExperimentPaused?: (namespaceId: string, experimentId: string) => void;
+  /** See `JobContext.onAllocationChanged`. */
+  onAllocationChanged?: (namespaceId: string, experimentId: string) => void;
 }
 
 /**
@@ -112,6 +114,7 @@ export function createJobsService(options: JobsServiceOptions) {
           namespaceId: run.namespaceId,
           signal: run.signal ?? new AbortController().signal,
           onExperimentPaused: options.onExperimentPaused,
+          onAllocationChanged: options.onAllocationChanged,
         },
         { heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, clock: () => new Date() },
       );

@@ -232,6 +232,9 @@ export const BASE_INPUTS: Record<string, unknown> = {
       rules: [{ metric: 'ctr', min: 0.01, max: 0.9 }],
       webhookUrl: 'http://127.0.0.1:9/hook',
     },
+    // A bandit, so its settings are generated too (the weights above are then ignored).
+    allocation: 'bandit',
+    bandit: { metric: 'ctr', holdout: 0.1, floor: 0.05 },
   },
   'admin.experiments.list': {},
   'admin.experiments.get': { id: 'h-exp' },
@@ -241,6 +244,8 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.experiments.complete': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.results': { id: 'h-exp', cupedDays: 28 },
   'admin.experiments.checkGuardrails': { id: 'h-exp' },
+  'admin.experiments.allocations': { id: 'h-exp' },
+  'admin.experiments.reallocate': { id: 'h-exp', dryRun: false },
   'admin.traces.get': { requestId: '00000000-0000-4000-8000-000000000000' },
   'admin.traces.search': {
     requestId: 'h-request',

@@ -92,6 +92,24 @@ async function seedEveryTable(database: Database) {
     'test',
   );
   await transitionExperiment(database, 'shop', 'blend', 'start', 'test', { reason: 'Grüße' });
+  // A bandit: its settings and its first allocation (weights like 1/3 that JSON must carry exactly).
+  await createExperiment(
+    database,
+    'shop',
+    {
+      id: 'bandit',
+      name: 'Bandit',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'a', kind: 'surface', enabled: true },
+        { key: 'b', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+      allocation: 'bandit',
+      bandit: { holdout: 0.1, floor: 0.05 },
+    },
+    'test',
+  );
   // A rule with a schedule in a time zone, disabled once: its row and both changes round-trip.
   await createRule(
     database,
