@@ -7,12 +7,13 @@
  * and market of a single member's list; the merchandising rules apply once, to the combined list.
  */
 import type { GroupItem, GroupRequest, GroupResult, GroupRule, RecRequest } from '../api';
+import { limits } from '../protocol';
 import { beginRules } from './applyRules';
 import { createEligibility, DenseMemo } from './createEligibility';
 import { type RecommendState, recommend } from './recommend';
 
 /** Members a group may have. */
-export const GROUP_MEMBERS = { min: 2, max: 10 } as const;
+export const GROUP_MEMBERS = { min: limits.groupMembersMin, max: limits.groupMembersMax } as const;
 /** Most candidates scored per member (the union of the members' own lists is capped by it). */
 const MAX_CANDIDATES = 1000;
 

@@ -8,12 +8,13 @@
  */
 import type { RecRequest, RerankRemovedReason, RerankRequest, RerankResult } from '../api';
 import { soldIn } from '../indexes/Catalog';
+import { limits } from '../protocol';
 import { beginRules, rerankWithRules } from './applyRules';
 import { createEligibility, DenseMemo } from './createEligibility';
 import { type RecommendState, recommend } from './recommend';
 
 /** Most candidates one call may rerank. */
-export const MAX_RERANK_CANDIDATES = 500;
+export const MAX_RERANK_CANDIDATES = limits.rerankCandidates;
 
 /** See the top of this file. */
 export function rerankCandidates(req: RerankRequest, state: RecommendState): RerankResult {
