@@ -8,20 +8,13 @@
  */
 import type { GroupItem, GroupRequest, GroupResult, GroupRule, RecRequest } from '../api';
 import { limits } from '../protocol';
-import { beginRules } from './applyRules';
-import { createEligibility, DenseMemo } from './createEligibility';
 import { type RecommendState, recommend } from './recommend';
+import { forUserRules, placementEligibility, SCORING_OVERRIDES, withoutRules } from './scoreOnly';
 
 /** Members a group may have. */
 export const GROUP_MEMBERS = { min: limits.groupMembersMin, max: limits.groupMembersMax } as const;
 /** Most candidates scored per member (the union of the members' own lists is capped by it). */
 const MAX_CANDIDATES = 1000;
-
-/** Ranks only: no diversity re-ranking or caps, no fallback fill (their items carry no score). */
-const SCORING_OVERRIDES: RecRequest['overrides'] = {
-  fallback: false,
-  diversity: { lambda: 1, maxPerBrand: 0, maxPerCategory: 0 },
-};
 
 function validate(req: GroupRequest): void {
   const n = req.members?.length ?? 0;
@@ -78,7 +71,7 @@ export function recommendGroup(req: GroupRequest, state: RecommendState): GroupR
   const { catalog, now } = state;
   const rule = req.rule ?? 'min';
   // Members are scored without rules: the rules apply once, to the combined list, below.
-  const scoring: RecommendState = { ...state, rules: undefined };
+  const scoring = withoutRules(state);
   const baseOf = (m: GroupRequest['members'][number]): RecRequest => {
     const r: RecRequest = { surface: 'forUser', k: 1, userKey: m.userKey, overrides: SCORING_OVERRIDES, now };
     if (m.traits) r.traits = m.traits;
@@ -101,18 +94,7 @@ export function recommendGroup(req: GroupRequest, state: RecommendState): GroupR
 
   // 2. Every member scores every candidate (0: none of their signals reaches it).
   const scores = candidates.size === 0 ? [] : bases.map((b) => memberScores(b, scoring, candidates));
-  const ruled = beginRules(
-    state.rules,
-    {
-      surface: 'forUser',
-      placement: req.placement,
-      anchorItemId: undefined,
-      cartItemIds: undefined,
-      traits: {},
-      now,
-    },
-    catalog,
-  );
+  const ruled = forUserRules(state, req.placement, {});
   const ranked: Array<{ id: number; score: number; floor: number; avg: number; of: number[] }> = [];
   for (const id of candidates) {
     if (ruled?.hasBlockOrFilter && !ruled.allows(id)) continue;
@@ -145,18 +127,8 @@ export function recommendGroup(req: GroupRequest, state: RecommendState): GroupR
 
   // 4. Pins and injects place on the final list (block > filter > pin > boost/bury > score).
   if (ruled !== undefined) {
-    const eligibility = {
-      catalog,
-      filters: req.filters,
-      excludedItems: [],
-      profile: undefined,
-      purchasedSince: undefined,
-      country: req.country,
-      ruleAllows: ruled.hasBlockOrFilter ? (id: number) => ruled.allows(id) : undefined,
-    };
-    order = ruled.place(order, req.k, createEligibility({ ...eligibility, memo: new DenseMemo() }), () =>
-      createEligibility({ ...eligibility, memo: new DenseMemo(), ignoreStock: true }),
-    );
+    const { eligible, ignoringStock } = placementEligibility(state, req.filters, req.country, ruled);
+    order = ruled.place(order, req.k, eligible, ignoringStock);
   }
   order = order.slice(0, req.k);
 

@@ -9,9 +9,10 @@
 import type { RecRequest, RerankRemovedReason, RerankRequest, RerankResult } from '../api';
 import { soldIn } from '../indexes/Catalog';
 import { limits } from '../protocol';
-import { beginRules, rerankWithRules } from './applyRules';
+import { rerankWithRules } from './applyRules';
 import { createEligibility, DenseMemo } from './createEligibility';
 import { type RecommendState, recommend } from './recommend';
+import { forUserRules, placementEligibility, SCORING_OVERRIDES, withoutRules } from './scoreOnly';
 
 /** Most candidates one call may rerank. */
 export const MAX_RERANK_CANDIDATES = limits.rerankCandidates;
@@ -42,18 +43,7 @@ export function rerankCandidates(req: RerankRequest, state: RecommendState): Rer
     ...(req.userKey !== undefined ? state.traits.get(req.userKey) : undefined),
     ...req.traits,
   };
-  const ruled = beginRules(
-    state.rules,
-    {
-      surface: 'forUser',
-      placement: req.placement,
-      anchorItemId: undefined,
-      cartItemIds: undefined,
-      traits,
-      now,
-    },
-    catalog,
-  );
+  const ruled = forUserRules(state, req.placement, traits);
   // The request's own filters alone (no rules), to tell "filtered" from "rule" removals.
   const passesFilters = createEligibility({
     catalog,
@@ -90,11 +80,7 @@ export function rerankCandidates(req: RerankRequest, state: RecommendState): Rer
       k: kept.length,
       now,
       // Search results may well hold what the visitor bought: ranked, not hidden.
-      overrides: {
-        fallback: false,
-        excludePurchased: false,
-        diversity: { lambda: 1, maxPerBrand: 0, maxPerCategory: 0 },
-      },
+      overrides: { ...SCORING_OVERRIDES, excludePurchased: false },
     };
     if (req.userKey !== undefined) scoring.userKey = req.userKey;
     if (req.sessionId !== undefined) scoring.sessionId = req.sessionId;
@@ -103,7 +89,7 @@ export function rerankCandidates(req: RerankRequest, state: RecommendState): Rer
     if (req.seed !== undefined) scoring.seed = req.seed;
     if (req.explain) scoring.explain = true;
     // Rules apply once, below, to the candidates alone.
-    const result = recommend(scoring, { ...state, rules: undefined }, { onlyItems: keptIds });
+    const result = recommend(scoring, withoutRules(state), { onlyItems: keptIds });
     for (const item of result.items) {
       const id = catalog.ids.get(item.itemId);
       if (id !== undefined) scoreOf.set(id, { score: item.score, reasons: item.reasons });
@@ -113,24 +99,13 @@ export function rerankCandidates(req: RerankRequest, state: RecommendState): Rer
   const ordered = [...kept].sort(
     (a, b) => (scoreOf.get(b.id)?.score ?? 0) - (scoreOf.get(a.id)?.score ?? 0) || a.at - b.at,
   );
-  const inCandidates = {
-    catalog,
-    filters: req.filters,
-    excludedItems: [],
-    profile: undefined,
-    purchasedSince: undefined,
-    country: req.country,
-    onlyItems: keptIds,
-  };
-  const ids = rerankWithRules(
-    ruled,
-    ordered.map((c) => c.id),
-    ordered.map((c) => scoreOf.get(c.id)?.score ?? 0),
-    ordered.length,
+  const scores = ordered.map((c) => scoreOf.get(c.id)?.score ?? 0);
+  let ids = ordered.map((c) => c.id);
+  if (ruled !== undefined) {
     // Pins and injects may move a candidate, never bring in an item the caller did not send.
-    createEligibility({ ...inCandidates, memo: new DenseMemo() }),
-    () => createEligibility({ ...inCandidates, memo: new DenseMemo(), ignoreStock: true }),
-  );
+    const { eligible, ignoringStock } = placementEligibility(state, req.filters, req.country, ruled, keptIds);
+    ids = rerankWithRules(ruled, ids, scores, ids.length, eligible, ignoringStock);
+  }
   const atOf = new Map(kept.map((c) => [c.id, c.at]));
   const items: RerankResult['items'] = ids.map((id) => {
     const scored = scoreOf.get(id);

@@ -125,6 +125,36 @@ async function serve(
 }
 
 /**
+ * Counts a served list without experiment or trace (bundles, group and reranked lists) and logs it,
+ * so events that carry the returned `requestId` are attributed to it.
+ */
+function logServed(
+  ctx: Context & { principal: Principal },
+  surface: string,
+  logged: {
+    surface: string;
+    userId: string | null;
+    anonymousId: string | undefined;
+    items: ReadonlyArray<{ itemId: string; rank: number; score: number }>;
+    configVersion: number | null;
+  },
+): string {
+  ctx.metrics.listsServed.inc({ namespace: ctx.principal.namespaceId, surface, fallback: 'none' });
+  const requestId = randomUUID();
+  ctx.services.recLog?.push({
+    namespaceId: ctx.principal.namespaceId,
+    requestId,
+    surface: logged.surface,
+    userId: logged.userId,
+    anonymousId: logged.anonymousId ?? null,
+    items: logged.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
+    fallback: false,
+    configVersion: logged.configVersion,
+  });
+  return requestId;
+}
+
+/**
  * Suggests a product bundle and logs it as a served list under surface `bundle` (placement aside:
  * acceptance finds bundles by that surface), so the cart adds and purchases that carry its
  * `requestId` are attributed to it. Bundles are not in experiments (yet) and leave no trace.
@@ -138,20 +168,11 @@ async function serveBundleList(
   const { userId, configVersion, ...bundle } = await fromEngines(() =>
     host.serveBundle(ctx.principal.namespaceId, input),
   );
-  ctx.metrics.listsServed.inc({
-    namespace: ctx.principal.namespaceId,
-    surface: BUNDLE_SURFACE,
-    fallback: 'none',
-  });
-  const requestId = randomUUID();
-  ctx.services.recLog?.push({
-    namespaceId: ctx.principal.namespaceId,
-    requestId,
+  const requestId = logServed(ctx, BUNDLE_SURFACE, {
     surface: BUNDLE_SURFACE,
     userId,
-    anonymousId: input.anonymousId ?? null,
-    items: bundle.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
-    fallback: false,
+    anonymousId: input.anonymousId,
+    items: bundle.items,
     configVersion,
   });
   return { requestId, surface: BUNDLE_SURFACE, ...bundle };
@@ -181,20 +202,11 @@ async function serveGroupList(
   const group = await fromEngines(() =>
     host.serveGroup(ctx.principal.namespaceId, { ...requested, members }),
   );
-  ctx.metrics.listsServed.inc({
-    namespace: ctx.principal.namespaceId,
-    surface: GROUP_SURFACE,
-    fallback: 'none',
-  });
-  const requestId = randomUUID();
-  ctx.services.recLog?.push({
-    namespaceId: ctx.principal.namespaceId,
-    requestId,
+  const requestId = logServed(ctx, GROUP_SURFACE, {
     surface: requested.placement ?? GROUP_SURFACE,
     userId: group.userIds[0] ?? null,
-    anonymousId: members[0]?.anonymousId ?? null,
-    items: group.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
-    fallback: false,
+    anonymousId: members[0]?.anonymousId,
+    items: group.items,
     configVersion: group.configVersion,
   });
   if (group.warning) warnings.push(group.warning);
@@ -222,20 +234,11 @@ async function serveRerankList(
   const { configVersion, ...reranked } = await fromEngines(() =>
     host.serveRerank(ctx.principal.namespaceId, input),
   );
-  ctx.metrics.listsServed.inc({
-    namespace: ctx.principal.namespaceId,
-    surface: RERANK_SURFACE,
-    fallback: 'none',
-  });
-  const requestId = randomUUID();
-  ctx.services.recLog?.push({
-    namespaceId: ctx.principal.namespaceId,
-    requestId,
+  const requestId = logServed(ctx, RERANK_SURFACE, {
     surface: input.placement ?? RERANK_SURFACE,
     userId: reranked.userId,
-    anonymousId: input.anonymousId ?? null,
-    items: reranked.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
-    fallback: false,
+    anonymousId: input.anonymousId,
+    items: reranked.items,
     configVersion,
   });
   return { requestId, surface: RERANK_SURFACE, ...reranked };

@@ -83,8 +83,17 @@ describe.each(getTestDatabaseTargets())('markets on $name', (target) => {
       buyAgain: await api.buyAgain.query(who),
       trending: await api.trending.query(who),
       recentlyViewed: await api.recentlyViewed.query(who),
-      bundle: await api.bundle.query({ userId: 'm0', itemId: 'tent', maxItems: 4, ...(country ? { country } : {}) }),
-      group: await api.group.query({ members: [{ userId: 'm0' }, { userId: 'm1' }], k: 10, ...(country ? { country } : {}) }),
+      bundle: await api.bundle.query({
+        userId: 'm0',
+        itemId: 'tent',
+        maxItems: 4,
+        ...(country ? { country } : {}),
+      }),
+      group: await api.group.query({
+        members: [{ userId: 'm0' }, { userId: 'm1' }],
+        k: 10,
+        ...(country ? { country } : {}),
+      }),
       rerank: await api.rerank.query({
         userId: 'm0',
         itemIds: ['mat', 'lantern', 'stove'],
@@ -170,7 +179,11 @@ describe.each(getTestDatabaseTargets())('markets on $name', (target) => {
 
   it('filters by price in the market', async () => {
     // The stove is 50 EUR by default but 55 in Germany.
-    const base = await shop.admin.recs.similar.query({ itemId: 'tent', k: 10, filters: { priceBetween: [null, 52] } });
+    const base = await shop.admin.recs.similar.query({
+      itemId: 'tent',
+      k: 10,
+      filters: { priceBetween: [null, 52] },
+    });
     expect(ids(base)).toContain('stove');
     const de = await shop.admin.recs.similar.query({
       itemId: 'tent',

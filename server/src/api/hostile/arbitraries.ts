@@ -89,6 +89,14 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
 
 const now = '2026-01-10T12:00:00Z';
 
+/** Every filter of the lists, each set (shared safely: mutations work on a structuredClone of an input). */
+const LIST_FILTERS = {
+  priceBetween: [1, 100],
+  includeTagsAny: ['color:black'],
+  excludeTagsAny: ['sale'],
+  excludeIds: ['h-other'],
+};
+
 /**
  * A valid input for every procedure, with every optional field filled, so
  * that replacing any one of its paths reaches every field of the contract.
@@ -170,12 +178,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
         anonymousId: 'h-anon',
         sessionId: 'h-session',
         k: 5,
-        filters: {
-          priceBetween: [1, 100],
-          includeTagsAny: ['color:black'],
-          excludeTagsAny: ['sale'],
-          excludeIds: ['h-other'],
-        },
+        filters: LIST_FILTERS,
         explain: true,
         seed: 7,
         placement: 'home',
@@ -293,12 +296,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
     userId: 'h-user',
     anonymousId: 'h-anon',
     sessionId: 'h-session',
-    filters: {
-      priceBetween: [1, 100],
-      includeTagsAny: ['color:black'],
-      excludeTagsAny: ['sale'],
-      excludeIds: ['h-other'],
-    },
+    filters: LIST_FILTERS,
     placement: 'pdp',
     traits: { country: 'DE' },
     country: 'de',
@@ -308,12 +306,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
     rule: 'avg',
     strongFit: { threshold: 0.5, maxLocked: 2 },
     k: 5,
-    filters: {
-      priceBetween: [1, 100],
-      includeTagsAny: ['color:black'],
-      excludeTagsAny: ['sale'],
-      excludeIds: ['h-other'],
-    },
+    filters: LIST_FILTERS,
     country: 'DE',
     placement: 'home',
     seed: 7,
@@ -324,12 +317,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
     userId: 'h-user',
     anonymousId: 'h-anon',
     sessionId: 'h-session',
-    filters: {
-      priceBetween: [1, 100],
-      includeTagsAny: ['color:black'],
-      excludeTagsAny: ['sale'],
-      excludeIds: ['h-other'],
-    },
+    filters: LIST_FILTERS,
     country: 'DE',
     placement: 'search',
     traits: { country: 'DE' },
