@@ -78,6 +78,13 @@ export interface RecRequest {
    * @example { surface: 'forUser', k: 8, placement: 'home' }
    */
   placement?: string;
+  /**
+   * The shopper's country (ISO 3166-1 alpha-2, upper case): items not sold there (see
+   * `EngineItem.markets`) are never listed, and price filters read the market's price.
+   * @default undefined (every market)
+   * @example { surface: 'forUser', k: 8, userKey: 'u1', country: 'DE' }
+   */
+  country?: string;
 }
 
 /** Why an item was recommended: one entry per contributing signal. */
@@ -129,6 +136,8 @@ export interface BundleRequest {
   placement?: string;
   /** Evaluation time (epoch ms); defaults to the engine clock. */
   now?: number;
+  /** The shopper's country: partners not sold there are left out, and the price is the market's. */
+  country?: string;
 }
 
 /** Why a bundle item is in the bundle. */
@@ -178,6 +187,107 @@ export interface BundleResult {
   emptyReason?: BundleEmptyReason;
   /** A sentence for the operator saying why the bundle is empty. */
   message?: string;
+}
+
+/** One member of a group (`Engine.group`): a resolved user key (`userId` or `anon:<anonymousId>`). */
+export interface GroupMember {
+  userKey: string;
+  /** Traits for this member, merged over those set with `setUserTraits`. */
+  traits?: Record<string, string>;
+}
+
+/** How members' scores combine: `min` (everyone must like it) or `avg`. */
+export type GroupRule = 'min' | 'avg';
+
+/** A recommendation for several people at once (a household, a gift). */
+export interface GroupRequest {
+  /** 2–10 members. */
+  members: GroupMember[];
+  /** How many items to return. */
+  k: number;
+  /** @default 'min' */
+  rule?: GroupRule;
+  /**
+   * Items whose normalised score clears `threshold` for every member are "strong fits": up to
+   * `maxLocked` of them (best combined first) lead the list whatever the rule ranks above them.
+   * @default undefined (no locking)
+   * @example { threshold: 0.6, maxLocked: 3 }
+   */
+  strongFit?: { threshold: number; maxLocked: number };
+  filters?: RecFilters;
+  country?: string;
+  /** Where the list is shown, for placement-conditioned rules (group lists follow `forUser`'s rules). */
+  placement?: string;
+  /** Attach each member's normalised score to every item, and say what was locked and why. */
+  explain?: boolean;
+  seed?: number;
+  now?: number;
+}
+
+/** One item of a group list. */
+export interface GroupItem {
+  itemId: string;
+  /** The combined score (after the rule and any boosts). */
+  score: number;
+  /** Placed at the top as a strong fit for everyone. */
+  locked: boolean;
+  /** With `explain`: each member's normalised score in [0, 1], in member order. */
+  memberScores?: number[];
+}
+
+/** A group list, with how it was combined. */
+export interface GroupResult {
+  items: GroupItem[];
+  rule: GroupRule;
+  /** The threshold and cap asked for (null: none). */
+  strongFit: { threshold: number; maxLocked: number } | null;
+  /** Items locked at the top, in order. */
+  locked: string[];
+  /** Candidates scored (the union of the members' own lists). */
+  candidates: number;
+  /** Set when strong-fit locking was asked for and no candidate cleared the bar for every member. */
+  warning?: string;
+}
+
+/** Reordering caller-supplied candidates (search results, a category page) for one visitor. */
+export interface RerankRequest {
+  /** The candidates in their original order (unknown ids are allowed: they keep their positions). */
+  itemIds: string[];
+  userKey?: string;
+  sessionId?: string;
+  traits?: Record<string, string>;
+  filters?: RecFilters;
+  country?: string;
+  /** For placement-conditioned rules; reranked lists follow `forUser`'s rules. */
+  placement?: string;
+  explain?: boolean;
+  seed?: number;
+  now?: number;
+}
+
+/** Why a candidate was left out of a reranked list. */
+export type RerankRemovedReason = 'unavailable' | 'not-sold-in-country' | 'filtered' | 'rule';
+
+/** A reranked list. */
+export interface RerankResult {
+  /**
+   * The list: known candidates ordered by the visitor's signals and the rules, unknown ids at their
+   * original positions. Each keeps its 1-based `originalRank`.
+   */
+  items: Array<{
+    itemId: string;
+    score: number;
+    originalRank: number;
+    /** False for ids the catalog does not know (kept in place, not scored). */
+    known: boolean;
+    reasons?: Reason[];
+  }>;
+  /** Known candidates left out, and why (out of stock or archived, not sold in the country, the request's filters, a block or filter rule). */
+  removed: Array<{ itemId: string; originalRank: number; reason: RerankRemovedReason }>;
+  /** Ids the catalog does not know (kept at their positions). */
+  unknownItemIds: string[];
+  /** Repeated ids after their first occurrence (dropped). */
+  duplicateItemIds: string[];
 }
 
 /** A rule set compiled against one engine's catalog, for previews (see `Engine.prepareRules`). */
@@ -249,6 +359,18 @@ export interface Engine {
    * @example engine.bundle({ itemId: 'sku-1' })
    */
   bundle(req: BundleRequest): BundleResult;
+  /**
+   * A list for several people at once: each member's own signals score every candidate, scores are
+   * normalised per member and combined with `rule`; strong fits for everyone can be locked on top.
+   * @example engine.group({ members: [{ userKey: 'u1' }, { userKey: 'u2' }], k: 10, rule: 'min' })
+   */
+  group(req: GroupRequest): GroupResult;
+  /**
+   * Reorders caller-supplied candidates for one visitor with the profile's signals and the rules;
+   * unknown ids keep their positions, unavailable or filtered ones are removed and reported.
+   * @example engine.rerank({ itemIds: ['sku-4', 'sku-1', 'sku-9'], userKey: 'u1' })
+   */
+  rerank(req: RerankRequest): RerankResult;
   /**
    * Applies a rule set to an already ranked list (a served list from the log) as if its items were
    * the only candidates: blocks and filters remove, boosts and buries re-sort, pins and injects

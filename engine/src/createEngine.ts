@@ -3,20 +3,26 @@ import type {
   BundleResult,
   Engine,
   EngineStats,
+  GroupRequest,
+  GroupResult,
   PreparedRules,
   RecRequest,
   RecResult,
+  RerankRequest,
+  RerankResult,
   RulesSummary,
 } from './api';
 import type { EngineConfig, PartialEngineConfig } from './config/engineConfig';
 import { resolveEngineConfig } from './config/resolveEngineConfig';
 import { BehaviorIndexes } from './indexes/BehaviorIndexes';
-import { Catalog } from './indexes/Catalog';
+import { Catalog, soldIn } from './indexes/Catalog';
 import { EventLog } from './indexes/EventLog';
 import { validateEvent } from './indexes/validateEvent';
 import { beginRules, rerankWithRules } from './pipeline/applyRules';
 import { createEligibility, DenseMemo } from './pipeline/createEligibility';
 import { type RecommendState, recommend } from './pipeline/recommend';
+import { recommendGroup } from './pipeline/recommendGroup';
+import { rerankCandidates } from './pipeline/rerankCandidates';
 import { suggestBundle } from './pipeline/suggestBundle';
 import { RuleItemIndex, RuleSet } from './rules/compileRules';
 import type { RuleDefinition } from './rules/types';
@@ -234,7 +240,20 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       if (req.maxItems !== undefined && !Number.isFinite(req.maxItems)) {
         throw new Error(`bundle: maxItems must be a number from 2 to 4 (got ${String(req.maxItems)}).`);
       }
+      if (req.country !== undefined && !/^[A-Z]{2}$/.test(req.country)) {
+        throw new Error(
+          `bundle: country must be an upper-case ISO 3166-1 alpha-2 code (got ${req.country}).`,
+        );
+      }
       return suggestBundle(req, stateFor({ surface: 'cart', k: 1, now: req.now }, rules));
+    },
+
+    group(req: GroupRequest): GroupResult {
+      return recommendGroup(req, stateFor({ surface: 'forUser', k: req.k, now: req.now }, rules));
+    },
+
+    rerank(req: RerankRequest): RerankResult {
+      return rerankCandidates(req, stateFor({ surface: 'forUser', k: 1, now: req.now }, rules));
     },
 
     rerankList(items, req, prepared?: PreparedRules): string[] {
@@ -244,6 +263,9 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       for (const item of items) {
         const id = catalog.ids.get(item.itemId);
         if (id === undefined) continue;
+        // A list served in another market: what this one does not sell never shows.
+        const known = catalog.info(id)?.item;
+        if (known !== undefined && !soldIn(known, req.country)) continue;
         ids.push(id);
         scores.push(item.score);
       }
@@ -269,6 +291,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
         excludedItems: [],
         profile: undefined,
         purchasedSince: undefined,
+        country: req.country,
       };
       const eligible = createEligibility({ ...base, memo });
       const order = rerankWithRules(ruled, ids, scores, req.k, eligible, () =>
@@ -280,7 +303,10 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     getItem(itemId: string): EngineItem | undefined {
       const id = catalog.ids.get(itemId);
       const item = id === undefined ? undefined : catalog.info(id)?.item;
-      return item === undefined ? undefined : { ...item, tags: [...item.tags] };
+      if (item === undefined) return undefined;
+      const copy: EngineItem = { ...item, tags: [...item.tags] };
+      if (item.markets !== undefined) copy.markets = structuredClone(item.markets);
+      return copy;
     },
 
     stats(): EngineStats {

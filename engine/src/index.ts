@@ -27,11 +27,19 @@ export type {
   Engine,
   EngineStats,
   FallbackSource,
+  GroupItem,
+  GroupMember,
+  GroupRequest,
+  GroupResult,
+  GroupRule,
   PreparedRules,
   Reason,
   RecFilters,
   RecRequest,
   RecResult,
+  RerankRemovedReason,
+  RerankRequest,
+  RerankResult,
   RulesSummary,
 } from './api';
 export type {
@@ -55,6 +63,8 @@ export { defaultEngineConfig, SIGNALS, SURFACES } from './config/engineConfig';
 export { resolveEngineConfig } from './config/resolveEngineConfig';
 export { type CreateEngineOptions, createEngine } from './createEngine';
 export { embeddingListLength } from './pipeline/collectSignals';
+export { GROUP_MEMBERS } from './pipeline/recommendGroup';
+export { MAX_RERANK_CANDIDATES } from './pipeline/rerankCandidates';
 export {
   type RecTrace,
   type RemovalReason,
@@ -87,7 +97,7 @@ export {
   type Weekday,
 } from './rules/types';
 export { type RuleIssue, RuleValidationError, validateRule } from './rules/validateRule';
-export type { EngineEvent, EngineItem, EventType, EventWeights } from './types';
+export type { EngineEvent, EngineItem, EventType, EventWeights, MarketOffer } from './types';
 export {
   type BuiltinModelOptions,
   buildBuiltinModelBytes,

@@ -24,6 +24,23 @@ export interface EngineItem {
   parentId?: string | undefined;
   /** When the item entered the catalog (epoch ms). */
   createdAt: number;
+  /**
+   * Where the item is sold, by ISO 3166-1 alpha-2 country code (upper case). Undefined: sold
+   * everywhere at `price`. Defined: sold only in the countries listed, each at its own price when it
+   * has one. Read only by requests that name a `country`.
+   * @example { DE: { available: true, price: 79, currency: 'EUR' }, CH: { available: false } }
+   */
+  markets?: Record<string, MarketOffer> | undefined;
+}
+
+/** The item in one market (country). */
+export interface MarketOffer {
+  /** Sold there now (false: listed but not sellable there, e.g. out of stock in that market). */
+  available: boolean;
+  /** The market's price; undefined: the item's `price`. */
+  price?: number | undefined;
+  /** The market's currency; undefined: the item's `currency`. */
+  currency?: string | undefined;
 }
 
 /** One behavioural event as the engine sees it. */

@@ -2,11 +2,18 @@
 // contracts, read through the server's public types (`z.input`/`z.output` of its schemas). Nothing of the
 // server runs: `tsc` (`pnpm typecheck`) fails when the two sides drift; vitest only runs the checks' shells.
 
-import type { BundleInput, BundleResponse } from '@recsys/protocol';
+import type {
+  BundleInput,
+  BundleResponse,
+  GroupInput,
+  GroupResponse,
+  RerankInput,
+  RerankResponse,
+} from '@recsys/protocol';
 import type { AppRouter, CollectBody, EventInput } from '@recsys/server';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AliasInput, RecsProcedure } from './recs';
+import type { AliasInput, RecsProcedure, RecsSpecialProcedure } from './recs';
 import type { CollectPayload, EventMeta, EventType, RecsInput, RecsResponse, RecsysEvent } from './types';
 
 type ServerInputs = inferRouterInputs<AppRouter>;
@@ -48,8 +55,8 @@ describe('the SDK and the server speak the same wire format', () => {
   });
 
   it('wraps exactly the recommendation procedures the server serves', () => {
-    // `recs.bundle` answers a bundle, not a list: the SDK wraps it on its own (`recs.bundle()`).
-    expectTypeOf<RecsProcedure | 'bundle'>().toEqualTypeOf<keyof ServerInputs['recs']>();
+    // `recs.bundle`, `recs.group` and `recs.rerank` answer shapes of their own: the SDK wraps each on its own.
+    expectTypeOf<RecsProcedure | RecsSpecialProcedure>().toEqualTypeOf<keyof ServerInputs['recs']>();
   });
 
   it('reads every recommendation answer as a RecsResponse', () => {
@@ -60,6 +67,17 @@ describe('the SDK and the server speak the same wire format', () => {
     expectTypeOf<ServerOutputs['recs']['bundle']>().toEqualTypeOf<BundleResponse>();
     expectTypeOf<ServerInputs['recs']['bundle']>().toExtend<BundleInput>();
     expectTypeOf<KeysOf<ServerInputs['recs']['bundle']>>().toEqualTypeOf<keyof BundleInput>();
+  });
+
+  it('reads recs.group and recs.rerank with the inputs and answers of the protocol', () => {
+    expectTypeOf<ServerOutputs['recs']['group']>().toEqualTypeOf<GroupResponse>();
+    expectTypeOf<Wire<GroupInput>>().toExtend<ServerInputs['recs']['group']>();
+    expectTypeOf<ServerInputs['recs']['group']>().toExtend<GroupInput>();
+    expectTypeOf<KeysOf<ServerInputs['recs']['group']>>().toEqualTypeOf<keyof GroupInput>();
+    expectTypeOf<ServerOutputs['recs']['rerank']>().toEqualTypeOf<RerankResponse>();
+    expectTypeOf<Wire<RerankInput>>().toExtend<ServerInputs['recs']['rerank']>();
+    expectTypeOf<ServerInputs['recs']['rerank']>().toExtend<RerankInput>();
+    expectTypeOf<KeysOf<ServerInputs['recs']['rerank']>>().toEqualTypeOf<keyof RerankInput>();
   });
 
   it('links ids with the input users.alias expects', () => {

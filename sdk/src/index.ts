@@ -5,6 +5,7 @@ export {
   type DefaultRecsysApi,
   RECS_PROCEDURES,
   type RecsProcedure,
+  type RecsSpecialProcedure,
   type RecsysApi,
   type RecsysClient,
   type RecsysClientOptions,

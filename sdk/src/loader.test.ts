@@ -87,6 +87,22 @@ describe('script-tag loader', () => {
     expect(collector.events().map((e) => e.itemId)).toEqual(['sent']);
   });
 
+  it('passes data-country to the SDK as its country option', () => {
+    runSnippet();
+    const el = scriptTag({
+      src: 'https://cdn.test/recsys.js',
+      'data-key': KEY,
+      'data-endpoint': ENDPOINT,
+      'data-country': 'DE',
+    });
+    let options: TrackerOptions | undefined;
+    installGlobal((o) => {
+      options = o;
+      return createTracker({ ...o, fetch: collector.fetch });
+    }, el);
+    expect(options).toMatchObject({ key: KEY, endpoint: ENDPOINT, country: 'DE' });
+  });
+
   it('takes options from a queued init command when the tag has no data-key', async () => {
     runSnippet();
     (g.recsys as unknown[]).push(['init', { key: KEY, endpoint: ENDPOINT }]);

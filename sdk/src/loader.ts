@@ -5,7 +5,7 @@ type Api = object & { destroy(): void };
 
 /**
  * Boots the script-tag build: reads `data-key`, `data-endpoint` (default: the
- * script's own origin), `data-consent` and `data-cookie-domain` from the
+ * script's own origin), `data-consent`, `data-cookie-domain` and `data-country` from the
  * script tag, or takes options from a queued `['init', options]` command;
  * replaces the stub at `window.recsys` with the SDK and replays queued calls
  * in order. A failing queued call is logged and skipped, never fatal.
@@ -31,6 +31,8 @@ export function installGlobal<T extends Api>(
     if (consent === 'denied' || consent === 'granted') options.consent = consent;
     const domain = attr('cookie-domain');
     if (domain) options.cookieDomain = domain;
+    const country = attr('country');
+    if (country) options.country = country;
   }
   const init = pending.findIndex((c) => Array.isArray(c) && c[0] === 'init');
   if (init >= 0) options = { ...options, ...((pending.splice(init, 1)[0] as unknown[])[1] as object) };

@@ -133,4 +133,35 @@ describe('createRecsys', () => {
     expect((await recsys.recs.trending({})).echo).toEqual({}); // withdrawing consent forgets every id
     recsys.destroy();
   });
+
+  it("sends the shopper's country with every recommendation call, and setCountry changes or clears it", async () => {
+    resetBrowserState();
+    const recsys = createRecsys<TestRouter>({
+      endpoint: ENDPOINT,
+      key: 'pk_test',
+      flushInterval: 60_000,
+      country: 'DE',
+    });
+    const ids = recsys.getIds();
+    expect((await recsys.recs.forUser({ k: 1 })).echo).toMatchObject({
+      country: 'DE',
+      anonymousId: ids.anonymousId,
+    });
+    expect((await recsys.recs.rerank({ itemIds: ['a', 'b'] })).echo).toEqual({
+      itemIds: ['a', 'b'],
+      country: 'DE',
+      anonymousId: ids.anonymousId,
+      sessionId: ids.sessionId,
+    });
+    // A group names its members: only the country is filled in.
+    const members = [{ userId: 'u-1' }, { anonymousId: 'a-2' }];
+    expect((await recsys.recs.group({ members })).echo).toEqual({ members, country: 'DE' });
+    recsys.setCountry('FR');
+    expect((await recsys.recs.trending({})).echo).toMatchObject({ country: 'FR' });
+    expect((await recsys.recs.trending({ country: 'CH' })).echo).toMatchObject({ country: 'CH' });
+    recsys.setCountry(undefined);
+    expect((await recsys.recs.trending({})).echo).not.toHaveProperty('country');
+    expect((await recsys.recs.group({ members })).echo).toEqual({ members });
+    recsys.destroy();
+  });
 });

@@ -1,4 +1,14 @@
-import type { BundleInput, BundleResponse, RecommendedItem, RecsInput, RecsResponse } from '@recsys/protocol';
+import type {
+  BundleInput,
+  BundleResponse,
+  GroupInput,
+  GroupResponse,
+  RecommendedItem,
+  RecsInput,
+  RecsResponse,
+  RerankInput,
+  RerankResponse,
+} from '@recsys/protocol';
 import type { AnyProcedure, AnyRouter, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { callProcedure, type RpcConfig } from './rpc';
 import type { RecommendationContext } from './types';
@@ -19,6 +29,8 @@ export const RECS_PROCEDURES = [
   'recentlyViewed',
 ] as const;
 export type RecsProcedure = (typeof RECS_PROCEDURES)[number];
+/** The other `recs.*` procedures the SDK wraps, each with its own input and answer. */
+export type RecsSpecialProcedure = 'bundle' | 'group' | 'rerank';
 
 /**
  * The hand-written contract, used while no router type is given
@@ -27,6 +39,8 @@ export type RecsProcedure = (typeof RECS_PROCEDURES)[number];
 export interface DefaultRecsysApi {
   query: { [P in RecsProcedure as `recs.${P}`]: [RecsInput, RecsResponse] } & {
     'recs.bundle': [BundleInput, BundleResponse];
+    'recs.group': [GroupInput, GroupResponse];
+    'recs.rerank': [RerankInput, RerankResponse];
   };
   mutation: { 'users.alias': [AliasInput, unknown] };
 }
@@ -91,8 +105,12 @@ export interface RecsysClient<TRouter = unknown> {
     input: RecsysApi<TRouter>['mutation'][P] extends [infer I, unknown] ? I : never,
     options?: CallOptions,
   ): Promise<RecsysApi<TRouter>['mutation'][P] extends [unknown, infer O] ? O : never>;
-  /** `recs.forUser(input)`, `recs.similar({ itemId })`, …, and `recs.bundle({ itemId })` (a product bundle). */
-  recs: { [P in RecsProcedure | 'bundle']: RecsMethod<RecsysApi<TRouter>, `recs.${P}`> };
+  /**
+   * `recs.forUser(input)`, `recs.similar({ itemId })`, …, `recs.bundle({ itemId })` (a product
+   * bundle), `recs.group({ members })` (one list for several people) and `recs.rerank({ itemIds })`
+   * (the caller's candidates reordered for the visitor).
+   */
+  recs: { [P in RecsProcedure | RecsSpecialProcedure]: RecsMethod<RecsysApi<TRouter>, `recs.${P}`> };
 }
 
 /** Options of `createRecsysClient`. */
@@ -121,9 +139,14 @@ export function createRecsysClient<TRouter = unknown>(options: RecsysClientOptio
   const call = (type: 'query' | 'mutation', path: string, input: unknown, opts?: CallOptions) =>
     callProcedure(options, type, path, input, opts?.signal);
   const recs: Record<string, (input?: object, opts?: CallOptions) => Promise<unknown>> = {};
-  for (const name of [...RECS_PROCEDURES, 'bundle']) {
+  for (const name of [...RECS_PROCEDURES, 'bundle', 'rerank']) {
     recs[name] = (input, opts) => call('query', `recs.${name}`, { ...options.context?.(), ...input }, opts);
   }
+  // A group names its members itself: of the visitor's context only the country applies.
+  recs.group = (input, opts) => {
+    const country = options.context?.().country;
+    return call('query', 'recs.group', country ? { country, ...input } : input, opts);
+  };
   return {
     query: (path, input, opts) => call('query', path, input, opts),
     mutate: (path, input, opts) => call('mutation', path, input, opts),

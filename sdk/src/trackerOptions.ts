@@ -99,6 +99,14 @@ export interface TrackerOptions {
    */
   persistence?: 'auto' | 'memory';
   /**
+   * The shopper's country (ISO 3166-1 alpha-2, e.g. `'DE'`), sent with every `recs.*` call of the
+   * full SDK: lists then hold only items sold there, at that market's prices. Change it later with
+   * `setCountry()`; the script tag reads `data-country`. The tracker alone ignores it.
+   * @default undefined (every market)
+   * @example country: 'DE'
+   */
+  country?: string;
+  /**
    * Where warnings go (bad input, dropped batches). Never throws into your code.
    * @default console
    * @example logger: { warn: () => {} }

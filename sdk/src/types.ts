@@ -9,10 +9,14 @@ export type {
   EventMeta,
   EventsBatchResult as CollectResponse,
   EventType,
+  GroupInput,
+  GroupResponse,
   RecommendedItem as RecsItem,
   RecsInput,
   RecsResponse,
   RecsysEvent,
+  RerankInput,
+  RerankResponse,
   RowError as RejectedEvent,
 } from '@recsys/protocol';
 

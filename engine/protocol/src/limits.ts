@@ -27,6 +27,11 @@ export const limits = {
   maxFutureSkewMs: 5 * 60_000,
   /** Items a recommendation request may ask for. */
   maxRecs: 100,
+  /** Members of a `recs.group` request. */
+  groupMembersMin: 2,
+  groupMembersMax: 10,
+  /** Candidates one `recs.rerank` request may send. */
+  rerankCandidates: 500,
   pageSize: 100,
   maxPageSize: 1_000,
 } as const;

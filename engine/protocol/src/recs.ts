@@ -30,6 +30,11 @@ export interface RecsInput {
   contextItemIds?: string[];
   /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
   traits?: Record<string, string>;
+  /**
+   * The shopper's country, ISO 3166-1 alpha-2 (`DE`, `us`): items not sold there are never listed,
+   * and prices are the market's. Omitted: every market, the items' own prices.
+   */
+  country?: string;
   overrides?: {
     blend?: Partial<Record<SignalName, number>>;
     diversity?: { lambda?: number; maxPerBrand?: number; maxPerCategory?: number };
@@ -91,6 +96,8 @@ export interface BundleInput {
   /** Where the bundle is shown (rule conditions); the served list is logged under surface `bundle`. */
   placement?: string;
   traits?: Record<string, string>;
+  /** The shopper's country: partners not sold there are left out; prices and total are the market's. */
+  country?: string;
 }
 
 /** One item of a bundle, with the display fields and why it is there. */
@@ -134,3 +141,105 @@ export const BUNDLE_SURFACE = 'bundle';
 export function bundleKeyOf(itemIds: readonly string[]): string {
   return [...itemIds].sort().join(' + ');
 }
+
+/** One member of a group: a signed-in user, a visitor, or both (as on every `recs.*` list). */
+export interface GroupMemberInput {
+  userId?: string;
+  anonymousId?: string;
+}
+
+/** Input of `recs.group` (a household, or a gift for several people). */
+export interface GroupInput {
+  /** 2–10 members. */
+  members: GroupMemberInput[];
+  /** `min`: everyone must like it (the least happy member decides); `avg`: the mean. @default 'min' */
+  rule?: 'min' | 'avg';
+  /**
+   * Items whose normalised score (0–1, per member) reaches `threshold` for every member lead the
+   * list, up to `maxLocked` of them. @example { threshold: 0.5, maxLocked: 3 }
+   */
+  strongFit?: { threshold: number; maxLocked?: number };
+  /** How many items to return, 1–100. @default 10 */
+  k?: number;
+  filters?: RecsInput['filters'];
+  country?: string;
+  placement?: string;
+  seed?: number;
+  /** Return each member's scores, what was locked and why. @default false */
+  explain?: boolean;
+}
+
+/** One item of a group list. */
+export interface GroupResponseItem extends Omit<RecommendedItem, 'reasons'> {
+  /** Placed at the top as a strong fit for every member. */
+  locked: boolean;
+  /** With `explain`: each member's normalised score (0–1), in the order of `members`. */
+  memberScores?: number[];
+}
+
+/** Answer of `recs.group`. */
+export interface GroupResponse {
+  requestId: string;
+  surface: 'group';
+  items: GroupResponseItem[];
+  /** The members as answered: a `userId` the request could not prove is null (scored as the visitor). */
+  members: Array<{ userId: string | null; anonymousId: string | null }>;
+  /** Said when a member's userId was dropped, or (with `explain`) when no item cleared the strong-fit bar. */
+  warnings: string[];
+  /** With `explain`: how the list was combined. */
+  explain?: {
+    rule: 'min' | 'avg';
+    strongFit: { threshold: number; maxLocked: number } | null;
+    /** Item ids locked at the top, in order. */
+    locked: string[];
+    /** Candidates scored for every member (the union of their own lists). */
+    candidates: number;
+  };
+}
+
+/** Input of `recs.rerank`: the caller's candidates (search results, a category page) for one visitor. */
+export interface RerankInput {
+  /** The candidates in their original order, 1–500 ids. */
+  itemIds: string[];
+  userId?: string;
+  anonymousId?: string;
+  sessionId?: string;
+  filters?: RecsInput['filters'];
+  country?: string;
+  placement?: string;
+  traits?: Record<string, string>;
+  seed?: number;
+  /** Attach `reasons` to every item. @default false */
+  explain?: boolean;
+}
+
+/** One item of a reranked list. */
+export interface RerankResponseItem extends RecommendedItem {
+  /** Its 1-based position in the `itemIds` sent. */
+  originalRank: number;
+  /** False: the catalog does not know this id; it kept its original position and has no display fields. */
+  known: boolean;
+}
+
+/** Answer of `recs.rerank`. */
+export interface RerankResponse {
+  requestId: string;
+  surface: 'rerank';
+  items: RerankResponseItem[];
+  /** Ids the catalog does not know, kept at their original positions. */
+  unknownItemIds: string[];
+  /** Known ids left out, and why. */
+  removed: Array<{
+    itemId: string;
+    originalRank: number;
+    reason: 'unavailable' | 'not-sold-in-country' | 'filtered' | 'rule';
+  }>;
+  /** Ids sent more than once (the first is kept). */
+  duplicateItemIds: string[];
+  /** The user the list was ranked for; null when none was named or it could not be proven. */
+  userId: string | null;
+}
+
+/** The surfaces group and rerank lists are logged under (`rec_logs.surface`, `meta.surface`). */
+export const GROUP_SURFACE = 'group';
+export const RERANK_SURFACE = 'rerank';

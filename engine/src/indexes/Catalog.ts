@@ -1,5 +1,5 @@
 import { normalizeTag } from '../protocol';
-import type { EngineItem } from '../types';
+import type { EngineItem, MarketOffer } from '../types';
 import { GrowableFloat64 } from '../util/GrowableFloat64';
 import { Interner } from '../util/Interner';
 
@@ -43,6 +43,41 @@ function validateItem(item: EngineItem, index: number): void {
   if (item.price !== undefined && (typeof item.price !== 'number' || !Number.isFinite(item.price))) {
     throw new Error(`${where} (${item.itemId}).price must be a finite number (got ${describe(item.price)}).`);
   }
+  if (item.markets === undefined) return;
+  if (typeof item.markets !== 'object' || item.markets === null || Array.isArray(item.markets)) {
+    throw new Error(`${where} (${item.itemId}).markets must be an object keyed by country code.`);
+  }
+  for (const [country, offer] of Object.entries(item.markets)) {
+    if (!/^[A-Z]{2}$/.test(country)) {
+      throw new Error(
+        `${where} (${item.itemId}).markets: ${describe(country)} is not an upper-case ISO 3166-1 alpha-2 code.`,
+      );
+    }
+    if (typeof offer !== 'object' || offer === null || typeof offer.available !== 'boolean') {
+      throw new Error(`${where} (${item.itemId}).markets.${country}.available must be a boolean.`);
+    }
+    if (offer.price !== undefined && (typeof offer.price !== 'number' || !Number.isFinite(offer.price))) {
+      throw new Error(`${where} (${item.itemId}).markets.${country}.price must be a finite number.`);
+    }
+  }
+}
+
+/**
+ * Whether an item is sold in `country`: everywhere without `markets`, else only where listed and
+ * available. No country: every market passes (the request did not say where the shopper is).
+ */
+export function soldIn(item: EngineItem, country: string | undefined): boolean {
+  if (country === undefined || item.markets === undefined) return true;
+  return item.markets[country]?.available === true;
+}
+
+/** The item's price and currency in `country` (its own where the market sets none). */
+export function marketPrice(
+  item: EngineItem,
+  country: string | undefined,
+): { price: number | undefined; currency: string | undefined } {
+  const offer: MarketOffer | undefined = country === undefined ? undefined : item.markets?.[country];
+  return { price: offer?.price ?? item.price, currency: offer?.currency ?? item.currency };
 }
 
 /**
@@ -84,7 +119,11 @@ export class Catalog {
         this.tags.intern(t),
       );
       const info: ItemInfo = {
-        item: { ...item, tags: [...item.tags] },
+        item: {
+          ...item,
+          tags: [...item.tags],
+          markets: item.markets === undefined ? undefined : structuredClone(item.markets),
+        },
         tagIds,
         category,
         categories,

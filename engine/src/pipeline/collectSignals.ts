@@ -102,6 +102,11 @@ export interface SignalInput {
   restrictive: boolean;
   /** The list length asked for. */
   k: number;
+  /**
+   * The request is narrowed to these items (see `RecommendScope`): popular, trending and affinity
+   * score each of them rather than proposing catalog-wide top lists most of which would be refused.
+   */
+  scoreOnly?: ReadonlySet<number> | undefined;
   /** The session being continued: its clicks, oldest first (repeats kept; empty: no session). */
   sessionClicks: readonly number[];
   /** The session's own number in the session index (left out of its neighbours). */
@@ -473,7 +478,17 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
       const sig = out.get(name);
       return sig === undefined ? [] : [sig];
     });
-  if (allSignalsGenerate(input.surface)) {
+  const scoped = input.scoreOnly;
+  const scopedPool = () => {
+    const ids = emptyScores();
+    for (const id of scoped!) if (input.eligible(id)) ids.push(id, 0);
+    return [ids];
+  };
+  if (scoped !== undefined) {
+    const pool = scopedPool();
+    if (on('popular')) out.set('popular', priorOf(input, 'popular', pool));
+    if (on('trending')) out.set('trending', priorOf(input, 'trending', pool));
+  } else if (allSignalsGenerate(input.surface)) {
     if (on('popular')) out.set('popular', listSignal(input, 'popular'));
     if (on('trending')) out.set('trending', listSignal(input, 'trending'));
   } else {
@@ -487,7 +502,7 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('affinity')) {
     // Affinity re-scores what the user's own anchors produced (plus its category lists); generic
     // popular/trending candidates in those categories are already in the category lists.
-    out.set('affinity', affinitySignal(input, relationIds()));
+    out.set('affinity', affinitySignal(input, scoped === undefined ? relationIds() : scopedPool()));
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { RecFilters } from '../api';
-import type { Catalog } from '../indexes/Catalog';
+import { type Catalog, marketPrice, soldIn } from '../indexes/Catalog';
 import type { UserProfile } from '../indexes/UserProfile';
 
 /** What decides whether an item may appear in one response. */
@@ -19,6 +19,14 @@ export interface EligibilityInput {
   ruleAllows?: ((id: number) => boolean) | undefined;
   /** Out-of-stock items pass (archived ones never do): what a pin with `allowUnavailable` may show. */
   ignoreStock?: boolean;
+  /**
+   * The shopper's country (ISO 3166-1 alpha-2): items not sold there never pass, whatever
+   * `ignoreStock` says (a pin cannot show an item the market does not sell), and the price range
+   * reads the market's price.
+   */
+  country?: string | undefined;
+  /** Only these items may pass (`rerank` and group scoring: the caller's candidates). */
+  onlyItems?: ReadonlySet<number> | undefined;
 }
 
 /**
@@ -60,7 +68,8 @@ export class DenseMemo {
 /**
  * The per-request item predicate: available and not archived; within the price range; carrying an
  * included tag and no excluded tag; not explicitly excluded; not the anchor/cart item or one of its
- * variants; not bought recently when that exclusion is on. Memoised, since signals overlap.
+ * variants; not bought recently when that exclusion is on; sold in the request's country. Memoised,
+ * since signals overlap.
  */
 export function createEligibility(input: EligibilityInput): (id: number) => boolean {
   const { catalog, filters, profile, purchasedSince, ruleAllows } = input;
@@ -90,6 +99,8 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     if (parent !== undefined) excludedParents.add(parent);
   }
 
+  const country = input.country;
+  const only = input.onlyItems;
   const required = input.requiredCategory;
   const members = required !== undefined && required >= 0 ? catalog.membersOf(required) : undefined;
   const memo = input.memo;
@@ -97,6 +108,7 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
 
   // Most requests carry no filters: then only the contiguous eligibility flags are read.
   const needsItem =
+    country !== undefined ||
     excludedParents.size > 0 ||
     priceMin !== undefined ||
     priceMax !== undefined ||
@@ -105,6 +117,7 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
   const check = (id: number): boolean => {
     if (ignoreStock ? catalog.info(id)?.item.archived !== false : !catalog.isEligible(id)) return false;
     if (excludedIds.has(id)) return false;
+    if (only !== undefined && !only.has(id)) return false;
     if (required !== undefined && (members === undefined || !members.has(id))) return false;
     if (purchasedSince !== undefined && profile !== undefined) {
       const bought = profile.purchases.get(id);
@@ -113,7 +126,8 @@ export function createEligibility(input: EligibilityInput): (id: number) => bool
     if (!needsItem) return ruleAllows === undefined || ruleAllows(id);
     const info = catalog.info(id);
     if (info === undefined || excludedParents.has(info.parentKey)) return false;
-    const price = info.item.price;
+    if (!soldIn(info.item, country)) return false;
+    const price = country === undefined ? info.item.price : marketPrice(info.item, country).price;
     if (priceMin !== undefined && (price === undefined || price < priceMin)) return false;
     if (priceMax !== undefined && (price === undefined || price > priceMax)) return false;
     if (include !== undefined && !info.tagIds.some((t) => include.has(t))) return false;

@@ -139,8 +139,17 @@ function fallbackCategory(
 
 const RELATION_SET: ReadonlySet<SignalName> = new Set(RELATION_SIGNALS);
 
+/**
+ * Narrows one request to given items (group scoring and `rerank`): only they may be listed, and the
+ * catalog-wide signals (popular, trending, affinity) score exactly them instead of proposing their
+ * own top lists.
+ */
+export interface RecommendScope {
+  onlyItems: ReadonlySet<number>;
+}
+
 /** Runs one request through steps 1–8 listed at the top of this file. */
-export function recommend(req: RecRequest, state: RecommendState): RecResult {
+export function recommend(req: RecRequest, state: RecommendState, scope?: RecommendScope): RecResult {
   const settings = resolveRequestSettings(state.config, req);
   const { catalog, behavior, config, now } = state;
   const profile = req.userKey !== undefined ? behavior.profiles.get(req.userKey) : undefined;
@@ -175,6 +184,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     purchasedSince: settings.excludePurchased ? now - settings.purchaseExclusionWindowMs : undefined,
     memo: state.memo,
     ruleAllows: ruled?.hasBlockOrFilter ? (id: number) => ruled.allows(id) : undefined,
+    country: req.country,
+    onlyItems: scope?.onlyItems,
   };
   // A traced request sees the same predicate and caps, wrapped to record what they refuse.
   const collector = req.trace === true ? new TraceCollector(catalog) : undefined;
@@ -190,6 +201,8 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
     (f?.includeTagsAny?.length ?? 0) > 0 ||
     (f?.excludeTagsAny?.length ?? 0) > 0 ||
     (f?.excludeIds?.length ?? 0) > 0 ||
+    req.country !== undefined ||
+    scope !== undefined ||
     ruled?.hasFilter === true;
   const signals =
     categoryTag === -2
@@ -220,6 +233,7 @@ export function recommend(req: RecRequest, state: RecommendState): RecResult {
           sessionClicks: session.clicks,
           sessionNumber: session.number,
           session: config.session,
+          scoreOnly: scope?.onlyItems,
         });
   const generators = allSignalsGenerate(req.surface) ? undefined : RELATION_SET;
   const candidates = blendSignals(

@@ -8,7 +8,7 @@
  */
 import type { BundleItem, BundlePrice, BundleRequest, BundleResult } from '../api';
 import type { BundleConfig } from '../config/engineConfig';
-import type { Catalog } from '../indexes/Catalog';
+import { type Catalog, marketPrice, soldIn } from '../indexes/Catalog';
 import { beginRules } from './applyRules';
 import { createEligibility } from './createEligibility';
 import type { RecommendState } from './recommend';
@@ -75,6 +75,13 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
       `${catalog.titleOf(anchor)} is unavailable or archived, so no bundle is offered with it.`,
     );
   }
+  if (!soldIn(anchorInfo.item, req.country)) {
+    return emptyBundle(
+      req.itemId,
+      'anchor-unavailable',
+      `${catalog.titleOf(anchor)} is not sold in ${req.country}, so no bundle is offered with it there.`,
+    );
+  }
   const ruled = beginRules(
     state.rules,
     {
@@ -96,6 +103,7 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
     purchasedSince: undefined,
     memo: state.memo,
     ruleAllows: ruled?.hasBlockOrFilter ? (id: number) => ruled.allows(id) : undefined,
+    country: req.country,
   });
 
   const bought = new Map<number, number>();
@@ -196,14 +204,14 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
     anchorItemId: req.itemId,
     items,
     price: priceBundle(
-      items.map((i) => priceOf(catalog, i.itemId)),
+      items.map((i) => priceOf(catalog, i.itemId, req.country)),
       settings.discountPercent,
     ),
   };
 }
 
-function priceOf(catalog: Catalog, itemId: string) {
+function priceOf(catalog: Catalog, itemId: string, country: string | undefined) {
   const id = catalog.ids.get(itemId);
   const item = id === undefined ? undefined : catalog.info(id)?.item;
-  return { price: item?.price, currency: item?.currency };
+  return item === undefined ? { price: undefined, currency: undefined } : marketPrice(item, country);
 }

@@ -48,6 +48,11 @@ export const testRouter = t.router({
     similar: authed.input(similarInput).query(({ input }) => respond('similar', input)),
     forUser: authed.input(recsInput).query(({ input }) => respond('forUser', input)),
     trending: authed.input(recsInput).query(({ input }) => respond('trending', input)),
+    // Echo only: what the SDK sent to the procedures with inputs of their own.
+    group: authed.input((v: unknown) => v as Record<string, unknown>).query(({ input }) => ({ echo: input })),
+    rerank: authed
+      .input((v: unknown) => v as Record<string, unknown>)
+      .query(({ input }) => ({ echo: input })),
   }),
   users: t.router({
     alias: authed

@@ -48,6 +48,12 @@ const cases: Record<string, Case> = {
   'recs.trending': { type: 'query', access: 'keyed', input: { k: 3 } },
   'recs.recentlyViewed': { type: 'query', access: 'keyed', input: { anonymousId: 'a', k: 3 } },
   'recs.bundle': { type: 'query', access: 'keyed', input: { itemId: 'shared', anonymousId: 'a' } },
+  'recs.group': {
+    type: 'query',
+    access: 'keyed',
+    input: { members: [{ anonymousId: 'a' }, { anonymousId: 'b' }], k: 3 },
+  },
+  'recs.rerank': { type: 'query', access: 'keyed', input: { itemIds: ['shared', 'nope'], anonymousId: 'a' } },
   'admin.bundles.acceptance': { type: 'query', access: 'secret', input: { days: 7 } },
   // Order matters for the secret-key run: save creates version 1, activate switches to it, rollback returns to defaults.
   'admin.config.get': { type: 'query', access: 'secret', input: {} },

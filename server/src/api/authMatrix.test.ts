@@ -66,6 +66,8 @@ const POLICY: Record<string, Procedure> = {
   'recs.trending': P('browser', 'answer as anonymous'),
   'recs.recentlyViewed': P('browser', 'answer as anonymous'),
   'recs.bundle': P('browser', 'answer as anonymous'),
+  'recs.group': P('browser', 'answer as anonymous'),
+  'recs.rerank': P('browser', 'answer as anonymous'),
   'admin.bundles.acceptance': P('secret'),
   'admin.config.get': P('secret'),
   'admin.config.list': P('secret'),
@@ -249,6 +251,16 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'recs.trending': personal,
       'recs.recentlyViewed': personal,
       'recs.bundle': { userId: VICTIM, anonymousId: anon, itemId: item(ns, 'shared') },
+      'recs.group': {
+        members: [{ userId: VICTIM, anonymousId: anon }, { anonymousId: `${anon}-2` }],
+        k: 10,
+        explain: true,
+      },
+      'recs.rerank': {
+        userId: VICTIM,
+        anonymousId: anon,
+        itemIds: ['bought', 'viewed', 'shared'].map((name) => item(ns, name)),
+      },
       'admin.bundles.acceptance': { days: 7 },
       'admin.config.get': {},
       'admin.config.list': {},
@@ -404,6 +416,22 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       );
       const history = item(ns, path === 'recs.buyAgain' ? 'bought' : 'viewed');
       expect(ids.includes(history), cell).toBe(actsAsUser);
+    }
+    if (path === 'recs.group') {
+      // The victim is a member only when proven; else that member is the anonymous visitor, and told so.
+      const data = (
+        body as { result: { data: { members: Array<{ userId: string | null }>; warnings: string[] } } }
+      ).result.data;
+      expect(data.members[0]!.userId, cell).toBe(actsAsUser ? VICTIM : null);
+      expect(
+        data.warnings.some((w) => w.startsWith('members[0].userId was ignored')),
+        cell,
+      ).toBe(!actsAsUser);
+    }
+    if (path === 'recs.rerank') {
+      expect((body as { result: { data: { userId: string | null } } }).result.data.userId, cell).toBe(
+        actsAsUser ? VICTIM : null,
+      );
     }
     if (path === 'events.batch' || path === 'collect') {
       const rows = await database.query<{ namespace_id: string; user_id: string | null }>(

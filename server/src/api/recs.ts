@@ -1,16 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { Surface } from '@recsys/engine';
-import { BUNDLE_SURFACE, type BundleInput } from '@recsys/engine/protocol';
+import {
+  BUNDLE_SURFACE,
+  type BundleInput,
+  GROUP_SURFACE,
+  type GroupResponse,
+  RERANK_SURFACE,
+  type RerankResponse,
+} from '@recsys/engine/protocol';
 import { TRPCError } from '@trpc/server';
 import type { Principal } from '../auth/keyResolver';
-import { mayNameUser } from '../auth/userProof';
+import { mayNameUser, unprovenUserMessage } from '../auth/userProof';
 import { ServiceUnavailableError } from '../errors';
 import type { AssignedTreatment } from '../experiments/assign';
 import { applyTreatment } from '../experiments/treatment';
-import { type EngineList, EngineNotReadyError, type ServeInput } from '../serve/EngineService';
+import {
+  type EngineList,
+  EngineNotReadyError,
+  type GroupServeInput,
+  type RerankServeInput,
+  type ServeInput,
+} from '../serve/EngineService';
 import { shouldTrace, traceEntry } from '../traces/storedTrace';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
-import { type BundleResponse, bundleInputSchema, type RecsResponse, recsInputSchemas } from './recsContract';
+import {
+  type BundleResponse,
+  bundleInputSchema,
+  groupInputSchema,
+  type RecsResponse,
+  recsInputSchemas,
+  rerankInputSchema,
+} from './recsContract';
 
 /**
  * The input as it may be answered: a `userId` the request cannot prove is dropped, so the list is
@@ -105,6 +125,36 @@ async function serve(
 }
 
 /**
+ * Counts a served list without experiment or trace (bundles, group and reranked lists) and logs it,
+ * so events that carry the returned `requestId` are attributed to it.
+ */
+function logServed(
+  ctx: Context & { principal: Principal },
+  surface: string,
+  logged: {
+    surface: string;
+    userId: string | null;
+    anonymousId: string | undefined;
+    items: ReadonlyArray<{ itemId: string; rank: number; score: number }>;
+    configVersion: number | null;
+  },
+): string {
+  ctx.metrics.listsServed.inc({ namespace: ctx.principal.namespaceId, surface, fallback: 'none' });
+  const requestId = randomUUID();
+  ctx.services.recLog?.push({
+    namespaceId: ctx.principal.namespaceId,
+    requestId,
+    surface: logged.surface,
+    userId: logged.userId,
+    anonymousId: logged.anonymousId ?? null,
+    items: logged.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
+    fallback: false,
+    configVersion: logged.configVersion,
+  });
+  return requestId;
+}
+
+/**
  * Suggests a product bundle and logs it as a served list under surface `bundle` (placement aside:
  * acceptance finds bundles by that surface), so the cart adds and purchases that carry its
  * `requestId` are attributed to it. Bundles are not in experiments (yet) and leave no trace.
@@ -118,23 +168,80 @@ async function serveBundleList(
   const { userId, configVersion, ...bundle } = await fromEngines(() =>
     host.serveBundle(ctx.principal.namespaceId, input),
   );
-  ctx.metrics.listsServed.inc({
-    namespace: ctx.principal.namespaceId,
-    surface: BUNDLE_SURFACE,
-    fallback: 'none',
-  });
-  const requestId = randomUUID();
-  ctx.services.recLog?.push({
-    namespaceId: ctx.principal.namespaceId,
-    requestId,
+  const requestId = logServed(ctx, BUNDLE_SURFACE, {
     surface: BUNDLE_SURFACE,
     userId,
-    anonymousId: input.anonymousId ?? null,
-    items: bundle.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
-    fallback: false,
+    anonymousId: input.anonymousId,
+    items: bundle.items,
     configVersion,
   });
   return { requestId, surface: BUNDLE_SURFACE, ...bundle };
+}
+
+/**
+ * A list for several people, logged as a served list (surface `group`) under the first member, the
+ * one usually shopping. Each member's userId obeys the rule of every list: one the request cannot
+ * prove is dropped (that member is scored as their anonymous visitor, or as a cold visitor), and
+ * the answer says so in `warnings`.
+ */
+async function serveGroupList(
+  ctx: Context & { principal: Principal },
+  requested: GroupServeInput,
+): Promise<GroupResponse> {
+  const proof = await userIdProof(ctx);
+  const warnings: string[] = [];
+  const members = requested.members.map((m, i): GroupServeInput['members'][number] => {
+    if (m.userId === undefined || mayNameUser(proof, m.userId)) return m;
+    warnings.push(
+      `members[${i}].userId was ignored and that member scored as ${m.anonymousId ? 'its anonymous visitor' : 'a visitor without history'}: ${unprovenUserMessage(proof)}`,
+    );
+    const { userId: _unproven, ...anonymous } = m;
+    return anonymous;
+  });
+  const host = enginesOf(ctx);
+  const group = await fromEngines(() =>
+    host.serveGroup(ctx.principal.namespaceId, { ...requested, members }),
+  );
+  const requestId = logServed(ctx, GROUP_SURFACE, {
+    surface: requested.placement ?? GROUP_SURFACE,
+    userId: group.userIds[0] ?? null,
+    anonymousId: members[0]?.anonymousId,
+    items: group.items,
+    configVersion: group.configVersion,
+  });
+  if (group.warning) warnings.push(group.warning);
+  const response: GroupResponse = {
+    requestId,
+    surface: GROUP_SURFACE,
+    items: group.items,
+    members: members.map((m) => ({ userId: m.userId ?? null, anonymousId: m.anonymousId ?? null })),
+    warnings,
+  };
+  if (requested.explain) response.explain = group.summary;
+  return response;
+}
+
+/**
+ * Reorders the caller's candidates for the visitor (a userId it cannot prove is dropped, as on every
+ * list) and logs the result as a served list (surface `rerank`, or the placement).
+ */
+async function serveRerankList(
+  ctx: Context & { principal: Principal },
+  requested: RerankServeInput,
+): Promise<RerankResponse> {
+  const input = await provenInput(ctx, requested);
+  const host = enginesOf(ctx);
+  const { configVersion, ...reranked } = await fromEngines(() =>
+    host.serveRerank(ctx.principal.namespaceId, input),
+  );
+  const requestId = logServed(ctx, RERANK_SURFACE, {
+    surface: input.placement ?? RERANK_SURFACE,
+    userId: reranked.userId,
+    anonymousId: input.anonymousId,
+    items: reranked.items,
+    configVersion,
+  });
+  return { requestId, surface: RERANK_SURFACE, ...reranked };
 }
 
 /** The request's experiment and variant; an assignment failure serves the control rather than no list. */
@@ -191,4 +298,14 @@ export const recsRouter = router({
    * reasons and the bundle price; an empty bundle says why. Logged as a served list (surface `bundle`).
    */
   bundle: keyedProcedure.input(bundleInputSchema).query(({ ctx, input }) => serveBundleList(ctx, input)),
+  /**
+   * One list for 2–10 people (a household, a gift): each member's own signals score the candidates,
+   * combined by `rule` (`min`: everyone must like it; `avg`); strong fits for all can lead.
+   */
+  group: keyedProcedure.input(groupInputSchema).query(({ ctx, input }) => serveGroupList(ctx, input)),
+  /**
+   * The caller's candidates (search results, a category page) reordered for the visitor with the
+   * profile's signals and the merchandising rules; unknown ids keep their positions.
+   */
+  rerank: keyedProcedure.input(rerankInputSchema).query(({ ctx, input }) => serveRerankList(ctx, input)),
 });

@@ -1,6 +1,6 @@
 import { limits, SIGNALS } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { idSchema, visitorIdSchema } from '../ingest/contracts/common';
+import { countrySchema, idSchema, visitorIdSchema } from '../ingest/contracts/common';
 import { normalizeTag } from '../ingest/contracts/items';
 import { pgText } from '../ingest/contracts/pgSafe';
 
@@ -70,6 +70,11 @@ export const recsBaseInputSchema = z
     contextItemIds: z.array(idSchema).max(50).optional(),
     /** Traits of an unknown visitor (locale, device, segment) to shape a cold start. */
     traits: z.record(pgText().max(64), pgText().max(256)).optional(),
+    /**
+     * The shopper's country (ISO 3166-1 alpha-2, any case): items not sold there are never listed,
+     * and prices are the market's.
+     */
+    country: countrySchema.optional(),
     overrides: recOverridesSchema.optional(),
   })
   .strict();
@@ -99,7 +104,15 @@ export const recsInputSchemas = {
  * lists (k, seed, explain, overrides, contextItemIds) mean nothing for a bundle and are refused.
  */
 export const bundleInputSchema = recsBaseInputSchema
-  .pick({ userId: true, anonymousId: true, sessionId: true, filters: true, placement: true, traits: true })
+  .pick({
+    userId: true,
+    anonymousId: true,
+    sessionId: true,
+    filters: true,
+    placement: true,
+    traits: true,
+    country: true,
+  })
   .extend({
     itemId: idSchema,
     /** Most items, the anchor included. */
@@ -112,6 +125,63 @@ export const bundleInputSchema = recsBaseInputSchema
   })
   .strict();
 
+/** One member of a group: a userId and/or an anonymousId, as on every list. */
+const groupMemberSchema = recsBaseInputSchema
+  .pick({ userId: true, anonymousId: true })
+  .strict()
+  .superRefine(needsIdentity);
+
+/**
+ * `recs.group`: a list for 2–10 people at once (a household, a gift). No session, traits, context
+ * or overrides: those describe one visitor.
+ */
+export const groupInputSchema = recsBaseInputSchema
+  .pick({ k: true, filters: true, explain: true, seed: true, placement: true, country: true })
+  .extend({
+    members: z
+      .array(groupMemberSchema)
+      .min(limits.groupMembersMin, `a group has ${limits.groupMembersMin}–${limits.groupMembersMax} members`)
+      .max(limits.groupMembersMax, `a group has ${limits.groupMembersMin}–${limits.groupMembersMax} members`),
+    rule: z.enum(['min', 'avg']).default('min'),
+    strongFit: z
+      .object({
+        /** Normalised score (0–1) every member must reach. */
+        threshold: z.number().min(0, 'threshold is between 0 and 1').max(1, 'threshold is between 0 and 1'),
+        /** Most items locked at the top. @default 3 */
+        maxLocked: z.number().int('maxLocked must be a whole number').min(1).max(limits.maxRecs).default(3),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** `recs.rerank`: the caller's candidates, in their order, for one visitor. */
+export const rerankInputSchema = recsBaseInputSchema
+  .pick({
+    userId: true,
+    anonymousId: true,
+    sessionId: true,
+    filters: true,
+    explain: true,
+    seed: true,
+    placement: true,
+    traits: true,
+    country: true,
+  })
+  .extend({
+    itemIds: z
+      .array(idSchema)
+      .min(1, 'send the candidates to rerank')
+      .max(limits.rerankCandidates, `send at most ${limits.rerankCandidates} candidates per call`),
+  })
+  .strict();
+
 export type RecsBaseInput = z.output<typeof recsBaseInputSchema>;
 
-export type { BundleResponse, RecommendedItem, RecsResponse } from '@recsys/engine/protocol';
+export type {
+  BundleResponse,
+  GroupResponse,
+  RecommendedItem,
+  RecsResponse,
+  RerankResponse,
+} from '@recsys/engine/protocol';

@@ -67,6 +67,13 @@ export const apiKeys = pgTable(
   (t) => [primaryKey({ columns: [t.namespaceId, t.id] })],
 );
 
+/** One market of an item as stored in `items.markets` (the item's own price/currency where unset). */
+export interface StoredMarketOffer {
+  available: boolean;
+  price?: number;
+  currency?: string;
+}
+
 export const items = pgTable(
   'items',
   {
@@ -79,6 +86,8 @@ export const items = pgTable(
     available: boolean('available').notNull().default(true),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     props: jsonb('props').$type<Record<string, unknown>>().notNull().default({}),
+    /** Where the item is sold (country → offer); null: everywhere at `price`. */
+    markets: jsonb('markets').$type<Record<string, StoredMarketOffer>>(),
     parentId: text('parent_id'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

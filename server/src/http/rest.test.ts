@@ -107,6 +107,43 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
       emptyReason: 'no-partners',
     }),
   },
+  // Group and rerank lists leave no trace either.
+  'recs.group': {
+    input: {
+      members: [{ userId: 'u-rest' }, { anonymousId: 'anon-new' }],
+      k: 5,
+      country: 'de',
+      explain: true,
+    },
+    body: expect.objectContaining({
+      requestId: anyString,
+      surface: 'group',
+      items: expect.any(Array),
+      members: [
+        { userId: 'u-rest', anonymousId: null },
+        { userId: null, anonymousId: 'anon-new' },
+      ],
+      warnings: [],
+      explain: { rule: 'min', strongFit: null, locked: [], candidates: anyNumber },
+    }),
+  },
+  'recs.rerank': {
+    input: { itemIds: ['rest-2', 'not-in-catalog', 'rest-1'], userId: 'u-rest' },
+    body: expect.objectContaining({
+      requestId: anyString,
+      surface: 'rerank',
+      // The unknown id keeps its place; the two known ones are ordered for the user.
+      items: [
+        expect.objectContaining({ known: true }),
+        expect.objectContaining({ itemId: 'not-in-catalog', rank: 2, originalRank: 2, known: false }),
+        expect.objectContaining({ known: true }),
+      ],
+      unknownItemIds: ['not-in-catalog'],
+      removed: [],
+      duplicateItemIds: [],
+      userId: 'u-rest',
+    }),
+  },
   // explain: always traced (the traces calls below read this list's trace), however many polls ran.
   'recs.recentlyViewed': {
     input: { userId: 'u-rest', explain: true },
@@ -400,7 +437,8 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
             itemId: anyString,
             rank: anyNumber,
             score: anyNumber,
-            title: anyString,
+            // A reranked id the catalog does not know has no display fields.
+            title: item.known === false ? null : anyString,
           });
         }
         // The anchor and the basket are never recommended back.

@@ -30,6 +30,7 @@ const COLUMN_SQL: Record<Column, string> = {
   available: 'available',
   tags: 'tags',
   props: 'props',
+  markets: 'markets',
   parentId: 'parent_id',
   createdAt: 'created_at',
 };
@@ -49,6 +50,7 @@ function toRow(namespaceId: string, item: ParsedItem): { row: ItemRow; provided:
   set('available', item.available);
   set('tags', collectTags(item));
   set('props', item.props);
+  set('markets', item.markets);
   set('parentId', item.parentId);
   set('createdAt', item.createdAt ? new Date(item.createdAt) : undefined);
   return { row, provided };
@@ -153,6 +155,7 @@ export function toItemView(row: typeof items.$inferSelect): ItemView {
     available: row.available,
     tags: row.tags,
     props: row.props,
+    markets: row.markets,
     parentId: row.parentId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -13,15 +13,20 @@ import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
 import {
   type EngineBundle,
+  type EngineGroup,
   type EngineList,
   EngineNotReadyError,
+  type EngineRerank,
   type EngineService,
+  type GroupServeInput,
   type IndexFreshness,
   type LoadProgress,
+  type RerankServeInput,
   type ServeInput,
 } from '../serve/EngineService';
 import { previewRules, type RulePreviewJob, type RulePreviewLists } from '../serve/previewRules';
 import { serveBundle } from '../serve/serveBundle';
+import { serveGroup, serveRerank } from '../serve/serveGroup';
 import { serveList } from '../serve/serveList';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
@@ -186,6 +191,18 @@ export class EngineHost implements EngineService {
   serveBundle(namespaceId: string, input: BundleInput): EngineBundle {
     if (!this.loaded) throw new EngineNotReadyError();
     return serveBundle(this.get(namespaceId), input);
+  }
+
+  /** Ranks a group list from `namespaceId`'s engine, with display fields. */
+  serveGroup(namespaceId: string, input: GroupServeInput): EngineGroup {
+    if (!this.loaded) throw new EngineNotReadyError();
+    return serveGroup(this.get(namespaceId), input);
+  }
+
+  /** Reranks a caller's candidates with `namespaceId`'s engine, with display fields. */
+  serveRerank(namespaceId: string, input: RerankServeInput): EngineRerank {
+    if (!this.loaded) throw new EngineNotReadyError();
+    return serveRerank(this.get(namespaceId), input);
   }
 
   /** A dry run of a rule change on a namespace's engine (nothing is installed). */

@@ -109,6 +109,7 @@ const itemColumns = {
   archived: sql<boolean>`${items.archivedAt} IS NOT NULL`,
   tags: items.tags,
   props: items.props,
+  markets: items.markets,
   parentId: items.parentId,
   createdMs: sql<number>`(extract(epoch from ${items.createdAt}) * 1000)::float8`.mapWith(Number),
 };

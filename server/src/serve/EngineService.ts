@@ -2,9 +2,13 @@ import type { RecTrace } from '@recsys/engine';
 import type {
   BundleInput,
   BundleResponse,
+  GroupInput,
+  GroupResponse,
   RecommendedItem,
   RecsInput,
   RecsResponse,
+  RerankInput,
+  RerankResponse,
   Surface,
 } from '@recsys/engine/protocol';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
@@ -42,7 +46,32 @@ export type EngineBundle = Omit<BundleResponse, 'requestId' | 'surface'> & {
   configVersion: number | null;
 };
 
-/** How far loading the engine indexes has got, for `/readyz`. */
+/** A validated `recs.group` input, defaults filled in. */
+export type GroupServeInput = Omit<GroupInput, 'rule' | 'strongFit' | 'k' | 'explain'> & {
+  rule: 'min' | 'avg';
+  strongFit?: { threshold: number; maxLocked: number } | undefined;
+  k: number;
+  explain: boolean;
+};
+
+/** One group list, with what the served-list log needs. */
+export interface EngineGroup {
+  items: GroupResponse['items'];
+  /** How it was combined (answered with `explain`). */
+  summary: NonNullable<GroupResponse['explain']>;
+  /** Set when strong fits were asked for and none cleared the bar. */
+  warning?: string;
+  /** Each member's user (an anonymous id resolved through its alias), or null. */
+  userIds: Array<string | null>;
+  configVersion: number | null;
+}
+
+/** A validated `recs.rerank` input, defaults filled in. */
+export type RerankServeInput = RerankInput & { explain: boolean };
+
+/** One reranked list: the response without its request id, and what the served-list log needs. */
+export type EngineRerank = Omit<RerankResponse, 'requestId' | 'surface'> & { configVersion: number | null };
+
 /** How current the engine indexes are, for `/metrics`. */
 export interface IndexFreshness {
   /** When the engines last finished applying the database's changes (ms since the epoch). */
@@ -91,6 +120,10 @@ export interface EngineService {
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
   /** Suggests a product bundle; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serveBundle(namespaceId: string, input: BundleInput): EngineBundle | Promise<EngineBundle>;
+  /** Ranks a list for a group; throws {@link EngineNotReadyError} before the indexes are loaded. */
+  serveGroup(namespaceId: string, input: GroupServeInput): EngineGroup | Promise<EngineGroup>;
+  /** Reranks a caller's candidates; throws {@link EngineNotReadyError} before the indexes are loaded. */
+  serveRerank(namespaceId: string, input: RerankServeInput): EngineRerank | Promise<EngineRerank>;
   /** A dry run of a rule change (see `previewRules`); throws {@link EngineNotReadyError} while loading. */
   previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists | Promise<RulePreviewLists>;
 }

@@ -3,11 +3,15 @@ import type { Surface } from '@recsys/engine';
 import type { BundleInput } from '@recsys/engine/protocol';
 import {
   type EngineBundle,
+  type EngineGroup,
   type EngineList,
   EngineNotReadyError,
+  type EngineRerank,
   type EngineService,
+  type GroupServeInput,
   type IndexFreshness,
   type LoadProgress,
+  type RerankServeInput,
   type ServeInput,
 } from './EngineService';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
@@ -22,6 +26,8 @@ type ToEngine =
   | { t: 'serve'; id: number; namespaceId: string; surface: Surface; input: ServeInput }
   | { t: 'preview'; id: number; namespaceId: string; job: RulePreviewJob }
   | { t: 'bundle'; id: number; namespaceId: string; input: BundleInput }
+  | { t: 'group'; id: number; namespaceId: string; input: GroupServeInput }
+  | { t: 'rerank'; id: number; namespaceId: string; input: RerankServeInput }
   | { t: 'nudge' }
   | { t: 'synced'; sync: number };
 type FromEngine =
@@ -30,6 +36,8 @@ type FromEngine =
   | { t: 'freshness'; freshness: IndexFreshness }
   | { t: 'previewed'; id: number; result: RulePreviewLists }
   | { t: 'bundled'; id: number; bundle: EngineBundle }
+  | { t: 'grouped'; id: number; group: EngineGroup }
+  | { t: 'reranked'; id: number; rerank: EngineRerank }
   | { t: 'failed'; id: number; notReady: boolean; message: string; stack?: string | undefined };
 
 /** How often {@link exposeEngine} looks how far engines that were still loading have got. */
@@ -85,23 +93,37 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
       return;
     }
     const { id } = message;
-    if (message.t === 'preview') {
+    // Answers off this turn of the event loop; a failure becomes a `failed` message.
+    const answer = <T>(run: () => T | Promise<T>, reply: (value: T) => FromEngine) => {
       Promise.resolve()
-        .then(() => engines.previewRules(message.namespaceId, message.job))
+        .then(run)
         .then(
-          (result) => post({ t: 'previewed', id, result }),
+          (value) => post(reply(value)),
           (error: unknown) => post(failure(id, error)),
         );
-      return;
-    }
-    if (message.t === 'bundle') {
-      Promise.resolve()
-        .then(() => engines.serveBundle(message.namespaceId, message.input))
-        .then(
-          (bundle) => post({ t: 'bundled', id, bundle }),
-          (error: unknown) => post(failure(id, error)),
+    };
+    const { namespaceId } = message;
+    switch (message.t) {
+      case 'preview':
+        return answer(
+          () => engines.previewRules(namespaceId, message.job),
+          (result) => ({ t: 'previewed', id, result }),
         );
-      return;
+      case 'bundle':
+        return answer(
+          () => engines.serveBundle(namespaceId, message.input),
+          (bundle) => ({ t: 'bundled', id, bundle }),
+        );
+      case 'group':
+        return answer(
+          () => engines.serveGroup(namespaceId, message.input),
+          (group) => ({ t: 'grouped', id, group }),
+        );
+      case 'rerank':
+        return answer(
+          () => engines.serveRerank(namespaceId, message.input),
+          (rerank) => ({ t: 'reranked', id, rerank }),
+        );
     }
     // An engine host answers synchronously; anything else is awaited.
     let list: EngineList | Promise<EngineList>;
@@ -205,6 +227,14 @@ export class RemoteEngine implements EngineService {
     return this.ask<EngineBundle>((id) => ({ t: 'bundle', id, namespaceId, input }));
   }
 
+  serveGroup(namespaceId: string, input: GroupServeInput): Promise<EngineGroup> {
+    return this.ask<EngineGroup>((id) => ({ t: 'group', id, namespaceId, input }));
+  }
+
+  serveRerank(namespaceId: string, input: RerankServeInput): Promise<EngineRerank> {
+    return this.ask<EngineRerank>((id) => ({ t: 'rerank', id, namespaceId, input }));
+  }
+
   /** Sends one request to the engine thread and resolves with its answer. */
   private ask<T>(message: (id: number) => ToEngine): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The engine thread is gone.'));
@@ -244,6 +274,10 @@ export class RemoteEngine implements EngineService {
       (waiting.resolve as (result: RulePreviewLists) => void)(message.result);
     } else if (message.t === 'bundled') {
       (waiting.resolve as (bundle: EngineBundle) => void)(message.bundle);
+    } else if (message.t === 'grouped') {
+      (waiting.resolve as (group: EngineGroup) => void)(message.group);
+    } else if (message.t === 'reranked') {
+      (waiting.resolve as (rerank: EngineRerank) => void)(message.rerank);
     } else {
       const error = message.notReady ? new EngineNotReadyError() : new Error(message.message);
       if (!message.notReady && message.stack) error.stack = message.stack;

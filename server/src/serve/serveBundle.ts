@@ -1,6 +1,7 @@
 import type { BundleRequest } from '@recsys/engine';
 import { type BundleInput, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
+import { displayPrice } from '../replicate/rows';
 import type { EngineBundle } from './EngineService';
 import { recFiltersOf } from './serveList';
 
@@ -15,6 +16,7 @@ export function serveBundle(rt: NamespaceRuntime, input: BundleInput): EngineBun
   if (input.maxItems !== undefined) request.maxItems = input.maxItems;
   if (input.placement) request.placement = input.placement;
   if (input.traits) request.traits = input.traits;
+  if (input.country) request.country = input.country;
   const result = rt.engine.bundle(request);
   const bundle: EngineBundle = {
     anchorItemId: result.anchorItemId,
@@ -25,8 +27,7 @@ export function serveBundle(rt: NamespaceRuntime, input: BundleInput): EngineBun
         rank: i + 1,
         score: item.score,
         title: d?.title ?? null,
-        price: d?.price ?? null,
-        currency: d?.currency ?? null,
+        ...displayPrice(d, input.country),
         url: d?.url ?? null,
         imageUrl: d?.imageUrl ?? null,
         role: item.role,

@@ -1,6 +1,7 @@
 import type { RecFilters, RecRequest, TraceRuleEffect } from '@recsys/engine';
 import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
+import { displayPrice } from '../replicate/rows';
 import type { EngineList, ServeInput } from './EngineService';
 
 /** The engine's filters for the filters of a validated `recs.*` input. */
@@ -33,6 +34,7 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
   if (input.overrides) request.overrides = input.overrides;
   if (input.trace) request.trace = true;
   if (input.placement) request.placement = input.placement;
+  if (input.country) request.country = input.country;
   return request;
 }
 
@@ -48,13 +50,14 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
     const d = rt.display.get(item.itemId);
+    const { price, currency } = displayPrice(d, input.country);
     const out: EngineList['items'][number] = {
       itemId: item.itemId,
       rank: i + 1,
       score: item.score,
       title: d?.title ?? null,
-      price: d?.price ?? null,
-      currency: d?.currency ?? null,
+      price,
+      currency,
       url: d?.url ?? null,
       imageUrl: d?.imageUrl ?? null,
     };

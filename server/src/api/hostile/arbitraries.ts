@@ -89,6 +89,14 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
 
 const now = '2026-01-10T12:00:00Z';
 
+/** Every filter of the lists, each set (shared safely: mutations work on a structuredClone of an input). */
+const LIST_FILTERS = {
+  priceBetween: [1, 100],
+  includeTagsAny: ['color:black'],
+  excludeTagsAny: ['sale'],
+  excludeIds: ['h-other'],
+};
+
 /**
  * A valid input for every procedure, with every optional field filled, so
  * that replacing any one of its paths reaches every field of the contract.
@@ -109,6 +117,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
         props: { url: '/p', nested: { list: ['a', 1] } },
         parentId: 'h-parent',
         createdAt: now,
+        markets: { DE: { available: true, price: 12, currency: 'EUR' }, ch: { available: false } },
       },
     ],
   },
@@ -169,17 +178,13 @@ export const BASE_INPUTS: Record<string, unknown> = {
         anonymousId: 'h-anon',
         sessionId: 'h-session',
         k: 5,
-        filters: {
-          priceBetween: [1, 100],
-          includeTagsAny: ['color:black'],
-          excludeTagsAny: ['sale'],
-          excludeIds: ['h-other'],
-        },
+        filters: LIST_FILTERS,
         explain: true,
         seed: 7,
         placement: 'home',
         contextItemIds: ['h-item'],
         traits: { country: 'DE' },
+        country: 'DE',
         overrides: {
           blend: { [SIGNALS[0]]: 1 },
           diversity: { lambda: 0.5, maxPerBrand: 2, maxPerCategory: 3 },
@@ -299,14 +304,33 @@ export const BASE_INPUTS: Record<string, unknown> = {
     userId: 'h-user',
     anonymousId: 'h-anon',
     sessionId: 'h-session',
-    filters: {
-      priceBetween: [1, 100],
-      includeTagsAny: ['color:black'],
-      excludeTagsAny: ['sale'],
-      excludeIds: ['h-other'],
-    },
+    filters: LIST_FILTERS,
     placement: 'pdp',
     traits: { country: 'DE' },
+    country: 'de',
+  },
+  'recs.group': {
+    members: [{ userId: 'h-user', anonymousId: 'h-anon' }, { anonymousId: 'h-anon-2' }],
+    rule: 'avg',
+    strongFit: { threshold: 0.5, maxLocked: 2 },
+    k: 5,
+    filters: LIST_FILTERS,
+    country: 'DE',
+    placement: 'home',
+    seed: 7,
+    explain: true,
+  },
+  'recs.rerank': {
+    itemIds: ['h-item', 'h-unknown', 'h-other'],
+    userId: 'h-user',
+    anonymousId: 'h-anon',
+    sessionId: 'h-session',
+    filters: LIST_FILTERS,
+    country: 'DE',
+    placement: 'search',
+    traits: { country: 'DE' },
+    seed: 7,
+    explain: true,
   },
   'admin.bundles.acceptance': { days: 30, purchaseWindowDays: 7 },
 };

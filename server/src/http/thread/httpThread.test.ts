@@ -151,6 +151,27 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     expect(bundle.items.map((i) => i.itemId)).toEqual(['d', 'e']);
   });
 
+  it('serves group and reranked lists across the bridge, as the engine host makes them on this one', async () => {
+    const client = createClient(thread.url, key);
+    const members = [{ userId: 'ab-u1' }, { userId: 'de-u1' }];
+    const group = await client.recs.group.query({ members, k: 4, rule: 'avg', explain: true });
+    const local = engines.serveGroup('shop', { members, k: 4, rule: 'avg', explain: true });
+    expect(group.items.map((i) => [i.itemId, i.locked, i.title])).toEqual(
+      local.items.map((i) => [i.itemId, i.locked, i.title]),
+    );
+    expect(group.items.length).toBeGreaterThan(0);
+    expect(group.explain).toEqual(local.summary);
+    const reranked = await client.recs.rerank.query({ userId: 'de-u1', itemIds: ['a', 'zz', 'e'] });
+    const { configVersion: _c, ...here } = engines.serveRerank('shop', {
+      userId: 'de-u1',
+      itemIds: ['a', 'zz', 'e'],
+      explain: false,
+    });
+    expect(reranked.items.map((i) => i.itemId)).toEqual(here.items.map((i) => i.itemId));
+    expect(reranked.items.map((i) => i.itemId)).toEqual(['e', 'zz', 'a']);
+    expect(reranked.unknownItemIds).toEqual(['zz']);
+  });
+
   it('writes rules from its thread, the engines apply them within a poll, and previews go through the bridge', async () => {
     const client = createClient(thread.url, key);
     const report = await client.admin.rules.preview.mutate({

@@ -1,4 +1,5 @@
 import { limits, type RowError } from '@recsys/engine/protocol';
+import { whereAlpha2 } from 'iso-3166-1';
 import { z } from 'zod';
 import { UserError } from '../../errors';
 import { pgText } from './pgSafe';
@@ -31,6 +32,23 @@ export const currencySchema = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as EUR')
   .transform((s) => s.toUpperCase());
+
+/** Whether `code` is an assigned ISO 3166-1 alpha-2 country code (upper case). */
+export function isCountryCode(code: string): boolean {
+  return /^[A-Z]{2}$/.test(code) && whereAlpha2(code) !== undefined;
+}
+
+const COUNTRY_MESSAGE = 'must be an ISO 3166-1 alpha-2 country code such as DE or US';
+
+/**
+ * The shopper's country on a request, or a market key of an item: an assigned ISO 3166-1
+ * alpha-2 code, in either case (stored and compared upper case).
+ */
+export const countrySchema = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, COUNTRY_MESSAGE)
+  .transform((s) => s.toUpperCase())
+  .refine(isCountryCode, COUNTRY_MESSAGE);
 
 /** Cursor pagination: opaque cursor from the previous page's `nextCursor`. */
 export const pageInputSchema = z.object({

@@ -1,6 +1,6 @@
 import { limits, normalizeTag } from '@recsys/engine/protocol';
 import { z } from 'zod';
-import { currencySchema, idSchema } from './common';
+import { currencySchema, idSchema, isCountryCode } from './common';
 import { isoTimestampSchema, pgText, pgTextProblem, refinePgJson } from './pgSafe';
 
 export { normalizeTag };
@@ -48,6 +48,59 @@ const propsSchema = z
   )
   .superRefine(refinePgJson);
 
+/** The item in one market: sold there or not, at its own price and currency when they differ. */
+const marketOfferSchema = z
+  .object({
+    /** Sold in this market now. @default true */
+    available: z.boolean().default(true),
+    /** The market's price; omitted: the item's `price`. */
+    price: z.number().finite().nonnegative().optional(),
+    /** The market's currency; omitted: the item's `currency`. */
+    currency: currencySchema.optional(),
+  })
+  .strict();
+
+/** Most markets one item may list. */
+export const MAX_MARKETS = 250;
+
+/**
+ * Where the item is sold, keyed by ISO 3166-1 alpha-2 country code (any case; stored upper case).
+ * Null (or never set): sold everywhere at `price`. Set: sold only in the countries listed.
+ */
+const marketsSchema = z
+  .record(z.string(), marketOfferSchema)
+  .superRefine((markets, ctx) => {
+    const keys = Object.keys(markets);
+    if (keys.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'lists no country; send null to sell the item everywhere, or name the countries it is sold in',
+      });
+    }
+    if (keys.length > MAX_MARKETS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `may list at most ${MAX_MARKETS} countries (has ${keys.length})`,
+      });
+    }
+    const seen = new Set<string>();
+    for (const key of keys) {
+      const code = key.toUpperCase();
+      if (!isCountryCode(code)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is not an ISO 3166-1 alpha-2 country code; use codes such as DE, US or GB',
+        });
+      } else if (seen.has(code)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `repeats ${code} in another case` });
+      }
+      seen.add(code);
+    }
+  })
+  .transform((markets) => Object.fromEntries(Object.entries(markets).map(([k, v]) => [k.toUpperCase(), v])));
+
 /**
  * One catalog item in `items.upsert`. Only `itemId` is required: omitted
  * fields keep their stored value (partial update).
@@ -69,6 +122,11 @@ export const itemInputSchema = z
     /** Shorthand for `category:<value>` tags. */
     category: facetList('category').optional(),
     props: propsSchema.optional(),
+    /**
+     * Where the item is sold and at what price there, by country; null: everywhere (the default).
+     * @example { DE: { price: 79, currency: 'EUR' }, CH: { price: 85, currency: 'CHF' }, US: { available: false } }
+     */
+    markets: marketsSchema.nullish(),
     parentId: idSchema.nullish(),
     createdAt: isoTimestampSchema.optional(),
   })
@@ -133,6 +191,8 @@ export interface ItemView {
   available: boolean;
   tags: string[];
   props: Record<string, unknown>;
+  /** Where the item is sold (country → offer); null: everywhere. */
+  markets: Record<string, { available: boolean; price?: number; currency?: string }> | null;
   parentId: string | null;
   createdAt: string;
   updatedAt: string;
