@@ -151,6 +151,7 @@ describe('recsys serve', () => {
           ['guardrails', '*/5 * * * *'],
           ['trace-retention', '* * * * * *'],
           ['rec-log-retention', null],
+          ['bandit-reallocate', '*/30 * * * *'],
         ]);
         await expect
           .poll(
