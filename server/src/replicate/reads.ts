@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
 import {
@@ -148,6 +148,12 @@ const eventColumns = {
   orderId: sql<string | null>`${events.meta}->>'orderId'`,
 };
 
+/**
+ * Impressions are stored for attribution but never learned from (the engine skips them): the engines
+ * do not read them, which at several shown items per list would be most of the rows.
+ */
+const learnedEvents = ne(events.type, 'impression');
+
 /** Events written in `range` (every namespace), oldest first. */
 export function readEvents(database: Database, range: TxRange) {
   return database.db
@@ -157,7 +163,7 @@ export function readEvents(database: Database, range: TxRange) {
       receivedMs: sql<number>`(extract(epoch from ${events.receivedAt}) * 1000)::float8`.mapWith(Number),
     })
     .from(events)
-    .where(inRange(events, range))
+    .where(and(inRange(events, range), learnedEvents))
     .orderBy(asc(events.ts));
 }
 
@@ -178,7 +184,7 @@ export function readEventPage(
   after: EventPageCursor | undefined,
   limit: number,
 ) {
-  const conditions: SQL[] = [eq(events.namespaceId, namespaceId), lt(events.tx, hi)];
+  const conditions: SQL[] = [eq(events.namespaceId, namespaceId), lt(events.tx, hi), learnedEvents];
   if (after) {
     conditions.push(sql`(${events.ts}, ${events.eventId}) > (${after.ts}::timestamptz, ${after.eventId})`);
   }
