@@ -193,7 +193,10 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
     const rule = { rule: { id: 'csrf-probe', kind: 'block', items: { itemIds: ['x'] } } };
     const attempts = [
       call(s, 'admin.rules.create', 'mutation', rule, { [CSRF_HEADER]: '' }),
-      call(s, 'admin.rules.create', 'mutation', rule, { [CSRF_HEADER]: `${s.csrfToken.slice(0, -1)}A` }),
+      // One character changed (never to itself: a token that already ends in "A" stays wrong with "B").
+      call(s, 'admin.rules.create', 'mutation', rule, {
+        [CSRF_HEADER]: `${s.csrfToken.slice(0, -1)}${s.csrfToken.endsWith('A') ? 'B' : 'A'}`,
+      }),
       call(s, 'admin.rules.create', 'mutation', rule, { origin: 'https://evil.test' }),
       call(s, 'admin.rules.create', 'mutation', rule, { origin: 'null' }),
       // A batch, as httpBatchLink sends it.
