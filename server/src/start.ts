@@ -14,6 +14,7 @@ import { JobScheduler } from './jobs/scheduler';
 import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
+import { describePlacement, type Placement } from './replicate/placement';
 import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
 
@@ -87,6 +88,13 @@ export interface StartOptions {
    * @default every job on its default schedule
    */
   jobs?: JobsSetting | false;
+  /**
+   * The namespaces whose engines this process holds (`recsys serve --namespaces`/`--shard`): a
+   * replica of a pool loads and serves only its share; every namespace's events and admin calls are
+   * still accepted here.
+   * @default every namespace
+   */
+  placement?: Placement;
 }
 
 export interface RunningRecsys {
@@ -125,7 +133,11 @@ export type RuntimeEngine =
   /** No engines: ingestion and admin only, `recs.*` answer 503. */
   | false
   /** An engine host in this thread, loading every namespace from the database. */
-  | { encoder: EmbeddingEncoder | null; pollIntervalMs?: number | undefined }
+  | {
+      encoder: EmbeddingEncoder | null;
+      pollIntervalMs?: number | undefined;
+      placement?: Placement | undefined;
+    }
   /** Engines on another thread (the HTTP thread's view of them); closed with the runtime. */
   | { remote: EngineService & { close(): void } };
 
@@ -206,6 +218,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           log,
           encoder: engine.encoder,
           ...(engine.pollIntervalMs ? { pollIntervalMs: engine.pollIntervalMs } : {}),
+          ...(engine.placement ? { placement: engine.placement } : {}),
         })
       : undefined;
   const service: EngineService | undefined =
@@ -218,6 +231,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
         ...(options.jobs === undefined || options.jobs === false
           ? {}
           : { jobSchedules: options.jobs.schedules ?? {} }),
+        ...(engines ? { placement: engines.options.placement } : {}),
         ...options.http,
         ...(service ? { engines: service } : {}),
         ...(recLog ? { recLog } : {}),
@@ -317,6 +331,9 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   try {
     await database.migrate();
     log.info({ database: database.describe() }, 'database ready');
+    if (withEngine && options.placement && options.placement.kind !== 'all') {
+      log.info({ placement: describePlacement(options.placement) }, 'engines hold a share of the namespaces');
+    }
     if (withEngine) {
       encoder = await createEncoder(
         options.embeddings ?? parseEmbeddingsSetting(process.env.RECSYS_EMBEDDINGS),
@@ -330,7 +347,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const runtime = composeRuntime({
     database,
     log,
-    engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs },
+    engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs, placement: options.placement },
     http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
     jobs,
     owned: [() => encoder?.dispose(), () => database.close()],
@@ -367,6 +384,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       host,
       logLevel: log.level,
       rateLimits,
+      placement: runtime.engines.options.placement,
       ...(jobs === false ? {} : { jobSchedules: jobs.schedules ?? {} }),
       onExit(error) {
         if (closing) return;

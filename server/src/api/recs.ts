@@ -22,6 +22,7 @@ import {
   type ServeInput,
 } from '../serve/EngineService';
 import { shouldTrace, traceEntry } from '../traces/storedTrace';
+import { enginesOf } from './engines';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
 import {
   type BundleResponse,
@@ -45,18 +46,6 @@ async function provenInput<T extends { userId?: string | undefined }>(
     return requested;
   const { userId: _unproven, ...anonymous } = requested;
   return anonymous as T;
-}
-
-/** The engines, or the 503 a server without them answers. */
-function enginesOf(ctx: Context) {
-  const host = ctx.services.engines;
-  if (!host) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Recommendations are not enabled on this server.',
-    });
-  }
-  return host;
 }
 
 /** Runs an engine call, turning "still loading" into a 503 with Retry-After. */
@@ -83,7 +72,7 @@ async function serve(
   requested: ServeInput,
 ): Promise<RecsResponse> {
   let input = await provenInput(ctx, requested);
-  const host = enginesOf(ctx);
+  const host = enginesOf(ctx, ctx.principal.namespaceId);
   // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
   if (
     ctx.services.recLog &&
@@ -164,7 +153,7 @@ async function serveBundleList(
   requested: BundleInput,
 ): Promise<BundleResponse> {
   const input = await provenInput(ctx, requested);
-  const host = enginesOf(ctx);
+  const host = enginesOf(ctx, ctx.principal.namespaceId);
   const { userId, configVersion, ...bundle } = await fromEngines(() =>
     host.serveBundle(ctx.principal.namespaceId, input),
   );
@@ -198,7 +187,7 @@ async function serveGroupList(
     const { userId: _unproven, ...anonymous } = m;
     return anonymous;
   });
-  const host = enginesOf(ctx);
+  const host = enginesOf(ctx, ctx.principal.namespaceId);
   const group = await fromEngines(() =>
     host.serveGroup(ctx.principal.namespaceId, { ...requested, members }),
   );
@@ -230,7 +219,7 @@ async function serveRerankList(
   requested: RerankServeInput,
 ): Promise<RerankResponse> {
   const input = await provenInput(ctx, requested);
-  const host = enginesOf(ctx);
+  const host = enginesOf(ctx, ctx.principal.namespaceId);
   const { configVersion, ...reranked } = await fromEngines(() =>
     host.serveRerank(ctx.principal.namespaceId, input),
   );

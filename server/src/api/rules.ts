@@ -18,6 +18,7 @@ import {
   setRuleEnabled,
   updateRule,
 } from '../rules';
+import { assertPlacedHere } from './engines';
 import { type Context, router, secretProcedure } from './init';
 import { recsBaseInputSchema } from './recsContract';
 
@@ -171,9 +172,12 @@ const rulesRouter = router({
         })
         .strict(),
     )
-    .mutation(({ ctx, input }) =>
-      previewRuleChange(ctx.services.database, ctx.services.engines, ctx.principal.namespaceId, input),
-    ),
+    .mutation(({ ctx, input }) => {
+      // The preview ranks on this replica's engine of the namespace: refuse here, with the reason,
+      // when another pool holds it.
+      if (ctx.services.engines) assertPlacedHere(ctx, ctx.principal.namespaceId);
+      return previewRuleChange(ctx.services.database, ctx.services.engines, ctx.principal.namespaceId, input);
+    }),
   /** Every rule as one JSON document (`recsys rules export`), disabled ones included. */
   export: secretProcedure
     .input(z.object({}).strict().optional())

@@ -5,6 +5,7 @@ import type { EventsBatchResult } from '../ingest/contracts';
 import type { JobsService } from '../jobs/service';
 import type { Logger } from '../obs/logger';
 import type { Metrics } from '../obs/metrics';
+import type { Placement } from '../replicate/placement';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 
@@ -20,6 +21,8 @@ export interface AppServices {
   engineReady(): boolean;
   /** The engines; absent on a server started without recommendations. */
   engines: EngineService | undefined;
+  /** The namespaces whose engines this replica holds (`recsys serve --namespaces`/`--shard`). */
+  placement: Placement;
   /** Served-list log for attribution and evaluation. */
   recLog: RecLogWriter | undefined;
   /** Assigns recommendation requests to running experiments; absent without engines. */

@@ -31,6 +31,16 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(
+      '--namespaces <ids>',
+      'hold the engines of these namespaces only, separated by commas: a pool of replicas for large shops (default: RECSYS_NAMESPACES; every namespace)',
+      process.env.RECSYS_NAMESPACES,
+    )
+    .option(
+      '--shard <i/n>',
+      'hold the engines of the namespaces whose id hashes to shard i of n, counted from 1, e.g. 2/4 (default: RECSYS_SHARD; every namespace)',
+      process.env.RECSYS_SHARD,
+    )
+    .option(
       '--no-jobs',
       'run no scheduled jobs in this process (other replicas still run them; RECSYS_JOBS=off)',
     )
@@ -45,7 +55,12 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         trustProxy?: string;
         job?: string[];
         jobs: boolean;
+        namespaces?: string;
+        shard?: string;
       }) => {
+        // Checked before anything starts: a wrong share must not come up serving the wrong shops.
+        const { parsePlacement } = await import('../replicate/placement');
+        const placement = parsePlacement({ namespaces: opts.namespaces, shard: opts.shard });
         const { parseEmbeddingsSetting, startRecsys } = await import('../start');
         const { jobsFromEnv, parseJobSchedules } = await import('../jobs/schedules');
         const { BUILT_IN_JOBS } = await import('../jobs/definitions');
@@ -67,6 +82,7 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           engine: opts.engine,
           httpThread: opts.httpThread ? 'auto' : false,
           jobs: fromEnv === false && !opts.job?.length ? false : jobs,
+          placement,
           rateLimits: {
             ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
             ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),

@@ -25,6 +25,7 @@ import type { JobSchedules } from '../jobs/schedules';
 import { createJobsService } from '../jobs/service';
 import type { Logger } from '../obs/logger';
 import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
+import { EVERY_NAMESPACE, type Placement } from '../replicate/placement';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { TRACE_HEADER } from '../traces/storedTrace';
@@ -60,6 +61,12 @@ export interface RecsysServerOptions {
    * The engines serving `recs.*`; without it those procedures answer 503.
    */
   engines?: EngineService;
+  /**
+   * The namespaces whose engines `engines` holds; recommendations for the others answer 503 with
+   * the reason. Give the engine host's own placement.
+   * @default every namespace
+   */
+  placement?: Placement;
   /** Where served lists are logged. */
   recLog?: RecLogWriter;
   /**
@@ -186,6 +193,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     },
     engineReady: options.engineReady ?? (() => options.engines?.ready ?? true),
     engines: options.engines,
+    placement: options.placement ?? EVERY_NAMESPACE,
     recLog: options.recLog,
     experiments: options.engines ? new ExperimentAssigner(options.database, options.log) : undefined,
     jobs: createJobsService({

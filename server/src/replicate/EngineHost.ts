@@ -30,6 +30,7 @@ import { serveGroup, serveRerank } from '../serve/serveGroup';
 import { serveList } from '../serve/serveList';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
+import { EVERY_NAMESPACE, NamespaceNotPlacedError, type Placement, placesNamespace } from './placement';
 import {
   type EventPageCursor,
   type EventRow,
@@ -76,6 +77,12 @@ export interface EngineHostOptions {
    * @default 50000
    */
   loadPageSize?: number;
+  /**
+   * The namespaces whose engines this process holds (see {@link Placement}); the others' rows are
+   * read by the polls and left alone.
+   * @default every namespace
+   */
+  placement?: Placement;
 }
 
 /** Loads of at least this many events are followed by a heap compaction. */
@@ -109,6 +116,7 @@ export class EngineHost implements EngineService {
       pollIntervalMs: 500,
       embeddingBatchSize: 256,
       loadPageSize: 50_000,
+      placement: EVERY_NAMESPACE,
       ...options,
       encoder: options.encoder ?? null,
     };
@@ -136,7 +144,7 @@ export class EngineHost implements EngineService {
     const started = performance.now();
     const db = this.options.database;
     const hi = await readCurrentXmin(db);
-    const ids = await readNamespaceIds(db);
+    const ids = (await readNamespaceIds(db)).filter(({ id }) => this.places(id));
     let events = 0;
     this.loading = { loaded: 0, total: ids.length };
     for (const { id } of ids) {
@@ -171,6 +179,22 @@ export class EngineHost implements EngineService {
     for (const rt of this.namespaces.values()) rt.vectors?.dispose();
   }
 
+  /** The namespaces whose engines are in memory here, in the order they were loaded or created. */
+  get namespaceIds(): string[] {
+    return [...this.namespaces.keys()];
+  }
+
+  /** Whether this host holds `namespaceId`'s engine (its {@link EngineHostOptions.placement}). */
+  places(namespaceId: string): boolean {
+    return placesNamespace(this.options.placement, namespaceId);
+  }
+
+  /** The runtime of a namespace to serve from; throws when it is placed on other replicas. */
+  private placed(namespaceId: string): NamespaceRuntime {
+    if (!this.places(namespaceId)) throw new NamespaceNotPlacedError(namespaceId, this.options.placement);
+    return this.get(namespaceId);
+  }
+
   /** The runtime of a namespace; an empty one for a namespace created since start. */
   get(namespaceId: string): NamespaceRuntime {
     let rt = this.namespaces.get(namespaceId);
@@ -184,31 +208,31 @@ export class EngineHost implements EngineService {
   /** Ranks one list of `namespaceId` and maps it to what responses carry (display fields, reasons). */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList {
     if (!this.loaded) throw new EngineNotReadyError();
-    return serveList(this.get(namespaceId), surface, input);
+    return serveList(this.placed(namespaceId), surface, input);
   }
 
   /** Suggests a product bundle from `namespaceId`'s engine, with display fields. */
   serveBundle(namespaceId: string, input: BundleInput): EngineBundle {
     if (!this.loaded) throw new EngineNotReadyError();
-    return serveBundle(this.get(namespaceId), input);
+    return serveBundle(this.placed(namespaceId), input);
   }
 
   /** Ranks a group list from `namespaceId`'s engine, with display fields. */
   serveGroup(namespaceId: string, input: GroupServeInput): EngineGroup {
     if (!this.loaded) throw new EngineNotReadyError();
-    return serveGroup(this.get(namespaceId), input);
+    return serveGroup(this.placed(namespaceId), input);
   }
 
   /** Reranks a caller's candidates with `namespaceId`'s engine, with display fields. */
   serveRerank(namespaceId: string, input: RerankServeInput): EngineRerank {
     if (!this.loaded) throw new EngineNotReadyError();
-    return serveRerank(this.get(namespaceId), input);
+    return serveRerank(this.placed(namespaceId), input);
   }
 
   /** A dry run of a rule change on a namespace's engine (nothing is installed). */
   previewRules(namespaceId: string, job: RulePreviewJob): RulePreviewLists {
     if (!this.loaded) throw new EngineNotReadyError();
-    return previewRules(this.get(namespaceId), job);
+    return previewRules(this.placed(namespaceId), job);
   }
 
   /** Polls now instead of at the next tick (after this process ingested something). */
@@ -338,6 +362,7 @@ export class EngineHost implements EngineService {
 
   private async applyUsers(rt: NamespaceRuntime | undefined, range: TxRange): Promise<void> {
     for (const row of await readUsers(this.options.database, range, rt?.namespaceId)) {
+      if (!rt && !this.places(row.namespaceId)) continue;
       const traits: Record<string, string> = {};
       for (const [k, v] of Object.entries(row.traits)) traits[k] = String(v);
       (rt ?? this.get(row.namespaceId)).engine.setUserTraits(row.userId, traits);
@@ -348,6 +373,7 @@ export class EngineHost implements EngineService {
     const rows = await readItems(this.options.database, range, rt?.namespaceId);
     const encoder = this.options.encoder;
     for (const [ns, nsRows] of groupBy(rows, (r) => r.namespaceId)) {
+      if (!rt && !this.places(ns)) continue;
       const target = rt ?? this.get(ns);
       const items = nsRows.map(toEngineItem);
       target.engine.upsertItems(items);
@@ -366,6 +392,7 @@ export class EngineHost implements EngineService {
     const encoder = this.options.encoder;
     if (!encoder) return;
     for (const row of await readEmbeddings(this.options.database, range, encoder.modelId, rt?.namespaceId)) {
+      if (!rt && !this.places(row.namespaceId)) continue;
       const target = rt ?? this.get(row.namespaceId);
       target.storedHashes.set(row.itemId, row.textHash);
       if (target.pendingEmbeddings.get(row.itemId)?.hash === row.textHash) {
@@ -405,7 +432,7 @@ export class EngineHost implements EngineService {
     // from the database as of `hi`, so its rows in this range are already in.
     const rebuilt = new Set<string>();
     for (const change of await readChanges(db, range)) {
-      if (rebuilt.has(change.namespaceId)) continue;
+      if (rebuilt.has(change.namespaceId) || !this.places(change.namespaceId)) continue;
       if (change.kind === 'config') {
         await this.applyConfig(this.get(change.namespaceId));
       } else if (change.kind === 'rules') {
@@ -418,7 +445,7 @@ export class EngineHost implements EngineService {
 
     await this.applyUsers(undefined, range);
     for (const row of await readAliases(db, range)) {
-      if (rebuilt.has(row.namespaceId)) continue;
+      if (rebuilt.has(row.namespaceId) || !this.places(row.namespaceId)) continue;
       const rt = this.get(row.namespaceId);
       rt.aliases.set(row.anonymousId, row.userId);
       rt.engine.mergeUsers(anonKey(row.anonymousId), row.userId);
@@ -427,7 +454,7 @@ export class EngineHost implements EngineService {
     await this.applyItems(undefined, range);
     const eventRows = await readEvents(db, range);
     for (const [ns, rows] of groupBy(eventRows, (r) => r.namespaceId)) {
-      if (!rebuilt.has(ns)) this.applyEventRows(this.get(ns), rows);
+      if (!rebuilt.has(ns) && this.places(ns)) this.applyEventRows(this.get(ns), rows);
     }
     this.lastXmin = hi;
     let oldest = Number.POSITIVE_INFINITY;

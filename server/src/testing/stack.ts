@@ -8,6 +8,7 @@ import type { Database } from '../db/client';
 import type { RecsysServer, RecsysServerOptions } from '../http/server';
 import { createLogger, type Logger } from '../obs/logger';
 import type { EngineHost } from '../replicate/EngineHost';
+import type { Placement } from '../replicate/placement';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { composeRuntime } from '../start';
 
@@ -51,7 +52,7 @@ export async function startTestServer(
   database: Database,
   options: Partial<Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>> & {
     /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
-    engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number };
+    engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number; placement?: Placement };
     /**
      * Where the server logs (a test that reads the logs passes its own).
      * @default a silent logger
@@ -70,7 +71,7 @@ export async function startTestServer(
   const runtime = composeRuntime({
     database,
     log: log ?? createLogger({ level: 'silent' }),
-    engine: engine ? { encoder: engine.encoder, pollIntervalMs: engine.pollIntervalMs ?? 100 } : false,
+    engine: engine ? { pollIntervalMs: 100, ...engine } : false,
     // Suites that send thousands of requests from one address measure something else; the rate
     // limit tests pass the limits they test.
     http: { rateLimits: false, ...http },

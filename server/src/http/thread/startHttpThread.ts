@@ -1,5 +1,6 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { JobSchedules } from '../../jobs/schedules';
+import type { Placement } from '../../replicate/placement';
 import type { EngineService } from '../../serve/EngineService';
 import { exposeEngine } from '../../serve/engineBridge';
 import type { RateLimitOptions } from '../rateLimiter';
@@ -28,6 +29,8 @@ export interface HttpThreadOptions {
   rateLimits?: RateLimitOptions | false;
   /** The job schedules `admin.jobs.list` shows (see `RecsysServerOptions.jobSchedules`). */
   jobSchedules?: Partial<JobSchedules>;
+  /** The engines' placement, so misdirected recommendations are refused here (see `Placement`). @default every namespace */
+  placement?: Placement;
   /**
    * Called when the thread ends after it started listening and without `close()` (an uncaught
    * error): the process no longer serves HTTP. A failed start rejects instead.
@@ -45,6 +48,7 @@ export interface HttpThreadData {
   fastQueries: boolean;
   rateLimits: RateLimitOptions | false;
   jobSchedules: Partial<JobSchedules> | undefined;
+  placement: Placement | undefined;
   enginePort: MessagePort;
 }
 
@@ -94,6 +98,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     fastQueries: options.fastQueries ?? true,
     rateLimits: options.rateLimits ?? {},
     jobSchedules: options.jobSchedules,
+    placement: options.placement,
     enginePort: channel.port2,
   };
   const worker = new Worker(workerEntry(), {

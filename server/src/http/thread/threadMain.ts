@@ -23,6 +23,7 @@ try {
       fastQueries: data.fastQueries,
       rateLimits: data.rateLimits,
       ...(data.jobSchedules ? { jobSchedules: data.jobSchedules } : {}),
+      ...(data.placement ? { placement: data.placement } : {}),
     },
     owned: [() => db.close()],
   });
