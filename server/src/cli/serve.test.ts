@@ -1,15 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from '../auth/namespaces';
 import { createClient, getTestDatabaseTargets } from '../testing';
+import { startServeProcess } from '../testing/serveProcess';
 
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'recsys-serve-'));
 /** A stand-in for the built widgets bundle (`RECSYS_BUNDLE_DIRS`). */
 const bundleDir = mkdtempSync(join(tmpdir(), 'recsys-serve-bundles-'));
@@ -20,25 +18,7 @@ const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 const started: ChildProcess[] = [];
 
 /** Starts `recsys serve` with `env`; resolves with its URL, the log line that gave it, and its exit. */
-async function serve(env: Record<string, string | undefined>) {
-  const launcher = spawn(process.execPath, [bin, 'serve', '--port', '0', '--embeddings', 'off'], {
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  started.push(launcher);
-  /** Every log line so far. */
-  const logs: Array<Record<string, unknown>> = [];
-  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
-  const listening = await new Promise<{ url: string; httpThread?: boolean }>((resolve, reject) => {
-    createInterface({ input: launcher.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { url?: string; httpThread?: boolean };
-      logs.push(entry);
-      if (entry.url) resolve(entry as { url: string; httpThread?: boolean });
-    });
-    launcher.once('exit', (code) => reject(new Error(`recsys serve exited with ${code}`)));
-  });
-  return { launcher, exited, logs, ...listening };
-}
+const serve = (env: Record<string, string | undefined>) => startServeProcess(env, { started });
 
 /** The pid of the server the launcher started (Linux: it is the launcher's only child). */
 function serverPidOf(launcher: ChildProcess): number {
