@@ -89,10 +89,10 @@ async function serve(
   const listed: EngineList = await fromEngines(() =>
     treated === 'off' ? hiddenList(input, assigned) : host.serve(ctx.principal.namespaceId, surface, treated),
   );
-  ctx.metrics.listsServed.inc({
-    namespace: ctx.principal.namespaceId,
-    surface,
-    fallback: listed.fallback.used ? 'used' : 'none',
+  ctx.metrics.served(ctx.principal.namespaceId, surface, {
+    fallbackUsed: listed.fallback.used,
+    empty: listed.items.length === 0,
+    configVersion: listed.configVersion,
   });
   const requestId = randomUUID();
   ctx.services.recLog?.push({
@@ -128,7 +128,11 @@ function logServed(
     configVersion: number | null;
   },
 ): string {
-  ctx.metrics.listsServed.inc({ namespace: ctx.principal.namespaceId, surface, fallback: 'none' });
+  ctx.metrics.served(ctx.principal.namespaceId, surface, {
+    fallbackUsed: false,
+    empty: logged.items.length === 0,
+    configVersion: logged.configVersion,
+  });
   const requestId = randomUUID();
   ctx.services.recLog?.push({
     namespaceId: ctx.principal.namespaceId,

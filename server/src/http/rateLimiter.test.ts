@@ -140,6 +140,7 @@ describe('rate limits', () => {
     expect(scraped).toMatch(
       /recsys_request_errors_total\{procedure="events.batch",code="TOO_MANY_REQUESTS"\} 1/,
     );
+    expect(scraped).toMatch(/recsys_rate_limited_total\{limit="key",namespace="rl-basic"\} 2/);
   });
 
   it('counts each key and each client address apart', async () => {

@@ -78,6 +78,8 @@ export type LimitName = 'key' | 'ip' | 'invalidKey';
 
 export interface RateLimitRefusal {
   limit: LimitName;
+  /** The namespace of the key refused (the `ip` and `key` limits, once the key is known). */
+  namespaceId?: string;
   /** Seconds until a retry can succeed, rounded up (at least 1); also the `Retry-After` header. */
   retryAfter: number;
   message: string;
@@ -238,6 +240,7 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
     ms: number,
     what: string,
     bucket: Bucket,
+    namespaceId?: string,
   ): { refused: RateLimitRefusal } => {
     const retryAfter = Math.ceil(ms / 1000);
     const { points, duration, burst } = bucket.limit;
@@ -245,6 +248,7 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
     return {
       refused: {
         limit,
+        ...(namespaceId === undefined ? {} : { namespaceId }),
         retryAfter,
         message: `Too many requests ${what} (${allowance}); retry in ${retryAfter} s.`,
       },
@@ -272,11 +276,14 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
       }
       if (auth.kind === 'publishable') {
         const ms = await perIp.consume(ip);
-        if (ms > 0) return refuse('ip', ms, 'from this address across publishable keys', perIp);
+        if (ms > 0)
+          return refuse('ip', ms, 'from this address across publishable keys', perIp, auth.namespaceId);
       }
       const own = keyBucket(auth);
       const ms = await own.consume(`${auth.namespaceId}:${auth.keyId}:${ip}`);
-      if (ms > 0) return refuse('key', ms, `with this ${auth.kind} key from this address`, own);
+      if (ms > 0) {
+        return refuse('key', ms, `with this ${auth.kind} key from this address`, own, auth.namespaceId);
+      }
       return { auth };
     },
     async close() {

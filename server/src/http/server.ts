@@ -284,6 +284,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   ) {
     const headers = { 'retry-after': String(refusal.retryAfter) };
     const { limit, retryAfter, message } = refusal;
+    metrics.rateLimited.inc({ limit, namespace: refusal.namespaceId ?? '' });
     const restProcedure = restProcedureOf(appRouter, path);
     const procedures =
       path === '/v1/collect'

@@ -40,6 +40,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ['namespace', 'surface', 'fallback'] as const,
     registers: [registry],
   });
+  const emptyLists = new Counter({
+    name: 'recsys_recs_empty_lists_total',
+    help: 'Recommendation lists served with no item at all (fallback included), by namespace and surface',
+    labelNames: ['namespace', 'surface'] as const,
+    registers: [registry],
+  });
+  const configVersion = new Gauge({
+    name: 'recsys_config_version',
+    help: 'The configuration version of the last list served per namespace (0: the built-in defaults)',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: 'recsys_rate_limited_total',
+    help: 'Requests refused by a rate limit, by limit (key, ip, invalidKey) and namespace ("" when no valid key was given)',
+    labelNames: ['limit', 'namespace'] as const,
+    registers: [registry],
+  });
   const clientDropped = new Counter({
     name: 'recsys_client_dropped_events_total',
     help: 'Events browsers report having dropped from their local queue (cap reached)',
@@ -52,7 +70,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     duration,
     eventsIngested,
     listsServed,
+    emptyLists,
+    configVersion,
+    rateLimited,
     clientDropped,
+    /** Counts one served list of `namespace` (fallback share, empty lists, configuration in use). */
+    served(
+      namespace: string,
+      surface: string,
+      list: { fallbackUsed: boolean; empty: boolean; configVersion: number | null },
+    ) {
+      listsServed.inc({ namespace, surface, fallback: list.fallbackUsed ? 'used' : 'none' });
+      if (list.empty) emptyLists.inc({ namespace, surface });
+      configVersion.set({ namespace }, list.configVersion ?? 0);
+    },
     observe(procedure: string, code: string, seconds: number) {
       requests.inc({ procedure, code });
       duration.observe({ procedure }, seconds);
@@ -86,6 +117,19 @@ export function watchIndexFreshness(metrics: Metrics, source: () => IndexFreshne
     collect() {
       const fresh = source();
       if (fresh && fresh.appliedAt > 0) this.set((Date.now() - fresh.appliedAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'recsys_namespace_event_index_lag_seconds',
+    help: 'Per namespace: seconds the oldest of its events applied by the last engine poll waited after being stored (0: none waiting)',
+    labelNames: ['namespace'] as const,
+    registers,
+    collect() {
+      const fresh = source();
+      if (!fresh?.namespaces) return;
+      this.reset();
+      for (const [namespace, lagSeconds] of Object.entries(fresh.namespaces))
+        this.set({ namespace }, lagSeconds);
     },
   });
 }

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import type { Database } from '../db/client';
 import { ingestEvents } from '../ingest/events';
 import { packagePath } from '../paths';
-import { getTestDatabaseTargets, startTestServer } from '../testing';
+import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 import { ALERT_THRESHOLDS, alertThresholds, renderAlertRules } from './alertRules';
 
 const PROMTOOL = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
@@ -192,14 +192,22 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
   let database: Database & { drop(): Promise<void> };
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   let metrics: Map<string, Set<string>>;
+  let emptyConfigVersion: number;
+  let tenant: TestTenant;
 
   beforeAll(async () => {
     database = await target.open();
     // Polls only when asked, so the lag test decides what each poll sees.
     stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 600_000 } });
-    const tenant = await stack.tenant('ops');
+    tenant = await stack.tenant('ops');
     await tenant.admin.items.upsert.mutate({ items: [{ itemId: 'ops-1', title: 'One', category: 'c' }] });
     await tenant.browser.recs.trending.query({ anonymousId: 'a-ops' });
+    // A shop with nothing to recommend yet, on a configuration of its own.
+    const empty = await stack.tenant('ops-empty');
+    const saved = await empty.admin.admin.config.save.mutate({ config: {}, activate: true });
+    await stack.engines!.catchUp();
+    await empty.browser.recs.trending.query({ anonymousId: 'a-empty' });
+    emptyConfigVersion = saved.version;
     // A failure, so the error counter has a series.
     await fetch(`${stack.url}/v1/rest/items/list`, {
       method: 'POST',
@@ -264,9 +272,12 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
           ?.split(' ')
           .at(-1),
       );
-    expect(
-      value(await scrape(), 'recsys_recs_lists_total{namespace="ops",surface="trending",fallback='),
-    ).toBe(1);
+    const before = await scrape();
+    expect(value(before, 'recsys_recs_lists_total{namespace="ops",surface="trending",fallback=')).toBe(1);
+    // Per namespace: the empty list, and the configuration each shop's lists were served with.
+    expect(value(before, 'recsys_recs_empty_lists_total{namespace="ops-empty",surface="trending"}')).toBe(1);
+    expect(value(before, 'recsys_config_version{namespace="ops-empty"}')).toBe(emptyConfigVersion);
+    expect(value(before, 'recsys_config_version{namespace="ops"}')).toBe(0);
 
     // Stored 42 s ago, applied now.
     await ingestEvents(
@@ -300,9 +311,23 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
       )
       .toBeGreaterThanOrEqual(42);
     expect(value(after, 'recsys_event_index_lag_seconds')).toBeLessThan(42 + 25);
+    // The lag is the shop's whose event waited; the other shop had nothing waiting.
+    expect(value(after, 'recsys_namespace_event_index_lag_seconds{namespace="ops"}')).toBeGreaterThanOrEqual(
+      42,
+    );
+    expect(value(after, 'recsys_namespace_event_index_lag_seconds{namespace="ops-empty"}')).toBe(0);
     expect(value(after, 'recsys_index_applied_age_seconds')).toBeLessThan(5);
     // Nothing waiting: caught up.
     await stack.engines!.catchUp();
-    expect(value(await scrape(), 'recsys_event_index_lag_seconds')).toBe(0);
+    const caughtUp = await scrape();
+    expect(value(caughtUp, 'recsys_event_index_lag_seconds')).toBe(0);
+    expect(value(caughtUp, 'recsys_namespace_event_index_lag_seconds{namespace="ops"}')).toBe(0);
+    // A list with items is served and counted, but not as empty.
+    expect((await tenant.browser.recs.recentlyViewed.query({ anonymousId: 'a-ops' })).items).not.toEqual([]);
+    const served = await scrape();
+    expect(value(served, 'recsys_recs_lists_total{namespace="ops",surface="recentlyViewed",')).toBe(1);
+    expect(
+      value(served, 'recsys_recs_empty_lists_total{namespace="ops",surface="recentlyViewed"}'),
+    ).toBeNaN();
   });
 });

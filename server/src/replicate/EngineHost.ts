@@ -152,7 +152,7 @@ export class EngineHost implements EngineService {
       this.loading = { loaded: this.loading.loaded + 1, total: ids.length };
     }
     this.lastXmin = hi;
-    this.fresh = { appliedAt: Date.now(), lagSeconds: 0 };
+    this.fresh = this.nothingWaiting();
     // A big load leaves the heap fragmented (see compactHeap); compact before serving. Small loads
     // (tests, new shops) skip the collections' pause.
     const rssBefore = process.memoryUsage().rss;
@@ -182,6 +182,13 @@ export class EngineHost implements EngineService {
   /** The namespaces whose engines are in memory here, in the order they were loaded or created. */
   get namespaceIds(): string[] {
     return [...this.namespaces.keys()];
+  }
+
+  /** Freshness after a poll that applied no event: no namespace has one waiting. */
+  private nothingWaiting(): IndexFreshness & { namespaces: Record<string, number> } {
+    const namespaces: Record<string, number> = {};
+    for (const id of this.namespaces.keys()) namespaces[id] = 0;
+    return { appliedAt: Date.now(), lagSeconds: 0, namespaces };
   }
 
   /** Whether this host holds `namespaceId`'s engine (its {@link EngineHostOptions.placement}). */
@@ -423,7 +430,7 @@ export class EngineHost implements EngineService {
     const hi = await readCurrentXmin(db);
     const lo = this.lastXmin;
     if (hi <= lo) {
-      this.fresh = { appliedAt: Date.now(), lagSeconds: 0 };
+      this.fresh = this.nothingWaiting();
       return;
     }
     const range: TxRange = { lo, hi };
@@ -457,12 +464,18 @@ export class EngineHost implements EngineService {
       if (!rebuilt.has(ns) && this.places(ns)) this.applyEventRows(this.get(ns), rows);
     }
     this.lastXmin = hi;
+    const { appliedAt, namespaces } = this.nothingWaiting();
     let oldest = Number.POSITIVE_INFINITY;
-    for (const row of eventRows) oldest = Math.min(oldest, row.receivedMs);
-    const appliedAt = Date.now();
+    for (const row of eventRows) {
+      if (!this.places(row.namespaceId)) continue;
+      oldest = Math.min(oldest, row.receivedMs);
+      const lag = Math.max(0, (appliedAt - row.receivedMs) / 1000);
+      if (lag > (namespaces[row.namespaceId] ?? 0)) namespaces[row.namespaceId] = lag;
+    }
     this.fresh = {
       appliedAt,
-      lagSeconds: eventRows.length ? Math.max(0, (appliedAt - oldest) / 1000) : 0,
+      lagSeconds: Number.isFinite(oldest) ? Math.max(0, (appliedAt - oldest) / 1000) : 0,
+      namespaces,
     };
   }
 

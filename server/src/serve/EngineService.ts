@@ -81,6 +81,11 @@ export interface IndexFreshness {
    * when it applied none (nothing was waiting).
    */
   lagSeconds: number;
+  /**
+   * The same per namespace held here (`lagSeconds` of its own events; 0 when none of them was
+   * waiting), so one busy shop's lag is not hidden by the others'.
+   */
+  namespaces?: Record<string, number>;
 }
 
 export interface LoadProgress {
