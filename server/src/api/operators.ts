@@ -29,8 +29,8 @@ export const operatorsRouter = router({
     .input(z.object({}).strict().optional())
     .query(({ ctx }) => listOperators(ctx.services.database, ctx.principal.namespaceId)),
   /**
-   * Adds an operator with a generated password, returned once; `replace` changes an existing one's
-   * role and password and ends their sessions.
+   * Adds an operator with the given password or a generated one, returned once; `replace` changes
+   * an existing one's role and password and ends their sessions.
    */
   add: secretProcedure
     .input(
@@ -39,17 +39,22 @@ export const operatorsRouter = router({
           name,
           role: z.enum(OPERATOR_ROLES, { error: `role must be one of ${OPERATOR_ROLES.join(', ')}` }),
           replace: z.boolean().default(false),
+          password: pgText()
+            .max(1024, 'passwords are at most 1024 characters')
+            .optional()
+            .describe('the password to set (at least 12 characters); generated when left out'),
         })
         .strict(),
     )
     .mutation(async ({ ctx, input }) => {
       refuseSelf(ctx, input.name);
-      const password = randomBytes(18).toString('base64url');
+      const password = input.password ?? randomBytes(18).toString('base64url');
       const operator = await addOperator(ctx.services.database, ctx.principal.namespaceId, {
         ...input,
         password,
       });
-      return { operator, password };
+      // A password the caller chose is not sent back.
+      return { operator, password: input.password === undefined ? password : null };
     }),
   /** Removes an operator; their sessions end at once. */
   remove: secretProcedure.input(z.object({ name }).strict()).mutation(async ({ ctx, input }) => {

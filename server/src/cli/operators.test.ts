@@ -4,16 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startServeProcess } from '../testing/serveProcess';
 
 const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'recsys-operators-'));
 
-async function recsys(args: string[], stdin?: string) {
+async function recsys(args: string[], stdin?: string, dir = dataDir) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(
       process.execPath,
       [bin, ...args],
-      { env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir } },
+      { env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dir, RECSYS_URL: '', RECSYS_KEY: '' } },
       (error, stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -23,6 +24,70 @@ async function recsys(args: string[], stdin?: string) {
 
 describe('recsys operators', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('manages operators through a running embedded server with --url and --key, where the database is held', async () => {
+    const held = mkdtempSync(join(tmpdir(), 'recsys-operators-held-'));
+    const cli = (args: string[], stdin?: string) => recsys(args, stdin, held);
+    expect((await cli(['namespace', 'create', 'live-shop'])).code).toBe(0);
+    const { key } = JSON.parse(
+      (await cli(['keys', 'create', '-n', 'live-shop', '-k', 'secret', '--json'])).stdout,
+    ) as {
+      key: string;
+    };
+    const server = await startServeProcess({ DATABASE_URL: '', RECSYS_DATA_DIR: held });
+    try {
+      const remote = ['--url', server.url, '--key', key];
+      // Without --url the CLI cannot open the database the server holds, and says what to do.
+      const direct = await cli(['operators', 'list', '-n', 'live-shop']);
+      expect(direct.code).not.toBe(0);
+      expect(direct.stderr).toMatch(/--url/);
+
+      const added = await cli(['operators', 'add', 'ana@shop.test', '--role', 'admin', ...remote]);
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(/Added admin "ana@shop\.test" for "live-shop"/);
+      expect(added.stdout).toMatch(/Password \(shown once\): [A-Za-z0-9_-]{24}\n/);
+
+      const piped = await cli(
+        ['operators', 'add', 'bo', '--role', 'viewer', '--password-stdin', ...remote],
+        'a long enough passphrase\n',
+      );
+      expect(piped.code).toBe(0);
+      expect(piped.stdout).not.toMatch(/Password/);
+      // The piped password is the one set: bo signs in with it.
+      const signIn = await fetch(`${server.url}/admin/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: server.url },
+        body: JSON.stringify({ namespace: 'live-shop', name: 'bo', password: 'a long enough passphrase' }),
+      });
+      expect(signIn.status).toBe(200);
+
+      const short = await cli(
+        ['operators', 'add', 'cy', '-r', 'viewer', '--password-stdin', ...remote],
+        'short\n',
+      );
+      expect(short.code).toBe(2);
+      expect(short.stderr).toMatch(/refused: .*at least 12/);
+
+      const list = await cli(['operators', 'list', '--json', ...remote]);
+      expect(
+        (JSON.parse(list.stdout) as Array<{ name: string; role: string }>).map((r) => [r.name, r.role]),
+      ).toEqual([
+        ['ana@shop.test', 'admin'],
+        ['bo', 'viewer'],
+      ]);
+      expect((await cli(['operators', 'remove', 'bo', ...remote])).code).toBe(0);
+      const gone = await cli(['operators', 'remove', 'bo', ...remote]);
+      expect(gone.code).toBe(2);
+      expect(gone.stderr).toMatch(/No operator "bo" in "live-shop"/);
+      const wrongShop = await cli(['operators', 'list', '-n', 'other-shop', ...remote]);
+      expect(wrongShop.code).toBe(2);
+      expect(wrongShop.stderr).toMatch(/belongs to namespace "live-shop", not "other-shop"/);
+    } finally {
+      server.launcher.kill('SIGTERM');
+      await server.exited;
+      rmSync(held, { recursive: true, force: true });
+    }
+  });
 
   it('adds operators with a generated or piped password, lists them without secrets and removes them', async () => {
     expect((await recsys(['namespace', 'create', 'ops-shop'])).code).toBe(0);

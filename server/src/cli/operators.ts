@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../errors';
 import { type GlobalOptions, withDatabase } from './context';
 
@@ -17,21 +17,119 @@ async function readStdinLine(): Promise<string> {
   return (Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '').trim();
 }
 
+/** `--url`/`--key`: manage operators through a running server instead of opening its database. */
+interface RemoteOptions {
+  url?: string;
+  key?: string;
+  namespace?: string;
+}
+
+/** What `add`, `remove` and `list` need, from the database or from a running server. */
+interface OperatorStore {
+  add(input: {
+    name: string;
+    role: Role;
+    replace: boolean;
+    password?: string;
+  }): Promise<{ password: string | null }>;
+  /** False when there is no such operator. */
+  remove(name: string): Promise<boolean>;
+  list(): Promise<Array<{ name: string; role: string; createdAt: string }>>;
+}
+
 const needNamespace = (namespace: string | undefined): string => {
-  if (!namespace) throw new UserError('BAD_REQUEST', 'Pass the namespace (shop) with -n <id>.');
+  if (!namespace) {
+    throw new UserError(
+      'BAD_REQUEST',
+      'Pass the namespace (shop) with -n <id> (or --url <server> --key <sk_…> to go through a running server).',
+    );
+  }
   return namespace;
 };
+
+/**
+ * Runs `fn` with the operators of the namespace the options select: through a running server
+ * (`--url`, the `admin.operators.*` procedures; what works while an embedded server holds its
+ * database), or in the database.
+ */
+async function withOperators(
+  globals: GlobalOptions,
+  opts: RemoteOptions,
+  fn: (store: OperatorStore, namespaceId: string) => Promise<void>,
+): Promise<void> {
+  if (opts.url) {
+    const { openRemoteClient } = await import('./remote');
+    const { namespaceId, client, call } = await openRemoteClient(opts.url, opts.key, opts.namespace);
+    return fn(
+      {
+        add: async (input) => {
+          const added = await call(() => client.admin.operators.add.mutate(input));
+          return { password: input.password === undefined ? added.password : null };
+        },
+        remove: async (name) => {
+          await call(() => client.admin.operators.remove.mutate({ name }));
+          return true;
+        },
+        list: () => call(() => client.admin.operators.list.query()),
+      },
+      namespaceId,
+    );
+  }
+  if (opts.key) {
+    throw new UserError(
+      'BAD_REQUEST',
+      '--key is for --url (a running server); without --url the CLI opens the database directly.',
+    );
+  }
+  const namespaceId = needNamespace(opts.namespace);
+  return withDatabase(globals, async (database) => {
+    const { addOperator, listOperators, removeOperator } = await import('../console/operators');
+    const { getNamespace } = await import('../auth/namespaces');
+    if (!(await getNamespace(database, namespaceId))) {
+      throw new UserError(
+        'NOT_FOUND',
+        `Namespace "${namespaceId}" does not exist; see recsys namespace list.`,
+      );
+    }
+    await fn(
+      {
+        async add(input) {
+          const { randomBytes } = await import('node:crypto');
+          const password = input.password ?? randomBytes(18).toString('base64url');
+          await addOperator(database, namespaceId, { ...input, password });
+          return { password: input.password === undefined ? password : null };
+        },
+        remove: (name) => removeOperator(database, namespaceId, name),
+        list: () => listOperators(database, namespaceId),
+      },
+      namespaceId,
+    );
+  });
+}
 
 /** `recsys operators add|remove|list|audit`: who may sign in to the admin console, and what they did. */
 export function registerOperatorsCommand(program: Command, globals: () => GlobalOptions) {
   const operators = program
     .command('operators')
-    .description('manage admin-console operators (viewer, operator, admin) and read what they changed');
+    .description(
+      'manage admin-console operators (viewer, operator, admin) and read what they changed: in the database, or through a running server with --url and --key (RECSYS_URL, RECSYS_KEY)',
+    );
+  const subcommand = (spec: string, description: string) =>
+    operators
+      .command(spec)
+      .description(description)
+      .option('-n, --namespace <id>', "the shop (namespace) (with --url: the --key's namespace)")
+      .addOption(
+        new Option(
+          '--url <url>',
+          'a running server to manage the operators through, instead of opening the database',
+        ).env('RECSYS_URL'),
+      )
+      .addOption(
+        new Option('--key <secretKey>', 'a secret key of the namespace, for --url').env('RECSYS_KEY'),
+      );
 
-  operators
-    .command('add <name>')
-    .description('add an operator; prints a generated password unless --password-stdin is given')
-    .requiredOption('-n, --namespace <id>', 'the shop (namespace) the operator signs in to')
+  subcommand('add <name>', 'add an operator; prints a generated password unless --password-stdin is given')
     .requiredOption(
       '-r, --role <role>',
       'viewer (reads), operator (also changes rules, experiments, config) or admin (also keys)',
@@ -42,43 +140,28 @@ export function registerOperatorsCommand(program: Command, globals: () => Global
     .action(
       async (
         name: string,
-        opts: { namespace?: string; role: Role; passwordStdin?: boolean; replace?: boolean },
+        opts: RemoteOptions & { role: Role; passwordStdin?: boolean; replace?: boolean },
       ) => {
-        const namespaceId = needNamespace(opts.namespace);
-        const { randomBytes } = await import('node:crypto');
-        const password = opts.passwordStdin ? await readStdinLine() : randomBytes(18).toString('base64url');
-        await withDatabase(globals(), async (database) => {
-          const { addOperator } = await import('../console/operators');
-          const { getNamespace } = await import('../auth/namespaces');
-          if (!(await getNamespace(database, namespaceId))) {
-            throw new UserError(
-              'NOT_FOUND',
-              `Namespace "${namespaceId}" does not exist; see recsys namespace list.`,
-            );
-          }
-          await addOperator(database, namespaceId, {
+        const piped = opts.passwordStdin ? await readStdinLine() : undefined;
+        await withOperators(globals(), opts, async (store, namespaceId) => {
+          const { password } = await store.add({
             name,
             role: opts.role,
-            password,
             replace: opts.replace ?? false,
+            ...(piped === undefined ? {} : { password: piped }),
           });
+          console.log(
+            `${opts.replace ? 'Updated' : 'Added'} ${opts.role} "${name}" for "${namespaceId}". Sign in at <server>/admin/.`,
+          );
+          if (password !== null) console.log(`Password (shown once): ${password}`);
         });
-        console.log(
-          `${opts.replace ? 'Updated' : 'Added'} ${opts.role} "${name}" for "${namespaceId}". Sign in at <server>/admin/.`,
-        );
-        if (!opts.passwordStdin) console.log(`Password (shown once): ${password}`);
       },
     );
 
-  operators
-    .command('remove <name>')
-    .description('remove an operator; their sessions end at once')
-    .requiredOption('-n, --namespace <id>', 'the shop (namespace)')
-    .action((name: string, opts: { namespace?: string }) =>
-      withDatabase(globals(), async (database) => {
-        const namespaceId = needNamespace(opts.namespace);
-        const { removeOperator } = await import('../console/operators');
-        if (!(await removeOperator(database, namespaceId, name))) {
+  subcommand('remove <name>', 'remove an operator; their sessions end at once').action(
+    (name: string, opts: RemoteOptions) =>
+      withOperators(globals(), opts, async (store, namespaceId) => {
+        if (!(await store.remove(name))) {
           throw new UserError(
             'NOT_FOUND',
             `No operator "${name}" in "${namespaceId}"; see recsys operators list.`,
@@ -86,17 +169,13 @@ export function registerOperatorsCommand(program: Command, globals: () => Global
         }
         console.log(`Removed "${name}" from "${namespaceId}".`);
       }),
-    );
+  );
 
-  operators
-    .command('list')
-    .description('list the operators of a namespace (never passwords)')
-    .requiredOption('-n, --namespace <id>', 'the shop (namespace)')
+  subcommand('list', 'list the operators of a namespace (never passwords)')
     .option('--json', 'print JSON')
-    .action((opts: { namespace?: string; json?: boolean }) =>
-      withDatabase(globals(), async (database) => {
-        const { listOperators } = await import('../console/operators');
-        const rows = await listOperators(database, needNamespace(opts.namespace));
+    .action((opts: RemoteOptions & { json?: boolean }) =>
+      withOperators(globals(), opts, async (store) => {
+        const rows = await store.list();
         if (opts.json) return console.log(JSON.stringify(rows));
         for (const o of rows) console.log(`${o.name}\t${o.role}\t${o.createdAt}`);
       }),

@@ -36,7 +36,8 @@ export function OperatorsPage(props: { self: string }) {
       (r) => `${r.operator.role} ${r.operator.name} ${replace ? 'updated' : 'added'}.`,
     );
     if (result) {
-      setCreated({ name: result.operator.name, password: result.password });
+      // The console never sends a password, so the server always generated one.
+      setCreated({ name: result.operator.name, password: result.password ?? '' });
       formElement.reset();
       operators.reload();
     }
