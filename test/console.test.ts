@@ -133,8 +133,8 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
       expect(nav).toEqual(
         role === 'admin'
-          ? ['Rules', 'Traces', 'Experiments', 'Configuration', 'Keys', 'Operators']
-          : ['Rules', 'Traces', 'Experiments', 'Configuration'],
+          ? ['Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs', 'Keys', 'Operators']
+          : ['Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -195,6 +195,10 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByRole('heading', { name: 'Configuration' }).waitFor();
     await page.waitForFunction(() => !document.querySelector('.loading'));
     expect(await page.getByRole('button', { name: /Roll back|Activate/ }).count()).toBe(0);
+    await page.goto('/admin/jobs?job=guardrails');
+    await page.getByRole('heading', { name: 'Runs of guardrails' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await page.getByRole('button', { name: /Run now|Dry run/ }).count()).toBe(0);
     await page.goto('/admin/keys');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/admin role/);
     await page.goto('/admin/rules/new');
@@ -213,6 +217,19 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(forced.status).toBe(403);
     expect(forced.body).toMatch(/needs the operator role/);
     expect((await shop.api.admin.rules.list.query()).map((r) => r.ruleId)).not.toContain('viewer-was-here');
+    const forcedRun = await page.evaluate(async () => {
+      const session = (await (await fetch('/admin/api/session')).json()) as { csrfToken: string };
+      const res = await fetch('/trpc/admin.jobs.run', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-recsys-csrf': session.csrfToken },
+        body: JSON.stringify({ job: 'guardrails', dryRun: true }),
+      });
+      return { status: res.status, body: await res.text() };
+    });
+    expect(forcedRun.status).toBe(403);
+    expect(forcedRun.body).toMatch(/needs the operator role/);
+    const guardrailRuns = await shop.api.admin.jobs.history.query({ job: 'guardrails' });
+    expect(guardrailRuns.filter((r) => r.trigger === 'manual')).toEqual([]);
   });
 
   it('creates a rule only after its preview, and the storefront list changes', async () => {
@@ -413,6 +430,42 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await newcomer.getByRole('heading', { name: 'Sign in to the Recsys console' }).waitFor();
   });
 
+  it('runs a job now and as a dry run, and shows its history at its own URL', async () => {
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/jobs');
+    const row = page.locator('tr[data-job="trace-retention"]');
+    await row.waitFor();
+    await page.getByRole('button', { name: 'Dry run trace-retention' }).click();
+    await page.getByText(/^Dry run of trace-retention: ok in /).waitFor();
+    // The run selected the job: its history is a deep link.
+    await expect.poll(() => new URL(page.url()).searchParams.get('job')).toBe('trace-retention');
+    const runs = page.getByRole('table', { name: 'Runs of trace-retention, newest first' });
+    await runs.locator('tbody tr').first().getByText('ok (dry run)').waitFor();
+    await page.getByRole('button', { name: 'Run now trace-retention' }).click();
+    await page.getByText(/^Run of trace-retention: ok in /).waitFor();
+    // The server's scheduler runs jobs too (hourly for this one), so only the manual runs are counted.
+    const manual = runs.locator('tbody tr', { hasText: 'manual' });
+    await expect.poll(() => manual.count()).toBe(2);
+    expect(await manual.first().locator('td').nth(2).textContent()).toBe('ok');
+    await row.getByText('manual').waitFor();
+    await checkPage(page, 'jobs');
+    const history = await shop.api.admin.jobs.history.query({ job: 'trace-retention' });
+    expect(history.filter((r) => r.trigger === 'manual').map((r) => [r.dryRun, r.outcome])).toEqual([
+      [false, 'ok'],
+      [true, 'ok'],
+    ]);
+
+    // A deep link to another job's history; an unknown job is an empty state.
+    await page.goto('/admin/jobs?job=guardrails');
+    await page.getByRole('heading', { name: 'Runs of guardrails' }).waitFor();
+    await page
+      .getByRole('table', { name: 'Runs of guardrails, newest first' })
+      .or(page.getByText('guardrails has not run yet; run it now or as a dry run above.'))
+      .waitFor();
+    await page.goto('/admin/jobs?job=no-such-job');
+    await page.getByText(/No job no-such-job/).waitFor();
+  });
+
   it('shows loading, error-with-retry and empty states', async () => {
     const page = await newPage();
     await signIn(page, 'operator', '/admin/experiments');
@@ -461,6 +514,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
       ['/admin/config?version=1', 'config'],
+      ['/admin/jobs?job=trace-retention', 'jobs'],
       ['/admin/keys', 'keys'],
       ['/admin/operators', 'operators'],
     ] as const) {

@@ -4,6 +4,7 @@ import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './
 import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
+import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
 import { OperatorsPage } from './pages/Operators';
 import { RulePage } from './pages/Rule';
@@ -20,6 +21,7 @@ const NAV = [
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
   { path: '/config', label: 'Configuration' },
+  { path: '/jobs', label: 'Jobs' },
   { path: '/keys', label: 'Keys', admin: true },
   { path: '/operators', label: 'Operators', admin: true },
 ] as const;
@@ -44,6 +46,8 @@ function Pages(props: { route: Route; session: Session }) {
       return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
+    case 'jobs':
+      return <JobsPage query={query} canWrite={canWrite} />;
     case 'keys':
     case 'operators':
       return role !== 'admin' ? (
