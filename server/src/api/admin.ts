@@ -163,7 +163,7 @@ const keysRouter = router({
 });
 
 const overviewRange = z.enum(Object.keys(OVERVIEW_RANGES) as [OverviewRange, ...OverviewRange[]], {
-  error: () => `range is one of ${Object.keys(OVERVIEW_RANGES).join(', ')}`,
+  error: () => `must be one of ${Object.keys(OVERVIEW_RANGES).join(', ')} (the last hour, day or week)`,
 });
 
 /** Operator procedures; secret keys only. */
