@@ -637,6 +637,35 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.goto('/admin/rules?kind=bury');
     await page.getByText('No rule matches these filters.').waitFor();
     expect(await page.getByLabel('Kind').inputValue()).toBe('bury');
+
+    // The overview: an error with retry, then a range with nothing in it (the answer emptied here).
+    let overview: 'fail' | 'empty' = 'fail';
+    await page.route('**/trpc/admin.overview**', async (route) => {
+      if (overview === 'fail') {
+        await route.fulfill({
+          status: 500,
+          contentType: 'application/json',
+          body: '{"error":{"message":"Internal error; quote request id overview.","code":-32603,"data":{"code":"INTERNAL_SERVER_ERROR","httpStatus":500}}}',
+        });
+        return;
+      }
+      const response = await route.fetch();
+      const body = (await response.json()) as {
+        result: { data: { events: unknown[]; lists: { served: number[] } } };
+      };
+      body.result.data.events = [];
+      body.result.data.lists.served = body.result.data.lists.served.map(() => 0);
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/Internal error; quote request id overview/)
+      .waitFor();
+    overview = 'empty';
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByText('No events and no served lists in this range.').waitFor();
+    await page.getByRole('link', { name: 'See the last 7 days.' }).waitFor();
   });
 
   it('works at 390 px wide on every page', async () => {
