@@ -133,8 +133,18 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
       expect(nav).toEqual(
         role === 'admin'
-          ? ['Rules', 'Traces', 'Experiments', 'Configuration', 'Keys', 'Operators']
-          : ['Rules', 'Traces', 'Experiments', 'Configuration'],
+          ? [
+              'Overview',
+              'Catalog',
+              'Rules',
+              'Traces',
+              'Experiments',
+              'Configuration',
+              'Jobs',
+              'Keys',
+              'Operators',
+            ]
+          : ['Overview', 'Catalog', 'Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -157,7 +167,9 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.keyboard.press('Tab');
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    // The overview is the page after sign-in.
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/admin/overview');
     // The skip link is the first stop from the top of the page; following it puts focus in the content.
     await page.keyboard.press('Shift+Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Sign out');
@@ -195,6 +207,13 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByRole('heading', { name: 'Configuration' }).waitFor();
     await page.waitForFunction(() => !document.querySelector('.loading'));
     expect(await page.getByRole('button', { name: /Roll back|Activate/ }).count()).toBe(0);
+    await page.goto('/admin/catalog');
+    await page.getByRole('table', { name: 'Items, by id' }).waitFor();
+    expect(await page.getByRole('button', { name: /Archive|Restore/ }).count()).toBe(0);
+    await page.goto('/admin/jobs?job=guardrails');
+    await page.getByRole('heading', { name: 'Runs of guardrails' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await page.getByRole('button', { name: /Run now|Dry run/ }).count()).toBe(0);
     await page.goto('/admin/keys');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/admin role/);
     await page.goto('/admin/rules/new');
@@ -213,6 +232,32 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(forced.status).toBe(403);
     expect(forced.body).toMatch(/needs the operator role/);
     expect((await shop.api.admin.rules.list.query()).map((r) => r.ruleId)).not.toContain('viewer-was-here');
+    const forcedRun = await page.evaluate(async () => {
+      const session = (await (await fetch('/admin/api/session')).json()) as { csrfToken: string };
+      const res = await fetch('/trpc/admin.jobs.run', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-recsys-csrf': session.csrfToken },
+        body: JSON.stringify({ job: 'guardrails', dryRun: true }),
+      });
+      return { status: res.status, body: await res.text() };
+    });
+    expect(forcedRun.status).toBe(403);
+    expect(forcedRun.body).toMatch(/needs the operator role/);
+    const item = [...shop.catalog.products.keys()][0]!;
+    const forcedArchive = await page.evaluate(async (itemId) => {
+      const session = (await (await fetch('/admin/api/session')).json()) as { csrfToken: string };
+      const res = await fetch('/trpc/admin.catalog.archive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-recsys-csrf': session.csrfToken },
+        body: JSON.stringify({ itemIds: [itemId] }),
+      });
+      return { status: res.status, body: await res.text() };
+    }, item);
+    expect(forcedArchive.status).toBe(403);
+    expect(forcedArchive.body).toMatch(/needs the operator role/);
+    expect((await shop.api.items.get.query({ itemIds: [item] }))[0]?.archivedAt).toBeNull();
+    const guardrailRuns = await shop.api.admin.jobs.history.query({ job: 'guardrails' });
+    expect(guardrailRuns.filter((r) => r.trigger === 'manual')).toEqual([]);
   });
 
   it('creates a rule only after its preview, and the storefront list changes', async () => {
@@ -413,6 +458,149 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await newcomer.getByRole('heading', { name: 'Sign in to the Recsys console' }).waitFor();
   });
 
+  it('lands on the overview after sign-in, with charts of the range in the URL', async () => {
+    // Traffic of the last minutes: lists served, their items' impressions, a click on each and an add.
+    const now = new Date().toISOString();
+    const lists = await Promise.all(
+      [0, 1, 2, 3].map((i) => shop.api.recs.trending.query({ k: 4, anonymousId: `ov-${i}` })),
+    );
+    const event = (id: string, type: 'impression' | 'click' | 'add', i: number, itemId: string) => ({
+      eventId: `ov-${id}`,
+      type,
+      itemId,
+      anonymousId: `ov-${i}`,
+      ts: now,
+      meta: { requestId: lists[i]!.requestId },
+    });
+    await shop.api.events.batch.mutate({
+      events: lists.flatMap((list, i) => [
+        ...list.items.map((item, r) => event(`imp-${i}-${r}`, 'impression', i, item.itemId)),
+        event(`click-${i}`, 'click', i, list.items[0]!.itemId),
+        ...(i === 0 ? [event('add-0', 'add', 0, list.items[0]!.itemId)] : []),
+      ]),
+    });
+    const total = (values: number[]) => values.reduce((a, v) => a + v, 0);
+    // Served lists are logged in batches: wait until these are in.
+    await expect
+      .poll(async () => total((await shop.api.admin.overview.query({ range: '1h' })).lists.served))
+      .toBeGreaterThanOrEqual(4);
+
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/admin/overview');
+    await page.getByRole('link', { name: 'Last hour' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('range')).toBe('1h');
+    expect(await page.getByRole('link', { name: 'Last hour' }).getAttribute('aria-current')).toBe('page');
+    const events = page.getByRole('img', { name: 'Events per minute, by type' });
+    await events.waitFor();
+    // The chart describes itself in words: each line's peak and latest value.
+    expect(await events.locator('desc').textContent()).toMatch(/impression: peak \d/);
+    const tile = (name: string) => page.locator('.tiles div', { hasText: name }).locator('dd').textContent();
+    expect(Number(await tile('Impressions'))).toBeGreaterThanOrEqual(lists.flatMap((l) => l.items).length);
+    expect(await tile('CTR')).toMatch(/^\d+(\.\d+)?%$/);
+    expect(await tile('Latency p95')).toBe('not recorded');
+    for (const name of [
+      'Lists served per minute',
+      'Impressions and what followed, per minute',
+      'CTR, add-to-cart and conversion (share of impressions)',
+      'Fallback and empty-list share of served lists',
+    ])
+      await page.getByRole('img', { name }).waitFor();
+    // The numbers behind a chart, in a table.
+    await page.getByText('Numbers of Lists served per minute').click();
+    const numbers = page.getByRole('table', { name: 'Lists served per minute' });
+    await numbers.waitFor();
+    expect(await numbers.locator('tbody tr').count()).toBe(60);
+    await page.getByRole('table', { name: 'By surface of the served list' }).getByText('trending').waitFor();
+    await checkPage(page, 'overview');
+    // A deep link to another range.
+    await page.goto('/admin/overview?range=7d');
+    await page.getByRole('img', { name: 'Lists served per 6 hours' }).waitFor();
+    await checkPage(page, 'overview-7d');
+  });
+
+  it('searches, filters and pages the catalog, and archives and restores an item', async () => {
+    const products = [...shop.catalog.products.values()];
+    // An available item whose title no other item's contains, so a title search finds it alone.
+    const product = products.find(
+      (p) => p.available && products.filter((o) => o.title.includes(p.title)).length === 1,
+    )!;
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/catalog');
+    const table = page.getByRole('table', { name: 'Items, by id' });
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(25);
+    const firstPage = await table.locator('tbody th').allTextContents();
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('cursor')).toBeTruthy();
+    await page.getByRole('link', { name: 'First page' }).waitFor();
+    expect(await table.locator('tbody th').first().textContent()).not.toBe(firstPage[0]);
+
+    await page.getByLabel('Search (id or title)').fill(product.title.toUpperCase());
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe(product.title.toUpperCase());
+    expect(new URL(page.url()).searchParams.get('cursor')).toBeNull();
+    const row = page.locator(`tr[data-item="${product.itemId}"]`);
+    await row.waitFor();
+    await checkPage(page, 'catalog');
+    await page.getByRole('button', { name: `Archive ${product.itemId}` }).click();
+    await page.getByText(`Item ${product.itemId} archived: it is no longer recommended.`).waitFor();
+    // It left the active items; the archived filter (in the URL) shows it.
+    await expect.poll(() => row.count()).toBe(0);
+    await page.getByLabel('Status').selectOption('archived');
+    await expect.poll(() => new URL(page.url()).searchParams.get('status')).toBe('archived');
+    await row.waitFor();
+    expect((await shop.api.items.get.query({ itemIds: [product.itemId] }))[0]?.archivedAt).not.toBeNull();
+    await page.getByRole('button', { name: `Restore ${product.itemId}` }).click();
+    await page.getByText(`Item ${product.itemId} restored.`).waitFor();
+    expect((await shop.api.items.get.query({ itemIds: [product.itemId] }))[0]?.archivedAt).toBeNull();
+
+    // Deep links: a search by id with the availability filter; and the empty state.
+    await page.goto(`/admin/catalog?q=${encodeURIComponent(product.itemId)}&available=yes`);
+    await row.waitFor();
+    expect(await page.getByLabel('Availability').inputValue()).toBe('yes');
+    expect(await page.getByLabel('Search (id or title)').inputValue()).toBe(product.itemId);
+    await page.goto('/admin/catalog?q=no-such-item-anywhere');
+    await page.getByText('No item matches this search and these filters.').waitFor();
+  });
+
+  it('runs a job now and as a dry run, and shows its history at its own URL', async () => {
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/jobs');
+    const row = page.locator('tr[data-job="trace-retention"]');
+    await row.waitFor();
+    await page.getByRole('button', { name: 'Dry run trace-retention' }).click();
+    await page.getByText(/^Dry run of trace-retention: ok in /).waitFor();
+    // The run selected the job: its history is a deep link.
+    await expect.poll(() => new URL(page.url()).searchParams.get('job')).toBe('trace-retention');
+    const runs = page.getByRole('table', { name: 'Runs of trace-retention, newest first' });
+    await runs.locator('tbody tr').first().getByText('ok (dry run)').waitFor();
+    await page.getByRole('button', { name: 'Run now trace-retention' }).click();
+    await page.getByText(/^Run of trace-retention: ok in /).waitFor();
+    // The server's scheduler runs jobs too (hourly for this one), so only the manual runs are counted.
+    const manual = runs.locator('tbody tr', { hasText: 'manual' });
+    await expect.poll(() => manual.count()).toBe(2);
+    expect(await manual.first().locator('td').nth(2).textContent()).toBe('ok');
+    await row.getByText('manual').waitFor();
+    await checkPage(page, 'jobs');
+    const history = await shop.api.admin.jobs.history.query({ job: 'trace-retention' });
+    expect(history.filter((r) => r.trigger === 'manual').map((r) => [r.dryRun, r.outcome])).toEqual([
+      [false, 'ok'],
+      [true, 'ok'],
+    ]);
+
+    // A deep link to another job's history; an unknown job is an empty state.
+    await page.goto('/admin/jobs?job=guardrails');
+    await page.getByRole('heading', { name: 'Runs of guardrails' }).waitFor();
+    await page
+      .getByRole('table', { name: 'Runs of guardrails, newest first' })
+      .or(page.getByText('guardrails has not run yet; run it now or as a dry run above.'))
+      .waitFor();
+    await page.goto('/admin/jobs?job=no-such-job');
+    await page.getByText(/No job no-such-job/).waitFor();
+  });
+
   it('shows loading, error-with-retry and empty states', async () => {
     const page = await newPage();
     await signIn(page, 'operator', '/admin/experiments');
@@ -449,18 +637,50 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.goto('/admin/rules?kind=bury');
     await page.getByText('No rule matches these filters.').waitFor();
     expect(await page.getByLabel('Kind').inputValue()).toBe('bury');
+
+    // The overview: an error with retry, then a range with nothing in it (the answer emptied here).
+    let overview: 'fail' | 'empty' = 'fail';
+    await page.route('**/trpc/admin.overview**', async (route) => {
+      if (overview === 'fail') {
+        await route.fulfill({
+          status: 500,
+          contentType: 'application/json',
+          body: '{"error":{"message":"Internal error; quote request id overview.","code":-32603,"data":{"code":"INTERNAL_SERVER_ERROR","httpStatus":500}}}',
+        });
+        return;
+      }
+      const response = await route.fetch();
+      const body = (await response.json()) as {
+        result: { data: { events: unknown[]; lists: { served: number[] } } };
+      };
+      body.result.data.events = [];
+      body.result.data.lists.served = body.result.data.lists.served.map(() => 0);
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/Internal error; quote request id overview/)
+      .waitFor();
+    overview = 'empty';
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByText('No events and no served lists in this range.').waitFor();
+    await page.getByRole('link', { name: 'See the last 7 days.' }).waitFor();
   });
 
   it('works at 390 px wide on every page', async () => {
     const page = await newPage(390);
     await signIn(page, 'admin', '/admin/rules');
     for (const [path, name] of [
+      ['/admin/overview?range=1h', 'overview'],
+      ['/admin/catalog?q=a', 'catalog'],
       ['/admin/rules', 'rules'],
       ['/admin/rules/new?id=narrow&kind=boost&tags=brand:*', 'rule-new'],
       ['/admin/rules/console-pin', 'rule'],
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
       ['/admin/config?version=1', 'config'],
+      ['/admin/jobs?job=trace-retention', 'jobs'],
       ['/admin/keys', 'keys'],
       ['/admin/operators', 'operators'],
     ] as const) {

@@ -1,11 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './api';
+import { CatalogPage } from './pages/Catalog';
 import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
+import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
 import { OperatorsPage } from './pages/Operators';
+import { OverviewPage } from './pages/Overview';
 import { RulePage } from './pages/Rule';
 import { RuleNewPage } from './pages/RuleNew';
 import { RulesPage } from './pages/Rules';
@@ -16,10 +19,13 @@ import { BASE, interceptLinks, navigate, type Route, useRoute } from './router';
 import { ErrorBox, Loading, Page } from './ui';
 
 const NAV = [
+  { path: '/overview', label: 'Overview' },
+  { path: '/catalog', label: 'Catalog' },
   { path: '/rules', label: 'Rules' },
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
   { path: '/config', label: 'Configuration' },
+  { path: '/jobs', label: 'Jobs' },
   { path: '/keys', label: 'Keys', admin: true },
   { path: '/operators', label: 'Operators', admin: true },
 ] as const;
@@ -31,6 +37,8 @@ function Pages(props: { route: Route; session: Session }) {
   const [, section, id] = path.split('/');
   const param = id ? decodeURIComponent(id) : undefined;
   switch (section) {
+    case 'overview':
+      return <OverviewPage query={query} />;
     case 'rules':
       if (param && param !== 'new') return <RulePage ruleId={param} />;
       return param === 'new' ? (
@@ -44,6 +52,10 @@ function Pages(props: { route: Route; session: Session }) {
       return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
+    case 'catalog':
+      return <CatalogPage query={query} canWrite={canWrite} />;
+    case 'jobs':
+      return <JobsPage query={query} canWrite={canWrite} />;
     case 'keys':
     case 'operators':
       return role !== 'admin' ? (
@@ -59,7 +71,8 @@ function Pages(props: { route: Route; session: Session }) {
       return (
         <Page title="Page not found">
           <p>
-            Nothing lives at <code>{BASE + path}</code>. Start from <a href={`${BASE}/rules`}>the rules</a>.
+            Nothing lives at <code>{BASE + path}</code>. Start from{' '}
+            <a href={`${BASE}/overview`}>the overview</a>.
           </p>
         </Page>
       );
@@ -79,7 +92,7 @@ function App() {
 
   useEffect(() => {
     if (session && (route.path === '/' || route.path === '/sign-in'))
-      navigate(route.query.get('next') ?? '/rules', true);
+      navigate(route.query.get('next') ?? '/overview', true);
   }, [session, route]);
 
   if (failure)
@@ -110,7 +123,7 @@ function App() {
         Skip to content
       </a>
       <header class="top">
-        <a class="brand" href={`${BASE}/rules`}>
+        <a class="brand" href={`${BASE}/overview`}>
           Recsys <span>console</span>
         </a>
         <nav aria-label="Console">

@@ -130,6 +130,10 @@ const cases: Record<string, Case> = {
   'admin.jobs.list': { type: 'query', access: 'secret', input: {} },
   'admin.jobs.run': { type: 'mutation', access: 'secret', input: { job: 'trace-retention', dryRun: true } },
   'admin.jobs.history': { type: 'query', access: 'secret', input: { limit: 5 } },
+  'admin.overview': { type: 'query', access: 'secret', input: { range: '24h' } },
+  'admin.catalog.list': { type: 'query', access: 'secret', input: { search: 'shared', limit: 10 } },
+  'admin.catalog.archive': { type: 'mutation', access: 'secret', input: { itemIds: ['shared'] } },
+  'admin.catalog.restore': { type: 'mutation', access: 'secret', input: { itemIds: ['shared'] } },
   'admin.rules.create': {
     type: 'mutation',
     access: 'secret',

@@ -10,7 +10,9 @@ import {
 } from '../config';
 import { UserError } from '../errors';
 import { PG_INT_MAX, pgText } from '../ingest/contracts';
+import { computeOverview, OVERVIEW_RANGES, type OverviewRange } from '../obs/overview';
 import { bundlesRouter } from './bundles';
+import { catalogRouter } from './catalog';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 import { jobsRouter } from './jobs';
@@ -160,8 +162,26 @@ const keysRouter = router({
   }),
 });
 
+const overviewRange = z.enum(Object.keys(OVERVIEW_RANGES) as [OverviewRange, ...OverviewRange[]], {
+  error: () => `must be one of ${Object.keys(OVERVIEW_RANGES).join(', ')} (the last hour, day or week)`,
+});
+
 /** Operator procedures; secret keys only. */
 export const adminRouter = router({
+  /**
+   * The console's landing page: events per bucket by type, served lists (fallback, empty),
+   * impressions and the clicks, adds and purchases attributed to served lists, over `range`.
+   */
+  overview: secretProcedure
+    .input(
+      z
+        .object({ range: overviewRange.default('24h') })
+        .strict()
+        .optional(),
+    )
+    .query(({ ctx, input }) =>
+      computeOverview(ctx.services.database, ctx.principal.namespaceId, input?.range ?? '24h'),
+    ),
   config: configRouter,
   keys: keysRouter,
   experiments: experimentsRouter,
@@ -171,4 +191,5 @@ export const adminRouter = router({
   operators: operatorsRouter,
   jobs: jobsRouter,
   bundles: bundlesRouter,
+  catalog: catalogRouter,
 });

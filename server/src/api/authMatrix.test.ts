@@ -102,6 +102,10 @@ const POLICY: Record<string, Procedure> = {
   'admin.jobs.list': P('secret'),
   'admin.jobs.run': P('secret'),
   'admin.jobs.history': P('secret'),
+  'admin.overview': P('secret'),
+  'admin.catalog.list': P('secret'),
+  'admin.catalog.archive': P('secret'),
+  'admin.catalog.restore': P('secret'),
   'admin.rules.list': P('secret'),
   // 404: the rule the matrix names does not exist (state, not access).
   'admin.rules.get': P('secret', 'none', [200, 404]),
@@ -299,6 +303,10 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       // A dry run: the matrix calls it many times at once, and real runs of one job never overlap (409).
       'admin.jobs.run': { job: 'trace-retention', dryRun: true },
       'admin.jobs.history': { job: 'trace-retention', limit: 5 },
+      'admin.overview': { range: '1h' },
+      'admin.catalog.list': { search: 'gone', status: 'all', limit: 5 },
+      'admin.catalog.archive': { itemIds: [item(ns, 'gone')] },
+      'admin.catalog.restore': { itemIds: [item(ns, 'gone')] },
       'admin.rules.list': {},
       'admin.rules.get': { ruleId: 'no-such-rule' },
       'admin.rules.create': {

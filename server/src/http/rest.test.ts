@@ -215,6 +215,18 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     input: { job: 'trace-retention' },
     body: [expect.objectContaining({ job: 'trace-retention', trigger: 'manual', dryRun: true })],
   },
+  'admin.overview': {
+    input: { range: '1h' },
+    body: expect.objectContaining({ range: '1h', bucketMinutes: 1, latencyP95Ms: null }),
+  },
+  'admin.catalog.list': {
+    input: { search: 'REST-', status: 'all', limit: 5 },
+    body: expect.objectContaining({
+      items: expect.arrayContaining([expect.objectContaining({ itemId: 'rest-2' })]),
+    }),
+  },
+  'admin.catalog.archive': { input: { itemIds: ['rest-2'] }, body: { archived: 1, unchanged: [] } },
+  'admin.catalog.restore': { input: { itemIds: ['rest-2'] }, body: { restored: 1, unchanged: [] } },
   'admin.rules.create': {
     input: { rule: { id: 'rest-rule', kind: 'boost', items: { itemIds: ['rest-1'] }, multiplier: 2 } },
     body: expect.objectContaining({ ruleId: 'rest-rule', kind: 'boost', enabled: true, version: 1 }),

@@ -144,6 +144,29 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
       expect(new Set(seen).size).toBe(25);
     });
 
+    it('searches ids and titles case-insensitively, taking % and _ literally', async () => {
+      await shop.admin.items.upsert.mutate({
+        items: [
+          { itemId: 'find-mug', title: 'Blue Enamel Mug' },
+          { itemId: 'find-sale', title: 'Teapot 50% off' },
+          { itemId: 'find-5x0', title: 'Teapot 5000' },
+          { itemId: 'find_under', title: 'Kettle' },
+        ],
+      });
+      const search = async (text: string) =>
+        (await shop.admin.items.list.query({ limit: 100, search: text })).items.map((i) => i.itemId);
+      expect(await search('enamel')).toEqual(['find-mug']);
+      expect(await search('FIND-MU')).toEqual(['find-mug']);
+      expect(await search('50%')).toEqual(['find-sale']);
+      expect(await search('find_')).toEqual(['find_under']);
+      // The console's procedure is the same list, reachable by console sessions.
+      await shop.admin.admin.catalog.archive.mutate({ itemIds: ['find-mug'] });
+      const archived = await shop.admin.admin.catalog.list.query({ search: 'mug', status: 'archived', limit: 5 });
+      expect(archived.items.map((i) => i.itemId)).toEqual(['find-mug']);
+      await shop.admin.admin.catalog.restore.mutate({ itemIds: ['find-mug'] });
+      expect(await search('mug')).toEqual(['find-mug']);
+    });
+
     it('refuses a batch over 1,000 items with a message saying to split it', async () => {
       const items = Array.from({ length: 1_001 }, (_, i) => ({ itemId: `x${i}` }));
       await expect(shop.admin.items.upsert.mutate({ items })).rejects.toThrow(/at most 1000 items/);

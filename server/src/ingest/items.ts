@@ -181,6 +181,8 @@ export interface ListItemsFilter {
   status?: 'active' | 'archived' | 'all';
   available?: boolean;
   tag?: string;
+  /** Items whose id or title contains this text (case-insensitive). */
+  search?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -192,6 +194,11 @@ export async function listItems(database: Database, namespaceId: string, filter:
   if (status === 'archived') where.push(isNotNull(items.archivedAt));
   if (filter.available !== undefined) where.push(eq(items.available, filter.available));
   if (filter.tag) where.push(sql`${items.tags} @> ARRAY[${filter.tag}]::text[]`);
+  if (filter.search) {
+    // The text is matched literally: `%`, `_` and `\` are escaped, not wildcards.
+    const pattern = `%${filter.search.replace(/[\\%_]/g, '\\$&')}%`;
+    where.push(sql`(${items.itemId} ILIKE ${pattern} OR ${items.title} ILIKE ${pattern})`);
+  }
   if (filter.cursor) {
     const [after] = readCursor(filter.cursor, idCursor);
     where.push(gt(items.itemId, after));

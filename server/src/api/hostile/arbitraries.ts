@@ -268,6 +268,16 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.jobs.list': {},
   'admin.jobs.run': { job: 'guardrails', dryRun: true },
   'admin.jobs.history': { job: 'guardrails', limit: 10 },
+  'admin.overview': { range: '7d' },
+  'admin.catalog.list': {
+    limit: 10,
+    status: 'archived',
+    available: false,
+    search: '50%_off',
+    cursor: 'WyJoLWl0ZW0iXQ',
+  },
+  'admin.catalog.archive': { itemIds: ['h-item'] },
+  'admin.catalog.restore': { itemIds: ['h-item'] },
   // Rule ids of no rule the suite needs; a generated rule may block or pin items, never fail a request.
   'admin.rules.list': {},
   'admin.rules.get': { ruleId: 'h-rule' },

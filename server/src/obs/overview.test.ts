@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client';
+import { getTestDatabaseTargets } from '../testing';
+import { computeOverview } from './overview';
+
+const NS = 'overview-shop';
+/** A fixed "now": 12:34:30 UTC, so the 1h range's buckets are the minutes 11:35 … 12:34. */
+const NOW = new Date('2026-03-02T12:34:30Z');
+const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
+
+describe.each(getTestDatabaseTargets())('the console overview on $name', (target) => {
+  let database: Database & { drop(): Promise<void> };
+
+  const event = (id: string, type: string, minutesAgo: number, meta: Record<string, unknown> = {}) =>
+    database.query(
+      `INSERT INTO events (namespace_id, event_id, type, item_id, user_id, ts, received_at, meta)
+       VALUES ($1, $2, $3, 'sku-1', 'u1', $4, $4, $5)`,
+      [NS, id, type, at(minutesAgo), JSON.stringify(meta)],
+    );
+  const list = (id: string, surface: string, minutesAgo: number, items: number, fallback = false) =>
+    database.query(
+      `INSERT INTO rec_logs (namespace_id, request_id, surface, items, fallback, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        NS,
+        id,
+        surface,
+        JSON.stringify(Array.from({ length: items }, (_, i) => ({ itemId: `sku-${i}`, rank: i, score: 1 }))),
+        fallback,
+        at(minutesAgo),
+      ],
+    );
+
+  beforeAll(async () => {
+    database = await target.open();
+    await list('r1', 'trending', 2, 4);
+    await list('r2', 'similar', 2, 0, true);
+    await list('r3', 'similar', 30, 3, true);
+    await list('old', 'trending', 120, 4);
+    await event('i1', 'impression', 2, { requestId: 'r1' });
+    await event('i2', 'impression', 2, { requestId: 'r1' });
+    await event('i3', 'impression', 30, { requestId: 'r3' });
+    await event('c1', 'click', 1, { requestId: 'r1' });
+    await event('a1', 'add', 1, { requestId: 'r1' });
+    await event('p1', 'purchase', 0, { requestId: 'r3' });
+    // Not from a served list: counted as events, not as the recommendations' clicks or purchases.
+    await event('c2', 'click', 1);
+    await event('p2', 'purchase', 1, { requestId: 'never-served' });
+    await event('v1', 'view', 1);
+    await event('v2', 'view', 5);
+    await event('v-old', 'view', 90);
+    await database.query(
+      `INSERT INTO events (namespace_id, event_id, type, ts, received_at) VALUES ('other-shop', 'x', 'view', $1, $1)`,
+      [at(1)],
+    );
+  });
+  afterAll(() => database?.drop());
+
+  it('counts events by type and served lists per minute bucket over the last hour', async () => {
+    const o = await computeOverview(database, NS, '1h', NOW);
+    expect(o.bucketMinutes).toBe(1);
+    expect(o.buckets).toHaveLength(60);
+    expect(o.from).toBe('2026-03-02T11:35:00.000Z');
+    expect(o.to).toBe('2026-03-02T12:35:00.000Z');
+    const last = 59;
+    const byType = Object.fromEntries(o.events.map((e) => [e.type, e.counts]));
+    // 12:33:30 (1 minute ago) is in bucket 12:33 = index 58; the other shop's view is not counted.
+    expect(byType.view?.[last - 1]).toBe(1);
+    expect(byType.view?.reduce((a, n) => a + n)).toBe(2);
+    expect(byType.impression?.reduce((a, n) => a + n)).toBe(3);
+    expect(o.events[0]?.type).toBe('impression');
+    expect(o.lists.served.reduce((a, n) => a + n)).toBe(3);
+    expect(o.lists.fallback.reduce((a, n) => a + n)).toBe(2);
+    expect(o.lists.empty.reduce((a, n) => a + n)).toBe(1);
+    expect(o.funnel.clicks.reduce((a, n) => a + n)).toBe(1);
+    expect(o.funnel.adds.reduce((a, n) => a + n)).toBe(1);
+    // The purchase naming a list that was never served still names a list: the recommendations' doing.
+    expect(o.funnel.purchases.reduce((a, n) => a + n)).toBe(2);
+    expect(o.latencyP95Ms).toBeNull();
+  });
+
+  it('sums the funnel per surface of the served list, the busiest first', async () => {
+    const o = await computeOverview(database, NS, '1h', NOW);
+    expect(o.surfaces).toEqual([
+      {
+        surface: 'similar',
+        lists: 2,
+        fallback: 2,
+        empty: 1,
+        impressions: 1,
+        clicks: 0,
+        adds: 0,
+        purchases: 1,
+      },
+      {
+        surface: 'trending',
+        lists: 1,
+        fallback: 0,
+        empty: 0,
+        impressions: 2,
+        clicks: 1,
+        adds: 1,
+        purchases: 0,
+      },
+      {
+        surface: '(unknown list)',
+        lists: 0,
+        fallback: 0,
+        empty: 0,
+        impressions: 0,
+        clicks: 0,
+        adds: 0,
+        purchases: 1,
+      },
+    ]);
+  });
+
+  it('widens the buckets with the range and takes in older rows', async () => {
+    const day = await computeOverview(database, NS, '24h', NOW);
+    expect(day.bucketMinutes).toBe(30);
+    expect(day.buckets).toHaveLength(48);
+    expect(day.lists.served.reduce((a, n) => a + n)).toBe(4);
+    const week = await computeOverview(database, NS, '7d', NOW);
+    expect(week.buckets).toHaveLength(28);
+    expect(week.events.find((e) => e.type === 'view')?.counts.reduce((a, n) => a + n)).toBe(3);
+  });
+});
