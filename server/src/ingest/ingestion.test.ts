@@ -161,7 +161,11 @@ describe.each(getTestDatabaseTargets())('ingestion API on $name', (target) => {
       expect(await search('find_')).toEqual(['find_under']);
       // The console's procedure is the same list, reachable by console sessions.
       await shop.admin.admin.catalog.archive.mutate({ itemIds: ['find-mug'] });
-      const archived = await shop.admin.admin.catalog.list.query({ search: 'mug', status: 'archived', limit: 5 });
+      const archived = await shop.admin.admin.catalog.list.query({
+        search: 'mug',
+        status: 'archived',
+        limit: 5,
+      });
       expect(archived.items.map((i) => i.itemId)).toEqual(['find-mug']);
       await shop.admin.admin.catalog.restore.mutate({ itemIds: ['find-mug'] });
       expect(await search('mug')).toEqual(['find-mug']);
