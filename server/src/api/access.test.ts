@@ -132,6 +132,8 @@ const cases: Record<string, Case> = {
   'admin.jobs.history': { type: 'query', access: 'secret', input: { limit: 5 } },
   'admin.overview': { type: 'query', access: 'secret', input: { range: '24h' } },
   'admin.catalog.list': { type: 'query', access: 'secret', input: { search: 'shared', limit: 10 } },
+  'admin.lookup.user': { type: 'query', access: 'secret', input: { userId: 'u-access' } },
+  'admin.lookup.item': { type: 'query', access: 'secret', input: { itemId: 'shared' } },
   'admin.catalog.archive': { type: 'mutation', access: 'secret', input: { itemIds: ['shared'] } },
   'admin.catalog.restore': { type: 'mutation', access: 'secret', input: { itemIds: ['shared'] } },
   'admin.rules.create': {

@@ -16,6 +16,7 @@ import { catalogRouter } from './catalog';
 import { experimentsRouter } from './experiments';
 import { type Context, router, secretProcedure } from './init';
 import { jobsRouter } from './jobs';
+import { lookupRouter } from './lookup';
 import { operatorsRouter } from './operators';
 import { overridesRouter, rulesRouter } from './rules';
 import { tracesRouter } from './traces';
@@ -192,4 +193,5 @@ export const adminRouter = router({
   jobs: jobsRouter,
   bundles: bundlesRouter,
   catalog: catalogRouter,
+  lookup: lookupRouter,
 });

@@ -104,6 +104,9 @@ const POLICY: Record<string, Procedure> = {
   'admin.jobs.history': P('secret'),
   'admin.overview': P('secret'),
   'admin.catalog.list': P('secret'),
+  'admin.lookup.user': P('secret'),
+  // 404: the item the matrix names may not exist (state, not access).
+  'admin.lookup.item': P('secret', 'none', [200, 404]),
   'admin.catalog.archive': P('secret'),
   'admin.catalog.restore': P('secret'),
   'admin.rules.list': P('secret'),
@@ -305,6 +308,8 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       'admin.jobs.history': { job: 'trace-retention', limit: 5 },
       'admin.overview': { range: '1h' },
       'admin.catalog.list': { search: 'gone', status: 'all', limit: 5 },
+      'admin.lookup.user': { userId: 'matrix-user' },
+      'admin.lookup.item': { itemId: item(ns, 'gone') },
       'admin.catalog.archive': { itemIds: [item(ns, 'gone')] },
       'admin.catalog.restore': { itemIds: [item(ns, 'gone')] },
       'admin.rules.list': {},

@@ -225,6 +225,14 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
       items: expect.arrayContaining([expect.objectContaining({ itemId: 'rest-2' })]),
     }),
   },
+  'admin.lookup.user': {
+    input: { userId: 'rest-lookup' },
+    body: expect.objectContaining({ userId: 'rest-lookup', user: null, events: [] }),
+  },
+  'admin.lookup.item': {
+    input: { itemId: 'rest-2' },
+    body: expect.objectContaining({ item: expect.objectContaining({ itemId: 'rest-2' }) }),
+  },
   'admin.catalog.archive': { input: { itemIds: ['rest-2'] }, body: { archived: 1, unchanged: [] } },
   'admin.catalog.restore': { input: { itemIds: ['rest-2'] }, body: { restored: 1, unchanged: [] } },
   'admin.rules.create': {

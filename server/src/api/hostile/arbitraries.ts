@@ -276,6 +276,8 @@ export const BASE_INPUTS: Record<string, unknown> = {
     search: '50%_off',
     cursor: 'WyJoLWl0ZW0iXQ',
   },
+  'admin.lookup.user': { userId: 'h-user' },
+  'admin.lookup.item': { itemId: 'h-item' },
   'admin.catalog.archive': { itemIds: ['h-item'] },
   'admin.catalog.restore': { itemIds: ['h-item'] },
   // Rule ids of no rule the suite needs; a generated rule may block or pin items, never fail a request.
