@@ -85,6 +85,12 @@ export interface RecRequest {
    * @example { surface: 'forUser', k: 8, userKey: 'u1', country: 'DE' }
    */
   country?: string;
+  /**
+   * The named rule set this request is served under (see `RuleDefinition.ruleSet`): its rules apply
+   * besides the base set's. Servers set it from the visitor's experiment variant.
+   * @default undefined (the base set only)
+   */
+  ruleSet?: string;
 }
 
 /** Why an item was recommended: one entry per contributing signal. */

@@ -3,6 +3,7 @@ import { SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { Principal } from '../auth/keyResolver';
 import { actorOf as actorOfPrincipal } from '../console/audit';
+import { ruleSetIdSchema } from '../experiments/contracts';
 import { idSchema } from '../ingest/contracts/common';
 import { pgText, refinePgJson } from '../ingest/contracts/pgSafe';
 import {
@@ -68,6 +69,8 @@ const rulesRouter = router({
         .object({
           kind: z.enum(['block', 'filter', 'pin', 'inject', 'boost', 'bury']).optional(),
           enabled: z.boolean().optional(),
+          /** Only the rules of this rule set; `null`: only the base set (rules of no set). */
+          ruleSet: ruleSetIdSchema.nullable().optional(),
         })
         .strict()
         .optional(),

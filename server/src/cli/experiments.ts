@@ -376,7 +376,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
             }
             if (v.kind === 'rules')
               console.log(
-                `  ${v.key}: rule sets are not applied per request yet; this variant serves the control's list`,
+                `  ${v.key}: the base rules plus rule set "${v.ruleSetId}" (see \`recsys rules list --rule-set ${v.ruleSetId}\`)`,
               );
           }
           if (created.bandit) {

@@ -20,6 +20,14 @@ const slug = (what: string) =>
 
 export const experimentIdSchema = slug('an experiment id');
 
+/** The id of a named rule set: what rules carry as `ruleSet` and a `rules` variant names. */
+export const ruleSetIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+    'a rule set id: 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (the `ruleSet` of its rules, e.g. "summer-sale")',
+  );
+
 const variantBase = {
   key: slug('a variant key'),
   /** Relative share of the experiment's traffic. @default 1 */
@@ -29,8 +37,8 @@ const variantBase = {
 /**
  * What a variant serves. `control`: the namespace's active configuration. `config`: a stored
  * configuration version. `profile`: a built-in profile. `surface`: the list shown or not shown at all.
- * `rules`: a merchandising rule set by id — recorded and returned with the assignment, but not applied to
- * the list until rule sets exist on the server.
+ * `rules`: the base rules plus those of a named rule set (rules created with `ruleSet: <id>`), which
+ * only this variant's visitors see.
  */
 export const variantSchema = z.discriminatedUnion('kind', [
   z.object({ ...variantBase, kind: z.literal('control') }).strict(),
@@ -49,7 +57,13 @@ export const variantSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ ...variantBase, kind: z.literal('surface'), enabled: z.boolean() }).strict(),
-  z.object({ ...variantBase, kind: z.literal('rules'), ruleSetId: pgText().min(1).max(128) }).strict(),
+  z
+    .object({
+      ...variantBase,
+      kind: z.literal('rules'),
+      ruleSetId: ruleSetIdSchema,
+    })
+    .strict(),
 ]);
 export type VariantInput = z.output<typeof variantSchema>;
 

@@ -437,11 +437,6 @@ export async function experimentResults(
       `Sample-ratio mismatch (p = ${srmCheck.pValue.toExponential(2)}): visitors per variant do not follow the weights; find the cause (a variant that errors, bots, caching) before trusting any lift.`,
     );
   }
-  if (experiment.variants.some((v) => v.kind === 'rules')) {
-    notes.push(
-      'A "rules" variant is served the control\'s list for now: rule sets are not applied per request on this server yet.',
-    );
-  }
   const baseMoments = metricMoments(controlSums, experiment.primaryMetric);
   const baseRate = baseMoments.n > 0 ? baseMoments.sum / baseMoments.n : Number.NaN;
   let planned: number | null = null;

@@ -23,6 +23,8 @@ export type ServeInput = RecsInput & {
   trace?: boolean;
   /** The experiment and variant the list is served under (assigned before ranking). */
   experiment?: { id: string; variant: string } | undefined;
+  /** The named rule set whose rules apply besides the base set's (a `rules:<set>` variant). */
+  ruleSet?: string | undefined;
 };
 
 /** One recommendation list, with what the served-list log needs. */
@@ -35,6 +37,8 @@ export interface EngineList {
   configVersion: number | null;
   /** The experiment and variant it was served under, echoed from the input. */
   experiment?: { id: string; variant: string } | undefined;
+  /** The named rule set applied besides the base set, echoed from the input. */
+  ruleSet?: string | undefined;
   /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
   trace?: RecTrace;
 }

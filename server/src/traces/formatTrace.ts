@@ -54,7 +54,7 @@ export function formatTrace(t: StoredTrace): string {
   out.push(`  asked for: ${describeRequest(t)}`);
   out.push(`  for: ${describeWho(t)}`);
   out.push(
-    `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}`,
+    `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}${t.ruleSet ? `; rule set: ${t.ruleSet} (besides the base rules)` : ''}`,
   );
   if (e.anchors.length)
     out.push(

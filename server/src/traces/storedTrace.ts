@@ -45,6 +45,8 @@ export interface StoredTrace {
   configVersion: number | null;
   experiment: string | null;
   variant: string | null;
+  /** The named rule set applied besides the base rules (the variant's `rules:<set>`), or null. */
+  ruleSet: string | null;
   request: TracedRequest;
   /** Merchandising rules that matched and what each did. */
   rules: TraceRuleEffect[];
@@ -52,10 +54,13 @@ export interface StoredTrace {
   engine: Omit<RecTrace, 'rules'>;
 }
 
+/** The `trace` column as stored (`ruleSet` absent: the base rules only). */
+export type TraceBody = Pick<StoredTrace, 'request' | 'rules' | 'engine'> & { ruleSet?: string };
+
 /** What the served-list writer stores for a traced list, besides its `rec_logs` row. */
 export interface TraceEntry {
-  /** The `trace` column: request, rules, engine. */
-  body: Pick<StoredTrace, 'request' | 'rules' | 'engine'>;
+  /** The `trace` column: request, rules, engine, and the rule set when one applied. */
+  body: TraceBody;
   /** Shown, removed and rule-touched items (what a search by item finds). */
   itemIds: string[];
   ruleIds: string[];
@@ -137,8 +142,10 @@ export function traceEntry(
   for (const item of trace.items) itemIds.add(item.itemId);
   for (const removed of trace.removed) itemIds.add(removed.itemId);
   for (const rule of rules) for (const id of rule.itemIds) itemIds.add(id);
+  const body: TraceBody = { request, rules, engine };
+  if (listed.ruleSet !== undefined) body.ruleSet = listed.ruleSet;
   return {
-    body: { request, rules, engine },
+    body,
     itemIds: [...itemIds],
     ruleIds: [...new Set(rules.map((r) => r.ruleId))],
     experiment: listed.experiment?.id ?? null,
