@@ -1,7 +1,7 @@
 import { bundleKeyOf } from '@recsys/engine/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { failure, getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 
 const HOUR = 3_600_000;
 const base = Date.now() - 48 * HOUR;
@@ -259,6 +259,99 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
         purchased: 1,
         acceptance: 1,
       }),
+    ]);
+  });
+
+  it("serves a bundle experiment: the variant's fixed bundle on its product pages, the computed one to the control, provenance in the trace", async () => {
+    const exp = await openShop('bundle-exp');
+    const variants = [
+      { key: 'control', kind: 'control' as const },
+      {
+        key: 'kit',
+        kind: 'bundle' as const,
+        partnerItemIds: ['kettle', 'stove', 'mat'],
+        discountPercent: 20,
+      },
+    ];
+    const noAnchor = await failure(
+      exp.admin.admin.experiments.create.mutate({ id: 'tent-kit', name: 'Tent kit', variants }),
+    );
+    expect(noAnchor.status).toBe(400);
+    expect(noAnchor.message).toMatch(/target\.anchorItemIds/);
+    const mixed = await failure(
+      exp.admin.admin.experiments.create.mutate({
+        id: 'tent-kit',
+        name: 'Tent kit',
+        variants: [...variants, { key: 'hidden', kind: 'surface', enabled: false }],
+        target: { anchorItemIds: ['tent'] },
+      }),
+    );
+    expect(mixed.status).toBe(400);
+    expect(mixed.message).toMatch(
+      /variants are "control" \(the computed bundle\) or "bundle", not "surface"/,
+    );
+
+    await exp.admin.admin.experiments.create.mutate({
+      id: 'tent-kit',
+      name: 'Tent kit',
+      variants,
+      target: { anchorItemIds: ['tent'] },
+    });
+    await exp.admin.admin.experiments.start.mutate({ id: 'tent-kit' });
+    const served: Record<string, Array<Awaited<ReturnType<typeof exp.browser.recs.bundle.query>>>> = {
+      control: [],
+      kit: [],
+    };
+    for (let i = 0; i < 30; i++) {
+      const res = await exp.browser.recs.bundle.query({ itemId: 'tent', anonymousId: `kit-${i}` });
+      expect(res.experiment?.id).toBe('tent-kit');
+      served[res.experiment!.variant]!.push(res);
+    }
+    expect(served.kit!.length).toBeGreaterThan(0);
+    expect(served.control!.length).toBeGreaterThan(0);
+    for (const res of served.kit!) {
+      // The out-of-stock stove is left out; the rest in the variant's order, at its discount.
+      expect(res.items.map((i) => [i.itemId, i.reason.signal])).toEqual([
+        ['tent', 'anchor'],
+        ['kettle', 'fixed'],
+        ['mat', 'fixed'],
+      ]);
+      expect(res.price).toMatchObject({ total: 270, discountPercent: 20, bundlePrice: 216 });
+    }
+    for (const res of served.control!) {
+      expect(res.items.map((i) => i.itemId)).toEqual(['tent', 'pegs', 'mat']);
+      expect(res.items[1]!.reason.signal).toBe('boughtTogether');
+    }
+    // Other product pages and lists are outside a bundle experiment.
+    expect(
+      (await exp.browser.recs.bundle.query({ itemId: 'kettle', anonymousId: 'kit-0' })).experiment,
+    ).toBeUndefined();
+    expect(
+      (await exp.browser.recs.similar.query({ itemId: 'tent', anonymousId: 'kit-0' })).experiment,
+    ).toBeUndefined();
+
+    await stack.recLog!.flush();
+    const kitShown = served.kit![0]!;
+    const trace = await exp.admin.admin.traces.get.query({ requestId: kitShown.requestId });
+    expect(trace).toMatchObject({
+      surface: 'bundle',
+      experiment: 'tent-kit',
+      variant: 'kit',
+      engine: null,
+      bundle: {
+        anchorItemId: 'tent',
+        override: { partnerItemIds: ['kettle', 'stove', 'mat'], discountPercent: 20 },
+      },
+    });
+    expect(trace.bundle!.items.map((i) => i.itemId)).toEqual(['tent', 'kettle', 'mat']);
+    const controlTrace = await exp.admin.admin.traces.get.query({ requestId: served.control![0]!.requestId });
+    expect(controlTrace).toMatchObject({ variant: 'control', bundle: { override: null } });
+    const logged = await database.query<{ variant: string; n: number }>(
+      `SELECT variant, count(*)::int AS n FROM rec_logs WHERE namespace_id = 'bundle-exp' AND experiment_id = 'tent-kit' GROUP BY variant ORDER BY variant`,
+    );
+    expect(logged).toEqual([
+      { variant: 'control', n: served.control!.length },
+      { variant: 'kit', n: served.kit!.length },
     ]);
   });
 });

@@ -60,7 +60,8 @@ function toTrace(row: Row): StoredTrace {
     ruleSet: body.ruleSet ?? null,
     request: body.request,
     rules: body.rules,
-    engine: body.engine,
+    engine: body.engine ?? null,
+    bundle: body.bundle ?? null,
   };
 }
 
