@@ -296,9 +296,16 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
       name: 'Tent kit',
       variants,
       target: { anchorItemIds: ['tent'] },
+      // Acceptance above 90% smells of a broken tracker: the guardrail catches the spike.
+      guardrails: {
+        minSample: 1,
+        consecutive: 1,
+        rules: [{ metric: 'bundleAcceptance', min: 0.01, max: 0.9 }],
+      },
     });
     await exp.admin.admin.experiments.start.mutate({ id: 'tent-kit' });
-    const served: Record<string, Array<Awaited<ReturnType<typeof exp.browser.recs.bundle.query>>>> = {
+    type Served = Awaited<ReturnType<typeof exp.browser.recs.bundle.query>>;
+    const served: Record<string, Served[]> = {
       control: [],
       kit: [],
     };
@@ -353,5 +360,45 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
       { variant: 'control', n: served.control!.length },
       { variant: 'kit', n: served.kit!.length },
     ]);
+
+    // Every kit bundle is added whole; of the control's, only the first (and of the second one item).
+    const adds = (res: Served, items = res.items) =>
+      items.map((item) => ({
+        eventId: `add-${res.requestId}-${item.itemId}`,
+        type: 'add' as const,
+        itemId: item.itemId,
+        anonymousId: `kit-buyer`,
+        ts: new Date().toISOString(),
+        meta: { requestId: res.requestId, rank: item.rank, surface: 'bundle' },
+      }));
+    const [first, second] = served.control!;
+    await exp.browser.events.batch.mutate({
+      events: [
+        ...served.kit!.flatMap((res) => adds(res)),
+        ...adds(first!),
+        ...(second ? adds(second, second.items.slice(0, 1)) : []),
+      ],
+    });
+    const results = await exp.admin.admin.experiments.results.query({ id: 'tent-kit' });
+    const acceptance = Object.fromEntries(results.variants.map((v) => [v.key, v.metrics.bundleAcceptance]));
+    expect(acceptance).toEqual({ control: 1 / served.control!.length, kit: 1 });
+    const [check] = await exp.admin.admin.experiments.checkGuardrails.mutate({ id: 'tent-kit' });
+    expect(check!.breaches).toEqual([
+      { variant: 'kit', metric: 'bundleAcceptance', value: 1, min: 0.01, max: 0.9 },
+    ]);
+    expect(check!.paused).toBe(true);
+    const refused = await failure(
+      exp.admin.admin.experiments.create.mutate({
+        id: 'not-bundles',
+        name: 'x',
+        variants: [
+          { key: 'control', kind: 'control' },
+          { key: 'hidden', kind: 'surface', enabled: false },
+        ],
+        guardrails: { rules: [{ metric: 'bundleAcceptance', min: 0.01 }] },
+      }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.message).toMatch(/bundleAcceptance guards bundle experiments/);
   });
 });

@@ -140,6 +140,8 @@ export const pad = (rows: string[][]) => {
 /** The results as the terminal shows them. */
 export function formatResults(r: ExperimentResults): string {
   const e = r.experiment;
+  // Bundle experiments: the share of served bundles whose every item was added to a cart.
+  const bundles = r.variants.some((v) => v.kind === 'bundle');
   const lines = [
     `${e.id} "${e.name}" — ${e.status}${e.startedAt ? ` since ${e.startedAt}` : ''}; primary metric ${e.primaryMetric}, tuned for a ${pct(e.minimumDetectableEffect, 0)} lift; traffic ${pct(e.traffic, 0)}`,
     '',
@@ -154,6 +156,7 @@ export function formatResults(r: ExperimentResults): string {
         'add-to-cart',
         'conversion',
         'revenue/visitor',
+        ...(bundles ? ['bundle acceptance'] : []),
       ],
       ...r.variants.map((v) => [
         v.key === r.control ? `${v.key} (control)` : v.key,
@@ -165,6 +168,7 @@ export function formatResults(r: ExperimentResults): string {
         pct(v.metrics.addToCartRate),
         pct(v.metrics.conversionRate),
         money(v.metrics.revenuePerVisitor),
+        ...(bundles ? [pct(v.metrics.bundleAcceptance)] : []),
       ]),
     ]),
     '',

@@ -7,8 +7,17 @@ import { PG_INT_MAX, pgText } from '../ingest/contracts/pgSafe';
 export const EXPERIMENT_METRICS = ['ctr', 'addToCartRate', 'conversionRate', 'revenuePerVisitor'] as const;
 export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
 
-/** Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was empty or filled by fallbacks. */
-export const GUARDRAIL_METRICS = [...EXPERIMENT_METRICS, 'emptyListRate', 'fallbackRate'] as const;
+/**
+ * Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was
+ * empty or filled by fallbacks, and (bundle experiments) the share of served bundles whose every
+ * item was added to a cart with the bundle's `requestId`.
+ */
+export const GUARDRAIL_METRICS = [
+  ...EXPERIMENT_METRICS,
+  'emptyListRate',
+  'fallbackRate',
+  'bundleAcceptance',
+] as const;
 export type GuardrailMetric = (typeof GUARDRAIL_METRICS)[number];
 
 const slug = (what: string) =>
@@ -195,6 +204,13 @@ export const createExperimentSchema = z
   })
   .strict()
   .superRefine((e, ctx) => {
+    const bundleRule = e.guardrails.rules.findIndex((r) => r.metric === 'bundleAcceptance');
+    if (bundleRule >= 0 && !e.variants.some((v) => v.kind === 'bundle'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['guardrails', 'rules', bundleRule, 'metric'],
+        message: 'bundleAcceptance guards bundle experiments (a variant of kind "bundle") only',
+      });
     if (e.variants.some((v) => v.kind === 'bundle')) {
       e.variants.forEach((v, i) => {
         if (v.kind !== 'control' && v.kind !== 'bundle')
