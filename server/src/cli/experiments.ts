@@ -400,6 +400,10 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
                 `  ${v.key}: its ${v.notApplied.map((k) => `"${k}"`).join(', ')} settings shape the indexes every list shares, so they stay as in the control; its blend, diversity, purchase exclusion and fallback apply`,
               );
             }
+            if (v.kind === 'bundle')
+              console.log(
+                `  ${v.key}: recs.bundle on ${created.target.anchorItemIds?.join(', ')} serves the anchor with ${v.partnerItemIds.join(', ')}${v.discountPercent !== undefined ? ` at ${v.discountPercent}% off` : ''} (unavailable ones left out)`,
+              );
             if (v.kind === 'rules')
               console.log(
                 `  ${v.key}: the base rules plus rule set "${v.ruleSetId}" (see \`recsys rules list --rule-set ${v.ruleSetId}\`)`,
