@@ -59,6 +59,8 @@ const previewRequest = recsBaseInputSchema.extend({
   itemId: idSchema.optional(),
   itemIds: z.array(idSchema).max(100).optional(),
   category: pgText().min(1).max(64).optional(),
+  /** Rank as a visitor of a `rules:<ruleSet>` variant: that set's rules apply besides the base set. */
+  ruleSet: ruleSetIdSchema.optional(),
 });
 
 const rulesRouter = router({

@@ -143,6 +143,16 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
       'summer-pin',
     ]);
     expect(await shop.admin.admin.rules.list.query({ ruleSet: null })).toEqual([]);
+    // A preview ranks as a visitor of the set when asked: removing its pin changes only their list.
+    const preview = await shop.admin.admin.rules.preview.mutate({
+      change: { remove: ['summer-pin'] },
+      requests: [
+        { surface: 'trending', k: 3, ruleSet: 'summer' },
+        { surface: 'trending', k: 3 },
+      ],
+    });
+    expect(preview.lists.map((l) => l.changed)).toEqual([true, false]);
+    expect(preview.lists[0]!.rows[0]!.before).toBe('sku-0');
     // Outside any experiment the set is off: nobody gets the pin.
     const before = await shop.browser.recs.trending.query({ anonymousId: 'summer-x', k: 3 });
     expect(before.items[0]?.itemId).not.toBe('sku-0');
