@@ -85,6 +85,12 @@ export interface RecRequest {
    * @example { surface: 'forUser', k: 8, userKey: 'u1', country: 'DE' }
    */
   country?: string;
+  /**
+   * The named rule set this request is served under (see `RuleDefinition.ruleSet`): its rules apply
+   * besides the base set's. Servers set it from the visitor's experiment variant.
+   * @default undefined (the base set only)
+   */
+  ruleSet?: string;
 }
 
 /** Why an item was recommended: one entry per contributing signal. */
@@ -138,11 +144,20 @@ export interface BundleRequest {
   now?: number;
   /** The shopper's country: partners not sold there are left out, and the price is the market's. */
   country?: string;
+  /**
+   * A bundle fixed by a merchandiser (a bundle experiment's variant) instead of the computed one:
+   * these partners in order — those unavailable, not sold in the country, blocked or filtered out
+   * are left out, and `maxItems` still caps the bundle — and this discount (percent; absent: the
+   * config's `bundle.discountPercent`). Their reason's signal is `fixed`.
+   * @example { itemId: 'sku-1', fixed: { partnerItemIds: ['sku-7', 'sku-9'], discountPercent: 10 } }
+   */
+  fixed?: { partnerItemIds: string[]; discountPercent?: number };
 }
 
 /** Why a bundle item is in the bundle. */
 export interface BundleReason {
-  signal: 'anchor' | 'boughtTogether';
+  /** `fixed`: a partner a merchandiser chose (see `BundleRequest.fixed`). */
+  signal: 'anchor' | 'boughtTogether' | 'fixed';
   text: string;
   /** The anchor the partner is bought with. */
   relatedItemId?: string;

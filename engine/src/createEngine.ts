@@ -280,6 +280,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
           placement: req.placement,
           anchorItemId: req.surface === 'similar' ? req.itemId : undefined,
           cartItemIds: req.cartItemIds,
+          ruleSet: req.ruleSet,
           traits: traitsOf,
           now: state.now,
         },

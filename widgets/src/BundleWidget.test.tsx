@@ -177,6 +177,19 @@ describe('BundleWidget', () => {
     expect(t.added).toHaveLength(3);
   });
 
+  it('sends the experiment and variant a bundle was served under with its events', async () => {
+    const t = setup({ widget: 'pdp-bundle' });
+    await t.respond({ experiment: { id: 'tent-kit', variant: 'kit' } });
+    fireEvent.click(button(t.container));
+    expect(
+      t.tracked.filter((e) => e.type === 'add').map((e) => [e.itemId, e.meta.experiment, e.meta.variant]),
+    ).toEqual([
+      ['tent', 'tent-kit', 'kit'],
+      ['pegs', 'tent-kit', 'kit'],
+      ['mat', 'tent-kit', 'kit'],
+    ]);
+  });
+
   it('tracks impressions and partner clicks attributed to the bundle', async () => {
     vi.useFakeTimers();
     const t = setup();

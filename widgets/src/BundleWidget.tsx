@@ -19,6 +19,9 @@ export type BundleTrackMeta = {
   /** The item's price and currency on cart adds, as the SDK's `addToCart` sends them. */
   unitPrice?: number;
   currency?: string;
+  /** The bundle experiment and variant the bundle was served under, when it was. */
+  experiment?: string;
+  variant?: string;
 };
 
 /** What the bundle widget needs of a client: the bundle itself and event tracking. */
@@ -182,13 +185,21 @@ export function BundleWidget(props: BundleWidgetProps): ComponentChild {
   const onStatus = props.onStatus;
   useEffect(() => onStatus?.(status), [status, onStatus]);
 
-  const meta = (item: BundleItem): BundleTrackMeta => ({
-    recommended: true,
-    requestId: ready?.requestId ?? '',
-    rank: item.rank,
-    widget,
-    surface: 'bundle',
-  });
+  const meta = (item: BundleItem): BundleTrackMeta => {
+    const m: BundleTrackMeta = {
+      recommended: true,
+      requestId: ready?.requestId ?? '',
+      rank: item.rank,
+      widget,
+      surface: 'bundle',
+    };
+    // Like every list's events: attributed to the variant that served the bundle.
+    if (ready?.experiment) {
+      m.experiment = ready.experiment.id;
+      m.variant = ready.experiment.variant;
+    }
+    return m;
+  };
 
   useImpressions(listRef, ready?.requestId, (el) => {
     const item = ready?.items[Number((el as HTMLElement).dataset.idx)];

@@ -104,7 +104,8 @@ export interface BundleInput {
 export interface BundleResponseItem extends RecommendedItem {
   /** `anchor`: the page's item (rank 1); `partner`: an item usually bought with it. */
   role: 'anchor' | 'partner';
-  reason: { signal: 'anchor' | 'boughtTogether'; text: string; relatedItemId?: string };
+  /** `fixed`: a partner a merchandiser chose for the page (a bundle experiment's variant). */
+  reason: { signal: 'anchor' | 'boughtTogether' | 'fixed'; text: string; relatedItemId?: string };
 }
 
 /** Answer of `recs.bundle`. */
@@ -129,6 +130,11 @@ export interface BundleResponse {
   emptyReason?: 'unknown-item' | 'anchor-unavailable' | 'no-partners' | 'partners-unavailable';
   /** Why the bundle is empty, in a sentence. */
   message?: string;
+  /**
+   * The experiment and variant the bundle was served under (a bundle experiment on this product
+   * page); the SDK sends it back with the bundle's events, as for every list.
+   */
+  experiment?: { id: string; variant: string };
 }
 
 /** The surface a served bundle is logged under (`rec_logs.surface`, `meta.surface`). */

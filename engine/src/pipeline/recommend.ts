@@ -170,6 +170,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
       placement: req.placement,
       anchorItemId: req.surface === 'similar' ? req.itemId : undefined,
       cartItemIds: req.cartItemIds,
+      ruleSet: req.ruleSet,
       traits,
       now,
     },

@@ -182,4 +182,36 @@ describe('suggestBundle', () => {
       /bundle.discountPercent/,
     );
   });
+
+  it('serves a fixed bundle in its order and discount, leaving out the anchor, repeats, unknown, unavailable and blocked partners', () => {
+    const engine = shop({ bundle: { discountPercent: 10 } });
+    engine.setRules([{ id: 'no-lamp', kind: 'block', items: { itemIds: ['lamp'] } }]);
+    const fixed = engine.bundle({
+      itemId: 'tent',
+      maxItems: 4,
+      fixed: {
+        partnerItemIds: ['tent', 'stove', 'nope', 'lamp', 'socks', 'socks', 'pegs', 'kettle'],
+        discountPercent: 20,
+      },
+    });
+    expect(fixed.items.map((i) => [i.itemId, i.reason.signal])).toEqual([
+      ['tent', 'anchor'],
+      ['socks', 'fixed'],
+      ['pegs', 'fixed'],
+      ['kettle', 'fixed'],
+    ]);
+    // Scored by their bought-together evidence: pegs has some, socks (browsed only) none.
+    expect(fixed.items[1]!.score).toBe(0);
+    expect(fixed.items[2]!.score).toBeGreaterThan(0);
+    expect(fixed.price).toMatchObject({ total: 248, discountPercent: 20, bundlePrice: 198.4 });
+    // Without its own discount, the config's.
+    expect(engine.bundle({ itemId: 'tent', fixed: { partnerItemIds: ['mat'] } }).price).toMatchObject({
+      total: 240,
+      discountPercent: 10,
+    });
+    expect(engine.bundle({ itemId: 'tent', fixed: { partnerItemIds: ['stove', 'lamp'] } })).toMatchObject({
+      items: [],
+      emptyReason: 'partners-unavailable',
+    });
+  });
 });

@@ -108,6 +108,7 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
 
   const bought = new Map<number, number>();
   for (const n of behavior.bought.neighbors(anchor, now, NEIGHBOURS)) bought.set(n.item, n.score);
+  if (req.fixed !== undefined) return fixedBundle(req, req.fixed, state, anchor, eligible, bought, settings);
   const covisit = new Map<number, number>();
   for (const n of behavior.covisit.neighbors(anchor, now, NEIGHBOURS)) covisit.set(n.item, n.score);
 
@@ -177,14 +178,7 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
     );
   }
   const anchorTitle = catalog.titleOf(anchor);
-  const items: BundleItem[] = [
-    {
-      itemId: req.itemId,
-      role: 'anchor',
-      score: 1,
-      reason: { signal: 'anchor', text: `The item on this page: ${anchorTitle}` },
-    },
-  ];
+  const items: BundleItem[] = [anchorItem(req.itemId, anchorTitle)];
   for (const c of chosen) {
     const itemId = catalog.ids.keyOf(c.id);
     const viewedToo = (covisit.get(c.id) ?? 0) > 0 ? ' and often viewed in the same visit' : '';
@@ -207,6 +201,61 @@ export function suggestBundle(req: BundleRequest, state: RecommendState): Bundle
       items.map((i) => priceOf(catalog, i.itemId, req.country)),
       settings.discountPercent,
     ),
+  };
+}
+
+/**
+ * The bundle a merchandiser fixed: the anchor and the listed partners that may be shown, in their
+ * order (each once, never the anchor), scored by their bought-together evidence (0 without any).
+ */
+function fixedBundle(
+  req: BundleRequest,
+  fixed: NonNullable<BundleRequest['fixed']>,
+  state: RecommendState,
+  anchor: number,
+  eligible: (id: number) => boolean,
+  bought: ReadonlyMap<number, number>,
+  settings: BundleConfig,
+): BundleResult {
+  const { catalog } = state;
+  const anchorTitle = catalog.titleOf(anchor);
+  const items: BundleItem[] = [anchorItem(req.itemId, anchorTitle)];
+  const seen = new Set<number>([anchor]);
+  for (const itemId of fixed.partnerItemIds) {
+    if (items.length >= settings.maxItems) break;
+    const id = catalog.ids.get(itemId);
+    if (id === undefined || seen.has(id) || !eligible(id)) continue;
+    seen.add(id);
+    items.push({
+      itemId,
+      role: 'partner',
+      score: bought.get(id) ?? 0,
+      reason: { signal: 'fixed', text: `Chosen to go with ${anchorTitle}`, relatedItemId: req.itemId },
+    });
+  }
+  if (items.length === 1) {
+    return emptyBundle(
+      req.itemId,
+      'partners-unavailable',
+      `None of the bundle's items (${fixed.partnerItemIds.join(', ')}) can be shown with ${anchorTitle}: unknown, unavailable or filtered out.`,
+    );
+  }
+  return {
+    anchorItemId: req.itemId,
+    items,
+    price: priceBundle(
+      items.map((i) => priceOf(catalog, i.itemId, req.country)),
+      fixed.discountPercent ?? settings.discountPercent,
+    ),
+  };
+}
+
+function anchorItem(itemId: string, title: string): BundleItem {
+  return {
+    itemId,
+    role: 'anchor',
+    score: 1,
+    reason: { signal: 'anchor', text: `The item on this page: ${title}` },
   };
 }
 

@@ -54,6 +54,8 @@ export interface CompiledRule {
   readonly tags: TagMatcher | undefined;
   readonly match: ItemMatch;
   readonly createdAfter: number;
+  /** The named rule set it belongs to; undefined: the base set. */
+  readonly ruleSet: string | undefined;
   // Request conditions (undefined: any).
   readonly placements: ReadonlySet<string> | undefined;
   readonly anchorIds: ReadonlySet<string> | undefined;
@@ -63,7 +65,7 @@ export interface CompiledRule {
   readonly segments: ReadonlySet<string> | undefined;
   readonly traits: Array<[string, ReadonlySet<string>]> | undefined;
   readonly countries: ReadonlySet<string> | undefined;
-  /** Whether any request condition besides the surface is set. */
+  /** Whether any request condition besides the surface is set (a rule set counts as one). */
   readonly conditional: boolean;
   // Schedule.
   readonly start: number;
@@ -95,6 +97,7 @@ function compileRule(def: RuleDefinition, index: number): CompiledRule {
     add = -(def.subtract ?? 0);
   }
   const conditional =
+    def.ruleSet !== undefined ||
     when.placements !== undefined ||
     when.anchorItemIds !== undefined ||
     when.anchorCategories !== undefined ||
@@ -113,6 +116,7 @@ function compileRule(def: RuleDefinition, index: number): CompiledRule {
     tags: match.tags ? new TagMatcher(match.tags) : undefined,
     match,
     createdAfter: match.createdAfter ? parseInstant(match.createdAfter, 'UTC') : Number.NEGATIVE_INFINITY,
+    ruleSet: def.ruleSet,
     placements: set(when.placements),
     anchorIds: set(when.anchorItemIds),
     anchorCategories: set(when.anchorCategories, (c) => `category:${c}`),
@@ -154,6 +158,11 @@ export interface RuleRequestContext {
   cartItemIds: readonly string[] | undefined;
   traits: Readonly<Record<string, string>>;
   now: number;
+  /**
+   * The named rule set the request is served under (an experiment's `rules:<set>` variant), whose
+   * rules apply besides the base set's; undefined: the base set only.
+   */
+  ruleSet?: string | undefined;
 }
 
 /**
@@ -281,13 +290,14 @@ interface SurfaceRules {
 }
 
 /**
- * Conditional rules by one condition each (placement, anchor item, anchor category, segment,
- * country, cart item, in that order of preference), so a request looks up the few whose key it
+ * Conditional rules by one condition each (rule set, placement, anchor item, anchor category,
+ * segment, country, cart item, in that order of preference), so a request looks up the few whose key it
  * carries instead of testing every rule; rules with none of these (a schedule, traits, cart tags)
  * are tested on every request of the surface.
  */
 class ConditionIndex {
   readonly scan: CompiledRule[] = [];
+  readonly ruleSets = new Map<string, CompiledRule[]>();
   readonly placements = new Map<string, CompiledRule[]>();
   readonly anchors = new Map<string, CompiledRule[]>();
   readonly anchorCategories = new Map<string, CompiledRule[]>();
@@ -298,6 +308,7 @@ class ConditionIndex {
   constructor(rules: CompiledRule[]) {
     for (const r of rules) {
       const by: Array<[ReadonlySet<string> | undefined, Map<string, CompiledRule[]>]> = [
+        [r.ruleSet === undefined ? undefined : new Set([r.ruleSet]), this.ruleSets],
         [r.placements, this.placements],
         [r.anchorIds, this.anchors],
         [r.anchorCategories, this.anchorCategories],
@@ -319,6 +330,7 @@ class ConditionIndex {
       const list = map.get(key);
       if (list !== undefined) for (const r of list) visit(r);
     };
+    look(this.ruleSets, ctx.ruleSet);
     look(this.placements, ctx.placement);
     look(this.anchors, ctx.anchorItemId);
     if (this.anchorCategories.size > 0 && ctx.anchorItemId !== undefined) {
@@ -355,6 +367,7 @@ function groupByKind(rules: CompiledRule[]): ActiveRules {
 }
 
 function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
+  if (r.ruleSet !== undefined && ctx.ruleSet !== r.ruleSet) return false;
   if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
   if (r.anchorIds && (ctx.anchorItemId === undefined || !r.anchorIds.has(ctx.anchorItemId))) return false;
   if (r.anchorCategories) {

@@ -324,6 +324,26 @@ describe('rules: request conditions', () => {
     expect(listOf(engine, { traits: { segment: 'vip', country: 'de', tier: 'platinum' } })[0]).toBe('n');
     expect(listOf(engine)[0]).toBe('a');
   });
+
+  it('a rule of a named rule set applies only to requests served under that set, besides the base rules', () => {
+    const engine = shop();
+    engine.setRules([
+      { id: 'summer-pin', kind: 'pin', items: { itemIds: ['n'] }, slot: 0, ruleSet: 'summer' },
+      { id: 'winter-block', kind: 'block', items: { itemIds: ['a'] }, ruleSet: 'winter' },
+      { id: 'base-bury', kind: 'bury', items: { itemIds: ['b'] }, multiplier: 0.01 },
+    ]);
+    expect(listOf(engine)).toEqual(['a', 'c', 'd', 'e', 'f']);
+    expect(listOf(engine, { ruleSet: 'summer' })).toEqual(['n', 'a', 'c', 'd', 'e']);
+    expect(listOf(engine, { ruleSet: 'winter' })).toEqual(['c', 'd', 'e', 'f', 'g']);
+    expect(listOf(engine, { ruleSet: 'autumn' })).toEqual(['a', 'c', 'd', 'e', 'f']);
+  });
+
+  it('refuses a rule set id that is not one, naming the field', () => {
+    const engine = shop();
+    expect(() =>
+      engine.setRules([{ id: 'x', kind: 'block', items: { itemIds: ['a'] }, ruleSet: 'no spaces' }]),
+    ).toThrow(/ruleSet/);
+  });
 });
 
 describe('rules: schedules against the request clock', () => {

@@ -106,6 +106,14 @@ interface RuleBase {
   priority?: number;
   /** Disabled rules are kept but never applied. @default true */
   enabled?: boolean;
+  /**
+   * The named rule set the rule belongs to: it applies only to requests served under that set
+   * (visitors assigned to an experiment variant `rules:<ruleSet>`), never to anyone else. Absent:
+   * the base set, in force for every request (those of rule-set variants included).
+   * Same characters as `id`.
+   * @example 'summer-sale'
+   */
+  ruleSet?: string;
   when?: RuleConditions;
   schedule?: RuleSchedule;
 }

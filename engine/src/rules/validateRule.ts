@@ -25,7 +25,7 @@ const WHEN_FIELDS = [
   'traits',
   'countries',
 ];
-const BASE_FIELDS = ['id', 'kind', 'name', 'priority', 'enabled', 'when', 'schedule', 'items'];
+const BASE_FIELDS = ['id', 'kind', 'name', 'priority', 'enabled', 'ruleSet', 'when', 'schedule', 'items'];
 const KIND_FIELDS: Record<string, string[]> = {
   block: [],
   filter: [],
@@ -71,6 +71,12 @@ export function validateRule(value: unknown): RuleIssue[] {
   }
   if (value.enabled !== undefined && typeof value.enabled !== 'boolean') {
     add(['enabled'], 'must be true or false');
+  }
+  if (value.ruleSet !== undefined && (typeof value.ruleSet !== 'string' || !ID.test(value.ruleSet))) {
+    add(
+      ['ruleSet'],
+      'a rule set id: 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (e.g. "summer-sale"); leave it out for the base set',
+    );
   }
   checkMatch(value.items, ['items'], add);
   if (value.when !== undefined) checkWhen(value.when, add);

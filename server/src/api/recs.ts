@@ -12,7 +12,7 @@ import { TRPCError } from '@trpc/server';
 import type { Principal } from '../auth/keyResolver';
 import { mayNameUser, unprovenUserMessage } from '../auth/userProof';
 import { ServiceUnavailableError } from '../errors';
-import type { AssignedTreatment } from '../experiments/assign';
+import type { AssignedSurface, AssignedTreatment, AssignmentRequest } from '../experiments/assign';
 import { applyTreatment } from '../experiments/treatment';
 import {
   type EngineList,
@@ -21,7 +21,7 @@ import {
   type RerankServeInput,
   type ServeInput,
 } from '../serve/EngineService';
-import { shouldTrace, traceEntry } from '../traces/storedTrace';
+import { bundleTraceEntry, shouldTrace, type TraceEntry, traceEntry } from '../traces/storedTrace';
 import { enginesOf } from './engines';
 import { type Context, keyedProcedure, router, userIdProof } from './init';
 import {
@@ -114,8 +114,8 @@ async function serve(
 }
 
 /**
- * Counts a served list without experiment or trace (bundles, group and reranked lists) and logs it,
- * so events that carry the returned `requestId` are attributed to it.
+ * Counts a served list (bundles, group and reranked lists; only bundles carry an experiment or a
+ * trace) and logs it, so events that carry the returned `requestId` are attributed to it.
  */
 function logServed(
   ctx: Context & { principal: Principal },
@@ -126,6 +126,8 @@ function logServed(
     anonymousId: string | undefined;
     items: ReadonlyArray<{ itemId: string; rank: number; score: number }>;
     configVersion: number | null;
+    experiment?: { id: string; variant: string } | undefined;
+    trace?: (() => TraceEntry | undefined) | undefined;
   },
 ): string {
   ctx.metrics.served(ctx.principal.namespaceId, surface, {
@@ -143,6 +145,8 @@ function logServed(
     items: logged.items.map((i) => ({ itemId: i.itemId, rank: i.rank, score: i.score })),
     fallback: false,
     configVersion: logged.configVersion,
+    experiment: logged.experiment,
+    trace: logged.trace,
   });
   return requestId;
 }
@@ -150,7 +154,10 @@ function logServed(
 /**
  * Suggests a product bundle and logs it as a served list under surface `bundle` (placement aside:
  * acceptance finds bundles by that surface), so the cart adds and purchases that carry its
- * `requestId` are attributed to it. Bundles are not in experiments (yet) and leave no trace.
+ * `requestId` are attributed to it. On a bundle experiment's product page the visitor's variant
+ * decides: `control` serves the computed bundle, a `bundle` variant its fixed partners. A bundle
+ * served under an experiment always leaves a trace with its provenance (experiment, variant and the
+ * override as served); others are sampled like lists.
  */
 async function serveBundleList(
   ctx: Context & { principal: Principal },
@@ -158,17 +165,40 @@ async function serveBundleList(
 ): Promise<BundleResponse> {
   const input = await provenInput(ctx, requested);
   const host = enginesOf(ctx, ctx.principal.namespaceId);
-  const { userId, configVersion, ...bundle } = await fromEngines(() =>
-    host.serveBundle(ctx.principal.namespaceId, input),
+  const assigned = await assignExperiment(ctx, BUNDLE_SURFACE, input);
+  const t = assigned?.treatment;
+  const override =
+    t?.kind === 'bundle'
+      ? {
+          partnerItemIds: [...t.partnerItemIds],
+          ...(t.discountPercent !== undefined ? { discountPercent: t.discountPercent } : {}),
+        }
+      : null;
+  const served = await fromEngines(() =>
+    host.serveBundle(ctx.principal.namespaceId, override ? { ...input, fixed: override } : input),
   );
+  const { userId, configVersion, ...bundle } = served;
+  const experiment = assigned ? { id: assigned.id, variant: assigned.variant } : undefined;
+  const traced =
+    ctx.services.recLog !== undefined &&
+    (experiment !== undefined ||
+      shouldTrace(
+        ctx.principal.settings.traceSampleRate,
+        ctx.traceRequested === true,
+        ctx.principal.namespaceId,
+      ));
   const requestId = logServed(ctx, BUNDLE_SURFACE, {
     surface: BUNDLE_SURFACE,
     userId,
     anonymousId: input.anonymousId,
     items: bundle.items,
     configVersion,
+    experiment,
+    trace: traced ? () => bundleTraceEntry(requested, input, served, experiment, override) : undefined,
   });
-  return { requestId, surface: BUNDLE_SURFACE, ...bundle };
+  const response: BundleResponse = { requestId, surface: BUNDLE_SURFACE, ...bundle };
+  if (experiment) response.experiment = experiment;
+  return response;
 }
 
 /**
@@ -240,8 +270,8 @@ async function serveRerankList(
 /** The request's experiment and variant; an assignment failure serves the control rather than no list. */
 async function assignExperiment(
   ctx: Context & { principal: Principal },
-  surface: Surface,
-  input: ServeInput,
+  surface: AssignedSurface,
+  input: AssignmentRequest,
 ) {
   try {
     return (await ctx.services.experiments?.assign(ctx.principal.namespaceId, surface, input)) ?? null;

@@ -3,6 +3,7 @@ import { SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import type { Principal } from '../auth/keyResolver';
 import { actorOf as actorOfPrincipal } from '../console/audit';
+import { ruleSetIdSchema } from '../experiments/contracts';
 import { idSchema } from '../ingest/contracts/common';
 import { pgText, refinePgJson } from '../ingest/contracts/pgSafe';
 import {
@@ -59,6 +60,8 @@ const previewRequest = recsBaseInputSchema.extend({
   itemId: idSchema.optional(),
   itemIds: z.array(idSchema).max(100).optional(),
   category: pgText().min(1).max(64).optional(),
+  /** Rank as a visitor of a `rules:<ruleSet>` variant: that set's rules apply besides the base set. */
+  ruleSet: ruleSetIdSchema.optional(),
 });
 
 const rulesRouter = router({
@@ -69,6 +72,8 @@ const rulesRouter = router({
         .object({
           kind: z.enum(['block', 'filter', 'pin', 'inject', 'boost', 'bury']).optional(),
           enabled: z.boolean().optional(),
+          /** Only the rules of this rule set; `null`: only the base set (rules of no set). */
+          ruleSet: ruleSetIdSchema.nullable().optional(),
         })
         .strict()
         .optional(),

@@ -1,7 +1,7 @@
 import { bundleKeyOf } from '@recsys/engine/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { failure, getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 
 const HOUR = 3_600_000;
 const base = Date.now() - 48 * HOUR;
@@ -260,5 +260,145 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
         acceptance: 1,
       }),
     ]);
+  });
+
+  it("serves a bundle experiment: the variant's fixed bundle on its product pages, the computed one to the control, provenance in the trace", async () => {
+    const exp = await openShop('bundle-exp');
+    const variants = [
+      { key: 'control', kind: 'control' as const },
+      {
+        key: 'kit',
+        kind: 'bundle' as const,
+        partnerItemIds: ['kettle', 'stove', 'mat'],
+        discountPercent: 20,
+      },
+    ];
+    const noAnchor = await failure(
+      exp.admin.admin.experiments.create.mutate({ id: 'tent-kit', name: 'Tent kit', variants }),
+    );
+    expect(noAnchor.status).toBe(400);
+    expect(noAnchor.message).toMatch(/target\.anchorItemIds/);
+    const mixed = await failure(
+      exp.admin.admin.experiments.create.mutate({
+        id: 'tent-kit',
+        name: 'Tent kit',
+        variants: [...variants, { key: 'hidden', kind: 'surface', enabled: false }],
+        target: { anchorItemIds: ['tent'] },
+      }),
+    );
+    expect(mixed.status).toBe(400);
+    expect(mixed.message).toMatch(
+      /variants are "control" \(the computed bundle\) or "bundle", not "surface"/,
+    );
+
+    await exp.admin.admin.experiments.create.mutate({
+      id: 'tent-kit',
+      name: 'Tent kit',
+      variants,
+      target: { anchorItemIds: ['tent'] },
+      // Acceptance above 90% smells of a broken tracker: the guardrail catches the spike.
+      guardrails: {
+        minSample: 1,
+        consecutive: 1,
+        rules: [{ metric: 'bundleAcceptance', min: 0.01, max: 0.9 }],
+      },
+    });
+    await exp.admin.admin.experiments.start.mutate({ id: 'tent-kit' });
+    type Served = Awaited<ReturnType<typeof exp.browser.recs.bundle.query>>;
+    const served: Record<string, Served[]> = {
+      control: [],
+      kit: [],
+    };
+    for (let i = 0; i < 30; i++) {
+      const res = await exp.browser.recs.bundle.query({ itemId: 'tent', anonymousId: `kit-${i}` });
+      expect(res.experiment?.id).toBe('tent-kit');
+      served[res.experiment!.variant]!.push(res);
+    }
+    expect(served.kit!.length).toBeGreaterThan(0);
+    expect(served.control!.length).toBeGreaterThan(0);
+    for (const res of served.kit!) {
+      // The out-of-stock stove is left out; the rest in the variant's order, at its discount.
+      expect(res.items.map((i) => [i.itemId, i.reason.signal])).toEqual([
+        ['tent', 'anchor'],
+        ['kettle', 'fixed'],
+        ['mat', 'fixed'],
+      ]);
+      expect(res.price).toMatchObject({ total: 270, discountPercent: 20, bundlePrice: 216 });
+    }
+    for (const res of served.control!) {
+      expect(res.items.map((i) => i.itemId)).toEqual(['tent', 'pegs', 'mat']);
+      expect(res.items[1]!.reason.signal).toBe('boughtTogether');
+    }
+    // Other product pages and lists are outside a bundle experiment.
+    expect(
+      (await exp.browser.recs.bundle.query({ itemId: 'kettle', anonymousId: 'kit-0' })).experiment,
+    ).toBeUndefined();
+    expect(
+      (await exp.browser.recs.similar.query({ itemId: 'tent', anonymousId: 'kit-0' })).experiment,
+    ).toBeUndefined();
+
+    await stack.recLog!.flush();
+    const kitShown = served.kit![0]!;
+    const trace = await exp.admin.admin.traces.get.query({ requestId: kitShown.requestId });
+    expect(trace).toMatchObject({
+      surface: 'bundle',
+      experiment: 'tent-kit',
+      variant: 'kit',
+      engine: null,
+      bundle: {
+        anchorItemId: 'tent',
+        override: { partnerItemIds: ['kettle', 'stove', 'mat'], discountPercent: 20 },
+      },
+    });
+    expect(trace.bundle!.items.map((i) => i.itemId)).toEqual(['tent', 'kettle', 'mat']);
+    const controlTrace = await exp.admin.admin.traces.get.query({ requestId: served.control![0]!.requestId });
+    expect(controlTrace).toMatchObject({ variant: 'control', bundle: { override: null } });
+    const logged = await database.query<{ variant: string; n: number }>(
+      `SELECT variant, count(*)::int AS n FROM rec_logs WHERE namespace_id = 'bundle-exp' AND experiment_id = 'tent-kit' GROUP BY variant ORDER BY variant`,
+    );
+    expect(logged).toEqual([
+      { variant: 'control', n: served.control!.length },
+      { variant: 'kit', n: served.kit!.length },
+    ]);
+
+    // Every kit bundle is added whole; of the control's, only the first (and of the second one item).
+    const adds = (res: Served, items = res.items) =>
+      items.map((item) => ({
+        eventId: `add-${res.requestId}-${item.itemId}`,
+        type: 'add' as const,
+        itemId: item.itemId,
+        anonymousId: `kit-buyer`,
+        ts: new Date().toISOString(),
+        meta: { requestId: res.requestId, rank: item.rank, surface: 'bundle' },
+      }));
+    const [first, second] = served.control!;
+    await exp.browser.events.batch.mutate({
+      events: [
+        ...served.kit!.flatMap((res) => adds(res)),
+        ...adds(first!),
+        ...(second ? adds(second, second.items.slice(0, 1)) : []),
+      ],
+    });
+    const results = await exp.admin.admin.experiments.results.query({ id: 'tent-kit' });
+    const acceptance = Object.fromEntries(results.variants.map((v) => [v.key, v.metrics.bundleAcceptance]));
+    expect(acceptance).toEqual({ control: 1 / served.control!.length, kit: 1 });
+    const [check] = await exp.admin.admin.experiments.checkGuardrails.mutate({ id: 'tent-kit' });
+    expect(check!.breaches).toEqual([
+      { variant: 'kit', metric: 'bundleAcceptance', value: 1, min: 0.01, max: 0.9 },
+    ]);
+    expect(check!.paused).toBe(true);
+    const refused = await failure(
+      exp.admin.admin.experiments.create.mutate({
+        id: 'not-bundles',
+        name: 'x',
+        variants: [
+          { key: 'control', kind: 'control' },
+          { key: 'hidden', kind: 'surface', enabled: false },
+        ],
+        guardrails: { rules: [{ metric: 'bundleAcceptance', min: 0.01 }] },
+      }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.message).toMatch(/bundleAcceptance guards bundle experiments/);
   });
 });

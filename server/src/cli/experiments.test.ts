@@ -37,6 +37,18 @@ describe('recsys experiments: parsing the command line', () => {
       kind: 'rules',
       ruleSetId: 'summer-sale',
     });
+    expect(parseVariant('kit=bundle:sku-2,sku-3:10%@2')).toEqual({
+      key: 'kit',
+      kind: 'bundle',
+      partnerItemIds: ['sku-2', 'sku-3'],
+      discountPercent: 10,
+      weight: 2,
+    });
+    expect(parseVariant('kit=bundle:sku-2')).toEqual({
+      key: 'kit',
+      kind: 'bundle',
+      partnerItemIds: ['sku-2'],
+    });
     expect(() => parseVariant('retail=profile')).toThrow(/kind profile needs :<profile>/);
     expect(() => parseVariant('x=banana:1')).toThrow(
       /kind is one of control, config, profile, surface, rules/,

@@ -46,7 +46,8 @@ const intArg = (value: string) => {
 
 /**
  * `--variant key=kind[:argument][@weight]`, e.g. `control=control`, `retail=profile:online-retail`,
- * `v3=config:3@2`, `hidden=surface:off`, `summer=rules:summer-sale`.
+ * `v3=config:3@2`, `hidden=surface:off`, `summer=rules:summer-sale`, `kit=bundle:sku-2,sku-3:10%`
+ * (partner items, comma-separated, and an optional discount).
  */
 export function parseVariant(text: string): CreateExperimentInput['variants'][number] {
   const m = /^([^=@]+)=([a-z]+)(?::([^@]+))?(?:@([0-9.]+))?$/.exec(text);
@@ -84,10 +85,22 @@ export function parseVariant(text: string): CreateExperimentInput['variants'][nu
     }
     case 'rules':
       return { key, kind, ruleSetId: need('<rule-set-id>'), ...weight };
+    case 'bundle': {
+      const given = need('<partner>,<partner>[:<discount>%]');
+      const discount = /:(\d+(?:\.\d+)?)%$/.exec(given);
+      const partners = (discount ? given.slice(0, discount.index) : given).split(',').filter(Boolean);
+      return {
+        key,
+        kind,
+        partnerItemIds: partners,
+        ...(discount ? { discountPercent: Number(discount[1]) } : {}),
+        ...weight,
+      };
+    }
     default:
       throw new UserError(
         'BAD_REQUEST',
-        `--variant "${text}": kind is one of control, config, profile, surface, rules`,
+        `--variant "${text}": kind is one of control, config, profile, surface, rules, bundle`,
       );
   }
 }
@@ -127,6 +140,8 @@ export const pad = (rows: string[][]) => {
 /** The results as the terminal shows them. */
 export function formatResults(r: ExperimentResults): string {
   const e = r.experiment;
+  // Bundle experiments: the share of served bundles whose every item was added to a cart.
+  const bundles = r.variants.some((v) => v.kind === 'bundle');
   const lines = [
     `${e.id} "${e.name}" — ${e.status}${e.startedAt ? ` since ${e.startedAt}` : ''}; primary metric ${e.primaryMetric}, tuned for a ${pct(e.minimumDetectableEffect, 0)} lift; traffic ${pct(e.traffic, 0)}`,
     '',
@@ -141,6 +156,7 @@ export function formatResults(r: ExperimentResults): string {
         'add-to-cart',
         'conversion',
         'revenue/visitor',
+        ...(bundles ? ['bundle acceptance'] : []),
       ],
       ...r.variants.map((v) => [
         v.key === r.control ? `${v.key} (control)` : v.key,
@@ -152,6 +168,7 @@ export function formatResults(r: ExperimentResults): string {
         pct(v.metrics.addToCartRate),
         pct(v.metrics.conversionRate),
         money(v.metrics.revenuePerVisitor),
+        ...(bundles ? [pct(v.metrics.bundleAcceptance)] : []),
       ]),
     ]),
     '',
@@ -239,7 +256,9 @@ function formatExperiment(e: Experiment): string {
               ? `:${v.enabled ? 'on' : 'off'}`
               : v.kind === 'rules'
                 ? `:${v.ruleSetId}`
-                : '';
+                : v.kind === 'bundle'
+                  ? `:${v.partnerItemIds.join(',')}${v.discountPercent !== undefined ? `:${v.discountPercent}%` : ''}`
+                  : '';
       return `${v.key}=${v.kind}${arg}@${Number(v.weight.toFixed(4))}`;
     })
     .join(' ');
@@ -271,12 +290,17 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .option('--hypothesis <text>', 'what you expect and why')
     .option(
       '--variant <key=kind[:arg][@weight]>',
-      'a variant (repeatable): control=control, retail=profile:online-retail, v3=config:3, hidden=surface:off, summer=rules:summer-sale',
+      'a variant (repeatable): control=control, retail=profile:online-retail, v3=config:3, hidden=surface:off, summer=rules:summer-sale, kit=bundle:sku-2,sku-3:10%',
       collect,
     )
     .option('--traffic <share>', 'share of targeted visitors in the experiment, 0–1', numberArg('--traffic'))
     .option('--surface <surface>', 'run on this surface only (repeatable)', collect)
     .option('--placement <placement>', 'run on this placement only (repeatable)', collect)
+    .option(
+      '--anchor <itemId>',
+      "run on this product page only: the request's itemId (repeatable; bundle experiments need it)",
+      collect,
+    )
     .option('--segment <segment>', 'visitors whose traits.segment is this (repeatable)', collect)
     .option('--country <code>', 'visitors whose traits.country is this (repeatable)', collect)
     .option('--metric <metric>', 'primary metric: ctr | addToCartRate | conversionRate | revenuePerVisitor')
@@ -310,6 +334,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           traffic?: number;
           surface?: string[];
           placement?: string[];
+          anchor?: string[];
           segment?: string[];
           country?: string[];
           metric?: string;
@@ -328,6 +353,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           const target = {
             ...(opts.surface ? { surfaces: opts.surface } : {}),
             ...(opts.placement ? { placements: opts.placement } : {}),
+            ...(opts.anchor ? { anchorItemIds: opts.anchor } : {}),
             ...(opts.segment ? { segments: opts.segment } : {}),
             ...(opts.country ? { countries: opts.country } : {}),
           };
@@ -374,9 +400,13 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
                 `  ${v.key}: its ${v.notApplied.map((k) => `"${k}"`).join(', ')} settings shape the indexes every list shares, so they stay as in the control; its blend, diversity, purchase exclusion and fallback apply`,
               );
             }
+            if (v.kind === 'bundle')
+              console.log(
+                `  ${v.key}: recs.bundle on ${created.target.anchorItemIds?.join(', ')} serves the anchor with ${v.partnerItemIds.join(', ')}${v.discountPercent !== undefined ? ` at ${v.discountPercent}% off` : ''} (unavailable ones left out)`,
+              );
             if (v.kind === 'rules')
               console.log(
-                `  ${v.key}: rule sets are not applied per request yet; this variant serves the control's list`,
+                `  ${v.key}: the base rules plus rule set "${v.ruleSetId}" (see \`recsys rules list --rule-set ${v.ruleSetId}\`)`,
               );
           }
           if (created.bandit) {

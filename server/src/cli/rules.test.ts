@@ -246,4 +246,38 @@ describe('recsys rules on the database directly', () => {
     expect(preview.code).toBe(2);
     expect(preview.stderr).toMatch(/needs the engines of a running server: pass --url/);
   });
+
+  it('adds rules to a named rule set with --rule-set and lists a set or the base rules alone', async () => {
+    const added = await recsys(
+      [
+        'rules',
+        'add',
+        '-n',
+        'direct-shop',
+        '--rule-set',
+        'summer',
+        '{"id":"s1","kind":"pin","items":{"itemIds":["sku-2"]},"slot":0}',
+      ],
+      dataDir,
+    );
+    expect(added).toMatchObject({ code: 0, stdout: 'Added s1 (pin, v1).\n' });
+    const summer = await recsys(['rules', 'list', '-n', 'direct-shop', '--rule-set', 'summer'], dataDir);
+    expect(summer.stdout).toMatch(/^s1\tpin\tenabled\tpriority 0\tv1\tslot 0 .* in rule set summer\n$/);
+    const base = await recsys(['rules', 'list', '-n', 'direct-shop', '--base', '--json'], dataDir);
+    expect((JSON.parse(base.stdout) as Array<{ ruleId: string }>).map((r) => r.ruleId)).toEqual(['r1']);
+    const bad = await recsys(
+      [
+        'rules',
+        'add',
+        '-n',
+        'direct-shop',
+        '--rule-set',
+        'no spaces',
+        '{"id":"s2","kind":"block","items":{}}',
+      ],
+      dataDir,
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/ruleSet: a rule set id/);
+  });
 });

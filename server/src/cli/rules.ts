@@ -33,7 +33,7 @@ type OverrideArgs = {
 
 /** What the commands need, from the database directly or through `admin.rules.*`/`admin.overrides.*`. */
 interface RulesApi {
-  list(filter: { kind?: string; enabled?: boolean }): Promise<StoredRule[]>;
+  list(filter: { kind?: string; enabled?: boolean; ruleSet?: string | null }): Promise<StoredRule[]>;
   get(ruleId: string): Promise<
     StoredRule & {
       history: Array<{ version: number; action: string; actor: string; at: string; note: string | null }>;
@@ -126,7 +126,8 @@ function describeRule(r: StoredRule, schedule = true): string {
   const items = JSON.stringify(d.items);
   const when = d.when ? ` when ${JSON.stringify(d.when)}` : '';
   const window = schedule && d.schedule ? ` schedule ${JSON.stringify(d.schedule)}` : '';
-  return `${action ? `${action} ` : ''}${items}${when}${window}`;
+  const set = d.ruleSet !== undefined ? ` in rule set ${d.ruleSet}` : '';
+  return `${action ? `${action} ` : ''}${items}${when}${window}${set}`;
 }
 
 /** The side-by-side table of one preview list, differences marked. */
@@ -180,22 +181,36 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
     .option('--kind <kind>', 'only rules of this kind')
     .option('--enabled', 'only enabled rules')
     .option('--disabled', 'only disabled rules')
+    .option('--rule-set <id>', 'only the rules of this rule set (an experiment variant rules:<id>)')
+    .option('--base', 'only the base rules (those of no rule set, applied to everyone)')
     .option('--json', 'print JSON')
-    .action((opts: Target & { kind?: string; enabled?: boolean; disabled?: boolean; json?: boolean }) =>
-      withRules(globals(), opts, async (api) => {
-        const filter: { kind?: string; enabled?: boolean } = {};
-        if (opts.kind) filter.kind = opts.kind;
-        if (opts.enabled) filter.enabled = true;
-        if (opts.disabled) filter.enabled = false;
-        const list = await api.list(filter);
-        if (opts.json) return console.log(JSON.stringify(list));
-        if (list.length === 0) return console.error('No rules.');
-        for (const r of list) {
-          console.log(
-            `${r.ruleId}\t${r.kind}\t${r.enabled ? 'enabled' : 'disabled'}\tpriority ${r.definition.priority ?? 0}\tv${r.version}\t${describeRule(r)}`,
-          );
-        }
-      }),
+    .action(
+      (
+        opts: Target & {
+          kind?: string;
+          enabled?: boolean;
+          disabled?: boolean;
+          ruleSet?: string;
+          base?: boolean;
+          json?: boolean;
+        },
+      ) =>
+        withRules(globals(), opts, async (api) => {
+          const filter: { kind?: string; enabled?: boolean; ruleSet?: string | null } = {};
+          if (opts.kind) filter.kind = opts.kind;
+          if (opts.enabled) filter.enabled = true;
+          if (opts.disabled) filter.enabled = false;
+          if (opts.base) filter.ruleSet = null;
+          if (opts.ruleSet) filter.ruleSet = opts.ruleSet;
+          const list = await api.list(filter);
+          if (opts.json) return console.log(JSON.stringify(list));
+          if (list.length === 0) return console.error('No rules.');
+          for (const r of list) {
+            console.log(
+              `${r.ruleId}\t${r.kind}\t${r.enabled ? 'enabled' : 'disabled'}\tpriority ${r.definition.priority ?? 0}\tv${r.version}\t${describeRule(r)}`,
+            );
+          }
+        }),
     );
 
   withTarget(
@@ -221,10 +236,16 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       ),
   )
     .option('--update', 'replace rules that exist (same id) instead of refusing them')
+    .option(
+      '--rule-set <id>',
+      'put the rules in this rule set: only visitors of an experiment variant rules:<id> see them',
+    )
     .option('--note <text>', 'why, for the audit trail')
-    .action((definition: string, opts: Target & { update?: boolean; note?: string }) =>
+    .action((definition: string, opts: Target & { update?: boolean; ruleSet?: string; note?: string }) =>
       withRules(globals(), opts, async (api) => {
-        for (const rule of asRules(await readJson(definition, 'the rule'))) {
+        for (const given of asRules(await readJson(definition, 'the rule'))) {
+          const rule =
+            opts.ruleSet === undefined ? given : ({ ...given, ruleSet: opts.ruleSet } as RuleDefinition);
           const saved = opts.update ? await api.update(rule, opts.note) : await api.create(rule, opts.note);
           console.log(
             `${opts.update ? 'Updated' : 'Added'} ${saved.ruleId} (${saved.kind}, v${saved.version}).`,

@@ -109,7 +109,7 @@ describe('recsys why and recsys traces', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as StoredTrace);
     expect(exported.map((t) => t.requestId).sort()).toEqual([...served].sort());
-    expect(exported[0]!.engine.removed.some((r) => r.itemId === 'pot-1')).toBe(true);
+    expect(exported[0]!.engine!.removed.some((r) => r.itemId === 'pot-1')).toBe(true);
     const limited = await recsys(['traces', 'search', ...remote, '--jsonl', '--limit', '1']);
     expect(limited.stdout.trim().split('\n')).toHaveLength(1);
     const bad = await recsys(['traces', 'search', ...remote, '--from', 'last week']);

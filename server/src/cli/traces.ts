@@ -121,7 +121,7 @@ export function registerTraceCommands(program: Command, globals: () => GlobalOpt
             for (const t of page.traces) {
               if (opts.jsonl) process.stdout.write(`${JSON.stringify(t)}\n`);
               else {
-                const shown = t.engine.items.map((i) => i.itemId).join(',');
+                const shown = ((t.engine ?? t.bundle)?.items ?? []).map((i) => i.itemId).join(',');
                 console.log(`${t.requestId}\t${t.createdAt}\t${t.surface}\t${shown}`);
               }
             }

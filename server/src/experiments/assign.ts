@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Surface } from '@recsys/engine/protocol';
+import type { BUNDLE_SURFACE, Surface } from '@recsys/engine/protocol';
 import { and, asc, eq } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
@@ -25,6 +25,16 @@ export interface AssignmentRequest {
   anonymousId?: string | undefined;
   placement?: string | undefined;
   traits?: Record<string, string> | undefined;
+  /** The product page's item (`recs.bundle`, `recs.similar`), for `target.anchorItemIds`. */
+  itemId?: string | undefined;
+}
+
+/** Where a request is assigned: a list's surface, or `bundle` (`recs.bundle`). */
+export type AssignedSurface = Surface | typeof BUNDLE_SURFACE;
+
+/** Whether an experiment compares bundles (it runs on `recs.bundle` only, and only there). */
+export function isBundleExperiment(experiment: Pick<Experiment, 'variants'>): boolean {
+  return experiment.variants.some((v) => v.kind === 'bundle');
 }
 
 /**
@@ -57,10 +67,12 @@ export function assignVariant(
 /** Whether a request on `surface` falls in the experiment's target. */
 export function matchesTarget(
   target: ExperimentTarget,
-  surface: Surface,
+  surface: AssignedSurface,
   request: AssignmentRequest,
 ): boolean {
-  if (target.surfaces && !target.surfaces.includes(surface)) return false;
+  if (target.surfaces && !(target.surfaces as string[]).includes(surface)) return false;
+  if (target.anchorItemIds && !(request.itemId && target.anchorItemIds.includes(request.itemId)))
+    return false;
   if (target.placements && !(request.placement && target.placements.includes(request.placement)))
     return false;
   const segment = request.traits?.segment;
@@ -118,7 +130,7 @@ export class ExperimentAssigner {
   /** The assignment of one request, or null (no running experiment targets it, or it is outside the traffic). */
   async assign(
     namespaceId: string,
-    surface: Surface,
+    surface: AssignedSurface,
     request: AssignmentRequest,
   ): Promise<AssignedTreatment | null> {
     if (!request.userId && !request.anonymousId) return null;
@@ -126,6 +138,7 @@ export class ExperimentAssigner {
     if (running.length === 0) return null;
     let unit: string | undefined;
     for (const experiment of running) {
+      if (isBundleExperiment(experiment) !== (surface === 'bundle')) continue;
       if (!matchesTarget(experiment.target, surface, request)) continue;
       unit ??= await this.unitOf(namespaceId, request);
       const variant = assignVariant(experiment, unit);

@@ -1,13 +1,23 @@
 import { SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
+import { idSchema } from '../ingest/contracts/common';
 import { PG_INT_MAX, pgText } from '../ingest/contracts/pgSafe';
 
 /** The metrics results report per variant; any of them can be primary or guarded. */
 export const EXPERIMENT_METRICS = ['ctr', 'addToCartRate', 'conversionRate', 'revenuePerVisitor'] as const;
 export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
 
-/** Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was empty or filled by fallbacks. */
-export const GUARDRAIL_METRICS = [...EXPERIMENT_METRICS, 'emptyListRate', 'fallbackRate'] as const;
+/**
+ * Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was
+ * empty or filled by fallbacks, and (bundle experiments) the share of served bundles whose every
+ * item was added to a cart with the bundle's `requestId`.
+ */
+export const GUARDRAIL_METRICS = [
+  ...EXPERIMENT_METRICS,
+  'emptyListRate',
+  'fallbackRate',
+  'bundleAcceptance',
+] as const;
 export type GuardrailMetric = (typeof GUARDRAIL_METRICS)[number];
 
 const slug = (what: string) =>
@@ -20,6 +30,14 @@ const slug = (what: string) =>
 
 export const experimentIdSchema = slug('an experiment id');
 
+/** The id of a named rule set: what rules carry as `ruleSet` and a `rules` variant names. */
+export const ruleSetIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+    'a rule set id: 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (the `ruleSet` of its rules, e.g. "summer-sale")',
+  );
+
 const variantBase = {
   key: slug('a variant key'),
   /** Relative share of the experiment's traffic. @default 1 */
@@ -29,8 +47,10 @@ const variantBase = {
 /**
  * What a variant serves. `control`: the namespace's active configuration. `config`: a stored
  * configuration version. `profile`: a built-in profile. `surface`: the list shown or not shown at all.
- * `rules`: a merchandising rule set by id — recorded and returned with the assignment, but not applied to
- * the list until rule sets exist on the server.
+ * `rules`: the base rules plus those of a named rule set (rules created with `ruleSet: <id>`), which
+ * only this variant's visitors see. `bundle`: on the experiment's anchor items' product pages,
+ * `recs.bundle` serves these partner items (and discount) instead of the computed bundle; a bundle
+ * experiment's variants are `control` (the computed bundle) and `bundle` ones.
  */
 export const variantSchema = z.discriminatedUnion('kind', [
   z.object({ ...variantBase, kind: z.literal('control') }).strict(),
@@ -49,7 +69,26 @@ export const variantSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ ...variantBase, kind: z.literal('surface'), enabled: z.boolean() }).strict(),
-  z.object({ ...variantBase, kind: z.literal('rules'), ruleSetId: pgText().min(1).max(128) }).strict(),
+  z
+    .object({
+      ...variantBase,
+      kind: z.literal('rules'),
+      ruleSetId: ruleSetIdSchema,
+    })
+    .strict(),
+  z
+    .object({
+      ...variantBase,
+      kind: z.literal('bundle'),
+      /** The anchor's partners, in order (unavailable ones are left out when served). */
+      partnerItemIds: z
+        .array(idSchema)
+        .min(1, 'a bundle has 1–3 partner items besides the anchor')
+        .max(3, 'a bundle has 1–3 partner items besides the anchor'),
+      /** Bundle discount, percent; absent: the namespace's `bundle.discountPercent`. */
+      discountPercent: z.number().min(0).max(90, 'at most 90 (percent)').optional(),
+    })
+    .strict(),
 ]);
 export type VariantInput = z.output<typeof variantSchema>;
 
@@ -63,6 +102,11 @@ export const targetSchema = z
     segments: z.array(pgText().min(1).max(256)).min(1).max(50).optional(),
     /** Values of the request's `traits.country` (ISO codes, compared case-insensitively). */
     countries: z.array(pgText().min(1).max(64)).min(1).max(250).optional(),
+    /**
+     * Product pages the experiment runs on: the request's `itemId` (the anchor of `recs.bundle` and
+     * `recs.similar`). Required by bundle experiments.
+     */
+    anchorItemIds: z.array(idSchema).min(1).max(1_000).optional(),
   })
   .strict();
 export type ExperimentTarget = z.output<typeof targetSchema>;
@@ -160,6 +204,42 @@ export const createExperimentSchema = z
   })
   .strict()
   .superRefine((e, ctx) => {
+    const bundleRule = e.guardrails.rules.findIndex((r) => r.metric === 'bundleAcceptance');
+    if (bundleRule >= 0 && !e.variants.some((v) => v.kind === 'bundle'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['guardrails', 'rules', bundleRule, 'metric'],
+        message: 'bundleAcceptance guards bundle experiments (a variant of kind "bundle") only',
+      });
+    if (e.variants.some((v) => v.kind === 'bundle')) {
+      e.variants.forEach((v, i) => {
+        if (v.kind !== 'control' && v.kind !== 'bundle')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['variants', i, 'kind'],
+            message: `a bundle experiment compares bundles: its variants are "control" (the computed bundle) or "bundle", not "${v.kind}"`,
+          });
+      });
+      if (!e.target.anchorItemIds)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target', 'anchorItemIds'],
+          message:
+            'a bundle experiment needs the product pages it runs on: target.anchorItemIds, e.g. ["sku-1"]',
+        });
+      if (e.target.surfaces)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target', 'surfaces'],
+          message: 'a bundle experiment runs on recs.bundle only: leave target.surfaces out',
+        });
+      if (e.allocation === 'bandit')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocation'],
+          message: 'bundle experiments use fixed allocation',
+        });
+    }
     if (e.allocation !== 'bandit') {
       if (e.bandit)
         ctx.addIssue({

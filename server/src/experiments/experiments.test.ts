@@ -111,6 +111,80 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     expect((await shop.browser.recs.trending.query({ anonymousId: 'anon-5' })).experiment).toBeUndefined();
   });
 
+  it('serves a rules variant its rule set (a pinned item) and never the control, and the trace names the set', async () => {
+    const pin = {
+      id: 'summer-pin',
+      kind: 'pin' as const,
+      items: { itemIds: ['sku-0'] },
+      slot: 0,
+      when: { surfaces: ['trending' as const] },
+    };
+    const summer = {
+      id: 'summer',
+      name: 'Summer pin',
+      variants: [
+        { key: 'control', kind: 'control' as const },
+        { key: 'summer', kind: 'rules' as const, ruleSetId: 'summer' },
+      ],
+      target: { surfaces: ['trending' as const] },
+    };
+    // A rule set exists by its rules: a variant naming one that has none is a typo, refused.
+    const missing = await failure(shop.admin.admin.experiments.create.mutate(summer));
+    expect(missing.status).toBe(400);
+    expect(missing.message).toMatch(/variants\.1\.ruleSetId: no rule .* belongs to rule set "summer"/);
+    const badSet = await failure(
+      shop.admin.admin.rules.create.mutate({ rule: { ...pin, ruleSet: 'summer sale!' } }),
+    );
+    expect(badSet.status).toBe(400);
+    expect(badSet.message).toMatch(/ruleSet/);
+
+    await shop.admin.admin.rules.create.mutate({ rule: { ...pin, ruleSet: 'summer' } });
+    expect((await shop.admin.admin.rules.list.query({ ruleSet: 'summer' })).map((r) => r.ruleId)).toEqual([
+      'summer-pin',
+    ]);
+    expect(await shop.admin.admin.rules.list.query({ ruleSet: null })).toEqual([]);
+    // A preview ranks as a visitor of the set when asked: removing its pin changes only their list.
+    const preview = await shop.admin.admin.rules.preview.mutate({
+      change: { remove: ['summer-pin'] },
+      requests: [
+        { surface: 'trending', k: 3, ruleSet: 'summer' },
+        { surface: 'trending', k: 3 },
+      ],
+    });
+    expect(preview.lists.map((l) => l.changed)).toEqual([true, false]);
+    expect(preview.lists[0]!.rows[0]!.before).toBe('sku-0');
+    // Outside any experiment the set is off: nobody gets the pin.
+    const before = await shop.browser.recs.trending.query({ anonymousId: 'summer-x', k: 3 });
+    expect(before.items[0]?.itemId).not.toBe('sku-0');
+
+    await shop.admin.admin.experiments.create.mutate(summer);
+    await shop.admin.admin.experiments.start.mutate({ id: 'summer' });
+    const firstOf: Record<string, string[]> = { control: [], summer: [] };
+    let traced: { requestId: string; variant: string } | undefined;
+    for (let i = 0; i < 30; i++) {
+      const list = await shop.browser.recs.trending.query({
+        anonymousId: `summer-${i}`,
+        k: 3,
+        explain: true,
+      });
+      const variant = list.experiment!.variant;
+      firstOf[variant]!.push(list.items[0]!.itemId);
+      if (variant === 'summer') traced ??= { requestId: list.requestId, variant };
+    }
+    expect(firstOf.summer!.length).toBeGreaterThan(0);
+    expect(firstOf.control!.length).toBeGreaterThan(0);
+    expect(new Set(firstOf.summer)).toEqual(new Set(['sku-0']));
+    expect(firstOf.control).not.toContain('sku-0');
+
+    await stack.recLog!.flush();
+    const trace = await shop.admin.admin.traces.get.query({ requestId: traced!.requestId });
+    expect(trace).toMatchObject({ experiment: 'summer', variant: 'summer', ruleSet: 'summer' });
+    expect(trace.rules.map((r) => r.ruleId)).toContain('summer-pin');
+    const results = await shop.admin.admin.experiments.results.query({ id: 'summer' });
+    expect(results.notes.join(' ')).not.toMatch(/control's list/);
+    await shop.admin.admin.experiments.complete.mutate({ id: 'summer' });
+  });
+
   it('refuses bad definitions and steps the status does not allow, naming what to fix', async () => {
     const bad = await failure(
       shop.admin.admin.experiments.create.mutate({

@@ -53,6 +53,30 @@ describe('evaluating guardrails', () => {
     );
     expect(result).toEqual({ breaches: [], undecided: ['young'] });
   });
+
+  it('bounds bundle acceptance (bundles added whole / bundles served) once the minimum sample is reached', () => {
+    const bounds = guardrailsSchema.parse({
+      minSample: 100,
+      rules: [{ metric: 'bundleAcceptance', min: 0.01, max: 0.9 }],
+    });
+    const result = evaluateGuardrails(
+      bounds,
+      new Map([
+        ['control', sums({ visitors: 200, bundles: 300, bundlesAllAdded: 30 })],
+        ['spike', sums({ visitors: 200, bundles: 300, bundlesAllAdded: 285 })],
+        ['none', sums({ visitors: 200, bundles: 300, bundlesAllAdded: 0 })],
+        ['unserved', sums({ visitors: 200, bundles: 0, bundlesAllAdded: 0 })],
+        ['young', sums({ visitors: 50, bundles: 60, bundlesAllAdded: 60 })],
+      ]),
+    );
+    expect(result).toEqual({
+      breaches: [
+        { variant: 'spike', metric: 'bundleAcceptance', value: 0.95, min: 0.01, max: 0.9 },
+        { variant: 'none', metric: 'bundleAcceptance', value: 0, min: 0.01, max: 0.9 },
+      ],
+      undecided: ['young'],
+    });
+  });
 });
 
 describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on $name', (target) => {

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { isBundleExperiment } from './assign';
 import { type BanditAllocations, expectedVisitorShares, listAllocations } from './bandit/allocations';
 import type { ExperimentMetric, GuardrailMetric } from './contracts';
 import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
@@ -131,6 +132,39 @@ export interface VariantSums {
   buyers: number;
   revenue: number;
   revenueSq: number;
+  /** Bundles served with at least one partner (bundle experiments; 0 otherwise). */
+  bundles?: number;
+  /** Of those, bundles each of whose items was added to a cart with the bundle's `requestId`. */
+  bundlesAllAdded?: number;
+}
+
+/**
+ * Per variant of a bundle experiment: bundles served with a partner, and those each of whose items
+ * then had an `add` event carrying the bundle's `requestId` (as the bundle widget sends them).
+ */
+async function readBundleSums(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+): Promise<Array<{ variant: string; bundles: number; all_added: number }>> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const q = sql`WITH served AS MATERIALIZED (
+       SELECT r.request_id, r.variant, r.items FROM rec_logs r
+       WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+         AND jsonb_array_length(r.items) >= 2
+     ),
+     added AS MATERIALIZED (
+       SELECT DISTINCT e.meta->>'requestId' AS rid, e.item_id FROM events e
+       WHERE e.namespace_id = ${namespaceId} AND e.type = 'add' AND e.meta ? 'requestId'
+         AND e.ts >= ${since}::timestamptz - interval '1 day'
+     )
+     SELECT s.variant, count(*)::int AS bundles,
+            count(*) FILTER (WHERE NOT EXISTS (
+              SELECT 1 FROM jsonb_array_elements(s.items) x
+              WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.rid = s.request_id AND a.item_id = x->>'itemId')
+            ))::int AS all_added
+     FROM served s GROUP BY s.variant`;
+  return rowsOf<{ variant: string; bundles: number; all_added: number }>(await database.db.execute(q));
 }
 
 /**
@@ -247,6 +281,18 @@ export async function readVariantSums(
     s.revenue = Number(row.revenue);
     s.revenueSq = Number(row.revenue_sq);
   }
+  if (isBundleExperiment(experiment)) {
+    for (const v of out.values()) {
+      v.bundles = 0;
+      v.bundlesAllAdded = 0;
+    }
+    for (const row of await readBundleSums(database, namespaceId, experiment)) {
+      const s = out.get(row.variant);
+      if (!s) continue;
+      s.bundles = Number(row.bundles);
+      s.bundlesAllAdded = Number(row.all_added);
+    }
+  }
   return out;
 }
 
@@ -352,6 +398,7 @@ export function variantRates(s: VariantSums): Record<GuardrailMetric, number | n
     revenuePerVisitor: rate(s.revenue, s.visitors),
     emptyListRate: rate(s.empty, s.lists),
     fallbackRate: rate(s.fallback, s.lists),
+    bundleAcceptance: rate(s.bundlesAllAdded ?? 0, s.bundles ?? 0),
   };
 }
 
@@ -435,11 +482,6 @@ export async function experimentResults(
   if (srmCheck.mismatch) {
     notes.push(
       `Sample-ratio mismatch (p = ${srmCheck.pValue.toExponential(2)}): visitors per variant do not follow the weights; find the cause (a variant that errors, bots, caching) before trusting any lift.`,
-    );
-  }
-  if (experiment.variants.some((v) => v.kind === 'rules')) {
-    notes.push(
-      'A "rules" variant is served the control\'s list for now: rule sets are not applied per request on this server yet.',
     );
   }
   const baseMoments = metricMoments(controlSums, experiment.primaryMetric);

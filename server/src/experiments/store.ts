@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineConfig, PartialEngineConfig, RequestOverrides } from '@recsys/engine';
 import { SIGNALS, SURFACES, type Surface } from '@recsys/engine/protocol';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { listBuiltinProfiles, loadProfile } from '../config/profiles';
 import { validateEngineConfig } from '../config/schema';
 import type { Database } from '../db/client';
@@ -13,6 +13,7 @@ import {
   experimentChanges,
   experiments,
   namespaces,
+  rules,
 } from '../db/schema';
 import { describeZodError, UserError } from '../errors';
 import { initialWeights } from './bandit/thompson';
@@ -136,6 +137,26 @@ async function resolveVariants(
         );
       }
       out.push(resolveVariantConfig(v, loadProfile(v.profile).config, `profile "${v.profile}"`));
+    } else if (v.kind === 'rules') {
+      // A rule set exists by its rules: none means a typo, and the variant would serve the control.
+      const [held] = await database.db
+        .select({ ruleId: rules.ruleId })
+        .from(rules)
+        .where(
+          and(
+            eq(rules.namespaceId, namespaceId),
+            eq(rules.origin, 'rule'),
+            sql`${rules.definition}->>'ruleSet' = ${v.ruleSetId}`,
+          ),
+        )
+        .limit(1);
+      if (!held) {
+        throw new UserError(
+          'BAD_REQUEST',
+          `variants.${i}.ruleSetId: no rule in "${namespaceId}" belongs to rule set "${v.ruleSetId}"; add its rules first (\`recsys rules add --rule-set ${v.ruleSetId} …\`, or "ruleSet": "${v.ruleSetId}" in the definition), see \`recsys rules list --rule-set ${v.ruleSetId}\`.`,
+        );
+      }
+      out.push(v);
     } else {
       out.push(v);
     }

@@ -7,11 +7,12 @@ import {
   textHash,
   validateRule,
 } from '@recsys/engine';
-import { anonKey, type BundleInput, type Surface } from '@recsys/engine/protocol';
+import { anonKey, type Surface } from '@recsys/engine/protocol';
 import type { Database } from '../db/client';
 import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
 import {
+  type BundleServeInput,
   type EngineBundle,
   type EngineGroup,
   type EngineList,
@@ -219,7 +220,7 @@ export class EngineHost implements EngineService {
   }
 
   /** Suggests a product bundle from `namespaceId`'s engine, with display fields. */
-  serveBundle(namespaceId: string, input: BundleInput): EngineBundle {
+  serveBundle(namespaceId: string, input: BundleServeInput): EngineBundle {
     if (!this.loaded) throw new EngineNotReadyError();
     return serveBundle(this.placed(namespaceId), input);
   }

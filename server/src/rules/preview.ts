@@ -20,7 +20,7 @@ export interface RuleChangeProposal {
 export interface PreviewInput {
   change: RuleChangeProposal;
   /** Requests to rank with and without the change; none: recent served lists are shown instead. */
-  requests?: Array<RecsInput & { surface: Surface }> | undefined;
+  requests?: Array<RecsInput & { surface: Surface; ruleSet?: string | undefined }> | undefined;
   /**
    * Served lists shown side by side when no requests are given.
    * @default 5

@@ -145,15 +145,25 @@ function expiryOf(def: RuleDefinition): Date | null {
   return new Date(parseInstant(end, def.schedule?.timeZone ?? 'UTC'));
 }
 
-/** The rules of a namespace (overrides are listed by {@link listOverrides}). */
+/**
+ * The rules of a namespace (overrides are listed by {@link listOverrides}). `ruleSet`: only the
+ * rules of that named set; `null`: only the base set (rules without one).
+ */
 export async function listRules(
   database: Database,
   namespaceId: string,
-  filter: { kind?: string | undefined; enabled?: boolean | undefined } = {},
+  filter: {
+    kind?: string | undefined;
+    enabled?: boolean | undefined;
+    ruleSet?: string | null | undefined;
+  } = {},
 ): Promise<StoredRule[]> {
   const conditions = [eq(rules.namespaceId, namespaceId), eq(rules.origin, 'rule')];
   if (filter.kind !== undefined) conditions.push(eq(rules.kind, filter.kind));
   if (filter.enabled !== undefined) conditions.push(eq(rules.enabled, filter.enabled));
+  if (filter.ruleSet === null) conditions.push(sql`${rules.definition}->>'ruleSet' is null`);
+  else if (filter.ruleSet !== undefined)
+    conditions.push(sql`${rules.definition}->>'ruleSet' = ${filter.ruleSet}`);
   const rows = await database.db
     .select()
     .from(rules)

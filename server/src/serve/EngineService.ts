@@ -1,4 +1,4 @@
-import type { RecTrace } from '@recsys/engine';
+import type { BundleRequest, RecTrace } from '@recsys/engine';
 import type {
   BundleInput,
   BundleResponse,
@@ -23,6 +23,8 @@ export type ServeInput = RecsInput & {
   trace?: boolean;
   /** The experiment and variant the list is served under (assigned before ranking). */
   experiment?: { id: string; variant: string } | undefined;
+  /** The named rule set whose rules apply besides the base set's (a `rules:<set>` variant). */
+  ruleSet?: string | undefined;
 };
 
 /** One recommendation list, with what the served-list log needs. */
@@ -35,9 +37,17 @@ export interface EngineList {
   configVersion: number | null;
   /** The experiment and variant it was served under, echoed from the input. */
   experiment?: { id: string; variant: string } | undefined;
+  /** The named rule set applied besides the base set, echoed from the input. */
+  ruleSet?: string | undefined;
   /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
   trace?: RecTrace;
 }
+
+/**
+ * What `recs.bundle` asks of the engines: the validated input and, under a bundle experiment's
+ * variant, the bundle it fixes (see `BundleRequest.fixed`).
+ */
+export type BundleServeInput = BundleInput & { fixed?: BundleRequest['fixed'] };
 
 /** One served bundle: the response without its request id, and what the served-list log needs. */
 export type EngineBundle = Omit<BundleResponse, 'requestId' | 'surface'> & {
@@ -124,7 +134,7 @@ export interface EngineService {
   /** Ranks one list; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList>;
   /** Suggests a product bundle; throws {@link EngineNotReadyError} before the indexes are loaded. */
-  serveBundle(namespaceId: string, input: BundleInput): EngineBundle | Promise<EngineBundle>;
+  serveBundle(namespaceId: string, input: BundleServeInput): EngineBundle | Promise<EngineBundle>;
   /** Ranks a list for a group; throws {@link EngineNotReadyError} before the indexes are loaded. */
   serveGroup(namespaceId: string, input: GroupServeInput): EngineGroup | Promise<EngineGroup>;
   /** Reranks a caller's candidates; throws {@link EngineNotReadyError} before the indexes are loaded. */

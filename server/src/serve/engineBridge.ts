@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Surface } from '@recsys/engine';
-import type { BundleInput } from '@recsys/engine/protocol';
 import {
+  type BundleServeInput,
   type EngineBundle,
   type EngineGroup,
   type EngineList,
@@ -25,7 +25,7 @@ import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 type ToEngine =
   | { t: 'serve'; id: number; namespaceId: string; surface: Surface; input: ServeInput }
   | { t: 'preview'; id: number; namespaceId: string; job: RulePreviewJob }
-  | { t: 'bundle'; id: number; namespaceId: string; input: BundleInput }
+  | { t: 'bundle'; id: number; namespaceId: string; input: BundleServeInput }
   | { t: 'group'; id: number; namespaceId: string; input: GroupServeInput }
   | { t: 'rerank'; id: number; namespaceId: string; input: RerankServeInput }
   | { t: 'nudge' }
@@ -223,7 +223,7 @@ export class RemoteEngine implements EngineService {
     return this.ask<RulePreviewLists>((id) => ({ t: 'preview', id, namespaceId, job }));
   }
 
-  serveBundle(namespaceId: string, input: BundleInput): Promise<EngineBundle> {
+  serveBundle(namespaceId: string, input: BundleServeInput): Promise<EngineBundle> {
     return this.ask<EngineBundle>((id) => ({ t: 'bundle', id, namespaceId, input }));
   }
 

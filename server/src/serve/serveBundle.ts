@@ -1,15 +1,15 @@
 import type { BundleRequest } from '@recsys/engine';
-import { type BundleInput, userKeyOf } from '@recsys/engine/protocol';
+import { userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import { displayPrice } from '../replicate/rows';
-import type { EngineBundle } from './EngineService';
+import type { BundleServeInput, EngineBundle } from './EngineService';
 import { recFiltersOf } from './serveList';
 
 /**
  * Suggests one product bundle of a namespace (`Engine.bundle`) and joins the display fields the
  * widget shows (title, price, url, image) to each item; the anchor is rank 1.
  */
-export function serveBundle(rt: NamespaceRuntime, input: BundleInput): EngineBundle {
+export function serveBundle(rt: NamespaceRuntime, input: BundleServeInput): EngineBundle {
   const request: BundleRequest = { itemId: input.itemId, filters: recFiltersOf(input.filters) };
   const userKey = userKeyOf(input.userId, input.anonymousId, rt.aliases);
   if (userKey) request.userKey = userKey;
@@ -17,6 +17,7 @@ export function serveBundle(rt: NamespaceRuntime, input: BundleInput): EngineBun
   if (input.placement) request.placement = input.placement;
   if (input.traits) request.traits = input.traits;
   if (input.country) request.country = input.country;
+  if (input.fixed) request.fixed = input.fixed;
   const result = rt.engine.bundle(request);
   const bundle: EngineBundle = {
     anchorItemId: result.anchorItemId,

@@ -35,6 +35,7 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
   if (input.trace) request.trace = true;
   if (input.placement) request.placement = input.placement;
   if (input.country) request.country = input.country;
+  if (input.ruleSet) request.ruleSet = input.ruleSet;
   return request;
 }
 
@@ -71,6 +72,7 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
     configVersion: rt.configVersion,
   };
   if (input.experiment) list.experiment = input.experiment;
+  if (input.ruleSet) list.ruleSet = input.ruleSet;
   if (result.trace) {
     // Rules report their effects on the result (when the engine applies rules).
     const effects = (result as { ruleEffects?: TraceRuleEffect[] }).ruleEffects;

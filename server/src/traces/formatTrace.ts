@@ -32,6 +32,33 @@ function describeRequest(t: StoredTrace): string {
   return parts.join(', ');
 }
 
+/** A served bundle's trace: what was served, and the experiment variant's override when one fixed it. */
+function formatBundleTrace(t: StoredTrace): string {
+  const b = t.bundle;
+  const out = [
+    `Request ${t.requestId}, served ${t.createdAt} on recs.bundle${t.request.placement !== undefined ? ` (${t.request.placement})` : ''}`,
+    `  asked for: ${describeRequest(t)}`,
+    `  for: ${describeWho(t)}`,
+    `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}`,
+  ];
+  const o = b?.override;
+  out.push(
+    o
+      ? `  bundle fixed by the variant: ${o.partnerItemIds.join(', ')}${o.discountPercent !== undefined ? `, ${o.discountPercent}% off` : ''}`
+      : '  bundle computed from what is bought together',
+    '',
+    'Bundle',
+  );
+  if (!b || b.items.length === 0) out.push(`  empty${b?.emptyReason ? ` (${b.emptyReason})` : ''}`);
+  for (const [i, item] of (b?.items ?? []).entries())
+    out.push(`  ${i + 1}. ${item.itemId} (${item.role}, ${item.reason.signal}): ${item.reason.text}`);
+  if (b?.price)
+    out.push(
+      `  price: ${b.price.total} ${b.price.currency ?? ''}${b.price.bundlePrice !== null ? `, bundle price ${b.price.bundlePrice} (${b.price.discountPercent}% off)` : ''}`,
+    );
+  return out.join('\n');
+}
+
 function describeWho(t: StoredTrace): string {
   const who: string[] = [];
   if (t.userHash) who.push(`user #${short(t.userHash)}`);
@@ -47,6 +74,7 @@ function describeWho(t: StoredTrace): string {
  */
 export function formatTrace(t: StoredTrace): string {
   const e = t.engine;
+  if (e === null) return formatBundleTrace(t);
   const out: string[] = [];
   const where =
     t.request.placement !== undefined ? `${t.surface} (recs.${t.request.surface})` : `recs.${t.surface}`;
@@ -54,7 +82,7 @@ export function formatTrace(t: StoredTrace): string {
   out.push(`  asked for: ${describeRequest(t)}`);
   out.push(`  for: ${describeWho(t)}`);
   out.push(
-    `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}`,
+    `  config version: ${t.configVersion ?? 'engine defaults'}; experiment: ${t.experiment ? `${t.experiment} / ${t.variant ?? '?'}` : 'none'}${t.ruleSet ? `; rule set: ${t.ruleSet} (besides the base rules)` : ''}`,
   );
   if (e.anchors.length)
     out.push(

@@ -1,6 +1,6 @@
 import type { RecTrace, TraceRuleEffect } from '@recsys/engine';
-import type { Surface } from '@recsys/engine/protocol';
-import type { EngineList, ServeInput } from '../serve/EngineService';
+import type { BUNDLE_SURFACE, BundleInput, BundleResponse, Surface } from '@recsys/engine/protocol';
+import type { EngineBundle, EngineList, ServeInput } from '../serve/EngineService';
 
 /** The request header that asks for this list's trace to be stored whatever the sample rate. */
 export const TRACE_HEADER = 'x-recsys-trace';
@@ -10,7 +10,7 @@ export const TRACE_HEADER = 'x-recsys-trace';
  * stored only as salted hashes (the trace's `userHash`/`anonymousHash`), the session id not at all.
  */
 export interface TracedRequest {
-  surface: Surface;
+  surface: Surface | typeof BUNDLE_SURFACE;
   placement?: string;
   k: number;
   explain: boolean;
@@ -45,17 +45,44 @@ export interface StoredTrace {
   configVersion: number | null;
   experiment: string | null;
   variant: string | null;
+  /** The named rule set applied besides the base rules (the variant's `rules:<set>`), or null. */
+  ruleSet: string | null;
   request: TracedRequest;
   /** Merchandising rules that matched and what each did. */
   rules: TraceRuleEffect[];
-  /** The engine's trace: signals, removals, final items with their score parts and reasons. */
-  engine: Omit<RecTrace, 'rules'>;
+  /**
+   * The engine's trace: signals, removals, final items with their score parts and reasons; null for
+   * a bundle (see `bundle`).
+   */
+  engine: Omit<RecTrace, 'rules'> | null;
+  /** A served bundle (`recs.bundle`): what was served and where it came from; null for lists. */
+  bundle: BundleTrace | null;
 }
+
+/** A served bundle's provenance. */
+export interface BundleTrace {
+  anchorItemId: string;
+  items: Array<Pick<BundleResponse['items'][number], 'itemId' | 'role' | 'score' | 'reason'>>;
+  price: BundleResponse['price'];
+  emptyReason?: BundleResponse['emptyReason'];
+  /**
+   * The bundle experiment variant's override as it was when the bundle was served (partners and
+   * discount), or null: the computed bundle.
+   */
+  override: { partnerItemIds: string[]; discountPercent?: number } | null;
+}
+
+/** The `trace` column as stored (`ruleSet` absent: the base rules only). */
+export type TraceBody = Pick<StoredTrace, 'request' | 'rules'> & {
+  engine?: StoredTrace['engine'];
+  bundle?: BundleTrace;
+  ruleSet?: string;
+};
 
 /** What the served-list writer stores for a traced list, besides its `rec_logs` row. */
 export interface TraceEntry {
-  /** The `trace` column: request, rules, engine. */
-  body: Pick<StoredTrace, 'request' | 'rules' | 'engine'>;
+  /** The `trace` column: request, rules, engine, and the rule set when one applied. */
+  body: TraceBody;
   /** Shown, removed and rule-touched items (what a search by item finds). */
   itemIds: string[];
   ruleIds: string[];
@@ -100,6 +127,62 @@ export function shouldTrace(
   return true;
 }
 
+/** The request's identity flags (which ids it carried, never their values). */
+function identityOf(
+  received: { userId?: string | undefined; anonymousId?: string | undefined; sessionId?: string | undefined },
+  served: { userId?: string | undefined },
+): TracedRequest['identity'] {
+  return {
+    user: received.userId !== undefined,
+    anonymous: received.anonymousId !== undefined,
+    session: received.sessionId !== undefined,
+    userProven: received.userId === undefined || served.userId === received.userId,
+  };
+}
+
+/**
+ * The trace entry of a served bundle: the request, the items served with their reasons, and its
+ * provenance (experiment and variant, and the variant's override as served).
+ */
+export function bundleTraceEntry(
+  received: BundleInput,
+  served: BundleInput,
+  bundle: EngineBundle,
+  experiment: { id: string; variant: string } | undefined,
+  override: BundleTrace['override'],
+): TraceEntry {
+  const request: TracedRequest = {
+    surface: 'bundle',
+    k: received.maxItems ?? bundle.items.length,
+    explain: false,
+    itemId: received.itemId,
+    identity: identityOf(received, served),
+  };
+  if (received.placement !== undefined) request.placement = received.placement;
+  if (received.filters !== undefined) request.filters = received.filters;
+  if (received.traits !== undefined) request.traits = received.traits;
+  const trace: BundleTrace = {
+    anchorItemId: bundle.anchorItemId,
+    items: bundle.items.map(({ itemId, role, score, reason }) => ({ itemId, role, score, reason })),
+    price: bundle.price,
+    override,
+  };
+  if (bundle.emptyReason) trace.emptyReason = bundle.emptyReason;
+  return {
+    body: { request, rules: [], bundle: trace },
+    itemIds: [
+      ...new Set([
+        bundle.anchorItemId,
+        ...bundle.items.map((i) => i.itemId),
+        ...(override?.partnerItemIds ?? []),
+      ]),
+    ],
+    ruleIds: [],
+    experiment: experiment?.id ?? null,
+    variant: experiment?.variant ?? null,
+  };
+}
+
 /**
  * The trace entry of a served list. Runs after the response is sent (the writer defers it), so its
  * copying costs the request nothing.
@@ -116,12 +199,7 @@ export function traceEntry(
     surface,
     k: received.k,
     explain: received.explain,
-    identity: {
-      user: received.userId !== undefined,
-      anonymous: received.anonymousId !== undefined,
-      session: received.sessionId !== undefined,
-      userProven: received.userId === undefined || served.userId === received.userId,
-    },
+    identity: identityOf(received, served),
   };
   if (received.placement !== undefined) request.placement = received.placement;
   if (received.itemId !== undefined) request.itemId = received.itemId;
@@ -137,8 +215,10 @@ export function traceEntry(
   for (const item of trace.items) itemIds.add(item.itemId);
   for (const removed of trace.removed) itemIds.add(removed.itemId);
   for (const rule of rules) for (const id of rule.itemIds) itemIds.add(id);
+  const body: TraceBody = { request, rules, engine };
+  if (listed.ruleSet !== undefined) body.ruleSet = listed.ruleSet;
   return {
-    body: { request, rules, engine },
+    body,
     itemIds: [...itemIds],
     ruleIds: [...new Set(rules.map((r) => r.ruleId))],
     experiment: listed.experiment?.id ?? null,

@@ -3,7 +3,7 @@ import type { Database } from '../db/client';
 import { namespaces, recTraces } from '../db/schema';
 import { UserError } from '../errors';
 import { parseIsoTimestamp } from '../ingest/contracts';
-import type { StoredTrace } from './storedTrace';
+import type { StoredTrace, TraceBody } from './storedTrace';
 
 export { DEFAULT_TRACE_RETENTION_DAYS } from '../db/retention';
 
@@ -47,7 +47,7 @@ type Row = {
 };
 
 function toTrace(row: Row): StoredTrace {
-  const body = row.trace as Pick<StoredTrace, 'request' | 'rules' | 'engine'>;
+  const body = row.trace as TraceBody;
   return {
     requestId: row.requestId,
     createdAt: new Date(row.createdAt).toISOString(),
@@ -57,9 +57,11 @@ function toTrace(row: Row): StoredTrace {
     configVersion: row.configVersion,
     experiment: row.experiment,
     variant: row.variant,
+    ruleSet: body.ruleSet ?? null,
     request: body.request,
     rules: body.rules,
-    engine: body.engine,
+    engine: body.engine ?? null,
+    bundle: body.bundle ?? null,
   };
 }
 

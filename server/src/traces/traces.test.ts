@@ -107,16 +107,16 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     });
     expect(trace.anonymousHash).toBe(sha256(`${await salt('trace-shop')}:a:visitor-7`));
     const removed = Object.fromEntries(
-      trace.engine.removed.map((r) => [r.itemId, `${r.reason}: ${r.detail}`]),
+      trace.engine!.removed.map((r) => [r.itemId, `${r.reason}: ${r.detail}`]),
     );
     expect(removed['gone-1']).toMatch(/^archived/);
     expect(removed['oos-1']).toMatch(/^unavailable/);
     expect(removed['shoe-2']).toBe('price: price 110 is above 100');
-    const covisit = trace.engine.signals.find((s) => s.signal === 'covisit')!;
+    const covisit = trace.engine!.signals.find((s) => s.signal === 'covisit')!;
     expect(covisit.top.map((t) => t.itemId)).toContain('sock-1');
     expect(covisit.normalizer).toBe(covisit.top[0]!.score);
-    expect(trace.engine.items.map((i) => i.itemId)).toEqual(res.items.map((i) => i.itemId));
-    expect(trace.engine.items[0]!.reasons[0]!.text).toBe('often viewed with Trail running shoe');
+    expect(trace.engine!.items.map((i) => i.itemId)).toEqual(res.items.map((i) => i.itemId));
+    expect(trace.engine!.items[0]!.reasons[0]!.text).toBe('often viewed with Trail running shoe');
   });
 
   it('replays a served list exactly from its stored trace, and its stored request serves it again', async () => {
@@ -131,7 +131,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
       await written();
       const trace = await shop.admin.admin.traces.get.query({ requestId: res.requestId });
       // Rebuilt from the stored numbers alone: same items, ranks and scores.
-      expect(replayTrace(trace.engine)).toEqual(
+      expect(replayTrace(trace.engine!)).toEqual(
         res.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
       );
     }
@@ -203,7 +203,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
     expect(await ids({ requestId: served[2] })).toEqual([served[2]]);
     // oos-1 is unavailable: filtered from every list that proposed it, each similar list included.
     expect(await ids({ itemId: 'oos-1' })).toEqual(expect.arrayContaining(served));
-    const shown = (await s.admin.admin.traces.get.query({ requestId: served[0]! })).engine.items[0]!.itemId;
+    const shown = (await s.admin.admin.traces.get.query({ requestId: served[0]! })).engine!.items[0]!.itemId;
     expect(await ids({ itemId: shown })).toEqual(expect.arrayContaining(served));
     expect(await ids({ itemId: 'no-such-item' })).toEqual([]);
     expect(await ids({ from: new Date(Date.now() + HOUR).toISOString() })).toEqual([]);

@@ -61,6 +61,32 @@ export function TracePage(props: { requestId: string }) {
     );
   const t = trace.data;
   const e = t.engine;
+  if (e === null) {
+    // A served bundle: what was served and where it came from (`recsys why` prints the same).
+    const b = t.bundle;
+    return (
+      <Page title="Why this bundle">
+        {back}
+        <p>
+          Request <code>{t.requestId}</code>, served <When at={t.createdAt} /> on <strong>recs.bundle</strong>
+          {t.experiment ? `, experiment ${t.experiment}, variant ${t.variant ?? '?'}` : ''}.
+        </p>
+        {b?.override && (
+          <p>
+            Fixed by the variant: {b.override.partnerItemIds.join(', ')}
+            {b.override.discountPercent !== undefined ? `, ${b.override.discountPercent}% off` : ''}.
+          </p>
+        )}
+        <ul>
+          {(b?.items ?? []).map((i) => (
+            <li key={i.itemId}>
+              <code>{i.itemId}</code> ({i.role}): {i.reason.text}
+            </li>
+          ))}
+        </ul>
+      </Page>
+    );
+  }
   const removedTotal = Object.values(e.removedCounts).reduce((a, b) => a + (b ?? 0), 0);
   return (
     <Page title={`Why this ${t.surface} list`}>

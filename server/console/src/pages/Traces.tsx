@@ -78,7 +78,9 @@ export function TracesPage(props: { query: URLSearchParams }) {
                       <When at={t.createdAt} />
                     </td>
                     <td>{t.surface}</td>
-                    <td class="ids">{t.engine.items.map((i) => i.itemId).join(', ') || 'empty'}</td>
+                    <td class="ids">
+                      {(t.engine ?? t.bundle)?.items.map((i) => i.itemId).join(', ') || 'empty'}
+                    </td>
                     <td>{t.rules.map((r) => r.ruleId).join(', ') || '—'}</td>
                   </tr>
                 ))}
