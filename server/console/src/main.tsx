@@ -7,6 +7,7 @@ import { ExperimentPage } from './pages/Experiment';
 import { ExperimentsPage } from './pages/Experiments';
 import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
+import { ItemPage, UsersPage } from './pages/Lookup';
 import { OperatorsPage } from './pages/Operators';
 import { OverviewPage } from './pages/Overview';
 import { RulePage } from './pages/Rule';
@@ -21,6 +22,7 @@ import { ErrorBox, Loading, Page } from './ui';
 const NAV = [
   { path: '/overview', label: 'Overview' },
   { path: '/catalog', label: 'Catalog' },
+  { path: '/users', label: 'Users' },
   { path: '/rules', label: 'Rules' },
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
@@ -53,7 +55,9 @@ function Pages(props: { route: Route; session: Session }) {
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
     case 'catalog':
-      return <CatalogPage query={query} canWrite={canWrite} />;
+      return param ? <ItemPage itemId={param} /> : <CatalogPage query={query} canWrite={canWrite} />;
+    case 'users':
+      return <UsersPage query={query} />;
     case 'jobs':
       return <JobsPage query={query} canWrite={canWrite} />;
     case 'keys':

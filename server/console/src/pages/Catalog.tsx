@@ -103,7 +103,9 @@ export function CatalogPage(props: { query: URLSearchParams; canWrite: boolean }
                 {page.items.map((item) => (
                   <tr key={item.itemId} data-item={item.itemId}>
                     <th scope="row">
-                      <code>{item.itemId}</code>
+                      <a href={`${BASE}/catalog/${encodeURIComponent(item.itemId)}`}>
+                        <code>{item.itemId}</code>
+                      </a>
                       {item.title && <div class="sub">{item.title}</div>}
                     </th>
                     <td class="ids">{item.tags.join(', ')}</td>
