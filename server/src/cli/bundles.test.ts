@@ -118,7 +118,7 @@ describe('recsys bundles', () => {
       computedAt: '',
       stored: undefined,
     });
-  }, 120_000);
+  }, 300_000);
 
   it('reads acceptance through a running server with --url and a secret key', async () => {
     const database = await openDatabase({ dataDir: 'memory://' });
@@ -178,7 +178,7 @@ describe('recsys bundles', () => {
       await stack.close();
       await database.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a bad --days or --lookback-days, an unknown flag and a missing namespace with what to do', async () => {
     const days = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '0']);
@@ -198,5 +198,5 @@ describe('recsys bundles', () => {
     const noNamespace = await recsys(['bundles', 'backfill', '--dry-run']);
     expect(noNamespace.code).toBe(2);
     expect(noNamespace.stderr).toMatch(/-n <id>/);
-  }, 60_000);
+  }, 180_000);
 });
