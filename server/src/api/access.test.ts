@@ -55,6 +55,7 @@ const cases: Record<string, Case> = {
   },
   'recs.rerank': { type: 'query', access: 'keyed', input: { itemIds: ['shared', 'nope'], anonymousId: 'a' } },
   'admin.bundles.acceptance': { type: 'query', access: 'secret', input: { days: 7 } },
+  'admin.bundles.backfill': { type: 'mutation', access: 'secret', input: { lookbackDays: 7, dryRun: true } },
   // Order matters for the secret-key run: save creates version 1, activate switches to it, rollback returns to defaults.
   'admin.config.get': { type: 'query', access: 'secret', input: {} },
   'admin.config.list': { type: 'query', access: 'secret', input: {} },

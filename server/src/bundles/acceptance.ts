@@ -53,8 +53,13 @@ export interface BundleAcceptance {
   bundles: BundleAcceptanceRow[];
   /** Every day of the period with a bundle served, oldest first. */
   byDay: Array<AcceptanceCounts & { day: string }>;
-  /** Acceptance is computed from the stored lists and events on each read: nothing is aggregated. */
+  /**
+   * When the counts were computed: now, or (read from the table with `stored`) when the oldest
+   * stored day among them was last backfilled.
+   */
   computedAt: string;
+  /** Read from `bundle_acceptance_days` (what the last backfill stored) rather than computed now. */
+  stored?: boolean;
 }
 
 interface Row extends Record<string, unknown> {
@@ -79,7 +84,8 @@ function counts(shown: number, allAdded: number, purchased: number): AcceptanceC
 
 /**
  * Bundle acceptance of a namespace, read from the served-list log (`rec_logs`, surface `bundle`) and
- * the stored events on every call — there is no aggregate to keep up to date, so no backfill.
+ * the stored events on every call (`recsys bundles backfill` stores the same per-day counts, and
+ * {@link storedBundleAcceptance} reads them back).
  *
  * A bundle counts as all added when an `add` event carrying its `requestId` (`meta.requestId`, as the
  * bundle widget and `recommendationContext` send it) exists for each of its items; as purchased when,
@@ -92,11 +98,34 @@ export async function bundleAcceptance(
   namespaceId: string,
   options: AcceptanceOptions = {},
 ): Promise<BundleAcceptance> {
+  const { from, to, rows } = await acceptanceDayRows(database, namespaceId, options);
+  return assembleAcceptance(from, to, rows, new Date().toISOString());
+}
+
+/** One bundle on one day: the unit both the computation and the stored table have. */
+export interface AcceptanceDayRow {
+  itemIds: string[];
+  day: string;
+  shown: number;
+  allAdded: number;
+  purchased: number;
+}
+
+/** The first day (UTC midnight) of a period of `days` days ending on `now`'s day. */
+export function periodStart(now: Date, days: number): Date {
+  return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (days - 1) * DAY_MS);
+}
+
+/** The per-bundle, per-day counts of a period, computed from `rec_logs` and the events. */
+export async function acceptanceDayRows(
+  database: Database,
+  namespaceId: string,
+  options: AcceptanceOptions = {},
+): Promise<{ from: string; to: string; rows: AcceptanceDayRow[] }> {
   const days = options.days ?? 30;
   const windowDays = options.purchaseWindowDays ?? 7;
   const now = options.now ?? new Date();
-  const firstDay = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (days - 1) * DAY_MS);
-  const since = firstDay.toISOString();
+  const since = periodStart(now, days).toISOString();
   const query = sql`WITH served AS MATERIALIZED (
        SELECT r.request_id, r.created_at, r.items,
               coalesce(r.user_id, a.user_id) AS uid, r.anonymous_id AS anon,
@@ -165,15 +194,32 @@ export async function bundleAcceptance(
     await tx.execute(sql`SET LOCAL enable_nestloop = off`);
     return rowsOf<Row>(await tx.execute(query));
   });
+  return {
+    from: since.slice(0, 10),
+    to: now.toISOString().slice(0, 10),
+    rows: rows.map((row) => ({
+      itemIds: typeof row.item_ids === 'string' ? JSON.parse(row.item_ids) : row.item_ids,
+      day: row.day,
+      shown: Number(row.shown),
+      allAdded: Number(row.all_added),
+      purchased: Number(row.purchased),
+    })),
+  };
+}
+
+/** Totals per bundle and per day of per-day rows (sorted by day, then bundle). */
+export function assembleAcceptance(
+  from: string,
+  to: string,
+  rows: AcceptanceDayRow[],
+  computedAt: string,
+): BundleAcceptance {
   const bundles = new Map<string, { itemIds: string[]; days: Array<AcceptanceCounts & { day: string }> }>();
   const byDay = new Map<string, [number, number, number]>();
   const total: [number, number, number] = [0, 0, 0];
   for (const row of rows) {
-    const itemIds: string[] = typeof row.item_ids === 'string' ? JSON.parse(row.item_ids) : row.item_ids;
+    const { itemIds, shown, allAdded, purchased } = row;
     const key = bundleKeyOf(itemIds);
-    const shown = Number(row.shown);
-    const allAdded = Number(row.all_added);
-    const purchased = Number(row.purchased);
     let bundle = bundles.get(key);
     if (!bundle) {
       bundle = { itemIds, days: [] };
@@ -189,8 +235,8 @@ export async function bundleAcceptance(
   const sum = (list: AcceptanceCounts[], k: 'shown' | 'allAdded' | 'purchased') =>
     list.reduce((n, c) => n + c[k], 0);
   return {
-    from: since.slice(0, 10),
-    to: now.toISOString().slice(0, 10),
+    from,
+    to,
     totals: counts(...total),
     bundles: [...bundles]
       .map(([bundleKey, b]) => ({
@@ -203,6 +249,6 @@ export async function bundleAcceptance(
     byDay: [...byDay]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([day, [shown, allAdded, purchased]]) => ({ day, ...counts(shown, allAdded, purchased) })),
-    computedAt: new Date().toISOString(),
+    computedAt,
   };
 }

@@ -131,6 +131,20 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
     await expect(shop.admin.admin.bundles.acceptance.query({ days: 0 })).rejects.toMatchObject({
       data: { httpStatus: 400 },
     });
+    // Each refusal names the field and what it takes.
+    for (const [input, message] of [
+      [{ lookbackDays: 0 }, /lookbackDays: lookbackDays must be between 1 and 366/],
+      [{ lookbackDays: 1.5 }, /lookbackDays: lookbackDays must be a whole number/],
+      [{ dryRun: 'yes' }, /dryRun: .*expected boolean/],
+      [{ days: 7 }, /Unrecognized key: "days"/],
+    ] as const) {
+      const refused = await failure(shop.admin.admin.bundles.backfill.mutate(input as never));
+      expect(refused.status).toBe(400);
+      expect(refused.message).toMatch(message);
+    }
+    await expect(shop.browser.admin.bundles.backfill.mutate({ dryRun: true })).rejects.toMatchObject({
+      message: expect.stringMatching(/secret key/i),
+    });
     await expect(shop.browser.admin.bundles.acceptance.query({})).rejects.toMatchObject({
       data: { httpStatus: expect.any(Number) },
       message: expect.stringMatching(/secret key/i),

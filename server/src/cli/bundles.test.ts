@@ -93,7 +93,32 @@ describe('recsys bundles', () => {
     const table = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '3']);
     expect(table.stdout).toMatch(/all bundles\s+60\s+/);
     expect(table.stdout).toMatch(/add-all rate\s+acceptance/);
-  }, 120_000);
+
+    // Backfill: a dry run stores nothing, the real run stores what acceptance computes.
+    const backfill = (flag: string) =>
+      recsys(['bundles', 'backfill', '-n', 'qa-catalog', '--lookback-days', '3', flag]);
+    const dry = await backfill('--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      /^Would store \d+ bundle-day rows for "qa-catalog" .* dry run, nothing written/,
+    );
+    expect(dry.stdout).toMatch(/all bundles\s+60\s+/);
+    const empty = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '3', '--stored']);
+    expect(empty.stdout).toMatch(/No stored acceptance .*: run recsys bundles backfill first/);
+    const stored = await backfill('--json');
+    expect(stored.code).toBe(0);
+    expect(JSON.parse(stored.stdout)).toMatchObject({ dryRun: false, days: 3, replaced: 0 });
+    const fast = JSON.parse(
+      (await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '3', '--stored', '--json']))
+        .stdout,
+    ) as BundleAcceptance;
+    expect(fast.stored).toBe(true);
+    expect({ ...fast, computedAt: '', stored: undefined }).toEqual({
+      ...acceptance,
+      computedAt: '',
+      stored: undefined,
+    });
+  }, 300_000);
 
   it('reads acceptance through a running server with --url and a secret key', async () => {
     const database = await openDatabase({ dataDir: 'memory://' });
@@ -144,18 +169,34 @@ describe('recsys bundles', () => {
       ]);
       expect(publishable.code).toBe(2);
       expect(publishable.stderr).toMatch(/secret key/);
+      const backfilled = await recsys(['bundles', 'backfill', '--url', stack.url, '--key', shop.secretKey]);
+      expect(backfilled.code).toBe(0);
+      expect(backfilled.stdout).toMatch(
+        /^Stored 1 bundle-day row for "cli-bundles" .*\(1 bundle on 1 day; replaced 0 stored before/,
+      );
     } finally {
       await stack.close();
       await database.close();
     }
-  }, 60_000);
+  }, 180_000);
 
-  it('refuses a bad --days and a missing namespace with exit 2 and what to do', async () => {
+  it('refuses a bad --days or --lookback-days, an unknown flag and a missing namespace with what to do', async () => {
     const days = await recsys(['bundles', 'acceptance', '-n', 'qa-catalog', '--days', '0']);
     expect(days.code).not.toBe(0);
     expect(days.stderr).toMatch(/whole number from 1 to 366/);
     const none = await recsys(['bundles', 'acceptance']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/-n <id>/);
-  }, 60_000);
+    for (const bad of ['0', '367', 'abc', '2.5']) {
+      const lookback = await recsys(['bundles', 'backfill', '-n', 'qa-catalog', '--lookback-days', bad]);
+      expect(lookback.code).not.toBe(0);
+      expect(lookback.stderr).toMatch(/--lookback-days.*whole number from 1 to 366/);
+    }
+    const unknown = await recsys(['bundles', 'backfill', '-n', 'qa-catalog', '--lookback', '3']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/unknown option '--lookback'/);
+    const noNamespace = await recsys(['bundles', 'backfill', '--dry-run']);
+    expect(noNamespace.code).toBe(2);
+    expect(noNamespace.stderr).toMatch(/-n <id>/);
+  }, 180_000);
 });

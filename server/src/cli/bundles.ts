@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { AcceptanceCounts, BundleAcceptance } from '../bundles/acceptance';
+import type { BackfillResult } from '../bundles/backfill';
 import { UserError } from '../errors';
 import { type GlobalOptions, withDatabase } from './context';
 import { pad } from './experiments';
@@ -31,9 +32,14 @@ const HEADER = ['', 'shown', 'all added', 'purchased', 'add-all rate', 'acceptan
 
 /** Acceptance as the terminal shows it: per bundle, then by day. */
 export function formatAcceptance(a: BundleAcceptance): string {
-  if (a.totals.shown === 0) return `No bundles served from ${a.from} to ${a.to}.`;
+  if (a.totals.shown === 0)
+    return a.stored
+      ? `No stored acceptance from ${a.from} to ${a.to}: run recsys bundles backfill first.`
+      : `No bundles served from ${a.from} to ${a.to}.`;
   return [
-    `Bundle acceptance ${a.from} … ${a.to} (computed from stored lists and events at ${a.computedAt})`,
+    a.stored
+      ? `Bundle acceptance ${a.from} … ${a.to} (stored by backfill; oldest day computed at ${a.computedAt})`
+      : `Bundle acceptance ${a.from} … ${a.to} (computed from stored lists and events at ${a.computedAt})`,
     '',
     pad([
       ['bundle', ...HEADER.slice(1)],
@@ -45,7 +51,36 @@ export function formatAcceptance(a: BundleAcceptance): string {
   ].join('\n');
 }
 
-/** `recsys bundles acceptance|seed-qa`. */
+const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
+
+/** What a backfill did, as the terminal shows it. */
+export function formatBackfill(r: BackfillResult): string {
+  const replaced = r.dryRun ? `would replace ${r.replaced} stored` : `replaced ${r.replaced} stored before`;
+  const head = `${r.dryRun ? 'Would store' : 'Stored'} ${plural(r.rows, 'bundle-day row')} for "${r.namespaceId}" ${r.from} … ${r.to} (${plural(r.bundles, 'bundle')} on ${plural(r.days, 'day')}; ${replaced}; purchase window ${plural(r.purchaseWindowDays, 'day')})${r.dryRun ? ' — dry run, nothing written' : ''}`;
+  if (r.rows === 0) return `${head}\nNo bundles served from ${r.from} to ${r.to}.`;
+  return [head, '', pad([['', ...HEADER.slice(1)], row('all bundles', r.totals)])].join('\n');
+}
+
+/** `--purchase-window-days`, as acceptance and backfill take it. */
+const purchaseWindowOption = () =>
+  new Option(
+    '--purchase-window-days <n>',
+    'a purchase without the bundle requestId counts when the same visitor made it within n days',
+  )
+    .argParser(intArg(0, 90))
+    .default(7);
+
+function requireNamespace(opts: Target): string {
+  if (!opts.namespace) {
+    throw new UserError(
+      'BAD_REQUEST',
+      'Pass the namespace with -n <id> (or --url <server> --key <sk_…> to go through a running server).',
+    );
+  }
+  return opts.namespace;
+}
+
+/** `recsys bundles acceptance|backfill|seed-qa`. */
 export function registerBundlesCommand(program: Command, globals: () => GlobalOptions) {
   const bundles = program
     .command('bundles')
@@ -55,37 +90,73 @@ export function registerBundlesCommand(program: Command, globals: () => GlobalOp
     bundles
       .command('acceptance')
       .description(
-        'per bundle and by day: shown → every item added to cart → purchased (computed from stored events on each run; nothing to backfill)',
+        'per bundle and by day: shown → every item added to cart → purchased (computed from stored events on each run, or with --stored read from what `bundles backfill` stored)',
       ),
   )
     .option('--days <n>', 'bundles served in the last n days, today included', intArg(1, 366), 30)
-    .option(
-      '--purchase-window-days <n>',
-      'a purchase without the bundle requestId counts when the same visitor made it within n days',
-      intArg(0, 90),
-      7,
-    )
+    .addOption(purchaseWindowOption())
+    .option('--stored', 'read the per-day counts the last backfills stored (fast) instead of computing them')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: Target & { days: number; purchaseWindowDays: number; json?: boolean }) => {
-      const input = { days: opts.days, purchaseWindowDays: opts.purchaseWindowDays };
-      let result: BundleAcceptance;
-      if (opts.url) {
-        const { openRemoteClient } = await import('./remote');
-        const { client, call } = await openRemoteClient(opts.url, opts.key, opts.namespace);
-        result = await call(() => client.admin.bundles.acceptance.query(input));
-      } else {
-        const namespaceId = opts.namespace;
-        if (!namespaceId) {
-          throw new UserError(
-            'BAD_REQUEST',
-            'Pass the namespace with -n <id> (or --url <server> --key <sk_…> to go through a running server).',
+    .action(
+      async (
+        opts: Target & { days: number; purchaseWindowDays: number; stored?: boolean; json?: boolean },
+      ) => {
+        const stored = opts.stored ?? false;
+        const input = { days: opts.days, purchaseWindowDays: opts.purchaseWindowDays, stored };
+        let result: BundleAcceptance;
+        if (opts.url) {
+          const { openRemoteClient } = await import('./remote');
+          const { client, call } = await openRemoteClient(opts.url, opts.key, opts.namespace);
+          result = await call(() => client.admin.bundles.acceptance.query(input));
+        } else {
+          const namespaceId = requireNamespace(opts);
+          const { bundleAcceptance } = await import('../bundles/acceptance');
+          const { storedBundleAcceptance } = await import('../bundles/backfill');
+          result = await withDatabase(globals(), (database) =>
+            stored
+              ? storedBundleAcceptance(database, namespaceId, { days: opts.days })
+              : bundleAcceptance(database, namespaceId, input),
           );
         }
-        const { bundleAcceptance } = await import('../bundles/acceptance');
-        result = await withDatabase(globals(), (database) => bundleAcceptance(database, namespaceId, input));
-      }
-      console.log(opts.json ? JSON.stringify(result, null, 2) : formatAcceptance(result));
-    });
+        console.log(opts.json ? JSON.stringify(result, null, 2) : formatAcceptance(result));
+      },
+    );
+
+  withTarget(
+    bundles
+      .command('backfill')
+      .description(
+        'recompute acceptance (shown → all added → purchased, per bundle per day) from stored events and store it; re-running replaces the same days',
+      ),
+  )
+    .option('--lookback-days <n>', 'the days recomputed: the last n, today included', intArg(1, 366), 30)
+    .addOption(purchaseWindowOption())
+    .option('--dry-run', 'compute and print, write nothing')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        opts: Target & { lookbackDays: number; purchaseWindowDays: number; dryRun?: boolean; json?: boolean },
+      ) => {
+        const input = {
+          lookbackDays: opts.lookbackDays,
+          purchaseWindowDays: opts.purchaseWindowDays,
+          dryRun: opts.dryRun ?? false,
+        };
+        let result: BackfillResult;
+        if (opts.url) {
+          const { openRemoteClient } = await import('./remote');
+          const { client, call } = await openRemoteClient(opts.url, opts.key, opts.namespace);
+          result = await call(() => client.admin.bundles.backfill.mutate(input));
+        } else {
+          const { backfillBundleAcceptance } = await import('../bundles/backfill');
+          const namespaceId = requireNamespace(opts);
+          result = await withDatabase(globals(), (database) =>
+            backfillBundleAcceptance(database, namespaceId, input),
+          );
+        }
+        console.log(opts.json ? JSON.stringify(result, null, 2) : formatBackfill(result));
+      },
+    );
 
   bundles
     .command('seed-qa')

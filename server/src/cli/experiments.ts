@@ -137,6 +137,29 @@ export const pad = (rows: string[][]) => {
     .join('\n');
 };
 
+/** The metrics over seen exposures (lists with an impression), or why there are none. */
+function seenExposure(r: ExperimentResults): string[] {
+  if (r.variants.every((v) => v.seenMetrics === null)) {
+    return ['Seen exposure: none (no impression events for these lists: impressions were not sent)', ''];
+  }
+  return [
+    'Over seen exposures only (lists with an impression event; visitors from their first seen list)',
+    pad([
+      ['variant', 'seen', 'seen visitors', 'CTR', 'add-to-cart', 'conversion', 'revenue/visitor'],
+      ...r.variants.map((v) => [
+        v.key,
+        String(v.seen ?? 0),
+        String(v.seenVisitors ?? 0),
+        pct(v.seenMetrics?.ctr ?? null),
+        pct(v.seenMetrics?.addToCartRate ?? null),
+        pct(v.seenMetrics?.conversionRate ?? null),
+        money(v.seenMetrics?.revenuePerVisitor ?? null),
+      ]),
+    ]),
+    '',
+  ];
+}
+
 /** The results as the terminal shows them. */
 export function formatResults(r: ExperimentResults): string {
   const e = r.experiment;
@@ -157,6 +180,8 @@ export function formatResults(r: ExperimentResults): string {
         'conversion',
         'revenue/visitor',
         ...(bundles ? ['bundle acceptance'] : []),
+        'seen',
+        'seen visitors',
       ],
       ...r.variants.map((v) => [
         v.key === r.control ? `${v.key} (control)` : v.key,
@@ -169,9 +194,12 @@ export function formatResults(r: ExperimentResults): string {
         pct(v.metrics.conversionRate),
         money(v.metrics.revenuePerVisitor),
         ...(bundles ? [pct(v.metrics.bundleAcceptance)] : []),
+        v.seen === null ? '—' : String(v.seen),
+        v.seenVisitors === null ? '—' : String(v.seenVisitors),
       ]),
     ]),
     '',
+    ...seenExposure(r),
     'Lift against the control: always-valid 95% interval and p-value (valid whenever you look; * = significant)',
     pad([
       ['variant', 'metric', 'control', 'variant', 'lift', '95% interval', 'p', ''],

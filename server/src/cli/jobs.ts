@@ -51,7 +51,7 @@ export function registerJobsCommand(program: Command, globals: () => GlobalOptio
   const jobs = program
     .command('jobs')
     .description(
-      'scheduled jobs (guardrail evaluation, trace and served-list retention): list, run now, history',
+      'scheduled jobs (guardrail evaluation, trace and served-list retention, bandit reallocation, bundle backfill): list, run now, history',
     );
 
   withTarget(jobs.command('list'))

@@ -132,6 +132,7 @@ describe('recsys serve', () => {
           ['trace-retention', '* * * * * *'],
           ['rec-log-retention', null],
           ['bandit-reallocate', '*/30 * * * *'],
+          ['bundle-backfill', '20 0 * * *'],
         ]);
         await expect
           .poll(

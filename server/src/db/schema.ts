@@ -232,6 +232,31 @@ export const recLogs = pgTable(
   ],
 );
 
+/**
+ * Bundle acceptance per bundle and served day, as `recsys bundles backfill` (and the nightly
+ * `bundle-backfill` job) last computed it from `rec_logs` and the events. A backfill replaces every
+ * row of the days it covers, so running it again gives the same rows. `recsys bundles acceptance
+ * --stored` reads these instead of recomputing.
+ */
+export const bundleAcceptanceDays = pgTable(
+  'bundle_acceptance_days',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    /** The UTC day the bundles were served on, `YYYY-MM-DD`. */
+    day: text('day').notNull(),
+    /** The item ids sorted and joined by ` + `. */
+    bundleKey: text('bundle_key').notNull(),
+    itemIds: jsonb('item_ids').$type<string[]>().notNull(),
+    shown: integer('shown').notNull(),
+    allAdded: integer('all_added').notNull(),
+    purchased: integer('purchased').notNull(),
+    /** The purchase window the row was computed with (days). */
+    purchaseWindowDays: integer('purchase_window_days').notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.day, t.bundleKey] })],
+);
+
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'completed'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 export const EXPERIMENT_ALLOCATIONS = ['fixed', 'bandit'] as const;

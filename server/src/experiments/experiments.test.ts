@@ -1,6 +1,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatResults } from '../cli/experiments';
 import type { Database } from '../db/client';
 import { failure, getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
 
@@ -367,5 +368,96 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     expect(adjusted.cuped).toBe(true);
     // The history explains nearly all the spread in spend (ρ² ≈ 0.99), so the interval shrinks severalfold.
     expect(width(adjusted)).toBeLessThan(width(raw) / 3);
+  });
+
+  it('counts as seen only the lists with an impression, and says so when no impression was sent', async () => {
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'seen',
+      name: 'Seen exposure',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'seen' });
+
+    // 40 visitors get a list; every one clicks its first item, and every third one buys it.
+    const visitors = 40;
+    const lists = await Promise.all(
+      Array.from({ length: visitors }, (_, i) =>
+        shop.browser.recs.trending.query({ anonymousId: `seen-v-${i}`, k: 3 }),
+      ),
+    );
+    const ts = () => new Date().toISOString();
+    const outcomes = lists.flatMap((list, i) => {
+      const anonymousId = `seen-v-${i}`;
+      const itemId = list.items[0]!.itemId;
+      const meta = { requestId: list.requestId, experiment: 'seen', variant: list.experiment!.variant };
+      const events: Array<Record<string, unknown>> = [
+        { eventId: `seen-c-${i}`, type: 'click', itemId, anonymousId, ts: ts(), meta },
+      ];
+      if (i % 3 === 0) {
+        events.push({ eventId: `seen-p-${i}`, type: 'purchase', itemId, anonymousId, ts: ts(), value: 1 });
+      }
+      return events;
+    });
+    await shop.admin.events.batch.mutate({ events: outcomes });
+    await stack.recLog!.flush();
+
+    const blind = await shop.admin.admin.experiments.results.query({ id: 'seen' });
+    expect(blind.variants.reduce((n, v) => n + v.lists, 0)).toBe(visitors);
+    for (const v of blind.variants) {
+      expect(v).toMatchObject({ seen: null, seenVisitors: null, seenMetrics: null });
+    }
+    expect(blind.notes.join(' ')).toMatch(/impressions were not sent/);
+    expect(formatResults(blind)).toMatch(/Seen exposure: none .*impressions were not sent/);
+
+    // Impressions arrive for the lists of even visitors only; one without a requestId counts for nothing.
+    const seenIndex = (i: number) => i % 2 === 0;
+    await shop.admin.events.batch.mutate({
+      events: [
+        ...lists.flatMap((list, i) =>
+          seenIndex(i)
+            ? [
+                {
+                  eventId: `seen-i-${i}`,
+                  type: 'impression' as const,
+                  itemId: list.items[0]!.itemId,
+                  anonymousId: `seen-v-${i}`,
+                  ts: ts(),
+                  meta: { requestId: list.requestId, rank: 1 },
+                },
+              ]
+            : [],
+        ),
+        { eventId: 'seen-i-stray', type: 'impression', itemId: 'sku-0', anonymousId: 'seen-v-1', ts: ts() },
+      ],
+    });
+
+    const results = await shop.admin.admin.experiments.results.query({ id: 'seen' });
+    expect(results.notes.join(' ')).not.toMatch(/impressions were not sent/);
+    for (const v of results.variants) {
+      const mine = lists.map((l, i) => ({ l, i })).filter(({ l }) => l.experiment!.variant === v.key);
+      const seen = mine.filter(({ i }) => seenIndex(i));
+      const seenBought = seen.filter(({ i }) => i % 3 === 0);
+      const seenBuyers = seenBought.length;
+      // A purchase without unitPrice is worth the item's price.
+      const price = (itemId: string) => catalog.find((c) => c.itemId === itemId)!.price;
+      const seenRevenue = seenBought.reduce((sum, { l }) => sum + price(l.items[0]!.itemId), 0);
+      // Every list served still counts as an exposure; the seen ones are a subset.
+      expect(seen.length).toBeGreaterThan(0);
+      expect(v.lists).toBe(mine.length);
+      expect(v.seen).toBe(seen.length);
+      expect(v.seenVisitors).toBe(seen.length);
+      expect(v.seenMetrics?.conversionRate).toBeCloseTo(seenBuyers / seen.length, 12);
+      expect(v.seenMetrics?.revenuePerVisitor).toBeCloseTo(seenRevenue / seen.length, 9);
+      expect(v.seenMetrics).toMatchObject({ ctr: 1, emptyListRate: 0 });
+      expect(v.metrics.conversionRate).toBe(mine.filter(({ i }) => i % 3 === 0).length / mine.length);
+    }
+    expect(results.variants.reduce((n, v) => n + (v.seen ?? 0), 0)).toBe(visitors / 2);
+    const table = formatResults(results);
+    expect(table).toMatch(/seen\s+seen visitors/);
+    expect(table).toMatch(/Over seen exposures only/);
   });
 });

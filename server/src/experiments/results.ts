@@ -40,6 +40,16 @@ export interface VariantResult {
   visitors: number;
   /** Rates per variant; null without exposures. */
   metrics: Record<GuardrailMetric, number | null>;
+  /**
+   * Seen exposures: lists served that an `impression` event (with their `requestId`) says were seen.
+   * Null, like `seenVisitors` and `seenMetrics`, when no list of the experiment has an impression
+   * (impressions were not sent; see the notes).
+   */
+  seen: number | null;
+  /** Distinct visitors with at least one seen list (counted under the variant of their first). */
+  seenVisitors: number | null;
+  /** The rates over seen exposures: CTR of seen lists; adds, purchases and revenue per seen visitor. */
+  seenMetrics: Record<GuardrailMetric, number | null> | null;
 }
 
 /** A treatment against the control on one metric. */
@@ -168,15 +178,29 @@ async function readBundleSums(
 }
 
 /**
- * The CTEs `served` (every list of the experiment, with its visitor across anonymous and logged-in
- * ids) and `exposed` (each visitor once: the variant and time of their first list).
+ * The CTE `seen`: the request ids of lists an `impression` event (carrying `meta.requestId`, as the
+ * widgets send it) says were seen, since a day before `since` (client clocks).
  */
-export const exposedVisitors = (namespaceId: string, experimentId: string) =>
-  sql`served AS MATERIALIZED (
+const seenLists = (namespaceId: string, since: string | Date) =>
+  sql`seen AS MATERIALIZED (
+       SELECT DISTINCT meta->>'requestId' AS rid FROM events
+       WHERE namespace_id = ${namespaceId} AND type = 'impression' AND meta ? 'requestId'
+         AND ts >= ${since}::timestamptz - interval '1 day'
+     )`;
+
+/**
+ * The CTEs `served` (every list of the experiment, with its visitor across anonymous and logged-in
+ * ids) and `exposed` (each visitor once: the variant and time of their first list). With `seenSince`,
+ * only lists with an impression (the CTE `seen`, impressions since then) count as exposures.
+ */
+export const exposedVisitors = (namespaceId: string, experimentId: string, seenSince?: string | Date) =>
+  sql`${seenSince === undefined ? sql`` : sql`${seenLists(namespaceId, seenSince)},`}
+     served AS MATERIALIZED (
        SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
        FROM rec_logs r
        LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
        WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experimentId}
+         ${seenSince === undefined ? sql`` : sql`AND r.request_id IN (SELECT rid FROM seen)`}
      ),
      exposed AS MATERIALIZED (
        SELECT DISTINCT ON (visitor) visitor, variant, created_at AS first_at
@@ -191,14 +215,20 @@ export const exposedVisitors = (namespaceId: string, experimentId: string) =>
  * the list whose `requestId` they carry; adds, purchases and revenue count for the visitor when they
  * arrive after the visitor's first exposure (by the server's clock, not the client's) (assignment is sticky, so every later list was the same
  * variant's). Revenue is quantity × `meta.unitPrice` (or the item's price) of purchase events.
+ *
+ * With `seenOnly`, the exposures are the lists seen (with an `impression` event carrying their
+ * `requestId`): lists, clicks and visitors count only those, and a visitor's adds and purchases count
+ * from their first seen list.
  */
 export async function readVariantSums(
   database: Database,
   namespaceId: string,
   experiment: Experiment,
+  options: { seenOnly?: boolean } = {},
 ): Promise<Map<string, VariantSums>> {
   const since = experiment.startedAt ?? experiment.createdAt;
-  const q1 = sql`WITH clicks AS MATERIALIZED (
+  const seenOnly = options.seenOnly ?? false;
+  const q1 = sql`WITH ${seenOnly ? sql`${seenLists(namespaceId, since)},` : sql``} clicks AS MATERIALIZED (
        SELECT DISTINCT meta->>'requestId' AS rid FROM events
        WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz - interval '1 day'
          AND meta ? 'requestId'
@@ -209,10 +239,11 @@ export async function readVariantSums(
             count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
             count(*) FILTER (WHERE r.fallback)::int AS fallback
      FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
+     ${seenOnly ? sql`JOIN seen ON seen.rid = r.request_id` : sql``}
      WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
      GROUP BY r.variant`;
 
-  const q2 = sql`WITH ${exposedVisitors(namespaceId, experiment.id)},
+  const q2 = sql`WITH ${exposedVisitors(namespaceId, experiment.id, seenOnly ? since : undefined)},
      evs AS MATERIALIZED (
        SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
               coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
@@ -417,6 +448,8 @@ export async function experimentResults(
 ): Promise<ExperimentResults> {
   const experiment = await getExperiment(database, namespaceId, id);
   const sums = await readVariantSums(database, namespaceId, experiment);
+  const seenSums = await readVariantSums(database, namespaceId, experiment, { seenOnly: true });
+  const impressionsSent = [...seenSums.values()].some((s) => s.lists > 0);
   const cupedDays = options.cupedDays ?? 0;
   const covariates =
     cupedDays > 0 ? await readCovariateSums(database, namespaceId, experiment, cupedDays) : null;
@@ -464,6 +497,11 @@ export async function experimentResults(
       comparisons.push(out);
     }
   }
+  if (!impressionsSent) {
+    notes.push(
+      "No list of this experiment has an impression event, so seen exposure (seen, seenVisitors, seenMetrics) is null: impressions were not sent. The widgets send them; a shop rendering lists itself sends `impression` events with the list's `meta.requestId`.",
+    );
+  }
   if (controlSums.visitors === 0)
     notes.push(`The control "${control.key}" has no visitors yet: every lift is null (unknown, not zero).`);
   const bandit =
@@ -508,6 +546,7 @@ export async function experimentResults(
     control: control.key,
     variants: experiment.variants.map((v) => {
       const s = sums.get(v.key) as VariantSums;
+      const seen = impressionsSent ? (seenSums.get(v.key) as VariantSums) : null;
       return {
         key: v.key,
         kind: v.kind,
@@ -515,6 +554,9 @@ export async function experimentResults(
         lists: s.lists,
         visitors: s.visitors,
         metrics: variantRates(s),
+        seen: seen ? seen.lists : null,
+        seenVisitors: seen ? seen.visitors : null,
+        seenMetrics: seen ? variantRates(seen) : null,
       };
     }),
     comparisons,

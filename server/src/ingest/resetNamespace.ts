@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import {
   aliases,
   apiKeys,
+  bundleAcceptanceDays,
   changes,
   engineConfigs,
   events,
@@ -22,6 +23,7 @@ type NamespacedTable =
   | typeof events
   | typeof recLogs
   | typeof recTraces
+  | typeof bundleAcceptanceDays
   | typeof aliases
   | typeof users
   | typeof itemEmbeddings
@@ -82,6 +84,7 @@ export async function resetNamespace(
     await wipe('events', events);
     await wipe('rec_logs', recLogs);
     await wipe('rec_traces', recTraces);
+    await wipe('bundle_acceptance_days', bundleAcceptanceDays);
     await wipe('aliases', aliases);
     await wipe('users', users);
     await wipe('item_embeddings', itemEmbeddings);

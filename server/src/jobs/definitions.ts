@@ -1,4 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
+import { periodStart } from '../bundles/acceptance';
+import { backfillBundleAcceptance, namespacesWithBundles } from '../bundles/backfill';
 import type { Database } from '../db/client';
 import { type PruneResult, pruneRecLogs, pruneTraces } from '../db/retention';
 import { experiments } from '../db/schema';
@@ -189,14 +191,60 @@ export const recLogRetentionJob = retentionJob(
   pruneRecLogs,
 );
 
+/** Days the nightly bundle backfill recomputes: the purchase window (7 days) and today. */
+export const BUNDLE_BACKFILL_DAYS = 8;
+
+/**
+ * Recomputes the stored bundle acceptance of the last {@link BUNDLE_BACKFILL_DAYS} days in every
+ * namespace that served bundles, as `recsys bundles backfill --lookback-days 8` does: a purchase can
+ * still turn a bundle served a week ago into an accepted one.
+ */
+export const bundleBackfillJob: JobDefinition = {
+  name: 'bundle-backfill',
+  description: `recompute the stored bundle acceptance (shown → all added → purchased, per bundle per day) of the last ${BUNDLE_BACKFILL_DAYS} days from stored events`,
+  defaultSchedule: '20 0 * * *',
+  async run(ctx) {
+    const byNamespace: Record<string, string> = {};
+    const since = periodStart(ctx.now, BUNDLE_BACKFILL_DAYS);
+    let rows = 0;
+    let shown = 0;
+    const verb = ctx.dryRun ? 'would store' : 'stored';
+    for (const namespaceId of await namespacesWithBundles(ctx.database, since, ctx.namespaceId)) {
+      ctx.signal.throwIfAborted();
+      const result = await backfillBundleAcceptance(ctx.database, namespaceId, {
+        lookbackDays: BUNDLE_BACKFILL_DAYS,
+        dryRun: ctx.dryRun,
+        now: ctx.now,
+      });
+      rows += result.rows;
+      shown += result.totals.shown;
+      byNamespace[namespaceId] =
+        `${verb} ${count(result.rows, 'bundle-day')} (${count(result.totals.shown, 'bundle')} shown, ${result.totals.purchased.toLocaleString('en')} purchased) for ${result.from} … ${result.to}`;
+    }
+    const namespaces = Object.keys(byNamespace).length;
+    const summary =
+      namespaces === 0
+        ? `no bundles served in the last ${BUNDLE_BACKFILL_DAYS} days`
+        : `${verb} ${count(rows, 'bundle-day')} (${count(shown, 'bundle')} shown) in ${count(namespaces, 'namespace')}`;
+    return { summary, byNamespace };
+  },
+};
+
 /** The jobs every `recsys serve` schedules. */
 export const BUILT_IN_JOBS: readonly JobDefinition[] = [
   guardrailsJob,
   traceRetentionJob,
   recLogRetentionJob,
   banditJob,
+  bundleBackfillJob,
 ];
 
 /** Their names, as `admin.jobs.*` and `recsys jobs` accept them. */
-export const JOB_NAMES = ['guardrails', 'trace-retention', 'rec-log-retention', 'bandit-reallocate'] as const;
+export const JOB_NAMES = [
+  'guardrails',
+  'trace-retention',
+  'rec-log-retention',
+  'bandit-reallocate',
+  'bundle-backfill',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];

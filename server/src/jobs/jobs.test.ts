@@ -191,6 +191,7 @@ describe.each(getTestDatabaseTargets())('the built-in jobs on $name', (target) =
       ['trace-retention', '10 * * * *'],
       ['rec-log-retention', '40 * * * *'],
       ['bandit-reallocate', '*/30 * * * *'],
+      ['bundle-backfill', '20 0 * * *'],
     ]);
     expect(list[1]?.nextSlot).toMatch(/:10:00\.000Z$/);
 

@@ -58,6 +58,7 @@ describe('job schedules', () => {
       'trace-retention': '10 * * * *',
       'rec-log-retention': null,
       'bandit-reallocate': '*/30 * * * *',
+      'bundle-backfill': '20 0 * * *',
     });
     expect(jobsFromEnv('off')).toBe(false);
     expect(jobsFromEnv(undefined)).toEqual({ schedules: {} });

@@ -85,7 +85,7 @@ export interface JobsSetting extends RunTimings {
   /**
    * Schedules replacing the defaults: a cron expression (UTC; 5 fields, or 6 with seconds first) or
    * `null` for off, per job name.
-   * @default {} (guardrails every 5 minutes, trace-retention and rec-log-retention hourly, bandit-reallocate every 30 minutes)
+   * @default {} (guardrails every 5 minutes, trace-retention and rec-log-retention hourly, bandit-reallocate every 30 minutes, bundle-backfill at 00:20)
    * @example { guardrails: '*\/2 * * * *', 'rec-log-retention': null }
    */
   schedules?: Partial<JobSchedules>;

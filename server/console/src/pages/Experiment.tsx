@@ -61,8 +61,19 @@ function ResultsView(props: { results: Results }) {
         )}
       </p>
       <DataTable
-        caption="Exposures and rates per variant"
-        columns={['Variant', 'Lists', 'Visitors', 'CTR', 'Add to cart', 'Conversion']}
+        caption="Exposures and rates per variant; seen: lists with an impression event (— when impressions were not sent)"
+        columns={[
+          'Variant',
+          'Lists',
+          'Visitors',
+          'CTR',
+          'Add to cart',
+          'Conversion',
+          'Seen lists',
+          'Seen visitors',
+          'Seen CTR',
+          'Seen conversion',
+        ]}
       >
         {r.variants.map((v) => (
           <tr key={v.key}>
@@ -75,6 +86,10 @@ function ResultsView(props: { results: Results }) {
             <td>{pct(v.metrics.ctr)}</td>
             <td>{pct(v.metrics.addToCartRate)}</td>
             <td>{pct(v.metrics.conversionRate)}</td>
+            <td>{v.seen === null ? '—' : v.seen.toLocaleString()}</td>
+            <td>{v.seenVisitors === null ? '—' : v.seenVisitors.toLocaleString()}</td>
+            <td>{pct(v.seenMetrics?.ctr ?? null)}</td>
+            <td>{pct(v.seenMetrics?.conversionRate ?? null)}</td>
           </tr>
         ))}
       </DataTable>

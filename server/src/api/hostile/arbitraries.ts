@@ -344,7 +344,8 @@ export const BASE_INPUTS: Record<string, unknown> = {
     seed: 7,
     explain: true,
   },
-  'admin.bundles.acceptance': { days: 30, purchaseWindowDays: 7 },
+  'admin.bundles.acceptance': { days: 30, purchaseWindowDays: 7, stored: false },
+  'admin.bundles.backfill': { lookbackDays: 30, purchaseWindowDays: 7, dryRun: true },
 };
 
 /** Every path of a JSON value: each container and each leaf. */

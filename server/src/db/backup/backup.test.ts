@@ -143,6 +143,11 @@ async function seedEveryTable(database: Database) {
             '{i,gone}', '{rule-1}', '{"engine":{"items":[{"itemId":"i","score":0.30000000000000004}]},"rules":[]}'
      FROM namespaces WHERE id = 'shop'`,
   );
+  // Stored bundle acceptance, as a backfill writes it.
+  await database.query(
+    `INSERT INTO bundle_acceptance_days (namespace_id, day, bundle_key, item_ids, shown, all_added, purchased, purchase_window_days, computed_at)
+     VALUES ('shop', '2026-12-05', 'a + b', '["a","b"]', 12, 4, 3, 7, '2026-12-06 00:20:01.654321+00')`,
+  );
   // Job history: a scheduled run with its per-namespace summary, and a manual dry run without a slot.
   await database.query(
     `INSERT INTO job_runs (job, slot, trigger, namespace_id, dry_run, outcome, runner, started_at, heartbeat_at, finished_at, duration_ms, summary, detail)
