@@ -136,6 +136,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
           ? [
               'Overview',
               'Catalog',
+              'Users',
               'Rules',
               'Traces',
               'Experiments',
@@ -144,7 +145,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
               'Keys',
               'Operators',
             ]
-          : ['Overview', 'Catalog', 'Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
+          : ['Overview', 'Catalog', 'Users', 'Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -565,6 +566,36 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByText('No item matches this search and these filters.').waitFor();
   });
 
+  it("looks a user up, with their events and lists, and opens an item's page with its neighbours", async () => {
+    const { events } = await shop.api.events.list.query({ type: 'view', limit: 200 });
+    const seen = events.find((e) => e.userId && e.itemId)!;
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/users');
+    await page.getByText('Give a user id').waitFor();
+    await page.getByLabel('User id').fill(seen.userId!);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('user')).toBe(seen.userId);
+    await page.getByRole('heading', { name: `User ${seen.userId}` }).waitFor();
+    const latest = page.getByRole('table', { name: `Latest events of ${seen.userId}` });
+    await latest.waitFor();
+    expect(await latest.locator('tbody tr').count()).toBeGreaterThan(0);
+    // What each personal list would show now, each item with its reasons.
+    const forYou = page.getByRole('region', { name: 'For you' });
+    await forYou.locator('li').first().waitFor();
+    expect(await forYou.locator('li .sub').first().textContent()).toBeTruthy();
+    await checkPage(page, 'user');
+
+    // An item's id opens its page: the record, its neighbours, its latest events.
+    await forYou.locator('li a').first().click();
+    await page.getByRole('heading', { name: /^Item / }).waitFor();
+    await page.getByRole('region', { name: 'Similar items' }).waitFor();
+    await page.getByRole('region', { name: 'Bought with it (its cart list)' }).waitFor();
+    await checkPage(page, 'item');
+    await page.goto('/admin/catalog/no-such-item');
+    await page.getByText('No item "no-such-item"').waitFor();
+    allowedLoadFailures.push(404);
+  });
+
   it('runs a job now and as a dry run, and shows its history at its own URL', async () => {
     const page = await newPage();
     await signIn(page, 'operator', '/admin/jobs');
@@ -674,6 +705,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     for (const [path, name] of [
       ['/admin/overview?range=1h', 'overview'],
       ['/admin/catalog?q=a', 'catalog'],
+      ['/admin/users', 'users'],
       ['/admin/rules', 'rules'],
       ['/admin/rules/new?id=narrow&kind=boost&tags=brand:*', 'rule-new'],
       ['/admin/rules/console-pin', 'rule'],
