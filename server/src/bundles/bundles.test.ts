@@ -276,6 +276,40 @@ describe.each(getTestDatabaseTargets())('product bundles on $name', (target) => 
     ]);
   });
 
+  it('runs a bundle experiment on the product pages of a category', async () => {
+    const exp = await openShop('bundle-cat');
+    await exp.admin.admin.experiments.create.mutate({
+      id: 'cooking-kit',
+      name: 'Cooking kit',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'kit', kind: 'bundle', partnerItemIds: ['mat'] },
+      ],
+      // As a merchandiser types it: the catalog's tags are compared normalised.
+      target: { anchorCategories: [' Cooking '] },
+    });
+    await exp.admin.admin.experiments.start.mutate({ id: 'cooking-kit' });
+    // The kettle is in the category: every visitor is in the experiment, the kit's get the kit.
+    const kettle = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        exp.browser.recs.bundle.query({ itemId: 'kettle', anonymousId: `cat-${i}` }),
+      ),
+    );
+    for (const res of kettle) expect(res.experiment?.id).toBe('cooking-kit');
+    const kit = kettle.filter((res) => res.experiment?.variant === 'kit');
+    expect(kit.length).toBeGreaterThan(0);
+    for (const res of kit) {
+      expect(res.items.map((i) => [i.itemId, i.reason.signal])).toEqual([
+        ['kettle', 'anchor'],
+        ['mat', 'fixed'],
+      ]);
+    }
+    // The tent is not: its computed bundle, outside the experiment.
+    const tent = await exp.browser.recs.bundle.query({ itemId: 'tent', anonymousId: 'cat-1' });
+    expect(tent.experiment).toBeUndefined();
+    expect(tent.items[1]!.reason.signal).toBe('boughtTogether');
+  });
+
   it("serves a bundle experiment: the variant's fixed bundle on its product pages, the computed one to the control, provenance in the trace", async () => {
     const exp = await openShop('bundle-exp');
     const variants = [

@@ -326,7 +326,12 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .option('--placement <placement>', 'run on this placement only (repeatable)', collect)
     .option(
       '--anchor <itemId>',
-      "run on this product page only: the request's itemId (repeatable; bundle experiments need it)",
+      "run on this product page only: the request's itemId (repeatable; bundle experiments need it or --anchor-category)",
+      collect,
+    )
+    .option(
+      '--anchor-category <name>',
+      "run on the product pages of items in this category (repeatable; the item's category:<name> tag)",
       collect,
     )
     .option('--segment <segment>', 'visitors whose traits.segment is this (repeatable)', collect)
@@ -363,6 +368,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           surface?: string[];
           placement?: string[];
           anchor?: string[];
+          anchorCategory?: string[];
           segment?: string[];
           country?: string[];
           metric?: string;
@@ -382,6 +388,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
             ...(opts.surface ? { surfaces: opts.surface } : {}),
             ...(opts.placement ? { placements: opts.placement } : {}),
             ...(opts.anchor ? { anchorItemIds: opts.anchor } : {}),
+            ...(opts.anchorCategory ? { anchorCategories: opts.anchorCategory } : {}),
             ...(opts.segment ? { segments: opts.segment } : {}),
             ...(opts.country ? { countries: opts.country } : {}),
           };
@@ -430,7 +437,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
             }
             if (v.kind === 'bundle')
               console.log(
-                `  ${v.key}: recs.bundle on ${created.target.anchorItemIds?.join(', ')} serves the anchor with ${v.partnerItemIds.join(', ')}${v.discountPercent !== undefined ? ` at ${v.discountPercent}% off` : ''} (unavailable ones left out)`,
+                `  ${v.key}: recs.bundle on ${[...(created.target.anchorItemIds ?? []), ...(created.target.anchorCategories ?? []).map((c) => `category ${c}`)].join(', ')} serves the anchor with ${v.partnerItemIds.join(', ')}${v.discountPercent !== undefined ? ` at ${v.discountPercent}% off` : ''} (unavailable ones left out)`,
               );
             if (v.kind === 'rules')
               console.log(

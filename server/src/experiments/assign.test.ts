@@ -11,6 +11,16 @@ describe('experiment targets', () => {
     expect(matchesTarget({}, 'bundle', { itemId: 'sku-3' })).toBe(true);
   });
 
+  it('runs on the product pages of items in target.anchorCategories, or of the named items', () => {
+    const target = { anchorCategories: ['tents', 'stoves'], anchorItemIds: ['mug'] };
+    expect(matchesTarget(target, 'bundle', { itemId: 'dome', anchorCategories: ['outdoor', 'tents'] })).toBe(
+      true,
+    );
+    expect(matchesTarget(target, 'bundle', { itemId: 'mug', anchorCategories: [] })).toBe(true);
+    expect(matchesTarget(target, 'bundle', { itemId: 'cup', anchorCategories: ['kitchen'] })).toBe(false);
+    expect(matchesTarget({ anchorCategories: ['tents'] }, 'bundle', { itemId: 'dome' })).toBe(false);
+  });
+
   it('tells a bundle experiment by its variants', () => {
     expect(
       isBundleExperiment({

@@ -3,7 +3,7 @@ import type { BUNDLE_SURFACE, Surface } from '@recsys/engine/protocol';
 import { and, asc, eq } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
-import { aliases } from '../db/schema';
+import { aliases, items } from '../db/schema';
 import type { Logger } from '../obs/logger';
 import type { ExperimentTarget } from './contracts';
 import { type Experiment, listRunningExperiments, type StoredVariant } from './store';
@@ -27,6 +27,11 @@ export interface AssignmentRequest {
   traits?: Record<string, string> | undefined;
   /** The product page's item (`recs.bundle`, `recs.similar`), for `target.anchorItemIds`. */
   itemId?: string | undefined;
+  /**
+   * The categories of `itemId` (names, without `category:`), for `target.anchorCategories`; the
+   * assigner reads them from the catalog when a running experiment needs them.
+   */
+  anchorCategories?: readonly string[] | undefined;
 }
 
 /** Where a request is assigned: a list's surface, or `bundle` (`recs.bundle`). */
@@ -71,8 +76,11 @@ export function matchesTarget(
   request: AssignmentRequest,
 ): boolean {
   if (target.surfaces && !(target.surfaces as string[]).includes(surface)) return false;
-  if (target.anchorItemIds && !(request.itemId && target.anchorItemIds.includes(request.itemId)))
-    return false;
+  if (target.anchorItemIds || target.anchorCategories) {
+    const byId = Boolean(request.itemId && target.anchorItemIds?.includes(request.itemId));
+    const byCategory = Boolean(request.anchorCategories?.some((c) => target.anchorCategories?.includes(c)));
+    if (!byId && !byCategory) return false;
+  }
   if (target.placements && !(request.placement && target.placements.includes(request.placement)))
     return false;
   const segment = request.traits?.segment;
@@ -113,6 +121,7 @@ interface Cached {
 export class ExperimentAssigner {
   private readonly byNamespace = new Map<string, Cached>();
   private readonly units: LRUCache<string, string>;
+  private readonly categories = new LRUCache<string, string[]>({ max: 50_000, ttl: 60_000 });
 
   constructor(
     private readonly database: Database,
@@ -137,9 +146,13 @@ export class ExperimentAssigner {
     const running = await this.running(namespaceId);
     if (running.length === 0) return null;
     let unit: string | undefined;
+    let asked = request;
     for (const experiment of running) {
       if (isBundleExperiment(experiment) !== (surface === 'bundle')) continue;
-      if (!matchesTarget(experiment.target, surface, request)) continue;
+      if (experiment.target.anchorCategories && asked.itemId && asked.anchorCategories === undefined) {
+        asked = { ...asked, anchorCategories: await this.categoriesOf(namespaceId, asked.itemId) };
+      }
+      if (!matchesTarget(experiment.target, surface, asked)) continue;
       unit ??= await this.unitOf(namespaceId, request);
       const variant = assignVariant(experiment, unit);
       if (variant) return { id: experiment.id, variant: variant.key, treatment: variant };
@@ -177,6 +190,23 @@ export class ExperimentAssigner {
         });
     }
     return cached.experiments;
+  }
+
+  /**
+   * The category names of an item (its `category:` tags), read once a minute at most: only requests
+   * that a running category-targeted experiment could take ask.
+   */
+  private async categoriesOf(namespaceId: string, itemId: string): Promise<string[]> {
+    const cacheKey = `${namespaceId}\u0000${itemId}`;
+    const hit = this.categories.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const [row] = await this.database.db
+      .select({ tags: items.tags })
+      .from(items)
+      .where(and(eq(items.namespaceId, namespaceId), eq(items.itemId, itemId)));
+    const names = (row?.tags ?? []).filter((t) => t.startsWith('category:')).map((t) => t.slice(9));
+    this.categories.set(cacheKey, names);
+    return names;
   }
 
   /** The stable identity a visitor is assigned by (see the class comment). */

@@ -1,4 +1,4 @@
-import { SURFACES } from '@recsys/engine/protocol';
+import { limits, normalizeTag, SURFACES } from '@recsys/engine/protocol';
 import { z } from 'zod';
 import { idSchema } from '../ingest/contracts/common';
 import { PG_INT_MAX, pgText } from '../ingest/contracts/pgSafe';
@@ -107,6 +107,21 @@ export const targetSchema = z
      * `recs.similar`). Required by bundle experiments.
      */
     anchorItemIds: z.array(idSchema).min(1).max(1_000).optional(),
+    /**
+     * Product pages of items in these categories (the anchor's `category:<name>` tags, names without
+     * the prefix); with `anchorItemIds`, a page in either runs it.
+     */
+    anchorCategories: z
+      .array(
+        pgText()
+          .min(1)
+          .max(limits.tagLength)
+          // As the catalog's tags are stored, so "Tea Pots" finds `category:tea pots`.
+          .transform((name) => normalizeTag(`category:${name}`).slice('category:'.length)),
+      )
+      .min(1)
+      .max(200)
+      .optional(),
   })
   .strict();
 export type ExperimentTarget = z.output<typeof targetSchema>;
@@ -220,12 +235,12 @@ export const createExperimentSchema = z
             message: `a bundle experiment compares bundles: its variants are "control" (the computed bundle) or "bundle", not "${v.kind}"`,
           });
       });
-      if (!e.target.anchorItemIds)
+      if (!e.target.anchorItemIds && !e.target.anchorCategories)
         ctx.addIssue({
           code: 'custom',
           path: ['target', 'anchorItemIds'],
           message:
-            'a bundle experiment needs the product pages it runs on: target.anchorItemIds, e.g. ["sku-1"]',
+            'a bundle experiment needs the product pages it runs on: target.anchorItemIds (e.g. ["sku-1"]) or target.anchorCategories (e.g. ["teapots"])',
         });
       if (e.target.surfaces)
         ctx.addIssue({
