@@ -153,6 +153,10 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     input: { days: 7 },
     body: expect.objectContaining({ bundles: [], byDay: [], totals: expect.objectContaining({ shown: 0 }) }),
   },
+  'admin.bundles.backfill': {
+    input: { lookbackDays: 7, dryRun: true },
+    body: expect.objectContaining({ namespaceId: 'rest', dryRun: true, rows: 0, bundles: 0 }),
+  },
   'admin.config.get': {
     body: expect.objectContaining({ namespaceId: 'rest', version: null, resolved: expect.any(Object) }),
   },
