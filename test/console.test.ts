@@ -321,6 +321,47 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(after.items[0]?.itemId).not.toBe(pinned.itemId);
   });
 
+  it('edits a rule with an end in a chosen time zone, previewed before it is saved', async () => {
+    const [product] = shop.catalog.products.values();
+    await shop.api.admin.rules.create.mutate({
+      rule: {
+        id: 'console-edit',
+        kind: 'boost',
+        items: { itemIds: [product!.itemId] },
+        multiplier: 3,
+        when: { surfaces: ['trending'] },
+      },
+    });
+    const viewer = await newPage();
+    await signIn(viewer, 'viewer', '/admin/rules/console-edit');
+    await viewer.getByRole('heading', { name: 'Rule console-edit' }).waitFor();
+    expect(await viewer.getByRole('link', { name: /^Edit/ }).count()).toBe(0);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/rules/console-edit');
+    await page.getByRole('link', { name: 'Edit (preview before saving)' }).click();
+    await page.getByRole('heading', { name: 'Edit rule console-edit' }).waitFor();
+    // The form holds the stored rule; its id cannot change.
+    expect(await page.getByLabel('Rule id').inputValue()).toBe('console-edit');
+    expect(await page.getByLabel('Rule id').getAttribute('readonly')).not.toBeNull();
+    expect(await page.getByLabel('trending', { exact: true }).isChecked()).toBe(true);
+    await page.getByLabel('Until').fill('2099-12-24T18:00');
+    await page.getByLabel('Time zone of these times').selectOption('Asia/Tokyo');
+    await page.getByText('until 2099-12-24T18:00 Asia/Tokyo').waitFor();
+    const save = page.getByRole('button', { name: 'Save changes' });
+    expect(await save.isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('heading', { name: 'Preview: with and without the rule' }).waitFor();
+    await checkPage(page, 'rule-edit');
+    await save.click();
+    await page.getByRole('heading', { name: 'Rule console-edit' }).waitFor();
+    await page.getByText(/update \(version 2\) by operator:operator@demo/).waitFor();
+    const rule = await shop.api.admin.rules.get.query({ ruleId: 'console-edit' });
+    expect(rule.definition).toMatchObject({ kind: 'boost', multiplier: 3 });
+    expect(rule.definition.schedule).toEqual({ timeZone: 'Asia/Tokyo', end: '2099-12-24T18:00' });
+    await shop.api.admin.rules.remove.mutate({ ruleId: 'console-edit' });
+  });
+
   it('pauses an experiment from the console, and its variant is no longer served', async () => {
     const served = async () => {
       const variants = new Set<string>();

@@ -42,7 +42,7 @@ function Pages(props: { route: Route; session: Session }) {
     case 'overview':
       return <OverviewPage query={query} />;
     case 'rules':
-      if (param && param !== 'new') return <RulePage ruleId={param} />;
+      if (param && param !== 'new') return <RulePage ruleId={param} canWrite={canWrite} />;
       return param === 'new' ? (
         <RuleNewPage query={query} canWrite={canWrite} />
       ) : (

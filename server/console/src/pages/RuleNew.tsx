@@ -20,8 +20,17 @@ const FIELDS = [
   'on',
   'item',
   'category',
+  'from',
+  'until',
+  'tz',
   'note',
+  'edit',
 ];
+
+/** The browser's time zone: what a merchandiser means by "9:00" unless they pick another. */
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** Every IANA zone the browser knows (the server checks the one chosen). */
+const ZONES: readonly string[] = Intl.supportedValuesOf?.('timeZone') ?? [LOCAL_ZONE, 'UTC'];
 
 const list = (text: string) =>
   text
@@ -46,6 +55,19 @@ function ruleOf(q: URLSearchParams): { rule: Definition } | { problem: string } 
     ...(surfaces.length ? { when: { surfaces } } : {}),
     items,
   };
+  const from = q.get('from') ?? '';
+  const until = q.get('until') ?? '';
+  // datetime-local values are local wall times ("2026-12-24T09:00") read in the chosen zone.
+  if (from && until && until <= from) return { problem: 'The end must come after the start.' };
+  if (from || until) {
+    Object.assign(base, {
+      schedule: {
+        timeZone: q.get('tz') || LOCAL_ZONE,
+        ...(from ? { start: from } : {}),
+        ...(until ? { end: until } : {}),
+      },
+    });
+  }
   const slot = Math.max(1, Number(q.get('slot') ?? 1) || 1) - 1;
   const multiplier = Number(q.get('multiplier') ?? (kind === 'bury' ? 0.5 : 2));
   switch (kind) {
@@ -59,6 +81,40 @@ function ruleOf(q: URLSearchParams): { rule: Definition } | { problem: string } 
     default:
       return { rule: { ...base, kind } };
   }
+}
+
+/**
+ * The form's fields for a stored rule, or what the form cannot show (then it is changed with
+ * `recsys rules` or `admin.rules.update`, so nothing the form does not know is dropped silently).
+ */
+export function formOf(d: Definition): { params: URLSearchParams } | { unsupported: string[] } {
+  const unsupported: string[] = [];
+  const { itemIds, tags, ...otherItems } = d.items;
+  if (Object.keys(otherItems).length) unsupported.push(`items.${Object.keys(otherItems).join(', items.')}`);
+  const { surfaces, ...otherWhen } = d.when ?? {};
+  if (Object.keys(otherWhen).length) unsupported.push(`when.${Object.keys(otherWhen).join(', when.')}`);
+  if (d.schedule?.recurring) unsupported.push('schedule.recurring');
+  if ('add' in d && d.add) unsupported.push('add');
+  if ('subtract' in d && d.subtract) unsupported.push('subtract');
+  if ('count' in d && d.count !== undefined) unsupported.push('count');
+  if ('allowUnavailable' in d && d.allowUnavailable) unsupported.push('allowUnavailable');
+  if (d.kind === 'inject' && d.slot === undefined) unsupported.push('slot (at the end)');
+  if ('ruleSet' in d && d.ruleSet) unsupported.push('ruleSet');
+  if ('priority' in d && d.priority) unsupported.push('priority');
+  if (unsupported.length) return { unsupported };
+  const params = new URLSearchParams({ edit: d.id, id: d.id, kind: d.kind });
+  if (d.name) params.set('name', d.name);
+  if (itemIds?.length) params.set('items', itemIds.join(', '));
+  if (tags?.length) params.set('tags', tags.join(', '));
+  if ((d.kind === 'pin' || d.kind === 'inject') && d.slot !== undefined)
+    params.set('slot', String(d.slot + 1));
+  if ((d.kind === 'boost' || d.kind === 'bury') && d.multiplier !== undefined)
+    params.set('multiplier', String(d.multiplier));
+  if (surfaces?.length) params.set('surfaces', surfaces.join(','));
+  if (d.schedule?.start) params.set('from', d.schedule.start.slice(0, 16));
+  if (d.schedule?.end) params.set('until', d.schedule.end.slice(0, 16));
+  if (d.schedule?.timeZone) params.set('tz', d.schedule.timeZone);
+  return { params };
 }
 
 /** Lists ranked with and without the rule, side by side, differences marked. */
@@ -123,13 +179,15 @@ function SideBySide(props: { preview: Preview }) {
  */
 export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }) {
   const q = props.query;
+  const editing = q.get('edit');
+  const title = editing ? `Edit rule ${editing}` : 'New rule';
   const [preview, setPreview] = useState<{ of: string; report: Preview } | null>(null);
   const previewing = useAction();
   const saving = useAction();
   if (!props.canWrite)
     return (
-      <Page title="New rule">
-        <ErrorBox message="Viewers cannot create rules; ask an operator or an admin." />
+      <Page title={title}>
+        <ErrorBox message="Viewers cannot create rules, nor change them; ask an operator or an admin." />
       </Page>
     );
   const built = ruleOf(q);
@@ -179,19 +237,25 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
 
   async function save() {
     if (!('rule' in built)) return;
+    const rule = built.rule;
+    const note = q.get('note') ? { note: q.get('note')! } : {};
     const saved = await saving.run(() =>
-      trpc.admin.rules.create.mutate({
-        rule: built.rule,
-        ...(q.get('note') ? { note: q.get('note')! } : {}),
-      }),
+      editing
+        ? trpc.admin.rules.update.mutate({ rule, ...note })
+        : trpc.admin.rules.create.mutate({ rule, ...note }),
     );
-    if (saved) navigate(`/rules?created=${encodeURIComponent(saved.ruleId)}`);
+    if (saved && editing) navigate(`/rules/${encodeURIComponent(saved.ruleId)}`);
+    else if (saved) navigate(`/rules?created=${encodeURIComponent(saved.ruleId)}`);
   }
 
   return (
-    <Page title="New rule">
+    <Page title={title}>
       <p>
-        <a href={`${BASE}/rules`}>← All rules</a>
+        {editing ? (
+          <a href={`${BASE}/rules/${encodeURIComponent(editing)}`}>← Rule {editing}</a>
+        ) : (
+          <a href={`${BASE}/rules`}>← All rules</a>
+        )}
       </p>
       <div class="split">
         <form class="card stack" onSubmit={runPreview} aria-label="Rule">
@@ -199,6 +263,7 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
             Rule id
             <input
               {...input('id')}
+              readOnly={editing !== null}
               required
               pattern="[A-Za-z0-9_.:\-]{1,128}"
               placeholder="e.g. winter-boots-pin"
@@ -266,6 +331,24 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
             </div>
           </fieldset>
           <fieldset>
+            <legend>In force (empty: always)</legend>
+            <label>
+              From
+              <input {...input('from')} type="datetime-local" />
+            </label>
+            <label>
+              Until
+              <input {...input('until')} type="datetime-local" />
+            </label>
+            <Select
+              label="Time zone of these times"
+              name="tz"
+              value={q.get('tz') || LOCAL_ZONE}
+              options={ZONES}
+              onChange={(value) => set('tz', value)}
+            />
+          </fieldset>
+          <fieldset>
             <legend>Preview on</legend>
             <Select
               label="Surface"
@@ -299,7 +382,7 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
               {previewing.busy ? 'Previewing…' : 'Preview'}
             </button>
             <button type="button" class="primary" disabled={!previewIsCurrent || saving.busy} onClick={save}>
-              {saving.busy ? 'Saving…' : 'Save rule'}
+              {saving.busy ? 'Saving…' : editing ? 'Save changes' : 'Save rule'}
             </button>
           </div>
           {!previewIsCurrent && 'rule' in built && (
