@@ -8,7 +8,7 @@ import { UserError } from '../errors';
 import type { BanditAllocations, Reallocation } from '../experiments/bandit/allocations';
 import type { CreateExperimentInput } from '../experiments/contracts';
 import type { GuardrailCheck } from '../experiments/guardrails';
-import type { ExperimentResults, ResultsOptions } from '../experiments/results';
+import type { Breakdown, ExperimentResults, ResultsOptions } from '../experiments/results';
 import type { Experiment, ExperimentAction, ExperimentChange } from '../experiments/store';
 import { type GlobalOptions, withDatabase } from './context';
 import { openRemoteClient } from './remote';
@@ -541,11 +541,9 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
       "narrow the intervals with each visitor's behaviour in the days before the start (CUPED)",
       intArg,
     )
-    .addOption(
-      new Option('--by <slice>', 'also show counts and rates per UTC day or per surface').choices([
-        'day',
-        'surface',
-      ]),
+    .option(
+      '--by <slice>',
+      'also show counts and rates per UTC day or per surface: day | surface (segment is not recorded with served lists)',
     )
     .option(
       '--custom <name>',
@@ -556,12 +554,13 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .action(
       (
         id: string,
-        opts: RemoteOptions & { json?: boolean; cuped?: number; by?: 'day' | 'surface'; custom?: string[] },
+        opts: RemoteOptions & { json?: boolean; cuped?: number; by?: string; custom?: string[] },
       ) =>
         withExperimentsApi(globals(), opts, async (api) => {
           const r = await api.results(id, {
             ...(opts.cuped === undefined ? {} : { cupedDays: opts.cuped }),
-            ...(opts.by === undefined ? {} : { breakdown: opts.by }),
+            // Checked where the other options are, so the CLI and the procedure say the same.
+            ...(opts.by === undefined ? {} : { breakdown: opts.by as Breakdown }),
             ...(opts.custom === undefined ? {} : { customEvents: opts.custom }),
           });
           console.log(opts.json ? JSON.stringify(r, null, 2) : formatResults(r));
