@@ -125,7 +125,10 @@ export interface SliceResult {
   slice: string;
   /** Lists served in the slice. */
   lists: number;
-  /** Visitors whose first list was in the slice (each visitor is in exactly one slice). */
+  /**
+   * By day: visitors whose first list was that day (each visitor in one day). By surface: visitors
+   * the surface served (a visitor of two surfaces is in both).
+   */
   visitors: number;
   metrics: Record<SliceMetric, number | null>;
 }
