@@ -8,7 +8,7 @@ import {
 } from '../experiments/bandit/allocations';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
 import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
-import { experimentResults } from '../experiments/results';
+import { experimentResults, resultsOptionsShape } from '../experiments/results';
 import {
   createExperiment,
   type ExperimentAction,
@@ -110,20 +110,19 @@ export const experimentsRouter = router({
       if (done.some((r) => r.outcome === 'reallocated' && !r.dryRun)) forgetRunning(ctx, namespaceId);
       return done;
     }),
-  /** Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check. */
+  /**
+   * Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check; optionally a
+   * breakdown by day or surface and the share of visitors who sent named custom events.
+   */
   results: secretProcedure
-    .input(
-      z
-        .object({
-          id: experimentIdSchema,
-          /** Days of pre-period behaviour used by CUPED to narrow the intervals; 0 or absent: off. */
-          cupedDays: z.number().int('a whole number of days').min(0).max(365).optional(),
-        })
-        .strict(),
-    )
-    .query(({ ctx, input }) =>
-      experimentResults(ctx.services.database, ctx.principal.namespaceId, input.id, {
-        ...(input.cupedDays === undefined ? {} : { cupedDays: input.cupedDays }),
-      }),
-    ),
+    .input(z.object({ id: experimentIdSchema, ...resultsOptionsShape }).strict())
+    .query(({ ctx, input }) => {
+      const { id, ...options } = input;
+      return experimentResults(
+        ctx.services.database,
+        ctx.principal.namespaceId,
+        id,
+        Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      );
+    }),
 });

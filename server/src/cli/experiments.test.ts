@@ -149,6 +149,31 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
         (await recsys('experiments', 'results', 'home-blend', '--json', ...remote)).stdout,
       );
       expect(json.variants.reduce((s: number, v: { lists: number }) => s + v.lists, 0)).toBe(20);
+      // --by and --custom reach the server: every list was on forUser; nobody sent the custom event.
+      const sliced = await recsys(
+        'experiments',
+        'results',
+        'home-blend',
+        '--by',
+        'surface',
+        '--custom',
+        'signup',
+        ...remote,
+      );
+      expect(sliced.code, sliced.stderr).toBe(0);
+      expect(sliced.stdout).toMatch(/By surface \(descriptive: no intervals per slice\)/);
+      expect(sliced.stdout).toMatch(/forUser\s+control\s+\d+\s+\d+/);
+      expect(sliced.stdout).toMatch(/signup\s+retail\s+0\s+0\.0%\s+0/);
+      const slicedJson = JSON.parse(
+        (await recsys('experiments', 'results', 'home-blend', '--by', 'day', '--json', ...remote)).stdout,
+      );
+      expect(slicedJson.breakdown.by).toBe('day');
+      expect(slicedJson.breakdown.slices.reduce((s: number, x: { lists: number }) => s + x.lists, 0)).toBe(
+        20,
+      );
+      const bySegment = await recsys('experiments', 'results', 'home-blend', '--by', 'segment', ...remote);
+      expect(bySegment.code).toBe(2);
+      expect(bySegment.stderr).toMatch(/a segment breakdown is not available/);
       const guarded = await recsys('experiments', 'guardrails', ...remote);
       expect(guarded.stdout).toMatch(/home-blend\tok\tstreak 0 {2}below min sample: control, retail/);
       const paused = await recsys(

@@ -8,7 +8,7 @@ import { UserError } from '../errors';
 import type { BanditAllocations, Reallocation } from '../experiments/bandit/allocations';
 import type { CreateExperimentInput } from '../experiments/contracts';
 import type { GuardrailCheck } from '../experiments/guardrails';
-import type { ExperimentResults } from '../experiments/results';
+import type { Breakdown, ExperimentResults, ResultsOptions } from '../experiments/results';
 import type { Experiment, ExperimentAction, ExperimentChange } from '../experiments/store';
 import { type GlobalOptions, withDatabase } from './context';
 import { openRemoteClient } from './remote';
@@ -27,7 +27,7 @@ interface ExperimentsApi {
   list(): Promise<Experiment[]>;
   get(id: string): Promise<Experiment & { changes: ExperimentChange[] }>;
   step(action: ExperimentAction, id: string, reason?: string): Promise<Experiment>;
-  results(id: string, cupedDays?: number): Promise<ExperimentResults>;
+  results(id: string, options: ResultsOptions): Promise<ExperimentResults>;
   checkGuardrails(id?: string): Promise<GuardrailCheck[]>;
   allocations(id: string): Promise<BanditAllocations>;
   reallocate(id: string | undefined, dryRun: boolean): Promise<Reallocation[]>;
@@ -231,8 +231,44 @@ export function formatResults(r: ExperimentResults): string {
       `Planned: ${r.plannedVisitorsPerVariant.toLocaleString('en')} visitors per variant give 80% power for a ${pct(e.minimumDetectableEffect, 0)} lift in ${e.primaryMetric} at the control's current rate`,
     );
   }
+  lines.push(...breakdownLines(r), ...customEventLines(r));
   for (const note of r.notes) lines.push(`Note: ${note}`);
   return lines.join('\n');
+}
+
+/** The breakdown table: per slice and variant, counts and rates (no intervals; see the note). */
+function breakdownLines(r: ExperimentResults): string[] {
+  if (!r.breakdown) return [];
+  return [
+    '',
+    `By ${r.breakdown.by} (descriptive: no intervals per slice)`,
+    pad([
+      [r.breakdown.by, 'variant', 'lists', 'visitors', 'CTR', 'add-to-cart', 'conversion', 'revenue/visitor'],
+      ...r.breakdown.slices.map((s) => [
+        s.slice,
+        s.variant,
+        String(s.lists),
+        String(s.visitors),
+        pct(s.metrics.ctr),
+        pct(s.metrics.addToCartRate),
+        pct(s.metrics.conversionRate),
+        money(s.metrics.revenuePerVisitor),
+      ]),
+    ]),
+  ];
+}
+
+/** Per custom event and variant: visitors who sent it after their first list, their share, the events. */
+function customEventLines(r: ExperimentResults): string[] {
+  if (!r.customEvents) return [];
+  return [
+    '',
+    'Custom events (visitors who sent one after their first list)',
+    pad([
+      ['event', 'variant', 'visitors', 'share', 'events'],
+      ...r.customEvents.map((c) => [c.name, c.variant, String(c.visitors), pct(c.share), String(c.events)]),
+    ]),
+  ];
 }
 
 const formatWeights = (weights: Record<string, number>) =>
@@ -512,12 +548,30 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
       "narrow the intervals with each visitor's behaviour in the days before the start (CUPED)",
       intArg,
     )
+    .option(
+      '--by <slice>',
+      'also show counts and rates per UTC day or per surface: day | surface (segment is not recorded with served lists)',
+    )
+    .option(
+      '--custom <name>',
+      'also show the share of visitors who sent a custom event with this meta.name (repeatable)',
+      collect,
+    )
     .option('--json', 'print JSON')
-    .action((id: string, opts: RemoteOptions & { json?: boolean; cuped?: number }) =>
-      withExperimentsApi(globals(), opts, async (api) => {
-        const r = await api.results(id, opts.cuped);
-        console.log(opts.json ? JSON.stringify(r, null, 2) : formatResults(r));
-      }),
+    .action(
+      (
+        id: string,
+        opts: RemoteOptions & { json?: boolean; cuped?: number; by?: string; custom?: string[] },
+      ) =>
+        withExperimentsApi(globals(), opts, async (api) => {
+          const r = await api.results(id, {
+            ...(opts.cuped === undefined ? {} : { cupedDays: opts.cuped }),
+            // Checked where the other options are, so the CLI and the procedure say the same.
+            ...(opts.by === undefined ? {} : { breakdown: opts.by as Breakdown }),
+            ...(opts.custom === undefined ? {} : { customEvents: opts.custom }),
+          });
+          console.log(opts.json ? JSON.stringify(r, null, 2) : formatResults(r));
+        }),
     );
 
   withTarget(experiments.command('guardrails [id]'))
@@ -700,8 +754,7 @@ async function withExperimentsApi(
           actor,
           reason === undefined ? {} : { reason },
         ),
-      results: (id, cupedDays) =>
-        experimentResults(database, namespaceId, id, cupedDays === undefined ? {} : { cupedDays }),
+      results: (id, options) => experimentResults(database, namespaceId, id, options),
       checkGuardrails: async (id) => {
         const { createLogger } = await import('../obs/logger');
         const options = { log: createLogger() };
@@ -734,10 +787,7 @@ async function openRemoteApi(
       call(() =>
         e[action].mutate({ id, ...(reason === undefined ? {} : { reason }) }),
       ) as Promise<Experiment>,
-    results: (id, cupedDays) =>
-      call(() =>
-        e.results.query({ id, ...(cupedDays === undefined ? {} : { cupedDays }) }),
-      ) as Promise<ExperimentResults>,
+    results: (id, options) => call(() => e.results.query({ id, ...options })) as Promise<ExperimentResults>,
     checkGuardrails: (id) =>
       call(() => e.checkGuardrails.mutate(id === undefined ? {} : { id })) as Promise<GuardrailCheck[]>,
     allocations: (id) => call(() => e.allocations.query({ id })) as Promise<BanditAllocations>,

@@ -460,4 +460,254 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     expect(table).toMatch(/seen\s+seen visitors/);
     expect(table).toMatch(/Over seen exposures only/);
   });
+
+  /** One experiment per surface at a time: ends the ones earlier tests left running. */
+  const completeRunning = async () => {
+    for (const e of await shop.admin.admin.experiments.list.query()) {
+      if (e.status === 'running') await shop.admin.admin.experiments.complete.mutate({ id: e.id });
+    }
+  };
+  const count = (xs: number[], keep: (i: number) => boolean) => xs.filter(keep).length;
+
+  it('breaks each variant down by the UTC day and by the surface of its lists, with the counts of generated traffic', async () => {
+    await completeRunning();
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'slices',
+      name: 'Slices',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending', 'forUser'] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'slices' });
+
+    // 24 visitors get a trending list; the even ones a forUser list too.
+    const n = 24;
+    const variantOf = new Map<number, string>();
+    const events: Array<Record<string, unknown>> = [];
+    const ts = () => new Date().toISOString();
+    for (let i = 0; i < n; i++) {
+      const anonymousId = `sl-${i}`;
+      const trending = await shop.browser.recs.trending.query({ anonymousId, k: 3 });
+      variantOf.set(i, trending.experiment!.variant);
+      const itemId = trending.items[0]?.itemId ?? 'sku-0';
+      // Even visitors click their trending list; every fourth one clicks the forUser list too.
+      if (i % 2 === 0) {
+        events.push({
+          eventId: `sl-c-${i}`,
+          type: 'click',
+          itemId,
+          anonymousId,
+          ts: ts(),
+          meta: { requestId: trending.requestId },
+        });
+        const forUser = await shop.browser.recs.forUser.query({ anonymousId, k: 3 });
+        expect(forUser.experiment?.variant).toBe(variantOf.get(i));
+        if (i % 4 === 0) {
+          events.push({
+            eventId: `sl-cf-${i}`,
+            type: 'click',
+            itemId,
+            anonymousId,
+            ts: ts(),
+            meta: { requestId: forUser.requestId },
+          });
+        }
+      }
+      // Every third visitor adds to the cart; every fourth buys one item at 10.
+      if (i % 3 === 0) events.push({ eventId: `sl-a-${i}`, type: 'add', itemId, anonymousId, ts: ts() });
+      if (i % 4 === 0) {
+        events.push({
+          eventId: `sl-p-${i}`,
+          type: 'purchase',
+          itemId,
+          anonymousId,
+          ts: ts(),
+          value: 1,
+          meta: { unitPrice: 10 },
+        });
+      }
+    }
+    await shop.admin.events.batch.mutate({ events });
+    await stack.recLog!.flush();
+    // Visitors 0–11 were served on 1 March, 12–23 on 2 March (the trending list at 10:00, forUser at 11:00).
+    await database.query(
+      `UPDATE rec_logs SET created_at = (CASE WHEN substr(anonymous_id, 4)::int < 12 THEN '2026-03-01' ELSE '2026-03-02' END)::date
+         + (CASE WHEN surface = 'trending' THEN interval '10 hours' ELSE interval '11 hours' END)
+         + substr(anonymous_id, 4)::int * interval '1 second'
+       WHERE namespace_id = 'exp-shop' AND experiment_id = 'slices'`,
+    );
+
+    const byDay = await shop.admin.admin.experiments.results.query({ id: 'slices', breakdown: 'day' });
+    expect(byDay.breakdown?.by).toBe('day');
+    const all = Array.from({ length: n }, (_, i) => i);
+    for (const variant of ['control', 'same']) {
+      for (const [day, inDay] of [
+        ['2026-03-01', (i: number) => i < 12],
+        ['2026-03-02', (i: number) => i >= 12],
+      ] as const) {
+        const mine = all.filter((i) => variantOf.get(i) === variant && inDay(i));
+        const slice = byDay.breakdown!.slices.find((s) => s.variant === variant && s.slice === day);
+        if (!mine.length) {
+          expect(slice).toBeUndefined();
+          continue;
+        }
+        const lists = mine.length + count(mine, (i) => i % 2 === 0);
+        const buyers = count(mine, (i) => i % 4 === 0);
+        expect(slice).toEqual({
+          variant,
+          slice: day,
+          lists,
+          visitors: mine.length,
+          metrics: {
+            ctr: (count(mine, (i) => i % 2 === 0) + buyers) / lists,
+            addToCartRate: count(mine, (i) => i % 3 === 0) / mine.length,
+            conversionRate: buyers / mine.length,
+            revenuePerVisitor: (10 * buyers) / mine.length,
+          },
+        });
+      }
+    }
+    // Each visitor is in one day: the days add up to the variant's totals.
+    for (const v of byDay.variants) {
+      const slices = byDay.breakdown!.slices.filter((s) => s.variant === v.key);
+      expect(slices.reduce((sum, s) => sum + s.visitors, 0)).toBe(v.visitors);
+      expect(slices.reduce((sum, s) => sum + s.lists, 0)).toBe(v.lists);
+    }
+    expect(byDay.notes.join(' ')).toMatch(/no intervals or lifts per slice/);
+    const table = formatResults(byDay);
+    expect(table).toMatch(/By day \(descriptive: no intervals per slice\)/);
+    expect(table).toMatch(/2026-03-02\s+(control|same)\s+\d+/);
+
+    const bySurface = await shop.admin.admin.experiments.results.query({
+      id: 'slices',
+      breakdown: 'surface',
+    });
+    for (const variant of ['control', 'same']) {
+      const mine = all.filter((i) => variantOf.get(i) === variant);
+      const even = mine.filter((i) => i % 2 === 0);
+      const buyers = count(mine, (i) => i % 4 === 0);
+      const trending = bySurface.breakdown!.slices.find(
+        (s) => s.variant === variant && s.slice === 'trending',
+      );
+      expect(trending).toEqual({
+        variant,
+        slice: 'trending',
+        lists: mine.length,
+        visitors: mine.length,
+        metrics: {
+          ctr: even.length / mine.length,
+          addToCartRate: count(mine, (i) => i % 3 === 0) / mine.length,
+          conversionRate: buyers / mine.length,
+          revenuePerVisitor: (10 * buyers) / mine.length,
+        },
+      });
+      // forUser served the even visitors only; every buyer (a multiple of 4) is one of them.
+      const forUser = bySurface.breakdown!.slices.find((s) => s.variant === variant && s.slice === 'forUser');
+      expect(forUser).toEqual({
+        variant,
+        slice: 'forUser',
+        lists: even.length,
+        visitors: even.length,
+        metrics: {
+          ctr: buyers / even.length,
+          addToCartRate: count(even, (i) => i % 3 === 0) / even.length,
+          conversionRate: buyers / even.length,
+          revenuePerVisitor: (10 * buyers) / even.length,
+        },
+      });
+    }
+    expect(bySurface.notes.join(' ')).toMatch(/do not add up across surfaces/);
+  });
+
+  it('reports per variant the share of visitors who sent a named custom event after their first list', async () => {
+    await completeRunning();
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'custom',
+      name: 'Custom events',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'custom' });
+    const n = 20;
+    const variantOf = new Map<number, string>();
+    for (let i = 0; i < n; i++) {
+      const list = await shop.browser.recs.trending.query({ anonymousId: `cu-${i}`, k: 3 });
+      expect(list.experiment?.id).toBe('custom');
+      variantOf.set(i, list.experiment!.variant);
+    }
+    const ts = () => new Date().toISOString();
+    const custom = (eventId: string, anonymousId: string, meta: Record<string, string>) => ({
+      eventId,
+      type: 'custom' as const,
+      anonymousId,
+      ts: ts(),
+      meta,
+    });
+    await shop.admin.events.batch.mutate({
+      events: [
+        // Every fourth visitor signs up for the newsletter (visitor 0 twice); every fifth adds to a wishlist.
+        ...Array.from({ length: n }, (_, i) => i)
+          .filter((i) => i % 4 === 0)
+          .map((i) => custom(`cu-n-${i}`, `cu-${i}`, { name: 'newsletter' })),
+        custom('cu-n-0-again', 'cu-0', { name: 'newsletter' }),
+        ...Array.from({ length: n }, (_, i) => i)
+          .filter((i) => i % 5 === 0)
+          .map((i) => custom(`cu-w-${i}`, `cu-${i}`, { name: 'wishlist' })),
+        // Not counted: a visitor never served, a custom event without a name, and (below) one before the list.
+        custom('cu-stranger', 'stranger', { name: 'newsletter' }),
+        { eventId: 'cu-unnamed', type: 'custom', anonymousId: 'cu-3', ts: ts() },
+        custom('cu-early', 'cu-1', { name: 'newsletter' }),
+      ],
+    });
+    await stack.recLog!.flush();
+    // Visitor 1's list was served an hour after their newsletter event.
+    await database.query(
+      `UPDATE rec_logs SET created_at = now() + interval '1 hour' WHERE namespace_id = 'exp-shop' AND experiment_id = 'custom' AND anonymous_id = 'cu-1'`,
+    );
+
+    const results = await shop.admin.admin.experiments.results.query({
+      id: 'custom',
+      customEvents: ['newsletter', 'wishlist', 'never-sent'],
+    });
+    const expected = ['newsletter', 'wishlist', 'never-sent'].flatMap((name) =>
+      ['control', 'same'].map((variant) => {
+        const mine = Array.from({ length: n }, (_, i) => i).filter((i) => variantOf.get(i) === variant);
+        const senders = mine.filter((i) =>
+          name === 'newsletter' ? i % 4 === 0 : name === 'wishlist' ? i % 5 === 0 : false,
+        );
+        const events = senders.length + (name === 'newsletter' && senders.includes(0) ? 1 : 0);
+        return { name, variant, visitors: senders.length, share: senders.length / mine.length, events };
+      }),
+    );
+    expect(results.customEvents).toEqual(expected);
+    expect(formatResults(results)).toMatch(
+      /Custom events[^\n]*\n\s*event\s+variant\s+visitors\s+share\s+events/,
+    );
+    // Without the option, no custom events section.
+    expect((await shop.admin.admin.experiments.results.query({ id: 'custom' })).customEvents).toBeUndefined();
+  });
+
+  it('refuses an unknown breakdown, a segment breakdown and an empty custom event name with a 400 that says why', async () => {
+    const query = (input: Record<string, unknown>) =>
+      failure(shop.admin.admin.experiments.results.query({ id: 'custom', ...input } as never));
+    const week = await query({ breakdown: 'week' });
+    expect(week.status).toBe(400);
+    expect(week.message).toMatch(/breakdown: must be "day" or "surface"/);
+    const segment = await query({ breakdown: 'segment' });
+    expect(segment.status).toBe(400);
+    expect(segment.message).toMatch(/segment breakdown is not available/);
+    for (const name of ['', '   ']) {
+      const empty = await query({ customEvents: ['newsletter', name] });
+      expect(empty.status).toBe(400);
+      expect(empty.message).toMatch(/customEvents\.1: an empty custom event name/);
+    }
+    const many = await query({ customEvents: Array.from({ length: 21 }, (_, i) => `e${i}`) });
+    expect(many.status).toBe(400);
+    expect(many.message).toMatch(/at most 20 custom event names/);
+  });
 });

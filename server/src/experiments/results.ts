@@ -2,9 +2,12 @@
  * Longer than the ~450-line guideline on purpose: the SQL that counts exposures and attributed events
  * and the statistics read off those counts, per metric, change together.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { describeZodError, UserError } from '../errors';
+import { pgText } from '../ingest/contracts/pgSafe';
 import { isBundleExperiment } from './assign';
 import { type BanditAllocations, expectedVisitorShares, listAllocations } from './bandit/allocations';
 import type { ExperimentMetric, GuardrailMetric } from './contracts';
@@ -66,6 +69,38 @@ export interface MetricComparison {
   cuped?: boolean;
 }
 
+/**
+ * What a breakdown slices by. `segment` is not among them: served lists are logged without the
+ * request's traits (`rec_logs` has no segment; only the sampled traces keep the request), so a
+ * segment breakdown would count a sample, not the experiment.
+ */
+export const BREAKDOWNS = ['day', 'surface'] as const;
+export type Breakdown = (typeof BREAKDOWNS)[number];
+
+/** The options of {@link experimentResults} as `admin.experiments.results` and the CLI accept them. */
+export const resultsOptionsShape = {
+  /** Days of pre-period behaviour used by CUPED to narrow the intervals; 0 or absent: off. */
+  cupedDays: z.number().int('a whole number of days').min(0).max(365).optional(),
+  /** Slice every variant's counts and rates by the UTC day or the surface of the served lists. */
+  breakdown: z
+    .enum(BREAKDOWNS, {
+      error:
+        'must be "day" or "surface" (a segment breakdown is not available: served lists are logged without the request\'s traits)',
+    })
+    .optional(),
+  /** Names of `custom` events (`meta.name`): per variant, the share of visitors who sent one. */
+  customEvents: z
+    .array(
+      pgText()
+        .trim()
+        .min(1, 'an empty custom event name; pass the `meta.name` your custom events carry')
+        .max(128, 'at most 128 characters (as `meta.name` of an event)'),
+    )
+    .max(20, 'at most 20 custom event names at once')
+    .optional(),
+};
+const resultsOptionsSchema = z.object(resultsOptionsShape).strict();
+
 /** Options of {@link experimentResults}. */
 export interface ResultsOptions {
   /**
@@ -74,6 +109,46 @@ export interface ResultsOptions {
    * @default 0
    */
   cupedDays?: number;
+  /** Adds `breakdown`: per variant and day or surface, the same counts and rates (descriptive only). */
+  breakdown?: Breakdown;
+  /** Adds `customEvents`: per name and variant, the visitors who sent that custom event after their first list. */
+  customEvents?: string[];
+}
+
+/** The metrics a breakdown shows per slice. */
+export type SliceMetric = 'ctr' | 'addToCartRate' | 'conversionRate' | 'revenuePerVisitor';
+
+/** One variant in one slice (a UTC day or a surface). */
+export interface SliceResult {
+  variant: string;
+  /** `YYYY-MM-DD` (UTC) or the surface (the placement when the request named one). */
+  slice: string;
+  /** Lists served in the slice. */
+  lists: number;
+  /**
+   * By day: visitors whose first list was that day (each visitor in one day). By surface: visitors
+   * the surface served (a visitor of two surfaces is in both).
+   */
+  visitors: number;
+  metrics: Record<SliceMetric, number | null>;
+}
+
+/** A breakdown of the results: descriptive counts and rates, no intervals. */
+export interface BreakdownResult {
+  by: Breakdown;
+  slices: SliceResult[];
+}
+
+/** One custom event for one variant. */
+export interface CustomEventResult {
+  name: string;
+  variant: string;
+  /** Visitors of the variant who sent the event after their first list. */
+  visitors: number;
+  /** `visitors` over the variant's visitors; null without visitors. */
+  share: number | null;
+  /** The events those visitors sent (after their first list). */
+  events: number;
 }
 
 /** What `admin.experiments.results` returns. */
@@ -98,6 +173,10 @@ export interface ExperimentResults {
   bandit?: BanditAllocations;
   /** Visitors per variant the always-valid test needs for the primary metric's minimum detectable effect. */
   plannedVisitorsPerVariant: number | null;
+  /** With the `breakdown` option: per variant and slice, the counts and rates. */
+  breakdown?: BreakdownResult;
+  /** With the `customEvents` option: per name and variant (in that order). */
+  customEvents?: CustomEventResult[];
   /** Why numbers are null or not to be trusted yet. */
   notes: string[];
   computedAt: string;
@@ -116,6 +195,7 @@ function toResult(t: SequentialTest): TestResult {
 
 interface ListRow extends Record<string, unknown> {
   variant: string;
+  slice: string;
   lists: number;
   clicked: number;
   empty: number;
@@ -124,6 +204,7 @@ interface ListRow extends Record<string, unknown> {
 
 interface VisitorRow extends Record<string, unknown> {
   variant: string;
+  slice: string;
   visitors: number;
   adders: number;
   buyers: number;
@@ -196,7 +277,7 @@ const seenLists = (namespaceId: string, since: string | Date) =>
 export const exposedVisitors = (namespaceId: string, experimentId: string, seenSince?: string | Date) =>
   sql`${seenSince === undefined ? sql`` : sql`${seenLists(namespaceId, seenSince)},`}
      served AS MATERIALIZED (
-       SELECT r.variant, r.created_at, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       SELECT r.variant, r.created_at, r.surface, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
        FROM rec_logs r
        LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
        WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experimentId}
@@ -226,92 +307,11 @@ export async function readVariantSums(
   experiment: Experiment,
   options: { seenOnly?: boolean } = {},
 ): Promise<Map<string, VariantSums>> {
-  const since = experiment.startedAt ?? experiment.createdAt;
-  const seenOnly = options.seenOnly ?? false;
-  const q1 = sql`WITH ${seenOnly ? sql`${seenLists(namespaceId, since)},` : sql``} clicks AS MATERIALIZED (
-       SELECT DISTINCT meta->>'requestId' AS rid FROM events
-       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz - interval '1 day'
-         AND meta ? 'requestId'
-     )
-     SELECT r.variant,
-            count(*)::int AS lists,
-            count(c.rid)::int AS clicked,
-            count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
-            count(*) FILTER (WHERE r.fallback)::int AS fallback
-     FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
-     ${seenOnly ? sql`JOIN seen ON seen.rid = r.request_id` : sql``}
-     WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
-     GROUP BY r.variant`;
-
-  const q2 = sql`WITH ${exposedVisitors(namespaceId, experiment.id, seenOnly ? since : undefined)},
-     evs AS MATERIALIZED (
-       SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
-              coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
-       FROM events e
-       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
-       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
-         -- Happened (client clock, an hour's allowance for slow clocks) and arrived after the start:
-         -- history sent late, e.g. a backfill of past orders, is not the experiment's.
-         AND e.ts >= ${since}::timestamptz - interval '1 hour' AND e.received_at >= ${since}::timestamptz
-     ),
-     per_visitor AS (
-       SELECT x.variant, x.visitor,
-              coalesce(bool_or(ev.type = 'add'), false) AS added,
-              coalesce(bool_or(ev.type = 'purchase'), false) AS purchased,
-              coalesce(sum(CASE WHEN ev.type = 'purchase'
-                THEN coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0) END), 0)::float8 AS revenue
-       FROM exposed x
-       -- Received (server clock) after the visitor's first list was served; a minute's allowance
-       -- for clocks of different replicas.
-       LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.received_at >= x.first_at - interval '1 minute'
-       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
-       GROUP BY x.variant, x.visitor
-     )
-     SELECT variant,
-            count(*)::int AS visitors,
-            count(*) FILTER (WHERE added)::int AS adders,
-            count(*) FILTER (WHERE purchased)::int AS buyers,
-            coalesce(sum(revenue), 0)::float8 AS revenue,
-            coalesce(sum(revenue * revenue), 0)::float8 AS revenue_sq
-     FROM per_visitor GROUP BY variant`;
-  // Every join here is between whole sets (lists × clicks, visitors × events): hash joins suit any
-  // size, while the nested loops a planner picks from the estimates of not-yet-analysed tables cost
-  // rows × rows (seconds for a few thousand visitors).
-  const [lists, visitors] = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
-    return [rowsOf<ListRow>(await tx.execute(q1)), rowsOf<VisitorRow>(await tx.execute(q2))] as const;
-  });
+  const { lists, visitors } = await readSumRows(database, namespaceId, experiment, options.seenOnly ?? false);
   const out = new Map<string, VariantSums>();
-  for (const v of experiment.variants) {
-    out.set(v.key, {
-      lists: 0,
-      clicked: 0,
-      empty: 0,
-      fallback: 0,
-      visitors: 0,
-      adders: 0,
-      buyers: 0,
-      revenue: 0,
-      revenueSq: 0,
-    });
-  }
-  for (const row of lists) {
-    const s = out.get(row.variant);
-    if (!s) continue;
-    s.lists = Number(row.lists);
-    s.clicked = Number(row.clicked);
-    s.empty = Number(row.empty);
-    s.fallback = Number(row.fallback);
-  }
-  for (const row of visitors) {
-    const s = out.get(row.variant);
-    if (!s) continue;
-    s.visitors = Number(row.visitors);
-    s.adders = Number(row.adders);
-    s.buyers = Number(row.buyers);
-    s.revenue = Number(row.revenue);
-    s.revenueSq = Number(row.revenue_sq);
-  }
+  for (const v of experiment.variants) out.set(v.key, emptySums());
+  for (const row of lists) addListRow(out.get(row.variant), row);
+  for (const row of visitors) addVisitorRow(out.get(row.variant), row);
   if (isBundleExperiment(experiment)) {
     for (const v of out.values()) {
       v.bundles = 0;
@@ -325,6 +325,228 @@ export async function readVariantSums(
     }
   }
   return out;
+}
+
+const emptySums = (): VariantSums => ({
+  lists: 0,
+  clicked: 0,
+  empty: 0,
+  fallback: 0,
+  visitors: 0,
+  adders: 0,
+  buyers: 0,
+  revenue: 0,
+  revenueSq: 0,
+});
+
+function addListRow(s: VariantSums | undefined, row: ListRow) {
+  if (!s) return;
+  s.lists = Number(row.lists);
+  s.clicked = Number(row.clicked);
+  s.empty = Number(row.empty);
+  s.fallback = Number(row.fallback);
+}
+
+function addVisitorRow(s: VariantSums | undefined, row: VisitorRow) {
+  if (!s) return;
+  s.visitors = Number(row.visitors);
+  s.adders = Number(row.adders);
+  s.buyers = Number(row.buyers);
+  s.revenue = Number(row.revenue);
+  s.revenueSq = Number(row.revenue_sq);
+}
+
+/**
+ * Per breakdown, the slice of a list (`rec_logs` alias `r`) and the slices a visitor is in, from a
+ * served list (`served` alias `s`) and the visitor's first list (`exposed` alias `x`): a day puts each
+ * visitor in the day of their first list; a surface puts them in every surface that served them.
+ */
+const SLICES: Record<Breakdown, { list: SQL; visitor: SQL }> = {
+  day: {
+    list: sql`to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+    visitor: sql`to_char(x.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  },
+  surface: { list: sql`r.surface`, visitor: sql`s.surface` },
+};
+
+/**
+ * Per variant and breakdown slice, the list rows (lists served in the slice, with clicks) and the
+ * visitor rows (visitors whose first list was in the slice, with what they did after it); see
+ * {@link readVariantSums}.
+ */
+async function readSumRows(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  seenOnly: boolean,
+  by: Breakdown | 'none' = 'none',
+): Promise<{ lists: ListRow[]; visitors: VisitorRow[] }> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const slice = by === 'none' ? { list: sql`''`, visitor: sql`''` } : SLICES[by];
+  // Each visitor once per slice they are in, with the variant of their first list and the time of
+  // their first list in the slice; without a breakdown, `exposed` itself.
+  const sliced =
+    by === 'none'
+      ? sql`sliced AS (SELECT variant, visitor, '' AS slice, first_at FROM exposed)`
+      : sql`sliced AS MATERIALIZED (
+          SELECT DISTINCT ON (s.visitor, 3) x.variant, s.visitor, ${slice.visitor} AS slice, s.created_at AS first_at
+          FROM served s JOIN exposed x ON x.visitor = s.visitor
+          ORDER BY s.visitor, 3, s.created_at
+        )`;
+  const q1 = sql`WITH ${seenOnly ? sql`${seenLists(namespaceId, since)},` : sql``} clicks AS MATERIALIZED (
+       SELECT DISTINCT meta->>'requestId' AS rid FROM events
+       WHERE namespace_id = ${namespaceId} AND type = 'click' AND ts >= ${since}::timestamptz - interval '1 day'
+         AND meta ? 'requestId'
+     )
+     SELECT r.variant, ${slice.list} AS slice,
+            count(*)::int AS lists,
+            count(c.rid)::int AS clicked,
+            count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
+            count(*) FILTER (WHERE r.fallback)::int AS fallback
+     FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
+     ${seenOnly ? sql`JOIN seen ON seen.rid = r.request_id` : sql``}
+     WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+     GROUP BY 1, 2`;
+
+  const q2 = sql`WITH ${exposedVisitors(namespaceId, experiment.id, seenOnly ? since : undefined)},
+     evs AS MATERIALIZED (
+       SELECT e.type, e.received_at, e.value, e.meta, e.item_id,
+              coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
+       FROM events e
+       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
+       WHERE e.namespace_id = ${namespaceId} AND e.type IN ('add', 'purchase')
+         -- Happened (client clock, an hour's allowance for slow clocks) and arrived after the start:
+         -- history sent late, e.g. a backfill of past orders, is not the experiment's.
+         AND e.ts >= ${since}::timestamptz - interval '1 hour' AND e.received_at >= ${since}::timestamptz
+     ),
+     ${sliced},
+     per_visitor AS (
+       SELECT x.variant, x.slice, x.visitor,
+              coalesce(bool_or(ev.type = 'add'), false) AS added,
+              coalesce(bool_or(ev.type = 'purchase'), false) AS purchased,
+              coalesce(sum(CASE WHEN ev.type = 'purchase'
+                THEN coalesce(ev.value, 1) * coalesce((ev.meta->>'unitPrice')::float8, i.price, 0) END), 0)::float8 AS revenue
+       FROM sliced x
+       -- Received (server clock) after the visitor's first list (in the slice) was served; a minute's allowance
+       -- for clocks of different replicas.
+       LEFT JOIN evs ev ON ev.visitor = x.visitor AND ev.received_at >= x.first_at - interval '1 minute'
+       LEFT JOIN items i ON i.namespace_id = ${namespaceId} AND i.item_id = ev.item_id
+       GROUP BY 1, 2, 3
+     )
+     SELECT variant, slice,
+            count(*)::int AS visitors,
+            count(*) FILTER (WHERE added)::int AS adders,
+            count(*) FILTER (WHERE purchased)::int AS buyers,
+            coalesce(sum(revenue), 0)::float8 AS revenue,
+            coalesce(sum(revenue * revenue), 0)::float8 AS revenue_sq
+     FROM per_visitor GROUP BY 1, 2`;
+  // Every join here is between whole sets (lists × clicks, visitors × events): hash joins suit any
+  // size, while the nested loops a planner picks from the estimates of not-yet-analysed tables cost
+  // rows × rows (seconds for a few thousand visitors).
+  const [lists, visitors] = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return [rowsOf<ListRow>(await tx.execute(q1)), rowsOf<VisitorRow>(await tx.execute(q2))] as const;
+  });
+  return { lists, visitors };
+}
+
+/**
+ * Per variant and slice (UTC day or surface), the counts and rates. Lists and CTR: by each list's own
+ * day or surface. Visitors, add-to-cart, conversion and revenue per visitor: by day, each visitor in
+ * the day of their first list, with what they did after it whenever it happened (a cohort: the days'
+ * visitors add up to the variant's); by surface, each visitor in every surface that served them, with
+ * what they did after their first list there (a visitor of two surfaces counts in both). Slices are
+ * sorted; a variant has a row wherever it had a list or a visitor.
+ */
+export async function readBreakdown(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  by: Breakdown,
+): Promise<BreakdownResult> {
+  const { lists, visitors } = await readSumRows(database, namespaceId, experiment, false, by);
+  const order = new Map(experiment.variants.map((v, i) => [v.key, i]));
+  const sums = new Map<string, { variant: string; slice: string; sums: VariantSums }>();
+  const at = (variant: string, slice: string) => {
+    const key = JSON.stringify([variant, slice]);
+    let entry = sums.get(key);
+    if (!entry) {
+      entry = { variant, slice, sums: emptySums() };
+      sums.set(key, entry);
+    }
+    return entry.sums;
+  };
+  for (const row of lists) if (order.has(row.variant)) addListRow(at(row.variant, row.slice), row);
+  for (const row of visitors) if (order.has(row.variant)) addVisitorRow(at(row.variant, row.slice), row);
+  const slices = [...sums.values()]
+    .sort((a, b) =>
+      a.slice === b.slice
+        ? (order.get(a.variant) ?? 0) - (order.get(b.variant) ?? 0)
+        : a.slice < b.slice
+          ? -1
+          : 1,
+    )
+    .map(({ variant, slice, sums: s }) => {
+      const { ctr, addToCartRate, conversionRate, revenuePerVisitor } = variantRates(s);
+      return {
+        variant,
+        slice,
+        lists: s.lists,
+        visitors: s.visitors,
+        metrics: { ctr, addToCartRate, conversionRate, revenuePerVisitor },
+      };
+    });
+  return { by, slices };
+}
+
+/**
+ * Per custom event name and variant: the visitors (counted under the variant of their first list)
+ * who sent a `custom` event with that `meta.name`, received after their first list (the same clocks
+ * and allowances as adds and purchases), and how many such events they sent.
+ */
+export async function readCustomEvents(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  names: string[],
+  visitorsOf: (variant: string) => number,
+): Promise<CustomEventResult[]> {
+  const since = experiment.startedAt ?? experiment.createdAt;
+  const unique = [...new Set(names)];
+  if (!unique.length) return [];
+  const q = sql`WITH ${exposedVisitors(namespaceId, experiment.id)},
+     custom AS MATERIALIZED (
+       SELECT e.meta->>'name' AS name, e.received_at, coalesce(e.user_id, a.user_id, e.anonymous_id) AS visitor
+       FROM events e
+       LEFT JOIN aliases a ON a.namespace_id = e.namespace_id AND a.anonymous_id = e.anonymous_id
+       WHERE e.namespace_id = ${namespaceId} AND e.type = 'custom'
+         AND e.meta->>'name' IN (${sql.join(
+           unique.map((n) => sql`${n}`),
+           sql`, `,
+         )})
+         AND e.ts >= ${since}::timestamptz - interval '1 hour' AND e.received_at >= ${since}::timestamptz
+     )
+     SELECT x.variant, c.name, count(DISTINCT x.visitor)::int AS visitors, count(*)::int AS events
+     FROM exposed x JOIN custom c ON c.visitor = x.visitor AND c.received_at >= x.first_at - interval '1 minute'
+     GROUP BY 1, 2`;
+  const rows = await database.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+    return rowsOf<{ variant: string; name: string; visitors: number; events: number }>(await tx.execute(q));
+  });
+  return unique.flatMap((name) =>
+    experiment.variants.map((v) => {
+      const row = rows.find((r) => r.name === name && r.variant === v.key);
+      const visitors = Number(row?.visitors ?? 0);
+      const all = visitorsOf(v.key);
+      return {
+        name,
+        variant: v.key,
+        visitors,
+        share: all > 0 ? visitors / all : null,
+        events: Number(row?.events ?? 0),
+      };
+    }),
+  );
 }
 
 /** The visitor metrics CUPED can adjust, with the pre-period covariate of each (the same metric before the start). */
@@ -446,6 +668,8 @@ export async function experimentResults(
   id: string,
   options: ResultsOptions = {},
 ): Promise<ExperimentResults> {
+  const parsed = resultsOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new UserError('BAD_REQUEST', describeZodError(parsed.error));
   const experiment = await getExperiment(database, namespaceId, id);
   const sums = await readVariantSums(database, namespaceId, experiment);
   const seenSums = await readVariantSums(database, namespaceId, experiment, { seenOnly: true });
@@ -517,6 +741,23 @@ export async function experimentResults(
       `A bandit: weights follow ${bandit.settings.metric} (Thompson sampling, ${bandit.history.length} allocation${bandit.history.length === 1 ? '' : 's'} so far); the sample ratio is checked against the allocation in effect when each visitor arrived. The control "${bandit.control}" always keeps at least its ${(bandit.settings.holdout * 100).toFixed(0)}% holdout; lifts of an adaptively allocated test mix periods with different weights, so a trend over time can bias them: treat them as indicative.`,
     );
   }
+  const breakdown = parsed.data.breakdown
+    ? await readBreakdown(database, namespaceId, experiment, parsed.data.breakdown)
+    : undefined;
+  if (breakdown) {
+    notes.push(
+      `By ${breakdown.by}: counts and rates only, no intervals or lifts per slice. Reading many slices is many looks: some slice will differ by chance, so decide on the overall comparison and use slices to explain it. ${breakdown.by === 'day' ? "Lists and CTR are by each list's UTC day; visitors, with their adds, purchases and revenue whenever they came, by the day of their first list." : "Lists and CTR are by each list's surface (the placement when the request named one); a visitor counts in every surface that served them, with what they did after their first list there, so visitors do not add up across surfaces."}`,
+    );
+  }
+  const customEvents = parsed.data.customEvents
+    ? await readCustomEvents(
+        database,
+        namespaceId,
+        experiment,
+        parsed.data.customEvents,
+        (v) => sums.get(v)?.visitors ?? 0,
+      )
+    : undefined;
   if (srmCheck.mismatch) {
     notes.push(
       `Sample-ratio mismatch (p = ${srmCheck.pValue.toExponential(2)}): visitors per variant do not follow the weights; find the cause (a variant that errors, bots, caching) before trusting any lift.`,
@@ -563,6 +804,8 @@ export async function experimentResults(
     srm: { chiSquare: srmCheck.chiSquare, pValue: srmCheck.pValue, mismatch: srmCheck.mismatch },
     ...(bandit ? { bandit } : {}),
     plannedVisitorsPerVariant: planned,
+    ...(breakdown ? { breakdown } : {}),
+    ...(customEvents ? { customEvents } : {}),
     notes,
     computedAt: new Date().toISOString(),
   };

@@ -247,7 +247,12 @@ export const BASE_INPUTS: Record<string, unknown> = {
   'admin.experiments.pause': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.resume': { id: 'h-exp', reason: 'generated' },
   'admin.experiments.complete': { id: 'h-exp', reason: 'generated' },
-  'admin.experiments.results': { id: 'h-exp', cupedDays: 28 },
+  'admin.experiments.results': {
+    id: 'h-exp',
+    cupedDays: 28,
+    breakdown: 'surface',
+    customEvents: ['newsletter-signup'],
+  },
   'admin.experiments.checkGuardrails': { id: 'h-exp' },
   'admin.experiments.allocations': { id: 'h-exp' },
   'admin.experiments.reallocate': { id: 'h-exp', dryRun: false },
