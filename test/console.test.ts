@@ -362,6 +362,33 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await shop.api.admin.rules.remove.mutate({ ruleId: 'console-edit' });
   });
 
+  it('lists overrides with the time each has left, and cancels one', async () => {
+    const [, product] = shop.catalog.products.values();
+    const added = await shop.api.admin.overrides.add.mutate({
+      kind: 'boost',
+      itemIds: [product!.itemId],
+      multiplier: 3,
+      hours: 49,
+      reason: 'weekend promo',
+    });
+    const row = (page: Page) => page.locator(`tr[data-override="${added.ruleId}"]`);
+    const viewer = await newPage();
+    await signIn(viewer, 'viewer', '/admin/rules');
+    await row(viewer).getByText('weekend promo').waitFor();
+    // 49 hours from now, read a moment later.
+    expect(await row(viewer).locator('td').nth(2).textContent()).toBe('2 d 0 h');
+    expect(await row(viewer).getByRole('button').count()).toBe(0);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/rules');
+    await page.getByRole('button', { name: `Cancel ${added.ruleId}` }).click();
+    await page.getByText(`Override ${added.ruleId} cancelled.`).waitFor();
+    await row(page).getByText('cancelled').waitFor();
+    await checkPage(page, 'rules-overrides');
+    const [listed] = (await shop.api.admin.overrides.list.query()).filter((o) => o.ruleId === added.ruleId);
+    expect(listed?.state).toBe('cancelled');
+  });
+
   it('pauses an experiment from the console, and its variant is no longer served', async () => {
     const served = async () => {
       const variants = new Set<string>();

@@ -15,7 +15,8 @@ function imports(dir: string): Array<{ file: string; from: string }> {
     .flatMap((e) => {
       const file = join(e.parentPath, e.name);
       const text = readFileSync(file, 'utf8');
-      return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => ({
+      // `from`/`import` as keywords only: not inside a string ('from') or a name (q.from).
+      return [...text.matchAll(/(?<![\w'"$.])(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => ({
         file: file.slice(root.length + 1),
         from: m[1]!,
       }));

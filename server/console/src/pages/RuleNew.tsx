@@ -135,7 +135,8 @@ function SideBySide(props: { preview: Preview }) {
         const title =
           'request' in l.source
             ? `recs.${l.source.request.surface}${l.source.request.itemId ? ` for ${l.source.request.itemId}` : ''}${l.source.request.category ? ` in ${l.source.request.category}` : ''}`
-            : `${l.source.surface} list served ${new Date(l.source.servedAt).toLocaleString()}`;
+            : // Numbered: two lists of one surface served in the same second would read the same.
+              `${l.source.surface} list served ${new Date(l.source.servedAt).toLocaleString()} (${i + 1} of ${lists.length})`;
         return (
           <div class="compare" key={i}>
             <h3>

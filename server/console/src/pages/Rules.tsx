@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import { trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate, withQuery } from '../router';
@@ -115,6 +116,92 @@ export function RulesPage(props: { query: URLSearchParams; canWrite: boolean }) 
           )
         }
       </Show>
+      <Overrides canWrite={props.canWrite} />
     </Page>
+  );
+}
+
+/** "2 d 3 h", "3 h 20 min", "45 min", "under a minute": how long an override has left. */
+export function timeLeft(ms: number): string {
+  if (ms < 60_000) return 'under a minute';
+  const minutes = Math.floor(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  if (days > 0) return `${days} d ${hours} h`;
+  return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+/**
+ * Manual overrides (made with `recsys overrides add` or `admin.overrides.add`): each active one
+ * with the time it has left, counting down, and Cancel; expired and cancelled ones below.
+ */
+function Overrides(props: { canWrite: boolean }) {
+  const overrides = useAsync(() => trpc.admin.overrides.list.query(), []);
+  const action = useAction();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const tick = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(tick);
+  }, []);
+  async function cancel(ruleId: string) {
+    const ok = await action.run(
+      () => trpc.admin.overrides.cancel.mutate({ ruleId, note: 'from the console' }),
+      () => `Override ${ruleId} cancelled.`,
+    );
+    if (ok) overrides.reload();
+  }
+  return (
+    <section aria-labelledby="overrides-heading">
+      <h2 id="overrides-heading">Overrides</h2>
+      <Notice message={action.message} />
+      <Show value={overrides} what="overrides">
+        {(list) =>
+          list.length === 0 ? (
+            <Empty>
+              <p>
+                No overrides: quick actions with an expiry, e.g.{' '}
+                <code>recsys overrides add -k boost -i sku-9 -m 3 --for 48h -r "weekend promo"</code>.
+              </p>
+            </Empty>
+          ) : (
+            <DataTable
+              caption="Overrides, newest first"
+              hiddenCaption
+              columns={['Override', 'What it does', 'Why', 'Time left', props.canWrite && '']}
+            >
+              {list.map((o) => {
+                const left = o.expiresAt ? Date.parse(o.expiresAt) - now : Number.POSITIVE_INFINITY;
+                const active = o.state === 'active' && left > 0;
+                return (
+                  <tr key={o.ruleId} data-override={o.ruleId}>
+                    <th scope="row">
+                      <code>{o.ruleId}</code>
+                    </th>
+                    <td>{describeRule(o.definition)}</td>
+                    <td>{o.reason}</td>
+                    <td>
+                      {active ? (
+                        <span title={o.expiresAt ?? undefined}>{timeLeft(left)}</span>
+                      ) : (
+                        <span class="badge off">{o.state === 'active' ? 'expired' : o.state}</span>
+                      )}
+                    </td>
+                    {props.canWrite && (
+                      <td>
+                        {active && (
+                          <button type="button" disabled={action.busy} onClick={() => cancel(o.ruleId)}>
+                            Cancel<span class="sr-only"> {o.ruleId}</span>
+                          </button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </DataTable>
+          )
+        }
+      </Show>
+    </section>
   );
 }
