@@ -18,9 +18,14 @@ export async function recordOperatorChange(
   procedure: string,
   input: unknown,
 ): Promise<void> {
-  const text = input === undefined ? undefined : JSON.stringify(input);
+  // A password set through the console (`admin.operators.add`) is never kept in the trail.
+  const kept =
+    input !== null && typeof input === 'object' && 'password' in input
+      ? { ...input, password: '(not recorded)' }
+      : input;
+  const text = kept === undefined ? undefined : JSON.stringify(kept);
   const stored =
-    text === undefined ? null : text.length > MAX_INPUT_CHARS ? { omitted: true, chars: text.length } : input;
+    text === undefined ? null : text.length > MAX_INPUT_CHARS ? { omitted: true, chars: text.length } : kept;
   await database.db.insert(operatorAudit).values({
     namespaceId: principal.namespaceId,
     operatorName: principal.operator.name,

@@ -348,6 +348,22 @@ describe.each(getTestDatabaseTargets())('admin console sessions on $name', (targ
     expect(all.some((a) => a.operatorName === 'viewer@shop.test')).toBe(false);
   });
 
+  it('keeps no password an admin sets through the console in the audit trail', async () => {
+    const admin = await session('admin');
+    const secret = 'a passphrase nobody should read';
+    const res = await call(admin, 'admin.operators.add', 'mutation', {
+      name: 'audited-op@shop.test',
+      role: 'viewer',
+      password: secret,
+    });
+    expect(res.status).toBe(200);
+    const entry = (
+      await database.db.select().from(operatorAudit).where(eq(operatorAudit.procedure, 'admin.operators.add'))
+    ).find((a) => JSON.stringify(a.input).includes('audited-op@shop.test'));
+    expect(entry?.input).toMatchObject({ name: 'audited-op@shop.test', password: '(not recorded)' });
+    expect(JSON.stringify(entry?.input)).not.toContain(secret);
+  });
+
   it("ends an operator's sessions when they are removed", async () => {
     await addOperator(database, NS, { name: 'leaver@shop.test', role: 'admin', password: PASSWORD });
     const res = await signIn('leaver@shop.test');
