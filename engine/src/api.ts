@@ -398,4 +398,12 @@ export interface Engine {
   ): string[];
   getItem(itemId: string): EngineItem | undefined;
   stats(): EngineStats;
+  /**
+   * The learned state (catalog, traits, event log, every behaviour index, config) as one versioned,
+   * checksummed buffer, for `createEngine({ snapshot })` to start from instead of replaying every
+   * event. `meta` (JSON values) is stored beside it, readable without a restore through
+   * `readEngineSnapshotMeta`. Rules, vectors and caches are not included.
+   * @example writeFileSync('ns.snapshot', engine.snapshot({ namespaceId: 'shop', watermark: 812 }))
+   */
+  snapshot(meta?: Record<string, unknown>): Uint8Array;
 }

@@ -26,6 +26,7 @@ import { rerankCandidates } from './pipeline/rerankCandidates';
 import { suggestBundle } from './pipeline/suggestBundle';
 import { RuleItemIndex, RuleSet } from './rules/compileRules';
 import type { RuleDefinition } from './rules/types';
+import { readEngineSnapshot, writeEngineSnapshot } from './snapshot/engineSnapshot';
 import type { EngineEvent, EngineItem } from './types';
 import { EmbeddingNeighbors, type NeighborCacheOptions } from './vectors/EmbeddingNeighbors';
 import type { VectorSource } from './vectors/types';
@@ -51,6 +52,15 @@ export interface CreateEngineOptions {
    * @example { embeddingCache: { maxItems: 100_000 } }
    */
   embeddingCache?: NeighborCacheOptions;
+  /**
+   * Bytes from {@link Engine.snapshot}: the engine starts with the indexes, catalog, traits and event
+   * log they hold instead of empty (its config included: `config` is ignored). Rules and vectors are
+   * not in a snapshot: set them as usual. Throws {@link EngineSnapshotError} when the bytes are
+   * truncated, altered, of another format or not a snapshot.
+   * @default undefined
+   * @example createEngine({ snapshot: await readFile('ns.snapshot') })
+   */
+  snapshot?: Uint8Array;
 }
 
 /** The part of the config that shapes stored indexes; changing it rebuilds them from the event log. */
@@ -84,16 +94,17 @@ function indexShape(c: EngineConfig): string {
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
   const clock = options.now ?? Date.now;
-  let config = resolveEngineConfig(options.config);
-  const catalog = new Catalog();
-  const traits = new Map<string, Record<string, string>>();
-  const log = new EventLog();
+  const restored = options.snapshot === undefined ? undefined : readEngineSnapshot(options.snapshot).state;
+  let config = restored?.config ?? resolveEngineConfig(options.config);
+  const catalog = restored?.catalog ?? new Catalog();
+  const traits = restored?.traits ?? new Map<string, Record<string, string>>();
+  const log = restored?.log ?? new EventLog();
   let vectors: VectorSource | undefined;
-  let events = 0;
+  let events = restored?.events ?? 0;
   const memo = new DenseMemo();
   const neighbors = new EmbeddingNeighbors(options.embeddingCache);
-  const build = () => new BehaviorIndexes(config, catalog, (key) => traits.get(key));
-  let behavior = build();
+  const build = () => new BehaviorIndexes(config, catalog, traits);
+  let behavior = restored?.behavior ?? build();
   let rules = new RuleItemIndex(new RuleSet([]), catalog);
   /** Prepared (preview) rule sets follow catalog changes too, while anyone holds them. */
   const prepared = new Set<WeakRef<RuleItemIndex>>();
@@ -308,6 +319,13 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       const copy: EngineItem = { ...item, tags: [...item.tags] };
       if (item.markets !== undefined) copy.markets = structuredClone(item.markets);
       return copy;
+    },
+
+    snapshot(meta: Record<string, unknown> = {}): Uint8Array {
+      return writeEngineSnapshot(
+        { config, catalog, traits, log, events, behavior },
+        { ...meta, createdAt: clock(), events, items: catalog.size },
+      );
     },
 
     stats(): EngineStats {

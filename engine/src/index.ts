@@ -97,6 +97,13 @@ export {
   type Weekday,
 } from './rules/types';
 export { type RuleIssue, RuleValidationError, validateRule } from './rules/validateRule';
+export {
+  ENGINE_SNAPSHOT_FORMAT,
+  EngineSnapshotError,
+  type EngineSnapshotMeta,
+  readEngineSnapshotMeta,
+  type SnapshotRefusal,
+} from './snapshot/engineSnapshot';
 export type { EngineEvent, EngineItem, EventType, EventWeights, MarketOffer } from './types';
 export {
   type BuiltinModelOptions,

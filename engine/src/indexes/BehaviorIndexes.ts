@@ -36,7 +36,8 @@ export class BehaviorIndexes {
   constructor(
     private readonly config: EngineConfig,
     private readonly catalog: Catalog,
-    private readonly traitsOf: (userKey: string) => Record<string, string> | undefined,
+    /** The engine's user traits, held by reference (not a lookup closure) so a snapshot keeps it shared. */
+    private readonly traits: ReadonlyMap<string, Record<string, string>>,
   ) {
     const { covisit } = config;
     // Tables live in power-of-two blocks kept at most 3/4 full; let a table fill its block before
@@ -79,7 +80,7 @@ export class BehaviorIndexes {
     const quantity = purchased ? (e.value !== undefined && e.value > 0 ? e.value : 1) : 0;
     const trend = this.trendingSupport.claim(e.userKey, e.item, weight, e.ts);
     this.popularity.add(e.item, weight, quantity, e.ts, this.catalog.info(e.item)?.categories, trend);
-    const traits = this.traitsOf(e.userKey);
+    const traits = this.traits.get(e.userKey);
     if (traits !== undefined) this.traitPopularity.add(traits, e.item, weight, e.ts);
 
     const covisitKey =

@@ -6,20 +6,23 @@ export class DecayedVector {
   readonly clock: DecayClock;
   private readonly values = new GrowableFloat64();
 
-  /** Called with the factor applied to every stored value when the clock rebases. */
-  onRebase: ((factor: number) => void) | undefined;
-
   constructor(halfLifeMs: number) {
     this.clock = new DecayClock(halfLifeMs);
   }
 
-  add(id: number, weight: number, ts: number): void {
+  /**
+   * Returns the factor every stored value was multiplied by (1: the clock did not rebase), for owners
+   * that keep thresholds on the stored values (a returned value rather than a callback keeps the
+   * vector free of closures, so it can be snapshotted).
+   */
+  add(id: number, weight: number, ts: number): number {
+    let factor = 1;
     if (this.clock.needsRebase(ts)) {
-      const factor = this.clock.rebase(ts);
+      factor = this.clock.rebase(ts);
       this.values.scale(factor);
-      this.onRebase?.(factor);
     }
     this.values.add(id, weight * this.clock.storeFactor(ts));
+    return factor;
   }
 
   /** Value decayed to `now`. */

@@ -56,16 +56,16 @@ export class PopularityIndex {
     this.short = new DecayedVector(cfg.trendingShortMs);
     this.long = new DecayedVector(cfg.trendingLongMs);
     this.supporters = new DecayedVector(cfg.trendingShortMs);
-    this.risingPopular = new RisingTop(RISING_KEEP, (id) => this.popular.raw(id));
-    this.risingSales = new RisingTop(RISING_KEEP, (id) => this.sales.raw(id));
-    this.risingShort = new RisingTop(RISING_KEEP, (id) => this.short.raw(id));
-    const rescale = (kind: PopularityKind, rising: RisingTop) => (f: number) => {
-      rising.scale(f);
-      for (const [key, set] of this.categorySets) if (key.startsWith(`${kind}:`)) set.top.scale(f);
-    };
-    this.popular.onRebase = rescale('popular', this.risingPopular);
-    this.sales.onRebase = rescale('bestseller', this.risingSales);
-    this.short.onRebase = rescale('trending', this.risingShort);
+    this.risingPopular = new RisingTop(RISING_KEEP, this.popular);
+    this.risingSales = new RisingTop(RISING_KEEP, this.sales);
+    this.risingShort = new RisingTop(RISING_KEEP, this.short);
+  }
+
+  /** A counter's clock rebased by `factor`: the candidate sets' thresholds on it follow. */
+  private rescale(kind: PopularityKind, rising: RisingTop, factor: number): void {
+    if (factor === 1) return;
+    rising.scale(factor);
+    for (const [key, set] of this.categorySets) if (key.startsWith(`${kind}:`)) set.top.scale(factor);
   }
 
   /**
@@ -82,17 +82,17 @@ export class PopularityIndex {
   ): void {
     this.version++;
     if (weight > 0) {
-      this.popular.add(item, weight, ts);
+      this.rescale('popular', this.risingPopular, this.popular.add(item, weight, ts));
       this.risingPopular.offer(item, this.popular.raw(item));
     }
     if (trend.weight > 0) {
-      this.short.add(item, trend.weight, ts);
+      this.rescale('trending', this.risingShort, this.short.add(item, trend.weight, ts));
       this.long.add(item, trend.weight, ts);
       this.risingShort.offer(item, this.short.raw(item));
     }
     if (trend.newUser === 1) this.supporters.add(item, 1, ts);
     if (soldQuantity > 0) {
-      this.sales.add(item, soldQuantity, ts);
+      this.rescale('bestseller', this.risingSales, this.sales.add(item, soldQuantity, ts));
       this.risingSales.offer(item, this.sales.raw(item));
     }
     if (categories === undefined || this.categorySets.size === 0) return;
@@ -116,7 +116,7 @@ export class PopularityIndex {
       return [...held.top.ids()].filter((id) => members.has(id));
     }
     const vector = this.vectorOf(kind);
-    const top = new RisingTop(Math.max(CATEGORY_KEEP, limit * 2), (id) => vector.raw(id));
+    const top = new RisingTop(Math.max(CATEGORY_KEEP, limit * 2), vector);
     for (const id of members) top.offer(id, vector.raw(id));
     this.categorySets.set(key, { catalogVersion: catalog.version, top });
     return top.ids();

@@ -4,7 +4,7 @@ import { RisingTop } from './RisingTop';
 describe('RisingTop', () => {
   it('always contains the true top items of values that only grow', () => {
     const values = new Float64Array(500);
-    const top = new RisingTop(10, (id) => values[id]!);
+    const top = new RisingTop(10, { raw: (id) => values[id]! });
     let seed = 1;
     const random = () => {
       seed = (seed * 16807) % 2147483647;

@@ -11,7 +11,8 @@ export class RisingTop {
 
   constructor(
     private readonly keep: number,
-    private readonly scoreOf: (id: number) => number,
+    /** Where the values live (an object, not a closure, so the set can be snapshotted). */
+    private readonly source: { raw(id: number): number },
   ) {}
 
   offer(id: number, value: number): void {
@@ -39,8 +40,9 @@ export class RisingTop {
   }
 
   private prune(): void {
-    const ranked = [...this.members].sort((a, b) => this.scoreOf(b) - this.scoreOf(a) || a - b);
+    const { source } = this;
+    const ranked = [...this.members].sort((a, b) => source.raw(b) - source.raw(a) || a - b);
     for (let i = this.keep; i < ranked.length; i++) this.members.delete(ranked[i]!);
-    this.threshold = this.scoreOf(ranked[this.keep - 1]!);
+    this.threshold = source.raw(ranked[this.keep - 1]!);
   }
 }

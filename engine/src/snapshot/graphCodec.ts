@@ -1,0 +1,363 @@
+/**
+ * A binary codec for the engine's in-memory object graph: primitives, arrays, plain objects, Maps,
+ * Sets, typed arrays and instances of the classes registered by the caller. Shared references and
+ * cycles are kept (an object seen twice is written once, then referred to by number), so indexes
+ * that share the catalog or the config still share them after a restore.
+ *
+ * Anything else (a function, an unregistered class, a Date, a Symbol) is refused when writing: a
+ * snapshot that silently dropped part of the state would serve different lists after a restart.
+ */
+
+const T_UNDEFINED = 0;
+const T_NULL = 1;
+const T_TRUE = 2;
+const T_FALSE = 3;
+const T_INT = 4;
+const T_FLOAT = 5;
+const T_STRING = 6;
+const T_ARRAY = 7;
+const T_OBJECT = 8;
+const T_MAP = 9;
+const T_SET = 10;
+const T_TYPED = 11;
+const T_INSTANCE = 12;
+const T_REF = 13;
+const T_HOLE = 14;
+
+type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
+type TypedCtor = new (length: number) => TypedArray;
+const TYPED: TypedCtor[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+];
+
+// biome-ignore lint/suspicious/noExplicitAny: any class constructor
+export type AnyClass = abstract new (...args: any[]) => unknown;
+
+/** Thrown when bytes cannot be decoded (truncated, corrupt, written by another class set). */
+export class GraphDecodeError extends Error {}
+
+/** Writes `root` and everything it reaches. `classes`: the classes whose instances may appear. */
+export function encodeGraph(root: unknown, classes: readonly AnyClass[]): Uint8Array {
+  const w = new GraphWriter(classes);
+  w.value(root, 'root');
+  return w.finish();
+}
+
+/** Reads what {@link encodeGraph} wrote, with the same `classes` in the same order. */
+export function decodeGraph(bytes: Uint8Array, classes: readonly AnyClass[]): unknown {
+  const r = new GraphReader(bytes, classes);
+  const root = r.value();
+  if (r.pos !== bytes.length) throw new GraphDecodeError(`trailing bytes after the graph at ${r.pos}`);
+  return root;
+}
+
+class GraphWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private pos = 0;
+  private readonly seen = new Map<object, number>();
+  private readonly classIds = new Map<unknown, number>();
+  private readonly shapes = new Map<string, number>();
+
+  constructor(classes: readonly AnyClass[]) {
+    classes.forEach((c, i) => {
+      this.classIds.set(c.prototype, i);
+    });
+  }
+
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  private u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  private u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+  }
+
+  private string(s: string): void {
+    this.ensure(4 + s.length * 3);
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.view.setUint32(this.pos, n, true);
+    this.pos += 4 + n;
+  }
+
+  value(v: unknown, where: string): void {
+    switch (typeof v) {
+      case 'undefined':
+        this.u8(T_UNDEFINED);
+        return;
+      case 'boolean':
+        this.u8(v ? T_TRUE : T_FALSE);
+        return;
+      case 'number':
+        this.ensure(9);
+        if ((v | 0) === v && !Object.is(v, -0)) {
+          this.buf[this.pos] = T_INT;
+          this.view.setInt32(this.pos + 1, v, true);
+          this.pos += 5;
+        } else {
+          this.buf[this.pos] = T_FLOAT;
+          this.view.setFloat64(this.pos + 1, v, true);
+          this.pos += 9;
+        }
+        return;
+      case 'string':
+        this.u8(T_STRING);
+        this.string(v);
+        return;
+      case 'object':
+        if (v === null) this.u8(T_NULL);
+        else this.object(v, where);
+        return;
+      default:
+        throw new Error(`snapshot: cannot store a ${typeof v} (at ${where}).`);
+    }
+  }
+
+  private object(o: object, where: string): void {
+    const ref = this.seen.get(o);
+    if (ref !== undefined) {
+      this.u8(T_REF);
+      this.u32(ref);
+      return;
+    }
+    this.seen.set(o, this.seen.size);
+    if (Array.isArray(o)) {
+      this.u8(T_ARRAY);
+      this.u32(o.length);
+      for (let i = 0; i < o.length; i++) {
+        if (!(i in o)) this.u8(T_HOLE);
+        else this.value(o[i], where);
+      }
+      return;
+    }
+    if (o instanceof Map) {
+      this.u8(T_MAP);
+      this.u32(o.size);
+      for (const [k, v] of o) {
+        this.value(k, where);
+        this.value(v, where);
+      }
+      return;
+    }
+    if (o instanceof Set) {
+      this.u8(T_SET);
+      this.u32(o.size);
+      for (const v of o) this.value(v, where);
+      return;
+    }
+    if (ArrayBuffer.isView(o)) {
+      const kind = TYPED.findIndex((c) => o instanceof c);
+      if (kind < 0) throw new Error(`snapshot: cannot store a ${o.constructor.name} (at ${where}).`);
+      const a = o as TypedArray;
+      this.u8(T_TYPED);
+      this.u8(kind);
+      this.u32(a.length);
+      this.ensure(a.byteLength);
+      this.buf.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), this.pos);
+      this.pos += a.byteLength;
+      return;
+    }
+    const proto = Object.getPrototypeOf(o);
+    if (proto === Object.prototype || proto === null) {
+      this.u8(T_OBJECT);
+    } else {
+      const id = this.classIds.get(proto);
+      if (id === undefined) {
+        throw new Error(
+          `snapshot: instances of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'an unknown class'} are not registered for snapshots (at ${where}).`,
+        );
+      }
+      this.u8(T_INSTANCE);
+      this.u32(id);
+      where = (proto as { constructor: { name: string } }).constructor.name;
+    }
+    const keys = Object.keys(o);
+    const shapeKey = keys.join('\0');
+    const shape = this.shapes.get(shapeKey);
+    if (shape !== undefined) {
+      this.u32(shape);
+    } else {
+      // A new shape: its number (the next one) is implied, its keys follow.
+      this.u32(0xffffffff);
+      this.shapes.set(shapeKey, this.shapes.size);
+      this.u32(keys.length);
+      for (const k of keys) this.string(k);
+    }
+    const rec = o as Record<string, unknown>;
+    for (const k of keys) this.value(rec[k], `${where}.${k}`);
+  }
+}
+
+class GraphReader {
+  pos = 0;
+  private readonly buf: Buffer;
+  private readonly view: DataView;
+  private readonly objects: unknown[] = [];
+  private readonly shapes: string[][] = [];
+  private readonly protos: object[];
+
+  constructor(bytes: Uint8Array, classes: readonly AnyClass[]) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.protos = classes.map((c) => c.prototype as object);
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new GraphDecodeError(`truncated at byte ${this.pos}`);
+  }
+
+  private u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  private u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  private string(): string {
+    const n = this.u32();
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  value(): unknown {
+    const tag = this.u8();
+    switch (tag) {
+      case T_UNDEFINED:
+        return undefined;
+      case T_NULL:
+        return null;
+      case T_TRUE:
+        return true;
+      case T_FALSE:
+        return false;
+      case T_INT: {
+        this.need(4);
+        const v = this.view.getInt32(this.pos, true);
+        this.pos += 4;
+        return v;
+      }
+      case T_FLOAT: {
+        this.need(8);
+        const v = this.view.getFloat64(this.pos, true);
+        this.pos += 8;
+        return v;
+      }
+      case T_STRING:
+        return this.string();
+      case T_REF: {
+        const id = this.u32();
+        if (id >= this.objects.length) throw new GraphDecodeError(`reference to unknown object ${id}`);
+        return this.objects[id];
+      }
+      case T_ARRAY: {
+        const n = this.u32();
+        const a: unknown[] = [];
+        this.objects.push(a);
+        for (let i = 0; i < n; i++) {
+          if (this.buf[this.pos] === T_HOLE) {
+            this.pos++;
+            a.length = i + 1;
+          } else {
+            a.push(this.value());
+          }
+        }
+        return a;
+      }
+      case T_MAP: {
+        const n = this.u32();
+        const m = new Map<unknown, unknown>();
+        this.objects.push(m);
+        for (let i = 0; i < n; i++) {
+          const k = this.value();
+          m.set(k, this.value());
+        }
+        return m;
+      }
+      case T_SET: {
+        const n = this.u32();
+        const s = new Set<unknown>();
+        this.objects.push(s);
+        for (let i = 0; i < n; i++) s.add(this.value());
+        return s;
+      }
+      case T_TYPED: {
+        const Ctor = TYPED[this.u8()];
+        if (Ctor === undefined) throw new GraphDecodeError(`unknown typed array kind at ${this.pos - 1}`);
+        const length = this.u32();
+        const a = new Ctor(length);
+        this.need(a.byteLength);
+        new Uint8Array(a.buffer).set(this.buf.subarray(this.pos, this.pos + a.byteLength));
+        this.pos += a.byteLength;
+        this.objects.push(a);
+        return a;
+      }
+      case T_OBJECT:
+      case T_INSTANCE: {
+        let o: Record<string, unknown>;
+        if (tag === T_OBJECT) {
+          o = {};
+        } else {
+          const proto = this.protos[this.u32()];
+          if (proto === undefined) throw new GraphDecodeError(`unknown class at ${this.pos - 4}`);
+          o = Object.create(proto) as Record<string, unknown>;
+        }
+        this.objects.push(o);
+        let shape = this.u32();
+        if (shape === 0xffffffff) {
+          const n = this.u32();
+          const keys: string[] = [];
+          for (let i = 0; i < n; i++) keys.push(this.string());
+          shape = this.shapes.length;
+          this.shapes.push(keys);
+        }
+        const keys = this.shapes[shape];
+        if (keys === undefined) throw new GraphDecodeError(`unknown object shape ${shape}`);
+        for (const k of keys) o[k] = this.value();
+        return o;
+      }
+      default:
+        throw new GraphDecodeError(`unknown tag ${tag} at byte ${this.pos - 1}`);
+    }
+  }
+}
