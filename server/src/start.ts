@@ -51,6 +51,14 @@ export interface StartOptions {
   /** Engine poll interval; see `EngineHostOptions.pollIntervalMs`. @default 500 */
   pollIntervalMs?: number;
   /**
+   * Directory of engine snapshots (`recsys serve --snapshot-dir`); see `EngineHostOptions.snapshotDir`.
+   * @default process.env.RECSYS_SNAPSHOT_DIR (unset: no snapshots)
+   * @example { snapshotDir: '/var/lib/recsys/snapshots' }
+   */
+  snapshotDir?: string | undefined;
+  /** See `EngineHostOptions.snapshotIntervalMs`. @default 600000 */
+  snapshotIntervalMs?: number | undefined;
+  /**
    * Run the engine host. `false` makes an ingestion-only process: events,
    * catalog and admin work, `recs.*` answer 503. Useful to scale ingestion
    * apart from serving; every process still shares one database.
@@ -137,6 +145,8 @@ export type RuntimeEngine =
       encoder: EmbeddingEncoder | null;
       pollIntervalMs?: number | undefined;
       placement?: Placement | undefined;
+      snapshotDir?: string | undefined;
+      snapshotIntervalMs?: number | undefined;
     }
   /** Engines on another thread (the HTTP thread's view of them); closed with the runtime. */
   | { remote: EngineService & { close(): void } };
@@ -219,6 +229,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           encoder: engine.encoder,
           ...(engine.pollIntervalMs ? { pollIntervalMs: engine.pollIntervalMs } : {}),
           ...(engine.placement ? { placement: engine.placement } : {}),
+          ...(engine.snapshotDir ? { snapshotDir: engine.snapshotDir } : {}),
+          ...(engine.snapshotIntervalMs ? { snapshotIntervalMs: engine.snapshotIntervalMs } : {}),
         })
       : undefined;
   const service: EngineService | undefined =
@@ -347,7 +359,13 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const runtime = composeRuntime({
     database,
     log,
-    engine: withEngine && { encoder, pollIntervalMs: options.pollIntervalMs, placement: options.placement },
+    engine: withEngine && {
+      encoder,
+      pollIntervalMs: options.pollIntervalMs,
+      placement: options.placement,
+      snapshotDir: options.snapshotDir ?? (process.env.RECSYS_SNAPSHOT_DIR || undefined),
+      snapshotIntervalMs: options.snapshotIntervalMs,
+    },
     http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
     jobs,
     owned: [() => encoder?.dispose(), () => database.close()],

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { GlobalOptions } from './context';
 
 export function registerServeCommand(program: Command, globals: () => GlobalOptions) {
@@ -41,6 +41,19 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       process.env.RECSYS_SHARD,
     )
     .option(
+      '--snapshot-dir <dir>',
+      'keep engine snapshots in this directory: a restart loads them and applies only the rows written since, instead of rebuilding every index (default: RECSYS_SNAPSHOT_DIR; no snapshots)',
+      process.env.RECSYS_SNAPSHOT_DIR,
+    )
+    .option(
+      '--snapshot-interval <seconds>',
+      'how often changed namespaces are snapshotted, besides at shutdown (default: RECSYS_SNAPSHOT_INTERVAL; 600)',
+      parseSnapshotInterval,
+      process.env.RECSYS_SNAPSHOT_INTERVAL === undefined
+        ? undefined
+        : parseSnapshotInterval(process.env.RECSYS_SNAPSHOT_INTERVAL),
+    )
+    .option(
       '--no-jobs',
       'run no scheduled jobs in this process (other replicas still run them; RECSYS_JOBS=off)',
     )
@@ -57,6 +70,8 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         jobs: boolean;
         namespaces?: string;
         shard?: string;
+        snapshotDir?: string;
+        snapshotInterval?: number;
       }) => {
         // Checked before anything starts: a wrong share must not come up serving the wrong shops.
         const { parsePlacement } = await import('../replicate/placement');
@@ -83,6 +98,8 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           httpThread: opts.httpThread ? 'auto' : false,
           jobs: fromEnv === false && !opts.job?.length ? false : jobs,
           placement,
+          snapshotDir: opts.snapshotDir || undefined,
+          snapshotIntervalMs: opts.snapshotInterval === undefined ? undefined : opts.snapshotInterval * 1000,
           rateLimits: {
             ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
             ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
@@ -102,4 +119,15 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         process.on('SIGTERM', () => void shutdown('SIGTERM'));
       },
     );
+}
+
+/** `--snapshot-interval`: whole seconds, at least 10 (a snapshot pauses the polls while it is taken). */
+function parseSnapshotInterval(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 10) {
+    throw new InvalidArgumentError(
+      `expected whole seconds, at least 10 (got ${JSON.stringify(value)}), e.g. --snapshot-interval 600`,
+    );
+  }
+  return seconds;
 }

@@ -132,6 +132,18 @@ export function watchIndexFreshness(metrics: Metrics, source: () => IndexFreshne
         this.set({ namespace }, lagSeconds);
     },
   });
+  new Gauge({
+    name: 'recsys_engine_snapshot_age_seconds',
+    help: 'Per namespace: seconds since the engine snapshot it was last restored from or written to was taken (absent: no snapshot)',
+    labelNames: ['namespace'] as const,
+    registers,
+    collect() {
+      const fresh = source();
+      this.reset();
+      for (const [namespace, at] of Object.entries(fresh?.snapshots ?? {}))
+        this.set({ namespace }, Math.max(0, (Date.now() - at) / 1000));
+    },
+  });
 }
 
 /** What the served-list log reports about itself; read at each scrape. */

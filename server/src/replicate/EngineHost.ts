@@ -1,6 +1,8 @@
 import {
   bytesToVector,
+  createEngine,
   type EmbeddingEncoder,
+  EngineSnapshotError,
   itemText,
   type PartialEngineConfig,
   type RuleDefinition,
@@ -33,6 +35,8 @@ import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
 import { EVERY_NAMESPACE, NamespaceNotPlacedError, type Placement, placesNamespace } from './placement';
 import {
+  countEventsBefore,
+  countNamespaceEventsBefore,
   type EventPageCursor,
   type EventRow,
   readActiveConfig,
@@ -43,6 +47,7 @@ import {
   readEventPage,
   readEvents,
   readItems,
+  readNamespaceIdentity,
   readNamespaceIds,
   readNextTransactionId,
   readRules,
@@ -50,6 +55,14 @@ import {
   type TxRange,
 } from './reads';
 import { toDisplay, toEngineEvent, toEngineItem } from './rows';
+import {
+  captureSnapshot,
+  type NamespaceSnapshotFile,
+  readSnapshotFile,
+  restoreRuntimeState,
+  SnapshotRefused,
+  writeSnapshotFile,
+} from './snapshotFiles';
 
 export type { NamespaceRuntime } from './namespaceRuntime';
 
@@ -84,6 +97,22 @@ export interface EngineHostOptions {
    * @default every namespace
    */
   placement?: Placement;
+  /**
+   * Directory of engine snapshots, one file per namespace. At start a namespace is restored from its
+   * snapshot when the snapshot is intact and still describes the database (same namespace, config
+   * version and event rows; no user forgotten nor reset since), then only the rows written after it
+   * are applied; otherwise the host logs why and builds from the database. Snapshots are written
+   * every {@link snapshotIntervalMs} and on `stop()`. Unset: no snapshots.
+   * @default undefined
+   * @example { snapshotDir: '/var/lib/recsys/snapshots' }
+   */
+  snapshotDir?: string | undefined;
+  /**
+   * How often namespaces that changed are snapshotted (each write pauses the polls for as long as
+   * the engine takes to serialize: about a second per million events).
+   * @default 600000 (10 minutes)
+   */
+  snapshotIntervalMs?: number;
 }
 
 /** Loads of at least this many events are followed by a heap compaction. */
@@ -110,7 +139,15 @@ export class EngineHost implements EngineService {
   private loaded = false;
   private fresh: IndexFreshness = { appliedAt: 0, lagSeconds: 0 };
   private loading: LoadProgress = { loaded: 0, total: undefined };
-  readonly options: Required<Omit<EngineHostOptions, 'encoder'>> & { encoder: EmbeddingEncoder | null };
+  /** Namespaces changed since their last snapshot. */
+  private readonly unsaved = new Set<string>();
+  /** When each namespace's snapshot in use (loaded or last written) was taken, epoch ms. */
+  private readonly snapshotTimes: Record<string, number> = {};
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'snapshotDir'>> & {
+    encoder: EmbeddingEncoder | null;
+    snapshotDir: string | undefined;
+  };
 
   constructor(options: EngineHostOptions) {
     this.options = {
@@ -118,8 +155,10 @@ export class EngineHost implements EngineService {
       embeddingBatchSize: 256,
       loadPageSize: 50_000,
       placement: EVERY_NAMESPACE,
+      snapshotIntervalMs: 600_000,
       ...options,
       encoder: options.encoder ?? null,
+      snapshotDir: options.snapshotDir,
     };
     const { encoder, database, log, embeddingBatchSize } = this.options;
     this.embeddings = encoder ? new EmbeddingJob(database, encoder, log, embeddingBatchSize) : undefined;
@@ -149,7 +188,7 @@ export class EngineHost implements EngineService {
     let events = 0;
     this.loading = { loaded: 0, total: ids.length };
     for (const { id } of ids) {
-      events += await this.load(id, hi);
+      events += (await this.loadSnapshot(id, hi)) ?? (await this.load(id, hi));
       this.loading = { loaded: this.loading.loaded + 1, total: ids.length };
     }
     this.lastXmin = hi;
@@ -170,13 +209,17 @@ export class EngineHost implements EngineService {
       'engine indexes loaded',
     );
     this.schedule();
+    this.scheduleSnapshots();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.snapshotTimer);
     await this.polling;
     await this.embeddings?.current;
+    // A clean shutdown leaves a snapshot as fresh as the indexes, so the next start replays nothing.
+    if (this.loaded) await this.writeSnapshots();
     for (const rt of this.namespaces.values()) rt.vectors?.dispose();
   }
 
@@ -189,7 +232,7 @@ export class EngineHost implements EngineService {
   private nothingWaiting(): IndexFreshness & { namespaces: Record<string, number> } {
     const namespaces: Record<string, number> = {};
     for (const id of this.namespaces.keys()) namespaces[id] = 0;
-    return { appliedAt: Date.now(), lagSeconds: 0, namespaces };
+    return { appliedAt: Date.now(), lagSeconds: 0, namespaces, snapshots: { ...this.snapshotTimes } };
   }
 
   /** Whether this host holds `namespaceId`'s engine (its {@link EngineHostOptions.placement}). */
@@ -336,10 +379,12 @@ export class EngineHost implements EngineService {
       after = { ts: last.tsText, eventId: last.eventId };
     }
     this.namespaces.set(namespaceId, rt);
+    this.unsaved.add(namespaceId);
     return events;
   }
 
   private async applyConfig(rt: NamespaceRuntime): Promise<void> {
+    this.unsaved.add(rt.namespaceId);
     const row = await readActiveConfig(this.options.database, rt.namespaceId);
     rt.configVersion = row?.version ?? null;
     rt.engine.setConfig((row?.config ?? {}) as PartialEngineConfig);
@@ -374,6 +419,7 @@ export class EngineHost implements EngineService {
       const traits: Record<string, string> = {};
       for (const [k, v] of Object.entries(row.traits)) traits[k] = String(v);
       (rt ?? this.get(row.namespaceId)).engine.setUserTraits(row.userId, traits);
+      this.unsaved.add(row.namespaceId);
     }
   }
 
@@ -383,6 +429,7 @@ export class EngineHost implements EngineService {
     for (const [ns, nsRows] of groupBy(rows, (r) => r.namespaceId)) {
       if (!rt && !this.places(ns)) continue;
       const target = rt ?? this.get(ns);
+      this.unsaved.add(ns);
       const items = nsRows.map(toEngineItem);
       target.engine.upsertItems(items);
       for (const row of nsRows) target.display.set(row.itemId, toDisplay(row));
@@ -402,6 +449,7 @@ export class EngineHost implements EngineService {
     for (const row of await readEmbeddings(this.options.database, range, encoder.modelId, rt?.namespaceId)) {
       if (!rt && !this.places(row.namespaceId)) continue;
       const target = rt ?? this.get(row.namespaceId);
+      this.unsaved.add(row.namespaceId);
       target.storedHashes.set(row.itemId, row.textHash);
       if (target.pendingEmbeddings.get(row.itemId)?.hash === row.textHash) {
         target.pendingEmbeddings.delete(row.itemId);
@@ -411,6 +459,7 @@ export class EngineHost implements EngineService {
   }
 
   private applyEventRows(rt: NamespaceRuntime, rows: EventRow[]) {
+    if (rows.length > 0) this.unsaved.add(rt.namespaceId);
     const events = [];
     for (const row of rows) {
       const event = toEngineEvent(row, rt.aliases);
@@ -454,9 +503,7 @@ export class EngineHost implements EngineService {
     await this.applyUsers(undefined, range);
     for (const row of await readAliases(db, range)) {
       if (rebuilt.has(row.namespaceId) || !this.places(row.namespaceId)) continue;
-      const rt = this.get(row.namespaceId);
-      rt.aliases.set(row.anonymousId, row.userId);
-      rt.engine.mergeUsers(anonKey(row.anonymousId), row.userId);
+      this.applyAlias(this.get(row.namespaceId), row);
     }
     await this.applyEmbeddings(undefined, range);
     await this.applyItems(undefined, range);
@@ -465,7 +512,7 @@ export class EngineHost implements EngineService {
       if (!rebuilt.has(ns) && this.places(ns)) this.applyEventRows(this.get(ns), rows);
     }
     this.lastXmin = hi;
-    const { appliedAt, namespaces } = this.nothingWaiting();
+    const { appliedAt, namespaces, snapshots } = this.nothingWaiting();
     let oldest = Number.POSITIVE_INFINITY;
     for (const row of eventRows) {
       if (!this.places(row.namespaceId)) continue;
@@ -477,7 +524,191 @@ export class EngineHost implements EngineService {
       appliedAt,
       lagSeconds: Number.isFinite(oldest) ? Math.max(0, (appliedAt - oldest) / 1000) : 0,
       namespaces,
+      snapshots,
     };
+  }
+
+  private applyAlias(rt: NamespaceRuntime, row: { anonymousId: string; userId: string }): void {
+    rt.aliases.set(row.anonymousId, row.userId);
+    rt.engine.mergeUsers(anonKey(row.anonymousId), row.userId);
+    this.unsaved.add(rt.namespaceId);
+  }
+
+  /**
+   * Starts a namespace from its snapshot and applies the rows written since (`watermark <= tx <
+   * hi`), as a poll would. Returns the events read, or undefined (after logging why) when there is
+   * no usable snapshot: the caller then builds from the database.
+   */
+  private async loadSnapshot(namespaceId: string, hi: number): Promise<number | undefined> {
+    const dir = this.options.snapshotDir;
+    if (dir === undefined) return undefined;
+    const started = performance.now();
+    const { log } = this.options;
+    let file: NamespaceSnapshotFile | undefined;
+    let rt: NamespaceRuntime;
+    try {
+      file = await readSnapshotFile(dir, namespaceId);
+      if (file === undefined) {
+        log.info({ namespaceId, snapshotDir: dir }, 'no engine snapshot; building from the database');
+        return undefined;
+      }
+      await this.checkSnapshot(file, namespaceId, hi);
+      rt = createNamespaceRuntime(namespaceId, this.options.encoder);
+      rt.engine = createEngine({ snapshot: file.engine });
+      rt.engine.setVectors(rt.vectors);
+      restoreRuntimeState(file, rt);
+    } catch (error) {
+      if (!(error instanceof SnapshotRefused || error instanceof EngineSnapshotError)) throw error;
+      log.warn(
+        { namespaceId, snapshotDir: dir, reason: error.message },
+        'engine snapshot refused; building from the database',
+      );
+      return undefined;
+    }
+    const { meta } = file;
+    await this.applyConfig(rt);
+    await this.applyRules(rt);
+    // The snapshot on disk stays good until a row is applied on top of it (the marks below).
+    this.unsaved.delete(namespaceId);
+    const range: TxRange = { lo: meta.watermark, hi };
+    await this.applyUsers(rt, range);
+    for (const row of await readAliases(this.options.database, range, namespaceId)) this.applyAlias(rt, row);
+    // Vectors are not in the snapshot: every stored one is read, as a full load does.
+    await this.applyEmbeddings(rt, { lo: 0, hi });
+    await this.applyItems(rt, range);
+    const rows = await readEvents(this.options.database, range, namespaceId);
+    this.applyEventRows(rt, rows);
+    this.namespaces.set(namespaceId, rt);
+    this.snapshotTimes[namespaceId] = meta.createdAt;
+    log.info(
+      {
+        namespaceId,
+        snapshotAgeSeconds: Math.round((Date.now() - meta.createdAt) / 1000),
+        snapshotEvents: meta.events,
+        eventsSince: rows.length,
+        ms: Math.round(performance.now() - started),
+      },
+      'engine restored from snapshot',
+    );
+    return rows.length;
+  }
+
+  /** Throws {@link SnapshotRefused} when a snapshot does not describe the database as it is now. */
+  private async checkSnapshot(file: NamespaceSnapshotFile, namespaceId: string, hi: number): Promise<void> {
+    const db = this.options.database;
+    const { meta } = file;
+    if (meta.namespaceId !== namespaceId) {
+      throw new SnapshotRefused(`snapshot of namespace ${JSON.stringify(meta.namespaceId)}`);
+    }
+    const identity = await readNamespaceIdentity(db, namespaceId);
+    if (meta.identity !== identity) {
+      throw new SnapshotRefused(
+        `snapshot of another incarnation of the namespace (${meta.identity}, the database holds ${identity}): it was deleted and created again, or the snapshot comes from another database`,
+      );
+    }
+    if (!(meta.watermark <= hi)) {
+      throw new SnapshotRefused(
+        `snapshot watermark ${meta.watermark} is ahead of the database (${hi}): it comes from another database`,
+      );
+    }
+    const config = await readActiveConfig(db, namespaceId);
+    if ((config?.version ?? null) !== meta.configVersion) {
+      throw new SnapshotRefused(
+        `config version ${meta.configVersion} in the snapshot, ${config?.version ?? null} active`,
+      );
+    }
+    const modelId = this.options.encoder?.modelId ?? null;
+    if (meta.modelId !== modelId) {
+      throw new SnapshotRefused(`embedding model ${meta.modelId} in the snapshot, ${modelId} in use`);
+    }
+    for (const change of await readChanges(db, { lo: meta.watermark, hi })) {
+      if (change.namespaceId !== namespaceId || change.kind === 'config' || change.kind === 'rules') continue;
+      throw new SnapshotRefused(`a ${change.kind} since the snapshot changed rows it was built from`);
+    }
+    const rows = await countNamespaceEventsBefore(db, namespaceId, meta.watermark);
+    if (rows !== meta.eventRows) {
+      throw new SnapshotRefused(
+        `the database holds ${rows} events below the snapshot's watermark, the snapshot was built from ${meta.eventRows} (a backup restored or events deleted since)`,
+      );
+    }
+  }
+
+  private scheduleSnapshots(): void {
+    if (this.stopped || this.options.snapshotDir === undefined) return;
+    this.snapshotTimer = setTimeout(async () => {
+      await this.writeSnapshots();
+      this.scheduleSnapshots();
+    }, this.options.snapshotIntervalMs);
+    this.snapshotTimer.unref();
+  }
+
+  /**
+   * Writes a snapshot of every namespace changed since its last one. The engines are captured while
+   * no poll runs (the poll slot is held), so each snapshot holds exactly the rows below one
+   * watermark; the files are written after the slot is released. Failures are logged, not thrown:
+   * a missing snapshot only makes the next start slower.
+   */
+  async writeSnapshots(): Promise<void> {
+    const dir = this.options.snapshotDir;
+    if (dir === undefined || !this.loaded) return;
+    const captured: Array<{ namespaceId: string; bytes: Buffer; at: number; ms: number }> = [];
+    // Wait for the running poll, then take the slot before anything else can (no await in between).
+    while (this.polling) await this.polling;
+    const capture = (async () => {
+      const watermark = this.lastXmin;
+      const todo = [...this.unsaved].filter((id) => this.namespaces.has(id) && this.places(id));
+      if (todo.length === 0) return;
+      const counts = await countEventsBefore(this.options.database, watermark);
+      for (const namespaceId of todo) {
+        const rt = this.namespaces.get(namespaceId)!;
+        const identity = await readNamespaceIdentity(this.options.database, namespaceId);
+        if (identity === null) continue; // deleted meanwhile
+        const at = Date.now();
+        const t0 = performance.now();
+        const bytes = captureSnapshot(rt, {
+          namespaceId,
+          identity,
+          watermark,
+          eventRows: counts.get(namespaceId) ?? 0,
+          configVersion: rt.configVersion,
+          modelId: this.options.encoder?.modelId ?? null,
+        });
+        this.unsaved.delete(namespaceId);
+        captured.push({ namespaceId, bytes, at, ms: performance.now() - t0 });
+      }
+    })();
+    // Hold the poll slot: a poll started meanwhile waits (pollOnce returns this promise).
+    this.polling = capture.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await capture;
+    } catch (error) {
+      this.options.log.error({ err: error }, 'engine snapshot failed');
+    } finally {
+      this.polling = undefined;
+    }
+    for (const { namespaceId, bytes, at, ms } of captured) {
+      const t0 = performance.now();
+      try {
+        await writeSnapshotFile(dir, namespaceId, bytes);
+        this.snapshotTimes[namespaceId] = at;
+        this.fresh = { ...this.fresh, snapshots: { ...this.snapshotTimes } };
+        this.options.log.info(
+          {
+            namespaceId,
+            bytes: bytes.length,
+            captureMs: Math.round(ms),
+            writeMs: Math.round(performance.now() - t0),
+          },
+          'engine snapshot written',
+        );
+      } catch (error) {
+        this.unsaved.add(namespaceId);
+        this.options.log.error({ err: error, namespaceId }, 'engine snapshot not written');
+      }
+    }
   }
 
   /** Resolves when no item is waiting for an embedding (tests, seeding). */

@@ -154,8 +154,8 @@ const eventColumns = {
  */
 const learnedEvents = ne(events.type, 'impression');
 
-/** Events written in `range` (every namespace), oldest first. */
-export function readEvents(database: Database, range: TxRange) {
+/** Events written in `range` (every namespace, or one), oldest first. */
+export function readEvents(database: Database, range: TxRange, namespaceId?: string) {
   return database.db
     .select({
       ...eventColumns,
@@ -163,7 +163,7 @@ export function readEvents(database: Database, range: TxRange) {
       receivedMs: sql<number>`(extract(epoch from ${events.receivedAt}) * 1000)::float8`.mapWith(Number),
     })
     .from(events)
-    .where(and(inRange(events, range), learnedEvents))
+    .where(and(inRange(events, range, namespaceId), learnedEvents))
     .orderBy(asc(events.ts));
 }
 
@@ -231,4 +231,44 @@ export async function writeEmbeddings(
       },
       setWhere: sql`${itemEmbeddings.textHash} <> excluded.text_hash`,
     });
+}
+
+/**
+ * Which incarnation of a namespace this is: its id and creation time to the microsecond. A namespace
+ * deleted and created again, or one of the same name in another database, reads differently, so a
+ * snapshot of the other one is refused.
+ */
+export async function readNamespaceIdentity(database: Database, namespaceId: string): Promise<string | null> {
+  const [row] = await database.db
+    .select({ createdAt: sql<string>`${namespaces.createdAt}::text` })
+    .from(namespaces)
+    .where(eq(namespaces.id, namespaceId));
+  return row ? `${namespaceId}@${row.createdAt}` : null;
+}
+
+/**
+ * Learned events written before `hi`, per namespace: a snapshot records its namespace's count, and
+ * the same count must be read back before the snapshot is used (a restored backup or a retention
+ * sweep since then leaves another count).
+ */
+export async function countEventsBefore(database: Database, hi: number): Promise<Map<string, number>> {
+  const rows = await database.db
+    .select({ namespaceId: events.namespaceId, count: sql<number>`count(*)::float8`.mapWith(Number) })
+    .from(events)
+    .where(and(lt(events.tx, hi), learnedEvents))
+    .groupBy(events.namespaceId);
+  return new Map(rows.map((r) => [r.namespaceId, r.count]));
+}
+
+/** The same count for one namespace (see {@link countEventsBefore}). */
+export async function countNamespaceEventsBefore(
+  database: Database,
+  namespaceId: string,
+  hi: number,
+): Promise<number> {
+  const [row] = await database.db
+    .select({ count: sql<number>`count(*)::float8`.mapWith(Number) })
+    .from(events)
+    .where(and(eq(events.namespaceId, namespaceId), lt(events.tx, hi), learnedEvents));
+  return row?.count ?? 0;
 }

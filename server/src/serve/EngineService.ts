@@ -96,6 +96,11 @@ export interface IndexFreshness {
    * waiting), so one busy shop's lag is not hidden by the others'.
    */
   namespaces?: Record<string, number>;
+  /**
+   * When the snapshot each namespace was last restored from or written to was taken (ms since the
+   * epoch); namespaces without one are absent (see `EngineHostOptions.snapshotDir`).
+   */
+  snapshots?: Record<string, number>;
 }
 
 export interface LoadProgress {

@@ -1,0 +1,249 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SURFACES } from '@recsys/engine/protocol';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace } from '../auth/namespaces';
+import { activateConfig, saveConfig } from '../config/store';
+import type { Database } from '../db/client';
+import { ingestEvents } from '../ingest/events';
+import { forgetUser } from '../ingest/forget';
+import { upsertItems } from '../ingest/items';
+import { aliasUser, upsertUsers } from '../ingest/users';
+import { getTestDatabaseTargets } from '../testing';
+import { EngineHost } from './EngineHost';
+import { snapshotPath } from './snapshotFiles';
+
+const DAY = 86_400_000;
+const START = Date.now() - 20 * DAY;
+const ITEMS = 60;
+
+/** `count` events spread over a day from `day`, deterministic, by 30 users (some anonymous). */
+function events(prefix: string, day: number, count: number) {
+  const types = ['view', 'view', 'click', 'add', 'purchase'] as const;
+  return Array.from({ length: count }, (_, n) => {
+    const user = (n * 7 + day) % 30;
+    return {
+      eventId: `${prefix}-${n}`,
+      type: types[(n * 3 + user) % types.length]!,
+      itemId: `sku-${String((n * 13 + user * 5) % ITEMS).padStart(2, '0')}`,
+      ...(user % 5 === 0 ? { anonymousId: `anon-${user}` } : { userId: `u${user}` }),
+      sessionId: `${prefix}-s${user}-${Math.floor(n / 25)}`,
+      ts: new Date(START + day * DAY + n * 60_000).toISOString(),
+    };
+  });
+}
+
+/** Every surface for many users and items, with reasons. */
+function answers(host: EngineHost, namespaceId = 'shop') {
+  const rt = host.get(namespaceId);
+  const out: unknown[] = [];
+  for (let n = 0; n < 30; n++) {
+    for (const surface of SURFACES) {
+      out.push(
+        rt.engine.recommend({
+          surface,
+          k: 6,
+          userKey: n % 5 === 0 ? `anon:anon-${n}` : `u${n}`,
+          itemId: `sku-${String((n * 7) % ITEMS).padStart(2, '0')}`,
+          cartItemIds: [`sku-${String(n % ITEMS).padStart(2, '0')}`],
+          explain: true,
+          now: START + 30 * DAY,
+        }),
+      );
+    }
+  }
+  return { lists: out, stats: rt.engine.stats(), display: [...rt.display], aliases: [...rt.aliases] };
+}
+
+for (const target of getTestDatabaseTargets()) {
+  describe(`engine snapshots (${target.name})`, () => {
+    let database: Database & { drop(): Promise<void> };
+    const dirs: string[] = [];
+    const hosts: EngineHost[] = [];
+    const settings = {};
+
+    /** A host keeping snapshots in `dir`, with its log lines. */
+    function host(dir: string | undefined) {
+      const logs: Array<Record<string, unknown>> = [];
+      const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+      const h = new EngineHost({ database, log, encoder: null, snapshotDir: dir, pollIntervalMs: 50 });
+      hosts.push(h);
+      return { host: h, logs, find: (msg: string) => logs.filter((l) => l.msg === msg) };
+    }
+    const tempDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'recsys-snapshots-'));
+      dirs.push(dir);
+      return dir;
+    };
+
+    beforeAll(async () => {
+      database = await target.open();
+      for (const ns of ['shop', 'other']) {
+        await createNamespace(database, ns);
+        await upsertItems(
+          database,
+          ns,
+          Array.from({ length: ITEMS }, (_, i) => ({
+            itemId: `sku-${String(i).padStart(2, '0')}`,
+            title: `Item ${i}`,
+            price: 10 + i,
+            currency: 'EUR',
+            tags: [`category:c${i % 4}`, `brand:b${i % 6}`],
+          })),
+        );
+        await ingestEvents(database, ns, settings, events('old', 0, 600));
+      }
+      await upsertUsers(database, 'shop', settings, [{ userId: 'u1', traits: { segment: 'vip' } }]);
+    });
+    afterAll(async () => {
+      for (const h of hosts) await h.stop();
+      await database?.drop();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('starts from a snapshot, applies the rows written after it, and answers exactly like the host that ran throughout', async () => {
+      const dir = tempDir();
+      const running = host(dir);
+      await running.host.start();
+      expect(running.find('no engine snapshot; building from the database')).toHaveLength(2);
+      await running.host.writeSnapshots();
+      expect(running.find('engine snapshot written').map((l) => l.namespaceId)).toEqual(['other', 'shop']);
+
+      // Written after the snapshot: events (a new visitor, logged in), a price change, a new item, traits.
+      await upsertItems(database, 'shop', [
+        { itemId: 'sku-03', price: 99 },
+        { itemId: 'sku-zz', title: 'New', tags: ['category:c1'] },
+      ]);
+      await aliasUser(database, 'shop', 'anon-new', 'u3');
+      await ingestEvents(database, 'shop', settings, [
+        ...events('new', 5, 120),
+        {
+          eventId: 'n-1',
+          type: 'view',
+          itemId: 'sku-zz',
+          anonymousId: 'anon-new',
+          ts: new Date(START + 6 * DAY).toISOString(),
+        },
+      ]);
+      await upsertUsers(database, 'shop', settings, [{ userId: 'u2', traits: { segment: 'new' } }]);
+      await running.host.catchUp();
+
+      const restarted = host(dir);
+      await restarted.host.start();
+      const [restored] = restarted
+        .find('engine restored from snapshot')
+        .filter((l) => l.namespaceId === 'shop');
+      expect(restored).toMatchObject({ eventsSince: 121, snapshotEvents: 600 });
+      expect(answers(restarted.host)).toEqual(answers(running.host));
+      expect(answers(restarted.host, 'other')).toEqual(answers(running.host, 'other'));
+      // The events after the snapshot are served: the new visitor's view, under the user it logged in as.
+      const recent = restarted.host
+        .get('shop')
+        .engine.recommend({ surface: 'recentlyViewed', userKey: 'u3', k: 3 });
+      expect(recent.items.map((i) => i.itemId)).toContain('sku-zz');
+      expect(restarted.host.get('shop').display.get('sku-03')?.price).toBe(99);
+
+      // Nothing applied on top of "other": its snapshot is not rewritten at shutdown; "shop"'s is.
+      await restarted.host.stop();
+      expect(restarted.find('engine snapshot written').map((l) => l.namespaceId)).toEqual(['shop']);
+      expect(restarted.host.freshness.snapshots).toHaveProperty('other');
+    });
+
+    describe('refuses a snapshot it cannot trust, says why in the log, and builds from the database', () => {
+      let dir: string;
+      let reference: ReturnType<typeof answers>;
+      beforeAll(async () => {
+        dir = tempDir();
+        const first = host(dir);
+        await first.host.start();
+        await first.host.stop();
+        const built = host(undefined);
+        await built.host.start();
+        reference = answers(built.host);
+      });
+
+      async function startWith(bytes: Uint8Array | undefined, file = 'shop') {
+        const scratch = tempDir();
+        if (bytes) writeFileSync(snapshotPath(scratch, file), bytes);
+        const started = host(scratch);
+        await started.host.start();
+        expect(answers(started.host)).toEqual(reference);
+        expect(started.find('engine restored from snapshot').filter((l) => l.namespaceId === 'shop')).toEqual(
+          [],
+        );
+        return started
+          .find('engine snapshot refused; building from the database')
+          .find((l) => l.namespaceId === 'shop')?.reason;
+      }
+      const good = () => readFileSync(snapshotPath(dir, 'shop'));
+
+      it('a truncated file', async () => {
+        const bytes = good();
+        expect(await startWith(bytes.subarray(0, bytes.length - 1000))).toMatch(/checksum|truncated/);
+        expect(await startWith(bytes.subarray(0, bytes.length / 2))).toMatch(/truncated/);
+      });
+
+      it('a byte changed in the engine state or in what the server keeps beside it', async () => {
+        const engineState = good();
+        engineState[Math.floor(engineState.length / 3)]! ^= 0xff;
+        expect(await startWith(engineState)).toMatch(/checksum mismatch/);
+        const runtime = good();
+        runtime[runtime.length - 5]! ^= 0xff;
+        expect(await startWith(runtime)).toMatch(/checksum mismatch in the runtime part/);
+      });
+
+      it('a snapshot of another engine format', async () => {
+        const old = good();
+        old.writeUInt32LE(0, 8 + 8); // the engine part's format field
+        expect(await startWith(old)).toMatch(/snapshot format 0, this engine reads format 1/);
+      });
+
+      it('a snapshot of another namespace, or no snapshot at all', async () => {
+        const scratch = tempDir();
+        copyFileSync(snapshotPath(dir, 'other'), snapshotPath(scratch, 'shop'));
+        expect(await startWith(readFileSync(snapshotPath(scratch, 'shop')))).toMatch(
+          /snapshot of namespace "other"/,
+        );
+        expect(await startWith(Buffer.from('not a snapshot at all'))).toMatch(/not a namespace snapshot/);
+      });
+
+      it('a snapshot taken before a user was forgotten or the config changed', async () => {
+        const before = good();
+        await forgetUser(database, 'shop', 'u7');
+        const built = host(undefined);
+        await built.host.start();
+        reference = answers(built.host);
+        expect(await startWith(before)).toMatch(/a forget since the snapshot/);
+
+        const fresh = tempDir();
+        const writer = host(fresh);
+        await writer.host.start();
+        await writer.host.stop();
+        const saved = await saveConfig(database, 'shop', { config: { diversity: { maxPerBrand: 2 } } });
+        await activateConfig(database, 'shop', saved.version);
+        const rebuilt = host(undefined);
+        await rebuilt.host.start();
+        reference = answers(rebuilt.host);
+        expect(await startWith(readFileSync(snapshotPath(fresh, 'shop')))).toMatch(
+          /config version null in the snapshot, \d+ active/,
+        );
+      });
+
+      it('a snapshot whose events the database no longer holds (a backup restored, events deleted)', async () => {
+        const fresh = tempDir();
+        const writer = host(fresh);
+        await writer.host.start();
+        await writer.host.stop();
+        await database.query("DELETE FROM events WHERE namespace_id = 'shop' AND event_id = 'old-5'");
+        const rebuilt = host(undefined);
+        await rebuilt.host.start();
+        reference = answers(rebuilt.host);
+        expect(await startWith(readFileSync(snapshotPath(fresh, 'shop')))).toMatch(
+          /the database holds \d+ events below the snapshot's watermark, the snapshot was built from \d+/,
+        );
+      });
+    });
+  });
+}
