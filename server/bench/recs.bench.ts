@@ -9,6 +9,7 @@
  *   pnpm --filter @recsys/server bench:recs
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadInput, LoadResult } from './load';
@@ -36,6 +37,8 @@ interface Ready {
   userIds: string[];
   itemIds: string[];
   categories: string[];
+  scratchUrl: string | null;
+  snapshotDir: string | null;
 }
 
 console.log(
@@ -57,15 +60,22 @@ const child: ChildProcess = spawn(
     env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env },
   },
 );
+/** The snapshot the server writes when stopped: `{ snapshot: { writeMs, bytes } }`. */
+let snapshotWritten: (line: string) => void;
+const snapshotLine = new Promise<string>((resolve) => {
+  snapshotWritten = resolve;
+});
 const ready = JSON.parse(
   await new Promise<string>((resolve, reject) => {
-    // The ready line is the first JSON object; anything else the server prints (a flag such as
-    // --trace-gc in BENCH_SERVER_FLAGS) goes to stderr.
+    // The ready line is the first JSON object, the snapshot line comes at shutdown; anything else
+    // the server prints (a flag such as --trace-gc in BENCH_SERVER_FLAGS) goes to stderr.
     let ready = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!ready && line.startsWith('{')) {
         ready = true;
         resolve(line);
+      } else if (line.startsWith('{"snapshot"')) {
+        snapshotWritten(line);
       } else {
         process.stderr.write(`${line}\n`);
       }
@@ -142,7 +152,70 @@ const real = await load(ready.url, 'recsys (tRPC + engine)', child.pid);
 const backlogMs = await settle(child.pid);
 const servingRssMb = processRssMb(child.pid);
 const baseline = await load(bareUrl, 'bare node:http, same bytes', bare.pid);
+// Lists to compare with a server restarted from the snapshot.
+const sampleLists = await fetchSampleLists(ready.url);
 await Promise.all([stop(bare), stop(child)]);
+const snapshot = ready.snapshotDir
+  ? (JSON.parse(await snapshotLine) as { snapshot: { writeMs: number; bytes: number } }).snapshot
+  : undefined;
+const restart = ready.scratchUrl && ready.snapshotDir ? await restartFromSnapshot() : undefined;
+
+/** forUser and trending lists through HTTP, for the same users, from a server at `url`. */
+async function fetchSampleLists(url: string): Promise<string> {
+  const out: unknown[] = [];
+  for (const [i, userId] of ready.userIds.slice(0, 50).entries()) {
+    const input = encodeURIComponent(JSON.stringify({ userId, k: 10 }));
+    const res = await fetch(`${url}/trpc/recs.forUser?input=${input}`, {
+      headers: { authorization: `Bearer ${ready.key}` },
+    });
+    const body = (await res.json()) as { result?: { data?: { items?: Array<{ itemId: string }> } } };
+    out.push([i, res.status, body.result?.data?.items?.map((item) => item.itemId)]);
+  }
+  return JSON.stringify(out);
+}
+
+/**
+ * Starts \`recsys serve\` on the benchmark's database with the snapshot the server wrote at shutdown,
+ * as an operator restarts one, and measures from the spawn to \`/readyz\` answering 200 (process
+ * start, module loading, database connection, snapshot read and checks, restore, rows since).
+ */
+async function restartFromSnapshot() {
+  const bin = fileURLToPath(new URL('../bin/recsys.js', import.meta.url));
+  const embeddings = process.env.BENCH_EMBEDDINGS === 'off' ? 'off' : 'builtin';
+  const t0 = performance.now();
+  const server = spawn(
+    process.execPath,
+    [bin, 'serve', '--port', '0', '--embeddings', embeddings, '--snapshot-dir', ready.snapshotDir!],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, DATABASE_URL: ready.scratchUrl!, RECSYS_JOBS: 'off' },
+    },
+  );
+  const logs: Array<Record<string, unknown>> = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: server.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (typeof entry.url === 'string') resolve(entry.url);
+    });
+    server.once('exit', (code) => reject(new Error(`restarted server exited with ${code}`)));
+  });
+  while ((await fetch(`${url}/readyz`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+  const readyMs = performance.now() - t0;
+  const restored = logs.find((l) => l.msg === 'engine restored from snapshot');
+  const refused = logs.find((l) => String(l.msg).startsWith('engine snapshot refused'));
+  const same = (await fetchSampleLists(url)) === sampleLists;
+  await stop(server);
+  const postgresAdmin = (await import('postgres')).default(process.env.BENCH_DATABASE_URL!, {
+    max: 1,
+    onnotice: () => {},
+  });
+  const scratch = new URL(ready.scratchUrl!).pathname.slice(1);
+  await postgresAdmin.unsafe(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+  await postgresAdmin.end();
+  rmSync(ready.snapshotDir!, { recursive: true, force: true });
+  return { readyMs, restored, refused, same, rssMb: restored ? undefined : null };
+}
 
 async function stop(c: ChildProcess) {
   const exited = new Promise((r) => c.once('exit', r));
@@ -163,6 +236,22 @@ console.log(
 console.log(`resident memory 3 s after build:                ${ready.rssMb} MB   (target < 1,536 MB)`);
 if (servingRssMb !== null) {
   console.log(`resident memory after the HTTP run:             ${servingRssMb} MB   (target < 1,536 MB)`);
+}
+if (snapshot) {
+  console.log(
+    `engine snapshot at shutdown:                    ${f(snapshot.bytes / 1_048_576, 0)} MB written in ${f(snapshot.writeMs / 1000)} s`,
+  );
+}
+if (restart) {
+  console.log(
+    restart.restored
+      ? `restart from the snapshot (spawn to /readyz 200): ${f(restart.readyMs / 1000)} s   (target ≤ 10 s; restore itself ${f(Number(restart.restored.ms) / 1000)} s); lists after restart ${restart.same ? 'identical to before' : 'DIFFERENT from before'}`
+      : `restart from the snapshot: NOT restored (${String(restart.refused?.reason ?? 'no log line')}); ready in ${f(restart.readyMs / 1000)} s`,
+  );
+} else if (snapshot) {
+  console.log(
+    'restart from the snapshot: not measured (the embedded database ends with its process: set BENCH_DATABASE_URL)',
+  );
 }
 console.log('\nin-process latency per procedure (tRPC caller, 2,000 calls each):');
 console.log('procedure         p50 ms   p99 ms');

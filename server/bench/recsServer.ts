@@ -4,6 +4,9 @@
  * build, embedding and in-process procedure latency, then serves HTTP.
  * Prints progress on stderr and one JSON line on stdout when listening.
  */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTextEncoder, type EngineEvent } from '@recsys/engine';
 import { createGenerator } from '@recsys/fixtures';
 import postgres from 'postgres';
@@ -17,6 +20,7 @@ import { fixtureEventToEngine, fixtureItemToEngine } from '../src/lab/eval/fixtu
 import { compactHeap } from '../src/obs/compactHeap';
 import { createLogger } from '../src/obs/logger';
 import { EngineHost } from '../src/replicate/EngineHost';
+import { snapshotPath } from '../src/replicate/snapshotFiles';
 import { RecLogWriter } from '../src/serve/RecLogWriter';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
@@ -42,7 +46,11 @@ const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
 const log = createLogger({ level: 'warn' });
 const withEmbeddings = process.env.BENCH_EMBEDDINGS !== 'off';
 const encoder = withEmbeddings ? await createTextEncoder({ kind: 'builtin' }) : null;
-const engines = new EngineHost({ database, log, encoder });
+// Snapshots (BENCH_SNAPSHOT=off: none): written when the benchmark stops this process, for the
+// restart measurement; never on a timer, so none is taken during the HTTP runs.
+const snapshotDir =
+  process.env.BENCH_SNAPSHOT === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'recsys-bench-snapshots-'));
+const engines = new EngineHost({ database, log, encoder, snapshotDir, snapshotIntervalMs: 86_400_000 });
 await engines.start();
 const rt = engines.get('bench');
 
@@ -198,12 +206,30 @@ console.log(
     userIds,
     itemIds,
     categories,
+    // The restart measurement starts `recsys serve` on this database with these snapshots.
+    scratchUrl: scratchUrl ?? null,
+    snapshotDir: snapshotDir ?? null,
   }),
 );
 process.on('SIGTERM', async () => {
   await (http ?? server).close();
+  if (snapshotDir) {
+    // As at a clean shutdown of `recsys serve`; timed here, with the file's size.
+    const s0 = performance.now();
+    await engines.writeSnapshots({ all: true });
+    const writeMs = performance.now() - s0;
+    const bytes = statSync(snapshotPath(snapshotDir, 'bench')).size;
+    console.log(JSON.stringify({ snapshot: { writeMs, bytes } }));
+  }
   await engines.stop();
   await database.close();
+  // On PostgreSQL the benchmark restarts a server from the snapshot on this database, and drops
+  // both afterwards; the embedded database ends with this process, so nothing can restart on it.
+  if (snapshotDir && scratchUrl) {
+    await admin?.end();
+    process.exit(0);
+  }
+  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
   if (admin) {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${scratchName} WITH (FORCE)`);
     await admin.end();

@@ -91,15 +91,14 @@ export interface EngineState {
 
 /** Writes `state` with `meta` into one buffer: header, meta (JSON), body, checksummed together. */
 export function writeEngineSnapshot(state: EngineState, meta: EngineSnapshotMeta): Uint8Array {
-  const body = encodeGraph(state, SNAPSHOT_CLASSES);
   const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
-  const out = Buffer.allocUnsafe(HEADER + metaBytes.length + body.length);
+  // The graph is written after room left for the header and meta: no copy of the state.
+  const out = encodeGraph(state, SNAPSHOT_CLASSES, HEADER + metaBytes.length);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(ENGINE_SNAPSHOT_FORMAT, 8);
   out.writeUInt32LE(metaBytes.length, 12);
-  out.writeDoubleLE(body.length, 16);
+  out.writeDoubleLE(out.length - HEADER - metaBytes.length, 16);
   metaBytes.copy(out, HEADER);
-  out.set(body, HEADER + metaBytes.length);
   createHash('sha256').update(out.subarray(0, 24)).update(out.subarray(HEADER)).digest().copy(out, 24);
   return out;
 }

@@ -53,9 +53,12 @@ export type AnyClass = abstract new (...args: any[]) => unknown;
 /** Thrown when bytes cannot be decoded (truncated, corrupt, written by another class set). */
 export class GraphDecodeError extends Error {}
 
-/** Writes `root` and everything it reaches. `classes`: the classes whose instances may appear. */
-export function encodeGraph(root: unknown, classes: readonly AnyClass[]): Uint8Array {
-  const w = new GraphWriter(classes);
+/**
+ * Writes `root` and everything it reaches. `classes`: the classes whose instances may appear.
+ * `reserve`: bytes left free at the start for the caller's header (saves copying the whole graph).
+ */
+export function encodeGraph(root: unknown, classes: readonly AnyClass[], reserve = 0): Buffer {
+  const w = new GraphWriter(classes, reserve);
   w.value(root, 'root');
   return w.finish();
 }
@@ -69,26 +72,29 @@ export function decodeGraph(bytes: Uint8Array, classes: readonly AnyClass[]): un
 }
 
 class GraphWriter {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf = Buffer.allocUnsafe(1 << 24);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  private pos = 0;
+  private pos: number;
   private readonly seen = new Map<object, number>();
   private readonly classIds = new Map<unknown, number>();
   private readonly shapes = new Map<string, number>();
+  /** The last shape written per prototype, to skip building a shape key for the common case. */
+  private readonly lastShape = new Map<unknown, { keys: string[]; id: number }>();
 
-  constructor(classes: readonly AnyClass[]) {
+  constructor(classes: readonly AnyClass[], reserve: number) {
     classes.forEach((c, i) => {
       this.classIds.set(c.prototype, i);
     });
+    this.pos = reserve;
   }
 
-  finish(): Uint8Array {
+  finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = this.buf.length * 4;
     while (cap < this.pos + n) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, 0, 0, this.pos);
@@ -206,20 +212,45 @@ class GraphWriter {
       where = (proto as { constructor: { name: string } }).constructor.name;
     }
     const keys = Object.keys(o);
+    this.shape(proto, keys);
+    const rec = o as Record<string, unknown>;
+    for (const k of keys) {
+      const v = rec[k];
+      // The field's name goes into the message only when it is needed (no string per field).
+      if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') {
+        throw new Error(`snapshot: cannot store a ${typeof v} (at ${where}.${k}).`);
+      }
+      this.value(v, where);
+    }
+  }
+
+  /** Writes the number of an object's key list; a list seen first is written out after a marker. */
+  private shape(proto: unknown, keys: string[]): void {
+    const last = this.lastShape.get(proto);
+    if (last !== undefined && sameKeys(last.keys, keys)) {
+      this.u32(last.id);
+      return;
+    }
     const shapeKey = keys.join('\0');
-    const shape = this.shapes.get(shapeKey);
-    if (shape !== undefined) {
-      this.u32(shape);
+    let id = this.shapes.get(shapeKey);
+    if (id !== undefined) {
+      this.u32(id);
     } else {
       // A new shape: its number (the next one) is implied, its keys follow.
+      id = this.shapes.size;
       this.u32(0xffffffff);
-      this.shapes.set(shapeKey, this.shapes.size);
+      this.shapes.set(shapeKey, id);
       this.u32(keys.length);
       for (const k of keys) this.string(k);
     }
-    const rec = o as Record<string, unknown>;
-    for (const k of keys) this.value(rec[k], `${where}.${k}`);
+    this.lastShape.set(proto, { keys, id });
   }
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 class GraphReader {

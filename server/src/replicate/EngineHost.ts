@@ -646,17 +646,20 @@ export class EngineHost implements EngineService {
    * Writes a snapshot of every namespace changed since its last one. The engines are captured while
    * no poll runs (the poll slot is held), so each snapshot holds exactly the rows below one
    * watermark; the files are written after the slot is released. Failures are logged, not thrown:
-   * a missing snapshot only makes the next start slower.
+   * a missing snapshot only makes the next start slower. `all`: every namespace held, changed or
+   * not (engines filled in code rather than from the database: benchmarks).
    */
-  async writeSnapshots(): Promise<void> {
+  async writeSnapshots(options: { all?: boolean } = {}): Promise<void> {
     const dir = this.options.snapshotDir;
     if (dir === undefined || !this.loaded) return;
-    const captured: Array<{ namespaceId: string; bytes: Buffer; at: number; ms: number }> = [];
+    const captured: Array<{ namespaceId: string; parts: Uint8Array[]; at: number; ms: number }> = [];
     // Wait for the running poll, then take the slot before anything else can (no await in between).
     while (this.polling) await this.polling;
     const capture = (async () => {
       const watermark = this.lastXmin;
-      const todo = [...this.unsaved].filter((id) => this.namespaces.has(id) && this.places(id));
+      const todo = [...(options.all ? this.namespaces.keys() : this.unsaved)].filter(
+        (id) => this.namespaces.has(id) && this.places(id),
+      );
       if (todo.length === 0) return;
       const counts = await countEventsBefore(this.options.database, watermark);
       for (const namespaceId of todo) {
@@ -665,7 +668,7 @@ export class EngineHost implements EngineService {
         if (identity === null) continue; // deleted meanwhile
         const at = Date.now();
         const t0 = performance.now();
-        const bytes = captureSnapshot(rt, {
+        const parts = captureSnapshot(rt, {
           namespaceId,
           identity,
           watermark,
@@ -674,7 +677,7 @@ export class EngineHost implements EngineService {
           modelId: this.options.encoder?.modelId ?? null,
         });
         this.unsaved.delete(namespaceId);
-        captured.push({ namespaceId, bytes, at, ms: performance.now() - t0 });
+        captured.push({ namespaceId, parts, at, ms: performance.now() - t0 });
       }
     })();
     // Hold the poll slot: a poll started meanwhile waits (pollOnce returns this promise).
@@ -689,16 +692,16 @@ export class EngineHost implements EngineService {
     } finally {
       this.polling = undefined;
     }
-    for (const { namespaceId, bytes, at, ms } of captured) {
+    for (const { namespaceId, parts, at, ms } of captured) {
       const t0 = performance.now();
       try {
-        await writeSnapshotFile(dir, namespaceId, bytes);
+        await writeSnapshotFile(dir, namespaceId, parts);
         this.snapshotTimes[namespaceId] = at;
         this.fresh = { ...this.fresh, snapshots: { ...this.snapshotTimes } };
         this.options.log.info(
           {
             namespaceId,
-            bytes: bytes.length,
+            bytes: parts.reduce((n, p) => n + p.length, 0),
             captureMs: Math.round(ms),
             writeMs: Math.round(performance.now() - t0),
           },

@@ -50,11 +50,14 @@ export function snapshotPath(dir: string, namespaceId: string): string {
   return join(dir, `${encodeURIComponent(namespaceId)}.snapshot`);
 }
 
-/** Takes a namespace's snapshot (synchronous, so it is one consistent moment). */
+/**
+ * Takes a namespace's snapshot (synchronous, so it is one consistent moment), as the parts of the
+ * file in order (written one after the other, not copied into one buffer).
+ */
 export function captureSnapshot(
   rt: NamespaceRuntime,
   meta: Omit<NamespaceSnapshotMeta, 'runtimeSha256' | 'createdAt' | 'events' | 'items'>,
-): Buffer {
+): Uint8Array[] {
   const state: RuntimeState = {
     aliases: rt.aliases,
     display: rt.display,
@@ -67,21 +70,25 @@ export function captureSnapshot(
   const head = Buffer.alloc(8);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(engine.length, 4);
-  return Buffer.concat([head, engine, runtime]);
+  return [head, engine, runtime];
 }
 
 /**
  * Writes a snapshot atomically: a temporary file in the same directory, flushed to disk, then
  * renamed over the old one, so a reader (or a crash) sees the old snapshot or the new, never half.
  */
-export async function writeSnapshotFile(dir: string, namespaceId: string, bytes: Uint8Array): Promise<void> {
+export async function writeSnapshotFile(
+  dir: string,
+  namespaceId: string,
+  parts: readonly Uint8Array[],
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const path = snapshotPath(dir, namespaceId);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const file = await open(tmp, 'w');
     try {
-      await file.writeFile(bytes);
+      for (const part of parts) await file.write(part);
       await file.sync();
     } finally {
       await file.close();
