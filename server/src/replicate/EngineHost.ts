@@ -108,8 +108,8 @@ export interface EngineHostOptions {
    */
   snapshotDir?: string | undefined;
   /**
-   * How often namespaces that changed are snapshotted (each write pauses the polls for as long as
-   * the engine takes to serialize: about a second per million events).
+   * How often namespaces that changed are snapshotted (each write holds this thread, and the polls,
+   * for as long as the engine takes to serialize: seconds per million events).
    * @default 600000 (10 minutes)
    */
   snapshotIntervalMs?: number;
@@ -558,9 +558,15 @@ export class EngineHost implements EngineService {
       rt.engine.setVectors(rt.vectors);
       restoreRuntimeState(file, rt);
     } catch (error) {
-      if (!(error instanceof SnapshotRefused || error instanceof EngineSnapshotError)) throw error;
+      // Whatever went wrong (an unreadable file included), a snapshot never stops a start.
+      const expected = error instanceof SnapshotRefused || error instanceof EngineSnapshotError;
       log.warn(
-        { namespaceId, snapshotDir: dir, reason: error.message },
+        {
+          namespaceId,
+          snapshotDir: dir,
+          reason: (error as Error).message,
+          ...(expected ? {} : { err: error }),
+        },
         'engine snapshot refused; building from the database',
       );
       return undefined;
