@@ -144,6 +144,7 @@ export class EngineHost implements EngineService {
   /** When each namespace's snapshot in use (loaded or last written) was taken, epoch ms. */
   private readonly snapshotTimes: Record<string, number> = {};
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotting: Promise<void> = Promise.resolve();
   readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'snapshotDir'>> & {
     encoder: EmbeddingEncoder | null;
     snapshotDir: string | undefined;
@@ -655,7 +656,14 @@ export class EngineHost implements EngineService {
    * a missing snapshot only makes the next start slower. `all`: every namespace held, changed or
    * not (engines filled in code rather than from the database: benchmarks).
    */
-  async writeSnapshots(options: { all?: boolean } = {}): Promise<void> {
+  writeSnapshots(options: { all?: boolean } = {}): Promise<void> {
+    // One at a time: a shutdown's snapshot waits for a periodic one still writing its files.
+    const run = this.snapshotting.then(() => this.writeSnapshotsNow(options));
+    this.snapshotting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeSnapshotsNow(options: { all?: boolean }): Promise<void> {
     const dir = this.options.snapshotDir;
     if (dir === undefined || !this.loaded) return;
     const captured: Array<{ namespaceId: string; parts: Uint8Array[]; at: number; ms: number }> = [];

@@ -151,6 +151,33 @@ for (const target of getTestDatabaseTargets()) {
       expect(restarted.host.freshness.snapshots).toHaveProperty('other');
     });
 
+    it('snapshots a namespace again at the next interval once rows were applied to it', async () => {
+      const dir = tempDir();
+      const { logs, find } = host(undefined);
+      const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+      const periodic = new EngineHost({
+        database,
+        log,
+        encoder: null,
+        snapshotDir: dir,
+        snapshotIntervalMs: 100,
+      });
+      hosts.push(periodic);
+      await periodic.start();
+      const written = () => find('engine snapshot written').filter((l) => l.namespaceId === 'shop').length;
+      await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(1);
+      await ingestEvents(database, 'shop', settings, events('periodic', 8, 5));
+      await periodic.catchUp();
+      await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(2);
+      const restarted = host(dir);
+      await restarted.host.start();
+      expect(
+        restarted.find('engine restored from snapshot').find((l) => l.namespaceId === 'shop'),
+      ).toMatchObject({
+        eventsSince: 0,
+      });
+    });
+
     describe('refuses a snapshot it cannot trust, says why in the log, and builds from the database', () => {
       let dir: string;
       let reference: ReturnType<typeof answers>;
