@@ -214,7 +214,7 @@ async function restartFromSnapshot() {
   await postgresAdmin.unsafe(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
   await postgresAdmin.end();
   rmSync(ready.snapshotDir!, { recursive: true, force: true });
-  return { readyMs, restored, refused, same, rssMb: restored ? undefined : null };
+  return { readyMs, restored, refused, same };
 }
 
 async function stop(c: ChildProcess) {

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { GlobalOptions } from './context';
 
 export function registerServeCommand(program: Command, globals: () => GlobalOptions) {
@@ -45,13 +45,13 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       'keep engine snapshots in this directory: a restart loads them and applies only the rows written since, instead of rebuilding every index (default: RECSYS_SNAPSHOT_DIR; no snapshots)',
       process.env.RECSYS_SNAPSHOT_DIR,
     )
-    .option(
-      '--snapshot-interval <seconds>',
-      'how often changed namespaces are snapshotted, besides at shutdown (default: RECSYS_SNAPSHOT_INTERVAL; 600)',
-      parseSnapshotInterval,
-      process.env.RECSYS_SNAPSHOT_INTERVAL === undefined
-        ? undefined
-        : parseSnapshotInterval(process.env.RECSYS_SNAPSHOT_INTERVAL),
+    .addOption(
+      new Option(
+        '--snapshot-interval <seconds>',
+        'how often changed namespaces are snapshotted, besides at shutdown (default: 600)',
+      )
+        .env('RECSYS_SNAPSHOT_INTERVAL')
+        .argParser(parseSnapshotInterval),
     )
     .option(
       '--no-jobs',

@@ -1,7 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from '../auth/namespaces';
 import { openDatabase } from '../db/client';
@@ -95,4 +96,20 @@ describe('`recsys serve --snapshot-dir` across a restart', () => {
       expect(await second.exited).toBe(0);
     }
   }, 300_000);
+
+  it('refuses a snapshot interval it cannot use before starting anything', () => {
+    const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
+    for (const [args, extra] of [
+      [['--snapshot-interval', '5'], {}],
+      [[], { RECSYS_SNAPSHOT_INTERVAL: 'hourly' }],
+    ] as const) {
+      const run = spawnSync(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+        env: { ...process.env, ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(/expected whole seconds, at least 10 \(got "(5|hourly)"\)/);
+    }
+  });
 });
