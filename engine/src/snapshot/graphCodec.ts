@@ -23,6 +23,8 @@ const T_TYPED = 11;
 const T_INSTANCE = 12;
 const T_REF = 13;
 const T_HOLE = 14;
+/** A string written before, by number (keys recur across indexes: user, session and tag keys). */
+const T_STRING_REF = 15;
 
 type TypedArray =
   | Int8Array
@@ -78,6 +80,7 @@ class GraphWriter {
   private readonly seen = new Map<object, number>();
   private readonly classIds = new Map<unknown, number>();
   private readonly shapes = new Map<string, number>();
+  private readonly strings = new Map<string, number>();
   /** The last shape written per prototype, to skip building a shape key for the common case. */
   private readonly lastShape = new Map<unknown, { keys: string[]; id: number }>();
 
@@ -140,10 +143,18 @@ class GraphWriter {
           this.pos += 9;
         }
         return;
-      case 'string':
-        this.u8(T_STRING);
-        this.string(v);
+      case 'string': {
+        const known = this.strings.get(v);
+        if (known !== undefined) {
+          this.u8(T_STRING_REF);
+          this.u32(known);
+        } else {
+          this.strings.set(v, this.strings.size);
+          this.u8(T_STRING);
+          this.string(v);
+        }
         return;
+      }
       case 'object':
         if (v === null) this.u8(T_NULL);
         else this.object(v, where);
@@ -258,6 +269,7 @@ class GraphReader {
   private readonly buf: Buffer;
   private readonly view: DataView;
   private readonly objects: unknown[] = [];
+  private readonly strings: string[] = [];
   private readonly shapes: string[][] = [];
   private readonly protos: object[];
 
@@ -314,8 +326,16 @@ class GraphReader {
         this.pos += 8;
         return v;
       }
-      case T_STRING:
-        return this.string();
+      case T_STRING: {
+        const v = this.string();
+        this.strings.push(v);
+        return v;
+      }
+      case T_STRING_REF: {
+        const v = this.strings[this.u32()];
+        if (v === undefined) throw new GraphDecodeError(`reference to unknown string at ${this.pos - 4}`);
+        return v;
+      }
       case T_REF: {
         const id = this.u32();
         if (id >= this.objects.length) throw new GraphDecodeError(`reference to unknown object ${id}`);
