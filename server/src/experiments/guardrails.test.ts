@@ -1,17 +1,25 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
+import { createLogger } from '../obs/logger';
+import { composeRuntime } from '../start';
 import {
   completeRunningExperiments,
+  createClient,
+  failure,
   getTestDatabaseTargets,
   startTestServer,
   type TestTenant,
 } from '../testing';
+import { assignVariant } from './assign';
 import { guardrailsSchema } from './contracts';
 import { evaluateGuardrails } from './guardrails';
 import type { VariantSums } from './results';
+import { createExperiment, getExperiment, transitionExperiment } from './store';
 
 const sums = (over: Partial<VariantSums>): VariantSums => ({
   lists: 0,
@@ -311,8 +319,8 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
       const list = await shop.browser.recs.trending.query({ anonymousId: `err-${i}` });
       variantOf[list.experiment!.variant]!++;
     }
-    // Six requests assigned to "broken" failed after assignment (what the recs procedures count
-    // when serving throws; no request can be made to fail on demand here).
+    // Six requests assigned to "broken" failed after assignment, as the recs procedures count them
+    // when serving throws (made to fail for real below, on PostgreSQL; the embedded database cannot).
     for (let i = 0; i < 6; i++) {
       stack.recLog!.pushFailure({
         namespaceId: 'guard-shop',
@@ -352,5 +360,91 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     await stack.recLog!.flush();
     const [check] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'calm' });
     expect(check).toMatchObject({ breaches: [], streak: 0, paused: false });
+  });
+});
+
+// The failure is made for real: a second connection locks the events table, so the engines cannot
+// load and every list answers 503 after its request was assigned. Only PostgreSQL has a second
+// connection to lock with (the embedded database lives in the process).
+const onPostgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
+
+describe.skipIf(!onPostgres)('failed requests per variant on postgres', () => {
+  it('counts a request that was assigned a variant and then failed (503 while the engines load) for that variant, and errorRate pauses the experiment', async () => {
+    const database = await onPostgres!.open();
+    const blocker = postgres(database.url!, { max: 1, onnotice: () => {} });
+    const runtime = composeRuntime({
+      database,
+      log: createLogger({ level: 'silent' }),
+      engine: { encoder: null, pollIntervalMs: 100 },
+      http: { rateLimits: false },
+    });
+    try {
+      await createNamespace(database, 'fail-shop');
+      const secret = await createApiKey(database, 'fail-shop', { kind: 'secret' });
+      await createExperiment(
+        database,
+        'fail-shop',
+        {
+          id: 'loading',
+          name: 'Served while loading',
+          variants: [
+            { key: 'control', kind: 'control' },
+            { key: 'same', kind: 'surface', enabled: true },
+          ],
+          guardrails: { minSample: 1, consecutive: 1, rules: [{ metric: 'errorRate', max: 0.2 }] },
+        },
+        'test',
+      );
+      await transitionExperiment(database, 'fail-shop', 'loading', 'start', 'test');
+      const experiment = await getExperiment(database, 'fail-shop', 'loading');
+
+      const lock = await blocker.reserve();
+      await lock`BEGIN`;
+      await lock`LOCK TABLE events IN ACCESS EXCLUSIVE MODE`;
+      let url = '';
+      const started = runtime.start({
+        onListening: (at) => {
+          url = at;
+        },
+      });
+      await expect.poll(() => url).not.toBe('');
+      const shop = createClient(url, secret.key);
+      const visitors = Array.from({ length: 12 }, (_, i) => `ld-${i}`);
+      for (const anonymousId of visitors) {
+        const failed = await failure(shop.recs.trending.query({ anonymousId }));
+        expect(failed.status).toBe(503);
+      }
+      await lock`ROLLBACK`;
+      lock.release();
+      await started;
+      // Loaded: each visitor is served a list now, under the same variant.
+      for (const anonymousId of visitors) {
+        expect((await shop.recs.trending.query({ anonymousId })).experiment?.id).toBe('loading');
+      }
+      await runtime.recLog!.flush();
+
+      const variantOf = (v: string) => assignVariant(experiment, `a:${v}`)?.key;
+      const results = await shop.admin.experiments.results.query({ id: 'loading' });
+      for (const v of results.variants) {
+        const mine = visitors.filter((visitor) => variantOf(visitor) === v.key).length;
+        expect({ key: v.key, lists: v.lists, failed: v.failed }).toEqual({
+          key: v.key,
+          lists: mine,
+          failed: mine,
+        });
+        expect(v.metrics.errorRate).toBe(mine ? 0.5 : null);
+      }
+      const [check] = await shop.admin.experiments.checkGuardrails.mutate({ id: 'loading' });
+      expect(check?.paused).toBe(true);
+      expect(check?.breaches).toEqual(
+        results.variants
+          .filter((v) => v.failed > 0)
+          .map((v) => ({ variant: v.key, metric: 'errorRate', value: 0.5, max: 0.2 })),
+      );
+    } finally {
+      await runtime.close();
+      await blocker.end();
+      await database.drop();
+    }
   });
 });
