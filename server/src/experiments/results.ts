@@ -237,7 +237,7 @@ export interface VariantSums {
   bundles?: number;
   /** Of those, bundles each of whose items was added to a cart with the bundle's `requestId`. */
   bundlesAllAdded?: number;
-  /** Requests assigned to the variant that then failed (absent: none counted). */
+  /** Requests assigned to the variant that then failed (absent: not counted, as over seen exposure). */
   failed?: number;
   /** The 95th percentile of the serving time of its lists, ms (absent or null: none recorded). */
   p95LatencyMs?: number | null;
@@ -327,6 +327,8 @@ export async function readVariantSums(
   for (const row of lists) addListRow(out.get(row.variant), row);
   for (const row of visitors) addVisitorRow(out.get(row.variant), row);
   if (!options.seenOnly) {
+    // Failed requests have no list, so nothing was seen of them: seen exposure has no error rate.
+    for (const s of out.values()) s.failed = 0;
     const failures = await database.db
       .select({ variant: experimentFailures.variant, failed: experimentFailures.failed })
       .from(experimentFailures)
@@ -696,7 +698,7 @@ export function variantRates(s: VariantSums): Record<GuardrailMetric, number | n
     bundleAcceptance: rate(s.bundlesAllAdded ?? 0, s.bundles ?? 0),
     p95LatencyMs: s.p95LatencyMs ?? null,
     // Over every request the variant was assigned: the lists it served and those that failed.
-    errorRate: rate(s.failed ?? 0, s.lists + (s.failed ?? 0)),
+    errorRate: s.failed === undefined ? null : rate(s.failed, s.lists + s.failed),
   };
 }
 
