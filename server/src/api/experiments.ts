@@ -112,7 +112,7 @@ export const experimentsRouter = router({
     }),
   /**
    * Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check; optionally a
-   * breakdown by day or surface and the share of visitors who sent named custom events.
+   * breakdown by day, surface or segment and the share of visitors who sent named custom events.
    */
   results: secretProcedure
     .input(z.object({ id: experimentIdSchema, ...resultsOptionsShape }).strict())
