@@ -420,6 +420,123 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await checkPage(page, 'experiments');
   });
 
+  it('plans an experiment as the operator types, creates it as a draft and starts it as a separate step', async () => {
+    // What the variants serve: a stored configuration version and a rule set.
+    const config = await shop.api.admin.config.save.mutate({
+      config: { diversity: { lambda: 0.6 } },
+      name: 'experiment variant',
+    });
+    const [product] = shop.catalog.products.values();
+    await shop.api.admin.rules.create.mutate({
+      rule: {
+        id: 'console-set-boost',
+        kind: 'boost',
+        items: { itemIds: [product!.itemId] },
+        multiplier: 2,
+        ruleSet: 'console-set',
+      },
+    });
+
+    const viewer = await newPage();
+    await signIn(viewer, 'viewer', '/admin/experiments');
+    await viewer.getByRole('heading', { name: 'Experiments' }).waitFor();
+    await viewer.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await viewer.getByRole('link', { name: 'New experiment' }).count()).toBe(0);
+    await viewer.goto('/admin/experiments/new');
+    await expect
+      .poll(() => viewer.getByRole('alert').textContent())
+      .toMatch(/Viewers cannot create experiments/);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/experiments');
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    await page.getByLabel('Experiment id').fill('console-new');
+    await page.getByLabel('Name', { exact: true }).fill('Planned on trending');
+    await page.getByLabel('trending', { exact: true }).check();
+    await page.getByLabel('Version of variant 2').fill(String(config.version));
+    await page.getByRole('button', { name: 'Add variant' }).click();
+    await page.getByLabel('Key of variant 3').fill('rule-set');
+    await page.getByLabel('Serves (variant 3)').selectOption('rules');
+    await page.getByLabel('Rule set id of variant 3').fill('no-such-set');
+    await page.getByLabel('Weight of variant 3').fill('2');
+    await page.getByLabel('Primary metric').selectOption('ctr');
+    await page.getByLabel('Minimum detectable effect (% lift)').fill('20');
+
+    // The planner answers from the server: the control's measured CTR on trending, the size, the days.
+    const plan = page.getByRole('region', { name: 'Sample size' });
+    const input = {
+      surfaces: ['trending' as const],
+      primaryMetric: 'ctr' as const,
+      minimumDetectableEffect: 0.2,
+      weights: [1, 1, 2],
+      traffic: 1,
+    };
+    await plan.getByText(/measured over/).waitFor();
+    await expect
+      .poll(async () => {
+        const expected = await shop.api.admin.experiments.plan.query(input);
+        const text = (await plan.textContent()) ?? '';
+        return expected.perVariant === null
+          ? text.includes('Cannot size this experiment yet')
+          : text.includes(`${expected.perVariant.toLocaleString('en-US')} lists per variant`);
+      })
+      .toBe(true);
+    // A rate given by hand: the exact size for 5 % and a 20 % lift, and the days at trending's traffic.
+    await page.getByLabel('Control rate to plan with (%, empty: measured)').fill('5');
+    await plan.getByText('(the rate you gave)').waitFor();
+    const given = await shop.api.admin.experiments.plan.query({ ...input, baseRate: 0.05 });
+    expect(given.perVariant).toBeGreaterThan(0);
+    await plan.getByText(`${given.perVariant!.toLocaleString('en-US')} lists per variant`).waitFor();
+    expect(await plan.textContent()).toContain(`about ${given.days} day`);
+    expect(await plan.textContent()).toMatch(/a test read only once at the end would need [\d,]+/);
+
+    // A guardrail beside the defaults, then Create: the unknown rule set is refused with what to do.
+    await page.getByRole('button', { name: 'Add guardrail' }).click();
+    await page.getByLabel('Metric of guardrail 1').selectOption('emptyListRate');
+    await page.getByLabel('At most (guardrail 1)').fill('0.5');
+    await checkPage(page, 'experiment-new');
+    allowedLoadFailures = [400];
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/no rule in .* belongs to rule set "no-such-set"/)
+      .waitFor();
+    await page.getByLabel('Rule set id of variant 3').fill('console-set');
+    await page.getByRole('button', { name: 'Create draft' }).click();
+
+    // Saved as a draft, serving nobody; Start is its own step, recorded with the operator.
+    await page.getByRole('heading', { name: 'Planned on trending' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/admin/experiments/console-new');
+    await page.getByText('a draft: nobody is in it until it is started').waitFor();
+    const draft = await shop.api.admin.experiments.get.query({ id: 'console-new' });
+    expect(draft).toMatchObject({
+      status: 'draft',
+      primaryMetric: 'ctr',
+      minimumDetectableEffect: 0.2,
+      target: { surfaces: ['trending'] },
+      guardrails: { minSample: 1000, consecutive: 3, rules: [{ metric: 'emptyListRate', max: 0.5 }] },
+    });
+    expect(draft.variants.map((v) => [v.key, v.kind, v.weight])).toEqual([
+      ['control', 'control', 1],
+      ['treatment', 'config', 1],
+      ['rule-set', 'rules', 2],
+    ]);
+    await checkPage(page, 'experiment-draft');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByText('Experiment console-new is now running.').waitFor();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    const started = await shop.api.admin.experiments.get.query({ id: 'console-new' });
+    expect(started.status).toBe('running');
+    expect(started.changes.map((c) => [c.action, c.actor])).toEqual(
+      expect.arrayContaining([
+        ['create', 'operator:operator@demo'],
+        ['start', 'operator:operator@demo'],
+      ]),
+    );
+    await shop.api.admin.experiments.complete.mutate({ id: 'console-new' });
+  });
+
   it('finds a trace by request id and explains it', async () => {
     const list = await shop.api.recs.trending.query({ k: 6, explain: true, anonymousId: 'trace-visitor' });
     const page = await newPage();
@@ -779,6 +896,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/rules/console-pin', 'rule'],
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
+      ['/admin/experiments/new', 'experiment-new'],
       ['/admin/config?version=1', 'config'],
       ['/admin/jobs?job=trace-retention', 'jobs'],
       ['/admin/keys', 'keys'],

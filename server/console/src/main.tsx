@@ -4,6 +4,7 @@ import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './
 import { CatalogPage } from './pages/Catalog';
 import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
+import { ExperimentNewPage } from './pages/ExperimentNew';
 import { ExperimentsPage } from './pages/Experiments';
 import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
@@ -51,7 +52,12 @@ function Pages(props: { route: Route; session: Session }) {
     case 'traces':
       return param ? <TracePage requestId={param} /> : <TracesPage query={query} />;
     case 'experiments':
-      return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
+      if (param === 'new') return <ExperimentNewPage canWrite={canWrite} />;
+      return param ? (
+        <ExperimentPage id={param} canWrite={canWrite} />
+      ) : (
+        <ExperimentsPage canWrite={canWrite} />
+      );
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
     case 'catalog':
