@@ -140,12 +140,23 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
               'Rules',
               'Traces',
               'Experiments',
+              'Bundles',
               'Configuration',
               'Jobs',
               'Keys',
               'Operators',
             ]
-          : ['Overview', 'Catalog', 'Users', 'Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
+          : [
+              'Overview',
+              'Catalog',
+              'Users',
+              'Rules',
+              'Traces',
+              'Experiments',
+              'Bundles',
+              'Configuration',
+              'Jobs',
+            ],
       );
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
@@ -583,6 +594,80 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await shop.api.admin.experiments.complete.mutate({ id: 'console-new' });
   });
 
+  it('shows bundle acceptance per bundle, with a chart of its days, for the period in the URL', async () => {
+    // A product page whose bundle has partners: shown to two visitors; one adds every item and buys them.
+    let shown: Awaited<ReturnType<typeof shop.api.recs.bundle.query>> | undefined;
+    for (const product of shop.catalog.products.values()) {
+      const answer = await shop.api.recs.bundle.query({
+        itemId: product.itemId,
+        anonymousId: 'bundle-buyer',
+      });
+      if (answer.items.length >= 2) {
+        shown = answer;
+        break;
+      }
+    }
+    expect(shown, 'a product with a bundle in the generated shop').toBeDefined();
+    const itemIds = shown!.items.map((i) => i.itemId);
+    await shop.api.recs.bundle.query({ itemId: itemIds[0]!, anonymousId: 'bundle-browser' });
+    const ts = new Date().toISOString();
+    const meta = { requestId: shown!.requestId, surface: 'bundle' };
+    await shop.api.events.batch.mutate({
+      events: itemIds.flatMap((itemId, i) => [
+        { eventId: `bundle-add-${i}`, type: 'add' as const, itemId, anonymousId: 'bundle-buyer', ts, meta },
+        {
+          eventId: `bundle-buy-${i}`,
+          type: 'purchase' as const,
+          itemId,
+          anonymousId: 'bundle-buyer',
+          ts,
+          meta: { ...meta, orderId: 'bundle-order' },
+        },
+      ]),
+    });
+    const key = [...itemIds].sort().join(' + ');
+    // Served bundles are logged in batches: wait until both are counted.
+    await expect
+      .poll(async () => {
+        const a = await shop.api.admin.bundles.acceptance.query({ days: 7 });
+        return a.bundles.find((b) => b.bundleKey === key)?.shown ?? 0;
+      })
+      .toBeGreaterThanOrEqual(2);
+    const expected = (await shop.api.admin.bundles.acceptance.query({ days: 7 })).bundles.find(
+      (b) => b.bundleKey === key,
+    )!;
+    expect(expected.purchased).toBeGreaterThanOrEqual(1);
+
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/overview');
+    await page.getByRole('link', { name: 'Bundles', exact: true }).click();
+    await page.getByRole('heading', { name: 'Bundles' }).waitFor();
+    await page.getByRole('link', { name: 'Last 7 days' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('days')).toBe('7');
+    const card = page.locator(`[data-bundle="${key}"]`);
+    await card.waitFor();
+    const chart = card.getByRole('img', { name: key });
+    // Seven days, each named as the UTC day it is; the chart says its peak in words.
+    expect(await chart.locator('desc').textContent()).toMatch(
+      new RegExp(
+        `^From \\d{4}-\\d{2}-\\d{2} to ${ts.slice(0, 10)}\\. shown: peak ${expected.shown} at ${ts.slice(0, 10)}`,
+      ),
+    );
+    expect(await card.textContent()).toContain(
+      `Shown ${expected.shown}, all added ${expected.allAdded} (${((expected.allAdded / expected.shown) * 100).toFixed(1)}%), purchased ${expected.purchased}`,
+    );
+    await card.getByText(`Numbers of ${key}`).click();
+    expect(await card.getByRole('table', { name: key }).locator('tbody tr').count()).toBe(7);
+    await checkPage(page, 'bundles');
+    // A period with nothing else in it still lists this bundle; an unknown period falls back to 30 days.
+    await page.goto('/admin/bundles?days=5');
+    await page
+      .getByRole('link', { name: 'Last 30 days' })
+      .and(page.locator('[aria-current="page"]'))
+      .waitFor();
+    await card.waitFor();
+  });
+
   it('finds a trace by request id and explains it', async () => {
     const list = await shop.api.recs.trending.query({ k: 6, explain: true, anonymousId: 'trace-visitor' });
     const page = await newPage();
@@ -943,6 +1028,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
       ['/admin/experiments/new', 'experiment-new'],
+      ['/admin/bundles?days=7', 'bundles'],
       ['/admin/config?version=1', 'config'],
       ['/admin/jobs?job=trace-retention', 'jobs'],
       ['/admin/keys', 'keys'],

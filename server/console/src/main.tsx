@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './api';
+import { BundlesPage } from './pages/Bundles';
 import { CatalogPage } from './pages/Catalog';
 import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
@@ -27,6 +28,7 @@ const NAV = [
   { path: '/rules', label: 'Rules' },
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
+  { path: '/bundles', label: 'Bundles' },
   { path: '/config', label: 'Configuration' },
   { path: '/jobs', label: 'Jobs' },
   { path: '/keys', label: 'Keys', admin: true },
@@ -58,6 +60,8 @@ function Pages(props: { route: Route; session: Session }) {
       ) : (
         <ExperimentsPage canWrite={canWrite} />
       );
+    case 'bundles':
+      return <BundlesPage query={query} />;
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
     case 'catalog':
