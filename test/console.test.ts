@@ -131,33 +131,18 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       // The deep link survived the sign-in.
       expect(new URL(p.url()).pathname).toBe('/admin/rules');
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
-      expect(nav).toEqual(
-        role === 'admin'
-          ? [
-              'Overview',
-              'Catalog',
-              'Users',
-              'Rules',
-              'Traces',
-              'Experiments',
-              'Bundles',
-              'Configuration',
-              'Jobs',
-              'Keys',
-              'Operators',
-            ]
-          : [
-              'Overview',
-              'Catalog',
-              'Users',
-              'Rules',
-              'Traces',
-              'Experiments',
-              'Bundles',
-              'Configuration',
-              'Jobs',
-            ],
-      );
+      const everyone = [
+        'Overview',
+        'Catalog',
+        'Users',
+        'Rules',
+        'Traces',
+        'Experiments',
+        'Bundles',
+        'Configuration',
+        'Jobs',
+      ];
+      expect(nav).toEqual(role === 'admin' ? [...everyone, 'Keys', 'Operators'] : everyone);
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
       const stored = await p.evaluate(
@@ -591,7 +576,11 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
         ['start', 'operator:operator@demo'],
       ]),
     );
-    await shop.api.admin.experiments.complete.mutate({ id: 'console-new' });
+    // Complete asks first, then ends it for good.
+    await page.getByRole('button', { name: 'Complete console-new' }).click();
+    await page.getByRole('button', { name: 'Complete console-new now' }).click();
+    await page.getByText('Experiment console-new is now completed.').waitFor();
+    expect((await shop.api.admin.experiments.get.query({ id: 'console-new' })).status).toBe('completed');
   });
 
   it('shows bundle acceptance per bundle, with a chart of its days, for the period in the URL', async () => {

@@ -279,3 +279,17 @@ export function SurfaceChecks(props: {
     </fieldset>
   );
 }
+
+/** Named figures in a row of small cards (totals above a page's charts). */
+export function Tiles(props: { tiles: ReadonlyArray<readonly [string, string]> }) {
+  return (
+    <dl class="tiles">
+      {props.tiles.map(([name, value]) => (
+        <div key={name} class="card">
+          <dt>{name}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

@@ -1,7 +1,7 @@
 import { type Outputs, trpc } from '../api';
 import { LineChart } from '../chart';
 import { BASE, withQuery } from '../router';
-import { Empty, Page, Show, useAsync, When } from '../ui';
+import { Empty, Page, Show, Tiles, useAsync, When } from '../ui';
 
 type Acceptance = Outputs['admin']['bundles']['acceptance'];
 type Counts = Acceptance['totals'];
@@ -21,21 +21,14 @@ function daysOf(from: string, to: string): string[] {
 function Funnel(props: { c: Counts }) {
   const { c } = props;
   return (
-    <dl class="tiles">
-      {(
-        [
-          ['Shown', String(c.shown)],
-          ['All added', String(c.allAdded)],
-          ['Purchased', String(c.purchased)],
-          ['Acceptance', percent(c.acceptance)],
-        ] as const
-      ).map(([name, value]) => (
-        <div key={name} class="card">
-          <dt>{name}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
+    <Tiles
+      tiles={[
+        ['Shown', String(c.shown)],
+        ['All added', String(c.allAdded)],
+        ['Purchased', String(c.purchased)],
+        ['Acceptance', percent(c.acceptance)],
+      ]}
+    />
   );
 }
 

@@ -1,6 +1,18 @@
 import { type Outputs, trpc } from '../api';
 import { BASE } from '../router';
-import { DataTable, Empty, ErrorBox, Loading, Notice, Page, Show, useAction, useAsync, When } from '../ui';
+import {
+  ConfirmButton,
+  DataTable,
+  Empty,
+  ErrorBox,
+  Loading,
+  Notice,
+  Page,
+  Show,
+  useAction,
+  useAsync,
+  When,
+} from '../ui';
 
 type Results = Outputs['admin']['experiments']['results'];
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
@@ -143,12 +155,12 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
     </p>
   );
 
-  async function step(kind: 'start' | 'pause' | 'resume') {
+  async function step(kind: 'start' | 'pause' | 'resume' | 'complete') {
     const done = await action.run(
       () =>
         trpc.admin.experiments[kind].mutate({
           id: props.id,
-          reason: `${kind === 'start' ? 'started' : `${kind}d`} from the console`,
+          reason: `${kind === 'start' ? 'started' : kind === 'complete' ? 'completed' : `${kind}d`} from the console`,
         }),
       (x) => `Experiment ${x.id} is now ${x.status}.`,
     );
@@ -197,6 +209,14 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
               <button type="button" class="primary" disabled={action.busy} onClick={() => step('resume')}>
                 Resume
               </button>
+            )}
+            {(x.status === 'running' || x.status === 'paused') && (
+              <ConfirmButton
+                verb="Complete"
+                what={x.id}
+                disabled={action.busy}
+                onConfirm={() => step('complete')}
+              />
             )}
           </>
         )
