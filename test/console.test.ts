@@ -447,6 +447,13 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByRole('link', { name: 'Trending blend' }).click();
     await page.getByRole('heading', { name: 'Trending blend' }).waitFor();
     await page.getByRole('table', { name: /Exposures and rates per variant/ }).waitFor();
+    // What the service guardrails read, one row per variant.
+    const service = page.getByRole('table', { name: /Service per variant/ });
+    for (const key of ['control', 'retail']) {
+      const cells = service.getByRole('row', { name: new RegExp(`^${key}\\b`) }).locator('td');
+      expect(await cells.nth(0).textContent()).toMatch(/^\d[\d,]*$/);
+      expect(await cells.nth(2).textContent()).toMatch(/^(—|\d+(\.\d)? ms)$/);
+    }
     await checkPage(page, 'experiment-running');
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByText(`Experiment ${EXPERIMENT} is now paused.`).waitFor();

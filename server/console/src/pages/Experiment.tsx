@@ -105,6 +105,30 @@ function ResultsView(props: { results: Results }) {
           </tr>
         ))}
       </DataTable>
+      <DataTable
+        caption="Service per variant, over the whole experiment (what the p95LatencyMs, errorRate, emptyListRate and fallbackRate guardrails read)"
+        columns={[
+          'Variant',
+          'Failed requests',
+          'Error rate',
+          'p95 serving time',
+          'Empty lists',
+          'Fallback lists',
+        ]}
+      >
+        {r.variants.map((v) => (
+          <tr key={v.key}>
+            <th scope="row">{v.key}</th>
+            <td>{v.failed.toLocaleString()}</td>
+            <td>{pct(v.metrics.errorRate)}</td>
+            <td>
+              {v.metrics.p95LatencyMs === null ? '—' : `${Number(v.metrics.p95LatencyMs.toFixed(1))} ms`}
+            </td>
+            <td>{pct(v.metrics.emptyListRate)}</td>
+            <td>{pct(v.metrics.fallbackRate)}</td>
+          </tr>
+        ))}
+      </DataTable>
       {r.comparisons.length > 0 && (
         <DataTable
           caption="Lift against the control, with always-valid 95 % intervals"
