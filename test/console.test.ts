@@ -812,12 +812,16 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     const tile = (name: string) => page.locator('.tiles div', { hasText: name }).locator('dd').textContent();
     expect(Number(await tile('Impressions'))).toBeGreaterThanOrEqual(lists.flatMap((l) => l.items).length);
     expect(await tile('CTR')).toMatch(/^\d+(\.\d+)?%$/);
-    expect(await tile('Latency p95')).toBe('not recorded');
+    // Serving time as logged with each list, the same figure the overview procedure gives.
+    const served = await shop.api.admin.overview.query({ range: '1h' });
+    expect(served.latencyP95Ms).not.toBeNull();
+    expect(await tile('Serving p95')).toMatch(/^\d+(\.\d+)? ms$/);
     for (const name of [
       'Lists served per minute',
       'Impressions and what followed, per minute',
       'CTR, add-to-cart and conversion (share of impressions)',
       'Fallback and empty-list share of served lists',
+      'p95 serving time per minute, ms',
     ])
       await page.getByRole('img', { name }).waitFor();
     // The numbers behind a chart, in a table.

@@ -221,7 +221,7 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   },
   'admin.overview': {
     input: { range: '1h' },
-    body: expect.objectContaining({ range: '1h', bucketMinutes: 1, latencyP95Ms: null }),
+    body: expect.objectContaining({ range: '1h', bucketMinutes: 1, latencyP95MsByBucket: expect.any(Array) }),
   },
   'admin.catalog.list': {
     input: { search: 'REST-', status: 'all', limit: 5 },

@@ -83,6 +83,13 @@ function Charts(props: { o: Overview }) {
         ]}
         format={percent}
       />
+      <LineChart
+        id="latency"
+        title={`p95 serving time per ${bucket}, ms`}
+        {...common}
+        series={[{ name: 'p95 serving time', values: o.latencyP95MsByBucket }]}
+        format={(v) => `${count(v)} ms`}
+      />
     </div>
   );
 }
@@ -107,7 +114,7 @@ function Totals(props: { o: Overview }) {
     ['Conversion', share(purchases, impressions)],
     ['Fallback share', share(sum(o.lists.fallback), lists)],
     ['Empty-list share', share(sum(o.lists.empty), lists)],
-    ['Latency p95', o.latencyP95Ms === null ? 'not recorded' : `${o.latencyP95Ms} ms`],
+    ['Serving p95', o.latencyP95Ms === null ? '—' : `${count(o.latencyP95Ms)} ms`],
   ];
   return <Tiles tiles={tiles} />;
 }
@@ -142,9 +149,9 @@ export function OverviewPage(props: { query: URLSearchParams }) {
               <Totals o={o} />
               <p class="hint">
                 Clicks, adds and purchases count when they name the served list they came from (
-                <code>meta.requestId</code>); rates are shares of impressions. Latency p95 is not recorded per
-                shop: each server exposes it at <code>/metrics</code> (
-                <code>recsys_request_duration_seconds</code>).
+                <code>meta.requestId</code>); rates are shares of impressions. Serving time runs from the
+                checked request to the finished list, as logged with each list; each server's HTTP latency is
+                at <code>/metrics</code> (<code>recsys_request_duration_seconds</code>).
               </p>
               {quiet ? (
                 <Empty>
