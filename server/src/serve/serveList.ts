@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { RecFilters, RecRequest, TraceRuleEffect } from '@recsys/engine';
 import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import { displayPrice } from '../replicate/rows';
 import type { EngineList, ServeInput } from './EngineService';
+import type { ResponseCache } from './ResponseCache';
 
 /** The engine's filters for the filters of a validated `recs.*` input. */
 export function recFiltersOf(f: ServeInput['filters']): RecFilters {
@@ -47,7 +49,59 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
  * every request, and each `...(cond ? { x } : {})` is a temporary object.
  */
 export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
+  return rankList(rt, recRequestOf(rt, surface, input), input);
+}
+
+/**
+ * {@link serveList} through the response cache: the same list for the same key while it lives.
+ * `explain` and `bypassCache` requests are ranked now and not stored; a list stored from a sampled
+ * traced request is stored without its trace.
+ */
+export function serveListCached(
+  rt: NamespaceRuntime,
+  surface: Surface,
+  input: ServeInput,
+  cache: ResponseCache,
+): EngineList | Promise<EngineList> {
+  if (input.explain || input.bypassCache) return serveList(rt, surface, input);
   const request = recRequestOf(rt, surface, input);
+  const key = responseCacheKey(rt, request, input.experiment);
+  const miss = (): EngineList => {
+    const list = rankList(rt, request, input);
+    const { trace: _trace, ...stored } = list;
+    cache.set(key, stored);
+    list.cache = 'miss';
+    return list;
+  };
+  const found = cache.get(key);
+  if (found instanceof Promise) return found.then((list) => (list ? { ...list, cache: 'hit' } : miss()));
+  return found ? { ...found, cache: 'hit' } : miss();
+}
+
+/**
+ * The key of a list in the response cache: everything that changes the answer. The engine request
+ * (surface, visitor as the engine keys it after a login, anchor items, filters, k, country, traits,
+ * rule set, the variant's parameters, …) and the experiment it is served under are hashed; beside
+ * them, in clear, the namespace and the versions that move when something changes: the namespace's
+ * newest applied change (catalog, embeddings, configuration, rules), the visitor's (their events,
+ * traits, a login) and which scheduled rules are in force now.
+ */
+export function responseCacheKey(
+  rt: NamespaceRuntime,
+  request: RecRequest,
+  experiment: ServeInput['experiment'],
+  now = Date.now(),
+): string {
+  const { trace: _trace, explain: _explain, ...asked } = request;
+  const digest = createHash('sha1')
+    .update(JSON.stringify(experiment ? [asked, experiment.id, experiment.variant] : [asked]))
+    .digest('base64url');
+  const { versions } = rt;
+  return `${rt.namespaceId}:${versions.namespace(now)}:${versions.user(request.userKey, now)}:${rt.engine.scheduleState(now)}:${digest}`;
+}
+
+/** Ranks `request` and joins the display fields (see {@link serveList}). */
+function rankList(rt: NamespaceRuntime, request: RecRequest, input: ServeInput): EngineList {
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
     const d = rt.display.get(item.itemId);
