@@ -1,5 +1,6 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
+import { UserError } from './errors';
 import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
 import { parseTrustProxy } from './http/clientIp';
 import type { RateLimitOptions } from './http/rateLimiter';
@@ -465,8 +466,13 @@ export function recsCacheFromEnv(
   rateLimits: RateLimitOptions | false,
 ): ResponseCacheOptions | false {
   if (options === false) return false;
-  const fromEnv = parseCacheTtl(process.env.RECSYS_RECS_CACHE_TTL);
-  const ttlMs = options?.ttlMs ?? fromEnv;
+  const ttlMs = options?.ttlMs ?? parseCacheTtl(process.env.RECSYS_RECS_CACHE_TTL);
+  if (ttlMs !== undefined && !(ttlMs >= 0 && ttlMs <= 3_600_000)) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `The recommendation cache TTL recsCache.ttlMs=${ttlMs} is not understood: give milliseconds from 0 (off) to 3600000.`,
+    );
+  }
   if (ttlMs === 0) return false;
   const limitsRedisUrl = rateLimits === false ? undefined : rateLimits.redisUrl;
   const redisUrl = options?.redisUrl ?? (limitsRedisUrl || undefined) ?? (process.env.REDIS_URL || undefined);
@@ -479,8 +485,9 @@ export function parseCacheTtl(value: string | undefined): number | undefined {
   if (value === 'off') return 0;
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3_600) {
-    throw new Error(
-      `RECSYS_RECS_CACHE_TTL="${value}" is not understood: give seconds from 0 to 3600 (e.g. 10, or 0.5), or off.`,
+    throw new UserError(
+      'BAD_REQUEST',
+      `The recommendation cache TTL "${value}" (--recs-cache-ttl or RECSYS_RECS_CACHE_TTL) is not understood: give seconds from 0 to 3600 (e.g. 10, or 0.5), or off.`,
     );
   }
   return Math.round(seconds * 1000);
