@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
+import { createLogger } from '../obs/logger';
+import { startRecsys } from '../start';
 import {
   createClient,
   createTcpProxy,
@@ -206,6 +209,37 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
       expect(traced).toEqual({ hits: 0, misses: 0 });
     });
   });
+
+  it.skipIf(target.name !== 'postgres')(
+    'caches on the engine thread and counts on the HTTP thread, as recsys serve runs on PostgreSQL',
+    async () => {
+      const running = await startRecsys({
+        databaseUrl: (database as { url?: string }).url!,
+        port: 0,
+        httpThread: true,
+        jobs: false,
+        embeddings: { kind: 'off' },
+        logger: createLogger({ level: 'silent' }),
+        recsCache: { ttlMs: 600_000 },
+      });
+      try {
+        const ns = 'cache-threaded';
+        await createNamespace(running.database, ns);
+        const { key } = await createApiKey(running.database, ns, { kind: 'secret' });
+        const client = createClient(running.url, key);
+        await client.items.upsert.mutate({ items });
+        await client.events.batch.mutate({ events: purchases });
+        await running.engines!.catchUp();
+        const first = await client.recs.trending.query(trending);
+        expect(ids(first)).toEqual(['p1', 'p2', 'p3', 'p4']);
+        const second = await client.recs.trending.query(trending);
+        expect(second.items).toEqual(first.items);
+        expect(await counted(running.url, ns)).toEqual({ hits: 1, misses: 1 });
+      } finally {
+        await running.close();
+      }
+    },
+  );
 
   describe('in Redis', () => {
     const redis = new Redis(REDIS_URL, {
