@@ -44,9 +44,6 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
 /**
  * Ranks one list of a namespace and joins the display fields responses carry (title, price, url,
  * image) and, with `explain`, the reasons.
- *
- * Objects are assigned field by field rather than spread from conditional objects: this runs for
- * every request, and each `...(cond ? { x } : {})` is a temporary object.
  */
 export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
   return rankList(rt, recRequestOf(rt, surface, input), input);
@@ -81,10 +78,10 @@ export function serveListCached(
 /**
  * The key of a list in the response cache: everything that changes the answer. The engine request
  * (surface, visitor as the engine keys it after a login, anchor items, filters, k, country, traits,
- * rule set, the variant's parameters, …) and the experiment it is served under are hashed; beside
- * them, in clear, the namespace and the versions that move when something changes: the namespace's
- * newest applied change (catalog, embeddings, configuration, rules), the visitor's (their events,
- * traits, a login) and which scheduled rules are in force now.
+ * rule set, the variant's parameters, …), the experiment it is served under and which scheduled rules
+ * are in force now are hashed; beside them, in clear, the namespace and the versions that move when
+ * something changes (see `ChangeVersions`): the namespace's newest applied change (catalog,
+ * embeddings, configuration, rules) and the visitor's (their events, traits, a login).
  */
 export function responseCacheKey(
   rt: NamespaceRuntime,
@@ -93,14 +90,21 @@ export function responseCacheKey(
   now = Date.now(),
 ): string {
   const { trace: _trace, explain: _explain, ...asked } = request;
+  // One character per scheduled rule (overrides all have an end): hashed, not spelled out in the key.
+  const schedule = rt.engine.scheduleState(now);
   const digest = createHash('sha1')
-    .update(JSON.stringify(experiment ? [asked, experiment.id, experiment.variant] : [asked]))
+    .update(JSON.stringify([asked, experiment?.id ?? null, experiment?.variant ?? null, schedule]))
     .digest('base64url');
   const { versions } = rt;
-  return `${rt.namespaceId}:${versions.namespace(now)}:${versions.user(request.userKey, now)}:${rt.engine.scheduleState(now)}:${digest}`;
+  return `${rt.namespaceId}:${versions.namespace(now)}:${versions.user(request.userKey, now)}:${digest}`;
 }
 
-/** Ranks `request` and joins the display fields (see {@link serveList}). */
+/**
+ * Ranks `request` and joins the display fields (see {@link serveList}).
+ *
+ * Objects are assigned field by field rather than spread from conditional objects: this runs for
+ * every request, and each `...(cond ? { x } : {})` is a temporary object.
+ */
 function rankList(rt: NamespaceRuntime, request: RecRequest, input: ServeInput): EngineList {
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
