@@ -189,6 +189,19 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
       expect(ids(await top())).toEqual(['p1', 'p3', 'p4']);
     });
 
+    it('a configuration switch makes the next list a miss', async () => {
+      const top = () => shop.admin.recs.trending.query({ k: 3 });
+      await top();
+      expect(await delta(stack, ns, top)).toEqual({ hits: 1, misses: 0 });
+      await shop.admin.admin.config.save.mutate({
+        config: { diversity: { maxPerBrand: 1 } },
+        activate: true,
+      });
+      await stack.engines!.catchUp();
+      expect(await delta(stack, ns, top)).toEqual({ hits: 0, misses: 1 });
+      expect(await delta(stack, ns, top)).toEqual({ hits: 1, misses: 0 });
+    });
+
     it('explain and the x-recsys-trace header bypass the cache: ranked every time, counted in neither', async () => {
       const explained = await delta(stack, ns, async () => {
         for (let i = 0; i < 2; i++) {
