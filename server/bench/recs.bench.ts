@@ -61,11 +61,12 @@ const child: ChildProcess = spawn(
 );
 const ready = JSON.parse(
   await new Promise<string>((resolve, reject) => {
-    // The ready line is the first JSON object; anything else the server prints (a flag such as
-    // --trace-gc in BENCH_SERVER_FLAGS) goes to stderr.
+    // The ready line is the first JSON object with the ids; anything else the server prints (a flag
+    // such as --trace-gc in BENCH_SERVER_FLAGS, a warning its logger writes on a loaded machine,
+    // also JSON) goes to stderr.
     let ready = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!ready && line.startsWith('{')) {
+      if (!ready && line.startsWith('{"url":')) {
         ready = true;
         resolve(line);
       } else {
