@@ -298,6 +298,10 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     body: expect.objectContaining({ id: 'rest-exp', status: 'draft', allocation: 'bandit' }),
   },
   'admin.experiments.list': { body: [expect.objectContaining({ id: 'rest-exp' })] },
+  'admin.experiments.plan': {
+    input: { surfaces: ['trending'], primaryMetric: 'ctr', baseRate: 0.1 },
+    body: expect.objectContaining({ baseRate: 0.1, baseRateSource: 'given', perVariant: expect.any(Number) }),
+  },
   'admin.experiments.get': {
     input: { id: 'rest-exp' },
     body: expect.objectContaining({ id: 'rest-exp', changes: expect.any(Array) }),

@@ -1,7 +1,7 @@
 import { type Outputs, trpc } from '../api';
 import { LineChart } from '../chart';
 import { BASE, withQuery } from '../router';
-import { DataTable, Empty, Page, Show, useAsync } from '../ui';
+import { DataTable, Empty, Page, Show, Tiles, useAsync } from '../ui';
 
 type Overview = Outputs['admin']['overview'];
 const RANGES = [
@@ -87,7 +87,7 @@ function Charts(props: { o: Overview }) {
   );
 }
 
-function Tiles(props: { o: Overview }) {
+function Totals(props: { o: Overview }) {
   const { o } = props;
   const f = o.funnel;
   const [impressions, clicks, adds, purchases] = [f.impressions, f.clicks, f.adds, f.purchases].map(sum) as [
@@ -109,16 +109,7 @@ function Tiles(props: { o: Overview }) {
     ['Empty-list share', share(sum(o.lists.empty), lists)],
     ['Latency p95', o.latencyP95Ms === null ? 'not recorded' : `${o.latencyP95Ms} ms`],
   ];
-  return (
-    <dl class="tiles">
-      {tiles.map(([name, value]) => (
-        <div key={name} class="card">
-          <dt>{name}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Tiles tiles={tiles} />;
 }
 
 /**
@@ -148,7 +139,7 @@ export function OverviewPage(props: { query: URLSearchParams }) {
           const quiet = o.events.length === 0 && sum(o.lists.served) === 0;
           return (
             <>
-              <Tiles o={o} />
+              <Totals o={o} />
               <p class="hint">
                 Clicks, adds and purchases count when they name the served list they came from (
                 <code>meta.requestId</code>); rates are shares of impressions. Latency p95 is not recorded per
