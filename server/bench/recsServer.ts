@@ -18,6 +18,8 @@ import { compactHeap } from '../src/obs/compactHeap';
 import { createLogger } from '../src/obs/logger';
 import { EngineHost } from '../src/replicate/EngineHost';
 import { RecLogWriter } from '../src/serve/RecLogWriter';
+import { createResponseCache, DEFAULT_CACHE_TTL_MS } from '../src/serve/ResponseCache';
+import { parseCacheTtl } from '../src/start';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -42,7 +44,12 @@ const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
 const log = createLogger({ level: 'warn' });
 const withEmbeddings = process.env.BENCH_EMBEDDINGS !== 'off';
 const encoder = withEmbeddings ? await createTextEncoder({ kind: 'builtin' }) : null;
-const engines = new EngineHost({ database, log, encoder });
+// The response cache as `recsys serve` has it by default (in memory); BENCH_RECS_CACHE=off for none,
+// or a TTL in seconds.
+const cacheTtlMs = parseCacheTtl(process.env.BENCH_RECS_CACHE);
+const cache =
+  cacheTtlMs === 0 ? undefined : createResponseCache({ ttlMs: cacheTtlMs ?? DEFAULT_CACHE_TTL_MS }, log);
+const engines = new EngineHost({ database, log, encoder, cache });
 await engines.start();
 const rt = engines.get('bench');
 
@@ -194,6 +201,7 @@ console.log(
     tableMs,
     rssMb: mb(rss),
     httpThread: threaded,
+    cacheTtlMs: cache?.ttlMs ?? 0,
     inProcess,
     userIds,
     itemIds,

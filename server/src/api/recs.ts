@@ -85,6 +85,8 @@ async function serve(
   ) {
     input = { ...input, trace: true };
   }
+  // A debug request (the trace header) is ranked now, as `explain` is: its trace must be its own.
+  if (ctx.traceRequested === true) input = { ...input, bypassCache: true };
   const assigned = await assignExperiment(ctx, surface, input);
   const listed: EngineList = await countFailure(ctx, assigned, () => {
     const treated = assigned ? applyTreatment(input, surface, assigned) : input;
@@ -99,6 +101,9 @@ async function serve(
     empty: listed.items.length === 0,
     configVersion: listed.configVersion,
   });
+  if (listed.cache) ctx.metrics.recsCache(ctx.principal.namespaceId, listed.cache);
+  // A list from the cache is still a list served now: its own requestId, logged (exposure,
+  // attribution) like any other.
   const requestId = randomUUID();
   ctx.services.recLog?.push({
     namespaceId: ctx.principal.namespaceId,

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../obs/logger';
 import type { EngineHost } from '../replicate/EngineHost';
 import type { Placement } from '../replicate/placement';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import type { ResponseCacheOptions } from '../serve/ResponseCache';
 import { composeRuntime } from '../start';
 
 export interface TestTenant {
@@ -52,7 +53,17 @@ export async function startTestServer(
   database: Database,
   options: Partial<Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>> & {
     /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
-    engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number; placement?: Placement };
+    engine?: {
+      encoder: EmbeddingEncoder | null;
+      pollIntervalMs?: number;
+      placement?: Placement;
+      /**
+       * The response cache of `recs.*` lists. Off unless given: other suites assert that every
+       * applied event shows in the next list, which the cache trades for its TTL on lists of visitors
+       * other than the event's.
+       */
+      cache?: ResponseCacheOptions;
+    };
     /**
      * Where the server logs (a test that reads the logs passes its own).
      * @default a silent logger
