@@ -816,12 +816,15 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     const served = await shop.api.admin.overview.query({ range: '1h' });
     expect(served.latencyP95Ms).not.toBeNull();
     expect(await tile('Serving p95')).toMatch(/^\d+(\.\d+)? ms$/);
+    // Recorded a minute at a time, so the events above may not be in yet.
+    expect(await tile('Longest index wait')).toMatch(/^(—|\d+(\.\d+)? ms)$/);
     for (const name of [
       'Lists served per minute',
       'Impressions and what followed, per minute',
       'CTR, add-to-cart and conversion (share of impressions)',
       'Fallback and empty-list share of served lists',
       'p95 serving time per minute, ms',
+      'Freshness: longest event → index wait per minute, ms',
     ])
       await page.getByRole('img', { name }).waitFor();
     // The numbers behind a chart, in a table.

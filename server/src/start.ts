@@ -13,6 +13,7 @@ import {
 import { startHttpThread } from './http/thread/startHttpThread';
 import { JobScheduler } from './jobs/scheduler';
 import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
+import { FreshnessRecorder } from './obs/freshnessRecorder';
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
 import { describePlacement, type Placement } from './replicate/placement';
@@ -194,6 +195,8 @@ export interface Runtime {
   log: Logger;
   /** The engine host, when the engines run in this thread. */
   engines: EngineHost | undefined;
+  /** The per-minute event → index waits of those engines (`index_freshness`), when they run here. */
+  freshness: FreshnessRecorder | undefined;
   /** The served-list log, when this runtime serves HTTP with engines. */
   recLog: RecLogWriter | undefined;
   /** The HTTP server, when this runtime serves HTTP. */
@@ -225,6 +228,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
   const { database, log, engine } = options;
   const cache =
     engine && 'encoder' in engine && engine.cache ? createResponseCache(engine.cache, log) : undefined;
+  // Per-minute event → index waits, for the console's freshness chart (engines of this process).
+  const freshness = engine && 'encoder' in engine ? new FreshnessRecorder(database, log) : undefined;
   const engines =
     engine && 'encoder' in engine
       ? new EngineHost({
@@ -234,6 +239,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           ...(engine.pollIntervalMs ? { pollIntervalMs: engine.pollIntervalMs } : {}),
           ...(engine.placement ? { placement: engine.placement } : {}),
           cache,
+          onApplied: (lags) => freshness?.observe(lags),
         })
       : undefined;
   const service: EngineService | undefined =
@@ -270,6 +276,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
       await scheduler?.close();
       await recLog?.close();
       await engines?.stop();
+      await freshness?.flush();
       await cache?.close();
       if (engine && 'remote' in engine) engine.remote.close();
       for (const release of options.owned ?? []) await release();
@@ -280,6 +287,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     database,
     log,
     engines,
+    freshness,
     recLog,
     server,
     scheduler,

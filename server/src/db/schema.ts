@@ -349,6 +349,22 @@ export const experimentFailures = pgTable(
   (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.variant] })],
 );
 
+/**
+ * Per minute, namespace and replica: the longest an event waited between being stored and being
+ * applied to that replica's engine (the admin console's freshness chart). Minutes in which no event
+ * was applied have no row. Kept 8 days.
+ */
+export const indexFreshness = pgTable(
+  'index_freshness',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    replica: text('replica').notNull(),
+    maxLagMs: doublePrecision('max_lag_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.minute, t.replica] })],
+);
+
 /** Every change to an experiment: who, when, from which status to which, and why. */
 export const experimentChanges = pgTable(
   'experiment_changes',

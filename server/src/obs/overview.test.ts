@@ -53,6 +53,18 @@ describe.each(getTestDatabaseTargets())('the console overview on $name', (target
     for (let i = 1; i <= 21; i++) await list(`t${i}`, 'cart', 10, 1, false, i, TIMED);
     await list('slow', 'cart', 20, 1, false, 100, TIMED);
     await list('untimed', 'cart', 20, 1, false, null, TIMED);
+    // Freshness: two replicas' waits in the minute 10 minutes ago, one replica's 20 minutes ago.
+    for (const [minutesAgo, replica, lag] of [
+      [10, 'r1', 250],
+      [10, 'r2', 900],
+      [20, 'r1', 40],
+      [120, 'r1', 5000],
+    ] as const) {
+      await database.query(
+        `INSERT INTO index_freshness (namespace_id, minute, replica, max_lag_ms) VALUES ($1, date_trunc('minute', $2::timestamptz), $3, $4)`,
+        [TIMED, at(minutesAgo), replica, lag],
+      );
+    }
     await event('i1', 'impression', 2, { requestId: 'r1' });
     await event('i2', 'impression', 2, { requestId: 'r1' });
     await event('i3', 'impression', 30, { requestId: 'r3' });
@@ -108,10 +120,23 @@ describe.each(getTestDatabaseTargets())('the console overview on $name', (target
     expect(o.lists.served.reduce((a, n) => a + n)).toBe(23);
   });
 
+  it("gives the slowest replica's event → index wait per bucket and over the range", async () => {
+    const o = await computeOverview(database, TIMED, '1h', NOW);
+    const last = 59;
+    expect(o.indexLagMaxMs).toBe(900);
+    expect(o.indexLagMaxMsByBucket[last - 10]).toBe(900);
+    expect(o.indexLagMaxMsByBucket[last - 20]).toBe(40);
+    // The wait two hours ago is outside the range; minutes without applied events have none.
+    expect(o.indexLagMaxMsByBucket.filter((v) => v !== null)).toHaveLength(2);
+    const other = await computeOverview(database, NS, '1h', NOW);
+    expect(other.indexLagMaxMs).toBeNull();
+  });
+
   it('has no serving time where no list was timed', async () => {
     const o = await computeOverview(database, TIMED, '1h', new Date(NOW.getTime() + 3 * 3_600_000));
     expect(o.latencyP95Ms).toBeNull();
     expect(o.latencyP95MsByBucket.every((v) => v === null)).toBe(true);
+    expect(o.indexLagMaxMs).toBeNull();
   });
 
   it('sums the funnel per surface of the served list, the busiest first', async () => {

@@ -48,6 +48,18 @@ export interface Overview {
   latencyP95Ms: number | null;
   /** The same per bucket; null for a bucket without a timed list. */
   latencyP95MsByBucket: Array<number | null>;
+  /**
+   * Freshness: the longest an event waited between being stored and being applied to an engine
+   * (the slowest replica's), ms, over the range and per bucket; null where no event was applied
+   * (`index_freshness`, written a minute at a time by each replica).
+   */
+  indexLagMaxMs: number | null;
+  indexLagMaxMsByBucket: Array<number | null>;
+}
+
+interface LagRow {
+  b: number | null;
+  lag: number | null;
 }
 
 interface LatencyRow {
@@ -127,6 +139,14 @@ export async function computeOverview(
       GROUP BY GROUPING SETS ((1), ())`),
   );
 
+  const lagRows = rowsOf<LagRow>(
+    await database.db.execute(sql`
+      SELECT ${bucket(sql.raw('minute'))} AS b, max(max_lag_ms)::float8 AS lag
+      FROM index_freshness
+      WHERE namespace_id = ${namespaceId} AND minute >= ${from}::timestamptz AND minute < ${to}::timestamptz
+      GROUP BY GROUPING SETS ((1), ())`),
+  );
+
   const zeros = () => new Array<number>(n).fill(0);
   const round = (ms: number | null) => (ms === null ? null : Math.round(Number(ms) * 100) / 100);
   const latencyP95MsByBucket = new Array<number | null>(n).fill(null);
@@ -134,6 +154,12 @@ export async function computeOverview(
   for (const row of latencyRows) {
     if (row.b === null) latencyP95Ms = round(row.p95);
     else if (Number(row.b) >= 0 && Number(row.b) < n) latencyP95MsByBucket[Number(row.b)] = round(row.p95);
+  }
+  const indexLagMaxMsByBucket = new Array<number | null>(n).fill(null);
+  let indexLagMaxMs: number | null = null;
+  for (const row of lagRows) {
+    if (row.b === null) indexLagMaxMs = round(row.lag);
+    else if (Number(row.b) >= 0 && Number(row.b) < n) indexLagMaxMsByBucket[Number(row.b)] = round(row.lag);
   }
   const byType = new Map<string, number[]>();
   const funnel = { impressions: zeros(), clicks: zeros(), adds: zeros(), purchases: zeros() };
@@ -188,5 +214,7 @@ export async function computeOverview(
     ),
     latencyP95Ms,
     latencyP95MsByBucket,
+    indexLagMaxMs,
+    indexLagMaxMsByBucket,
   };
 }

@@ -92,6 +92,11 @@ export interface EngineHostOptions {
    * @default undefined
    */
   cache?: ResponseCache | undefined;
+  /**
+   * Told after each poll that applied events: per namespace, the longest one of them had waited
+   * since it was stored, in seconds (see `FreshnessRecorder`).
+   */
+  onApplied?: ((lagSecondsByNamespace: Record<string, number>) => void) | undefined;
 }
 
 /** Loads of at least this many events are followed by a heap compaction. */
@@ -118,9 +123,10 @@ export class EngineHost implements EngineService {
   private loaded = false;
   private fresh: IndexFreshness = { appliedAt: 0, lagSeconds: 0 };
   private loading: LoadProgress = { loaded: 0, total: undefined };
-  readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'cache'>> & {
+  readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'cache' | 'onApplied'>> & {
     encoder: EmbeddingEncoder | null;
     cache: ResponseCache | undefined;
+    onApplied: EngineHostOptions['onApplied'];
   };
   /**
    * How long a change's version is kept (see `ChangeVersions`): the cache's TTL plus a minute for the
@@ -137,6 +143,7 @@ export class EngineHost implements EngineService {
       ...options,
       encoder: options.encoder ?? null,
       cache: options.cache,
+      onApplied: options.onApplied,
     };
     this.versionsKeepMs = options.cache ? options.cache.ttlMs + 60_000 : 0;
     const { encoder, database, log, embeddingBatchSize } = this.options;
@@ -522,6 +529,7 @@ export class EngineHost implements EngineService {
       lagSeconds: Number.isFinite(oldest) ? Math.max(0, (appliedAt - oldest) / 1000) : 0,
       namespaces,
     };
+    if (eventRows.length > 0) this.options.onApplied?.(namespaces);
   }
 
   /** Resolves when no item is waiting for an embedding (tests, seeding). */

@@ -6,6 +6,7 @@ import { createApiKey, createNamespace } from '../auth/namespaces';
 import { signUserToken } from '../auth/userTokens';
 import type { Database } from '../db/client';
 import type { RecsysServer, RecsysServerOptions } from '../http/server';
+import type { FreshnessRecorder } from '../obs/freshnessRecorder';
 import { createLogger, type Logger } from '../obs/logger';
 import type { EngineHost } from '../replicate/EngineHost';
 import type { Placement } from '../replicate/placement';
@@ -74,6 +75,7 @@ export async function startTestServer(
   server: RecsysServer;
   url: string;
   engines: EngineHost | undefined;
+  freshness: FreshnessRecorder | undefined;
   recLog: RecLogWriter | undefined;
   tenant(namespaceId: string): Promise<TestTenant>;
   close(): Promise<void>;
@@ -89,11 +91,12 @@ export async function startTestServer(
   });
   const url = (await runtime.start())!;
   const server = runtime.server!;
-  const { engines, recLog } = runtime;
+  const { engines, freshness, recLog } = runtime;
   return {
     server,
     url,
     engines,
+    freshness,
     recLog,
     async tenant(namespaceId) {
       await createNamespace(database, namespaceId);

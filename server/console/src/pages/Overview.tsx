@@ -15,6 +15,7 @@ const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 const percent = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.1 ? 2 : 1)}%`;
 const count = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
+const ms = (v: number) => `${count(v)} ms`;
 const share = (a: number, b: number) => {
   const r = ratio(a, b);
   return r === null ? '—' : percent(r);
@@ -88,7 +89,14 @@ function Charts(props: { o: Overview }) {
         title={`p95 serving time per ${bucket}, ms`}
         {...common}
         series={[{ name: 'p95 serving time', values: o.latencyP95MsByBucket }]}
-        format={(v) => `${count(v)} ms`}
+        format={ms}
+      />
+      <LineChart
+        id="freshness"
+        title={`Freshness: longest event → index wait per ${bucket}, ms`}
+        {...common}
+        series={[{ name: 'longest wait', values: o.indexLagMaxMsByBucket }]}
+        format={ms}
       />
     </div>
   );
@@ -114,7 +122,8 @@ function Totals(props: { o: Overview }) {
     ['Conversion', share(purchases, impressions)],
     ['Fallback share', share(sum(o.lists.fallback), lists)],
     ['Empty-list share', share(sum(o.lists.empty), lists)],
-    ['Serving p95', o.latencyP95Ms === null ? '—' : `${count(o.latencyP95Ms)} ms`],
+    ['Serving p95', o.latencyP95Ms === null ? '—' : ms(o.latencyP95Ms)],
+    ['Longest index wait', o.indexLagMaxMs === null ? '—' : ms(o.indexLagMaxMs)],
   ];
   return <Tiles tiles={tiles} />;
 }
@@ -150,8 +159,9 @@ export function OverviewPage(props: { query: URLSearchParams }) {
               <p class="hint">
                 Clicks, adds and purchases count when they name the served list they came from (
                 <code>meta.requestId</code>); rates are shares of impressions. Serving time runs from the
-                checked request to the finished list, as logged with each list; each server's HTTP latency is
-                at <code>/metrics</code> (<code>recsys_request_duration_seconds</code>).
+                checked request to the finished list, as logged with each list; freshness is how long an event
+                waited before an engine applied it (the slowest replica's, per minute); each server's HTTP
+                latency is at <code>/metrics</code> (<code>recsys_request_duration_seconds</code>).
               </p>
               {quiet ? (
                 <Empty>

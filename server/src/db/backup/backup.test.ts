@@ -78,6 +78,11 @@ async function seedEveryTable(database: Database) {
             ('shop', 'req-2', 'trending', NULL, '[]', true, NULL, NULL, NULL)`,
   );
   // Failed requests per variant, as the served-list writer counts them.
+  // Per-minute event → index waits, by replica.
+  await database.query(
+    `INSERT INTO index_freshness (namespace_id, minute, replica, max_lag_ms)
+     VALUES ('shop', '2026-12-06 10:10:00+00', 'host:1', 412.5), ('shop', '2026-12-06 10:10:00+00', 'host:2', 38)`,
+  );
   await database.query(
     `INSERT INTO experiment_failures (namespace_id, experiment_id, variant, failed, last_failed_at)
      VALUES ('shop', 'blend', 'retail', 3, '2026-12-06 10:10:00.123456+00')`,
