@@ -131,22 +131,18 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       // The deep link survived the sign-in.
       expect(new URL(p.url()).pathname).toBe('/admin/rules');
       const nav = await p.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
-      expect(nav).toEqual(
-        role === 'admin'
-          ? [
-              'Overview',
-              'Catalog',
-              'Users',
-              'Rules',
-              'Traces',
-              'Experiments',
-              'Configuration',
-              'Jobs',
-              'Keys',
-              'Operators',
-            ]
-          : ['Overview', 'Catalog', 'Users', 'Rules', 'Traces', 'Experiments', 'Configuration', 'Jobs'],
-      );
+      const everyone = [
+        'Overview',
+        'Catalog',
+        'Users',
+        'Rules',
+        'Traces',
+        'Experiments',
+        'Bundles',
+        'Configuration',
+        'Jobs',
+      ];
+      expect(nav).toEqual(role === 'admin' ? [...everyone, 'Keys', 'Operators'] : everyone);
       // The session is an HTTP-only cookie: script cannot read it, and no key is in the page's storage.
       expect(await p.evaluate(() => document.cookie)).toBe('');
       const stored = await p.evaluate(
@@ -389,6 +385,52 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(listed?.state).toBe('cancelled');
   });
 
+  it('adds an override from the Rules page, lists its countdown, and the shelf obeys it', async () => {
+    const before = await shop.api.recs.trending.query({ k: 8 });
+    const pinned = [...shop.catalog.products.values()].find(
+      (p) => p.available && !before.items.some((i) => i.itemId === p.itemId),
+    )!;
+    const viewer = await newPage();
+    await signIn(viewer, 'viewer', '/admin/rules');
+    await viewer.getByRole('heading', { name: 'Overrides' }).waitFor();
+    expect(await viewer.getByText('Add an override').count()).toBe(0);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/rules');
+    await page.getByText('Add an override').click();
+    const form = page.getByRole('form', { name: 'Add an override' });
+    await form.getByLabel('Action').selectOption('pin');
+    await form.getByLabel('Item ids (comma-separated)').fill(pinned.itemId);
+    await form.getByLabel('Slot (1 = first)').fill('1');
+    await form.getByLabel('Surface').selectOption('trending');
+    await form.getByLabel('Why (listed with it)').fill('launch day');
+    // Longer than a year is refused by the server, with what to do instead.
+    allowedLoadFailures = [400];
+    await form.getByLabel('Lasts for', { exact: true }).fill('400');
+    await form.getByLabel('Unit').selectOption('days');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    await form
+      .getByRole('alert')
+      .getByText(/at most a year; use a rule for standing decisions/)
+      .waitFor();
+    await form.getByLabel('Lasts for', { exact: true }).fill('2');
+    await checkPage(page, 'override-add');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    await form.getByText(/^Override .* added: .*, for 2 d 0 h\.$/).waitFor();
+    const [added] = (await shop.api.admin.overrides.list.query()).filter((o) => o.reason === 'launch day');
+    expect(added?.state).toBe('active');
+    expect(added?.definition).toMatchObject({ kind: 'pin', items: { itemIds: [pinned.itemId] }, slot: 0 });
+    // The list shows it with its countdown (two days, read a moment later).
+    const row = page.locator(`tr[data-override="${added!.ruleId}"]`);
+    await row.getByText('launch day').waitFor();
+    expect(await row.locator('td').nth(2).textContent()).toMatch(/^(1 d 23 h|2 d 0 h)$/);
+    // The shelf starts with the pinned item.
+    await expect
+      .poll(async () => (await shop.api.recs.trending.query({ k: 8 })).items[0]?.itemId)
+      .toBe(pinned.itemId);
+    await shop.api.admin.overrides.cancel.mutate({ ruleId: added!.ruleId });
+  });
+
   it('pauses an experiment from the console, and its variant is no longer served', async () => {
     const served = async () => {
       const variants = new Set<string>();
@@ -405,6 +447,13 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.getByRole('link', { name: 'Trending blend' }).click();
     await page.getByRole('heading', { name: 'Trending blend' }).waitFor();
     await page.getByRole('table', { name: /Exposures and rates per variant/ }).waitFor();
+    // What the service guardrails read, one row per variant.
+    const service = page.getByRole('table', { name: /Service per variant/ });
+    for (const key of ['control', 'retail']) {
+      const cells = service.getByRole('row', { name: new RegExp(`^${key}\\b`) }).locator('td');
+      expect(await cells.nth(0).textContent()).toMatch(/^\d[\d,]*$/);
+      expect(await cells.nth(2).textContent()).toMatch(/^(—|\d+(\.\d)? ms)$/);
+    }
     await checkPage(page, 'experiment-running');
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByText(`Experiment ${EXPERIMENT} is now paused.`).waitFor();
@@ -418,6 +467,201 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     await page.goto('/admin/experiments');
     await page.getByText('paused', { exact: true }).waitFor();
     await checkPage(page, 'experiments');
+  });
+
+  it('plans an experiment as the operator types, creates it as a draft and starts it as a separate step', async () => {
+    // What the variants serve: a stored configuration version and a rule set.
+    const config = await shop.api.admin.config.save.mutate({
+      config: { diversity: { lambda: 0.6 } },
+      name: 'experiment variant',
+    });
+    const [product] = shop.catalog.products.values();
+    await shop.api.admin.rules.create.mutate({
+      rule: {
+        id: 'console-set-boost',
+        kind: 'boost',
+        items: { itemIds: [product!.itemId] },
+        multiplier: 2,
+        ruleSet: 'console-set',
+      },
+    });
+
+    const viewer = await newPage();
+    await signIn(viewer, 'viewer', '/admin/experiments');
+    await viewer.getByRole('heading', { name: 'Experiments' }).waitFor();
+    await viewer.waitForFunction(() => !document.querySelector('.loading'));
+    expect(await viewer.getByRole('link', { name: 'New experiment' }).count()).toBe(0);
+    await viewer.goto('/admin/experiments/new');
+    await expect
+      .poll(() => viewer.getByRole('alert').textContent())
+      .toMatch(/Viewers cannot create experiments/);
+
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/experiments');
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    await page.getByLabel('Experiment id').fill('console-new');
+    await page.getByLabel('Name', { exact: true }).fill('Planned on trending');
+    await page.getByLabel('trending', { exact: true }).check();
+    await page.getByLabel('Version of variant 2').fill(String(config.version));
+    await page.getByRole('button', { name: 'Add variant' }).click();
+    await page.getByLabel('Key of variant 3').fill('rule-set');
+    await page.getByLabel('Serves (variant 3)').selectOption('rules');
+    await page.getByLabel('Rule set id of variant 3').fill('no-such-set');
+    await page.getByLabel('Weight of variant 3').fill('2');
+    await page.getByLabel('Primary metric').selectOption('ctr');
+    await page.getByLabel('Minimum detectable effect (% lift)').fill('20');
+
+    // The planner answers from the server: the control's measured CTR on trending, the size, the days.
+    const plan = page.getByRole('region', { name: 'Sample size' });
+    const input = {
+      surfaces: ['trending' as const],
+      primaryMetric: 'ctr' as const,
+      minimumDetectableEffect: 0.2,
+      weights: [1, 1, 2],
+      traffic: 1,
+    };
+    await plan.getByText(/measured over/).waitFor();
+    await expect
+      .poll(async () => {
+        const expected = await shop.api.admin.experiments.plan.query(input);
+        const text = (await plan.textContent()) ?? '';
+        return expected.perVariant === null
+          ? text.includes('Cannot size this experiment yet')
+          : text.includes(`${expected.perVariant.toLocaleString('en-US')} lists per variant`);
+      })
+      .toBe(true);
+    // A rate given by hand: the exact size for 5 % and a 20 % lift, and the days at trending's traffic.
+    await page.getByLabel('Control rate to plan with (%, empty: measured)').fill('5');
+    await plan.getByText('(the rate you gave)').waitFor();
+    const given = await shop.api.admin.experiments.plan.query({ ...input, baseRate: 0.05 });
+    expect(given.perVariant).toBeGreaterThan(0);
+    await plan.getByText(`${given.perVariant!.toLocaleString('en-US')} lists per variant`).waitFor();
+    expect(await plan.textContent()).toContain(`about ${given.days} day`);
+    expect(await plan.textContent()).toMatch(/a test read only once at the end would need [\d,]+/);
+
+    // A guardrail beside the defaults, then Create: the unknown rule set is refused with what to do.
+    await page.getByRole('button', { name: 'Add guardrail' }).click();
+    await page.getByLabel('Metric of guardrail 1').selectOption('emptyListRate');
+    await page.getByLabel('At most (guardrail 1)').fill('0.5');
+    await checkPage(page, 'experiment-new');
+    allowedLoadFailures = [400];
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/no rule in .* belongs to rule set "no-such-set"/)
+      .waitFor();
+    await page.getByLabel('Rule set id of variant 3').fill('console-set');
+    await page.getByRole('button', { name: 'Create draft' }).click();
+
+    // Saved as a draft, serving nobody; Start is its own step, recorded with the operator.
+    await page.getByRole('heading', { name: 'Planned on trending' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/admin/experiments/console-new');
+    await page.getByText('a draft: nobody is in it until it is started').waitFor();
+    const draft = await shop.api.admin.experiments.get.query({ id: 'console-new' });
+    expect(draft).toMatchObject({
+      status: 'draft',
+      primaryMetric: 'ctr',
+      minimumDetectableEffect: 0.2,
+      target: { surfaces: ['trending'] },
+      guardrails: { minSample: 1000, consecutive: 3, rules: [{ metric: 'emptyListRate', max: 0.5 }] },
+    });
+    expect(draft.variants.map((v) => [v.key, v.kind, v.weight])).toEqual([
+      ['control', 'control', 1],
+      ['treatment', 'config', 1],
+      ['rule-set', 'rules', 2],
+    ]);
+    await checkPage(page, 'experiment-draft');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByText('Experiment console-new is now running.').waitFor();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    const started = await shop.api.admin.experiments.get.query({ id: 'console-new' });
+    expect(started.status).toBe('running');
+    expect(started.changes.map((c) => [c.action, c.actor])).toEqual(
+      expect.arrayContaining([
+        ['create', 'operator:operator@demo'],
+        ['start', 'operator:operator@demo'],
+      ]),
+    );
+    // Complete asks first, then ends it for good.
+    await page.getByRole('button', { name: 'Complete console-new' }).click();
+    await page.getByRole('button', { name: 'Complete console-new now' }).click();
+    await page.getByText('Experiment console-new is now completed.').waitFor();
+    expect((await shop.api.admin.experiments.get.query({ id: 'console-new' })).status).toBe('completed');
+  });
+
+  it('shows bundle acceptance per bundle, with a chart of its days, for the period in the URL', async () => {
+    // A product page whose bundle has partners: shown to two visitors; one adds every item and buys them.
+    let shown: Awaited<ReturnType<typeof shop.api.recs.bundle.query>> | undefined;
+    for (const product of shop.catalog.products.values()) {
+      const answer = await shop.api.recs.bundle.query({
+        itemId: product.itemId,
+        anonymousId: 'bundle-buyer',
+      });
+      if (answer.items.length >= 2) {
+        shown = answer;
+        break;
+      }
+    }
+    expect(shown, 'a product with a bundle in the generated shop').toBeDefined();
+    const itemIds = shown!.items.map((i) => i.itemId);
+    await shop.api.recs.bundle.query({ itemId: itemIds[0]!, anonymousId: 'bundle-browser' });
+    const ts = new Date().toISOString();
+    const meta = { requestId: shown!.requestId, surface: 'bundle' };
+    await shop.api.events.batch.mutate({
+      events: itemIds.flatMap((itemId, i) => [
+        { eventId: `bundle-add-${i}`, type: 'add' as const, itemId, anonymousId: 'bundle-buyer', ts, meta },
+        {
+          eventId: `bundle-buy-${i}`,
+          type: 'purchase' as const,
+          itemId,
+          anonymousId: 'bundle-buyer',
+          ts,
+          meta: { ...meta, orderId: 'bundle-order' },
+        },
+      ]),
+    });
+    const key = [...itemIds].sort().join(' + ');
+    // Served bundles are logged in batches: wait until both are counted.
+    await expect
+      .poll(async () => {
+        const a = await shop.api.admin.bundles.acceptance.query({ days: 7 });
+        return a.bundles.find((b) => b.bundleKey === key)?.shown ?? 0;
+      })
+      .toBeGreaterThanOrEqual(2);
+    const expected = (await shop.api.admin.bundles.acceptance.query({ days: 7 })).bundles.find(
+      (b) => b.bundleKey === key,
+    )!;
+    expect(expected.purchased).toBeGreaterThanOrEqual(1);
+
+    const page = await newPage();
+    await signIn(page, 'viewer', '/admin/overview');
+    await page.getByRole('link', { name: 'Bundles', exact: true }).click();
+    await page.getByRole('heading', { name: 'Bundles' }).waitFor();
+    await page.getByRole('link', { name: 'Last 7 days' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('days')).toBe('7');
+    const card = page.locator(`[data-bundle="${key}"]`);
+    await card.waitFor();
+    const chart = card.getByRole('img', { name: key });
+    // Seven days, each named as the UTC day it is; the chart says its peak in words.
+    expect(await chart.locator('desc').textContent()).toMatch(
+      new RegExp(
+        `^From \\d{4}-\\d{2}-\\d{2} to ${ts.slice(0, 10)}\\. shown: peak ${expected.shown} at ${ts.slice(0, 10)}`,
+      ),
+    );
+    expect(await card.textContent()).toContain(
+      `Shown ${expected.shown}, all added ${expected.allAdded} (${((expected.allAdded / expected.shown) * 100).toFixed(1)}%), purchased ${expected.purchased}`,
+    );
+    await card.getByText(`Numbers of ${key}`).click();
+    expect(await card.getByRole('table', { name: key }).locator('tbody tr').count()).toBe(7);
+    await checkPage(page, 'bundles');
+    // A period with nothing else in it still lists this bundle; an unknown period falls back to 30 days.
+    await page.goto('/admin/bundles?days=5');
+    await page
+      .getByRole('link', { name: 'Last 30 days' })
+      .and(page.locator('[aria-current="page"]'))
+      .waitFor();
+    await card.waitFor();
   });
 
   it('finds a trace by request id and explains it', async () => {
@@ -568,12 +812,19 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     const tile = (name: string) => page.locator('.tiles div', { hasText: name }).locator('dd').textContent();
     expect(Number(await tile('Impressions'))).toBeGreaterThanOrEqual(lists.flatMap((l) => l.items).length);
     expect(await tile('CTR')).toMatch(/^\d+(\.\d+)?%$/);
-    expect(await tile('Latency p95')).toBe('not recorded');
+    // Serving time as logged with each list, the same figure the overview procedure gives.
+    const served = await shop.api.admin.overview.query({ range: '1h' });
+    expect(served.latencyP95Ms).not.toBeNull();
+    expect(await tile('Serving p95')).toMatch(/^\d+(\.\d+)? ms$/);
+    // Recorded a minute at a time, so the events above may not be in yet.
+    expect(await tile('Longest index wait')).toMatch(/^(—|\d+(\.\d+)? ms)$/);
     for (const name of [
       'Lists served per minute',
       'Impressions and what followed, per minute',
       'CTR, add-to-cart and conversion (share of impressions)',
       'Fallback and empty-list share of served lists',
+      'p95 serving time per minute, ms',
+      'Freshness: longest event → index wait per minute, ms',
     ])
       await page.getByRole('img', { name }).waitFor();
     // The numbers behind a chart, in a table.
@@ -779,6 +1030,8 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       ['/admin/rules/console-pin', 'rule'],
       ['/admin/traces', 'traces'],
       [`/admin/experiments/${EXPERIMENT}`, 'experiment'],
+      ['/admin/experiments/new', 'experiment-new'],
+      ['/admin/bundles?days=7', 'bundles'],
       ['/admin/config?version=1', 'config'],
       ['/admin/jobs?job=trace-retention', 'jobs'],
       ['/admin/keys', 'keys'],

@@ -361,6 +361,14 @@ export interface Engine {
   setRules(rules: RuleDefinition[], now?: number): RulesSummary;
   /** The rule definitions in force (as given to `setRules`). */
   getRules(): RuleDefinition[];
+  /**
+   * Which enabled rules with a schedule are in force at `now` (default: the engine clock), as a
+   * short string: '' when no rule has a schedule; two calls return the same string exactly when the
+   * same scheduled rules are in force. A cache of answers keys on it, so an opening or closing
+   * window is in the next answer.
+   * @example engine.scheduleState() // '10': the first scheduled rule in force, the second not
+   */
+  scheduleState(now?: number): string;
   /** Compiles a rule set without installing it: pass it to `recommend` or `rerankList` to preview. */
   prepareRules(rules: RuleDefinition[]): PreparedRules;
   /**

@@ -234,6 +234,10 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       return structuredClone([...rules.set.definitions]);
     },
 
+    scheduleState(now?: number): string {
+      return rules.set.scheduleState(now ?? clock());
+    },
+
     prepareRules(defs: RuleDefinition[]): PreparedRules {
       const index = prepare(defs);
       prepared.add(new WeakRef(index));

@@ -1,29 +1,14 @@
 /**
- * Longer than the ~450-line guideline, and still one closure, on purpose for now: split into
- * identity, consent, dispatcher, page-lifecycle and event-builder modules (all tests passing), the
- * tracking-only script-tag build grew by about 280 B gzip — function boundaries and property names
- * the minifier cannot shorten — and went over its 5 KB budget (`pnpm size`). The storage, session,
- * queue, retry and transport parts already live in their own files; the split waits for a layout
- * that fits the budget.
+ * The tracking API, assembled from its parts: who the visitor is (identity.ts), delivery
+ * (dispatcher.ts), the page's life (pageLifecycle.ts) and the state they share (trackerCore.ts).
+ * This file builds events and turns the public calls into those parts' work.
  */
-import { type EventMeta, type EventType, mutationRequest, type RecsysEvent } from '@recsys/protocol';
-import { createEventQueue, type EventQueue } from './queue';
-import { defaultRetryPolicy, retryDelay } from './retry';
-import { isSessionExpired, parseSession, type SessionRecord } from './session';
-import { createCookieStore, createMemoryStore, createStoreChain, createWebStore } from './storage';
+import type { EventMeta, EventType, RecsysEvent } from '@recsys/protocol';
+import { createDispatcher } from './dispatcher';
+import { createIdentity } from './identity';
+import { watchPage } from './pageLifecycle';
+import type { TrackerCore } from './trackerCore';
 import type { TrackerOptions } from './trackerOptions';
-import {
-  chunkEvents,
-  classifyResponse,
-  createPayload,
-  ENVELOPE_BYTES,
-  eventBytes,
-  type FetchLike,
-  postEvents,
-  type SendResult,
-  startPost,
-  utf8Length,
-} from './transport';
 import type { ConsentState, RecommendationContext } from './types';
 import { createUuid } from './uuid';
 
@@ -105,13 +90,7 @@ export interface Tracker {
   destroy(): void;
 }
 
-const AID = 'rsys_aid';
-const UID = 'rsys_uid';
-const SESS = 'rsys_sess';
-const ALIAS = 'rsys_alias';
-const YEAR = 31_536_000;
-/** Browsers allow 64 KiB of keepalive bodies in flight per page; keep a margin. */
-export const KEEPALIVE_BUDGET = 64_000;
+export { KEEPALIVE_BUDGET } from './dispatcher';
 
 function clean<T extends object>(o: T): T {
   for (const k in o) if (o[k] === undefined) delete o[k];
@@ -125,243 +104,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     throw new TypeError('Recsys: createTracker needs { key: "pk_…", endpoint: "https://…" }');
   }
   const log = options.logger ?? console;
-  const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
   const server = options.mode ? options.mode === 'server' : typeof document === 'undefined';
-  const persistent = !server && options.persistence !== 'memory';
-  const flushAt = options.flushAt ?? 20;
-  const flushInterval = options.flushInterval ?? 2000;
-  const maxBytes = options.maxBatchBytes ?? 60_000;
-  const timeout = options.sessionTimeout ?? 1_800_000;
-  const policy = { ...defaultRetryPolicy, ...options.retry };
-  const endpoint = options.endpoint.replace(/\/+$/, '');
-  const collectUrl = `${endpoint}/v1/collect?key=${encodeURIComponent(options.key)}`;
-  const memory = createMemoryStore();
-  const local = createWebStore('localStorage');
-  // ids live in a first-party cookie first (shared across subdomains), then localStorage, then memory
-  const ids = createStoreChain(
-    persistent ? [createCookieStore({ domain: options.cookieDomain }), local, memory] : [memory],
-  );
-  const prefs = createStoreChain(persistent ? [local, memory] : [memory]);
-  const warn = (...args: unknown[]) => log.warn('[recsys]', ...args);
-  const warned = new Set<unknown>();
-  const warnOnce = (key: unknown, ...args: unknown[]) => {
-    if (!warned.has(key)) {
-      warned.add(key);
-      warn(...args);
-    }
+  const core: TrackerCore = {
+    _granted: (options.consent ?? 'granted') === 'granted',
+    _token: undefined,
+    _server: server,
+    _persistent: !server && options.persistence !== 'memory',
+    _fetch: options.fetch ?? ((url, init) => fetch(url, init)),
+    _warn: (...args) => log.warn('[recsys]', ...args),
   };
-
-  let granted = (options.consent ?? 'granted') === 'granted';
-  let queue: EventQueue | undefined;
-  let aliasPending = '';
-  // the signed-in user's token, in memory only: a page gets it from its backend with identify()
-  let userToken: string | undefined;
-  let keepaliveInFlight = 0;
-  // The whole flush state, in one place (plain locals so the minifier can shorten them):
-  // `sending` is the running drain, `timer` the one pending flush or retry, `attempt > 0`
-  // means a backoff timer owns the next send, `paused` waits for `online`/visible/next page.
-  let sending: Promise<void> | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let attempt = 0;
-  let firstFailureAt = 0;
-  let paused = false;
-
-  const getQueue = (): EventQueue => (queue ??= createEventQueue(options.maxQueueSize ?? 1000, persistent));
-
-  function anonymousId(): string | undefined {
-    if (!granted || server) return undefined;
-    let id = ids.get(AID);
-    if (!id) {
-      id = createUuid();
-      ids.set(AID, id, YEAR);
-    }
-    return id;
-  }
-
-  function session(touch: boolean): string | undefined {
-    if (!granted || server) return undefined;
-    const now = Date.now();
-    let s: SessionRecord | null = parseSession(ids.get(SESS));
-    if (!s || isSessionExpired(s, now, timeout, options.sessionDayBoundary ?? 'local'))
-      s = { id: createUuid(), last: now };
-    else if (!touch) return s.id;
-    s.last = now;
-    ids.set(SESS, JSON.stringify(s), Math.ceil(timeout / 1000));
-    return s.id;
-  }
-
-  function aliasOnce(): void {
-    const userId = ids.get(UID);
-    const anon = anonymousId();
-    if (!userId || !anon) return;
-    const pair = `${anon} ${userId}`;
-    if (prefs.get(ALIAS) === pair || aliasPending === pair) return;
-    aliasPending = pair;
-    // a tRPC mutation in the protocol's wire format, so the tracking-only build needs no RPC client
-    const { url, init } = mutationRequest(
-      endpoint,
-      options.key,
-      'users.alias',
-      { anonymousId: anon, userId },
-      userToken,
-    );
-    fetchFn(url, init)
-      .then((res) => {
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        if (granted) prefs.set(ALIAS, pair);
-      })
-      .catch((e) => warn('users.alias failed:', e))
-      .finally(() => {
-        aliasPending = '';
-      });
-  }
-
-  function clearTimer(): void {
-    clearTimeout(timer);
-    timer = undefined;
-  }
-
-  function queuedBytes(q: EventQueue): number {
-    let n = ENVELOPE_BYTES;
-    for (const e of q.events) n += eventBytes(e);
-    return n;
-  }
-
-  function schedule(): void {
-    const q = queue;
-    if (!granted || !q?.events.length || sending || attempt || paused) return;
-    if (q.events.length >= flushAt || queuedBytes(q) >= maxBytes * 0.9) {
-      clearTimer();
-      void send();
-    } else
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        void send();
-      }, flushInterval);
-  }
-
-  /** Drains the queue batch by batch until it is empty, a retry is scheduled, or delivery pauses. */
-  function send(): Promise<void> {
-    sending ??= (async () => {
-      try {
-        while (granted && queue?.events.length) {
-          const q = queue;
-          const batch = chunkEvents(q.events, flushAt, maxBytes)[0]!;
-          const dropped = q.dropped;
-          const res = await postEvents(
-            fetchFn,
-            collectUrl,
-            createPayload(batch, dropped, Date.now(), userToken),
-          );
-          if (q !== queue) return; // consent was withdrawn mid-flight: that queue is gone
-          if (res.kind === 'retry') {
-            retryLater(q, batch, res);
-            return;
-          }
-          attempt = 0;
-          handled(q, batch, res, dropped);
-        }
-      } finally {
-        sending = undefined;
-      }
-    })();
-    return sending;
-  }
-
-  /** Applies a final answer (ok or never-retry) to the events of a batch. */
-  function handled(q: EventQueue, batch: RecsysEvent[], res: SendResult, dropped: number): void {
-    if (res.kind === 'ok') {
-      q.dropped = Math.max(0, q.dropped - dropped);
-      for (const r of res.rejected)
-        warnOnce(r.path + r.message, `rejected at ${r.path}: ${r.message}`, batch[r.index]);
-    } else if (res.kind === 'drop') {
-      warnOnce(res.status, `HTTP ${res.status} ${res.message}: dropped ${batch.length} events`);
-    }
-    q.remove(new Set(batch.map((e) => e.eventId)));
-  }
-
-  function retryLater(
-    q: EventQueue,
-    batch: RecsysEvent[],
-    res: Extract<SendResult, { kind: 'retry' }>,
-  ): void {
-    const now = Date.now();
-    if (!attempt) firstFailureAt = now;
-    const delay = retryDelay(++attempt, firstFailureAt, now, res.retryAfter, policy, Math.random());
-    if (delay !== null) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        void send();
-      }, delay);
-      return;
-    }
-    attempt = 0;
-    if (res.status) {
-      // the server keeps failing this batch: give up on it so it cannot block the queue forever
-      q.remove(new Set(batch.map((e) => e.eventId)));
-      q.dropped += batch.length;
-      warn(`gave up after HTTP ${res.status}: dropped ${batch.length} events`);
-      schedule();
-    } else paused = true; // offline: wait for `online`, a visible tab or the next page
-  }
-
-  /**
-   * Page is going away (or hidden, which on mobile is often the last chance):
-   * hand everything queued to the browser with keepalive fetches that together
-   * stay under the 64 KiB in-flight budget, then `sendBeacon` for the rest.
-   * Handed-off events leave the queue (the browser delivers them after unload);
-   * a keepalive fetch that fails while the page is still alive puts them back.
-   */
-  function sendOnHide(released: boolean): void {
-    const q = queue;
-    if (!granted || !q) return;
-    // While delivery is failing (server down, offline), a keepalive request is
-    // accepted by the browser and then fails after the page is gone, where
-    // nothing can put its events back. Keep them stored for the next page.
-    if (attempt || paused || (typeof navigator !== 'undefined' && navigator.onLine === false)) {
-      q.persist(released);
-      return;
-    }
-    const keepalive = typeof Request === 'function' && 'keepalive' in Request.prototype;
-    const beacon = typeof navigator !== 'undefined' && navigator.sendBeacon?.bind(navigator);
-    const taken = new Set<string>();
-    let dropped = q.dropped;
-    for (const chunk of chunkEvents(q.events, flushAt, Math.min(maxBytes, KEEPALIVE_BUDGET))) {
-      const body = createPayload(chunk, dropped, Date.now(), userToken);
-      const bytes = utf8Length(body);
-      let ok = false;
-      if (keepalive && keepaliveInFlight + bytes <= KEEPALIVE_BUDGET) {
-        try {
-          const p = startPost(fetchFn, collectUrl, body, true);
-          keepaliveInFlight += bytes;
-          ok = true;
-          p.then(
-            (r) => classifyResponse(r, Date.now()),
-            (): SendResult => ({ kind: 'retry' }),
-          ).then((res) => {
-            keepaliveInFlight -= bytes;
-            if (res.kind === 'retry') queue?.unshift(chunk);
-            else if (queue) handled(queue, chunk, res, 0);
-          });
-        } catch {
-          // fetch refused synchronously (budget, old engine): try a beacon
-        }
-      }
-      if (!ok && beacon) {
-        try {
-          ok = beacon(collectUrl, body);
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok) continue; // stays queued and persisted for the next page
-      for (const e of chunk) taken.add(e.eventId);
-      dropped = 0;
-    }
-    if (!dropped) q.dropped = 0;
-    q.remove(taken);
-    q.persist(released);
-  }
+  const warn = core._warn;
+  const who = createIdentity(core, options);
+  const delivery = createDispatcher(core, options);
 
   function build(type: EventType, props: TrackProps): RecsysEvent | null {
     const meta: EventMeta = {};
@@ -381,9 +135,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       eventId: createUuid(),
       type,
       itemId: props.itemId,
-      userId: props.userId ?? ids.get(UID) ?? undefined,
-      anonymousId: props.anonymousId ?? anonymousId(),
-      sessionId: session(true),
+      userId: props.userId ?? who._userId(),
+      anonymousId: props.anonymousId ?? who._anonymousId(),
+      sessionId: who._session(true),
       ts: new Date().toISOString(),
       value: props.value,
       meta: clean(meta),
@@ -405,55 +159,18 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   function track(type: EventType, props: TrackProps = {}): void {
     try {
-      if (!granted) return;
+      if (!core._granted) return;
       const event = build(type, props);
       if (!event) return;
-      if (eventBytes(event) + ENVELOPE_BYTES > maxBytes) {
-        warn(`${type} dropped: over ${maxBytes} bytes`);
-        return;
-      }
-      getQueue().push(event);
-      schedule();
+      delivery._push(event);
     } catch (e) {
       warn('track failed:', e);
     }
   }
 
-  function wipe(): void {
-    userToken = undefined;
-    for (const k of [AID, UID, SESS]) ids.remove(k);
-    prefs.remove(ALIAS);
-  }
-
-  // Chromium fires visibilitychange→hidden right after pagehide; the queue must
-  // stay marked as released until the page is shown again, or the reloaded
-  // page takes its own queue for a duplicated tab's.
-  let unloading = false;
-  const onHide = (e: Event) => {
-    if (e.type === 'pagehide') unloading = true;
-    if (e.type === 'pagehide' || document.visibilityState === 'hidden') sendOnHide(unloading);
-  };
-  const onResume = (e: Event) => {
-    if (e.type === 'pageshow') unloading = false;
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
-    paused = false;
-    schedule();
-  };
-  const listeners: Array<[EventTarget, string, (e: Event) => void]> = [];
-  if (!server && typeof window !== 'undefined') {
-    listeners.push(
-      [window, 'pagehide', onHide],
-      [document, 'visibilitychange', onHide],
-      [window, 'online', onResume],
-      [document, 'visibilitychange', onResume],
-      [window, 'pageshow', onResume],
-    );
-    for (const [t, n, f] of listeners) t.addEventListener(n, f);
-  }
-  if (granted) {
-    getQueue();
-    schedule(); // events left by an earlier page
-  }
+  const unwatch =
+    !server && typeof window !== 'undefined' ? watchPage(delivery._hide, delivery._resume) : undefined;
+  if (core._granted) delivery._start(); // sends events left by an earlier page
 
   const item = (type: EventType) => (itemId: string, props?: ItemProps) => track(type, { ...props, itemId });
   return {
@@ -506,10 +223,8 @@ export function createTracker(options: TrackerOptions): Tracker {
         warn('identify() needs a userId string, got', userId);
         return;
       }
-      userToken = o?.token;
-      // while consent is denied the user id is kept in memory only
-      (granted ? ids : memory).set(UID, userId, YEAR);
-      if (granted && !server) aliasOnce();
+      core._token = o?.token;
+      who._identify(userId);
       if (traits) {
         const meta: EventMeta = {};
         for (const [k, v] of Object.entries(traits)) {
@@ -519,41 +234,29 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
     },
     reset() {
-      wipe();
-      anonymousId();
+      who._wipe();
+      who._anonymousId();
     },
     consent(state) {
       if (state === 'denied') {
-        granted = false;
-        clearTimer();
-        attempt = 0;
-        paused = false;
-        queue?.clear();
-        queue?.erase();
-        queue = undefined;
-        wipe();
-      } else if (state === 'granted' && !granted) {
-        const userId = ids.get(UID); // identify() while denied kept the user id in memory only
-        granted = true;
-        if (userId) ids.set(UID, userId, YEAR);
-        if (userId && !server) aliasOnce();
-        getQueue();
-        schedule();
+        core._granted = false;
+        delivery._stop();
+        who._wipe();
+      } else if (state === 'granted' && !core._granted) {
+        const userId = who._userId(); // identify() while denied kept it in memory only
+        core._granted = true;
+        if (userId) who._identify(userId);
+        delivery._start();
       }
     },
-    getConsent: () => (granted ? 'granted' : 'denied'),
-    getUserToken: () => userToken,
+    getConsent: () => (core._granted ? 'granted' : 'denied'),
+    getUserToken: () => core._token,
     getIds: () =>
-      clean({ anonymousId: anonymousId(), userId: ids.get(UID) ?? undefined, sessionId: session(false) }),
-    flush() {
-      paused = false;
-      if (attempt) return sending ?? Promise.resolve();
-      clearTimer();
-      return send();
-    },
+      clean({ anonymousId: who._anonymousId(), userId: who._userId(), sessionId: who._session(false) }),
+    flush: delivery._flush,
     destroy() {
-      clearTimer();
-      for (const [t, n, f] of listeners) t.removeEventListener(n, f);
+      delivery._clearTimer();
+      unwatch?.();
     },
   };
 }

@@ -33,6 +33,8 @@ interface Ready {
   tableMs: number;
   rssMb: number;
   httpThread: boolean;
+  /** The response cache's TTL (0: off). */
+  cacheTtlMs: number;
   inProcess: Record<string, { p50: number; p99: number }>;
   userIds: string[];
   itemIds: string[];
@@ -67,11 +69,12 @@ const snapshotLine = new Promise<string>((resolve) => {
 });
 const ready = JSON.parse(
   await new Promise<string>((resolve, reject) => {
-    // The ready line is the first JSON object, the snapshot line comes at shutdown; anything else
-    // the server prints (a flag such as --trace-gc in BENCH_SERVER_FLAGS) goes to stderr.
+    // The ready line is the first JSON object with the ids, the snapshot line comes at shutdown;
+    // anything else the server prints (a flag such as --trace-gc in BENCH_SERVER_FLAGS, a warning its
+    // logger writes on a loaded machine, also JSON) goes to stderr.
     let ready = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!ready && line.startsWith('{')) {
+      if (!ready && line.startsWith('{"url":')) {
         ready = true;
         resolve(line);
       } else if (line.startsWith('{"snapshot"')) {
@@ -148,7 +151,9 @@ async function settle(pid: number | undefined): Promise<number> {
 // Warm-up at the target rate, then measure both servers back to back.
 await load(ready.url, 'warm-up', undefined);
 await settle(child.pid);
+const cacheBefore = await cacheCounts();
 const real = await load(ready.url, 'recsys (tRPC + engine)', child.pid);
+const cacheAfter = await cacheCounts();
 const backlogMs = await settle(child.pid);
 const servingRssMb = processRssMb(child.pid);
 const baseline = await load(bareUrl, 'bare node:http, same bytes', bare.pid);
@@ -217,6 +222,14 @@ async function restartFromSnapshot() {
   return { readyMs, restored, refused, same };
 }
 
+/** The response cache's hits and misses so far, from the server's /metrics. */
+async function cacheCounts() {
+  const text = await (await fetch(`${ready.url}/metrics`)).text();
+  const read = (name: string) =>
+    Number(new RegExp(`^${name}\\{namespace="bench"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { hits: read('recsys_recs_cache_hits_total'), misses: read('recsys_recs_cache_misses_total') };
+}
+
 async function stop(c: ChildProcess) {
   const exited = new Promise((r) => c.once('exit', r));
   c.kill('SIGTERM');
@@ -266,6 +279,15 @@ console.log(
     ? 'recsys serves HTTP from a thread of its own and ranks on its main thread, as `recsys serve` does on PostgreSQL:'
     : 'recsys serves HTTP and ranks on one thread (in-process PGlite, or BENCH_HTTP_THREAD=off):',
 );
+{
+  const hits = cacheAfter.hits - cacheBefore.hits;
+  const misses = cacheAfter.misses - cacheBefore.misses;
+  console.log(
+    ready.cacheTtlMs > 0
+      ? `response cache (in memory, TTL ${f(ready.cacheTtlMs / 1000, 0)} s; BENCH_RECS_CACHE=off for none): ${hits.toLocaleString()} hits, ${misses.toLocaleString()} misses in the run, its warm-up seconds included (${pct(hits / Math.max(1, hits + misses))} hits; the mix repeats each procedure and id every 3,000 requests)`
+      : 'response cache: off (BENCH_RECS_CACHE=off)',
+  );
+}
 console.log('server                          req/s    p50 ms   p99 ms   max ms   errors');
 for (const r of [real, baseline]) {
   console.log(

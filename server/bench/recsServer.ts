@@ -22,6 +22,8 @@ import { createLogger } from '../src/obs/logger';
 import { EngineHost } from '../src/replicate/EngineHost';
 import { snapshotPath } from '../src/replicate/snapshotFiles';
 import { RecLogWriter } from '../src/serve/RecLogWriter';
+import { createResponseCache, DEFAULT_CACHE_TTL_MS } from '../src/serve/ResponseCache';
+import { parseCacheTtl } from '../src/start';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -46,11 +48,23 @@ const { key } = await createApiKey(database, 'bench', { kind: 'secret' });
 const log = createLogger({ level: 'warn' });
 const withEmbeddings = process.env.BENCH_EMBEDDINGS !== 'off';
 const encoder = withEmbeddings ? await createTextEncoder({ kind: 'builtin' }) : null;
+// The response cache as `recsys serve` has it by default (in memory); BENCH_RECS_CACHE=off for none,
+// or a TTL in seconds.
+const cacheTtlMs = parseCacheTtl(process.env.BENCH_RECS_CACHE);
+const cache =
+  cacheTtlMs === 0 ? undefined : createResponseCache({ ttlMs: cacheTtlMs ?? DEFAULT_CACHE_TTL_MS }, log);
 // Snapshots (BENCH_SNAPSHOT=off: none): written when the benchmark stops this process, for the
 // restart measurement; never on a timer, so none is taken during the HTTP runs.
 const snapshotDir =
   process.env.BENCH_SNAPSHOT === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'recsys-bench-snapshots-'));
-const engines = new EngineHost({ database, log, encoder, snapshotDir, snapshotIntervalMs: 86_400_000 });
+const engines = new EngineHost({
+  database,
+  log,
+  encoder,
+  cache,
+  snapshotDir,
+  snapshotIntervalMs: 86_400_000,
+});
 await engines.start();
 const rt = engines.get('bench');
 
@@ -202,6 +216,7 @@ console.log(
     tableMs,
     rssMb: mb(rss),
     httpThread: threaded,
+    cacheTtlMs: cache?.ttlMs ?? 0,
     inProcess,
     userIds,
     itemIds,

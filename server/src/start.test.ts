@@ -2,7 +2,7 @@ import postgresClient from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from './auth/namespaces';
 import { createLogger } from './obs/logger';
-import { startRecsys } from './start';
+import { parseCacheTtl, recsCacheFromEnv, startRecsys } from './start';
 import { createClient, getTestDatabaseTargets } from './testing';
 
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
@@ -10,6 +10,28 @@ const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 const quiet = { logger: createLogger({ level: 'silent' }), port: 0, embeddings: { kind: 'off' } } as const;
 
 describe('startRecsys', () => {
+  it('reads the recommendation cache TTL in seconds, turns the cache off with 0 or off, and refuses anything else before opening the database', async () => {
+    expect(parseCacheTtl('2.5')).toBe(2_500);
+    expect(parseCacheTtl(undefined)).toBeUndefined();
+    expect(recsCacheFromEnv({ ttlMs: 0 }, false)).toBe(false);
+    expect(parseCacheTtl('off')).toBe(0);
+    expect(recsCacheFromEnv({ ttlMs: 3_000 }, { redisUrl: 'redis://10.0.0.5:6379' })).toEqual({
+      ttlMs: 3_000,
+      redisUrl: 'redis://10.0.0.5:6379',
+    });
+    expect(() => parseCacheTtl('soon')).toThrow(
+      /cache TTL "soon" \(--recs-cache-ttl or RECSYS_RECS_CACHE_TTL\) is not understood: give seconds from 0 to 3600/,
+    );
+    await expect(
+      startRecsys({
+        ...quiet,
+        databaseUrl: null,
+        dataDir: '/nonexistent/never-created',
+        recsCache: { ttlMs: -1 },
+      }),
+    ).rejects.toThrow(/cache TTL/);
+  });
+
   it('refuses httpThread: true on the embedded database, saying what it needs', async () => {
     await expect(
       startRecsys({ ...quiet, databaseUrl: null, dataDir: 'memory://', httpThread: true }),

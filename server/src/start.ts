@@ -1,5 +1,6 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { type Database, openDatabase } from './db/client';
+import { UserError } from './errors';
 import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
 import { parseTrustProxy } from './http/clientIp';
 import type { RateLimitOptions } from './http/rateLimiter';
@@ -12,11 +13,13 @@ import {
 import { startHttpThread } from './http/thread/startHttpThread';
 import { JobScheduler } from './jobs/scheduler';
 import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
+import { FreshnessRecorder } from './obs/freshnessRecorder';
 import { createLogger, type Logger } from './obs/logger';
 import { EngineHost } from './replicate/EngineHost';
 import { describePlacement, type Placement } from './replicate/placement';
 import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
+import { createResponseCache, DEFAULT_CACHE_TTL_MS, type ResponseCacheOptions } from './serve/ResponseCache';
 
 export type { JobsSetting } from './jobs/schedules';
 
@@ -103,6 +106,14 @@ export interface StartOptions {
    * @default every namespace
    */
   placement?: Placement;
+  /**
+   * The response cache of recommendation lists (see `ResponseCacheOptions`); `false` turns it off.
+   * When not given, or for what is not given: the TTL from `RECSYS_RECS_CACHE_TTL` (seconds; `0` or
+   * `off` turns the cache off), Redis from the rate limits' `redisUrl`, else `REDIS_URL`.
+   * @default { ttlMs: 10000 } (in memory; shared through Redis when REDIS_URL is set)
+   * @example { ttlMs: 5_000, redisUrl: 'redis://10.0.0.5:6379' }
+   */
+  recsCache?: ResponseCacheOptions | false;
 }
 
 export interface RunningRecsys {
@@ -147,6 +158,8 @@ export type RuntimeEngine =
       placement?: Placement | undefined;
       snapshotDir?: string | undefined;
       snapshotIntervalMs?: number | undefined;
+      /** The response cache of `recs.*` lists; off when absent or false. */
+      cache?: ResponseCacheOptions | false | undefined;
     }
   /** Engines on another thread (the HTTP thread's view of them); closed with the runtime. */
   | { remote: EngineService & { close(): void } };
@@ -192,6 +205,8 @@ export interface Runtime {
   log: Logger;
   /** The engine host, when the engines run in this thread. */
   engines: EngineHost | undefined;
+  /** The per-minute event → index waits of those engines (`index_freshness`), when they run here. */
+  freshness: FreshnessRecorder | undefined;
   /** The served-list log, when this runtime serves HTTP with engines. */
   recLog: RecLogWriter | undefined;
   /** The HTTP server, when this runtime serves HTTP. */
@@ -221,6 +236,10 @@ export interface Runtime {
  */
 export function composeRuntime(options: RuntimeOptions): Runtime {
   const { database, log, engine } = options;
+  const cache =
+    engine && 'encoder' in engine && engine.cache ? createResponseCache(engine.cache, log) : undefined;
+  // Per-minute event → index waits, for the console's freshness chart (engines of this process).
+  const freshness = engine && 'encoder' in engine ? new FreshnessRecorder(database, log) : undefined;
   const engines =
     engine && 'encoder' in engine
       ? new EngineHost({
@@ -231,6 +250,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           ...(engine.placement ? { placement: engine.placement } : {}),
           ...(engine.snapshotDir ? { snapshotDir: engine.snapshotDir } : {}),
           ...(engine.snapshotIntervalMs ? { snapshotIntervalMs: engine.snapshotIntervalMs } : {}),
+          cache,
+          onApplied: (lags) => freshness?.observe(lags),
         })
       : undefined;
   const service: EngineService | undefined =
@@ -267,6 +288,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
       await scheduler?.close();
       await recLog?.close();
       await engines?.stop();
+      await freshness?.flush();
+      await cache?.close();
       if (engine && 'remote' in engine) engine.remote.close();
       for (const release of options.owned ?? []) await release();
     })();
@@ -276,6 +299,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     database,
     log,
     engines,
+    freshness,
     recLog,
     server,
     scheduler,
@@ -285,6 +309,8 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
         // see a live process (/healthz) that is not ready yet (/readyz), not a refused connection.
         const url = await server?.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
         if (url) listen.onListening?.(url);
+        // Lists are shared through Redis from the first one when it is up (a miss each when not).
+        await cache?.ready;
         await engines?.start();
         scheduler?.start();
         return url;
@@ -334,6 +360,8 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const withEngine = options.engine ?? true;
   // Checked before anything is opened, so a refused setting leaves nothing running.
   const threaded = useHttpThread(options, databaseUrl, withEngine);
+  const rateLimits = rateLimitsFromEnv(options.rateLimits);
+  const cache = recsCacheFromEnv(options.recsCache, rateLimits);
   const jobs = options.jobs ?? jobsFromEnv(process.env.RECSYS_JOBS);
   const database = await openDatabase({
     url: databaseUrl,
@@ -355,7 +383,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     await database.close();
     throw error;
   }
-  const rateLimits = rateLimitsFromEnv(options.rateLimits);
+  if (withEngine) log.info({ recsCache: cache ? describeCache(cache) : 'off' }, 'recommendation cache');
   const runtime = composeRuntime({
     database,
     log,
@@ -365,6 +393,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       placement: options.placement,
       snapshotDir: options.snapshotDir ?? (process.env.RECSYS_SNAPSHOT_DIR || undefined),
       snapshotIntervalMs: options.snapshotIntervalMs,
+      cache,
     },
     http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
     jobs,
@@ -447,6 +476,51 @@ function rateLimitsFromEnv(options: RateLimitOptions | false = {}): RateLimitOpt
     ...options,
     ...(redisUrl ? { redisUrl } : {}),
     trustProxy: options.trustProxy ?? parseTrustProxy(process.env.RECSYS_TRUST_PROXY),
+  };
+}
+
+/**
+ * The response cache's options with what the environment says filled in: `RECSYS_RECS_CACHE_TTL`
+ * (seconds; 0 or off for none), Redis as the rate limits have it (`--redis-url`, `REDIS_URL`).
+ */
+export function recsCacheFromEnv(
+  options: ResponseCacheOptions | false | undefined,
+  rateLimits: RateLimitOptions | false,
+): ResponseCacheOptions | false {
+  if (options === false) return false;
+  const ttlMs = options?.ttlMs ?? parseCacheTtl(process.env.RECSYS_RECS_CACHE_TTL);
+  if (ttlMs !== undefined && !(ttlMs >= 0 && ttlMs <= 3_600_000)) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `The recommendation cache TTL recsCache.ttlMs=${ttlMs} is not understood: give milliseconds from 0 (off) to 3600000.`,
+    );
+  }
+  if (ttlMs === 0) return false;
+  const limitsRedisUrl = rateLimits === false ? undefined : rateLimits.redisUrl;
+  const redisUrl = options?.redisUrl ?? (limitsRedisUrl || undefined) ?? (process.env.REDIS_URL || undefined);
+  return { ...options, ...(ttlMs === undefined ? {} : { ttlMs }), ...(redisUrl ? { redisUrl } : {}) };
+}
+
+/** `RECSYS_RECS_CACHE_TTL` / `--recs-cache-ttl`: seconds (decimals allowed), `0` or `off` for none. */
+export function parseCacheTtl(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'off') return 0;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3_600) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `The recommendation cache TTL "${value}" (--recs-cache-ttl or RECSYS_RECS_CACHE_TTL) is not understood: give seconds from 0 to 3600 (e.g. 10, or 0.5), or off.`,
+    );
+  }
+  return Math.round(seconds * 1000);
+}
+
+function describeCache(cache: ResponseCacheOptions) {
+  const redis = cache.redisUrl ? new URL(cache.redisUrl) : undefined;
+  return {
+    ttlMs: cache.ttlMs ?? DEFAULT_CACHE_TTL_MS,
+    // The host only: a URL may carry a password.
+    store: redis ? `redis ${redis.host}` : 'memory',
   };
 }
 

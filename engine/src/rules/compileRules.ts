@@ -182,6 +182,8 @@ export class RuleSet {
    */
   private readonly bySurface: Map<Surface, SurfaceRules>;
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
+  /** The enabled rules with a schedule (see {@link scheduleState}). */
+  private readonly timed: CompiledRule[];
 
   constructor(defs: unknown) {
     assertRules(defs);
@@ -196,6 +198,10 @@ export class RuleSet {
           (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       );
     this.rules = enabled.map((d, i) => compileRule(d, i));
+    this.timed = this.rules.filter(
+      (r) =>
+        r.windows !== undefined || r.start !== Number.NEGATIVE_INFINITY || r.end !== Number.POSITIVE_INFINITY,
+    );
     this.bySurface = new Map(
       SURFACES.map((s) => {
         const applies = this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s));
@@ -250,6 +256,18 @@ export class RuleSet {
   /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
   isBaseFor(r: CompiledRule, surface: Surface): boolean {
     return this.bySurface.get(surface)!.flags[r.index] === 1;
+  }
+
+  /**
+   * Which rules with a schedule are in force at `now`, one character each ('' when no enabled rule
+   * has a schedule): equal strings, same scheduled rules in force. What a cache of answers keys on,
+   * so a rule whose window opens or closes is in the next answer rather than after the cache's TTL.
+   */
+  scheduleState(now: number): string {
+    if (this.timed.length === 0) return '';
+    let state = '';
+    for (const r of this.timed) state += this.scheduled(r, now) ? '1' : '0';
+    return state;
   }
 
   /** Whether a rule is in force at `now` by its schedule alone. */

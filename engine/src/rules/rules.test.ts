@@ -366,6 +366,22 @@ describe('rules: schedules against the request clock', () => {
     expect(first(defs, end)).toBe('a');
   });
 
+  it('scheduleState changes exactly when a scheduled rule starts or stops, and is empty without schedules', () => {
+    const engine = shop();
+    engine.setRules([
+      { id: 'always', kind: 'pin', items: { itemIds: ['g'] }, slot: 1 },
+      rule({ start: '2024-01-02T00:00:00Z', end: '2024-01-03T00:00:00Z' }),
+    ]);
+    const start = Date.parse('2024-01-02T00:00:00Z');
+    const end = Date.parse('2024-01-03T00:00:00Z');
+    expect(engine.scheduleState(start - 1)).toBe('0');
+    expect(engine.scheduleState(start)).toBe('1');
+    expect(engine.scheduleState(end - 1)).toBe('1');
+    expect(engine.scheduleState(end)).toBe('0');
+    engine.setRules([{ id: 'always', kind: 'pin', items: { itemIds: ['g'] }, slot: 1 }]);
+    expect(engine.scheduleState(start)).toBe('');
+  });
+
   it('reads a local start and end in the rule time zone', () => {
     // 2024-01-02T00:00 in Berlin (UTC+1 in winter) is 2024-01-01T23:00Z.
     const defs = [rule({ start: '2024-01-02T00:00', timeZone: 'Europe/Berlin' })];

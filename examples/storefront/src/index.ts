@@ -4,4 +4,11 @@
  */
 export { ensureWidgetBundle, widgetBundlePath } from './bundle';
 export type { DemoSeedOptions } from './seed';
+export {
+  type RunningShoppers,
+  type ShopperOptions,
+  type ShopperStats,
+  simulateVisit,
+  startShoppers,
+} from './shoppers';
 export { type RunningStorefront, type StorefrontOptions, startStorefront } from './startStorefront';

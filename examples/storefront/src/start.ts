@@ -11,7 +11,20 @@ const shop = await startStorefront({
   port,
   ...(process.env.HOST ? { host: process.env.HOST } : {}),
   onProgress: (line) => console.log(line),
+  // Simulated shoppers fill the admin console's charts; RECSYS_DEMO_SHOPPERS=0 leaves the shop quiet.
+  shoppers:
+    process.env.RECSYS_DEMO_SHOPPERS === '0'
+      ? false
+      : { onError: (error) => console.warn(`A simulated shopper's visit failed: ${String(error)}`) },
 });
+if (shop.shoppers) {
+  console.log('Simulating shoppers (one visit every 5 s after a first 120) …');
+  await shop.shoppers.ready;
+  const s = shop.shoppers.stats();
+  console.log(
+    `Simulated ${s.visits} visits: ${s.lists} lists, ${s.impressions} impressions, ${s.clicks} clicks, ${s.adds} adds, ${s.purchases} purchases.`,
+  );
+}
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const [localhost, ...others] = shop.origins;
 console.log(`\nThe demo shop is ready (${seconds} s): ${localhost}/`);

@@ -21,6 +21,7 @@ import { type Catalog, loadCatalog, type RecsysApi } from './catalog';
 import { createShopHandler, STATIC_DIR } from './handler';
 import type { DemoUser } from './pages';
 import { type DemoSeedOptions, seedDemoNamespace } from './seed';
+import { type RunningShoppers, type ShopperOptions, startShoppers } from './shoppers';
 
 /** Options of {@link startStorefront}. */
 export interface StorefrontOptions {
@@ -85,6 +86,15 @@ export interface StorefrontOptions {
    */
   buildBundles?: boolean;
   /**
+   * Simulated shoppers (`shoppers.ts`): visits through the API that request widgets' lists and send
+   * impressions, clicks, adds and purchases attributed to them, so the admin console's charts have
+   * data before anyone browses. `pnpm start` turns them on; tests leave them off, because they
+   * change the lists.
+   * @default false
+   * @example { burst: 120, everyMs: 5000 }
+   */
+  shoppers?: ShopperOptions | false;
+  /**
    * Progress lines ("seeding…", "computing item embeddings…").
    * @default () => {} (silent)
    * @example (line) => console.log(line)
@@ -110,6 +120,8 @@ export interface RunningStorefront {
   seeded: boolean;
   /** The admin console and the demo operator (role admin) this start made sure exists. */
   console: { url: string; namespace: string; name: string; password: string };
+  /** The simulated shoppers, when `shoppers` was given. */
+  shoppers?: RunningShoppers;
   close(): Promise<void>;
 }
 
@@ -288,6 +300,9 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
         'favicon.svg': join(STATIC_DIR, 'favicon.svg'),
       },
     });
+    const shoppers = options.shoppers
+      ? startShoppers(api, catalog, { userIds: demoUsers.map((u) => u.userId), ...options.shoppers })
+      : undefined;
     return {
       url: `http://127.0.0.1:${port}`,
       origins,
@@ -304,7 +319,11 @@ export async function startStorefront(options: StorefrontOptions = {}): Promise<
         name: consoleName,
         password: consolePassword,
       },
-      close: () => recsys.close(),
+      ...(shoppers ? { shoppers } : {}),
+      close: async () => {
+        await shoppers?.stop();
+        await recsys.close();
+      },
     };
   } catch (error) {
     await recsys.close();

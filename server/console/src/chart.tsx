@@ -44,9 +44,11 @@ export function LineChart(props: {
   withDay: boolean;
   series: readonly Series[];
   format(value: number): string;
+  /** A bucket's name when it is not a local time (UTC days are named as they are). */
+  labelOf?: (bucket: string) => string;
 }) {
   const { id, buckets, series, format } = props;
-  const label = (i: number) => bucketLabel(buckets[i]!, props.withDay);
+  const label = (i: number) => props.labelOf?.(buckets[i]!) ?? bucketLabel(buckets[i]!, props.withDay);
   const max = Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
   const top = max > 0 ? max : 1;
   const describe = (s: Series) => {

@@ -1,9 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { loadSession, messageOf, type Session, signOut, whenSignedOut } from './api';
+import { BundlesPage } from './pages/Bundles';
 import { CatalogPage } from './pages/Catalog';
 import { ConfigPage } from './pages/Config';
 import { ExperimentPage } from './pages/Experiment';
+import { ExperimentNewPage } from './pages/ExperimentNew';
 import { ExperimentsPage } from './pages/Experiments';
 import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
@@ -26,6 +28,7 @@ const NAV = [
   { path: '/rules', label: 'Rules' },
   { path: '/traces', label: 'Traces' },
   { path: '/experiments', label: 'Experiments' },
+  { path: '/bundles', label: 'Bundles' },
   { path: '/config', label: 'Configuration' },
   { path: '/jobs', label: 'Jobs' },
   { path: '/keys', label: 'Keys', admin: true },
@@ -51,7 +54,14 @@ function Pages(props: { route: Route; session: Session }) {
     case 'traces':
       return param ? <TracePage requestId={param} /> : <TracesPage query={query} />;
     case 'experiments':
-      return param ? <ExperimentPage id={param} canWrite={canWrite} /> : <ExperimentsPage />;
+      if (param === 'new') return <ExperimentNewPage canWrite={canWrite} />;
+      return param ? (
+        <ExperimentPage id={param} canWrite={canWrite} />
+      ) : (
+        <ExperimentsPage canWrite={canWrite} />
+      );
+    case 'bundles':
+      return <BundlesPage query={query} />;
     case 'config':
       return <ConfigPage query={query} canWrite={canWrite} />;
     case 'catalog':

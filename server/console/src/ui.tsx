@@ -1,3 +1,4 @@
+import { SURFACES, type Surface } from '@recsys/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { isNotFound, messageOf } from './api';
@@ -248,5 +249,47 @@ export function DataTable(props: {
         <tbody>{props.children}</tbody>
       </table>
     </TableWrap>
+  );
+}
+
+/** A checkbox per surface in a fieldset; `value` is the surfaces checked. */
+export function SurfaceChecks(props: {
+  legend: string;
+  value: readonly string[];
+  onChange(value: Surface[]): void;
+}) {
+  const checked = props.value as readonly Surface[];
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      <div class="checks">
+        {SURFACES.map((s) => (
+          <label key={s} class="check">
+            <input
+              type="checkbox"
+              checked={checked.includes(s)}
+              onChange={(e) =>
+                props.onChange(e.currentTarget.checked ? [...checked, s] : checked.filter((x) => x !== s))
+              }
+            />
+            {s}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+/** Named figures in a row of small cards (totals above a page's charts). */
+export function Tiles(props: { tiles: ReadonlyArray<readonly [string, string]> }) {
+  return (
+    <dl class="tiles">
+      {props.tiles.map(([name, value]) => (
+        <div key={name} class="card">
+          <dt>{name}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }

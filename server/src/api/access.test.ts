@@ -105,6 +105,7 @@ const cases: Record<string, Case> = {
     },
   },
   'admin.experiments.list': { type: 'query', access: 'secret', input: {} },
+  'admin.experiments.plan': { type: 'query', access: 'secret', input: { minimumDetectableEffect: 0.1 } },
   'admin.experiments.get': { type: 'query', access: 'secret', input: { id: 'access-exp' } },
   'admin.experiments.start': { type: 'mutation', access: 'secret', input: { id: 'access-exp' } },
   'admin.experiments.pause': { type: 'mutation', access: 'secret', input: { id: 'access-exp' } },

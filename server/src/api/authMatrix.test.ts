@@ -86,6 +86,7 @@ const POLICY: Record<string, Procedure> = {
   'admin.keys.revoke': P('secret', 'none', [200, 404]),
   'admin.experiments.create': P('secret'),
   'admin.experiments.list': P('secret'),
+  'admin.experiments.plan': P('secret'),
   // 404: the experiment the matrix names does not exist (state, not access).
   'admin.experiments.get': P('secret', 'none', [404]),
   'admin.experiments.start': P('secret', 'none', [404]),
@@ -292,6 +293,7 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
         ],
       },
       'admin.experiments.list': {},
+      'admin.experiments.plan': { surfaces: ['trending'], minimumDetectableEffect: 0.1 },
       'admin.experiments.get': { id: 'matrix-none' },
       'admin.experiments.start': { id: 'matrix-none' },
       'admin.experiments.pause': { id: 'matrix-none' },

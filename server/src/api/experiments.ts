@@ -8,6 +8,7 @@ import {
 } from '../experiments/bandit/allocations';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
 import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
+import { planExperiment, planExperimentSchema } from '../experiments/plan';
 import { experimentResults, resultsOptionsShape } from '../experiments/results';
 import {
   createExperiment,
@@ -59,6 +60,14 @@ export const experimentsRouter = router({
         experimentActor(ctx.principal),
       ),
     ),
+  /**
+   * Sizes an experiment before creating it: the control's current rate of the primary metric on the
+   * surfaces, the visitors per variant the always-valid test needs for the minimum detectable effect,
+   * and the days that takes at the surfaces' recent traffic. Reads only.
+   */
+  plan: secretProcedure
+    .input(planExperimentSchema)
+    .query(({ ctx, input }) => planExperiment(ctx.services.database, ctx.principal.namespaceId, input)),
   /** Every experiment, newest first. */
   list: secretProcedure
     .input(z.object({}).strict().optional())
@@ -112,7 +121,7 @@ export const experimentsRouter = router({
     }),
   /**
    * Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check; optionally a
-   * breakdown by day or surface and the share of visitors who sent named custom events.
+   * breakdown by day, surface or segment and the share of visitors who sent named custom events.
    */
   results: secretProcedure
     .input(z.object({ id: experimentIdSchema, ...resultsOptionsShape }).strict())

@@ -71,6 +71,7 @@ async function serve(
   surface: Surface,
   requested: ServeInput,
 ): Promise<RecsResponse> {
+  const started = performance.now();
   let input = await provenInput(ctx, requested);
   const host = enginesOf(ctx, ctx.principal.namespaceId);
   // Sampled per namespace; always for `explain` and the x-recsys-trace header. No writer, no trace.
@@ -84,16 +85,25 @@ async function serve(
   ) {
     input = { ...input, trace: true };
   }
+  // A debug request (the trace header) is ranked now, as `explain` is: its trace must be its own.
+  if (ctx.traceRequested === true) input = { ...input, bypassCache: true };
   const assigned = await assignExperiment(ctx, surface, input);
-  const treated = assigned ? applyTreatment(input, surface, assigned) : input;
-  const listed: EngineList = await fromEngines(() =>
-    treated === 'off' ? hiddenList(input, assigned) : host.serve(ctx.principal.namespaceId, surface, treated),
-  );
+  const listed: EngineList = await countFailure(ctx, assigned, () => {
+    const treated = assigned ? applyTreatment(input, surface, assigned) : input;
+    return fromEngines(() =>
+      treated === 'off'
+        ? hiddenList(input, assigned)
+        : host.serve(ctx.principal.namespaceId, surface, treated),
+    );
+  });
   ctx.metrics.served(ctx.principal.namespaceId, surface, {
     fallbackUsed: listed.fallback.used,
     empty: listed.items.length === 0,
     configVersion: listed.configVersion,
   });
+  if (listed.cache) ctx.metrics.recsCache(ctx.principal.namespaceId, listed.cache);
+  // A list from the cache is still a list served now: its own requestId, logged (exposure,
+  // attribution) like any other.
   const requestId = randomUUID();
   ctx.services.recLog?.push({
     namespaceId: ctx.principal.namespaceId,
@@ -105,6 +115,8 @@ async function serve(
     fallback: listed.fallback.used,
     configVersion: listed.configVersion,
     experiment: listed.experiment,
+    segment: input.traits?.segment,
+    durationMs: performance.now() - started,
     // Built when the writer takes it, after the response is on its way.
     trace: listed.trace ? () => traceEntry(surface, requested, input, listed) : undefined,
   });
@@ -128,6 +140,10 @@ function logServed(
     configVersion: number | null;
     experiment?: { id: string; variant: string } | undefined;
     trace?: (() => TraceEntry | undefined) | undefined;
+    /** The request's `traits.segment`, when it has traits. */
+    segment?: string | undefined;
+    /** `performance.now()` when the request reached the procedure. */
+    started: number;
   },
 ): string {
   ctx.metrics.served(ctx.principal.namespaceId, surface, {
@@ -146,6 +162,8 @@ function logServed(
     fallback: false,
     configVersion: logged.configVersion,
     experiment: logged.experiment,
+    segment: logged.segment,
+    durationMs: performance.now() - logged.started,
     trace: logged.trace,
   });
   return requestId;
@@ -163,6 +181,7 @@ async function serveBundleList(
   ctx: Context & { principal: Principal },
   requested: BundleInput,
 ): Promise<BundleResponse> {
+  const started = performance.now();
   const input = await provenInput(ctx, requested);
   const host = enginesOf(ctx, ctx.principal.namespaceId);
   const assigned = await assignExperiment(ctx, BUNDLE_SURFACE, input);
@@ -174,8 +193,10 @@ async function serveBundleList(
           ...(t.discountPercent !== undefined ? { discountPercent: t.discountPercent } : {}),
         }
       : null;
-  const served = await fromEngines(() =>
-    host.serveBundle(ctx.principal.namespaceId, override ? { ...input, fixed: override } : input),
+  const served = await countFailure(ctx, assigned, () =>
+    fromEngines(() =>
+      host.serveBundle(ctx.principal.namespaceId, override ? { ...input, fixed: override } : input),
+    ),
   );
   const { userId, configVersion, ...bundle } = served;
   const experiment = assigned ? { id: assigned.id, variant: assigned.variant } : undefined;
@@ -195,6 +216,8 @@ async function serveBundleList(
     configVersion,
     experiment,
     trace: traced ? () => bundleTraceEntry(requested, input, served, experiment, override) : undefined,
+    segment: input.traits?.segment,
+    started,
   });
   const response: BundleResponse = { requestId, surface: BUNDLE_SURFACE, ...bundle };
   if (experiment) response.experiment = experiment;
@@ -211,6 +234,7 @@ async function serveGroupList(
   ctx: Context & { principal: Principal },
   requested: GroupServeInput,
 ): Promise<GroupResponse> {
+  const started = performance.now();
   const proof = await userIdProof(ctx);
   const warnings: string[] = [];
   const members = requested.members.map((m, i): GroupServeInput['members'][number] => {
@@ -231,6 +255,7 @@ async function serveGroupList(
     anonymousId: members[0]?.anonymousId,
     items: group.items,
     configVersion: group.configVersion,
+    started,
   });
   if (group.warning) warnings.push(group.warning);
   const response: GroupResponse = {
@@ -252,6 +277,7 @@ async function serveRerankList(
   ctx: Context & { principal: Principal },
   requested: RerankServeInput,
 ): Promise<RerankResponse> {
+  const started = performance.now();
   const input = await provenInput(ctx, requested);
   const host = enginesOf(ctx, ctx.principal.namespaceId);
   const { configVersion, ...reranked } = await fromEngines(() =>
@@ -263,6 +289,8 @@ async function serveRerankList(
     anonymousId: input.anonymousId,
     items: reranked.items,
     configVersion,
+    segment: input.traits?.segment,
+    started,
   });
   return { requestId, surface: RERANK_SURFACE, ...reranked };
 }
@@ -278,6 +306,28 @@ async function assignExperiment(
   } catch (error) {
     ctx.services.log.warn({ err: error }, 'experiment assignment failed; serving the control');
     return null;
+  }
+}
+
+/**
+ * Runs what serves an assigned request; when it fails, counts the failure for the variant (the
+ * `errorRate` guardrail) and rethrows. Unassigned requests are not counted: no variant to blame.
+ */
+async function countFailure<T>(
+  ctx: Context & { principal: Principal },
+  assigned: AssignedTreatment | null,
+  serveIt: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await serveIt();
+  } catch (error) {
+    if (assigned) {
+      ctx.services.recLog?.pushFailure({
+        namespaceId: ctx.principal.namespaceId,
+        experiment: { id: assigned.id, variant: assigned.variant },
+      });
+    }
+    throw error;
   }
 }
 

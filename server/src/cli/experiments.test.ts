@@ -60,6 +60,9 @@ describe('recsys experiments: parsing the command line', () => {
     expect(parseGuardrail('ctr>=0.01')).toEqual({ metric: 'ctr', min: 0.01 });
     expect(parseGuardrail('0.01<=ctr<=0.5')).toEqual({ metric: 'ctr', min: 0.01, max: 0.5 });
     expect(() => parseGuardrail('ctr=0.1')).toThrow(/metric>=min/);
+    // Metric names with digits: the service guardrails.
+    expect(parseGuardrail('p95LatencyMs<=250')).toEqual({ metric: 'p95LatencyMs', max: 250 });
+    expect(parseGuardrail('errorRate<=0.01')).toEqual({ metric: 'errorRate', max: 0.01 });
   });
 });
 
@@ -130,6 +133,8 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
         '0.1',
         '--guardrail',
         'emptyListRate<=0.5',
+        '--guardrail',
+        'p95LatencyMs<=5000',
       );
       expect(created.code, created.stderr).toBe(0);
       expect(created.stdout).toMatch(
@@ -138,7 +143,13 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
       expect((await recsys('experiments', 'start', 'home-blend', ...remote)).stdout).toMatch(
         /home-blend is running/,
       );
-      for (let i = 0; i < 20; i++) await shop.browser.recs.forUser.query({ anonymousId: `cli-${i}` });
+      // Every other visitor's request names a segment.
+      for (let i = 0; i < 20; i++) {
+        await shop.browser.recs.forUser.query({
+          anonymousId: `cli-${i}`,
+          ...(i % 2 ? { traits: { segment: 'gold' } } : {}),
+        });
+      }
       await stack.recLog!.flush();
       const results = await recsys('experiments', 'results', 'home-blend', ...remote);
       expect(results.stdout).toMatch(/home-blend "Retail blend on the home page" — running/);
@@ -172,8 +183,24 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
         20,
       );
       const bySegment = await recsys('experiments', 'results', 'home-blend', '--by', 'segment', ...remote);
-      expect(bySegment.code).toBe(2);
-      expect(bySegment.stderr).toMatch(/a segment breakdown is not available/);
+      expect(bySegment.code, bySegment.stderr).toBe(0);
+      expect(bySegment.stdout).toMatch(/By segment \(descriptive: no intervals per slice\)/);
+      expect(bySegment.stdout).toMatch(/\(none\)\s+(control|retail)\s+\d+/);
+      expect(bySegment.stdout).toMatch(/gold\s+(control|retail)\s+\d+/);
+      // How each variant was served: its p95 serving time and failed requests.
+      expect(bySegment.stdout).toMatch(/Service \(requests assigned to each variant\)/);
+      expect(bySegment.stdout).toMatch(/retail\s+[\d.]+ ms\s+0\s+0\.00%/);
+      const segmentJson = JSON.parse(
+        (await recsys('experiments', 'results', 'home-blend', '--by', 'segment', '--json', ...remote)).stdout,
+      );
+      const segmentLists = (name: string) =>
+        segmentJson.breakdown.slices
+          .filter((x: { slice: string }) => x.slice === name)
+          .reduce((s: number, x: { lists: number }) => s + x.lists, 0);
+      expect([segmentLists('gold'), segmentLists('')]).toEqual([10, 10]);
+      const byWeek = await recsys('experiments', 'results', 'home-blend', '--by', 'week', ...remote);
+      expect(byWeek.code).toBe(2);
+      expect(byWeek.stderr).toMatch(/breakdown: must be "day", "surface" or "segment"/);
       const guarded = await recsys('experiments', 'guardrails', ...remote);
       expect(guarded.stdout).toMatch(/home-blend\tok\tstreak 0 {2}below min sample: control, retail/);
       const paused = await recsys(

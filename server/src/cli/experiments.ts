@@ -107,9 +107,10 @@ export function parseVariant(text: string): CreateExperimentInput['variants'][nu
 
 /** `metric<=0.2`, `metric>=0.01` or `0.01<=metric<=0.2`. */
 export function parseGuardrail(text: string): { metric: string; min?: number; max?: number } {
-  const both = /^([0-9.]+)<=([A-Za-z]+)<=([0-9.]+)$/.exec(text);
+  // Metric names may hold digits (p95LatencyMs).
+  const both = /^([0-9.]+)<=([A-Za-z][A-Za-z0-9]*)<=([0-9.]+)$/.exec(text);
   if (both) return { metric: both[2] as string, min: Number(both[1]), max: Number(both[3]) };
-  const one = /^([A-Za-z]+)(<=|>=)([0-9.]+)$/.exec(text);
+  const one = /^([A-Za-z][A-Za-z0-9]*)(<=|>=)([0-9.]+)$/.exec(text);
   if (!one) {
     throw new UserError(
       'BAD_REQUEST',
@@ -160,6 +161,28 @@ function seenExposure(r: ExperimentResults): string[] {
   ];
 }
 
+/**
+ * How each variant was served: p95 serving time and the share of its requests that failed (what the
+ * service guardrails bound); left out while no list has a recorded time and no request failed.
+ */
+function serviceLines(r: ExperimentResults): string[] {
+  if (!r.variants.some((v) => v.metrics.p95LatencyMs !== null || v.failed > 0)) return [];
+  const ms = (x: number | null) => (x === null ? '—' : `${x.toFixed(1)} ms`);
+  return [
+    'Service (requests assigned to each variant)',
+    pad([
+      ['variant', 'p95 latency', 'failed', 'error rate'],
+      ...r.variants.map((v) => [
+        v.key,
+        ms(v.metrics.p95LatencyMs),
+        String(v.failed),
+        pct(v.metrics.errorRate, 2),
+      ]),
+    ]),
+    '',
+  ];
+}
+
 /** The results as the terminal shows them. */
 export function formatResults(r: ExperimentResults): string {
   const e = r.experiment;
@@ -200,6 +223,7 @@ export function formatResults(r: ExperimentResults): string {
     ]),
     '',
     ...seenExposure(r),
+    ...serviceLines(r),
     'Lift against the control: always-valid 95% interval and p-value (valid whenever you look; * = significant)',
     pad([
       ['variant', 'metric', 'control', 'variant', 'lift', '95% interval', 'p', ''],
@@ -245,7 +269,8 @@ function breakdownLines(r: ExperimentResults): string[] {
     pad([
       [r.breakdown.by, 'variant', 'lists', 'visitors', 'CTR', 'add-to-cart', 'conversion', 'revenue/visitor'],
       ...r.breakdown.slices.map((s) => [
-        s.slice,
+        // A list whose request named no segment (or logged before segments were recorded).
+        r.breakdown?.by === 'segment' && s.slice === '' ? '(none)' : s.slice,
         s.variant,
         String(s.lists),
         String(s.visitors),
@@ -376,7 +401,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     .option('--mde <lift>', 'relative lift to detect, e.g. 0.05', numberArg('--mde'))
     .option(
       '--guardrail <rule>',
-      'a bound on a metric per variant (repeatable), e.g. emptyListRate<=0.2',
+      'a bound on a metric per variant (repeatable), e.g. emptyListRate<=0.2, p95LatencyMs<=250, errorRate<=0.01',
       collect,
     )
     .option('--min-sample <visitors>', 'visitors per variant before a guardrail can breach', intArg)
@@ -550,7 +575,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     )
     .option(
       '--by <slice>',
-      'also show counts and rates per UTC day or per surface: day | surface (segment is not recorded with served lists)',
+      "also show counts and rates per UTC day, per surface or per segment (the request's traits.segment): day | surface | segment",
     )
     .option(
       '--custom <name>',

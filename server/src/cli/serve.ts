@@ -19,7 +19,12 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
     )
     .option(
       '--redis-url <url>',
-      'share rate limits through this Redis (default: REDIS_URL; in memory without)',
+      'share rate limits and cached recommendation lists through this Redis (default: REDIS_URL; in memory without)',
+    )
+    .option(
+      '--recs-cache-ttl <seconds>',
+      'reuse a ranked recommendation list for this long; a change of the visitor, the catalog, the configuration or the rules makes the next one fresh; 0 or off turns the cache off (default: RECSYS_RECS_CACHE_TTL; 10)',
+      process.env.RECSYS_RECS_CACHE_TTL,
     )
     .option(
       '--trust-proxy <proxies>',
@@ -65,6 +70,7 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         engine: boolean;
         httpThread: boolean;
         redisUrl?: string;
+        recsCacheTtl?: string;
         trustProxy?: string;
         job?: string[];
         jobs: boolean;
@@ -76,7 +82,8 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         // Checked before anything starts: a wrong share must not come up serving the wrong shops.
         const { parsePlacement } = await import('../replicate/placement');
         const placement = parsePlacement({ namespaces: opts.namespaces, shard: opts.shard });
-        const { parseEmbeddingsSetting, startRecsys } = await import('../start');
+        const { parseCacheTtl, parseEmbeddingsSetting, startRecsys } = await import('../start');
+        const cacheTtlMs = parseCacheTtl(opts.recsCacheTtl);
         const { jobsFromEnv, parseJobSchedules } = await import('../jobs/schedules');
         const { BUILT_IN_JOBS } = await import('../jobs/definitions');
         const fromEnv = jobsFromEnv(process.env.RECSYS_JOBS);
@@ -100,6 +107,7 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           placement,
           snapshotDir: opts.snapshotDir || undefined,
           snapshotIntervalMs: opts.snapshotInterval === undefined ? undefined : opts.snapshotInterval * 1000,
+          ...(cacheTtlMs === undefined ? {} : { recsCache: cacheTtlMs > 0 && { ttlMs: cacheTtlMs } }),
           rateLimits: {
             ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
             ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),

@@ -222,6 +222,13 @@ export const recLogs = pgTable(
     /** The experiment this list was served in, and its variant (null outside experiments). */
     experimentId: text('experiment_id'),
     variant: text('variant'),
+    /**
+     * The request's `traits.segment` (at most 256 characters, as the contract allows; null when the
+     * request named none, and on lists logged before it was recorded): experiment results break down by it.
+     */
+    segment: text('segment'),
+    /** How long serving the list took, ms (request validated → list ready); null on older lists. */
+    durationMs: doublePrecision('duration_ms'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -323,6 +330,39 @@ export const experimentAllocations = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.seq] })],
+);
+
+/**
+ * Recommendation requests assigned to an experiment's variant that then failed (no list was served),
+ * counted per variant: the numerator of the `errorRate` guardrail. Counts, not rows per request: a
+ * failing variant must not write a row per failure while it fails, and no visitor id is kept.
+ */
+export const experimentFailures = pgTable(
+  'experiment_failures',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    experimentId: text('experiment_id').notNull(),
+    variant: text('variant').notNull(),
+    failed: integer('failed').notNull(),
+    lastFailedAt: timestamp('last_failed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.variant] })],
+);
+
+/**
+ * Per minute, namespace and replica: the longest an event waited between being stored and being
+ * applied to that replica's engine (the admin console's freshness chart). Minutes in which no event
+ * was applied have no row. Kept 8 days.
+ */
+export const indexFreshness = pgTable(
+  'index_freshness',
+  {
+    namespaceId: text('namespace_id').notNull(),
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    replica: text('replica').notNull(),
+    maxLagMs: doublePrecision('max_lag_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.namespaceId, t.minute, t.replica] })],
 );
 
 /** Every change to an experiment: who, when, from which status to which, and why. */

@@ -8,15 +8,24 @@ export const EXPERIMENT_METRICS = ['ctr', 'addToCartRate', 'conversionRate', 're
 export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
 
 /**
+ * Service guardrails: how the variant's requests were served rather than what visitors did.
+ * `p95LatencyMs`: the 95th percentile of the time its lists took to serve, ms. `errorRate`: its
+ * requests that failed after being assigned to it, over all its requests (served lists + failed).
+ * Both only take a `max`.
+ */
+export const SERVICE_GUARDRAIL_METRICS = ['p95LatencyMs', 'errorRate'] as const;
+
+/**
  * Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was
- * empty or filled by fallbacks, and (bundle experiments) the share of served bundles whose every
- * item was added to a cart with the bundle's `requestId`.
+ * empty or filled by fallbacks, (bundle experiments) the share of served bundles whose every
+ * item was added to a cart with the bundle's `requestId`, and the {@link SERVICE_GUARDRAIL_METRICS}.
  */
 export const GUARDRAIL_METRICS = [
   ...EXPERIMENT_METRICS,
   'emptyListRate',
   'fallbackRate',
   'bundleAcceptance',
+  ...SERVICE_GUARDRAIL_METRICS,
 ] as const;
 export type GuardrailMetric = (typeof GUARDRAIL_METRICS)[number];
 
@@ -136,7 +145,23 @@ export const guardrailRuleSchema = z
   })
   .strict()
   .refine((r) => r.min !== undefined || r.max !== undefined, 'give min, max or both')
-  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max');
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max')
+  .refine(
+    (r) => r.min === undefined || !(SERVICE_GUARDRAIL_METRICS as readonly string[]).includes(r.metric),
+    {
+      path: ['min'],
+      message:
+        'p95LatencyMs and errorRate take a max only (a variant is never too fast or too reliable), e.g. { "metric": "p95LatencyMs", "max": 250 }',
+    },
+  )
+  .refine((r) => r.metric !== 'errorRate' || r.max === undefined || (r.max >= 0 && r.max <= 1), {
+    path: ['max'],
+    message: 'errorRate is a share of requests: a max between 0 and 1, e.g. 0.01',
+  })
+  .refine((r) => r.metric !== 'p95LatencyMs' || r.max === undefined || r.max > 0, {
+    path: ['max'],
+    message: 'p95LatencyMs is in milliseconds: a max above 0, e.g. 250',
+  });
 
 export const guardrailsSchema = z
   .object({

@@ -3,7 +3,13 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatResults } from '../cli/experiments';
 import type { Database } from '../db/client';
-import { failure, getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import {
+  completeRunningExperiments,
+  failure,
+  getTestDatabaseTargets,
+  startTestServer,
+  type TestTenant,
+} from '../testing';
 
 const catalog = Array.from({ length: 12 }, (_, i) => ({
   itemId: `sku-${i}`,
@@ -462,12 +468,27 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
   });
 
   /** One experiment per surface at a time: ends the ones earlier tests left running. */
-  const completeRunning = async () => {
-    for (const e of await shop.admin.admin.experiments.list.query()) {
-      if (e.status === 'running') await shop.admin.admin.experiments.complete.mutate({ id: e.id });
-    }
-  };
+  const completeRunning = () => completeRunningExperiments(shop);
   const count = (xs: number[], keep: (i: number) => boolean) => xs.filter(keep).length;
+  /** A click on a served list's item, now. */
+  const clickOn = (eventId: string, anonymousId: string, itemId: string, requestId: string) => ({
+    eventId,
+    type: 'click',
+    itemId,
+    anonymousId,
+    ts: new Date().toISOString(),
+    meta: { requestId },
+  });
+  /** A purchase of one item at 10, now. */
+  const buyAt10 = (eventId: string, anonymousId: string, itemId: string) => ({
+    eventId,
+    type: 'purchase',
+    itemId,
+    anonymousId,
+    ts: new Date().toISOString(),
+    value: 1,
+    meta: { unitPrice: 10 },
+  });
 
   it('breaks each variant down by the UTC day and by the surface of its lists, with the counts of generated traffic', async () => {
     await completeRunning();
@@ -494,40 +515,16 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
       const itemId = trending.items[0]?.itemId ?? 'sku-0';
       // Even visitors click their trending list; every fourth one clicks the forUser list too.
       if (i % 2 === 0) {
-        events.push({
-          eventId: `sl-c-${i}`,
-          type: 'click',
-          itemId,
-          anonymousId,
-          ts: ts(),
-          meta: { requestId: trending.requestId },
-        });
+        events.push(clickOn(`sl-c-${i}`, anonymousId, itemId, trending.requestId));
         const forUser = await shop.browser.recs.forUser.query({ anonymousId, k: 3 });
         expect(forUser.experiment?.variant).toBe(variantOf.get(i));
         if (i % 4 === 0) {
-          events.push({
-            eventId: `sl-cf-${i}`,
-            type: 'click',
-            itemId,
-            anonymousId,
-            ts: ts(),
-            meta: { requestId: forUser.requestId },
-          });
+          events.push(clickOn(`sl-cf-${i}`, anonymousId, itemId, forUser.requestId));
         }
       }
       // Every third visitor adds to the cart; every fourth buys one item at 10.
       if (i % 3 === 0) events.push({ eventId: `sl-a-${i}`, type: 'add', itemId, anonymousId, ts: ts() });
-      if (i % 4 === 0) {
-        events.push({
-          eventId: `sl-p-${i}`,
-          type: 'purchase',
-          itemId,
-          anonymousId,
-          ts: ts(),
-          value: 1,
-          meta: { unitPrice: 10 },
-        });
-      }
+      if (i % 4 === 0) events.push(buyAt10(`sl-p-${i}`, anonymousId, itemId));
     }
     await shop.admin.events.batch.mutate({ events });
     await stack.recLog!.flush();
@@ -621,6 +618,123 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     expect(bySurface.notes.join(' ')).toMatch(/do not add up across surfaces/);
   });
 
+  it("breaks each variant down by the segment its lists' requests named (traits.segment), hostile names included, with exact counts", async () => {
+    await completeRunning();
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'segs',
+      name: 'Segments',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'same', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'segs' });
+    // Stored as given and read back as a slice: quotes, SQL, an emoji, 256 characters at most.
+    const hostile = `vip "'; DROP TABLE rec_logs; -- 🙂 ${'x'.repeat(200)}`;
+    const segmentOf = (i: number) => (i % 3 === 0 ? 'gold' : i % 3 === 1 ? hostile : '');
+    const n = 24;
+    const all = Array.from({ length: n }, (_, i) => i);
+    const variantOf = new Map<number, string>();
+    const events: Array<Record<string, unknown>> = [];
+    const ts = () => new Date().toISOString();
+    for (const i of all) {
+      const anonymousId = `sg-${i}`;
+      const segment = segmentOf(i);
+      // The third kind names no segment: other traits, or none at all.
+      const traits: Record<string, string> | undefined = segment
+        ? { segment, locale: 'de' }
+        : i % 2
+          ? { locale: 'de' }
+          : undefined;
+      const list = await shop.browser.recs.trending.query({
+        anonymousId,
+        k: 3,
+        ...(traits ? { traits } : {}),
+      });
+      variantOf.set(i, list.experiment!.variant);
+      const itemId = list.items[0]?.itemId ?? 'sku-0';
+      if (i % 2 === 0) {
+        events.push(clickOn(`sg-c-${i}`, anonymousId, itemId, list.requestId));
+      }
+      // Gold visitors 0, 6, 12, 18 are served again after moving to the hostile segment: they count in both.
+      if (i % 6 === 0) {
+        const again = await shop.browser.recs.trending.query({
+          anonymousId,
+          k: 3,
+          traits: { segment: hostile },
+        });
+        expect(again.experiment?.variant).toBe(variantOf.get(i));
+      }
+      if (i % 5 === 0) events.push({ eventId: `sg-a-${i}`, type: 'add', itemId, anonymousId, ts: ts() });
+      if (i % 4 === 0) events.push(buyAt10(`sg-p-${i}`, anonymousId, itemId));
+    }
+    await shop.admin.events.batch.mutate({ events });
+    await stack.recLog!.flush();
+    const logged = await database.query<{ segment: string | null; n: number }>(
+      `SELECT segment, count(*)::int AS n FROM rec_logs WHERE namespace_id = 'exp-shop' AND experiment_id = 'segs'
+       GROUP BY segment ORDER BY segment NULLS FIRST`,
+    );
+    expect(logged).toEqual([
+      { segment: null, n: 8 },
+      { segment: 'gold', n: 8 },
+      { segment: hostile, n: 8 + 4 },
+    ]);
+
+    const bySegment = await shop.admin.admin.experiments.results.query({ id: 'segs', breakdown: 'segment' });
+    expect(bySegment.breakdown?.by).toBe('segment');
+    for (const variant of ['control', 'same']) {
+      const mine = all.filter((i) => variantOf.get(i) === variant);
+      for (const segment of ['', 'gold', hostile]) {
+        const first = mine.filter((i) => segmentOf(i) === segment);
+        const again = segment === hostile ? mine.filter((i) => i % 6 === 0) : [];
+        const visitors = [...first, ...again];
+        const slice = bySegment.breakdown!.slices.find((s) => s.variant === variant && s.slice === segment);
+        if (!visitors.length) {
+          expect(slice).toBeUndefined();
+          continue;
+        }
+        const lists = visitors.length;
+        const buyers = count(visitors, (i) => i % 4 === 0);
+        expect(slice).toEqual({
+          variant,
+          slice: segment,
+          lists,
+          visitors: visitors.length,
+          metrics: {
+            // Only first lists were clicked (by the even visitors).
+            ctr: count(first, (i) => i % 2 === 0) / lists,
+            addToCartRate: count(visitors, (i) => i % 5 === 0) / visitors.length,
+            conversionRate: buyers / visitors.length,
+            revenuePerVisitor: (10 * buyers) / visitors.length,
+          },
+        });
+      }
+      // Lists add up to the variant's; visitors of two segments count in both.
+      const slices = bySegment.breakdown!.slices.filter((s) => s.variant === variant);
+      expect(slices.reduce((sum, s) => sum + s.lists, 0)).toBe(
+        bySegment.variants.find((v) => v.key === variant)!.lists,
+      );
+    }
+    expect(bySegment.notes.join(' ')).toMatch(/do not add up across segments/);
+    const table = formatResults(bySegment);
+    expect(table).toMatch(/By segment \(descriptive: no intervals per slice\)/);
+    expect(table).toMatch(/\(none\)\s+(control|same)\s+\d+/);
+    expect(table).toContain('DROP TABLE rec_logs; -- 🙂');
+
+    // A segment longer than storage keeps, or one PostgreSQL cannot store, is refused before serving.
+    const tooLong = await failure(
+      shop.browser.recs.trending.query({ anonymousId: 'sg-x', traits: { segment: 'x'.repeat(257) } }),
+    );
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.message).toMatch(/traits\.segment/);
+    const nul = await failure(
+      shop.browser.recs.trending.query({ anonymousId: 'sg-x', traits: { segment: 'a\u0000b' } }),
+    );
+    expect(nul.status).toBe(400);
+    expect(nul.message).toMatch(/traits\.segment.*NUL/);
+  });
+
   it('reports per variant the share of visitors who sent a named custom event after their first list', async () => {
     await completeRunning();
     await shop.admin.admin.experiments.create.mutate({
@@ -692,15 +806,12 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     expect((await shop.admin.admin.experiments.results.query({ id: 'custom' })).customEvents).toBeUndefined();
   });
 
-  it('refuses an unknown breakdown, a segment breakdown and an empty custom event name with a 400 that says why', async () => {
+  it('refuses an unknown breakdown and an empty custom event name with a 400 that says why', async () => {
     const query = (input: Record<string, unknown>) =>
       failure(shop.admin.admin.experiments.results.query({ id: 'custom', ...input } as never));
     const week = await query({ breakdown: 'week' });
     expect(week.status).toBe(400);
-    expect(week.message).toMatch(/breakdown: must be "day" or "surface"/);
-    const segment = await query({ breakdown: 'segment' });
-    expect(segment.status).toBe(400);
-    expect(segment.message).toMatch(/segment breakdown is not available/);
+    expect(week.message).toMatch(/breakdown: must be "day", "surface" or "segment"/);
     for (const name of ['', '   ']) {
       const empty = await query({ customEvents: ['newsletter', name] });
       expect(empty.status).toBe(400);

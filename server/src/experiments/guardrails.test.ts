@@ -1,12 +1,25 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, createNamespace } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { createLogger } from '../obs/logger';
+import { composeRuntime } from '../start';
+import {
+  completeRunningExperiments,
+  createClient,
+  failure,
+  getTestDatabaseTargets,
+  startTestServer,
+  type TestTenant,
+} from '../testing';
+import { assignVariant } from './assign';
 import { guardrailsSchema } from './contracts';
 import { evaluateGuardrails } from './guardrails';
 import type { VariantSums } from './results';
+import { createExperiment, getExperiment, transitionExperiment } from './store';
 
 const sums = (over: Partial<VariantSums>): VariantSums => ({
   lists: 0,
@@ -76,6 +89,53 @@ describe('evaluating guardrails', () => {
       ],
       undecided: ['young'],
     });
+  });
+});
+
+describe('service guardrails', () => {
+  it('bounds the p95 serving time and the share of failed requests (failed / served + failed) with a max', () => {
+    const bounds = guardrailsSchema.parse({
+      minSample: 100,
+      rules: [
+        { metric: 'p95LatencyMs', max: 250 },
+        { metric: 'errorRate', max: 0.01 },
+      ],
+    });
+    const result = evaluateGuardrails(
+      bounds,
+      new Map([
+        ['control', sums({ visitors: 200, lists: 990, failed: 10, p95LatencyMs: 40 })],
+        ['slow', sums({ visitors: 200, lists: 1_000, p95LatencyMs: 400 })],
+        ['failing', sums({ visitors: 200, lists: 950, failed: 50, p95LatencyMs: 45 })],
+        // Lists logged before serving times were recorded: no latency to judge.
+        ['unmeasured', sums({ visitors: 200, lists: 1_000, p95LatencyMs: null })],
+      ]),
+    );
+    expect(result).toEqual({
+      breaches: [
+        { variant: 'slow', metric: 'p95LatencyMs', value: 400, max: 250 },
+        { variant: 'failing', metric: 'errorRate', value: 0.05, max: 0.01 },
+      ],
+      undecided: [],
+    });
+  });
+
+  it('refuses a min on p95LatencyMs or errorRate, and an errorRate max outside 0–1, naming the field', () => {
+    const parse = (rule: Record<string, unknown>) => guardrailsSchema.safeParse({ rules: [rule] });
+    const min = parse({ metric: 'p95LatencyMs', min: 10, max: 250 });
+    expect(min.success).toBe(false);
+    expect(min.error?.issues[0]).toMatchObject({
+      path: ['rules', 0, 'min'],
+      message: expect.stringMatching(/max only/),
+    });
+    expect(parse({ metric: 'errorRate', min: 0.001 }).success).toBe(false);
+    const share = parse({ metric: 'errorRate', max: 5 });
+    expect(share.error?.issues[0]).toMatchObject({
+      path: ['rules', 0, 'max'],
+      message: expect.stringMatching(/between 0 and 1/),
+    });
+    expect(parse({ metric: 'p95LatencyMs', max: 0 }).success).toBe(false);
+    expect(parse({ metric: 'p95LatencyMs', max: 250 }).success).toBe(true);
   });
 });
 
@@ -180,6 +240,110 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     });
   });
 
+  const completeRunning = () => completeRunningExperiments(shop);
+
+  it('pauses a variant whose p95 serving time stays above its max, and records how long every list took', async () => {
+    await completeRunning();
+    received.length = 0;
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'latency',
+      name: 'Heavier ranking',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'heavy', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+      guardrails: {
+        minSample: 5,
+        consecutive: 2,
+        rules: [{ metric: 'p95LatencyMs', max: 500 }],
+        webhookUrl: receiverUrl,
+      },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'latency' });
+    for (let i = 0; i < 30; i++) await shop.browser.recs.trending.query({ anonymousId: `lat-${i}` });
+    await stack.recLog!.flush();
+    // Every list carries how long it took to serve: more than nothing, far less than a second here.
+    const timed = await database.query<{ n: number; min: number; max: number }>(
+      `SELECT count(*)::int AS n, min(duration_ms) AS min, max(duration_ms) AS max FROM rec_logs
+       WHERE namespace_id = 'guard-shop' AND experiment_id = 'latency'`,
+    );
+    expect(timed[0]?.n).toBe(30);
+    expect(timed[0]!.min).toBeGreaterThan(0);
+    expect(timed[0]!.max).toBeLessThan(1_000);
+    const [calm] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'latency' });
+    expect(calm).toMatchObject({ breaches: [], streak: 0, paused: false });
+    const results = await shop.admin.admin.experiments.results.query({ id: 'latency' });
+    for (const v of results.variants) {
+      expect(v.metrics.p95LatencyMs).toBeGreaterThan(0);
+      expect(v.metrics.errorRate).toBe(0);
+    }
+
+    // The heavy variant's lists took 600–900 ms (planted: a slow ranking cannot be made on demand).
+    await database.query(
+      `UPDATE rec_logs SET duration_ms = 600 + 300 * (substr(anonymous_id, 5)::int % 2)
+       WHERE namespace_id = 'guard-shop' AND experiment_id = 'latency' AND variant = 'heavy'`,
+    );
+    const [first] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'latency' });
+    expect(first).toMatchObject({ streak: 1, paused: false });
+    expect(first?.breaches).toEqual([{ variant: 'heavy', metric: 'p95LatencyMs', value: 900, max: 500 }]);
+    const [second] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'latency' });
+    expect(second).toMatchObject({ streak: 2, paused: true, notified: true });
+    expect(received.at(-1)?.text).toMatch(/heavy: p95LatencyMs 900\.0000 > max 500/);
+    const got = await shop.admin.admin.experiments.get.query({ id: 'latency' });
+    expect(got.status).toBe('paused');
+    expect(got.changes.at(-1)).toMatchObject({
+      action: 'pause',
+      actor: 'guardrails',
+      detail: { breaches: [{ variant: 'heavy', metric: 'p95LatencyMs', value: 900 }] },
+    });
+    // Everyone is back on the control.
+    expect((await shop.browser.recs.trending.query({ anonymousId: 'lat-1' })).experiment).toBeUndefined();
+  });
+
+  it('pauses a variant whose requests fail more often than its errorRate max', async () => {
+    await completeRunning();
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'errors',
+      name: 'Failing variant',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'broken', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['trending'] },
+      guardrails: { minSample: 5, consecutive: 1, rules: [{ metric: 'errorRate', max: 0.1 }] },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'errors' });
+    const variantOf: Record<string, number> = { control: 0, broken: 0 };
+    for (let i = 0; i < 30; i++) {
+      const list = await shop.browser.recs.trending.query({ anonymousId: `err-${i}` });
+      variantOf[list.experiment!.variant]!++;
+    }
+    // Six requests assigned to "broken" failed after assignment, as the recs procedures count them
+    // when serving throws (made to fail for real below, on PostgreSQL; the embedded database cannot).
+    for (let i = 0; i < 6; i++) {
+      stack.recLog!.pushFailure({
+        namespaceId: 'guard-shop',
+        experiment: { id: 'errors', variant: 'broken' },
+      });
+    }
+    await stack.recLog!.flush();
+    const results = await shop.admin.admin.experiments.results.query({ id: 'errors' });
+    const broken = results.variants.find((v) => v.key === 'broken')!;
+    expect(broken.failed).toBe(6);
+    expect(broken.lists).toBe(variantOf.broken);
+    expect(broken.metrics.errorRate).toBe(6 / (variantOf.broken! + 6));
+    expect(results.variants.find((v) => v.key === 'control')).toMatchObject({
+      failed: 0,
+      metrics: { errorRate: 0 },
+    });
+    const [check] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'errors' });
+    expect(check).toMatchObject({ paused: true, streak: 1 });
+    expect(check?.breaches).toEqual([
+      { variant: 'broken', metric: 'errorRate', value: 6 / (variantOf.broken! + 6), max: 0.1 },
+    ]);
+  });
+
   it('resets the count when an evaluation is clean', async () => {
     await shop.admin.admin.experiments.create.mutate({
       id: 'calm',
@@ -196,5 +360,91 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     await stack.recLog!.flush();
     const [check] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'calm' });
     expect(check).toMatchObject({ breaches: [], streak: 0, paused: false });
+  });
+});
+
+// The failure is made for real: a second connection locks the events table, so the engines cannot
+// load and every list answers 503 after its request was assigned. Only PostgreSQL has a second
+// connection to lock with (the embedded database lives in the process).
+const onPostgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
+
+describe.skipIf(!onPostgres)('failed requests per variant on postgres', () => {
+  it('counts a request that was assigned a variant and then failed (503 while the engines load) for that variant, and errorRate pauses the experiment', async () => {
+    const database = await onPostgres!.open();
+    const blocker = postgres(database.url!, { max: 1, onnotice: () => {} });
+    const runtime = composeRuntime({
+      database,
+      log: createLogger({ level: 'silent' }),
+      engine: { encoder: null, pollIntervalMs: 100 },
+      http: { rateLimits: false },
+    });
+    try {
+      await createNamespace(database, 'fail-shop');
+      const secret = await createApiKey(database, 'fail-shop', { kind: 'secret' });
+      await createExperiment(
+        database,
+        'fail-shop',
+        {
+          id: 'loading',
+          name: 'Served while loading',
+          variants: [
+            { key: 'control', kind: 'control' },
+            { key: 'same', kind: 'surface', enabled: true },
+          ],
+          guardrails: { minSample: 1, consecutive: 1, rules: [{ metric: 'errorRate', max: 0.2 }] },
+        },
+        'test',
+      );
+      await transitionExperiment(database, 'fail-shop', 'loading', 'start', 'test');
+      const experiment = await getExperiment(database, 'fail-shop', 'loading');
+
+      const lock = await blocker.reserve();
+      await lock`BEGIN`;
+      await lock`LOCK TABLE events IN ACCESS EXCLUSIVE MODE`;
+      let url = '';
+      const started = runtime.start({
+        onListening: (at) => {
+          url = at;
+        },
+      });
+      await expect.poll(() => url).not.toBe('');
+      const shop = createClient(url, secret.key);
+      const visitors = Array.from({ length: 12 }, (_, i) => `ld-${i}`);
+      for (const anonymousId of visitors) {
+        const failed = await failure(shop.recs.trending.query({ anonymousId }));
+        expect(failed.status).toBe(503);
+      }
+      await lock`ROLLBACK`;
+      lock.release();
+      await started;
+      // Loaded: each visitor is served a list now, under the same variant.
+      for (const anonymousId of visitors) {
+        expect((await shop.recs.trending.query({ anonymousId })).experiment?.id).toBe('loading');
+      }
+      await runtime.recLog!.flush();
+
+      const variantOf = (v: string) => assignVariant(experiment, `a:${v}`)?.key;
+      const results = await shop.admin.experiments.results.query({ id: 'loading' });
+      for (const v of results.variants) {
+        const mine = visitors.filter((visitor) => variantOf(visitor) === v.key).length;
+        expect({ key: v.key, lists: v.lists, failed: v.failed }).toEqual({
+          key: v.key,
+          lists: mine,
+          failed: mine,
+        });
+        expect(v.metrics.errorRate).toBe(mine ? 0.5 : null);
+      }
+      const [check] = await shop.admin.experiments.checkGuardrails.mutate({ id: 'loading' });
+      expect(check?.paused).toBe(true);
+      expect(check?.breaches).toEqual(
+        results.variants
+          .filter((v) => v.failed > 0)
+          .map((v) => ({ variant: v.key, metric: 'errorRate', value: 0.5, max: 0.2 })),
+      );
+    } finally {
+      await runtime.close();
+      await blocker.end();
+      await database.drop();
+    }
   });
 });

@@ -2,10 +2,11 @@
  * Longer than the ~450-line guideline on purpose: the SQL that counts exposures and attributed events
  * and the statistics read off those counts, per metric, change together.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { experimentFailures } from '../db/schema';
 import { describeZodError, UserError } from '../errors';
 import { pgText } from '../ingest/contracts/pgSafe';
 import { isBundleExperiment } from './assign';
@@ -41,7 +42,12 @@ export interface VariantResult {
   lists: number;
   /** Distinct visitors served at least one list. */
   visitors: number;
-  /** Rates per variant; null without exposures. */
+  /** Requests assigned to the variant that failed (no list served): the numerator of `errorRate`. */
+  failed: number;
+  /**
+   * Rates per variant; null without exposures. `p95LatencyMs` is null while no list has a recorded
+   * serving time (lists logged before it was recorded).
+   */
   metrics: Record<GuardrailMetric, number | null>;
   /**
    * Seen exposures: lists served that an `impression` event (with their `requestId`) says were seen.
@@ -70,24 +76,23 @@ export interface MetricComparison {
 }
 
 /**
- * What a breakdown slices by. `segment` is not among them: served lists are logged without the
- * request's traits (`rec_logs` has no segment; only the sampled traces keep the request), so a
- * segment breakdown would count a sample, not the experiment.
+ * What a breakdown slices by: the UTC day, the surface (the placement when the request named one),
+ * or the segment — the request's `traits.segment`, what `target.segments` matches, as logged with
+ * each served list (`''` for lists whose request named none, and for lists logged before segments
+ * were recorded).
  */
-export const BREAKDOWNS = ['day', 'surface'] as const;
+export const BREAKDOWNS = ['day', 'surface', 'segment'] as const;
 export type Breakdown = (typeof BREAKDOWNS)[number];
 
 /** The options of {@link experimentResults} as `admin.experiments.results` and the CLI accept them. */
 export const resultsOptionsShape = {
   /** Days of pre-period behaviour used by CUPED to narrow the intervals; 0 or absent: off. */
   cupedDays: z.number().int('a whole number of days').min(0).max(365).optional(),
-  /** Slice every variant's counts and rates by the UTC day or the surface of the served lists. */
-  breakdown: z
-    .enum(BREAKDOWNS, {
-      error:
-        'must be "day" or "surface" (a segment breakdown is not available: served lists are logged without the request\'s traits)',
-    })
-    .optional(),
+  /**
+   * Slice every variant's counts and rates by the UTC day, the surface or the segment
+   * (`traits.segment` of the request) of the served lists.
+   */
+  breakdown: z.enum(BREAKDOWNS, { error: 'must be "day", "surface" or "segment"' }).optional(),
   /** Names of `custom` events (`meta.name`): per variant, the share of visitors who sent one. */
   customEvents: z
     .array(
@@ -109,7 +114,7 @@ export interface ResultsOptions {
    * @default 0
    */
   cupedDays?: number;
-  /** Adds `breakdown`: per variant and day or surface, the same counts and rates (descriptive only). */
+  /** Adds `breakdown`: per variant and day, surface or segment, the same counts and rates (descriptive only). */
   breakdown?: Breakdown;
   /** Adds `customEvents`: per name and variant, the visitors who sent that custom event after their first list. */
   customEvents?: string[];
@@ -118,16 +123,19 @@ export interface ResultsOptions {
 /** The metrics a breakdown shows per slice. */
 export type SliceMetric = 'ctr' | 'addToCartRate' | 'conversionRate' | 'revenuePerVisitor';
 
-/** One variant in one slice (a UTC day or a surface). */
+/** One variant in one slice (a UTC day, a surface or a segment). */
 export interface SliceResult {
   variant: string;
-  /** `YYYY-MM-DD` (UTC) or the surface (the placement when the request named one). */
+  /**
+   * `YYYY-MM-DD` (UTC), the surface (the placement when the request named one), or the segment
+   * (`''`: lists whose request named no `traits.segment`).
+   */
   slice: string;
   /** Lists served in the slice. */
   lists: number;
   /**
-   * By day: visitors whose first list was that day (each visitor in one day). By surface: visitors
-   * the surface served (a visitor of two surfaces is in both).
+   * By day: visitors whose first list was that day (each visitor in one day). By surface or segment:
+   * visitors served in it (a visitor served in two is in both).
    */
   visitors: number;
   metrics: Record<SliceMetric, number | null>;
@@ -200,6 +208,8 @@ interface ListRow extends Record<string, unknown> {
   clicked: number;
   empty: number;
   fallback: number;
+  /** The 95th percentile of the lists' serving times, ms; null when none has one. */
+  p95_ms: number | null;
 }
 
 interface VisitorRow extends Record<string, unknown> {
@@ -227,6 +237,10 @@ export interface VariantSums {
   bundles?: number;
   /** Of those, bundles each of whose items was added to a cart with the bundle's `requestId`. */
   bundlesAllAdded?: number;
+  /** Requests assigned to the variant that then failed (absent: not counted, as over seen exposure). */
+  failed?: number;
+  /** The 95th percentile of the serving time of its lists, ms (absent or null: none recorded). */
+  p95LatencyMs?: number | null;
 }
 
 /**
@@ -277,7 +291,7 @@ const seenLists = (namespaceId: string, since: string | Date) =>
 export const exposedVisitors = (namespaceId: string, experimentId: string, seenSince?: string | Date) =>
   sql`${seenSince === undefined ? sql`` : sql`${seenLists(namespaceId, seenSince)},`}
      served AS MATERIALIZED (
-       SELECT r.variant, r.created_at, r.surface, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
+       SELECT r.variant, r.created_at, r.surface, r.segment, coalesce(r.user_id, a.user_id, r.anonymous_id) AS visitor
        FROM rec_logs r
        LEFT JOIN aliases a ON a.namespace_id = r.namespace_id AND a.anonymous_id = r.anonymous_id
        WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experimentId}
@@ -312,6 +326,23 @@ export async function readVariantSums(
   for (const v of experiment.variants) out.set(v.key, emptySums());
   for (const row of lists) addListRow(out.get(row.variant), row);
   for (const row of visitors) addVisitorRow(out.get(row.variant), row);
+  if (!options.seenOnly) {
+    // Failed requests have no list, so nothing was seen of them: seen exposure has no error rate.
+    for (const s of out.values()) s.failed = 0;
+    const failures = await database.db
+      .select({ variant: experimentFailures.variant, failed: experimentFailures.failed })
+      .from(experimentFailures)
+      .where(
+        and(
+          eq(experimentFailures.namespaceId, namespaceId),
+          eq(experimentFailures.experimentId, experiment.id),
+        ),
+      );
+    for (const row of failures) {
+      const s = out.get(row.variant);
+      if (s) s.failed = Number(row.failed);
+    }
+  }
   if (isBundleExperiment(experiment)) {
     for (const v of out.values()) {
       v.bundles = 0;
@@ -345,6 +376,7 @@ function addListRow(s: VariantSums | undefined, row: ListRow) {
   s.clicked = Number(row.clicked);
   s.empty = Number(row.empty);
   s.fallback = Number(row.fallback);
+  s.p95LatencyMs = row.p95_ms === null || row.p95_ms === undefined ? null : Number(row.p95_ms);
 }
 
 function addVisitorRow(s: VariantSums | undefined, row: VisitorRow) {
@@ -367,6 +399,16 @@ const SLICES: Record<Breakdown, { list: SQL; visitor: SQL }> = {
     visitor: sql`to_char(x.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
   },
   surface: { list: sql`r.surface`, visitor: sql`s.surface` },
+  segment: { list: sql`coalesce(r.segment, '')`, visitor: sql`coalesce(s.segment, '')` },
+};
+
+/** What each breakdown counts where, as the results' notes say it. */
+const BREAKDOWN_NOTES: Record<Breakdown, string> = {
+  day: "Lists and CTR are by each list's UTC day; visitors, with their adds, purchases and revenue whenever they came, by the day of their first list.",
+  surface:
+    "Lists and CTR are by each list's surface (the placement when the request named one); a visitor counts in every surface that served them, with what they did after their first list there, so visitors do not add up across surfaces.",
+  segment:
+    'Lists and CTR are by the segment each list\'s request named (traits.segment; "" when it named none, or the list was logged before segments were recorded); a visitor counts in every segment they were served in, with what they did after their first list there, so visitors do not add up across segments.',
 };
 
 /**
@@ -402,7 +444,8 @@ async function readSumRows(
             count(*)::int AS lists,
             count(c.rid)::int AS clicked,
             count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
-            count(*) FILTER (WHERE r.fallback)::int AS fallback
+            count(*) FILTER (WHERE r.fallback)::int AS fallback,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_ms)::float8 AS p95_ms
      FROM rec_logs r LEFT JOIN clicks c ON c.rid = r.request_id
      ${seenOnly ? sql`JOIN seen ON seen.rid = r.request_id` : sql``}
      WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
@@ -451,12 +494,13 @@ async function readSumRows(
 }
 
 /**
- * Per variant and slice (UTC day or surface), the counts and rates. Lists and CTR: by each list's own
- * day or surface. Visitors, add-to-cart, conversion and revenue per visitor: by day, each visitor in
- * the day of their first list, with what they did after it whenever it happened (a cohort: the days'
- * visitors add up to the variant's); by surface, each visitor in every surface that served them, with
- * what they did after their first list there (a visitor of two surfaces counts in both). Slices are
- * sorted; a variant has a row wherever it had a list or a visitor.
+ * Per variant and slice (UTC day, surface or segment), the counts and rates. Lists and CTR: by each
+ * list's own day, surface or segment. Visitors, add-to-cart, conversion and revenue per visitor: by
+ * day, each visitor in the day of their first list, with what they did after it whenever it happened
+ * (a cohort: the days' visitors add up to the variant's); by surface or segment, each visitor in
+ * every surface or segment they were served in, with what they did after their first list there (a
+ * visitor of two counts in both). Slices are sorted; a variant has a row wherever it had a list or a
+ * visitor.
  */
 export async function readBreakdown(
   database: Database,
@@ -652,6 +696,9 @@ export function variantRates(s: VariantSums): Record<GuardrailMetric, number | n
     emptyListRate: rate(s.empty, s.lists),
     fallbackRate: rate(s.fallback, s.lists),
     bundleAcceptance: rate(s.bundlesAllAdded ?? 0, s.bundles ?? 0),
+    p95LatencyMs: s.p95LatencyMs ?? null,
+    // Over every request the variant was assigned: the lists it served and those that failed.
+    errorRate: s.failed === undefined ? null : rate(s.failed, s.lists + s.failed),
   };
 }
 
@@ -746,7 +793,7 @@ export async function experimentResults(
     : undefined;
   if (breakdown) {
     notes.push(
-      `By ${breakdown.by}: counts and rates only, no intervals or lifts per slice. Reading many slices is many looks: some slice will differ by chance, so decide on the overall comparison and use slices to explain it. ${breakdown.by === 'day' ? "Lists and CTR are by each list's UTC day; visitors, with their adds, purchases and revenue whenever they came, by the day of their first list." : "Lists and CTR are by each list's surface (the placement when the request named one); a visitor counts in every surface that served them, with what they did after their first list there, so visitors do not add up across surfaces."}`,
+      `By ${breakdown.by}: counts and rates only, no intervals or lifts per slice. Reading many slices is many looks: some slice will differ by chance, so decide on the overall comparison and use slices to explain it. ${BREAKDOWN_NOTES[breakdown.by]}`,
     );
   }
   const customEvents = parsed.data.customEvents
@@ -794,6 +841,7 @@ export async function experimentResults(
         weight: v.weight,
         lists: s.lists,
         visitors: s.visitors,
+        failed: s.failed ?? 0,
         metrics: variantRates(s),
         seen: seen ? seen.lists : null,
         seenVisitors: seen ? seen.visitors : null,

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { Redis } from 'ioredis';
 import {
   BurstyRateLimiter,
   RateLimiterMemory,
@@ -9,6 +8,7 @@ import {
 import type { AuthFailure, Principal } from '../auth/keyResolver';
 import type { KeyKind } from '../auth/keys';
 import { checkRateLimit, type RateLimit } from '../auth/rateLimitSettings';
+import { connectRedis, firstConnection } from '../db/connectRedis';
 import type { Logger } from '../obs/logger';
 import { createClientIp, type TrustProxySetting } from './clientIp';
 
@@ -152,7 +152,11 @@ class Bucket {
 export function createRateLimiter(options: RateLimitOptions, log: Logger): RateLimiter {
   const prefix = options.keyPrefix ?? 'recsys:rl';
   const redis = options.redisUrl
-    ? connectRedis(options.redisUrl, options.redisTimeoutMs ?? 250, log)
+    ? connectRedis(options.redisUrl, options.redisTimeoutMs ?? 250, log, {
+        // Commands fail at once while disconnected (the memory insurance counts them) instead of queueing.
+        down: 'Redis unreachable: rate limits count in this process until it is back',
+        back: 'Redis reachable again: rate limits are shared again',
+      })
     : undefined;
   let storeErrorLogged = false;
   const onStoreError = (error: unknown) => {
@@ -257,13 +261,7 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
 
   return {
     store: redis ? 'redis' : 'memory',
-    ready: redis
-      ? new Promise<void>((resolve) => {
-          redis.once('ready', resolve);
-          redis.once('error', () => resolve());
-          redis.once('end', resolve);
-        })
-      : Promise.resolve(),
+    ready: firstConnection(redis),
     clientIp: createClientIp(options.trustProxy ?? false),
     async admit(ip, resolve) {
       const failing = 'with a missing, unknown, revoked or refused API key from this address';
@@ -290,26 +288,4 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
       redis?.disconnect();
     },
   };
-}
-
-function connectRedis(url: string, timeoutMs: number, log: Logger): Redis {
-  const redis = new Redis(url, {
-    // Commands fail at once while disconnected (the memory insurance counts them) instead of queueing.
-    enableOfflineQueue: false,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-  });
-  let down = false;
-  redis.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
-    log.warn({ err: error }, 'Redis unreachable: rate limits count in this process until it is back');
-  });
-  redis.on('ready', () => {
-    if (!down) return;
-    down = false;
-    log.info('Redis reachable again: rate limits are shared again');
-  });
-  return redis;
 }

@@ -221,7 +221,7 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
   },
   'admin.overview': {
     input: { range: '1h' },
-    body: expect.objectContaining({ range: '1h', bucketMinutes: 1, latencyP95Ms: null }),
+    body: expect.objectContaining({ range: '1h', bucketMinutes: 1, latencyP95MsByBucket: expect.any(Array) }),
   },
   'admin.catalog.list': {
     input: { search: 'REST-', status: 'all', limit: 5 },
@@ -298,6 +298,10 @@ const CALLS: Record<string, { input?: unknown; body: unknown }> = {
     body: expect.objectContaining({ id: 'rest-exp', status: 'draft', allocation: 'bandit' }),
   },
   'admin.experiments.list': { body: [expect.objectContaining({ id: 'rest-exp' })] },
+  'admin.experiments.plan': {
+    input: { surfaces: ['trending'], primaryMetric: 'ctr', baseRate: 0.1 },
+    body: expect.objectContaining({ baseRate: 0.1, baseRateSource: 'given', perVariant: expect.any(Number) }),
+  },
   'admin.experiments.get': {
     input: { id: 'rest-exp' },
     body: expect.objectContaining({ id: 'rest-exp', changes: expect.any(Array) }),

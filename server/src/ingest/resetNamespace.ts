@@ -9,6 +9,7 @@ import {
   events,
   experimentAllocations,
   experimentChanges,
+  experimentFailures,
   experiments,
   itemEmbeddings,
   items,
@@ -22,6 +23,7 @@ import { UserError } from '../errors';
 type NamespacedTable =
   | typeof events
   | typeof recLogs
+  | typeof experimentFailures
   | typeof recTraces
   | typeof bundleAcceptanceDays
   | typeof aliases
@@ -83,6 +85,8 @@ export async function resetNamespace(
     // Children before parents: behaviour, then who and what it refers to.
     await wipe('events', events);
     await wipe('rec_logs', recLogs);
+    // Failed requests per variant: the other half of the served lists' error rate.
+    await wipe('experiment_failures', experimentFailures);
     await wipe('rec_traces', recTraces);
     await wipe('bundle_acceptance_days', bundleAcceptanceDays);
     await wipe('aliases', aliases);

@@ -52,6 +52,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ['namespace'] as const,
     registers: [registry],
   });
+  const cacheHits = new Counter({
+    name: 'recsys_recs_cache_hits_total',
+    help: 'Recommendation lists answered from the response cache, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+  });
+  const cacheMisses = new Counter({
+    name: 'recsys_recs_cache_misses_total',
+    help: 'Recommendation lists ranked and stored because the response cache had none, by namespace (explain and traced debug requests bypass the cache and count in neither)',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+  });
   const rateLimited = new Counter({
     name: 'recsys_rate_limited_total',
     help: 'Requests refused by a rate limit, by limit (key, ip, invalidKey) and namespace ("" when no valid key was given)',
@@ -83,6 +95,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       listsServed.inc({ namespace, surface, fallback: list.fallbackUsed ? 'used' : 'none' });
       if (list.empty) emptyLists.inc({ namespace, surface });
       configVersion.set({ namespace }, list.configVersion ?? 0);
+    },
+    /** Counts one list of `namespace` answered from the response cache ('hit') or ranked for it ('miss'). */
+    recsCache(namespace: string, outcome: 'hit' | 'miss') {
+      (outcome === 'hit' ? cacheHits : cacheMisses).inc({ namespace });
     },
     observe(procedure: string, code: string, seconds: number) {
       requests.inc({ procedure, code });

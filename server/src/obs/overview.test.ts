@@ -4,6 +4,7 @@ import { getTestDatabaseTargets } from '../testing';
 import { computeOverview } from './overview';
 
 const NS = 'overview-shop';
+const TIMED = 'overview-timed';
 /** A fixed "now": 12:34:30 UTC, so the 1h range's buckets are the minutes 11:35 … 12:34. */
 const NOW = new Date('2026-03-02T12:34:30Z');
 const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
@@ -17,17 +18,26 @@ describe.each(getTestDatabaseTargets())('the console overview on $name', (target
        VALUES ($1, $2, $3, 'sku-1', 'u1', $4, $4, $5)`,
       [NS, id, type, at(minutesAgo), JSON.stringify(meta)],
     );
-  const list = (id: string, surface: string, minutesAgo: number, items: number, fallback = false) =>
+  const list = (
+    id: string,
+    surface: string,
+    minutesAgo: number,
+    items: number,
+    fallback = false,
+    durationMs: number | null = null,
+    namespaceId = NS,
+  ) =>
     database.query(
-      `INSERT INTO rec_logs (namespace_id, request_id, surface, items, fallback, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
+      `INSERT INTO rec_logs (namespace_id, request_id, surface, items, fallback, created_at, duration_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [
-        NS,
+        namespaceId,
         id,
         surface,
         JSON.stringify(Array.from({ length: items }, (_, i) => ({ itemId: `sku-${i}`, rank: i, score: 1 }))),
         fallback,
         at(minutesAgo),
+        durationMs,
       ],
     );
 
@@ -37,6 +47,24 @@ describe.each(getTestDatabaseTargets())('the console overview on $name', (target
     await list('r2', 'similar', 2, 0, true);
     await list('r3', 'similar', 30, 3, true);
     await list('old', 'trending', 120, 4);
+    // Serving times: 21 lists at minute 10 (1 … 21 ms, p95 = 20 ms by linear interpolation), one
+    // at minute 20 (100 ms); the range's p95 over all 22 is 20.95 ms. Lists without one are left out.
+    // Another shop's, so the counts below stay as they are.
+    for (let i = 1; i <= 21; i++) await list(`t${i}`, 'cart', 10, 1, false, i, TIMED);
+    await list('slow', 'cart', 20, 1, false, 100, TIMED);
+    await list('untimed', 'cart', 20, 1, false, null, TIMED);
+    // Freshness: two replicas' waits in the minute 10 minutes ago, one replica's 20 minutes ago.
+    for (const [minutesAgo, replica, lag] of [
+      [10, 'r1', 250],
+      [10, 'r2', 900],
+      [20, 'r1', 40],
+      [120, 'r1', 5000],
+    ] as const) {
+      await database.query(
+        `INSERT INTO index_freshness (namespace_id, minute, replica, max_lag_ms) VALUES ($1, date_trunc('minute', $2::timestamptz), $3, $4)`,
+        [TIMED, at(minutesAgo), replica, lag],
+      );
+    }
     await event('i1', 'impression', 2, { requestId: 'r1' });
     await event('i2', 'impression', 2, { requestId: 'r1' });
     await event('i3', 'impression', 30, { requestId: 'r3' });
@@ -76,7 +104,39 @@ describe.each(getTestDatabaseTargets())('the console overview on $name', (target
     expect(o.funnel.adds.reduce((a, n) => a + n)).toBe(1);
     // The purchase naming a list that was never served still names a list: the recommendations' doing.
     expect(o.funnel.purchases.reduce((a, n) => a + n)).toBe(2);
+    // No list of this shop was timed.
     expect(o.latencyP95Ms).toBeNull();
+  });
+
+  it('gives the p95 serving time of the timed lists over the range and per bucket', async () => {
+    const o = await computeOverview(database, TIMED, '1h', NOW);
+    const last = 59;
+    // percentile_cont over 1 … 21 and 100: position 0.95 × 21 = 19.95 → 20 + 0.95 × (21 − 20).
+    expect(o.latencyP95Ms).toBe(20.95);
+    expect(o.latencyP95MsByBucket).toHaveLength(60);
+    expect(o.latencyP95MsByBucket[last - 10]).toBe(20);
+    expect(o.latencyP95MsByBucket[last - 20]).toBe(100);
+    expect(o.latencyP95MsByBucket.filter((v) => v !== null)).toHaveLength(2);
+    expect(o.lists.served.reduce((a, n) => a + n)).toBe(23);
+  });
+
+  it("gives the slowest replica's event → index wait per bucket and over the range", async () => {
+    const o = await computeOverview(database, TIMED, '1h', NOW);
+    const last = 59;
+    expect(o.indexLagMaxMs).toBe(900);
+    expect(o.indexLagMaxMsByBucket[last - 10]).toBe(900);
+    expect(o.indexLagMaxMsByBucket[last - 20]).toBe(40);
+    // The wait two hours ago is outside the range; minutes without applied events have none.
+    expect(o.indexLagMaxMsByBucket.filter((v) => v !== null)).toHaveLength(2);
+    const other = await computeOverview(database, NS, '1h', NOW);
+    expect(other.indexLagMaxMs).toBeNull();
+  });
+
+  it('has no serving time where no list was timed', async () => {
+    const o = await computeOverview(database, TIMED, '1h', new Date(NOW.getTime() + 3 * 3_600_000));
+    expect(o.latencyP95Ms).toBeNull();
+    expect(o.latencyP95MsByBucket.every((v) => v === null)).toBe(true);
+    expect(o.indexLagMaxMs).toBeNull();
   });
 
   it('sums the funnel per surface of the served list, the busiest first', async () => {

@@ -41,10 +41,30 @@ export interface Overview {
   /** The same, summed over the range per surface of the served list, busiest first. */
   surfaces: SurfaceTotals[];
   /**
-   * Request latency p95, ms: null, since latency is kept only as this process's Prometheus
-   * histogram (`/metrics`), not per shop over time.
+   * p95 serving time over the range, ms: from the validated request to the finished list, as logged
+   * with each served list (`rec_logs.duration_ms`). Null when no list in the range has one (lists
+   * logged before serving times were kept). The HTTP time of each process is at `/metrics`.
    */
-  latencyP95Ms: null;
+  latencyP95Ms: number | null;
+  /** The same per bucket; null for a bucket without a timed list. */
+  latencyP95MsByBucket: Array<number | null>;
+  /**
+   * Freshness: the longest an event waited between being stored and being applied to an engine
+   * (the slowest replica's), ms, over the range and per bucket; null where no event was applied
+   * (`index_freshness`, written a minute at a time by each replica).
+   */
+  indexLagMaxMs: number | null;
+  indexLagMaxMsByBucket: Array<number | null>;
+}
+
+interface LagRow {
+  b: number | null;
+  lag: number | null;
+}
+
+interface LatencyRow {
+  b: number | null;
+  p95: number | null;
 }
 
 interface EventRow {
@@ -108,7 +128,39 @@ export async function computeOverview(
       GROUP BY 1, 2`),
   );
 
+  // One pass: the p95 per bucket and, in the grouping set without a bucket (b is null), over the range.
+  const latencyRows = rowsOf<LatencyRow>(
+    await database.db.execute(sql`
+      SELECT ${bucket(sql.raw('created_at'))} AS b,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::float8 AS p95
+      FROM rec_logs
+      WHERE namespace_id = ${namespaceId} AND created_at >= ${from}::timestamptz AND created_at < ${to}::timestamptz
+        AND duration_ms IS NOT NULL
+      GROUP BY GROUPING SETS ((1), ())`),
+  );
+
+  const lagRows = rowsOf<LagRow>(
+    await database.db.execute(sql`
+      SELECT ${bucket(sql.raw('minute'))} AS b, max(max_lag_ms)::float8 AS lag
+      FROM index_freshness
+      WHERE namespace_id = ${namespaceId} AND minute >= ${from}::timestamptz AND minute < ${to}::timestamptz
+      GROUP BY GROUPING SETS ((1), ())`),
+  );
+
   const zeros = () => new Array<number>(n).fill(0);
+  const round = (ms: number | null) => (ms === null ? null : Math.round(Number(ms) * 100) / 100);
+  const latencyP95MsByBucket = new Array<number | null>(n).fill(null);
+  let latencyP95Ms: number | null = null;
+  for (const row of latencyRows) {
+    if (row.b === null) latencyP95Ms = round(row.p95);
+    else if (Number(row.b) >= 0 && Number(row.b) < n) latencyP95MsByBucket[Number(row.b)] = round(row.p95);
+  }
+  const indexLagMaxMsByBucket = new Array<number | null>(n).fill(null);
+  let indexLagMaxMs: number | null = null;
+  for (const row of lagRows) {
+    if (row.b === null) indexLagMaxMs = round(row.lag);
+    else if (Number(row.b) >= 0 && Number(row.b) < n) indexLagMaxMsByBucket[Number(row.b)] = round(row.lag);
+  }
   const byType = new Map<string, number[]>();
   const funnel = { impressions: zeros(), clicks: zeros(), adds: zeros(), purchases: zeros() };
   const lists = { served: zeros(), fallback: zeros(), empty: zeros() };
@@ -160,6 +212,9 @@ export async function computeOverview(
     surfaces: [...surfaces.values()].sort(
       (a, b) => b.lists + b.impressions - (a.lists + a.impressions) || a.surface.localeCompare(b.surface),
     ),
-    latencyP95Ms: null,
+    latencyP95Ms,
+    latencyP95MsByBucket,
+    indexLagMaxMs,
+    indexLagMaxMsByBucket,
   };
 }

@@ -9,7 +9,7 @@ import {
   textHash,
   validateRule,
 } from '@recsys/engine';
-import { anonKey, type Surface } from '@recsys/engine/protocol';
+import { anonKey, type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { Database } from '../db/client';
 import { compactHeap } from '../obs/compactHeap';
 import type { Logger } from '../obs/logger';
@@ -28,9 +28,11 @@ import {
   type ServeInput,
 } from '../serve/EngineService';
 import { previewRules, type RulePreviewJob, type RulePreviewLists } from '../serve/previewRules';
+import type { ResponseCache } from '../serve/ResponseCache';
 import { serveBundle } from '../serve/serveBundle';
 import { serveGroup, serveRerank } from '../serve/serveGroup';
-import { serveList } from '../serve/serveList';
+import { serveList, serveListCached } from '../serve/serveList';
+import { ChangeVersions } from './changeVersions';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
 import { EVERY_NAMESPACE, NamespaceNotPlacedError, type Placement, placesNamespace } from './placement';
@@ -98,6 +100,17 @@ export interface EngineHostOptions {
    */
   placement?: Placement;
   /**
+   * The response cache of `recs.*` lists (see `createResponseCache`); each poll moves the versions
+   * its keys carry. Absent: every list is ranked.
+   * @default undefined
+   */
+  cache?: ResponseCache | undefined;
+  /**
+   * Told after each poll that applied events: per namespace, the longest one of them had waited
+   * since it was stored, in seconds (see `FreshnessRecorder`).
+   */
+  onApplied?: ((lagSecondsByNamespace: Record<string, number>) => void) | undefined;
+  /**
    * Directory of engine snapshots, one file per namespace. At start a namespace is restored from its
    * snapshot when the snapshot is intact and still describes the database (same namespace, config
    * version and event rows; no user forgotten nor reset since), then only the rows written after it
@@ -145,10 +158,17 @@ export class EngineHost implements EngineService {
   private readonly snapshotTimes: Record<string, number> = {};
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotting: Promise<void> = Promise.resolve();
-  readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'snapshotDir'>> & {
+  readonly options: Required<Omit<EngineHostOptions, 'encoder' | 'cache' | 'onApplied' | 'snapshotDir'>> & {
     encoder: EmbeddingEncoder | null;
+    cache: ResponseCache | undefined;
+    onApplied: EngineHostOptions['onApplied'];
     snapshotDir: string | undefined;
   };
+  /**
+   * How long a change's version is kept (see `ChangeVersions`): the cache's TTL plus a minute for the
+   * slowest replica to apply the same change.
+   */
+  private readonly versionsKeepMs: number;
 
   constructor(options: EngineHostOptions) {
     this.options = {
@@ -159,8 +179,11 @@ export class EngineHost implements EngineService {
       snapshotIntervalMs: 600_000,
       ...options,
       encoder: options.encoder ?? null,
+      cache: options.cache,
+      onApplied: options.onApplied,
       snapshotDir: options.snapshotDir,
     };
+    this.versionsKeepMs = options.cache ? options.cache.ttlMs + 60_000 : 0;
     const { encoder, database, log, embeddingBatchSize } = this.options;
     this.embeddings = encoder ? new EmbeddingJob(database, encoder, log, embeddingBatchSize) : undefined;
   }
@@ -251,16 +274,18 @@ export class EngineHost implements EngineService {
   get(namespaceId: string): NamespaceRuntime {
     let rt = this.namespaces.get(namespaceId);
     if (!rt) {
-      rt = createNamespaceRuntime(namespaceId, this.options.encoder);
+      rt = createNamespaceRuntime(namespaceId, this.options.encoder, new ChangeVersions(this.versionsKeepMs));
       this.namespaces.set(namespaceId, rt);
     }
     return rt;
   }
 
   /** Ranks one list of `namespaceId` and maps it to what responses carry (display fields, reasons). */
-  serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList {
+  serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList> {
     if (!this.loaded) throw new EngineNotReadyError();
-    return serveList(this.placed(namespaceId), surface, input);
+    const { cache } = this.options;
+    const rt = this.placed(namespaceId);
+    return cache ? serveListCached(rt, surface, input, cache) : serveList(rt, surface, input);
   }
 
   /** Suggests a product bundle from `namespaceId`'s engine, with display fields. */
@@ -358,10 +383,18 @@ export class EngineHost implements EngineService {
     this.timer.unref();
   }
 
-  /** (Re)builds a namespace from every row with `tx < hi`; returns the number of events read. */
+  /**
+   * (Re)builds a namespace from every row with `tx < hi`; returns the number of events read. A
+   * rebuild keeps the namespace's change versions (the change that caused it moves them).
+   */
   private async load(namespaceId: string, hi: number): Promise<number> {
     const db = this.options.database;
-    const rt = createNamespaceRuntime(namespaceId, this.options.encoder);
+    let versions = this.namespaces.get(namespaceId)?.versions;
+    if (!versions) {
+      versions = new ChangeVersions(this.versionsKeepMs);
+      versions.loaded(hi);
+    }
+    const rt = createNamespaceRuntime(namespaceId, this.options.encoder, versions);
     await this.applyConfig(rt);
     await this.applyRules(rt);
     const range: TxRange = { lo: 0, hi };
@@ -419,7 +452,10 @@ export class EngineHost implements EngineService {
       if (!rt && !this.places(row.namespaceId)) continue;
       const traits: Record<string, string> = {};
       for (const [k, v] of Object.entries(row.traits)) traits[k] = String(v);
-      (rt ?? this.get(row.namespaceId)).engine.setUserTraits(row.userId, traits);
+      const target = rt ?? this.get(row.namespaceId);
+      target.engine.setUserTraits(row.userId, traits);
+      // A poll's change (a load has no versions to move: see ChangeVersions).
+      if (!rt) target.versions.userChanged(row.userId, row.tx);
       this.unsaved.add(row.namespaceId);
     }
   }
@@ -434,6 +470,7 @@ export class EngineHost implements EngineService {
       const items = nsRows.map(toEngineItem);
       target.engine.upsertItems(items);
       for (const row of nsRows) target.display.set(row.itemId, toDisplay(row));
+      if (!rt) for (const row of nsRows) target.versions.namespaceChanged(row.tx);
       if (!encoder) continue;
       for (const item of items) {
         const text = itemText(item);
@@ -456,6 +493,7 @@ export class EngineHost implements EngineService {
         target.pendingEmbeddings.delete(row.itemId);
       }
       target.vectors?.add(row.itemId, bytesToVector(row.vector));
+      if (!rt) target.versions.namespaceChanged(row.tx);
     }
   }
 
@@ -499,18 +537,30 @@ export class EngineHost implements EngineService {
         await this.load(change.namespaceId, hi);
         rebuilt.add(change.namespaceId);
       }
+      // Only once the change is in the engine: see ChangeVersions.
+      this.get(change.namespaceId).versions.namespaceChanged(change.tx);
     }
 
     await this.applyUsers(undefined, range);
     for (const row of await readAliases(db, range)) {
       if (rebuilt.has(row.namespaceId) || !this.places(row.namespaceId)) continue;
-      this.applyAlias(this.get(row.namespaceId), row);
+      const rt = this.get(row.namespaceId);
+      this.applyAlias(rt, row);
+      rt.versions.userChanged(row.userId, row.tx);
+      rt.versions.userChanged(anonKey(row.anonymousId), row.tx);
     }
     await this.applyEmbeddings(undefined, range);
     await this.applyItems(undefined, range);
     const eventRows = await readEvents(db, range);
     for (const [ns, rows] of groupBy(eventRows, (r) => r.namespaceId)) {
-      if (!rebuilt.has(ns) && this.places(ns)) this.applyEventRows(this.get(ns), rows);
+      if (rebuilt.has(ns) || !this.places(ns)) continue;
+      const rt = this.get(ns);
+      this.applyEventRows(rt, rows);
+      for (const row of rows) {
+        const userKey = userKeyOf(row.userId, row.anonymousId, rt.aliases);
+        if (userKey) rt.versions.userChanged(userKey, row.tx);
+        if (row.userId && row.anonymousId) rt.versions.userChanged(anonKey(row.anonymousId), row.tx);
+      }
     }
     this.lastXmin = hi;
     const { appliedAt, namespaces, snapshots } = this.nothingWaiting();
@@ -527,6 +577,7 @@ export class EngineHost implements EngineService {
       namespaces,
       snapshots,
     };
+    if (eventRows.length > 0) this.options.onApplied?.(namespaces);
   }
 
   private applyAlias(rt: NamespaceRuntime, row: { anonymousId: string; userId: string }): void {
@@ -554,7 +605,10 @@ export class EngineHost implements EngineService {
         return undefined;
       }
       await this.checkSnapshot(file, namespaceId, hi);
-      rt = createNamespaceRuntime(namespaceId, this.options.encoder);
+      // As a full load at start: the versions begin at `hi` (see ChangeVersions).
+      const versions = new ChangeVersions(this.versionsKeepMs);
+      versions.loaded(hi);
+      rt = createNamespaceRuntime(namespaceId, this.options.encoder, versions);
       rt.engine = createEngine({ snapshot: file.engine });
       rt.engine.setVectors(rt.vectors);
       restoreRuntimeState(file, rt);

@@ -5,6 +5,7 @@ import {
   embeddingListLength,
   IvfIndex,
 } from '@recsys/engine';
+import type { ChangeVersions } from './changeVersions';
 import type { ItemDisplay } from './rows';
 
 /** The in-memory state of one namespace in this process. */
@@ -20,6 +21,8 @@ export interface NamespaceRuntime {
   storedHashes: Map<string, string>;
   /** Items whose text changed since their vector was computed. */
   pendingEmbeddings: Map<string, { text: string; hash: string }>;
+  /** The newest changes applied, per namespace and per user: the response cache's versions. */
+  versions: ChangeVersions;
 }
 
 /**
@@ -35,6 +38,7 @@ export function neighborTableLength(engine: Engine): number {
 export function createNamespaceRuntime(
   namespaceId: string,
   encoder: EmbeddingEncoder | null,
+  versions: ChangeVersions,
 ): NamespaceRuntime {
   const engine = createEngine();
   const vectors = encoder
@@ -51,5 +55,6 @@ export function createNamespaceRuntime(
     configVersion: null,
     storedHashes: new Map(),
     pendingEmbeddings: new Map(),
+    versions,
   };
 }

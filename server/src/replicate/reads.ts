@@ -86,14 +86,19 @@ export function readRules(database: Database, namespaceId: string) {
 
 export function readAliases(database: Database, range: TxRange, namespaceId?: string) {
   return database.db
-    .select({ namespaceId: aliases.namespaceId, anonymousId: aliases.anonymousId, userId: aliases.userId })
+    .select({
+      namespaceId: aliases.namespaceId,
+      anonymousId: aliases.anonymousId,
+      userId: aliases.userId,
+      tx: aliases.tx,
+    })
     .from(aliases)
     .where(inRange(aliases, range, namespaceId));
 }
 
 export function readUsers(database: Database, range: TxRange, namespaceId?: string) {
   return database.db
-    .select({ namespaceId: users.namespaceId, userId: users.userId, traits: users.traits })
+    .select({ namespaceId: users.namespaceId, userId: users.userId, traits: users.traits, tx: users.tx })
     .from(users)
     .where(inRange(users, range, namespaceId));
 }
@@ -112,6 +117,7 @@ const itemColumns = {
   markets: items.markets,
   parentId: items.parentId,
   createdMs: sql<number>`(extract(epoch from ${items.createdAt}) * 1000)::float8`.mapWith(Number),
+  tx: items.tx,
 };
 
 export function readItems(database: Database, range: TxRange, namespaceId?: string) {
@@ -131,6 +137,7 @@ export function readEmbeddings(database: Database, range: TxRange, modelId: stri
       itemId: itemEmbeddings.itemId,
       textHash: itemEmbeddings.textHash,
       vector: itemEmbeddings.vector,
+      tx: itemEmbeddings.tx,
     })
     .from(itemEmbeddings)
     .where(and(eq(itemEmbeddings.modelId, modelId), inRange(itemEmbeddings, range, namespaceId)));
@@ -161,6 +168,8 @@ export function readEvents(database: Database, range: TxRange, namespaceId?: str
       ...eventColumns,
       // For the event→index lag (only here: the full load at start-up has no lag to report).
       receivedMs: sql<number>`(extract(epoch from ${events.receivedAt}) * 1000)::float8`.mapWith(Number),
+      // For the response cache's versions (the load needs none: see ChangeVersions).
+      tx: events.tx,
     })
     .from(events)
     .where(and(inRange(events, range, namespaceId), learnedEvents))
@@ -168,7 +177,7 @@ export function readEvents(database: Database, range: TxRange, namespaceId?: str
 }
 
 /** One behavioural row as the engines read it (what the load and the poll both read). */
-export type EventRow = Omit<Awaited<ReturnType<typeof readEvents>>[number], 'receivedMs'>;
+export type EventRow = Omit<Awaited<ReturnType<typeof readEvents>>[number], 'receivedMs' | 'tx'>;
 
 /** Where the previous page of {@link readEventPage} ended. */
 export type EventPageCursor = { ts: string; eventId: string };
@@ -199,7 +208,7 @@ export function readEventPage(
 /** Changes that leave no row behind (forget, reset, config), in the order they were made. */
 export function readChanges(database: Database, range: TxRange) {
   return database.db
-    .select({ namespaceId: changes.namespaceId, kind: changes.kind })
+    .select({ namespaceId: changes.namespaceId, kind: changes.kind, tx: changes.tx })
     .from(changes)
     .where(inRange(changes, range))
     .orderBy(asc(changes.id));

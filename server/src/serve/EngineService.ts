@@ -25,6 +25,11 @@ export type ServeInput = RecsInput & {
   experiment?: { id: string; variant: string } | undefined;
   /** The named rule set whose rules apply besides the base set's (a `rules:<set>` variant). */
   ruleSet?: string | undefined;
+  /**
+   * Rank now, without reading or writing the response cache: a debug request (the trace header).
+   * `explain` requests bypass it too.
+   */
+  bypassCache?: boolean;
 };
 
 /** One recommendation list, with what the served-list log needs. */
@@ -41,6 +46,11 @@ export interface EngineList {
   ruleSet?: string | undefined;
   /** The engine's decision trace, with the rules that matched, when `ServeInput.trace` was set. */
   trace?: RecTrace;
+  /**
+   * Whether it came from the response cache ('hit') or was ranked and stored ('miss'); absent when
+   * the cache is off or was bypassed (explain, trace header).
+   */
+  cache?: 'hit' | 'miss';
 }
 
 /**

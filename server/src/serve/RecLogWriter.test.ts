@@ -71,6 +71,42 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     ]);
   });
 
+  it("stores each list's segment (cut to 256 characters, never half a character) and serving time, and counts failed requests per variant", async () => {
+    await database.query('DELETE FROM experiment_failures');
+    const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
+    const hostile = `vip "'; DROP TABLE rec_logs; -- 🙂`;
+    // 255 letters then an emoji (two UTF-16 units): cutting at 256 would keep half of it.
+    const long = `${'x'.repeat(255)}🙂tail`;
+    writer.push(served(1, { segment: hostile, durationMs: 12.5, experiment: { id: 'e', variant: 'a' } }));
+    writer.push(served(2, { segment: long, durationMs: Number.NaN }));
+    writer.push(served(3, { segment: '' }));
+    writer.push(served(4));
+    const fail = (variant: string) =>
+      writer.pushFailure({ namespaceId: 'shop', experiment: { id: 'e', variant } });
+    fail('a');
+    fail('b');
+    fail('a');
+    await writer.flush();
+    fail('a');
+    await writer.flush();
+    const stored = await database.query<{
+      request_id: string;
+      segment: string | null;
+      duration_ms: number | null;
+    }>('SELECT request_id, segment, duration_ms FROM rec_logs ORDER BY request_id');
+    expect(stored).toEqual([
+      { request_id: 'r1', segment: hostile, duration_ms: 12.5 },
+      { request_id: 'r2', segment: 'x'.repeat(255), duration_ms: null },
+      { request_id: 'r3', segment: null, duration_ms: null },
+      { request_id: 'r4', segment: null, duration_ms: null },
+    ]);
+    // Failures are counts, not served lists: no row in rec_logs, one counter per variant.
+    expect(await database.query('SELECT variant, failed FROM experiment_failures ORDER BY variant')).toEqual([
+      { variant: 'a', failed: 3 },
+      { variant: 'b', failed: 1 },
+    ]);
+  });
+
   it('writes every pushed list once, with its fields, across several batches', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: NEVER });
     for (let n = 0; n < 2_500; n++) writer.push(served(n));

@@ -15,10 +15,38 @@ export interface ServedList {
   /** The experiment and variant it was served under; absent outside experiments. */
   experiment?: { id: string; variant: string } | undefined;
   /**
+   * The request's `traits.segment`, for experiment results by segment; cut to
+   * {@link SEGMENT_MAX_LENGTH} characters, and an empty one is none.
+   */
+  segment?: string | null | undefined;
+  /** How long serving it took, ms (for the `p95LatencyMs` guardrail). */
+  durationMs?: number | undefined;
+  /**
    * The list's decision trace, when it was sampled: made when the writer takes the list, which it
    * does after the response has been sent (see {@link RecLogWriter.push}).
    */
   trace?: (() => TraceEntry | undefined) | undefined;
+}
+
+/** A recommendation request assigned to an experiment's variant that failed: counted, not listed. */
+export interface FailedRequest {
+  namespaceId: string;
+  experiment: { id: string; variant: string };
+}
+
+/** Longest segment logged, in characters: as long as the request contract lets a trait value be. */
+export const SEGMENT_MAX_LENGTH = 256;
+
+/**
+ * The segment as logged: null for none or empty, else at most {@link SEGMENT_MAX_LENGTH} UTF-16 units,
+ * never ending in half a surrogate pair (which `jsonb` would refuse, losing the list).
+ */
+export function loggedSegment(segment: string | null | undefined): string | null {
+  if (!segment) return null;
+  if (segment.length <= SEGMENT_MAX_LENGTH) return segment;
+  const cut = segment.slice(0, SEGMENT_MAX_LENGTH);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
 /** Options of {@link RecLogWriter}. */
@@ -143,6 +171,22 @@ export class RecLogWriter {
     for (const entry of lists) this.append(entry);
   }
 
+  /**
+   * Counts a request that was assigned a variant and then failed (the `errorRate` guardrail's
+   * numerator). Written with the served lists, batched and retried like them.
+   */
+  pushFailure(failure: FailedRequest): void {
+    this.appendRow(
+      JSON.stringify({
+        ns: failure.namespaceId,
+        exp: failure.experiment.id,
+        var: failure.experiment.variant,
+        at: Date.now(),
+        failed: true,
+      }),
+    );
+  }
+
   private append(entry: ServedList): void {
     let trace: TraceEntry | undefined;
     if (entry.trace) {
@@ -176,10 +220,17 @@ export class RecLogWriter {
       at: Date.now(),
       exp: entry.experiment?.id,
       var: entry.experiment?.variant,
+      seg: loggedSegment(entry.segment),
+      ms: entry.durationMs !== undefined && Number.isFinite(entry.durationMs) ? entry.durationMs : null,
       tr: trace?.body ?? null,
       ti: trace?.itemIds ?? null,
       tru: trace?.ruleIds ?? null,
     });
+    this.appendRow(row);
+  }
+
+  /** Appends one row's JSON to the batch being filled (a new one when it is full). */
+  private appendRow(row: string): void {
     const bytes = Buffer.byteLength(row);
     const max = this.options.maxBuffer ?? 50_000;
     let batch = this.batches.at(-1);
@@ -283,20 +334,32 @@ export class RecLogWriter {
           `WITH r AS (
              SELECT * FROM jsonb_to_recordset($1::text::jsonb)
                AS r(ns text, rid text, surface text, uid text, aid text, items jsonb, fallback bool, cv int,
-                    exp text, var text, at float8, tr jsonb, ti text[], tru text[])
+                    exp text, var text, seg text, ms float8, at float8, tr jsonb, ti text[], tru text[],
+                    failed bool)
            ), logged AS (
              INSERT INTO rec_logs (namespace_id, request_id, surface, user_id, anonymous_id, items, fallback,
-                                   config_version, experiment_id, variant, created_at)
-             SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv, r.exp, r.var,
+                                   config_version, experiment_id, variant, segment, duration_ms, created_at)
+             SELECT r.ns, r.rid, r.surface, r.uid, r.aid, r.items, r.fallback, r.cv, r.exp, r.var, r.seg, r.ms,
                     to_timestamp(r.at / 1000.0) FROM r
+             WHERE r.failed IS NOT TRUE
              ON CONFLICT DO NOTHING
+           ), failures AS (
+             -- Failed requests are counts per variant: one row per variant of the batch (grouped, so
+             -- the upsert never meets its own key twice).
+             INSERT INTO experiment_failures (namespace_id, experiment_id, variant, failed, last_failed_at)
+             SELECT r.ns, r.exp, r.var, count(*)::int, to_timestamp(max(r.at) / 1000.0) FROM r
+             WHERE r.failed IS TRUE
+             GROUP BY r.ns, r.exp, r.var
+             ON CONFLICT (namespace_id, experiment_id, variant) DO UPDATE
+               SET failed = experiment_failures.failed + excluded.failed,
+                   last_failed_at = greatest(experiment_failures.last_failed_at, excluded.last_failed_at)
            )
            INSERT INTO rec_traces (namespace_id, request_id, surface, user_hash, anonymous_hash, config_version,
                                    experiment, variant, item_ids, rule_ids, trace, created_at)
            SELECT r.ns, r.rid, r.surface, ${hashedId('n.trace_salt', 'u', 'r.uid')}, ${hashedId('n.trace_salt', 'a', 'r.aid')},
                   r.cv, r.exp, r.var, coalesce(r.ti, '{}'), coalesce(r.tru, '{}'), r.tr, to_timestamp(r.at / 1000.0)
            FROM r JOIN namespaces n ON n.id = r.ns
-           WHERE r.tr IS NOT NULL
+           WHERE r.tr IS NOT NULL AND r.failed IS NOT TRUE
            ON CONFLICT DO NOTHING`,
           [json],
         );

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { RecFilters, RecRequest, TraceRuleEffect } from '@recsys/engine';
 import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import { displayPrice } from '../replicate/rows';
 import type { EngineList, ServeInput } from './EngineService';
+import type { ResponseCache } from './ResponseCache';
 
 /** The engine's filters for the filters of a validated `recs.*` input. */
 export function recFiltersOf(f: ServeInput['filters']): RecFilters {
@@ -42,12 +44,68 @@ export function recRequestOf(rt: NamespaceRuntime, surface: Surface, input: Serv
 /**
  * Ranks one list of a namespace and joins the display fields responses carry (title, price, url,
  * image) and, with `explain`, the reasons.
+ */
+export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
+  return rankList(rt, recRequestOf(rt, surface, input), input);
+}
+
+/**
+ * {@link serveList} through the response cache: the same list for the same key while it lives.
+ * `explain` and `bypassCache` requests are ranked now and not stored; a list stored from a sampled
+ * traced request is stored without its trace.
+ */
+export function serveListCached(
+  rt: NamespaceRuntime,
+  surface: Surface,
+  input: ServeInput,
+  cache: ResponseCache,
+): EngineList | Promise<EngineList> {
+  if (input.explain || input.bypassCache) return serveList(rt, surface, input);
+  const request = recRequestOf(rt, surface, input);
+  const key = responseCacheKey(rt, request, input.experiment);
+  const miss = (): EngineList => {
+    const list = rankList(rt, request, input);
+    const { trace: _trace, ...stored } = list;
+    cache.set(key, stored);
+    list.cache = 'miss';
+    return list;
+  };
+  const found = cache.get(key);
+  if (found instanceof Promise) return found.then((list) => (list ? { ...list, cache: 'hit' } : miss()));
+  return found ? { ...found, cache: 'hit' } : miss();
+}
+
+/**
+ * The key of a list in the response cache: everything that changes the answer. The engine request
+ * (surface, visitor as the engine keys it after a login, anchor items, filters, k, country, traits,
+ * rule set, the variant's parameters, …), the experiment it is served under and which scheduled rules
+ * are in force now are hashed; beside them, in clear, the namespace and the versions that move when
+ * something changes (see `ChangeVersions`): the namespace's newest applied change (catalog,
+ * embeddings, configuration, rules) and the visitor's (their events, traits, a login).
+ */
+export function responseCacheKey(
+  rt: NamespaceRuntime,
+  request: RecRequest,
+  experiment: ServeInput['experiment'],
+  now = Date.now(),
+): string {
+  const { trace: _trace, explain: _explain, ...asked } = request;
+  // One character per scheduled rule (overrides all have an end): hashed, not spelled out in the key.
+  const schedule = rt.engine.scheduleState(now);
+  const digest = createHash('sha1')
+    .update(JSON.stringify([asked, experiment?.id ?? null, experiment?.variant ?? null, schedule]))
+    .digest('base64url');
+  const { versions } = rt;
+  return `${rt.namespaceId}:${versions.namespace(now)}:${versions.user(request.userKey, now)}:${digest}`;
+}
+
+/**
+ * Ranks `request` and joins the display fields (see {@link serveList}).
  *
  * Objects are assigned field by field rather than spread from conditional objects: this runs for
  * every request, and each `...(cond ? { x } : {})` is a temporary object.
  */
-export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeInput): EngineList {
-  const request = recRequestOf(rt, surface, input);
+function rankList(rt: NamespaceRuntime, request: RecRequest, input: ServeInput): EngineList {
   const result = rt.engine.recommend(request);
   const items = result.items.map((item, i) => {
     const d = rt.display.get(item.itemId);

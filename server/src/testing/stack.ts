@@ -6,10 +6,12 @@ import { createApiKey, createNamespace } from '../auth/namespaces';
 import { signUserToken } from '../auth/userTokens';
 import type { Database } from '../db/client';
 import type { RecsysServer, RecsysServerOptions } from '../http/server';
+import type { FreshnessRecorder } from '../obs/freshnessRecorder';
 import { createLogger, type Logger } from '../obs/logger';
 import type { EngineHost } from '../replicate/EngineHost';
 import type { Placement } from '../replicate/placement';
 import type { RecLogWriter } from '../serve/RecLogWriter';
+import type { ResponseCacheOptions } from '../serve/ResponseCache';
 import { composeRuntime } from '../start';
 
 export interface TestTenant {
@@ -52,7 +54,17 @@ export async function startTestServer(
   database: Database,
   options: Partial<Omit<RecsysServerOptions, 'database' | 'log' | 'engines' | 'recLog'>> & {
     /** Start an engine host (recommendations) with this encoder; `null` = no embeddings. */
-    engine?: { encoder: EmbeddingEncoder | null; pollIntervalMs?: number; placement?: Placement };
+    engine?: {
+      encoder: EmbeddingEncoder | null;
+      pollIntervalMs?: number;
+      placement?: Placement;
+      /**
+       * The response cache of `recs.*` lists. Off unless given: other suites assert that every
+       * applied event shows in the next list, which the cache trades for its TTL on lists of visitors
+       * other than the event's.
+       */
+      cache?: ResponseCacheOptions;
+    };
     /**
      * Where the server logs (a test that reads the logs passes its own).
      * @default a silent logger
@@ -63,6 +75,7 @@ export async function startTestServer(
   server: RecsysServer;
   url: string;
   engines: EngineHost | undefined;
+  freshness: FreshnessRecorder | undefined;
   recLog: RecLogWriter | undefined;
   tenant(namespaceId: string): Promise<TestTenant>;
   close(): Promise<void>;
@@ -78,11 +91,12 @@ export async function startTestServer(
   });
   const url = (await runtime.start())!;
   const server = runtime.server!;
-  const { engines, recLog } = runtime;
+  const { engines, freshness, recLog } = runtime;
   return {
     server,
     url,
     engines,
+    freshness,
     recLog,
     async tenant(namespaceId) {
       await createNamespace(database, namespaceId);

@@ -1,6 +1,18 @@
 import { type Outputs, trpc } from '../api';
 import { BASE } from '../router';
-import { DataTable, Empty, ErrorBox, Loading, Notice, Page, Show, useAction, useAsync, When } from '../ui';
+import {
+  ConfirmButton,
+  DataTable,
+  Empty,
+  ErrorBox,
+  Loading,
+  Notice,
+  Page,
+  Show,
+  useAction,
+  useAsync,
+  When,
+} from '../ui';
 
 type Results = Outputs['admin']['experiments']['results'];
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
@@ -93,6 +105,30 @@ function ResultsView(props: { results: Results }) {
           </tr>
         ))}
       </DataTable>
+      <DataTable
+        caption="Service per variant, over the whole experiment (what the p95LatencyMs, errorRate, emptyListRate and fallbackRate guardrails read)"
+        columns={[
+          'Variant',
+          'Failed requests',
+          'Error rate',
+          'p95 serving time',
+          'Empty lists',
+          'Fallback lists',
+        ]}
+      >
+        {r.variants.map((v) => (
+          <tr key={v.key}>
+            <th scope="row">{v.key}</th>
+            <td>{v.failed.toLocaleString()}</td>
+            <td>{pct(v.metrics.errorRate)}</td>
+            <td>
+              {v.metrics.p95LatencyMs === null ? '—' : `${Number(v.metrics.p95LatencyMs.toFixed(1))} ms`}
+            </td>
+            <td>{pct(v.metrics.emptyListRate)}</td>
+            <td>{pct(v.metrics.fallbackRate)}</td>
+          </tr>
+        ))}
+      </DataTable>
       {r.comparisons.length > 0 && (
         <DataTable
           caption="Lift against the control, with always-valid 95 % intervals"
@@ -143,9 +179,13 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
     </p>
   );
 
-  async function step(kind: 'pause' | 'resume') {
+  async function step(kind: 'start' | 'pause' | 'resume' | 'complete') {
     const done = await action.run(
-      () => trpc.admin.experiments[kind].mutate({ id: props.id, reason: `${kind}d from the console` }),
+      () =>
+        trpc.admin.experiments[kind].mutate({
+          id: props.id,
+          reason: `${kind === 'start' ? 'started' : kind === 'complete' ? 'completed' : `${kind}d`} from the console`,
+        }),
       (x) => `Experiment ${x.id} is now ${x.status}.`,
     );
     if (done) {
@@ -179,6 +219,11 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
       actions={
         props.canWrite && (
           <>
+            {x.status === 'draft' && (
+              <button type="button" class="primary" disabled={action.busy} onClick={() => step('start')}>
+                Start
+              </button>
+            )}
             {x.status === 'running' && (
               <button type="button" disabled={action.busy} onClick={() => step('pause')}>
                 Pause
@@ -189,6 +234,14 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
                 Resume
               </button>
             )}
+            {(x.status === 'running' || x.status === 'paused') && (
+              <ConfirmButton
+                verb="Complete"
+                what={x.id}
+                disabled={action.busy}
+                onConfirm={() => step('complete')}
+              />
+            )}
           </>
         )
       }
@@ -198,6 +251,7 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
         <span class={`badge status-${x.status}`}>{x.status}</span> <code>{x.id}</code> ·{' '}
         {Math.round(x.traffic * 100)} % of traffic · primary metric {x.primaryMetric}
         {x.status === 'paused' ? ' · paused: every visitor sees the control' : ''}
+        {x.status === 'draft' ? ' · a draft: nobody is in it until it is started' : ''}
       </p>
       {x.hypothesis && <p>{x.hypothesis}</p>}
       <Notice message={action.message} />

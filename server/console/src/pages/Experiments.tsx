@@ -3,17 +3,27 @@ import { BASE } from '../router';
 import { DataTable, Empty, Page, Show, useAsync, When } from '../ui';
 
 /** Every experiment, newest first, with its status. */
-export function ExperimentsPage() {
+export function ExperimentsPage(props: { canWrite: boolean }) {
   const experiments = useAsync(() => trpc.admin.experiments.list.query(), []);
   return (
-    <Page title="Experiments">
+    <Page
+      title="Experiments"
+      actions={
+        props.canWrite && (
+          <a class="button primary" href={`${BASE}/experiments/new`}>
+            New experiment
+          </a>
+        )
+      }
+    >
       <Show value={experiments} what="experiments">
         {(list) =>
           list.length === 0 ? (
             <Empty>
               <p>
-                No experiments yet. Create one with <code>recsys experiments create</code> (or{' '}
-                <code>admin.experiments.create</code>); its results and controls appear here.
+                No experiments yet. Create one with <strong>New experiment</strong>,{' '}
+                <code>recsys experiments create</code> or <code>admin.experiments.create</code>; its results
+                and controls appear here.
               </p>
             </Empty>
           ) : (

@@ -1,7 +1,7 @@
 import { type Outputs, trpc } from '../api';
 import { LineChart } from '../chart';
 import { BASE, withQuery } from '../router';
-import { DataTable, Empty, Page, Show, useAsync } from '../ui';
+import { DataTable, Empty, Page, Show, Tiles, useAsync } from '../ui';
 
 type Overview = Outputs['admin']['overview'];
 const RANGES = [
@@ -15,6 +15,7 @@ const sum = (values: readonly number[]) => values.reduce((a, v) => a + v, 0);
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 const percent = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.1 ? 2 : 1)}%`;
 const count = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
+const ms = (v: number) => `${count(v)} ms`;
 const share = (a: number, b: number) => {
   const r = ratio(a, b);
   return r === null ? '—' : percent(r);
@@ -83,11 +84,25 @@ function Charts(props: { o: Overview }) {
         ]}
         format={percent}
       />
+      <LineChart
+        id="latency"
+        title={`p95 serving time per ${bucket}, ms`}
+        {...common}
+        series={[{ name: 'p95 serving time', values: o.latencyP95MsByBucket }]}
+        format={ms}
+      />
+      <LineChart
+        id="freshness"
+        title={`Freshness: longest event → index wait per ${bucket}, ms`}
+        {...common}
+        series={[{ name: 'longest wait', values: o.indexLagMaxMsByBucket }]}
+        format={ms}
+      />
     </div>
   );
 }
 
-function Tiles(props: { o: Overview }) {
+function Totals(props: { o: Overview }) {
   const { o } = props;
   const f = o.funnel;
   const [impressions, clicks, adds, purchases] = [f.impressions, f.clicks, f.adds, f.purchases].map(sum) as [
@@ -107,18 +122,10 @@ function Tiles(props: { o: Overview }) {
     ['Conversion', share(purchases, impressions)],
     ['Fallback share', share(sum(o.lists.fallback), lists)],
     ['Empty-list share', share(sum(o.lists.empty), lists)],
-    ['Latency p95', o.latencyP95Ms === null ? 'not recorded' : `${o.latencyP95Ms} ms`],
+    ['Serving p95', o.latencyP95Ms === null ? '—' : ms(o.latencyP95Ms)],
+    ['Longest index wait', o.indexLagMaxMs === null ? '—' : ms(o.indexLagMaxMs)],
   ];
-  return (
-    <dl class="tiles">
-      {tiles.map(([name, value]) => (
-        <div key={name} class="card">
-          <dt>{name}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Tiles tiles={tiles} />;
 }
 
 /**
@@ -148,12 +155,13 @@ export function OverviewPage(props: { query: URLSearchParams }) {
           const quiet = o.events.length === 0 && sum(o.lists.served) === 0;
           return (
             <>
-              <Tiles o={o} />
+              <Totals o={o} />
               <p class="hint">
                 Clicks, adds and purchases count when they name the served list they came from (
-                <code>meta.requestId</code>); rates are shares of impressions. Latency p95 is not recorded per
-                shop: each server exposes it at <code>/metrics</code> (
-                <code>recsys_request_duration_seconds</code>).
+                <code>meta.requestId</code>); rates are shares of impressions. Serving time runs from the
+                checked request to the finished list, as logged with each list; freshness is how long an event
+                waited before an engine applied it (the slowest replica's, per minute); each server's HTTP
+                latency is at <code>/metrics</code> (<code>recsys_request_duration_seconds</code>).
               </p>
               {quiet ? (
                 <Empty>

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { type Outputs, trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate } from '../router';
-import { DataTable, Empty, ErrorBox, Notice, Page, Select, useAction } from '../ui';
+import { DataTable, Empty, ErrorBox, Notice, Page, Select, SurfaceChecks, useAction } from '../ui';
 
 type Definition = StoredRule['definition'];
 type Preview = Outputs['admin']['rules']['preview'];
@@ -308,29 +308,11 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
               />
             </label>
           )}
-          <fieldset>
-            <legend>Only on these surfaces (none: everywhere)</legend>
-            <div class="checks">
-              {SURFACES.map((s) => (
-                <label key={s} class="check">
-                  <input
-                    type="checkbox"
-                    checked={surfaces.includes(s)}
-                    onChange={(e) =>
-                      set(
-                        'surfaces',
-                        ((e.currentTarget as HTMLInputElement).checked
-                          ? [...surfaces, s]
-                          : surfaces.filter((x) => x !== s)
-                        ).join(','),
-                      )
-                    }
-                  />
-                  {s}
-                </label>
-              ))}
-            </div>
-          </fieldset>
+          <SurfaceChecks
+            legend="Only on these surfaces (none: everywhere)"
+            value={surfaces}
+            onChange={(next) => set('surfaces', next.join(','))}
+          />
           <fieldset>
             <legend>In force (empty: always)</legend>
             <label>

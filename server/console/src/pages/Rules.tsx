@@ -1,3 +1,4 @@
+import { SURFACES, type Surface } from '@recsys/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
@@ -153,6 +154,7 @@ function Overrides(props: { canWrite: boolean }) {
   return (
     <section aria-labelledby="overrides-heading">
       <h2 id="overrides-heading">Overrides</h2>
+      {props.canWrite && <AddOverride onAdded={overrides.reload} />}
       <Notice message={action.message} />
       <Show value={overrides} what="overrides">
         {(list) =>
@@ -203,5 +205,120 @@ function Overrides(props: { canWrite: boolean }) {
         }
       </Show>
     </section>
+  );
+}
+
+const OVERRIDE_KINDS = ['boost', 'pin', 'bury', 'block'] as const;
+
+/**
+ * A quick action with an expiry (`admin.overrides.add`): boost, pin, bury or block items, on one
+ * surface or everywhere, for some hours or days, with the reason listed beside it.
+ */
+function AddOverride(props: { onAdded(): void }) {
+  const [kind, setKind] = useState<(typeof OVERRIDE_KINDS)[number]>('boost');
+  const [items, setItems] = useState('');
+  const [slot, setSlot] = useState('1');
+  const [multiplier, setMultiplier] = useState('3');
+  const [surface, setSurface] = useState('');
+  const [amount, setAmount] = useState('48');
+  const [unit, setUnit] = useState('hours');
+  const [reason, setReason] = useState('');
+  const action = useAction();
+  async function add(event: Event) {
+    event.preventDefault();
+    const hours = Number(amount) * (unit === 'days' ? 24 : 1);
+    const added = await action.run(
+      () =>
+        trpc.admin.overrides.add.mutate({
+          kind,
+          itemIds: items
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          ...(kind === 'pin' ? { slot: Math.max(1, Number(slot) || 1) - 1 } : {}),
+          ...(kind === 'boost' || kind === 'bury' ? { multiplier: Number(multiplier) } : {}),
+          ...(surface ? { surfaces: [surface as Surface] } : {}),
+          hours,
+          reason,
+        }),
+      (o) => `Override ${o.ruleId} added: ${describeRule(o.definition)}, for ${timeLeft(hours * 3_600_000)}.`,
+    );
+    if (added) {
+      setItems('');
+      setReason('');
+      props.onAdded();
+    }
+  }
+  return (
+    <details class="card">
+      <summary>Add an override</summary>
+      <form class="stack" onSubmit={add} aria-label="Add an override">
+        <div class="variant">
+          <Select
+            label="Action"
+            value={kind}
+            options={OVERRIDE_KINDS}
+            onChange={(v) => setKind(v as (typeof OVERRIDE_KINDS)[number])}
+          />
+          <label>
+            Item ids (comma-separated)
+            <input value={items} onInput={(e) => setItems(e.currentTarget.value)} required />
+          </label>
+          {kind === 'pin' && (
+            <label>
+              Slot (1 = first)
+              <input
+                type="number"
+                min={1}
+                max={1000}
+                value={slot}
+                onInput={(e) => setSlot(e.currentTarget.value)}
+              />
+            </label>
+          )}
+          {(kind === 'boost' || kind === 'bury') && (
+            <label>
+              Multiplier ({kind === 'boost' ? 'above 1' : 'below 1'})
+              <input
+                type="number"
+                min={0.01}
+                max={1000}
+                step="any"
+                value={multiplier}
+                onInput={(e) => setMultiplier(e.currentTarget.value)}
+              />
+            </label>
+          )}
+          <Select
+            label="Surface"
+            value={surface}
+            options={[['', 'everywhere'], ...SURFACES]}
+            onChange={setSurface}
+          />
+          <label>
+            Lasts for
+            <input
+              type="number"
+              min={1}
+              step="any"
+              value={amount}
+              onInput={(e) => setAmount(e.currentTarget.value)}
+              required
+            />
+          </label>
+          <Select label="Unit" value={unit} options={['hours', 'days']} onChange={setUnit} />
+        </div>
+        <label>
+          Why (listed with it)
+          <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} required minLength={3} />
+        </label>
+        <div class="row">
+          <button type="submit" class="primary" disabled={action.busy}>
+            Add override
+          </button>
+        </div>
+        <Notice message={action.message} />
+      </form>
+    </details>
   );
 }

@@ -73,9 +73,19 @@ async function seedEveryTable(database: Database) {
      SELECT 'shop', item_id, 'test-model', md5(item_id), decode('00ff7f80' || md5(item_id), 'hex') FROM items WHERE namespace_id = 'shop'`,
   );
   await database.query(
-    `INSERT INTO rec_logs (namespace_id, request_id, surface, anonymous_id, items, fallback, config_version)
-     VALUES ('shop', 'req-1', 'forUser', 'anon-login', '[{"itemId":"i","rank":1,"score":0.5}]', false, 1),
-            ('shop', 'req-2', 'trending', NULL, '[]', true, NULL)`,
+    `INSERT INTO rec_logs (namespace_id, request_id, surface, anonymous_id, items, fallback, config_version, segment, duration_ms)
+     VALUES ('shop', 'req-1', 'forUser', 'anon-login', '[{"itemId":"i","rank":1,"score":0.5}]', false, 1, 'vip "Grüße" 🛒', 12.345678901234567),
+            ('shop', 'req-2', 'trending', NULL, '[]', true, NULL, NULL, NULL)`,
+  );
+  // Failed requests per variant, as the served-list writer counts them.
+  // Per-minute event → index waits, by replica.
+  await database.query(
+    `INSERT INTO index_freshness (namespace_id, minute, replica, max_lag_ms)
+     VALUES ('shop', '2026-12-06 10:10:00+00', 'host:1', 412.5), ('shop', '2026-12-06 10:10:00+00', 'host:2', 38)`,
+  );
+  await database.query(
+    `INSERT INTO experiment_failures (namespace_id, experiment_id, variant, failed, last_failed_at)
+     VALUES ('shop', 'blend', 'retail', 3, '2026-12-06 10:10:00.123456+00')`,
   );
   await createExperiment(
     database,

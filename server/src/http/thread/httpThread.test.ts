@@ -83,7 +83,7 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     expect(thread.worker.threadId).toBeGreaterThan(0);
     const client = createClient(thread.url, key);
     const similar = await client.recs.similar.query({ itemId: 'a', k: 3, explain: true });
-    const local = engines.serve('shop', 'similar', { itemId: 'a', k: 3, explain: true });
+    const local = await engines.serve('shop', 'similar', { itemId: 'a', k: 3, explain: true });
     // Popularity decays with the clock between the two calls: scores agree to many digits, not all.
     const shape = (items: typeof similar.items) =>
       items.map(({ score, reasons, ...rest }) => ({
@@ -97,7 +97,7 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     expect(similar.items[0]!.reasons!.length).toBeGreaterThan(0);
     const forUser = await client.recs.forUser.query({ userId: 'de-u1', k: 4 });
     expect(shape(forUser.items)).toEqual(
-      shape(engines.serve('shop', 'forUser', { userId: 'de-u1', k: 4, explain: false }).items),
+      shape((await engines.serve('shop', 'forUser', { userId: 'de-u1', k: 4, explain: false })).items),
     );
   });
 
