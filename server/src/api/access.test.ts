@@ -241,7 +241,7 @@ describe.each(getTestDatabaseTargets())('access control on $name', (target) => {
   it.each(Object.entries(cases))(
     'lets a publishable key call %s only if it is an event or recommendation procedure',
     async (path, c) => {
-      // signed in as the user the inputs name (user tokens themselves: authMatrix.test.ts)
+      // signed in as the user the inputs name (user tokens themselves: authMatrix.suite.ts)
       const res = await call(stack.url, path, c, a.publishableKey, TEST_ORIGIN, a.userToken('shared'));
       if (c.access === 'secret') {
         expect(res.status).toBe(403);

@@ -64,7 +64,7 @@ describe.each(getTestDatabaseTargets())('hostile input on $name', (target) => {
     stack = await startTestServer(database, { engine: { encoder: null } });
     shop = await stack.tenant('hostile');
     // The generated rows name random users through the publishable key. Which users a browser may
-    // name is the auth matrix's subject (authMatrix.test.ts); here it is which values get stored.
+    // name is the auth matrix's subject (authMatrix.suite.ts); here it is which values get stored.
     await updateNamespaceSettings(database, 'hostile', { trustBrowserUserIds: true });
     prober = createProber(stack.url);
     await shop.admin.items.upsert.mutate({

@@ -3,7 +3,13 @@ import { USER_TOKEN_FIELD, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../auth/namespaces';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../testing';
+import {
+  getTestDatabaseTargets,
+  startTestServer,
+  TEST_ORIGIN,
+  type TestDatabaseTarget,
+  type TestTenant,
+} from '../testing';
 import { appRouter } from './router';
 
 /**
@@ -154,7 +160,16 @@ const other = (ns: Ns): Ns => (ns === 'matrix-a' ? 'matrix-b' : 'matrix-a');
 /** Item ids are per namespace, so any id of the other namespace in an answer is a leak. */
 const item = (ns: Ns, name: string) => `${ns}-${name}`;
 
-describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => {
+/**
+ * The matrix on one database. Each database has its own test file (`authMatrix.<name>.test.ts`), so
+ * the two run on different workers at once: together they are the longest suite.
+ */
+export function describeAuthMatrix(name: 'pglite' | 'postgres'): void {
+  const target = getTestDatabaseTargets().find((t) => t.name === name);
+  describe.skipIf(!target)(`the auth matrix on ${name}`, () => defineMatrix(target!));
+}
+
+function defineMatrix(target: TestDatabaseTarget): void {
   let database: Database & { drop(): Promise<void> };
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   const tenants = {} as Record<Ns, TestTenant>;
@@ -465,4 +480,4 @@ describe.each(getTestDatabaseTargets())('the auth matrix on $name', (target) => 
       expect(rows, cell).toEqual(actsAsUser ? [{ namespace_id: ns, user_id: VICTIM }] : []);
     }
   }
-});
+}

@@ -1,0 +1,3 @@
+import { describeAuthMatrix } from './authMatrix.suite';
+
+describeAuthMatrix('postgres');
