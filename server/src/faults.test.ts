@@ -271,6 +271,6 @@ describe.skipIf(!postgres).each([
           progress.served,
         ])
         .then((rows) => rows[0]!.n);
-    await expect.poll(logged, { timeout: 60_000, interval: 100 }).toBe(progress.served.length);
+    await expect.poll(logged, { timeout: 240_000, interval: 100 }).toBe(progress.served.length);
   });
 });

@@ -330,7 +330,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
     await vi.waitFor(
       async () =>
         expect(ids(await shop.browser.recs.similar.query({ itemId: 'hat-1', k: 3 }))[0]).toBe('shoe-3'),
-      { timeout: 60_000, interval: 50 },
+      { timeout: 240_000, interval: 50 },
     );
   });
 
@@ -353,7 +353,7 @@ describe.each(getTestDatabaseTargets())('recommendation procedures on $name', (t
           expect(
             ids(await viaReplica.recs.recentlyViewed.query({ anonymousId: 'replica-visitor', k: 3 })),
           ).toEqual(['shirt-1']),
-        { timeout: 60_000, interval: 50 },
+        { timeout: 240_000, interval: 50 },
       );
     } finally {
       await replica.close();

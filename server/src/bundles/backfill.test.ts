@@ -28,7 +28,7 @@ describe.each(getTestDatabaseTargets())('bundle acceptance backfill on $name', (
     // Generated history, bundles served over the last DAYS days and what visitors did with them.
     const seeded = await seedBundlesQa(database, NS, { seed: 3, days: DAYS, perDay: 15 });
     seededShown = seeded.bundlesServed;
-  }, 120_000);
+  });
   afterAll(async () => {
     await database?.drop();
   });

@@ -46,7 +46,7 @@ describe('recsys serve', () => {
       RECSYS_BUNDLE_DIRS: bundleDir,
     });
     try {
-      await expect.poll(() => logs.find((l) => l.msg === 'browser bundle'), { timeout: 30_000 }).toBeTruthy();
+      await expect.poll(() => logs.find((l) => l.msg === 'browser bundle'), { timeout: 240_000 }).toBeTruthy();
       const printed = logs.find((l) => l.msg === 'browser bundle') as {
         src: string;
         integrity: string;
@@ -92,7 +92,7 @@ describe('recsys serve', () => {
         launcher.kill('SIGKILL');
         await exited;
         // The server sees the launcher's IPC channel close and shuts down as on SIGTERM.
-        await expect.poll(() => isRunning(serverPid), { timeout: 60_000, interval: 50 }).toBe(false);
+        await expect.poll(() => isRunning(serverPid), { timeout: 240_000, interval: 50 }).toBe(false);
         await expect(fetch(`${url}/healthz`)).rejects.toThrow();
       } finally {
         if (isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
@@ -140,7 +140,7 @@ describe('recsys serve', () => {
               (await client.admin.jobs.history.query({ job: 'trace-retention' })).filter(
                 (r) => r.trigger === 'schedule' && r.outcome === 'ok',
               ).length,
-            { timeout: 60_000, interval: 200 },
+            { timeout: 240_000, interval: 200 },
           )
           .toBeGreaterThanOrEqual(2);
         launcher.kill('SIGTERM');

@@ -64,7 +64,7 @@ describe('recsys why and recsys traces', () => {
       served.push((await shop.browser.recs.similar.query({ itemId: 'mug-1', k: 3, anonymousId })).requestId);
     }
     await stack.recLog!.flush();
-  }, 60_000);
+  });
   afterAll(async () => {
     await stack?.close();
     await database?.close();

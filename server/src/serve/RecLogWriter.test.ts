@@ -276,7 +276,7 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
   it('writes on its own after the flush interval', async () => {
     const writer = new RecLogWriter(database, log, { flushIntervalMs: 20 });
     writer.push(served(1));
-    await expect.poll(async () => (await rows()).length, { timeout: 60_000 }).toBe(1);
+    await expect.poll(async () => (await rows()).length, { timeout: 240_000 }).toBe(1);
     await writer.close();
   });
 
@@ -309,7 +309,7 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
     for (let n = 1_500; n < 1_600; n++) writer.push(served(n));
     down = false;
     // The writer retries on its own; nothing is dropped or written twice.
-    await expect.poll(async () => (await rows()).length, { timeout: 60_000 }).toBe(1_600);
+    await expect.poll(async () => (await rows()).length, { timeout: 240_000 }).toBe(1_600);
     expect(writer.pending).toBe(0);
     expect(writer.dropped + writer.rejected).toBe(0);
     await writer.close();

@@ -60,7 +60,7 @@ describe.each(getTestDatabaseTargets())('decision traces on $name', (target) => 
         )
           throw new Error(`the engine of ${ns} has not applied the seed yet`);
       },
-      { timeout: 60_000, interval: 100 },
+      { timeout: 240_000, interval: 100 },
     );
 
   beforeAll(async () => {
