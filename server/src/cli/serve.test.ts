@@ -46,7 +46,9 @@ describe('recsys serve', () => {
       RECSYS_BUNDLE_DIRS: bundleDir,
     });
     try {
-      await expect.poll(() => logs.find((l) => l.msg === 'browser bundle'), { timeout: 240_000 }).toBeTruthy();
+      await expect
+        .poll(() => logs.find((l) => l.msg === 'browser bundle'), { timeout: 240_000 })
+        .toBeTruthy();
       const printed = logs.find((l) => l.msg === 'browser bundle') as {
         src: string;
         integrity: string;
