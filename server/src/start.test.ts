@@ -81,12 +81,17 @@ describe('startRecsys', () => {
     async ({ httpThread }) => {
       const database = await postgres!.open();
       const name = new URL(database.url!).pathname.slice(1);
+      // The failed start connects under its own application_name, so its connections are told
+      // apart from the running server's, whose pools may still be opening connections meanwhile.
+      const failedStart = 'recsys-failed-start';
+      const failedUrl = new URL(database.url!);
+      failedUrl.searchParams.set('application_name', failedStart);
       const connections = async () =>
         Number(
           (
             await database.query<{ n: string }>(
-              'SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1',
-              [name],
+              'SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+              [name, failedStart],
             )
           )[0]!.n,
         );
@@ -95,13 +100,16 @@ describe('startRecsys', () => {
         try {
           expect(running.server === undefined).toBe(httpThread !== false);
           expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
-          const before = await connections();
           const port = Number(new URL(running.url).port);
+          // The URL's application_name reaches the server, so the count below sees this start's pools.
+          const probe = postgresClient(failedUrl.href, { max: 1, onnotice: () => {} });
+          expect((await probe`SELECT current_setting('application_name') AS n`)[0]!.n).toBe(failedStart);
+          await probe.end();
           await expect(
-            startRecsys({ ...quiet, databaseUrl: database.url!, httpThread, port }),
+            startRecsys({ ...quiet, databaseUrl: failedUrl.href, httpThread, port }),
           ).rejects.toThrow(/EADDRINUSE/);
-          // The failed start's pools are closed: back to the connections there were before it.
-          await expect.poll(connections, { timeout: 240_000 }).toBe(before);
+          // Its pools are closed: none of its connections is left.
+          await expect.poll(connections, { timeout: 240_000 }).toBe(0);
           // Still serving (a failed start must not end the process or the running server).
           expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
         } finally {
