@@ -14,6 +14,8 @@ interface TuneCliOptions extends EvalCliOptions {
   save?: string;
   out?: string;
   top: number;
+  folds?: number;
+  foldStep: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -55,23 +57,45 @@ export function registerTuneCommand(program: Command): void {
     .option('--name <name>', 'name of the saved profile (default <dataset>-tuned)')
     .option('--save <file>', 'where to write the best profile (default <out or .>/<name>.json)')
     .option('-o, --out <dir>', 'write leaderboard.json and chart.svg (accuracy vs coverage) there')
+    .option(
+      '--folds <n>',
+      'tune on n rolling time folds before the cut (each tests the next --fold-step) and rank by the worst fold',
+      positive,
+    )
+    .option('--fold-step <duration>', 'test period of each fold and distance between their cuts', '30d')
     .option('--top <n>', 'leaderboard rows printed', positive, 20)
     .addHelpText(
       'after',
       `
 Example:
   recsys tune -s online-retail --profile online-retail -k 10 \\
-    --grid blend.forUser.buyAgain=1,3,6 --grid profile.halfLifeMs=30d,60d,120d --out .tune`,
+    --grid blend.forUser.buyAgain=1,3,6 --grid profile.halfLifeMs=30d,60d,120d --out .tune
+
+With --folds 3 (and --fold-step 30d), every combination is scored on three folds that all end at the
+cut (tests from cut-90d to cut-60d, cut-60d to cut-30d, cut-30d to cut) and ranked by its worst fold;
+then read the chosen profile's figures on the period after the cut with recsys eval.`,
     )
     .action(async (o: TuneCliOptions) => {
-      const { formatLeaderboard, parseGridSpec, renderScatterSvg, renderScatterText, runTuning } =
-        await import('../lab/eval');
+      const {
+        formatLeaderboard,
+        parseDuration,
+        parseGridSpec,
+        renderScatterSvg,
+        renderScatterText,
+        rollingFolds,
+        runTuning,
+      } = await import('../lab/eval');
       const { saveProfile } = await import('../config');
       const grid = Object.fromEntries(o.grid.map(parseGridSpec));
       const dataset = await datasetFromCli(o);
+      const stepMs = parseDuration(o.foldStep);
+      if (stepMs === undefined) {
+        throw new InvalidArgumentError(`--fold-step '${o.foldStep}' is not a duration; use e.g. 30d or 12h.`);
+      }
+      const folds = o.folds === undefined ? undefined : rollingFolds(dataset, { folds: o.folds, stepMs });
       const evaluation = await evalOptionsFromCli(o);
       const { config: base, ...rest } = evaluation;
-      const result = await runTuning(dataset, {
+      const result = await runTuning(folds ?? dataset, {
         grid,
         mode: o.mode,
         ...(o.trials !== undefined ? { trials: o.trials } : {}),
@@ -88,6 +112,11 @@ Example:
       console.log(
         `\nLeaderboard (${dataset.name}, ${result.objective.relevance}, segment ${result.objective.segment}):`,
       );
+      if (result.folds) {
+        console.log(
+          `Folds (ranked by the worst): ${result.folds.join('; ')}. The period after the cut was not used.`,
+        );
+      }
       console.log(formatLeaderboard(result, o.top));
       console.log(`\n${renderScatterText(result)}`);
       const name = o.name ?? `${dataset.name.replace(/[^a-z0-9-]+/gi, '-')}-tuned`;
@@ -110,6 +139,7 @@ Example:
             score: result.best.score,
             coverage: result.best.coverage,
             trials: result.trials.length,
+            ...(result.best.folds ? { folds: result.folds, foldScores: result.best.folds } : {}),
           },
         },
         path,

@@ -108,4 +108,33 @@ describe('recsys eval and recsys tune on generated data', () => {
     expect(profile.config).toEqual(board.best.config);
     expect(board.trials[0].score).toBeGreaterThanOrEqual(board.trials[3].score);
   });
+
+  it('tunes on rolling folds before the cut, ranks by the worst fold and records the folds in the profile', async () => {
+    const out = join(dir, 'tune-folds');
+    const args = ['--items', '200', '--events', '4000', '-k', '10', '--grid', 'blend.forUser.buyAgain=0,2'];
+    const { stdout } = await recsys(
+      'tune',
+      ...args,
+      '--folds',
+      '2',
+      '--fold-step',
+      '5d',
+      '--name',
+      'gen-folds',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    expect(stdout).toMatch(
+      /Folds \(ranked by the worst\): generator:retail fold 1 \(\d{4}-\d\d-\d\d\); generator:retail fold 2/,
+    );
+    expect(stdout).toMatch(/ndcg@10 worst +mean +spread +fold 1 +fold 2/);
+    const board = JSON.parse(readFileSync(join(out, 'leaderboard.json'), 'utf8'));
+    for (const trial of board.trials) expect(trial.score).toBe(Math.min(...trial.folds.scores));
+    const profile = loadProfile(join(out, 'gen-folds.json')) as { provenance?: Record<string, unknown> };
+    expect(profile.provenance?.foldScores).toEqual(board.best.folds);
+    await expect(recsys('tune', ...args, '--folds', '2', '--fold-step', 'soon')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--fold-step 'soon' is not a duration; use e.g. 30d/),
+    });
+  });
 });

@@ -99,6 +99,63 @@ export function assertStrictSplit(dataset: EvalDataset): number {
   return cut;
 }
 
+/** Options of {@link rollingFolds}. */
+export interface RollingFoldOptions {
+  /**
+   * Number of folds.
+   * @example 3
+   */
+  folds: number;
+  /**
+   * Length of each fold's test period, and the distance between consecutive cuts (ms).
+   * @example 30 * 86_400_000
+   */
+  stepMs: number;
+}
+
+/**
+ * Rolling time folds inside a dataset's *train* part, for tuning: fold i cuts at
+ * `cut − (folds − i + 1) × step`, trains on every train event before that and tests on the next
+ * `step`. The last fold's test period ends at the dataset's cut, so nothing at or after it — the period
+ * a report is read on — is ever seen while tuning.
+ *
+ * @example rollingFolds(await loadEvalDataset({ source: 'online-retail' }), { folds: 3, stepMs: 30 * DAY })
+ */
+export function rollingFolds(dataset: EvalDataset, options: RollingFoldOptions): EvalDataset[] {
+  const { folds, stepMs } = options;
+  if (!Number.isInteger(folds) || folds < 1) {
+    throw new Error(`rollingFolds: folds must be a whole number ≥ 1 (got ${folds}).`);
+  }
+  if (!(stepMs > 0))
+    throw new Error(`rollingFolds: the fold step must be a positive duration (got ${stepMs} ms).`);
+  if (dataset.splitBy === 'session') {
+    throw new Error(
+      `rollingFolds: '${dataset.name}' is split by session, not at a time cut; tune on its dev split (e.g. -s rsc15-dev) instead of folds.`,
+    );
+  }
+  const end = assertStrictSplit(dataset);
+  const events = dataset.train.map((event) => ({ event, ms: Date.parse(event.ts) }));
+  return Array.from({ length: folds }, (_, i) => {
+    const cut = end - (folds - i) * stepMs;
+    const train = events.filter((e) => e.ms < cut).map((e) => e.event);
+    const test = events.filter((e) => e.ms >= cut && e.ms < cut + stepMs).map((e) => e.event);
+    const cutIso = new Date(cut).toISOString();
+    if (train.length === 0 || test.length === 0) {
+      throw new Error(
+        `rollingFolds: fold ${i + 1} (cut ${cutIso}) has ${train.length} train and ${test.length} test events; use fewer folds or a shorter step.`,
+      );
+    }
+    return {
+      items: dataset.items,
+      users: dataset.users,
+      train,
+      test,
+      name: `${dataset.name} fold ${i + 1} (${cutIso.slice(0, 10)})`,
+      cutMs: cut,
+    };
+  });
+}
+
 /** Where {@link loadEvalDataset} reads from. */
 export type EvalSource =
   | {

@@ -3,7 +3,7 @@
  * engine ablations, metrics, reports, named engine profiles and grid/random search.
  */
 export type { EvalMethod, SessionQuery, UserQuery } from './baselines';
-export type { EvalDataset, EvalSource } from './dataset';
+export type { EvalDataset, EvalSource, RollingFoldOptions } from './dataset';
 export {
   assertStrictSplit,
   datasetFromSplit,
@@ -11,6 +11,7 @@ export {
   loadEvalDataset,
   MOVIELENS_CUT,
   ONLINE_RETAIL_CUT,
+  rollingFolds,
 } from './dataset';
 export { formatReportTable } from './formatReport';
 export type { ItemSimilarity, ListAccuracy, PopularityStats } from './metrics';
@@ -28,6 +29,7 @@ export { NEXT_ITEM_METHODS, runEvaluation, USER_METHODS } from './runEvaluation'
 export type { TuneObjective, TuneOptions, TuneResult, TuneTrial } from './tune';
 export {
   formatLeaderboard,
+  parseDuration,
   parseGridSpec,
   renderScatterSvg,
   renderScatterText,

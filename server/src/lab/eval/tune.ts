@@ -22,6 +22,16 @@ function parseValue(raw: string): Value {
 }
 
 /**
+ * Parses a duration such as `30d`, `12h` or `90m` into milliseconds; undefined when it is not one.
+ *
+ * @example parseDuration('30d') // 2592000000
+ */
+export function parseDuration(raw: string): number | undefined {
+  const d = DURATION.exec(raw.trim());
+  return d ? Number(d[1]) * UNIT[d[2]!]! : undefined;
+}
+
+/**
  * Parses `path=v1,v2,…` (e.g. `blend.forUser.buyAgain=0.5,1,2`, `profile.halfLifeMs=14d,60d`).
  * Durations (`ms`, `s`, `m`, `h`, `d`) become milliseconds; `true`/`false` become booleans.
  *
@@ -108,14 +118,19 @@ export interface TuneTrial {
   id: number;
   params: Record<string, Value>;
   config: PartialEngineConfig;
-  /** The objective. */
+  /**
+   * The objective; with several folds, its value on the worst fold (trials are ranked by how they
+   * do when the data is least kind to them, not by one lucky split).
+   */
   score: number;
-  /** Catalog coverage at the objective's K on the same row. */
+  /** Catalog coverage at the objective's K on the same row (the worst fold's). */
   coverage: number;
-  /** Every metric of the objective's row. */
+  /** Every metric of the objective's row (the worst fold's). */
   metrics: Record<string, number>;
   /** The objective metric on the other user relevance (discovery when tuning on all, and vice versa). */
   other?: number;
+  /** With several folds: the objective on each, in fold order, their mean and spread (max − min). */
+  folds?: { scores: number[]; mean: number; spread: number };
 }
 
 /** Result of {@link runTuning}. */
@@ -125,6 +140,8 @@ export interface TuneResult {
   trials: TuneTrial[];
   best: TuneTrial;
   dataset: string;
+  /** The folds' names (cut dates), when tuned on several. */
+  folds?: string[];
 }
 
 function combinations(grid: Record<string, Value[]>): Array<Record<string, Value>> {
@@ -142,8 +159,10 @@ function rowOf(report: EvalReport, objective: TuneObjective) {
 
 /**
  * Searches engine settings against the offline evaluation. The train index and engine are built
- * once; each trial swaps the config in (index-shaping settings — half-lives, windows — replay the
- * train log; blend weights are instant), so trials are ordered to rebuild as rarely as possible.
+ * once per fold; each trial swaps the config in (index-shaping settings — half-lives, windows — replay
+ * the train log; blend weights are instant), so trials are ordered to rebuild as rarely as possible.
+ * Given several folds (see {@link rollingFolds}), every trial runs on each and is ranked by its worst
+ * fold, with the mean and spread reported beside it.
  *
  * @example
  * const result = await runTuning(dataset, {
@@ -152,7 +171,12 @@ function rowOf(report: EvalReport, objective: TuneObjective) {
  * });
  * saveProfile({ name: 'my-shop', config: result.best.config }, 'my-shop.json');
  */
-export async function runTuning(dataset: EvalDataset, options: TuneOptions): Promise<TuneResult> {
+export async function runTuning(
+  datasets: EvalDataset | EvalDataset[],
+  options: TuneOptions,
+): Promise<TuneResult> {
+  const folds = Array.isArray(datasets) ? datasets : [datasets];
+  if (folds.length === 0) throw new Error('runTuning: give a dataset, or at least one fold.');
   const paths = Object.keys(options.grid);
   if (paths.length === 0) throw new Error('runTuning: give at least one --grid <path>=<values>.');
   let combos = combinations(options.grid);
@@ -200,41 +224,85 @@ export async function runTuning(dataset: EvalDataset, options: TuneOptions): Pro
     segment: options.objective?.segment ?? 'warm',
   };
   const k = objective.metric.split('@')[1] ?? String(mainK(ks));
-  const prepared = await prepareEvaluation(dataset, evalOptions);
-  const trials: TuneTrial[] = [];
-  for (const [i, { params, config }] of configs.entries()) {
-    prepared.engine?.setConfig(config);
-    const report = evaluatePrepared(prepared, dataset, { ...evalOptions, config, onProgress: undefined });
-    const row = rowOf(report, objective);
-    if (row === undefined)
-      throw new Error(`runTuning: no '${objective.relevance}' rows in the report; check the protocol.`);
-    const score = row.metrics[objective.metric];
-    if (score === undefined) {
-      throw new Error(
-        `runTuning: unknown metric '${objective.metric}'; use one of ${Object.keys(row.metrics).join(', ')}.`,
-      );
+  // perFold[f][i]: trial i on fold f. Folds run one after another, so one engine is in memory at a time.
+  const perFold: TuneTrial[][] = [];
+  for (const [f, dataset] of folds.entries()) {
+    const prepared = await prepareEvaluation(dataset, evalOptions);
+    const trials: TuneTrial[] = [];
+    for (const [i, { params, config }] of configs.entries()) {
+      prepared.engine?.setConfig(config);
+      const report = evaluatePrepared(prepared, dataset, { ...evalOptions, config, onProgress: undefined });
+      const trial = trialOf(report, objective, user, k, { id: i + 1, params, config });
+      trials.push(trial);
+      if (f === folds.length - 1) {
+        options.onTrial?.(
+          folds.length === 1 ? trial : combine([...perFold, trials], i),
+          i + 1,
+          configs.length,
+        );
+      }
     }
-    const trial: TuneTrial = {
-      id: i + 1,
-      params,
-      config,
-      score,
-      coverage: row.metrics[`coverage@${k}`] ?? 0,
-      metrics: row.metrics,
-    };
-    if (user) {
-      const otherRow = rowOf(report, {
-        ...objective,
-        relevance: objective.relevance === 'all' ? 'discovery' : 'all',
-      });
-      const other = otherRow?.metrics[objective.metric];
-      if (other !== undefined) trial.other = other;
-    }
-    trials.push(trial);
-    options.onTrial?.(trial, i + 1, configs.length);
+    perFold.push(trials);
   }
-  trials.sort((a, b) => b.score - a.score || a.id - b.id);
-  return { objective, trials, best: trials[0]!, dataset: dataset.name };
+  const last = perFold.at(-1)!;
+  const trials = folds.length === 1 ? last : last.map((_, i) => combine(perFold, i));
+  trials.sort((a, b) => b.score - a.score || (b.folds?.mean ?? 0) - (a.folds?.mean ?? 0) || a.id - b.id);
+  return {
+    objective,
+    trials,
+    best: trials[0]!,
+    dataset: folds.length === 1 ? folds[0]!.name : folds[0]!.name.replace(/ fold 1 .*$/, ''),
+    ...(folds.length > 1 ? { folds: folds.map((d) => d.name) } : {}),
+  };
+}
+
+/** The objective's row of one report as a trial. */
+function trialOf(
+  report: EvalReport,
+  objective: TuneObjective,
+  user: boolean,
+  k: string,
+  base: Pick<TuneTrial, 'id' | 'params' | 'config'>,
+): TuneTrial {
+  const row = rowOf(report, objective);
+  if (row === undefined)
+    throw new Error(`runTuning: no '${objective.relevance}' rows in the report; check the protocol.`);
+  const score = row.metrics[objective.metric];
+  if (score === undefined) {
+    throw new Error(
+      `runTuning: unknown metric '${objective.metric}'; use one of ${Object.keys(row.metrics).join(', ')}.`,
+    );
+  }
+  const trial: TuneTrial = {
+    ...base,
+    score,
+    coverage: row.metrics[`coverage@${k}`] ?? 0,
+    metrics: row.metrics,
+  };
+  if (user) {
+    const otherRow = rowOf(report, {
+      ...objective,
+      relevance: objective.relevance === 'all' ? 'discovery' : 'all',
+    });
+    const other = otherRow?.metrics[objective.metric];
+    if (other !== undefined) trial.other = other;
+  }
+  return trial;
+}
+
+/** Trial `i` over every fold: the worst fold's row, with each fold's score, the mean and the spread. */
+function combine(perFold: TuneTrial[][], i: number): TuneTrial {
+  const all = perFold.map((trials) => trials[i]!);
+  const scores = all.map((t) => t.score);
+  const worst = all.reduce((w, t) => (t.score < w.score ? t : w));
+  return {
+    ...worst,
+    folds: {
+      scores,
+      mean: scores.reduce((a, b) => a + b, 0) / scores.length,
+      spread: Math.max(...scores) - Math.min(...scores),
+    },
+  };
 }
 
 /** Leaderboard as a text table, best first. */
@@ -246,10 +314,12 @@ export function formatLeaderboard(result: TuneResult, limit = 20): string {
       : result.objective.relevance === 'discovery'
         ? 'all'
         : '';
+  const folds = result.folds?.length ?? 0;
   const header = [
     'rank',
     'trial',
-    result.objective.metric,
+    folds > 0 ? `${result.objective.metric} worst` : result.objective.metric,
+    ...(folds > 0 ? ['mean', 'spread', ...result.folds!.map((_, f) => `fold ${f + 1}`)] : []),
     ...(otherName ? [otherName] : []),
     'coverage',
     ...paths,
@@ -260,6 +330,9 @@ export function formatLeaderboard(result: TuneResult, limit = 20): string {
       String(i + 1),
       `#${t.id}`,
       t.score.toFixed(4),
+      ...(t.folds
+        ? [t.folds.mean.toFixed(4), t.folds.spread.toFixed(4), ...t.folds.scores.map((x) => x.toFixed(4))]
+        : []),
       ...(otherName ? [t.other === undefined ? '—' : t.other.toFixed(4)] : []),
       t.coverage.toFixed(4),
       ...paths.map((p) => String(t.params[p])),
