@@ -590,6 +590,259 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect((await shop.api.admin.experiments.get.query({ id: 'console-new' })).status).toBe('completed');
   });
 
+  it('keeps the new-experiment form in the URL: a reload, Back and a shared link restore every field', async () => {
+    const page = await newPage();
+    await signIn(page, 'operator', '/admin/experiments/new');
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    await page.getByLabel('Experiment id').fill('kept-in-url');
+    await page.getByLabel('Name', { exact: true }).fill('Kept in the URL: & ? # and 🙂');
+    await page.getByLabel('Hypothesis (optional)').fill('Line one\nline two, with a comma');
+    await page.getByLabel('cart', { exact: true }).check();
+    await page.getByLabel('trending', { exact: true }).check();
+    await page.getByLabel(/^Segments/).fill('runner, home-cook');
+    await page.getByLabel(/^Countries/).fill('DE');
+    await page.getByLabel('Version of variant 2').fill('3');
+    await page.getByLabel('Weight of variant 2').fill('');
+    await page.getByRole('button', { name: 'Add variant' }).click();
+    await page.getByLabel('Key of variant 3').fill('rule-set');
+    await page.getByLabel('Serves (variant 3)').selectOption('rules');
+    await page.getByLabel('Rule set id of variant 3').fill('console-set');
+    await page.getByLabel('Weight of variant 3').fill('2');
+    await page.getByLabel('Traffic in the experiment (% of visitors on these surfaces)').fill('50');
+    await page.getByLabel('Primary metric').selectOption('ctr');
+    await page.getByLabel('Minimum detectable effect (% lift)').fill('12');
+    await page.getByLabel('Control rate to plan with (%, empty: measured)').fill('4');
+    await page.getByLabel('Visitors per variant before any breach counts').fill('200');
+    await page.getByLabel('Breaches in a row that pause it').fill('2');
+    await page.getByLabel(/^Minutes of recent service/).fill('15');
+    await page.getByRole('button', { name: 'Add guardrail' }).click();
+    await page.getByLabel('Metric of guardrail 1').selectOption('p95LatencyMs');
+    await page.getByLabel('At most (guardrail 1)').fill('300');
+    await page.getByRole('button', { name: 'Add guardrail' }).click();
+    await page.getByLabel('Metric of guardrail 2').selectOption('conversionRate');
+    await page.getByLabel('At least (guardrail 2)').fill('0.01');
+    await page.getByLabel('Allocation').selectOption('bandit');
+    const plan = page.getByRole('region', { name: 'Sample size' });
+    await plan.getByText('(the rate you gave)').waitFor();
+
+    /** Every field of the form as the page shows it (checkboxes as true/false). */
+    const fields = (on = page) =>
+      on.evaluate(() =>
+        [...document.querySelectorAll('form[aria-label="Experiment"] :is(input, select, textarea)')].map(
+          (e) =>
+            e instanceof HTMLInputElement && e.type === 'checkbox'
+              ? e.checked
+              : (e as HTMLInputElement).value,
+        ),
+      );
+    const filled = await fields();
+    expect(filled).toContain('Kept in the URL: & ? # and 🙂');
+    expect(filled).toContain('Line one\nline two, with a comma');
+    const url = new URL(page.url());
+    expect(url.searchParams.getAll('key')).toEqual(['control', 'treatment', 'rule-set']);
+    expect(url.searchParams.getAll('weight')).toEqual(['1', '', '2']);
+    expect(url.searchParams.getAll('guard')).toEqual(['p95LatencyMs', 'conversionRate']);
+    const planText = await plan.textContent();
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    expect(await fields()).toEqual(filled);
+    await expect.poll(() => plan.textContent()).toBe(planText);
+
+    await page.getByRole('link', { name: '← All experiments' }).click();
+    await page.getByRole('heading', { name: 'Experiments' }).waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    expect(await fields()).toEqual(filled);
+    await page.goForward();
+    await page.getByRole('heading', { name: 'Experiments' }).waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { name: 'New experiment' }).waitFor();
+    expect(await fields()).toEqual(filled);
+
+    // Sent to a colleague: signed in at the link, they see the same form and the same plan.
+    const colleague = await newPage();
+    await signIn(colleague, 'admin', url.pathname + url.search);
+    await colleague.getByRole('heading', { name: 'New experiment' }).waitFor();
+    expect(await fields(colleague)).toEqual(filled);
+    await expect
+      .poll(() => colleague.getByRole('region', { name: 'Sample size' }).textContent())
+      .toBe(planText);
+
+    // What the form creates is what it shows.
+    await page.getByLabel('Allocation').selectOption('fixed');
+    await page.getByLabel('Weight of variant 2').fill('1');
+    await page.getByLabel('Rule set id of variant 3').fill('');
+    await page.getByLabel('Serves (variant 3)').selectOption('profile');
+    await page.getByLabel('Profile of variant 3').fill('online-retail');
+    const config = await shop.api.admin.config.save.mutate({ config: {}, name: 'kept-in-url variant' });
+    await page.getByLabel('Version of variant 2').fill(String(config.version));
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await page.getByRole('heading', { name: 'Kept in the URL: & ? # and 🙂' }).waitFor();
+    const created = await shop.api.admin.experiments.get.query({ id: 'kept-in-url' });
+    expect(created).toMatchObject({
+      hypothesis: 'Line one\nline two, with a comma',
+      traffic: 0.5,
+      primaryMetric: 'ctr',
+      minimumDetectableEffect: 0.12,
+      target: { surfaces: ['cart', 'trending'], segments: ['runner', 'home-cook'], countries: ['DE'] },
+      guardrails: {
+        minSample: 200,
+        consecutive: 2,
+        windowMinutes: 15,
+        rules: [
+          { metric: 'p95LatencyMs', max: 300 },
+          { metric: 'conversionRate', min: 0.01 },
+        ],
+      },
+    });
+    expect(created.variants.map((v) => [v.key, v.kind, v.weight])).toEqual([
+      ['control', 'control', 1],
+      ['treatment', 'config', 1],
+      ['rule-set', 'profile', 2],
+    ]);
+  });
+
+  it("breaks an experiment's results down by segment, surface and day, with each slice's lift and interval, the choice in the URL", async () => {
+    const id = 'console-segments';
+    await shop.api.admin.experiments.create.mutate({
+      id,
+      name: 'Segments on the home page',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'retail', kind: 'profile', profile: 'online-retail' },
+      ],
+      target: { surfaces: ['forUser'] },
+      primaryMetric: 'conversionRate',
+    });
+    await shop.api.admin.experiments.start.mutate({ id });
+    // 90 visitors, a third each runners, home cooks and no segment; every control visitor's first in a
+    // segment buys (so each slice's control has a rate to compare with), then every other one; a third
+    // of the retail visitors buy.
+    const [product] = shop.catalog.products.values();
+    const segments = ['runner', 'home-cook', ''];
+    const events = [];
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 90; i++) {
+      const segment = segments[i % 3]!;
+      const anonymousId = `segment-visitor-${i}`;
+      const list = await shop.api.recs.forUser.query({
+        k: 4,
+        anonymousId,
+        ...(segment ? { traits: { segment } } : {}),
+      });
+      expect(list.experiment?.id).toBe(id);
+      const variant = list.experiment!.variant;
+      const n = seen.get(segment + variant) ?? 0;
+      seen.set(segment + variant, n + 1);
+      if (variant === 'control' ? n % 2 === 0 : n % 3 === 0)
+        events.push({
+          eventId: `segment-buy-${i}`,
+          type: 'purchase' as const,
+          itemId: product!.itemId,
+          anonymousId,
+          ts: new Date().toISOString(),
+        });
+    }
+    await shop.api.events.batch.mutate({ events });
+    const results = (breakdown: 'segment' | 'surface' | 'day') =>
+      shop.api.admin.experiments.results.query({ id, breakdown });
+    // Served lists are logged in batches: wait until the 90 are in, with the purchases after them.
+    await expect
+      .poll(async () => {
+        const r = await results('segment');
+        return [
+          r.variants.reduce((sum, v) => sum + v.lists, 0),
+          r.variants.some((v) => !v.metrics.conversionRate),
+        ];
+      })
+      .toEqual([90, false]);
+    const bySegment = await results('segment');
+    expect(new Set(bySegment.breakdown!.slices.map((s) => s.slice))).toEqual(
+      new Set(['', 'home-cook', 'runner']),
+    );
+    const signed = (x: number | null) => (x === null ? '…' : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`);
+
+    const page = await newPage();
+    await signIn(page, 'viewer', `/admin/experiments/${id}`);
+    await page.getByRole('heading', { name: 'Segments on the home page' }).waitFor();
+    // The service figures say which window they cover.
+    await page.getByRole('table', { name: /^Recent service, the last 60 minutes \(since / }).waitFor();
+    await page.getByLabel('Results by').selectOption('segment');
+    expect(new URL(page.url()).searchParams.get('by')).toBe('segment');
+    const table = page.getByRole('table', {
+      name: /^By segment: conversion rate per variant/,
+    });
+    await table.waitFor();
+    /** The rows of the breakdown table: its cells' texts. */
+    const rowsOf = () =>
+      table
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [...r.querySelectorAll('th, td')].map((c) => c.textContent ?? '')),
+        );
+    const expectRows = async (r: Awaited<ReturnType<typeof results>>, metric: 'conversionRate' | 'ctr') => {
+      const rows = await rowsOf();
+      expect(rows).toHaveLength(r.breakdown!.slices.length);
+      r.breakdown!.slices.forEach((s, i) => {
+        const row = rows[i]!;
+        expect(row.slice(0, 4)).toEqual([
+          r.breakdown!.by === 'segment' && s.slice === '' ? '(none)' : s.slice,
+          s.variant === 'control' ? 'control (control)' : s.variant,
+          s.lists.toLocaleString('en-US'),
+          s.visitors.toLocaleString('en-US'),
+        ]);
+        const c = r.breakdown!.comparisons.find(
+          (x) => x.slice === s.slice && x.variant === s.variant && x.metric === metric,
+        );
+        if (!c?.lift) {
+          expect(row[5]).toBe('—');
+          return;
+        }
+        expect(row[5]).toContain(
+          `${signed(c.lift.estimate)} (${signed(c.lift.ci[0])} to ${signed(c.lift.ci[1])})`,
+        );
+      });
+      // Each slice's retail row has its lift against that slice's control.
+      expect(rows.filter((row) => row[1] === 'retail' && row[5] !== '—').length).toBeGreaterThan(0);
+    };
+    await expectRows(bySegment, 'conversionRate');
+    expect((await rowsOf()).map((row) => row[0])).toContain('(none)');
+    await checkPage(page, 'experiment-by-segment');
+
+    // Another metric, kept in the URL with the breakdown: a reload and a shared link show the same.
+    await page.getByLabel('Metric of the slices').selectOption('ctr');
+    await page.getByRole('table', { name: /^By segment: click-through rate per variant/ }).waitFor();
+    const link = new URL(page.url());
+    expect([link.searchParams.get('by'), link.searchParams.get('metric')]).toEqual(['segment', 'ctr']);
+    await page.reload();
+    const ctrTable = page.getByRole('table', {
+      name: /^By segment: click-through rate per variant/,
+    });
+    await ctrTable.waitFor();
+    expect(await page.getByLabel('Results by').inputValue()).toBe('segment');
+    expect(await page.getByLabel('Metric of the slices').inputValue()).toBe('ctr');
+    const other = await newPage();
+    await signIn(other, 'operator', link.pathname + link.search);
+    await other.getByRole('table', { name: /^By segment: click-through rate per variant/ }).waitFor();
+
+    // By surface and by day: one slice each here (forUser, today).
+    await page.getByLabel('Results by').selectOption('surface');
+    await page.getByRole('table', { name: /^By surface: click-through rate/ }).waitFor();
+    const bySurface = await results('surface');
+    expect(bySurface.breakdown!.slices.map((s) => s.slice)).toEqual(expect.arrayContaining(['forUser']));
+    await page.getByLabel('Metric of the slices').selectOption('conversionRate');
+    await page.getByLabel('Results by').selectOption('day');
+    const byDayTable = page.getByRole('table', { name: /^By day: conversion/ });
+    await byDayTable.waitFor();
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await byDayTable.locator('tbody th').allTextContents()).toContain(today);
+    await page.getByLabel('Results by').selectOption('');
+    await page.getByRole('table', { name: /Exposures and rates per variant/ }).waitFor();
+    expect(await page.getByRole('table', { name: /^By / }).count()).toBe(0);
+    expect(new URL(page.url()).search).toBe('');
+  });
+
   it('shows bundle acceptance per bundle, with a chart of its days, for the period in the URL', async () => {
     // A product page whose bundle has partners: shown to two visitors; one adds every item and buys them.
     let shown: Awaited<ReturnType<typeof shop.api.recs.bundle.query>> | undefined;

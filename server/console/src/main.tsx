@@ -54,9 +54,9 @@ function Pages(props: { route: Route; session: Session }) {
     case 'traces':
       return param ? <TracePage requestId={param} /> : <TracesPage query={query} />;
     case 'experiments':
-      if (param === 'new') return <ExperimentNewPage canWrite={canWrite} />;
+      if (param === 'new') return <ExperimentNewPage query={query} canWrite={canWrite} />;
       return param ? (
-        <ExperimentPage id={param} canWrite={canWrite} />
+        <ExperimentPage id={param} query={query} canWrite={canWrite} />
       ) : (
         <ExperimentsPage canWrite={canWrite} />
       );

@@ -3,6 +3,13 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { isNotFound, messageOf } from './api';
 
+/** The non-empty, trimmed entries of a comma-separated field ("a, b," → ["a", "b"]). */
+export const commaList = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 export type Async<T> =
   | { status: 'loading' }
   | { status: 'error'; error: unknown; message: string; notFound: boolean }

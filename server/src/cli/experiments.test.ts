@@ -172,7 +172,7 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
         ...remote,
       );
       expect(sliced.code, sliced.stderr).toBe(0);
-      expect(sliced.stdout).toMatch(/By surface \(descriptive: no intervals per slice\)/);
+      expect(sliced.stdout).toMatch(/By surface \(lift per slice with its always-valid interval/);
       expect(sliced.stdout).toMatch(/forUser\s+control\s+\d+\s+\d+/);
       expect(sliced.stdout).toMatch(/signup\s+retail\s+0\s+0\.0%\s+0/);
       const slicedJson = JSON.parse(
@@ -184,12 +184,15 @@ describe.each(getTestDatabaseTargets().slice(0, 1))(
       );
       const bySegment = await recsys('experiments', 'results', 'home-blend', '--by', 'segment', ...remote);
       expect(bySegment.code, bySegment.stderr).toBe(0);
-      expect(bySegment.stdout).toMatch(/By segment \(descriptive: no intervals per slice\)/);
+      expect(bySegment.stdout).toMatch(/By segment \(lift per slice with its always-valid interval/);
       expect(bySegment.stdout).toMatch(/\(none\)\s+(control|retail)\s+\d+/);
       expect(bySegment.stdout).toMatch(/gold\s+(control|retail)\s+\d+/);
-      // How each variant was served: its p95 serving time and failed requests.
-      expect(bySegment.stdout).toMatch(/Service \(requests assigned to each variant\)/);
-      expect(bySegment.stdout).toMatch(/retail\s+[\d.]+ ms\s+0\s+0\.00%/);
+      // How each variant was served: its p95 serving time and failed requests, over the whole
+      // experiment and over the window the service guardrails judge (all of it was just served).
+      expect(bySegment.stdout).toMatch(
+        /Service \(requests assigned to each variant; the guardrails judge the last 60 min, since \d{4}-/,
+      );
+      expect(bySegment.stdout).toMatch(/retail\s+([\d.]+ ms)\s+0\s+0\.00%\s+\1\s+0\.00%/);
       const segmentJson = JSON.parse(
         (await recsys('experiments', 'results', 'home-blend', '--by', 'segment', '--json', ...remote)).stdout,
       );

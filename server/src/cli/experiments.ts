@@ -162,22 +162,29 @@ function seenExposure(r: ExperimentResults): string[] {
 }
 
 /**
- * How each variant was served: p95 serving time and the share of its requests that failed (what the
- * service guardrails bound); left out while no list has a recorded time and no request failed.
+ * How each variant was served: p95 serving time and the share of its requests that failed, over the
+ * whole experiment and over the recent window the service guardrails judge; left out while no list
+ * has a recorded time and no request failed.
  */
 function serviceLines(r: ExperimentResults): string[] {
   if (!r.variants.some((v) => v.metrics.p95LatencyMs !== null || v.failed > 0)) return [];
   const ms = (x: number | null) => (x === null ? '—' : `${x.toFixed(1)} ms`);
+  const last = `last ${r.service.windowMinutes} min`;
   return [
-    'Service (requests assigned to each variant)',
+    `Service (requests assigned to each variant; the guardrails judge the ${last}, since ${r.service.since})`,
     pad([
-      ['variant', 'p95 latency', 'failed', 'error rate'],
-      ...r.variants.map((v) => [
-        v.key,
-        ms(v.metrics.p95LatencyMs),
-        String(v.failed),
-        pct(v.metrics.errorRate, 2),
-      ]),
+      ['variant', 'p95 latency', 'failed', 'error rate', `p95 (${last})`, `error rate (${last})`],
+      ...r.variants.map((v) => {
+        const recent = r.service.variants.find((s) => s.key === v.key);
+        return [
+          v.key,
+          ms(v.metrics.p95LatencyMs),
+          String(v.failed),
+          pct(v.metrics.errorRate, 2),
+          ms(recent?.metrics.p95LatencyMs ?? null),
+          pct(recent?.metrics.errorRate ?? null, 2),
+        ];
+      }),
     ]),
     '',
   ];
@@ -260,14 +267,34 @@ export function formatResults(r: ExperimentResults): string {
   return lines.join('\n');
 }
 
-/** The breakdown table: per slice and variant, counts and rates (no intervals; see the note). */
+/**
+ * The breakdown table: per slice and variant, counts and rates, and the primary metric's lift against
+ * the control in that slice with its always-valid interval (every metric's is in `--json`).
+ */
 function breakdownLines(r: ExperimentResults): string[] {
   if (!r.breakdown) return [];
+  const primary = r.experiment.primaryMetric;
+  const liftOf = (slice: string, variant: string) => {
+    const lift = r.breakdown?.comparisons.find(
+      (c) => c.slice === slice && c.variant === variant && c.metric === primary,
+    )?.lift;
+    return lift ? `${signedPct(lift.estimate)} (${signedPct(lift.ci[0])} to ${signedPct(lift.ci[1])})` : '—';
+  };
   return [
     '',
-    `By ${r.breakdown.by} (descriptive: no intervals per slice)`,
+    `By ${r.breakdown.by} (lift per slice with its always-valid interval; many slices are many comparisons)`,
     pad([
-      [r.breakdown.by, 'variant', 'lists', 'visitors', 'CTR', 'add-to-cart', 'conversion', 'revenue/visitor'],
+      [
+        r.breakdown.by,
+        'variant',
+        'lists',
+        'visitors',
+        'CTR',
+        'add-to-cart',
+        'conversion',
+        'revenue/visitor',
+        `${primary} lift`,
+      ],
       ...r.breakdown.slices.map((s) => [
         // A list whose request named no segment (or logged before segments were recorded).
         r.breakdown?.by === 'segment' && s.slice === '' ? '(none)' : s.slice,
@@ -278,6 +305,7 @@ function breakdownLines(r: ExperimentResults): string[] {
         pct(s.metrics.addToCartRate),
         pct(s.metrics.conversionRate),
         money(s.metrics.revenuePerVisitor),
+        liftOf(s.slice, s.variant),
       ]),
     ]),
   ];
@@ -406,6 +434,11 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
     )
     .option('--min-sample <visitors>', 'visitors per variant before a guardrail can breach', intArg)
     .option('--consecutive <n>', 'breaching evaluations in a row that pause the experiment', intArg)
+    .option(
+      '--guardrail-window <minutes>',
+      'minutes of recent service p95LatencyMs, errorRate, emptyListRate and fallbackRate are judged over (default 60)',
+      intArg,
+    )
     .option('--webhook <url>', 'Slack-compatible webhook told about automatic pauses')
     .option(
       '--bandit [metric]',
@@ -437,6 +470,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           guardrail?: string[];
           minSample?: number;
           consecutive?: number;
+          guardrailWindow?: number;
           webhook?: string;
           bandit?: string | true;
           holdout?: number;
@@ -456,6 +490,7 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
           const guardrails = {
             ...(opts.minSample !== undefined ? { minSample: opts.minSample } : {}),
             ...(opts.consecutive !== undefined ? { consecutive: opts.consecutive } : {}),
+            ...(opts.guardrailWindow !== undefined ? { windowMinutes: opts.guardrailWindow } : {}),
             ...(opts.webhook ? { webhookUrl: opts.webhook } : {}),
             rules: (opts.guardrail ?? []).map(parseGuardrail),
           };

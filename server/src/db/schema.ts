@@ -334,7 +334,7 @@ export const experimentAllocations = pgTable(
 
 /**
  * Recommendation requests assigned to an experiment's variant that then failed (no list was served),
- * counted per variant: the numerator of the `errorRate` guardrail. Counts, not rows per request: a
+ * counted per variant and minute: the numerator of the `errorRate` guardrail. Counts, not rows per request: a
  * failing variant must not write a row per failure while it fails, and no visitor id is kept.
  */
 export const experimentFailures = pgTable(
@@ -343,10 +343,16 @@ export const experimentFailures = pgTable(
     namespaceId: text('namespace_id').notNull(),
     experimentId: text('experiment_id').notNull(),
     variant: text('variant').notNull(),
+    /**
+     * The UTC minute the requests failed in: one counter per variant and minute, so the service
+     * guardrails can judge a recent window (`guardrails.windowMinutes`). `-infinity` (never recent) for
+     * counts restored from a backup made before failures were counted per minute.
+     */
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull().default(sql`'-infinity'`),
     failed: integer('failed').notNull(),
     lastFailedAt: timestamp('last_failed_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.variant] })],
+  (t) => [primaryKey({ columns: [t.namespaceId, t.experimentId, t.variant, t.minute] })],
 );
 
 /**

@@ -16,6 +16,20 @@ export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
 export const SERVICE_GUARDRAIL_METRICS = ['p95LatencyMs', 'errorRate'] as const;
 
 /**
+ * Guardrail metrics of how lists were served, judged over the last `guardrails.windowMinutes` rather
+ * than the whole experiment: a latency spike, an outage or a run of empty lists that has been fixed
+ * stops counting once the window has passed it.
+ */
+export const WINDOWED_GUARDRAIL_METRICS = [
+  ...SERVICE_GUARDRAIL_METRICS,
+  'emptyListRate',
+  'fallbackRate',
+] as const;
+
+/** Minutes of recent service the windowed guardrails judge when `guardrails.windowMinutes` is absent. */
+export const DEFAULT_GUARDRAIL_WINDOW_MINUTES = 60;
+
+/**
  * Metrics guardrails may bound besides {@link EXPERIMENT_METRICS}: how often the served list was
  * empty or filled by fallbacks, (bundle experiments) the share of served bundles whose every
  * item was added to a cart with the bundle's `requestId`, and the {@link SERVICE_GUARDRAIL_METRICS}.
@@ -163,6 +177,9 @@ export const guardrailRuleSchema = z
     message: 'p95LatencyMs is in milliseconds: a max above 0, e.g. 250',
   });
 
+const WINDOW_MESSAGE =
+  'windowMinutes is the minutes of recent service the service guardrails judge: a whole number from 1 to 10080 (a week), e.g. 60';
+
 export const guardrailsSchema = z
   .object({
     /** Visitors every variant needs before any guardrail can breach. @default 1000 */
@@ -170,6 +187,19 @@ export const guardrailsSchema = z
     /** Consecutive breaching evaluations that pause the experiment. @default 3 */
     consecutive: z.number().int().min(1).max(1_000).default(3),
     rules: z.array(guardrailRuleSchema).max(20).default([]),
+    /**
+     * Minutes of recent service that `p95LatencyMs`, `errorRate`, `emptyListRate` and `fallbackRate`
+     * are judged over (the other metrics are judged over the whole experiment): a problem that has
+     * been fixed stops counting once this window has passed it.
+     * @default 60
+     * @example { "windowMinutes": 30 }
+     */
+    windowMinutes: z
+      .number({ error: WINDOW_MESSAGE })
+      .int(WINDOW_MESSAGE)
+      .min(1, WINDOW_MESSAGE)
+      .max(10_080, WINDOW_MESSAGE)
+      .default(DEFAULT_GUARDRAIL_WINDOW_MINUTES),
     /** A Slack-compatible incoming webhook told about every automatic pause. */
     webhookUrl: z
       .url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. a Slack incoming webhook' })
@@ -232,7 +262,12 @@ export const createExperimentSchema = z
     primaryMetric: z.enum(EXPERIMENT_METRICS).default('conversionRate'),
     /** Relative lift the test is tuned for and the planner sizes for. @default 0.05 */
     minimumDetectableEffect: z.number().min(0.001).max(10).default(0.05),
-    guardrails: guardrailsSchema.default({ minSample: 1_000, consecutive: 3, rules: [] }),
+    guardrails: guardrailsSchema.default({
+      minSample: 1_000,
+      consecutive: 3,
+      rules: [],
+      windowMinutes: DEFAULT_GUARDRAIL_WINDOW_MINUTES,
+    }),
     /**
      * `fixed`: every variant keeps its weight. `bandit`: weights are recomputed by Thompson sampling
      * on `bandit.metric` (the `bandit-reallocate` job, every 30 minutes); the weights given are ignored.

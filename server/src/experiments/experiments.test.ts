@@ -572,9 +572,11 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
       expect(slices.reduce((sum, s) => sum + s.visitors, 0)).toBe(v.visitors);
       expect(slices.reduce((sum, s) => sum + s.lists, 0)).toBe(v.lists);
     }
-    expect(byDay.notes.join(' ')).toMatch(/no intervals or lifts per slice/);
+    expect(byDay.notes.join(' ')).toMatch(
+      /each slice's lift has its own always-valid interval, but reading many slices is many comparisons/,
+    );
     const table = formatResults(byDay);
-    expect(table).toMatch(/By day \(descriptive: no intervals per slice\)/);
+    expect(table).toMatch(/By day \(lift per slice with its always-valid interval/);
     expect(table).toMatch(/2026-03-02\s+(control|same)\s+\d+/);
 
     const bySurface = await shop.admin.admin.experiments.results.query({
@@ -718,7 +720,7 @@ describe.each(getTestDatabaseTargets())('experiments on $name', (target) => {
     }
     expect(bySegment.notes.join(' ')).toMatch(/do not add up across segments/);
     const table = formatResults(bySegment);
-    expect(table).toMatch(/By segment \(descriptive: no intervals per slice\)/);
+    expect(table).toMatch(/By segment \(lift per slice with its always-valid interval/);
     expect(table).toMatch(/\(none\)\s+(control|same)\s+\d+/);
     expect(table).toContain('DROP TABLE rec_logs; -- 🙂');
 

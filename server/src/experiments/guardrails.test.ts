@@ -17,7 +17,7 @@ import {
 } from '../testing';
 import { assignVariant } from './assign';
 import { guardrailsSchema } from './contracts';
-import { evaluateGuardrails } from './guardrails';
+import { checkExperimentGuardrails, evaluateGuardrails } from './guardrails';
 import type { VariantSums } from './results';
 import { createExperiment, getExperiment, transitionExperiment } from './store';
 
@@ -136,6 +136,46 @@ describe('service guardrails', () => {
     });
     expect(parse({ metric: 'p95LatencyMs', max: 0 }).success).toBe(false);
     expect(parse({ metric: 'p95LatencyMs', max: 250 }).success).toBe(true);
+  });
+
+  it('judges the last 60 minutes of service unless told otherwise, and refuses a window that is not 1 to 10080 whole minutes', () => {
+    expect(guardrailsSchema.parse({}).windowMinutes).toBe(60);
+    expect(guardrailsSchema.parse({ windowMinutes: 15 }).windowMinutes).toBe(15);
+    for (const windowMinutes of [0, -5, 1.5, 10_081, '60', null]) {
+      const parsed = guardrailsSchema.safeParse({ windowMinutes });
+      expect(parsed.success, String(windowMinutes)).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({
+        path: ['windowMinutes'],
+        message: expect.stringMatching(/whole number from 1 to 10080/),
+      });
+    }
+  });
+
+  it('reads serving time, errors, empty and fallback lists from the recent window and what visitors did from the whole experiment', () => {
+    const bounds = guardrailsSchema.parse({
+      minSample: 100,
+      rules: [
+        { metric: 'p95LatencyMs', max: 250 },
+        { metric: 'errorRate', max: 0.01 },
+        { metric: 'emptyListRate', max: 0.2 },
+        { metric: 'conversionRate', min: 0.01 },
+      ],
+    });
+    // Slow, failing, empty and not buying over the whole experiment; healthy over the last hour.
+    const whole = sums({
+      visitors: 200,
+      buyers: 1,
+      lists: 1_000,
+      failed: 100,
+      empty: 500,
+      p95LatencyMs: 900,
+    });
+    const recent = sums({ lists: 100, failed: 0, empty: 0, p95LatencyMs: 40 });
+    const result = evaluateGuardrails(bounds, new Map([['fixed', whole]]), new Map([['fixed', recent]]));
+    expect(result).toEqual({
+      breaches: [{ variant: 'fixed', metric: 'conversionRate', value: 0.005, min: 0.01 }],
+      undecided: [],
+    });
   });
 });
 
@@ -342,6 +382,87 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     expect(check?.breaches).toEqual([
       { variant: 'broken', metric: 'errorRate', value: 6 / (variantOf.broken! + 6), max: 0.1 },
     ]);
+  });
+
+  it('judges serving time and errors over the recent window: a slow, failing spell that ended stops counting once the window has passed it', async () => {
+    await completeRunning();
+    const refused = await failure(
+      shop.admin.admin.experiments.create.mutate({
+        id: 'bad-window',
+        name: 'Bad window',
+        variants: [
+          { key: 'control', kind: 'control' },
+          { key: 'same', kind: 'surface', enabled: true },
+        ],
+        guardrails: { windowMinutes: 0 },
+      }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.message).toMatch(/guardrails\.windowMinutes.*whole number from 1 to 10080/);
+
+    await shop.admin.admin.experiments.create.mutate({
+      id: 'slow-spell',
+      name: 'A slow spell',
+      variants: [
+        { key: 'control', kind: 'control' },
+        { key: 'heavy', kind: 'surface', enabled: true },
+      ],
+      target: { surfaces: ['cart'] },
+      guardrails: {
+        minSample: 1,
+        consecutive: 1,
+        windowMinutes: 30,
+        rules: [
+          { metric: 'p95LatencyMs', max: 500 },
+          { metric: 'errorRate', max: 0.1 },
+        ],
+      },
+    });
+    await shop.admin.admin.experiments.start.mutate({ id: 'slow-spell' });
+    // Written timestamps on a clock of our own from the next whole minute t0: a list per variant and
+    // minute for two hours; the heavy variant's took 900 ms in the first hour (40 ms after), and 20 of
+    // its requests failed in minute 10.
+    const t0 = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+    await database.query(
+      `INSERT INTO rec_logs (namespace_id, request_id, surface, anonymous_id, items, experiment_id, variant, duration_ms, created_at)
+       SELECT 'guard-shop', 'spell-' || v || '-' || m, 'cart', 'spell-' || v || '-' || m, '[{"itemId":"a"}]'::jsonb,
+              'slow-spell', v, CASE WHEN v = 'heavy' AND m < 60 THEN 900 ELSE 40 END,
+              $1::timestamptz + m * interval '1 minute'
+       FROM generate_series(0, 119) AS m, unnest(ARRAY['control', 'heavy']) AS v`,
+      [at(0).toISOString()],
+    );
+    await database.query(
+      `INSERT INTO experiment_failures (namespace_id, experiment_id, variant, minute, failed, last_failed_at)
+       VALUES ('guard-shop', 'slow-spell', 'heavy', $1, 20, $1)`,
+      [at(10).toISOString()],
+    );
+    const check = (now: Date, dryRun: boolean) =>
+      checkExperimentGuardrails(database, 'guard-shop', 'slow-spell', {
+        log: createLogger({ level: 'silent' }),
+        now,
+        dryRun,
+      });
+
+    // Minutes 1–30: the slow lists and the failures (20 of 30 lists + 20 requests).
+    const during = await check(at(30), true);
+    expect(during.breaches).toEqual([
+      { variant: 'heavy', metric: 'p95LatencyMs', value: 900, max: 500 },
+      { variant: 'heavy', metric: 'errorRate', value: 0.4, max: 0.1 },
+    ]);
+    // Minutes 61–90: the spell is over and out of the window, though it still weighs on the whole
+    // experiment (half of the heavy lists took 900 ms).
+    const after = await check(at(90), false);
+    expect(after).toMatchObject({ breaches: [], streak: 0, paused: false });
+    const results = await shop.admin.admin.experiments.results.query({ id: 'slow-spell' });
+    const heavy = results.variants.find((v) => v.key === 'heavy')!;
+    expect(heavy.metrics.p95LatencyMs).toBe(900);
+    expect(heavy.metrics.errorRate).toBe(20 / 140);
+    expect(results.service.windowMinutes).toBe(30);
+    // Minutes 16–45: slow still, the failures of minute 10 no longer in it; one breach pauses it.
+    const slow = await check(at(45), false);
+    expect(slow).toMatchObject({ paused: true, streak: 1 });
+    expect(slow.breaches).toEqual([{ variant: 'heavy', metric: 'p95LatencyMs', value: 900, max: 500 }]);
   });
 
   it('resets the count when an evaluation is clean', async () => {

@@ -3,8 +3,8 @@ import type { Database } from '../db/client';
 import { experiments } from '../db/schema';
 import { UserError } from '../errors';
 import type { Logger } from '../obs/logger';
-import type { GuardrailMetric, Guardrails } from './contracts';
-import { readVariantSums, type VariantSums, variantRates } from './results';
+import { type GuardrailMetric, type Guardrails, WINDOWED_GUARDRAIL_METRICS } from './contracts';
+import { readServiceSums, readVariantSums, serviceWindow, type VariantSums, variantRates } from './results';
 import { type Experiment, getExperiment, listRunningExperiments, transitionExperiment } from './store';
 
 /** One variant outside one bound. */
@@ -23,13 +23,19 @@ export interface GuardrailEvaluation {
   undecided: string[];
 }
 
+const WINDOWED: ReadonlySet<GuardrailMetric> = new Set(WINDOWED_GUARDRAIL_METRICS);
+
 /**
  * Checks every variant's rates against the guardrails' bounds. A variant with fewer visitors than
  * `minSample` is never judged (its rates are noise), and neither is a rate without a denominator.
+ * With `recent` (per variant, how it was served over the guardrails' window: see
+ * {@link readServiceSums}), the windowed metrics — p95 serving time, error rate, empty and
+ * fallback lists — are judged on it rather than on the whole experiment.
  */
 export function evaluateGuardrails(
   guardrails: Guardrails,
   sums: Map<string, VariantSums>,
+  recent?: Map<string, VariantSums>,
 ): GuardrailEvaluation {
   const breaches: GuardrailBreach[] = [];
   const undecided: string[] = [];
@@ -39,8 +45,10 @@ export function evaluateGuardrails(
       continue;
     }
     const rates = variantRates(s);
+    const recentSums = recent?.get(variant);
+    const recentRates = recentSums ? variantRates(recentSums) : rates;
     for (const rule of guardrails.rules) {
-      const value = rates[rule.metric];
+      const value = (WINDOWED.has(rule.metric) ? recentRates : rates)[rule.metric];
       if (value === null) continue;
       if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
         breaches.push({
@@ -83,6 +91,11 @@ export interface GuardrailCheckOptions {
    * @default false
    */
   dryRun?: boolean;
+  /**
+   * The time of the evaluation: the guardrails' service window (`guardrails.windowMinutes`) ends here.
+   * @default new Date()
+   */
+  now?: Date;
 }
 
 const describeBreach = (b: GuardrailBreach) =>
@@ -133,9 +146,11 @@ export async function checkExperimentGuardrails(
   if (experiment.status !== 'running') {
     return { ...base, breaches: [], undecided: [], streak: experiment.breachStreak };
   }
+  const span = serviceWindow(experiment.guardrails.windowMinutes, options.now ?? new Date());
   const evaluation = evaluateGuardrails(
     experiment.guardrails,
     await readVariantSums(database, namespaceId, experiment),
+    await readServiceSums(database, namespaceId, experiment, span),
   );
   if (options.dryRun) {
     const streak = evaluation.breaches.length ? experiment.breachStreak + 1 : 0;

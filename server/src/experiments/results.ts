@@ -11,7 +11,7 @@ import { describeZodError, UserError } from '../errors';
 import { pgText } from '../ingest/contracts/pgSafe';
 import { isBundleExperiment } from './assign';
 import { type BanditAllocations, expectedVisitorShares, listAllocations } from './bandit/allocations';
-import type { ExperimentMetric, GuardrailMetric } from './contracts';
+import type { ExperimentMetric, GuardrailMetric, WINDOWED_GUARDRAIL_METRICS } from './contracts';
 import { type ArmMoments, type Comparison, compareArms, proportionMoments } from './stats/compare';
 import {
   type CovariateMoments,
@@ -141,10 +141,27 @@ export interface SliceResult {
   metrics: Record<SliceMetric, number | null>;
 }
 
-/** A breakdown of the results: descriptive counts and rates, no intervals. */
+/**
+ * A treatment against the control within one slice, on one metric: the slice's own rates and the
+ * relative lift with its always-valid interval (each valid at any look, but many slices are many
+ * comparisons; see the note).
+ */
+export interface SliceComparison {
+  slice: string;
+  variant: string;
+  metric: SliceMetric;
+  control: number | null;
+  treatment: number | null;
+  /** Null while the control has no data in the slice. */
+  lift: TestResult | null;
+}
+
+/** A breakdown of the results: per slice, the counts and rates, and lifts against the control. */
 export interface BreakdownResult {
   by: Breakdown;
   slices: SliceResult[];
+  /** Per slice (in the order of `slices`), every other variant against the control on each metric. */
+  comparisons: SliceComparison[];
 }
 
 /** One custom event for one variant. */
@@ -181,6 +198,22 @@ export interface ExperimentResults {
   bandit?: BanditAllocations;
   /** Visitors per variant the always-valid test needs for the primary metric's minimum detectable effect. */
   plannedVisitorsPerVariant: number | null;
+  /**
+   * How each variant was served over the guardrails' recent window (`guardrails.windowMinutes`,
+   * ending now, or when the experiment ended): what `p95LatencyMs`, `errorRate`, `emptyListRate` and
+   * `fallbackRate` guardrails judge. `variants[].metrics` has the same over the whole experiment.
+   */
+  service: {
+    windowMinutes: number;
+    since: string;
+    until: string;
+    variants: Array<{
+      key: string;
+      lists: number;
+      failed: number;
+      metrics: Pick<VariantResult['metrics'], WindowedMetric>;
+    }>;
+  };
   /** With the `breakdown` option: per variant and slice, the counts and rates. */
   breakdown?: BreakdownResult;
   /** With the `customEvents` option: per name and variant (in that order). */
@@ -189,6 +222,8 @@ export interface ExperimentResults {
   notes: string[];
   computedAt: string;
 }
+
+type WindowedMetric = (typeof WINDOWED_GUARDRAIL_METRICS)[number];
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
@@ -330,14 +365,15 @@ export async function readVariantSums(
     // Failed requests have no list, so nothing was seen of them: seen exposure has no error rate.
     for (const s of out.values()) s.failed = 0;
     const failures = await database.db
-      .select({ variant: experimentFailures.variant, failed: experimentFailures.failed })
+      .select({ variant: experimentFailures.variant, failed: sql<number>`sum(${experimentFailures.failed})` })
       .from(experimentFailures)
       .where(
         and(
           eq(experimentFailures.namespaceId, namespaceId),
           eq(experimentFailures.experimentId, experiment.id),
         ),
-      );
+      )
+      .groupBy(experimentFailures.variant);
     for (const row of failures) {
       const s = out.get(row.variant);
       if (s) s.failed = Number(row.failed);
@@ -354,6 +390,60 @@ export async function readVariantSums(
       s.bundles = Number(row.bundles);
       s.bundlesAllAdded = Number(row.all_added);
     }
+  }
+  return out;
+}
+
+/** The span of recent service the windowed guardrails judge: `minutes` up to `until`. */
+export interface ServiceWindow {
+  minutes: number;
+  since: Date;
+  until: Date;
+}
+
+/** The window of `minutes` that ends at `until`. */
+export const serviceWindow = (minutes: number, until: Date): ServiceWindow => ({
+  minutes,
+  since: new Date(until.getTime() - minutes * 60_000),
+  until,
+});
+
+/**
+ * Per variant, how its lists were served within `span` (by the time each was served): lists,
+ * empty and fallback lists, the p95 serving time, and the requests that failed (counted to the
+ * minute). What the windowed guardrails (`WINDOWED_GUARDRAIL_METRICS`) judge; visitors and
+ * what they did are left at zero.
+ */
+export async function readServiceSums(
+  database: Database,
+  namespaceId: string,
+  experiment: Experiment,
+  span: ServiceWindow,
+): Promise<Map<string, VariantSums>> {
+  const { since, until } = span;
+  const out = new Map<string, VariantSums>();
+  for (const v of experiment.variants) out.set(v.key, { ...emptySums(), failed: 0, p95LatencyMs: null });
+  const lists = rowsOf<ListRow>(
+    await database.db.execute(sql`SELECT r.variant, '' AS slice, count(*)::int AS lists, 0 AS clicked,
+            count(*) FILTER (WHERE jsonb_array_length(r.items) = 0)::int AS empty,
+            count(*) FILTER (WHERE r.fallback)::int AS fallback,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_ms)::float8 AS p95_ms
+     FROM rec_logs r
+     WHERE r.namespace_id = ${namespaceId} AND r.experiment_id = ${experiment.id}
+       AND r.created_at > ${since.toISOString()}::timestamptz AND r.created_at <= ${until.toISOString()}::timestamptz
+     GROUP BY 1`),
+  );
+  for (const row of lists) addListRow(out.get(row.variant), row);
+  const failures = rowsOf<{ variant: string; failed: number }>(
+    await database.db.execute(sql`SELECT variant, sum(failed)::int AS failed FROM experiment_failures
+     WHERE namespace_id = ${namespaceId} AND experiment_id = ${experiment.id}
+       AND minute >= date_trunc('minute', ${since.toISOString()}::timestamptz)
+       AND minute <= ${until.toISOString()}::timestamptz
+     GROUP BY 1`),
+  );
+  for (const row of failures) {
+    const s = out.get(row.variant);
+    if (s) s.failed = Number(row.failed);
   }
   return out;
 }
@@ -540,7 +630,28 @@ export async function readBreakdown(
         metrics: { ctr, addToCartRate, conversionRate, revenuePerVisitor },
       };
     });
-  return { by, slices };
+  const control = experiment.variants[0]?.key ?? '';
+  const comparisons: SliceComparison[] = [];
+  for (const slice of new Set(slices.map((s) => s.slice))) {
+    const controlSums = sums.get(JSON.stringify([control, slice]))?.sums ?? emptySums();
+    for (const variant of experiment.variants.slice(1)) {
+      const treated = sums.get(JSON.stringify([variant.key, slice]))?.sums ?? emptySums();
+      for (const metric of METRICS) {
+        const cmp = compareArms(metricMoments(controlSums, metric), metricMoments(treated, metric), {
+          minimumDetectableEffect: experiment.minimumDetectableEffect,
+        });
+        comparisons.push({
+          slice,
+          variant: variant.key,
+          metric,
+          control: finite(cmp.controlMean),
+          treatment: finite(cmp.treatmentMean),
+          lift: cmp.lift ? toResult(cmp.lift) : null,
+        });
+      }
+    }
+  }
+  return { by, slices, comparisons };
 }
 
 /**
@@ -793,9 +904,14 @@ export async function experimentResults(
     : undefined;
   if (breakdown) {
     notes.push(
-      `By ${breakdown.by}: counts and rates only, no intervals or lifts per slice. Reading many slices is many looks: some slice will differ by chance, so decide on the overall comparison and use slices to explain it. ${BREAKDOWN_NOTES[breakdown.by]}`,
+      `By ${breakdown.by}: each slice's lift has its own always-valid interval, but reading many slices is many comparisons: some slice will look significant by chance, so decide on the overall comparison and use slices to explain it. ${BREAKDOWN_NOTES[breakdown.by]}`,
     );
   }
+  const span = serviceWindow(
+    experiment.guardrails.windowMinutes,
+    experiment.endedAt ? new Date(experiment.endedAt) : new Date(),
+  );
+  const recent = await readServiceSums(database, namespaceId, experiment, span);
   const customEvents = parsed.data.customEvents
     ? await readCustomEvents(
         database,
@@ -849,6 +965,21 @@ export async function experimentResults(
       };
     }),
     comparisons,
+    service: {
+      windowMinutes: span.minutes,
+      since: span.since.toISOString(),
+      until: span.until.toISOString(),
+      variants: experiment.variants.map((v) => {
+        const s = recent.get(v.key) as VariantSums;
+        const { p95LatencyMs, errorRate, emptyListRate, fallbackRate } = variantRates(s);
+        return {
+          key: v.key,
+          lists: s.lists,
+          failed: s.failed ?? 0,
+          metrics: { p95LatencyMs, errorRate, emptyListRate, fallbackRate },
+        };
+      }),
+    },
     srm: { chiSquare: srmCheck.chiSquare, pValue: srmCheck.pValue, mismatch: srmCheck.mismatch },
     ...(bandit ? { bandit } : {}),
     plannedVisitorsPerVariant: planned,

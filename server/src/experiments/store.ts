@@ -22,6 +22,7 @@ import {
   banditSchema,
   type CreateExperimentInput,
   createExperimentSchema,
+  DEFAULT_GUARDRAIL_WINDOW_MINUTES,
   type ExperimentMetric,
   type ExperimentTarget,
   type Guardrails,
@@ -176,7 +177,12 @@ function toExperiment(row: typeof experiments.$inferSelect): Experiment {
     target: row.target as ExperimentTarget,
     primaryMetric: row.primaryMetric as ExperimentMetric,
     minimumDetectableEffect: row.minimumDetectableEffect,
-    guardrails: row.guardrails as Guardrails,
+    // Experiments created before the service window existed judge the default one.
+    guardrails: {
+      ...(row.guardrails as Guardrails),
+      windowMinutes:
+        (row.guardrails as Partial<Guardrails>).windowMinutes ?? DEFAULT_GUARDRAIL_WINDOW_MINUTES,
+    },
     breachStreak: row.breachStreak,
     allocation: row.allocation,
     bandit: (row.bandit as BanditSettings | null) ?? null,

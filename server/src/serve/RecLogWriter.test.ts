@@ -100,8 +100,12 @@ describe.each(getTestDatabaseTargets())('the served-list log on $name', (target)
       { request_id: 'r3', segment: null, duration_ms: null },
       { request_id: 'r4', segment: null, duration_ms: null },
     ]);
-    // Failures are counts, not served lists: no row in rec_logs, one counter per variant.
-    expect(await database.query('SELECT variant, failed FROM experiment_failures ORDER BY variant')).toEqual([
+    // Failures are counts, not served lists: no row in rec_logs, one counter per variant and minute.
+    expect(
+      await database.query(
+        'SELECT variant, sum(failed)::int AS failed FROM experiment_failures GROUP BY variant ORDER BY variant',
+      ),
+    ).toEqual([
       { variant: 'a', failed: 3 },
       { variant: 'b', failed: 1 },
     ]);

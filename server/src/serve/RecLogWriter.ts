@@ -344,13 +344,14 @@ export class RecLogWriter {
              WHERE r.failed IS NOT TRUE
              ON CONFLICT DO NOTHING
            ), failures AS (
-             -- Failed requests are counts per variant: one row per variant of the batch (grouped, so
-             -- the upsert never meets its own key twice).
-             INSERT INTO experiment_failures (namespace_id, experiment_id, variant, failed, last_failed_at)
-             SELECT r.ns, r.exp, r.var, count(*)::int, to_timestamp(max(r.at) / 1000.0) FROM r
+             -- Failed requests are counts per variant and UTC minute: one row per variant and minute of
+             -- the batch (grouped, so the upsert never meets its own key twice).
+             INSERT INTO experiment_failures (namespace_id, experiment_id, variant, minute, failed, last_failed_at)
+             SELECT r.ns, r.exp, r.var, date_trunc('minute', to_timestamp(r.at / 1000.0)), count(*)::int,
+                    to_timestamp(max(r.at) / 1000.0) FROM r
              WHERE r.failed IS TRUE
-             GROUP BY r.ns, r.exp, r.var
-             ON CONFLICT (namespace_id, experiment_id, variant) DO UPDATE
+             GROUP BY r.ns, r.exp, r.var, 4
+             ON CONFLICT (namespace_id, experiment_id, variant, minute) DO UPDATE
                SET failed = experiment_failures.failed + excluded.failed,
                    last_failed_at = greatest(experiment_failures.last_failed_at, excluded.last_failed_at)
            )

@@ -1,5 +1,5 @@
 import { type Outputs, trpc } from '../api';
-import { BASE } from '../router';
+import { BASE, navigate, withQuery } from '../router';
 import {
   ConfirmButton,
   DataTable,
@@ -8,11 +8,13 @@ import {
   Loading,
   Notice,
   Page,
+  Select,
   Show,
   useAction,
   useAsync,
   When,
 } from '../ui';
+import { METRICS, type Metric } from './ExperimentNew';
 
 type Results = Outputs['admin']['experiments']['results'];
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
@@ -50,6 +52,101 @@ function IntervalBar(props: {
         {props.significant ? ', significant' : ''}
       </span>
     </span>
+  );
+}
+
+/** How each variant was served: failed requests, error rate, p95 serving time, empty and fallback lists. */
+function ServiceTable(props: {
+  caption: string;
+  rows: ReadonlyArray<{
+    key: string;
+    failed: number;
+    metrics: Results['service']['variants'][number]['metrics'];
+  }>;
+}) {
+  return (
+    <DataTable
+      caption={props.caption}
+      columns={[
+        'Variant',
+        'Failed requests',
+        'Error rate',
+        'p95 serving time',
+        'Empty lists',
+        'Fallback lists',
+      ]}
+    >
+      {props.rows.map((v) => (
+        <tr key={v.key}>
+          <th scope="row">{v.key}</th>
+          <td>{v.failed.toLocaleString()}</td>
+          <td>{pct(v.metrics.errorRate)}</td>
+          <td>{v.metrics.p95LatencyMs === null ? '—' : `${Number(v.metrics.p95LatencyMs.toFixed(1))} ms`}</td>
+          <td>{pct(v.metrics.emptyListRate)}</td>
+          <td>{pct(v.metrics.fallbackRate)}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+const BREAKDOWNS = [
+  ['', 'variant only'],
+  ['segment', 'segment'],
+  ['surface', 'surface'],
+  ['day', 'day (UTC)'],
+] as const;
+
+/**
+ * Per slice (segment, surface or UTC day), each variant's lists, visitors and rate of one metric,
+ * and its lift against the control in the slice with the always-valid interval the server computed.
+ */
+function BreakdownView(props: {
+  breakdown: NonNullable<Results['breakdown']>;
+  metric: Metric;
+  control: string;
+}) {
+  const { by, slices, comparisons } = props.breakdown;
+  const m = props.metric;
+  const label = METRICS.find(([k]) => k === m)?.[1] ?? m;
+  const rate = (x: number | null) => (m === 'revenuePerVisitor' ? (x === null ? '—' : x.toFixed(2)) : pct(x));
+  return slices.length === 0 ? (
+    <Empty>No list of this experiment has been served yet.</Empty>
+  ) : (
+    <DataTable
+      caption={`By ${by}: ${label} per variant, and lift against the control (always-valid 95 % intervals)`}
+      columns={[
+        by[0]!.toUpperCase() + by.slice(1),
+        'Variant',
+        'Lists',
+        'Visitors',
+        label,
+        'Lift against the control',
+      ]}
+    >
+      {slices.map((s) => {
+        const c = comparisons.find((x) => x.slice === s.slice && x.variant === s.variant && x.metric === m);
+        return (
+          <tr key={s.slice + s.variant}>
+            <th scope="row">{by === 'segment' && s.slice === '' ? '(none)' : s.slice}</th>
+            <td>
+              {s.variant}
+              {s.variant === props.control ? ' (control)' : ''}
+            </td>
+            <td>{s.lists.toLocaleString()}</td>
+            <td>{s.visitors.toLocaleString()}</td>
+            <td>{rate(s.metrics[m])}</td>
+            <td>
+              {c?.lift ? (
+                <IntervalBar estimate={c.lift.estimate} ci={c.lift.ci} significant={c.lift.significant} />
+              ) : (
+                '—'
+              )}
+            </td>
+          </tr>
+        );
+      })}
+    </DataTable>
   );
 }
 
@@ -105,30 +202,11 @@ function ResultsView(props: { results: Results }) {
           </tr>
         ))}
       </DataTable>
-      <DataTable
-        caption="Service per variant, over the whole experiment (what the p95LatencyMs, errorRate, emptyListRate and fallbackRate guardrails read)"
-        columns={[
-          'Variant',
-          'Failed requests',
-          'Error rate',
-          'p95 serving time',
-          'Empty lists',
-          'Fallback lists',
-        ]}
-      >
-        {r.variants.map((v) => (
-          <tr key={v.key}>
-            <th scope="row">{v.key}</th>
-            <td>{v.failed.toLocaleString()}</td>
-            <td>{pct(v.metrics.errorRate)}</td>
-            <td>
-              {v.metrics.p95LatencyMs === null ? '—' : `${Number(v.metrics.p95LatencyMs.toFixed(1))} ms`}
-            </td>
-            <td>{pct(v.metrics.emptyListRate)}</td>
-            <td>{pct(v.metrics.fallbackRate)}</td>
-          </tr>
-        ))}
-      </DataTable>
+      <ServiceTable
+        caption={`Recent service, the last ${r.service.windowMinutes} minutes (since ${new Date(r.service.since).toLocaleTimeString()}): what the service guardrails judge`}
+        rows={r.service.variants}
+      />
+      <ServiceTable caption="Service per variant, over the whole experiment" rows={r.variants} />
       {r.comparisons.length > 0 && (
         <DataTable
           caption="Lift against the control, with always-valid 95 % intervals"
@@ -169,9 +247,24 @@ function ResultsView(props: { results: Results }) {
 }
 
 /** One experiment: status with pause/resume, results, and who changed what. */
-export function ExperimentPage(props: { id: string; canWrite: boolean }) {
+export function ExperimentPage(props: { id: string; query: URLSearchParams; canWrite: boolean }) {
+  const asked = props.query.get('by') ?? '';
+  const by = BREAKDOWNS.some(([k]) => k === asked) ? asked : '';
+  const metricAsked = props.query.get('metric') ?? '';
   const experiment = useAsync(() => trpc.admin.experiments.get.query({ id: props.id }), [props.id]);
-  const results = useAsync(() => trpc.admin.experiments.results.query({ id: props.id }), [props.id]);
+  const results = useAsync(
+    () =>
+      trpc.admin.experiments.results.query({
+        id: props.id,
+        ...(by ? { breakdown: by as 'day' | 'surface' | 'segment' } : {}),
+      }),
+    [props.id, by],
+  );
+  const go = (values: Record<string, string>) =>
+    navigate(
+      withQuery(`/experiments/${encodeURIComponent(props.id)}`, { by, metric: metricAsked, ...values }),
+      true,
+    );
   const action = useAction();
   const back = (
     <p>
@@ -213,6 +306,7 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
       </Page>
     );
   const x = experiment.data;
+  const metric = (METRICS.some(([k]) => k === metricAsked) ? metricAsked : x.primaryMetric) as Metric;
   return (
     <Page
       title={x.name}
@@ -256,8 +350,24 @@ export function ExperimentPage(props: { id: string; canWrite: boolean }) {
       {x.hypothesis && <p>{x.hypothesis}</p>}
       <Notice message={action.message} />
       <h2>Results</h2>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Break the results down">
+        <Select label="Results by" value={by} options={BREAKDOWNS} onChange={(value) => go({ by: value })} />
+        {by && (
+          <Select
+            label="Metric of the slices"
+            value={metric}
+            options={METRICS}
+            onChange={(value) => go({ metric: value === x.primaryMetric ? '' : value })}
+          />
+        )}
+      </form>
       <Show value={results} what="results">
-        {(r) => <ResultsView results={r} />}
+        {(r) => (
+          <>
+            {r.breakdown && <BreakdownView breakdown={r.breakdown} metric={metric} control={r.control} />}
+            <ResultsView results={r} />
+          </>
+        )}
       </Show>
       <h2>Changes</h2>
       {x.changes.length === 0 ? (

@@ -2,16 +2,17 @@ import type { Surface } from '@recsys/protocol';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { messageOf, type Outputs, trpc } from '../api';
 import { BASE, navigate } from '../router';
-import { ErrorBox, Notice, Page, Select, SurfaceChecks, useAction } from '../ui';
+import { commaList, ErrorBox, Notice, Page, Select, SurfaceChecks, useAction } from '../ui';
 
 type Plan = Outputs['admin']['experiments']['plan'];
-const METRICS = [
+/** The metrics an experiment is judged on, with their names on the page. */
+export const METRICS = [
   ['conversionRate', 'conversion rate'],
   ['addToCartRate', 'add-to-cart rate'],
   ['ctr', 'click-through rate'],
   ['revenuePerVisitor', 'revenue per visitor'],
 ] as const;
-type Metric = (typeof METRICS)[number][0];
+export type Metric = (typeof METRICS)[number][0];
 const GUARDED = [
   'ctr',
   'addToCartRate',
@@ -19,6 +20,8 @@ const GUARDED = [
   'revenuePerVisitor',
   'emptyListRate',
   'fallbackRate',
+  'p95LatencyMs',
+  'errorRate',
 ];
 /** What a variant other than the control serves; `value` is the version, rule set or profile. */
 const KINDS = [
@@ -28,6 +31,10 @@ const KINDS = [
   ['surface', 'no list at all'],
 ] as const;
 type Kind = (typeof KINDS)[number][0];
+const ALLOCATIONS = [
+  ['fixed', 'fixed weights'],
+  ['bandit', 'bandit (one surface)'],
+] as const;
 
 interface VariantRow {
   key: string;
@@ -39,6 +46,75 @@ interface GuardRow {
   metric: string;
   min: string;
   max: string;
+}
+
+/**
+ * The form's fields as the URL keeps them, with the values of an untouched form (left out of the
+ * URL). Lists are comma-separated; the rows are repeated parameters, one of each per row.
+ */
+const FIELDS = {
+  id: '',
+  name: '',
+  hypothesis: '',
+  surfaces: '',
+  segments: '',
+  countries: '',
+  allocation: 'fixed',
+  traffic: '100',
+  metric: 'conversionRate',
+  mde: '5',
+  baseRate: '',
+  minSample: '1000',
+  consecutive: '3',
+  window: '60',
+};
+type Form = typeof FIELDS & { variants: VariantRow[]; guards: GuardRow[] };
+const VARIANT_PARAMS = ['key', 'serves', 'value', 'weight'] as const;
+const GUARD_PARAMS = ['guard', 'min', 'max'] as const;
+const DEFAULT_VARIANTS: VariantRow[] = [
+  { key: 'control', kind: 'control', value: '', weight: '1' },
+  { key: 'treatment', kind: 'config', value: '', weight: '1' },
+];
+
+/** The rows kept as repeated parameters `names` (the n-th of each is row n's). */
+function rowsOf(q: URLSearchParams, names: readonly string[]): string[][] {
+  const columns = names.map((n) => q.getAll(n));
+  return (columns[0] ?? []).map((_, i) => columns.map((c) => c[i] ?? ''));
+}
+
+function formOf(q: URLSearchParams): Form {
+  const fields = { ...FIELDS };
+  for (const k of Object.keys(FIELDS) as Array<keyof typeof FIELDS>) fields[k] = q.get(k) ?? FIELDS[k];
+  const variants = rowsOf(q, VARIANT_PARAMS).map(([key = '', kind = '', value = '', weight = '']) => ({
+    key,
+    kind: kind as VariantRow['kind'],
+    value,
+    weight,
+  }));
+  return {
+    ...fields,
+    variants: variants.length ? variants : DEFAULT_VARIANTS,
+    guards: rowsOf(q, GUARD_PARAMS).map(([metric = '', min = '', max = '']) => ({ metric, min, max })),
+  };
+}
+
+function queryOf(f: Form): string {
+  const q = new URLSearchParams();
+  for (const k of Object.keys(FIELDS) as Array<keyof typeof FIELDS>) if (f[k] !== FIELDS[k]) q.set(k, f[k]);
+  const rows = (names: readonly string[], values: string[][]) => {
+    for (const row of values) for (const [i, n] of names.entries()) q.append(n, row[i] ?? '');
+  };
+  if (JSON.stringify(f.variants) !== JSON.stringify(DEFAULT_VARIANTS))
+    rows(
+      VARIANT_PARAMS,
+      f.variants.map((v) => [v.key, v.kind, v.value, v.weight]),
+    );
+  rows(
+    GUARD_PARAMS,
+    f.guards.map((g) => [g.metric, g.min, g.max]),
+  );
+  const text = q.toString();
+  return text ? `?${text}` : '';
 }
 
 const num = (text: string) => (text.trim() === '' ? undefined : Number(text));
@@ -136,22 +212,21 @@ function PlanView(props: { plan: Plan; weights: number }) {
  * A new experiment: the definition, with the sample-size planner answering as the operator types
  * (on the server, so the page ships no statistics). Create saves a draft; Start is on its page.
  */
-export function ExperimentNewPage(props: { canWrite: boolean }) {
-  const [id, setId] = useState('');
-  const [name, setName] = useState('');
-  const [hypothesis, setHypothesis] = useState('');
-  const [surfaces, setSurfaces] = useState<Surface[]>([]);
-  const [variants, setVariants] = useState<VariantRow[]>([
-    { key: 'control', kind: 'control', value: '', weight: '1' },
-    { key: 'treatment', kind: 'config', value: '', weight: '1' },
-  ]);
-  const [traffic, setTraffic] = useState('100');
-  const [metric, setMetric] = useState<Metric>('conversionRate');
-  const [mde, setMde] = useState('5');
-  const [baseRate, setBaseRate] = useState('');
-  const [minSample, setMinSample] = useState('1000');
-  const [consecutive, setConsecutive] = useState('3');
-  const [guards, setGuards] = useState<GuardRow[]>([]);
+export function ExperimentNewPage(props: { query: URLSearchParams; canWrite: boolean }) {
+  const form = formOf(props.query);
+  const { variants, guards, metric } = form;
+  const surfaces = commaList(form.surfaces) as Surface[];
+  // Every change goes to the URL (replacing the entry), so a reload, Back or a link restores the form.
+  const update = (change: Partial<Form>) =>
+    navigate(`/experiments/new${queryOf({ ...form, ...change })}`, true);
+  const field = (name: keyof typeof FIELDS) => ({
+    value: form[name],
+    set: (value: string) => update({ [name]: value }),
+  });
+  const textField = (name: keyof typeof FIELDS) => ({
+    value: form[name],
+    onInput: (e: Event) => update({ [name]: (e.currentTarget as HTMLInputElement).value }),
+  });
   const [plan, setPlan] = useState<{ plan: Plan } | { error: string } | null>(null);
   const saving = useAction();
   const generation = useRef(0);
@@ -159,11 +234,11 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
   const weights = variants.map((v) => num(v.weight) ?? 1);
   const planInput = {
     ...(surfaces.length ? { surfaces } : {}),
-    primaryMetric: metric,
-    minimumDetectableEffect: (num(mde) ?? 5) / 100,
+    primaryMetric: metric as Metric,
+    minimumDetectableEffect: (num(form.mde) ?? 5) / 100,
     weights,
-    traffic: (num(traffic) ?? 100) / 100,
-    ...(num(baseRate) !== undefined ? { baseRate: (num(baseRate) as number) / 100 } : {}),
+    traffic: (num(form.traffic) ?? 100) / 100,
+    ...(num(form.baseRate) !== undefined ? { baseRate: (num(form.baseRate) as number) / 100 } : {}),
   };
   const planKey = JSON.stringify(planInput);
   useEffect(() => {
@@ -186,32 +261,42 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
       </Page>
     );
 
+  const setVariants = (next: VariantRow[]) => update({ variants: next });
+  const setGuards = (next: GuardRow[]) => update({ guards: next });
   const setVariant = (i: number, change: Partial<VariantRow>) =>
     setVariants(variants.map((v, j) => (j === i ? { ...v, ...change } : v)));
   const setGuard = (i: number, change: Partial<GuardRow>) =>
     setGuards(guards.map((g, j) => (j === i ? { ...g, ...change } : g)));
+  const segments = commaList(form.segments);
+  const countries = commaList(form.countries);
 
   async function create(event: Event) {
     event.preventDefault();
     const created = await saving.run(() =>
       trpc.admin.experiments.create.mutate({
-        id: id.trim(),
-        name: name.trim(),
-        ...(hypothesis.trim() ? { hypothesis: hypothesis.trim() } : {}),
+        id: form.id.trim(),
+        name: form.name.trim(),
+        ...(form.hypothesis.trim() ? { hypothesis: form.hypothesis.trim() } : {}),
         variants: variants.map(variantOf),
-        traffic: (num(traffic) ?? 100) / 100,
-        target: surfaces.length ? { surfaces } : {},
-        primaryMetric: metric,
-        minimumDetectableEffect: (num(mde) ?? 5) / 100,
+        traffic: (num(form.traffic) ?? 100) / 100,
+        target: {
+          ...(surfaces.length ? { surfaces } : {}),
+          ...(segments.length ? { segments } : {}),
+          ...(countries.length ? { countries } : {}),
+        },
+        primaryMetric: metric as Metric,
+        minimumDetectableEffect: (num(form.mde) ?? 5) / 100,
         guardrails: {
-          minSample: num(minSample) ?? 1000,
-          consecutive: num(consecutive) ?? 3,
+          minSample: num(form.minSample) ?? 1000,
+          consecutive: num(form.consecutive) ?? 3,
+          windowMinutes: num(form.window) ?? 60,
           rules: guards.map((g) => ({
             metric: g.metric as 'ctr',
             ...(num(g.min) !== undefined ? { min: num(g.min) } : {}),
             ...(num(g.max) !== undefined ? { max: num(g.max) } : {}),
           })),
         },
+        ...(form.allocation === 'bandit' ? { allocation: 'bandit' as const } : {}),
       }),
     );
     if (created) navigate(`/experiments/${encodeURIComponent(created.id)}`);
@@ -227,8 +312,7 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
           <label>
             Experiment id
             <input
-              value={id}
-              onInput={(e) => setId(e.currentTarget.value)}
+              {...textField('id')}
               required
               pattern="[a-z0-9][a-z0-9_\-]{0,63}"
               placeholder="e.g. blend-test"
@@ -236,13 +320,32 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
           </label>
           <label>
             Name
-            <input value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={200} />
+            <input {...textField('name')} required maxLength={200} />
           </label>
           <label>
             Hypothesis (optional)
-            <textarea value={hypothesis} onInput={(e) => setHypothesis(e.currentTarget.value)} rows={2} />
+            <textarea {...textField('hypothesis')} rows={2} />
           </label>
-          <SurfaceChecks legend="Surfaces (none: all)" value={surfaces} onChange={setSurfaces} />
+          <SurfaceChecks
+            legend="Surfaces (none: all)"
+            value={surfaces}
+            onChange={(next) => update({ surfaces: next.join(',') })}
+          />
+          <label>
+            Segments (comma-separated; none: all)
+            <input {...textField('segments')} placeholder="runner, home-cook" />
+          </label>
+          <label>
+            Countries (comma-separated; none: all)
+            <input {...textField('countries')} placeholder="DE, AT" />
+          </label>
+          <Select
+            label="Allocation"
+            value={form.allocation}
+            options={ALLOCATIONS}
+            onChange={(value) => update({ allocation: value })}
+          />
+
           <fieldset>
             <legend>Variants (the first is the control: the active configuration)</legend>
             {variants.map((v, i) => (
@@ -322,8 +425,7 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
           </fieldset>
           <NumberField
             label="Traffic in the experiment (% of visitors on these surfaces)"
-            value={traffic}
-            set={setTraffic}
+            {...field('traffic')}
             min={0.01}
             max={100}
           />
@@ -331,19 +433,12 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
             label="Primary metric"
             value={metric}
             options={METRICS}
-            onChange={(value) => setMetric(value as Metric)}
+            onChange={(value) => update({ metric: value })}
           />
-          <NumberField
-            label="Minimum detectable effect (% lift)"
-            value={mde}
-            set={setMde}
-            min={0.1}
-            max={1000}
-          />
+          <NumberField label="Minimum detectable effect (% lift)" {...field('mde')} min={0.1} max={1000} />
           <NumberField
             label="Control rate to plan with (%, empty: measured)"
-            value={baseRate}
-            set={setBaseRate}
+            {...field('baseRate')}
             min={0.01}
             max={99.99}
           />
@@ -351,16 +446,16 @@ export function ExperimentNewPage(props: { canWrite: boolean }) {
             <legend>Guardrails (enough breaches in a row pause the experiment)</legend>
             <NumberField
               label="Visitors per variant before any breach counts"
-              value={minSample}
-              set={setMinSample}
+              {...field('minSample')}
               min={0}
               step={1}
             />
+            <NumberField label="Breaches in a row that pause it" {...field('consecutive')} min={1} step={1} />
             <NumberField
-              label="Breaches in a row that pause it"
-              value={consecutive}
-              set={setConsecutive}
+              label="Minutes of recent service the service guardrails judge"
+              {...field('window')}
               min={1}
+              max={10080}
               step={1}
             />
             {guards.map((g, i) => (

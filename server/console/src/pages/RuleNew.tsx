@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { type Outputs, trpc } from '../api';
 import { describeRule, type StoredRule } from '../describeRule';
 import { BASE, navigate } from '../router';
-import { DataTable, Empty, ErrorBox, Notice, Page, Select, SurfaceChecks, useAction } from '../ui';
+import { commaList, DataTable, Empty, ErrorBox, Notice, Page, Select, SurfaceChecks, useAction } from '../ui';
 
 type Definition = StoredRule['definition'];
 type Preview = Outputs['admin']['rules']['preview'];
@@ -32,23 +32,17 @@ const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** Every IANA zone the browser knows (the server checks the one chosen). */
 const ZONES: readonly string[] = Intl.supportedValuesOf?.('timeZone') ?? [LOCAL_ZONE, 'UTC'];
 
-const list = (text: string) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 /** The rule the form describes, or why it is not one yet. */
 function ruleOf(q: URLSearchParams): { rule: Definition } | { problem: string } {
   const id = q.get('id')?.trim() ?? '';
   if (!id) return { problem: 'Give the rule an id.' };
   const kind = (q.get('kind') ?? 'pin') as (typeof KINDS)[number];
-  const itemIds = list(q.get('items') ?? '');
-  const tags = list(q.get('tags') ?? '');
+  const itemIds = commaList(q.get('items') ?? '');
+  const tags = commaList(q.get('tags') ?? '');
   if (!itemIds.length && !tags.length && kind !== 'filter')
     return { problem: 'Name the items: ids or tags.' };
   const items = { ...(itemIds.length ? { itemIds } : {}), ...(tags.length ? { tags } : {}) };
-  const surfaces = list(q.get('surfaces') ?? '') as Surface[];
+  const surfaces = commaList(q.get('surfaces') ?? '') as Surface[];
   const base = {
     id,
     ...(q.get('name') ? { name: q.get('name')! } : {}),
@@ -210,7 +204,7 @@ export function RuleNewPage(props: { query: URLSearchParams; canWrite: boolean }
     value: q.get(name) ?? '',
     onInput: (e: Event) => set(name, (e.currentTarget as HTMLInputElement).value),
   });
-  const surfaces = list(q.get('surfaces') ?? '');
+  const surfaces = commaList(q.get('surfaces') ?? '');
 
   async function runPreview(event: Event) {
     event.preventDefault();

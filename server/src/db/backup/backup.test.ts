@@ -84,8 +84,8 @@ async function seedEveryTable(database: Database) {
      VALUES ('shop', '2026-12-06 10:10:00+00', 'host:1', 412.5), ('shop', '2026-12-06 10:10:00+00', 'host:2', 38)`,
   );
   await database.query(
-    `INSERT INTO experiment_failures (namespace_id, experiment_id, variant, failed, last_failed_at)
-     VALUES ('shop', 'blend', 'retail', 3, '2026-12-06 10:10:00.123456+00')`,
+    `INSERT INTO experiment_failures (namespace_id, experiment_id, variant, minute, failed, last_failed_at)
+     VALUES ('shop', 'blend', 'retail', '2026-12-06 10:10:00+00', 3, '2026-12-06 10:10:00.123456+00')`,
   );
   await createExperiment(
     database,
