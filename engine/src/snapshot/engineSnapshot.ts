@@ -66,7 +66,14 @@ export interface EngineSnapshotMeta {
 }
 
 /** Why a snapshot was refused. */
-export type SnapshotRefusal = 'truncated' | 'not-a-snapshot' | 'format' | 'checksum' | 'corrupt';
+export type SnapshotRefusal =
+  | 'truncated'
+  | 'not-a-snapshot'
+  | 'format'
+  | 'checksum'
+  | 'corrupt'
+  /** A vector index snapshot of another vector length than the index restoring it. */
+  | 'dimension';
 
 /** Thrown when snapshot bytes cannot be trusted; `reason` says why, the message says what to do. */
 export class EngineSnapshotError extends Error {
