@@ -800,7 +800,9 @@ export class EngineHost implements EngineService {
       await this.pollOnce();
       const pending = [...this.namespaces.values()].some((r) => r.pendingEmbeddings.size > 0);
       if (!pending && !this.embeddings?.current) {
-        await this.pollOnce();
+        // The vectors just stored are applied only once the poll's horizon passes them, which a
+        // transaction open elsewhere on the database server can hold back for more than one poll.
+        await this.catchUp(Math.max(0, deadline - Date.now()));
         return;
       }
       if (Date.now() > deadline) throw new Error('Timed out waiting for item embeddings.');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { SURFACES } from '@recsys/engine/protocol';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNamespace } from '../auth/namespaces';
 import { activateConfig, saveConfig } from '../config/store';
 import type { Database } from '../db/client';
@@ -14,6 +14,7 @@ import { upsertItems } from '../ingest/items';
 import { aliasUser, upsertUsers } from '../ingest/users';
 import { getTestDatabaseTargets } from '../testing';
 import { EngineHost } from './EngineHost';
+import { readCurrentXmin, readNextTransactionId } from './reads';
 import { snapshotPath } from './snapshotFiles';
 
 const DAY = 86_400_000;
@@ -34,6 +35,27 @@ function events(prefix: string, day: number, count: number) {
       ts: new Date(START + day * DAY + n * 60_000).toISOString(),
     };
   });
+}
+
+/**
+ * Makes `host.start()` wait until the poll horizon has passed every write made before it: a
+ * transaction open elsewhere on the database server (another suite's) holds the horizon back, and a
+ * host started meanwhile would load, and snapshot, less than the test wrote.
+ */
+function startsAfterEveryWrite(host: EngineHost, database: Database): void {
+  const start = host.start.bind(host);
+  host.start = async () => {
+    const target = await readNextTransactionId(database);
+    // vi.waitFor, not expect.poll: hosts also start in beforeAll hooks.
+    await vi.waitFor(
+      async () => {
+        const horizon = await readCurrentXmin(database);
+        if (horizon < target) throw new Error(`poll horizon ${horizon}, writes up to ${target}`);
+      },
+      { timeout: 240_000, interval: 20 },
+    );
+    await start();
+  };
 }
 
 /** Every surface for many users and items, with reasons. */
@@ -70,6 +92,7 @@ for (const target of getTestDatabaseTargets()) {
       const logs: Array<Record<string, unknown>> = [];
       const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
       const h = new EngineHost({ database, log, encoder: null, snapshotDir: dir, pollIntervalMs: 50 });
+      startsAfterEveryWrite(h, database);
       hosts.push(h);
       return { host: h, logs, find: (msg: string) => logs.filter((l) => l.msg === msg) };
     }
@@ -118,6 +141,9 @@ for (const target of getTestDatabaseTargets()) {
         { itemId: 'sku-zz', title: 'New', tags: ['category:c1'] },
       ]);
       await aliasUser(database, 'shop', 'anon-new', 'u3');
+      // Written in the order a poll applies them (users, aliases, items, then events): the running
+      // host may see them over several polls, and must apply them in the restarted host's order.
+      await upsertUsers(database, 'shop', settings, [{ userId: 'u2', traits: { segment: 'new' } }]);
       await ingestEvents(database, 'shop', settings, [
         ...events('new', 5, 120),
         {
@@ -128,7 +154,6 @@ for (const target of getTestDatabaseTargets()) {
           ts: new Date(START + 6 * DAY).toISOString(),
         },
       ]);
-      await upsertUsers(database, 'shop', settings, [{ userId: 'u2', traits: { segment: 'new' } }]);
       await running.host.catchUp();
 
       const restarted = host(dir);
@@ -164,6 +189,7 @@ for (const target of getTestDatabaseTargets()) {
         snapshotIntervalMs: 100,
       });
       hosts.push(periodic);
+      startsAfterEveryWrite(periodic, database);
       await periodic.start();
       const written = () => find('engine snapshot written').filter((l) => l.namespaceId === 'shop').length;
       await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(1);
@@ -303,6 +329,7 @@ for (const target of getTestDatabaseTargets()) {
       const logs: Array<Record<string, unknown>> = [];
       const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
       const h = new EngineHost({ database, log, encoder, snapshotDir, pollIntervalMs: 50 });
+      startsAfterEveryWrite(h, database);
       hosts.push(h);
       return {
         host: h,
@@ -412,6 +439,7 @@ for (const target of getTestDatabaseTargets()) {
       writeFileSync(snapshotPath(scratch, 'text'), bytes);
       const started = host(scratch);
       await started.host.start();
+      await started.host.catchUp();
       expect(started.find('engine restored from snapshot')).toEqual([]);
       expect(started.find('engine snapshot refused; building from the database')[0]?.reason).toMatch(
         /vector index checksum mismatch/,
