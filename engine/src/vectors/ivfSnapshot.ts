@@ -4,15 +4,20 @@
  * the ids rather than one object per item. Checked like an engine snapshot: magic, format, lengths
  * and a SHA-256 of the whole; refused with an {@link EngineSnapshotError} otherwise.
  */
-import { createHash } from 'node:crypto';
-import { EngineSnapshotError } from '../snapshot/engineSnapshot';
+import * as frame from '../snapshot/snapshotFrame';
+
+const { EngineSnapshotError, FRAME_HEADER: HEADER } = frame;
 
 /** Bumped whenever the layout or the meaning of a field changes; other formats are refused. */
 export const IVF_SNAPSHOT_FORMAT = 1;
 
-const MAGIC = Buffer.from('RECSYIVF', 'latin1');
-/** magic (8) + format (4) + dim (4) + body length (8) + SHA-256 (32). */
-const HEADER = 8 + 4 + 4 + 8 + 32;
+/** The frame's field is the vector length. */
+const FRAME: frame.FrameKind = {
+  magic: Buffer.from('RECSYIVF', 'latin1'),
+  format: IVF_SNAPSHOT_FORMAT,
+  name: 'a vector index snapshot',
+  label: 'vector index snapshot',
+};
 /** Counts written before the arrays, as float64 (see {@link IvfCounts}). */
 const COUNT_FIELDS = 15;
 
@@ -182,31 +187,8 @@ export function encodeIvfState(state: IvfState): Uint8Array {
   put(table ? bytesOf(table.slots, lengths[8]!) : new Uint8Array(0));
   put(table ? bytesOf(table.scores, lengths[9]!) : new Uint8Array(0));
   put(bytesOf(state.order, lengths[10]!));
-  MAGIC.copy(out, 0);
-  out.writeUInt32LE(IVF_SNAPSHOT_FORMAT, 8);
-  out.writeUInt32LE(dim, 12);
-  out.writeDoubleLE(bodyLength, 16);
-  createHash('sha256').update(out.subarray(0, 24)).update(out.subarray(HEADER)).digest().copy(out, 24);
+  frame.sealFrame(out, FRAME, dim, bodyLength);
   return out;
-}
-
-/** Reads the dimension a snapshot was written with (checks magic and format only). */
-export function readIvfSnapshotDim(bytes: Uint8Array): number {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < HEADER) {
-    throw new EngineSnapshotError('truncated', `vector index truncated: ${buf.length} bytes`);
-  }
-  if (!buf.subarray(0, 8).equals(MAGIC)) {
-    throw new EngineSnapshotError('not-a-snapshot', 'not a vector index snapshot (wrong magic bytes)');
-  }
-  const format = buf.readUInt32LE(8);
-  if (format !== IVF_SNAPSHOT_FORMAT) {
-    throw new EngineSnapshotError(
-      'format',
-      `vector index snapshot format ${format}, this engine reads format ${IVF_SNAPSHOT_FORMAT}`,
-    );
-  }
-  return buf.readUInt32LE(12);
 }
 
 /**
@@ -219,27 +201,19 @@ export function decodeIvfState(
   dim: number,
   capacity: (slots: number) => number,
 ): IvfState {
-  const stored = readIvfSnapshotDim(bytes);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { buf, field: stored, bodyLength } = frame.openFrame(bytes, FRAME);
   if (stored !== dim) {
     throw new EngineSnapshotError('dimension', `vector index of ${stored} dims, this index has ${dim}`);
   }
   if (!littleEndian)
     throw new EngineSnapshotError('format', 'vector index snapshots need a little-endian host');
-  const bodyLength = buf.readDoubleLE(16);
   if (buf.length !== HEADER + bodyLength) {
     throw new EngineSnapshotError(
       'truncated',
       `vector index truncated or padded: ${buf.length} bytes where the header announces ${HEADER + bodyLength}`,
     );
   }
-  const digest = createHash('sha256').update(buf.subarray(0, 24)).update(buf.subarray(HEADER)).digest();
-  if (!digest.equals(buf.subarray(24, HEADER))) {
-    throw new EngineSnapshotError(
-      'checksum',
-      'vector index checksum mismatch: the snapshot was altered or torn',
-    );
-  }
+  frame.verifyFrame(buf, FRAME);
   let pos = HEADER;
   const counts = {} as IvfCounts;
   for (const name of COUNT_NAMES) {

@@ -442,7 +442,7 @@ for (const target of getTestDatabaseTargets()) {
       await started.host.catchUp();
       expect(started.find('engine restored from snapshot')).toEqual([]);
       expect(started.find('engine snapshot refused; building from the database')[0]?.reason).toMatch(
-        /vector index checksum mismatch/,
+        /checksum mismatch in a vector index snapshot/,
       );
       // Every item's stored vector, read from the database (pan-2 is no item: pan-1 took its text).
       expect(started.host.get('text').vectors!.size).toBe(Object.keys(TEXTS).length - 1);
