@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { EngineConfig } from '../config/engineConfig';
 import { BehaviorIndexes } from '../indexes/BehaviorIndexes';
 import { Catalog } from '../indexes/Catalog';
@@ -17,6 +16,16 @@ import { UserProfile } from '../indexes/UserProfile';
 import { GrowableFloat64 } from '../util/GrowableFloat64';
 import { Interner } from '../util/Interner';
 import { type AnyClass, decodeGraph, encodeGraph, GraphDecodeError } from './graphCodec';
+import {
+  EngineSnapshotError,
+  type FrameKind,
+  FRAME_HEADER as HEADER,
+  openFrame,
+  sealFrame,
+  verifyFrame,
+} from './snapshotFrame';
+
+export { EngineSnapshotError, type SnapshotRefusal } from './snapshotFrame';
 
 /**
  * Bumped whenever the stored state changes shape: a field added to or renamed in any index class,
@@ -49,9 +58,13 @@ const SNAPSHOT_CLASSES: readonly AnyClass[] = [
   Interner,
 ];
 
-const MAGIC = Buffer.from('RECSYSNP', 'latin1');
-/** magic (8) + format (4) + meta length (4) + body length (8) + SHA-256 (32). */
-const HEADER = 8 + 4 + 4 + 8 + 32;
+/** The frame's field is the meta's length. */
+const FRAME: FrameKind = {
+  magic: Buffer.from('RECSYSNP', 'latin1'),
+  format: ENGINE_SNAPSHOT_FORMAT,
+  name: 'an engine snapshot',
+  label: 'snapshot',
+};
 
 /** What a snapshot describes besides the engine state; the caller's fields travel untouched. */
 export interface EngineSnapshotMeta {
@@ -63,20 +76,6 @@ export interface EngineSnapshotMeta {
   items: number;
   /** Fields the caller passed to `snapshot()` (namespace, watermark, config version, …). */
   [key: string]: unknown;
-}
-
-/** Why a snapshot was refused. */
-export type SnapshotRefusal = 'truncated' | 'not-a-snapshot' | 'format' | 'checksum' | 'corrupt';
-
-/** Thrown when snapshot bytes cannot be trusted; `reason` says why, the message says what to do. */
-export class EngineSnapshotError extends Error {
-  constructor(
-    readonly reason: SnapshotRefusal,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineSnapshotError';
-  }
 }
 
 /** The engine state a snapshot holds (rules, vectors and caches are not part of it). */
@@ -94,12 +93,8 @@ export function writeEngineSnapshot(state: EngineState, meta: EngineSnapshotMeta
   const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
   // The graph is written after room left for the header and meta: no copy of the state.
   const out = encodeGraph(state, SNAPSHOT_CLASSES, HEADER + metaBytes.length);
-  MAGIC.copy(out, 0);
-  out.writeUInt32LE(ENGINE_SNAPSHOT_FORMAT, 8);
-  out.writeUInt32LE(metaBytes.length, 12);
-  out.writeDoubleLE(out.length - HEADER - metaBytes.length, 16);
   metaBytes.copy(out, HEADER);
-  createHash('sha256').update(out.subarray(0, 24)).update(out.subarray(HEADER)).digest().copy(out, 24);
+  sealFrame(out, FRAME, metaBytes.length, out.length - HEADER - metaBytes.length);
   return out;
 }
 
@@ -112,25 +107,7 @@ export function readEngineSnapshotMeta(bytes: Uint8Array): EngineSnapshotMeta {
 }
 
 function parseHeader(bytes: Uint8Array): { meta: EngineSnapshotMeta; bodyStart: number; bodyLength: number } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < HEADER) {
-    if (buf.length >= 8 && !buf.subarray(0, 8).equals(MAGIC)) {
-      throw new EngineSnapshotError('not-a-snapshot', 'not an engine snapshot (wrong magic bytes)');
-    }
-    throw new EngineSnapshotError('truncated', `truncated: ${buf.length} bytes, shorter than the header`);
-  }
-  if (!buf.subarray(0, 8).equals(MAGIC)) {
-    throw new EngineSnapshotError('not-a-snapshot', 'not an engine snapshot (wrong magic bytes)');
-  }
-  const format = buf.readUInt32LE(8);
-  if (format !== ENGINE_SNAPSHOT_FORMAT) {
-    throw new EngineSnapshotError(
-      'format',
-      `snapshot format ${format}, this engine reads format ${ENGINE_SNAPSHOT_FORMAT}`,
-    );
-  }
-  const metaLength = buf.readUInt32LE(12);
-  const bodyLength = buf.readDoubleLE(16);
+  const { buf, field: metaLength, bodyLength } = openFrame(bytes, FRAME);
   const expected = HEADER + metaLength + bodyLength;
   if (buf.length !== expected) {
     throw new EngineSnapshotError(
@@ -151,10 +128,7 @@ function parseHeader(bytes: Uint8Array): { meta: EngineSnapshotMeta; bodyStart: 
 export function readEngineSnapshot(bytes: Uint8Array): { meta: EngineSnapshotMeta; state: EngineState } {
   const { meta, bodyStart } = parseHeader(bytes);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const digest = createHash('sha256').update(buf.subarray(0, 24)).update(buf.subarray(HEADER)).digest();
-  if (!digest.equals(buf.subarray(24, HEADER))) {
-    throw new EngineSnapshotError('checksum', 'checksum mismatch: the snapshot was altered or torn');
-  }
+  verifyFrame(buf, FRAME);
   let state: EngineState;
   try {
     state = decodeGraph(buf.subarray(bodyStart), SNAPSHOT_CLASSES) as EngineState;

@@ -6,6 +6,7 @@
  * The ONNX kernels it drives already live apart (`kmeansAssign.ts`, `topKDot.ts`).
  */
 import { mulberry32 } from '../util/random';
+import { decodeIvfState, encodeIvfState, type NeighborTable } from './ivfSnapshot';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
 import type { Neighbor, VectorSource } from './types';
@@ -95,21 +96,6 @@ export interface IvfIndexOptions {
    * @example { dim: 256, neighborTable: 120 }
    */
   neighborTable?: number | false;
-}
-
-/** Every item's precomputed neighbours, by slot (see {@link IvfIndexOptions.neighborTable}). */
-interface NeighborTable {
-  /** Row length. */
-  k: number;
-  /** Training the rows were computed under (slots are renumbered by each training). */
-  generation: number;
-  /** Writes before the build started: vectors written later are scored at read time. */
-  writes: number;
-  /** Slots that have a row. */
-  rows: number;
-  /** rows × k neighbour slots, best first, −1 after the last. */
-  slots: Int32Array;
-  scores: Float32Array;
 }
 
 /** How long writes must pause before a stale neighbour table is rebuilt. */
@@ -295,6 +281,79 @@ export class IvfIndex implements VectorSource {
     const out: string[] = [];
     for (let w = writes + 1; w <= this.writes; w++) out.push(this.changeLog[w % CHANGE_LOG]!);
     return out;
+  }
+
+  /**
+   * The index as one checksummed buffer: vectors, slots, lists, centroids, training counters, the
+   * change log and the neighbour table (when one is installed), as raw bytes, so
+   * {@link IvfIndex.restore} answers every query exactly as this index does now. A training or
+   * table build still running is not in it (the restored index starts its own when due).
+   * @example writeFileSync('vectors.ivf', index.snapshot())
+   */
+  snapshot(): Uint8Array {
+    const count = Math.min(this.writes, CHANGE_LOG);
+    const recentWrites: string[] = [];
+    for (let w = this.writes - count + 1; w <= this.writes; w++)
+      recentWrites.push(this.changeLog[w % CHANGE_LOG]!);
+    return encodeIvfState({
+      dim: this.dim,
+      nextSlot: this.nextSlot,
+      data: this.data,
+      slotVersion: this.slotVersion,
+      slotIds: this.slotIds,
+      order: Int32Array.from(this.idToSlot.values()),
+      freeSlots: this.freeSlots,
+      lists: this.lists,
+      centroids: this.centroids,
+      trainedAtSize: this.trainedAtSize,
+      writes: this.writes,
+      trainings: this.trainings,
+      recentWrites,
+      table: this.table,
+    });
+  }
+
+  /**
+   * Replaces this index's (empty) state with a {@link IvfIndex.snapshot}. Options stay this
+   * index's own. Throws `EngineSnapshotError` when the bytes are torn, altered, of another format
+   * or of another `dim`, and an `Error` when this index already holds vectors.
+   * @example index.restore(readFileSync('vectors.ivf'))
+   */
+  restore(bytes: Uint8Array): void {
+    if (this.writes > 0 || this.training !== undefined || this.tableBuild !== undefined) {
+      throw new Error('IvfIndex.restore: the index must be empty (restore into a new index)');
+    }
+    const state = decodeIvfState(bytes, this.dim, (n) => Math.max(1024, n + (n >> 3)));
+    const capacity = state.slotVersion.length;
+    this.capacity = capacity;
+    this.data = state.data;
+    this.slotVersion = state.slotVersion;
+    this.slotIds = state.slotIds as (string | undefined)[];
+    this.nextSlot = state.nextSlot;
+    this.freeSlots = state.freeSlots as number[];
+    this.lists = state.lists as number[][];
+    this.centroids = state.centroids;
+    this.trainedAtSize = state.trainedAtSize;
+    this.writes = state.writes;
+    this.trainings = state.trainings;
+    this.table = state.table;
+    this.slotList = new Int32Array(capacity).fill(-1);
+    this.slotPos = new Int32Array(capacity);
+    this.lists.forEach((list, l) => {
+      for (let j = 0; j < list.length; j++) {
+        this.slotList[list[j]!] = l;
+        this.slotPos[list[j]!] = j;
+      }
+    });
+    this.idToSlot.clear();
+    for (const slot of state.order) this.idToSlot.set(state.slotIds[slot]!, slot);
+    const first = this.writes - state.recentWrites.length + 1;
+    state.recentWrites.forEach((id, i) => {
+      this.changeLog[(first + i) % CHANGE_LOG] = id;
+    });
+    // Due work resumes as it would have in the snapshotted index (a training cut short by it).
+    this.maybeAutoTrain();
+    this.maybeScheduleTable();
   }
 
   /** Number of vectors stored. */

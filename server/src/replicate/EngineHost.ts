@@ -612,6 +612,7 @@ export class EngineHost implements EngineService {
       rt.engine = createEngine({ snapshot: file.engine });
       rt.engine.setVectors(rt.vectors);
       restoreRuntimeState(file, rt);
+      if (file.vectors && rt.vectors) rt.vectors.restore(file.vectors);
     } catch (error) {
       // Whatever went wrong (an unreadable file included), a snapshot never stops a start.
       const expected = error instanceof SnapshotRefused || error instanceof EngineSnapshotError;
@@ -634,8 +635,10 @@ export class EngineHost implements EngineService {
     const range: TxRange = { lo: meta.watermark, hi };
     await this.applyUsers(rt, range);
     for (const row of await readAliases(this.options.database, range, namespaceId)) this.applyAlias(rt, row);
-    // Vectors are not in the snapshot: every stored one is read, as a full load does.
-    await this.applyEmbeddings(rt, { lo: 0, hi });
+    // The vector index is in the snapshot: only the vectors stored since are read, as the other
+    // rows (an item whose text changed since has its new vector among them, or is pending again
+    // from its item row below). A snapshot written before vectors were kept: every stored one.
+    await this.applyEmbeddings(rt, file.vectors ? range : { lo: 0, hi });
     await this.applyItems(rt, range);
     const rows = await readEvents(this.options.database, range, namespaceId);
     this.applyEventRows(rt, rows);
@@ -681,6 +684,12 @@ export class EngineHost implements EngineService {
     const modelId = this.options.encoder?.modelId ?? null;
     if (meta.modelId !== modelId) {
       throw new SnapshotRefused(`embedding model ${meta.modelId} in the snapshot, ${modelId} in use`);
+    }
+    const dim = this.options.encoder?.dim;
+    if (meta.vectors && meta.vectors.dim !== dim) {
+      throw new SnapshotRefused(
+        `vectors of ${meta.vectors.dim} dims in the snapshot, the encoder makes ${dim}`,
+      );
     }
     for (const change of await readChanges(db, { lo: meta.watermark, hi })) {
       if (change.namespaceId !== namespaceId || change.kind === 'config' || change.kind === 'rules') continue;
@@ -791,7 +800,9 @@ export class EngineHost implements EngineService {
       await this.pollOnce();
       const pending = [...this.namespaces.values()].some((r) => r.pendingEmbeddings.size > 0);
       if (!pending && !this.embeddings?.current) {
-        await this.pollOnce();
+        // The vectors just stored are applied only once the poll's horizon passes them, which a
+        // transaction open elsewhere on the database server can hold back for more than one poll.
+        await this.catchUp(Math.max(0, deadline - Date.now()));
         return;
       }
       if (Date.now() > deadline) throw new Error('Timed out waiting for item embeddings.');

@@ -8,8 +8,9 @@ import type { NamespaceRuntime } from './namespaceRuntime';
 /**
  * One namespace's snapshot file: the engine snapshot (versioned and checksummed by the engine), then
  * what the namespace runtime holds beside the engine (aliases, display fields, embedding hashes),
- * whose SHA-256 the engine snapshot's meta carries. Layout: "RSNS" · u32 engine length · engine
- * bytes · runtime bytes.
+ * whose SHA-256 the engine snapshot's meta carries, then, with embeddings on, the vector index
+ * (`IvfIndex.snapshot`: versioned and checksummed by the engine; its length and dimension are in the
+ * meta). Layout: "RSNS" · u32 engine length · engine bytes · runtime bytes · vector index bytes.
  */
 
 const MAGIC = Buffer.from('RSNS', 'latin1');
@@ -28,6 +29,12 @@ export interface NamespaceSnapshotMeta extends EngineSnapshotMeta {
   modelId: string | null;
   /** SHA-256 (hex) of the runtime part. */
   runtimeSha256: string;
+  /**
+   * The vector index at the end of the file: its length in bytes and its vector length. Null
+   * without embeddings; absent in snapshots written before vectors were kept (their restore reads
+   * every stored vector).
+   */
+  vectors?: { bytes: number; dim: number } | null;
 }
 
 /** A snapshot read back, not yet restored. */
@@ -35,6 +42,8 @@ export interface NamespaceSnapshotFile {
   meta: NamespaceSnapshotMeta;
   engine: Uint8Array;
   runtime: Uint8Array;
+  /** The vector index part, when the snapshot has one. */
+  vectors: Uint8Array | undefined;
 }
 
 /** The runtime state stored beside the engine. */
@@ -56,7 +65,7 @@ export function snapshotPath(dir: string, namespaceId: string): string {
  */
 export function captureSnapshot(
   rt: NamespaceRuntime,
-  meta: Omit<NamespaceSnapshotMeta, 'runtimeSha256' | 'createdAt' | 'events' | 'items'>,
+  meta: Omit<NamespaceSnapshotMeta, 'runtimeSha256' | 'vectors' | 'createdAt' | 'events' | 'items'>,
 ): Uint8Array[] {
   const state: RuntimeState = {
     aliases: rt.aliases,
@@ -66,11 +75,17 @@ export function captureSnapshot(
   };
   const runtime = serialize(state);
   const runtimeSha256 = createHash('sha256').update(runtime).digest('hex');
-  const engine = rt.engine.snapshot({ ...meta, runtimeSha256 });
+  // A copy, taken now: the index goes on changing while the file is written.
+  const vectors = rt.vectors?.snapshot();
+  const engine = rt.engine.snapshot({
+    ...meta,
+    runtimeSha256,
+    vectors: vectors && rt.vectors ? { bytes: vectors.length, dim: rt.vectors.dim } : null,
+  });
   const head = Buffer.alloc(8);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(engine.length, 4);
-  return [head, engine, runtime];
+  return vectors ? [head, engine, runtime, vectors] : [head, engine, runtime];
 }
 
 /**
@@ -129,7 +144,19 @@ export async function readSnapshotFile(
   }
   const engine = bytes.subarray(8, 8 + engineLength);
   const meta = readEngineSnapshotMeta(engine) as NamespaceSnapshotMeta;
-  return { meta, engine, runtime: bytes.subarray(8 + engineLength) };
+  const vectorBytes = meta.vectors?.bytes ?? 0;
+  if (bytes.length < 8 + engineLength + vectorBytes) {
+    throw new SnapshotRefused(
+      `truncated: ${bytes.length} bytes, the engine and vector index parts alone announce ${engineLength + vectorBytes}`,
+    );
+  }
+  const vectorsStart = bytes.length - vectorBytes;
+  return {
+    meta,
+    engine,
+    runtime: bytes.subarray(8 + engineLength, vectorsStart),
+    vectors: meta.vectors ? bytes.subarray(vectorsStart) : undefined,
+  };
 }
 
 /** Checks the runtime part against the digest in the meta and decodes it into `rt`. */

@@ -73,11 +73,13 @@ describe('`recsys serve --snapshot-dir` across a restart', () => {
       console.info(
         `restarted from a snapshot: ready ${Math.round(performance.now() - spawned)} ms after spawn`,
       );
-      expect(second.logs.find((l) => l.msg === 'engine restored from snapshot')).toMatchObject({
-        namespaceId: 'shop',
-        snapshotEvents: views.length,
-        eventsSince: 0,
-      });
+      // The log line travels through a pipe: it may reach this process after /readyz answered.
+      await expect
+        .poll(() => second.logs.find((l) => l.msg === 'engine restored from snapshot'), {
+          timeout: 240_000,
+          interval: 50,
+        })
+        .toMatchObject({ namespaceId: 'shop', snapshotEvents: views.length, eventsSince: 0 });
       const again = createClient(second.url, key);
       expect(await lists(again)).toEqual(before);
 

@@ -1,9 +1,10 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { SURFACES } from '@recsys/engine/protocol';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNamespace } from '../auth/namespaces';
 import { activateConfig, saveConfig } from '../config/store';
 import type { Database } from '../db/client';
@@ -13,6 +14,7 @@ import { upsertItems } from '../ingest/items';
 import { aliasUser, upsertUsers } from '../ingest/users';
 import { getTestDatabaseTargets } from '../testing';
 import { EngineHost } from './EngineHost';
+import { readCurrentXmin, readNextTransactionId } from './reads';
 import { snapshotPath } from './snapshotFiles';
 
 const DAY = 86_400_000;
@@ -33,6 +35,27 @@ function events(prefix: string, day: number, count: number) {
       ts: new Date(START + day * DAY + n * 60_000).toISOString(),
     };
   });
+}
+
+/**
+ * Makes `host.start()` wait until the poll horizon has passed every write made before it: a
+ * transaction open elsewhere on the database server (another suite's) holds the horizon back, and a
+ * host started meanwhile would load, and snapshot, less than the test wrote.
+ */
+function startsAfterEveryWrite(host: EngineHost, database: Database): void {
+  const start = host.start.bind(host);
+  host.start = async () => {
+    const target = await readNextTransactionId(database);
+    // vi.waitFor, not expect.poll: hosts also start in beforeAll hooks.
+    await vi.waitFor(
+      async () => {
+        const horizon = await readCurrentXmin(database);
+        if (horizon < target) throw new Error(`poll horizon ${horizon}, writes up to ${target}`);
+      },
+      { timeout: 240_000, interval: 20 },
+    );
+    await start();
+  };
 }
 
 /** Every surface for many users and items, with reasons. */
@@ -69,6 +92,7 @@ for (const target of getTestDatabaseTargets()) {
       const logs: Array<Record<string, unknown>> = [];
       const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
       const h = new EngineHost({ database, log, encoder: null, snapshotDir: dir, pollIntervalMs: 50 });
+      startsAfterEveryWrite(h, database);
       hosts.push(h);
       return { host: h, logs, find: (msg: string) => logs.filter((l) => l.msg === msg) };
     }
@@ -117,6 +141,9 @@ for (const target of getTestDatabaseTargets()) {
         { itemId: 'sku-zz', title: 'New', tags: ['category:c1'] },
       ]);
       await aliasUser(database, 'shop', 'anon-new', 'u3');
+      // Written in the order a poll applies them (users, aliases, items, then events): the running
+      // host may see them over several polls, and must apply them in the restarted host's order.
+      await upsertUsers(database, 'shop', settings, [{ userId: 'u2', traits: { segment: 'new' } }]);
       await ingestEvents(database, 'shop', settings, [
         ...events('new', 5, 120),
         {
@@ -127,7 +154,6 @@ for (const target of getTestDatabaseTargets()) {
           ts: new Date(START + 6 * DAY).toISOString(),
         },
       ]);
-      await upsertUsers(database, 'shop', settings, [{ userId: 'u2', traits: { segment: 'new' } }]);
       await running.host.catchUp();
 
       const restarted = host(dir);
@@ -163,6 +189,7 @@ for (const target of getTestDatabaseTargets()) {
         snapshotIntervalMs: 100,
       });
       hosts.push(periodic);
+      startsAfterEveryWrite(periodic, database);
       await periodic.start();
       const written = () => find('engine snapshot written').filter((l) => l.namespaceId === 'shop').length;
       await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(1);
@@ -271,6 +298,154 @@ for (const target of getTestDatabaseTargets()) {
           /the database holds \d+ events below the snapshot's watermark, the snapshot was built from \d+/,
         );
       });
+    });
+  });
+}
+
+const TEXTS: Record<string, string> = {
+  'tent-1': 'Two person hiking tent, lightweight and waterproof, for trekking',
+  'tent-2': 'Family camping tent with two rooms, waterproof',
+  'bag-1': 'Down sleeping bag, warm, for camping and trekking',
+  'bag-2': 'Summer sleeping bag for camping, light',
+  'mat-1': 'Inflatable sleeping mat for the tent',
+  'mug-1': 'Porcelain espresso cup for strong coffee',
+  'mug-2': 'Large tea mug, stoneware',
+  'pan-1': 'Cast iron frying pan for the kitchen stove',
+  'pan-2': 'Non-stick pan for eggs and pancakes',
+  'pot-1': 'Stock pot for soups, stainless steel',
+  'lamp-1': 'Head lamp for night hikes, LED',
+  'lamp-2': 'Desk lamp for the kitchen table',
+};
+
+for (const target of getTestDatabaseTargets()) {
+  describe(`engine snapshots with text embeddings (${target.name})`, () => {
+    let database: Database & { drop(): Promise<void> };
+    let encoder: EmbeddingEncoder;
+    const hosts: EngineHost[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'recsys-snapshots-vectors-'));
+    const settings = {};
+
+    function host(snapshotDir: string) {
+      const logs: Array<Record<string, unknown>> = [];
+      const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+      const h = new EngineHost({ database, log, encoder, snapshotDir, pollIntervalMs: 50 });
+      startsAfterEveryWrite(h, database);
+      hosts.push(h);
+      return {
+        host: h,
+        find: (msg: string) => logs.filter((l) => l.msg === msg && l.namespaceId === 'text'),
+      };
+    }
+
+    /** similar and forUser lists with reasons, and the vector index's own answers. */
+    function answers(h: EngineHost) {
+      const rt = h.get('text');
+      const ids = [...rt.display.keys()].sort();
+      return {
+        similar: ids.map((itemId) =>
+          rt.engine.recommend({ surface: 'similar', itemId, k: 5, explain: true, now: START + 30 * DAY }),
+        ),
+        forUser: ['u1', 'u2', 'u3'].map((userKey) =>
+          rt.engine.recommend({ surface: 'forUser', userKey, k: 5, explain: true, now: START + 30 * DAY }),
+        ),
+        neighbors: ids.map((itemId) => rt.vectors!.neighborsOf(itemId, 6)),
+        index: {
+          size: rt.vectors!.size,
+          trained: rt.vectors!.trained,
+          generation: rt.vectors!.generation,
+          hasNeighborTable: rt.vectors!.hasNeighborTable,
+        },
+        pending: [...rt.pendingEmbeddings.keys()],
+      };
+    }
+
+    beforeAll(async () => {
+      database = await target.open();
+      encoder = await createTextEncoder({ kind: 'builtin', dim: 64 });
+      await createNamespace(database, 'text');
+      const items = Object.entries(TEXTS).filter(([itemId]) => !itemId.endsWith('-2'));
+      await upsertItems(
+        database,
+        'text',
+        items.map(([itemId, title]) => ({ itemId, title })),
+      );
+      await ingestEvents(
+        database,
+        'text',
+        settings,
+        ['tent-1', 'bag-1', 'mug-1', 'pan-1', 'tent-1', 'mat-1'].map((itemId, n) => ({
+          eventId: `t-${n}`,
+          type: 'view' as const,
+          itemId,
+          userId: `u${(n % 3) + 1}`,
+          ts: new Date(START + DAY + n * 60_000).toISOString(),
+        })),
+      );
+    });
+    afterAll(async () => {
+      for (const h of hosts) await h.stop();
+      await encoder?.dispose();
+      await database?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('restores the vector index itself (lists and neighbour table) and applies the vectors written after it', async () => {
+      const running = host(dir);
+      await running.host.start();
+      await running.host.drainEmbeddings();
+      const vectors = running.host.get('text').vectors!;
+      // Too few items for the index to train itself: train it by hand, and let the host build the
+      // neighbour table in the background as it does after any training.
+      await vectors.train();
+      await expect.poll(() => vectors.hasNeighborTable, { timeout: 240_000, interval: 50 }).toBe(true);
+      await running.host.writeSnapshots({ all: true });
+      expect(running.find('engine snapshot written')).toHaveLength(1);
+
+      // Written after the snapshot: new items, and an item whose text changed (a new vector).
+      await upsertItems(database, 'text', [
+        { itemId: 'tent-2', title: TEXTS['tent-2']! },
+        { itemId: 'mug-2', title: TEXTS['mug-2']! },
+        { itemId: 'pan-1', title: TEXTS['pan-2']! },
+      ]);
+      await running.host.drainEmbeddings();
+      expect(vectors.has('tent-2')).toBe(true);
+
+      const restarted = host(dir);
+      await restarted.host.start();
+      expect(restarted.find('engine restored from snapshot')).toHaveLength(1);
+      await restarted.host.catchUp();
+      expect(answers(restarted.host)).toEqual(answers(running.host));
+      expect(restarted.host.get('text').vectors!.writeCount).toBe(vectors.writeCount);
+      // Retraining would renumber the lists: the restored index is the snapshot's, not a new one.
+      expect(answers(restarted.host).index).toMatchObject({ trained: true, hasNeighborTable: true });
+      expect(restarted.host.get('text').vectors!.get('pan-1')).toEqual(vectors.get('pan-1'));
+
+      // And it goes on following the database: a vector stored now arrives by the poll.
+      await upsertItems(database, 'text', [
+        { itemId: 'bag-2', title: TEXTS['bag-2']! },
+        { itemId: 'lamp-2', title: TEXTS['lamp-2']! },
+      ]);
+      await running.host.drainEmbeddings();
+      await restarted.host.drainEmbeddings();
+      await running.host.catchUp();
+      expect(restarted.host.get('text').vectors!.has('lamp-2')).toBe(true);
+      expect(answers(restarted.host)).toEqual(answers(running.host));
+    });
+
+    it('refuses a snapshot whose vector index was altered, says so, and builds from the database', async () => {
+      const bytes = readFileSync(snapshotPath(dir, 'text'));
+      bytes[bytes.length - 100]! ^= 0xff;
+      const scratch = mkdtempSync(join(dir, 'altered-'));
+      writeFileSync(snapshotPath(scratch, 'text'), bytes);
+      const started = host(scratch);
+      await started.host.start();
+      await started.host.catchUp();
+      expect(started.find('engine restored from snapshot')).toEqual([]);
+      expect(started.find('engine snapshot refused; building from the database')[0]?.reason).toMatch(
+        /checksum mismatch in a vector index snapshot/,
+      );
+      // Every item's stored vector, read from the database (pan-2 is no item: pan-1 took its text).
+      expect(started.host.get('text').vectors!.size).toBe(Object.keys(TEXTS).length - 1);
     });
   });
 }
