@@ -7,9 +7,11 @@ import { createLogger } from './obs/logger';
 import { type RunningRecsys, startRecsys } from './start';
 import { createTcpProxy, getTestDatabaseTargets, type TcpProxy } from './testing';
 
-// The outage is made by cutting the server's connections in a proxy: only PostgreSQL has connections
-// to cut (the embedded database lives in the process). Under CI=true a missing PostgreSQL fails in
-// getTestDatabaseTargets instead of skipping this.
+// The outage is made in a proxy between the server and its database: connections cut and new ones
+// refused (a crashed database), or every connection held with nothing forwarded (a hung one: a
+// network partition, a frozen host). Only PostgreSQL has connections to cut (the embedded database
+// lives in the process). Under CI=true a missing PostgreSQL fails in getTestDatabaseTargets instead
+// of skipping this.
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 if (!postgres) console.warn('faults.test: skipped, it needs PostgreSQL (set DATABASE_URL)');
 
@@ -27,6 +29,8 @@ interface Answer {
   requestIdHeader: string | null;
   body: unknown;
   down: boolean;
+  /** How long the answer took, ms. */
+  ms: number;
 }
 
 /**
@@ -73,10 +77,18 @@ class Progress {
   }
 }
 
+/**
+ * The hung database's timeouts: short, so that the test takes seconds, but far above what a query
+ * or a new connection to a healthy local database takes on a loaded machine.
+ */
+const HUNG_TIMEOUTS = { queryTimeoutMs: 2_000, connectTimeoutMs: 4_000 };
+
 describe.skipIf(!postgres).each([
-  { mode: 'an HTTP thread', httpThread: 'auto' as const },
-  { mode: 'one thread', httpThread: false as const },
-])('a database outage while events arrive, through a TCP proxy, served from $mode', ({ httpThread }) => {
+  { mode: 'an HTTP thread', httpThread: 'auto' as const, fault: 'down' as const },
+  { mode: 'one thread', httpThread: false as const, fault: 'down' as const },
+  { mode: 'an HTTP thread', httpThread: 'auto' as const, fault: 'hung' as const },
+  { mode: 'one thread', httpThread: false as const, fault: 'hung' as const },
+])('a database $fault while events arrive, through a TCP proxy, served from $mode', ({ httpThread, fault }) => {
   let database: Database & { drop(): Promise<void>; url?: string };
   let proxy: TcpProxy;
   let running: RunningRecsys;
@@ -105,6 +117,7 @@ describe.skipIf(!postgres).each([
     // PostgreSQL), the engines' and the HTTP thread's (ingestion, keys, served-list log).
     running = await startRecsys({
       httpThread,
+      ...(fault === 'hung' ? { databaseTimeouts: HUNG_TIMEOUTS } : {}),
       databaseUrl: proxied.toString(),
       port: 0,
       embeddings: { kind: 'off' },
@@ -113,6 +126,7 @@ describe.skipIf(!postgres).each([
     });
   });
   afterAll(async () => {
+    proxy?.resume();
     await proxy?.accept().catch(() => {});
     await running?.close();
     await proxy?.close();
@@ -127,13 +141,14 @@ describe.skipIf(!postgres).each([
     let next = 0;
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
-    const answer = async (kind: Answer['kind'], res: Response): Promise<Answer> => ({
+    const answer = async (kind: Answer['kind'], res: Response, started: number): Promise<Answer> => ({
       kind,
       status: res.status,
       retryAfter: res.headers.get('retry-after'),
       requestIdHeader: res.headers.get('x-request-id'),
       body: await res.json(),
       down,
+      ms: performance.now() - started,
     });
 
     const ok = (kind: Answer['kind'], whileDown: boolean) => (a: Answer) =>
@@ -152,12 +167,13 @@ describe.skipIf(!postgres).each([
         ts: new Date().toISOString(),
       }));
       const wasDown = down;
+      const started = performance.now();
       const res = await fetch(`${running.url}${route === 'collect' ? '/v1/collect' : '/trpc/events.batch'}`, {
         method: 'POST',
         headers: auth,
         body: JSON.stringify({ events }),
       });
-      const result = await answer(route, res);
+      const result = await answer(route, res, started);
       result.down = wasDown || down;
       if (res.ok) {
         const body = (
@@ -178,10 +194,11 @@ describe.skipIf(!postgres).each([
 
     async function recommend() {
       const wasDown = down;
+      const started = performance.now();
       const res = await fetch(`${running.url}/trpc/recs.trending?input=${encodeURIComponent('{"k":2}')}`, {
         headers: auth,
       });
-      const result = await answer('recs', res);
+      const result = await answer('recs', res, started);
       result.down = wasDown || down;
       if (res.ok) {
         progress.served.push(
@@ -214,22 +231,36 @@ describe.skipIf(!postgres).each([
           progress.count(ok('trpc', false)) >= 3 &&
           progress.served.length >= 2,
       );
-      // Down: every connection cut, new ones refused.
       down = true;
-      await proxy.refuse();
-      proxy.cutAll();
+      if (fault === 'down') {
+        // Down: every connection cut, new ones refused.
+        await proxy.refuse();
+        proxy.cutAll();
+      } else {
+        // Hung: connections open and accepted, nothing answers on them. Without the pool's timeouts
+        // the requests would wait here for TCP to give up (a quarter of an hour), and so would this.
+        proxy.stall();
+      }
+      // A hung database's 503s each take the timeouts: fewer are waited for.
+      const refusals = fault === 'down' ? 5 : 2;
       const servedBefore = progress.served.length;
       await progress.until(
         () =>
-          progress.count(unavailable('collect')) >= 5 &&
-          progress.count(unavailable('trpc')) >= 5 &&
+          progress.count(unavailable('collect')) >= refusals &&
+          progress.count(unavailable('trpc')) >= refusals &&
           // Recommendations come from memory: served, and their log entries kept for later.
           progress.served.length >= servedBefore + 3,
       );
       expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${running.url}/readyz`)).status).toBe(503);
+      const readiness = await fetch(`${running.url}/readyz`);
+      expect(readiness.status).toBe(503);
+      const checks = ((await readiness.json()) as { checks: Record<string, { ok: boolean; detail?: string }> })
+        .checks;
+      expect(checks.database?.ok).toBe(false);
+      if (fault === 'hung') expect(checks.database?.detail).toMatch(/^The database does not answer/);
       // Up again, the same server process.
-      await proxy.accept();
+      if (fault === 'down') await proxy.accept();
+      else proxy.resume();
       down = false;
       const acceptedBefore = progress.accepted.size;
       await progress.until(
@@ -244,6 +275,10 @@ describe.skipIf(!postgres).each([
     // What was refused is sent again until it is accepted, as a client's queue would.
     while (retry.length > 0) await send(retry[0]!.route);
 
+    const refused = progress.answers.filter((a) => a.status === 503);
+    console.info(
+      `database ${fault}, served from ${httpThread === false ? 'one thread' : 'an HTTP thread'}: ${refused.length} answers 503, the slowest in ${Math.round(Math.max(...refused.map((a) => a.ms)))} ms`,
+    );
     const statuses = new Set(progress.answers.map((a) => a.status));
     expect([...statuses].sort()).toEqual([200, 503]);
     for (const a of progress.answers.filter((x) => x.status === 503)) {

@@ -1,5 +1,5 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
-import { type Database, openDatabase } from './db/client';
+import { type Database, type DatabaseTimeouts, openDatabase } from './db/client';
 import { UserError } from './errors';
 import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
 import { parseTrustProxy } from './http/clientIp';
@@ -41,6 +41,15 @@ export interface StartOptions {
    * @default process.env.RECSYS_DATA_DIR ?? '.data/pglite'
    */
   dataDir?: string | undefined;
+  /**
+   * How long PostgreSQL may take to open a connection, and to answer a query before it is checked
+   * (see `DatabaseOptions.connectTimeoutMs` and `queryTimeoutMs`): past them, on a database that
+   * does not answer, requests that need it answer 503 with `Retry-After`. The HTTP thread's pool
+   * uses the same.
+   * @default { connectTimeoutMs: RECSYS_DB_CONNECT_TIMEOUT ?? 10000, queryTimeoutMs: RECSYS_DB_QUERY_TIMEOUT ?? 5000 }
+   * @example { databaseTimeouts: { connectTimeoutMs: 5_000, queryTimeoutMs: 2_000 } }
+   */
+  databaseTimeouts?: DatabaseTimeouts | undefined;
   /** @default 8080 (0 picks a free port) */
   port?: number;
   /** @default '127.0.0.1' */
@@ -366,6 +375,8 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const database = await openDatabase({
     url: databaseUrl,
     dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
+    ...options.databaseTimeouts,
+    log,
   });
   let encoder: EmbeddingEncoder | null = null;
   try {
@@ -427,6 +438,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     http = await startHttpThread({
       engines: runtime.engines,
       databaseUrl: databaseUrl!,
+      ...(options.databaseTimeouts ? { databaseTimeouts: options.databaseTimeouts } : {}),
       port,
       host,
       logLevel: log.level,

@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { DatabaseTimeouts } from '../../db/client';
 import type { JobSchedules } from '../../jobs/schedules';
 import type { Placement } from '../../replicate/placement';
 import type { EngineService } from '../../serve/EngineService';
@@ -13,6 +14,8 @@ export interface HttpThreadOptions {
    * log). The embedded database cannot be shared between threads.
    */
   databaseUrl: string;
+  /** The pool's timeouts (see `StartOptions.databaseTimeouts`). @default the environment's, else 10 s and 5 s */
+  databaseTimeouts?: DatabaseTimeouts;
   /** @default 8080 (0 picks a free port) */
   port?: number;
   /** @default '127.0.0.1' */
@@ -42,6 +45,7 @@ export interface HttpThreadOptions {
 /** The serializable part of {@link HttpThreadOptions}, as the worker receives it. */
 export interface HttpThreadData {
   databaseUrl: string;
+  databaseTimeouts: DatabaseTimeouts | undefined;
   port: number;
   host: string;
   logLevel: string | undefined;
@@ -92,6 +96,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   const exposed = exposeEngine(options.engines, channel.port1);
   const data: HttpThreadData = {
     databaseUrl: options.databaseUrl,
+    databaseTimeouts: options.databaseTimeouts,
     port: options.port ?? 8080,
     host: options.host ?? '127.0.0.1',
     logLevel: options.logLevel,

@@ -13,7 +13,7 @@ const log = createLogger({ level: data.logLevel });
 const engines = new RemoteEngine(data.enginePort);
 let database: Database | undefined;
 try {
-  database = await openDatabase({ url: data.databaseUrl });
+  database = await openDatabase({ url: data.databaseUrl, ...data.databaseTimeouts, log });
   const db = database;
   const runtime = composeRuntime({
     database: db,
