@@ -131,15 +131,20 @@ export function createHangGuard(options: HangGuardOptions) {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
+      // Long work on a database that answers is checked less and less often, up to once a minute.
+      let interval = queryTimeoutMs;
       const wait = () => {
         timer = setTimeout(() => {
           void check().then((alive) => {
             if (settled) return;
-            if (alive) return wait();
-            settled = true;
-            reject(notAnswering());
+            if (!alive) {
+              settled = true;
+              return reject(notAnswering());
+            }
+            interval = Math.min(interval * 2, Math.max(queryTimeoutMs, 60_000));
+            wait();
           });
-        }, queryTimeoutMs);
+        }, interval);
       };
       wait();
       Promise.resolve()

@@ -131,3 +131,18 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
     },
   };
 }
+
+/**
+ * A proxy in front of the PostgreSQL server of `url`, and `url` through it: what a server under test
+ * is given, so that the test can cut, refuse or stall its connections.
+ */
+export async function proxyDatabaseUrl(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = await createTcpProxy({
+    target: { host: direct.hostname, port: Number(direct.port || 5432) },
+  });
+  const proxied = new URL(direct);
+  proxied.hostname = proxy.host;
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.href };
+}

@@ -4,7 +4,14 @@ import { updateNamespaceSettings } from '../../auth/namespaces';
 import type { Database } from '../../db/client';
 import type { RateLimitOptions } from '../../http/rateLimiter';
 import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../../testing';
-import { hostileInputFor, type MixedBatch, mixedEvents, mixedItems, mixedUsers, withIdPrefix } from './arbitraries';
+import {
+  hostileInputFor,
+  type MixedBatch,
+  mixedEvents,
+  mixedItems,
+  mixedUsers,
+  withIdPrefix,
+} from './arbitraries';
 import { type Answer, createProber, findInvalidRows, isWellFormedRejection, procedurePaths } from './harness';
 
 /**
@@ -89,17 +96,20 @@ describe.each(getTestDatabaseTargets())('hostile input past low rate limits on $
       hostileInputFor(t === '/v1/collect' ? 'events.batch' : t).map((input) => ({ target: t, input })),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(calls, { minLength: CALLS_PER_RUN, maxLength: CALLS_PER_RUN }), async (batch) => {
-        answers.push(
-          ...(await Promise.all(
-            batch.map(({ target: t, input }) =>
-              t === '/v1/collect'
-                ? collect(generated, JSON.stringify(input) ?? 'null')
-                : prober.call(t, input, secret(generated)),
-            ),
-          )),
-        );
-      }),
+      fc.asyncProperty(
+        fc.array(calls, { minLength: CALLS_PER_RUN, maxLength: CALLS_PER_RUN }),
+        async (batch) => {
+          answers.push(
+            ...(await Promise.all(
+              batch.map(({ target: t, input }) =>
+                t === '/v1/collect'
+                  ? collect(generated, JSON.stringify(input) ?? 'null')
+                  : prober.call(t, input, secret(generated)),
+              ),
+            )),
+          );
+        },
+      ),
       { seed: SEED, numRuns: GENERATED_RUNS },
     );
     expect(failures()).toBe('');
@@ -109,7 +119,9 @@ describe.each(getTestDatabaseTargets())('hostile input past low rate limits on $
     // past 15 publishable requests from this address, the address limit.
     expect([...limits].sort()).toEqual(['ip', 'key']);
     expect(answers.length - refused.length).toBeGreaterThanOrEqual(LIMITS.secret.points);
-    expect(answers.length - refused.length).toBeLessThanOrEqual(LIMITS.secret.points + LIMITS.publishable.points);
+    expect(answers.length - refused.length).toBeLessThanOrEqual(
+      LIMITS.secret.points + LIMITS.publishable.points,
+    );
   });
 
   it(`stores the good rows of every admitted mixed batch exactly once, and nothing of a refused one (seed ${SEED})`, async () => {
@@ -117,8 +129,14 @@ describe.each(getTestDatabaseTargets())('hostile input past low rate limits on $
     const stored = { events: [] as string[], items: [] as string[], users: [] as string[] };
     const refusedIds: string[] = [];
     let admitted = 0;
-    const sendBatch = async (procedure: 'events.batch' | 'items.upsert' | 'users.upsert', batch: MixedBatch, viaCollect: boolean) => {
-      const field = ({ 'events.batch': 'events', 'items.upsert': 'items', 'users.upsert': 'users' } as const)[procedure];
+    const sendBatch = async (
+      procedure: 'events.batch' | 'items.upsert' | 'users.upsert',
+      batch: MixedBatch,
+      viaCollect: boolean,
+    ) => {
+      const field = ({ 'events.batch': 'events', 'items.upsert': 'items', 'users.upsert': 'users' } as const)[
+        procedure
+      ];
       const idKey = { events: 'eventId', items: 'itemId', users: 'userId' }[field];
       const rows = withIdPrefix(batch, idKey, `mixed-${run}-`);
       const answer = viaCollect

@@ -35,6 +35,12 @@ export interface HttpThreadOptions {
   /** The engines' placement, so misdirected recommendations are refused here (see `Placement`). @default every namespace */
   placement?: Placement;
   /**
+   * Lets go of the port when the thread is ready to listen on it: the main thread held it while the
+   * process started (see `listenWhileStarting`), so that probes were answered from the first moment.
+   * @default nothing (the port is free)
+   */
+  releasePort?: () => Promise<void>;
+  /**
    * Called when the thread ends after it started listening and without `close()` (an uncaught
    * error): the process no longer serves HTTP. A failed start rejects instead.
    * @default nothing; the caller decides
@@ -54,9 +60,12 @@ export interface HttpThreadData {
   jobSchedules: Partial<JobSchedules> | undefined;
   placement: Placement | undefined;
   enginePort: MessagePort;
+  /** Whether to wait for the main thread's `listen` before listening (see `releasePort`). */
+  portHeld: boolean;
 }
 
 export type HttpThreadMessage =
+  | { t: 'ready' }
   | { t: 'listening'; url: string }
   | { t: 'failed'; message: string }
   | { t: 'closed' };
@@ -105,6 +114,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     jobSchedules: options.jobSchedules,
     placement: options.placement,
     enginePort: channel.port2,
+    portHeld: options.releasePort !== undefined,
   };
   const worker = new Worker(workerEntry(), {
     workerData: data,
@@ -126,7 +136,17 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   });
   const url = await new Promise<string>((resolve, reject) => {
     const onMessage = (message: HttpThreadMessage) => {
-      if (message.t === 'listening') {
+      if (message.t === 'ready') {
+        // The gap between the main thread's last answer and this thread's first one is a message
+        // round trip: a connection in it is refused, and retried by any client or probe.
+        void options.releasePort!().then(
+          () => worker.postMessage({ t: 'listen' }),
+          (error: unknown) => {
+            void worker.terminate();
+            reject(error);
+          },
+        );
+      } else if (message.t === 'listening') {
         listening = true;
         resolve(message.url);
       } else if (message.t === 'failed') reject(new Error(message.message));
