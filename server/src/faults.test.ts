@@ -243,8 +243,8 @@ describe.skipIf(!postgres).each([
           // the requests would wait here for TCP to give up (a quarter of an hour), and so would this.
           proxy.stall();
         }
-        // A hung database's 503s each take the timeouts: fewer are waited for.
-        const refusals = fault === 'down' ? 5 : 2;
+        // A hung database's first 503s take the timeouts: fewer are waited for.
+        const refusals = fault === 'down' ? 5 : 3;
         const servedBefore = progress.served.length;
         await progress.until(
           () =>

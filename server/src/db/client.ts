@@ -52,9 +52,10 @@ export interface DatabaseOptions {
    * `SELECT 1` on a new connection (within `connectTimeoutMs`). A database that answers the check is
    * only slow, and the query goes on (backups, engine loads and migrations are never cut); one that
    * does not is hung (a network partition, a frozen host): every query waiting fails as unreachable
-   * (a request answers 503 with `Retry-After`), the pool's connections are dropped, and it reconnects
-   * once the database answers again. `0` turns the check off (a query then waits as long as TCP
-   * does). Ignored by the embedded database, which lives in the process.
+   * (a request answers 503 with `Retry-After`), the pool's connections are dropped, new queries fail
+   * at once until a check (at most one a second) finds the database answering, and the pool then
+   * reconnects. `0` turns the check off (a query then waits as long as TCP does). Ignored by the
+   * embedded database, which lives in the process.
    * @default process.env.RECSYS_DB_QUERY_TIMEOUT (seconds) ?? 5000
    * @example { queryTimeoutMs: 2_000 }
    */

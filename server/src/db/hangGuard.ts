@@ -72,7 +72,8 @@ export interface HangGuardOptions {
  * new connection, within `connectTimeoutMs`. If the database answers it (or refuses it with an error
  * of its own), it is alive and the query goes on waiting (backups, engine loads and migrations run
  * as long as they need). If not, every query waiting fails with {@link DatabaseNotAnsweringError},
- * the pool's connections are dropped, and the pool reconnects once it answers again.
+ * the pool's connections are dropped, and new queries fail at once, unsent, until a check finds it
+ * answering again.
  */
 export function createHangGuard(options: HangGuardOptions) {
   const { queryTimeoutMs, connectTimeoutMs } = options;
@@ -127,7 +128,15 @@ export function createHangGuard(options: HangGuardOptions) {
    * fails the same way, so that what it fails with says why.
    */
   function guard<T>(work: () => PromiseLike<T>): Promise<T> {
-    if (queryTimeoutMs <= 0) return Promise.resolve(work());
+    if (queryTimeoutMs <= 0) return Promise.resolve().then(work);
+    if (answering) return watch(work);
+    // The last check found the database silent: nothing is sent before another check (or that
+    // verdict, for a second) finds it answering, so that requests fail fast and no work piles up.
+    return check().then((alive) => (alive ? watch(work) : Promise.reject(notAnswering())));
+  }
+
+  /** Runs `work`, checking the database each time it goes unanswered for a while. */
+  function watch<T>(work: () => PromiseLike<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
