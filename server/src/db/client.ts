@@ -52,9 +52,9 @@ export interface DatabaseOptions {
    * `SELECT 1` on a new connection (within `connectTimeoutMs`). A database that answers the check is
    * only slow, and the query goes on (backups, engine loads and migrations are never cut); one that
    * does not is hung (a network partition, a frozen host): every query waiting fails as unreachable
-   * (a request answers 503 with `Retry-After`), the pool's connections are dropped, new queries fail
-   * at once until a check (at most one a second) finds the database answering, and the pool then
-   * reconnects. `0` turns the check off (a query then waits as long as TCP does). Ignored by the
+   * (a request answers 503 with `Retry-After`), the pool's connections are dropped, new queries are
+   * not sent before a check finds the database answering (they fail when it does not), and the pool
+   * then reconnects. `0` turns the check off (a query then waits as long as TCP does). Ignored by the
    * embedded database, which lives in the process.
    * @default process.env.RECSYS_DB_QUERY_TIMEOUT (seconds) ?? 5000
    * @example { queryTimeoutMs: 2_000 }
@@ -173,7 +173,8 @@ async function openPostgres(
     max: options.max,
     onnotice: () => {},
     connect_timeout: options.connectTimeoutMs / 1000,
-    socket: sockets.open as never,
+    // In postgres.js's options, not in its types.
+    ...({ socket: sockets.open } as object),
   });
   const { guard } = createHangGuard({
     url,
@@ -197,7 +198,7 @@ async function openPostgres(
   function guardedUnsafe(...args: Parameters<typeof client.unsafe>) {
     const pending = client.unsafe(...args);
     let values = false;
-    const run = () => guard(() => (values ? pending.values() : pending));
+    const run = () => guard<unknown>(() => (values ? pending.values() : pending));
     const thenable = {
       values() {
         values = true;

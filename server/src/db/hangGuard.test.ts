@@ -45,14 +45,18 @@ describe.skipIf(!postgres)('the pool of a PostgreSQL database that may hang', ()
     try {
       await expect(database.query('SELECT 1 AS n')).resolves.toEqual([{ n: 1 }]);
       proxy.stall();
-      const raw = database.query('SELECT 2 AS n');
-      const viaDrizzle = database.db.execute(sql`SELECT 3 AS n`);
-      const transaction = database.db.transaction((tx) => tx.execute(sql`SELECT 4 AS n`));
-      for (const waiting of [raw, viaDrizzle, transaction]) {
-        const error = await waiting.then(
+      // Each one's error, taken at once (they fail together, while the first is awaited).
+      const failed = (waiting: PromiseLike<unknown>) =>
+        Promise.resolve(waiting).then(
           () => undefined,
-          (e: unknown) => e,
+          (error: unknown) => error,
         );
+      const errors = await Promise.all([
+        failed(database.query('SELECT 2 AS n')),
+        failed(database.db.execute(sql`SELECT 3 AS n`)),
+        failed(database.db.transaction((tx) => tx.execute(sql`SELECT 4 AS n`))),
+      ]);
+      for (const error of errors) {
         expect(isDatabaseUnavailable(error)).toBe(true);
         // Drizzle wraps a query's error as its cause.
         let notAnswering = error;

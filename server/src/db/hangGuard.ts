@@ -72,18 +72,23 @@ export interface HangGuardOptions {
  * new connection, within `connectTimeoutMs`. If the database answers it (or refuses it with an error
  * of its own), it is alive and the query goes on waiting (backups, engine loads and migrations run
  * as long as they need). If not, every query waiting fails with {@link DatabaseNotAnsweringError},
- * the pool's connections are dropped, and new queries fail at once, unsent, until a check finds it
- * answering again.
+ * the pool's connections are dropped, and new queries wait, unsent, for a check of their own (or
+ * the one in progress), failing while it finds the database silent.
  */
 export function createHangGuard(options: HangGuardOptions) {
   const { queryTimeoutMs, connectTimeoutMs } = options;
   let checking: Promise<boolean> | undefined;
-  /** The last check's verdict, reused for a second so that a burst of slow queries checks once. */
+  /** The last check's verdict, reused for a second so that a burst of queries gone slow checks once. */
   let verdict: { alive: boolean; at: number } | undefined;
   let answering = true;
 
-  async function check(): Promise<boolean> {
-    if (verdict && performance.now() - verdict.at < 1_000) return verdict.alive;
+  /**
+   * Whether the database answers on a new connection; the check in progress if there is one. A
+   * verdict under a second old is reused unless `fresh` (a query about to be sent to a database last
+   * found silent must not be refused on what was true before it came back).
+   */
+  async function check(fresh = false): Promise<boolean> {
+    if (!fresh && verdict && performance.now() - verdict.at < 1_000) return verdict.alive;
     checking ??= answersOnNewConnection(options.url, connectTimeoutMs)
       .catch(() => false)
       .then((alive) => {
@@ -130,9 +135,9 @@ export function createHangGuard(options: HangGuardOptions) {
   function guard<T>(work: () => PromiseLike<T>): Promise<T> {
     if (queryTimeoutMs <= 0) return Promise.resolve().then(work);
     if (answering) return watch(work);
-    // The last check found the database silent: nothing is sent before another check (or that
-    // verdict, for a second) finds it answering, so that requests fail fast and no work piles up.
-    return check().then((alive) => (alive ? watch(work) : Promise.reject(notAnswering())));
+    // The last check found the database silent: nothing is sent before another check finds it
+    // answering, so that requests fail within the check's bound and no work piles up meanwhile.
+    return check(true).then((alive) => (alive ? watch(work) : Promise.reject(notAnswering())));
   }
 
   /** Runs `work`, checking the database each time it goes unanswered for a while. */
@@ -198,7 +203,8 @@ async function answersOnNewConnection(url: string, timeoutMs: number): Promise<b
     onnotice: () => {},
     fetch_types: false,
     connect_timeout: timeoutMs / 1000,
-    socket: sockets.open as never,
+    // In postgres.js's options, not in its types.
+    ...({ socket: sockets.open } as object),
   });
   let timer: NodeJS.Timeout | undefined;
   try {
