@@ -3,9 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from './auth/namespaces';
 import { createLogger } from './obs/logger';
 import { parseCacheTtl, recsCacheFromEnv, startRecsys } from './start';
-import { createClient, getTestDatabaseTargets } from './testing';
+import { createClient, getTestDatabaseTargets, proxyDatabaseUrl } from './testing';
 
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
+
+/** Both ways a PostgreSQL server serves HTTP. */
+const THREAD_MODES = [
+  { mode: 'an HTTP thread', httpThread: 'auto' as const },
+  { mode: 'one thread', httpThread: false as const },
+];
 
 const quiet = { logger: createLogger({ level: 'silent' }), port: 0, embeddings: { kind: 'off' } } as const;
 
@@ -73,10 +79,7 @@ describe('startRecsys', () => {
     }
   });
 
-  it.skipIf(!postgres).each([
-    { mode: 'an HTTP thread', httpThread: 'auto' as const },
-    { mode: 'one thread', httpThread: false as const },
-  ])(
+  it.skipIf(!postgres).each(THREAD_MODES)(
     'on PostgreSQL serves from $mode; a start on the taken port rejects, closes what it opened and leaves the first serving',
     async ({ httpThread }) => {
       const database = await postgres!.open();
@@ -121,10 +124,7 @@ describe('startRecsys', () => {
     },
   );
 
-  it.skipIf(!postgres).each([
-    { mode: 'an HTTP thread', httpThread: 'auto' as const },
-    { mode: 'one thread', httpThread: false as const },
-  ])(
+  it.skipIf(!postgres).each(THREAD_MODES)(
     'from $mode opens the port before the engines load: /healthz 200, /readyz 503 with what is loading, recs 503 with Retry-After',
     async ({ httpThread }) => {
       const database = await postgres!.open();
@@ -193,6 +193,88 @@ describe('startRecsys', () => {
         }
       } finally {
         await holder.end({ timeout: 1 });
+        await database.drop();
+      }
+    },
+  );
+
+  it.skipIf(!postgres).each(THREAD_MODES)(
+    'from $mode opens the port before the database: /healthz 200, /readyz 503 with the database opening, API routes 503 with Retry-After, then serves once it answers',
+    async ({ httpThread }) => {
+      const database = await postgres!.open();
+      // The database opens as slowly as the test needs: reached through a proxy that forwards nothing
+      // until resumed, as a PostgreSQL still starting up or far away would.
+      const { proxy, url: proxied } = await proxyDatabaseUrl(database.url!);
+      try {
+        await createNamespace(database, 'shop');
+        const { key } = await createApiKey(database, 'shop', { kind: 'secret' });
+        const publishable = await createApiKey(database, 'shop', {
+          kind: 'publishable',
+          allowedOrigins: ['*'],
+        });
+        proxy.stall();
+        let listening = (_url: string) => {};
+        const opened = new Promise<string>((r) => {
+          listening = r;
+        });
+        const starting = startRecsys({
+          ...quiet,
+          databaseUrl: proxied,
+          httpThread,
+          onListening: listening,
+          // No connect timeout may end the start while the test holds the database.
+          databaseTimeouts: { connectTimeoutMs: 240_000 },
+        });
+        const url = await opened;
+        try {
+          const health = await fetch(`${url}/healthz`);
+          expect(health.status).toBe(200);
+          expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+          const readiness = await fetch(`${url}/readyz`);
+          expect(readiness.status).toBe(503);
+          expect(((await readiness.json()) as { checks: Record<string, unknown> }).checks.database).toEqual({
+            ok: false,
+            detail: 'opening',
+          });
+          const auth = { authorization: `Bearer ${key}` };
+          const recs = await fetch(`${url}/trpc/recs.trending?input=${encodeURIComponent('{"k":3}')}`, {
+            headers: auth,
+          });
+          expect(recs.status).toBe(503);
+          expect(recs.headers.get('retry-after')).toBe('5');
+          const body = (await recs.json()) as {
+            error: { message: string; data: { code: string; requestId: string } };
+          };
+          expect(body.error.message).toMatch(/database is still opening; retry in 5 s/);
+          expect(body.error.data.code).toBe('SERVICE_UNAVAILABLE');
+          expect(body.error.data.requestId).toBe(recs.headers.get('x-request-id'));
+          // A tRPC client reads the error as it reads tRPC's own 503s.
+          await expect(createClient(url, key).items.get.query({ itemIds: ['a'] })).rejects.toMatchObject({
+            data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 },
+          });
+          const collect = await fetch(`${url}/v1/collect?key=${publishable.key}`, {
+            method: 'POST',
+            body: '{"events":[]}',
+          });
+          expect(collect.status).toBe(503);
+          expect(collect.headers.get('retry-after')).toBe('5');
+        } finally {
+          proxy.resume();
+        }
+        const running = await starting;
+        try {
+          expect(running.url).toBe(url);
+          await expect
+            .poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 240_000 })
+            .toBe(200);
+          const list = await createClient(url, key).recs.trending.query({ k: 3 });
+          expect(list.items).toEqual([]);
+        } finally {
+          await running.close();
+        }
+      } finally {
+        proxy.resume();
+        await proxy.close();
         await database.drop();
       }
     },

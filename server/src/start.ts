@@ -1,5 +1,5 @@
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
-import { type Database, openDatabase } from './db/client';
+import { type Database, type DatabaseTimeouts, openDatabase } from './db/client';
 import { UserError } from './errors';
 import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
 import { parseTrustProxy } from './http/clientIp';
@@ -10,6 +10,7 @@ import {
   type RecsysServerOptions,
   type RouteHandler,
 } from './http/server';
+import { listenWhileStarting } from './http/startingServer';
 import { startHttpThread } from './http/thread/startHttpThread';
 import { JobScheduler } from './jobs/scheduler';
 import { type JobsSetting, jobsFromEnv } from './jobs/schedules';
@@ -41,6 +42,15 @@ export interface StartOptions {
    * @default process.env.RECSYS_DATA_DIR ?? '.data/pglite'
    */
   dataDir?: string | undefined;
+  /**
+   * How long PostgreSQL may take to open a connection, and to answer a query before it is checked
+   * (see `DatabaseOptions.connectTimeoutMs` and `queryTimeoutMs`): past them, on a database that
+   * does not answer, requests that need it answer 503 with `Retry-After`. The HTTP thread's pool
+   * uses the same.
+   * @default { connectTimeoutMs: RECSYS_DB_CONNECT_TIMEOUT ?? 10000, queryTimeoutMs: RECSYS_DB_QUERY_TIMEOUT ?? 5000 }
+   * @example { databaseTimeouts: { connectTimeoutMs: 5_000, queryTimeoutMs: 2_000 } }
+   */
+  databaseTimeouts?: DatabaseTimeouts | undefined;
   /** @default 8080 (0 picks a free port) */
   port?: number;
   /** @default '127.0.0.1' */
@@ -80,9 +90,12 @@ export interface StartOptions {
    */
   httpThread?: boolean | 'auto';
   /**
-   * Called with the base URL as soon as the port is open, before the engines have loaded (which
-   * takes a minute on a large catalog): `/healthz` answers 200 from then on, `/readyz` 503 with what
-   * is still loading, `recs.*` 503 with `Retry-After`. `startRecsys` itself resolves once loaded.
+   * Called with the base URL as soon as the port is open: before the database is open and migrated
+   * (a large PGlite folder, a slow PostgreSQL), and before the engines have loaded (a minute on a
+   * large catalog). `/healthz` answers 200 from then on; `/readyz` 503 with what is still missing
+   * (`database: opening`, then the indexes loading); every API route 503 with `Retry-After` until
+   * the database is open, `recs.*` until the engines are loaded. `startRecsys` itself resolves once
+   * loaded.
    * @default nothing
    */
   onListening?: (url: string) => void;
@@ -363,14 +376,29 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
   const rateLimits = rateLimitsFromEnv(options.rateLimits);
   const cache = recsCacheFromEnv(options.recsCache, rateLimits);
   const jobs = options.jobs ?? jobsFromEnv(process.env.RECSYS_JOBS);
-  const database = await openDatabase({
-    url: databaseUrl,
-    dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
-  });
+  const port = options.port ?? 8080;
+  const host = options.host ?? '127.0.0.1';
+  // The port before the database: opening a large PGlite folder, or reaching PostgreSQL and
+  // migrating it, takes a while, and a supervisor's probes must see a live process (/healthz) that
+  // is not ready yet (/readyz: database opening), not a refused connection. A taken port fails here,
+  // before anything is opened.
+  const starting = await listenWhileStarting({ port, host });
+  const url = starting.url;
+  log.info({ url, ...(threaded ? { httpThread: true } : {}) }, 'recsys listening');
+  logBundles(log, url);
+  options.onListening?.(url);
+  let database: Database | undefined;
   let encoder: EmbeddingEncoder | null = null;
   try {
+    database = await openDatabase({
+      url: databaseUrl,
+      dataDir: options.dataDir ?? process.env.RECSYS_DATA_DIR ?? '.data/pglite',
+      ...options.databaseTimeouts,
+      log,
+    });
     await database.migrate();
     log.info({ database: database.describe() }, 'database ready');
+    starting.phase = 'components';
     if (withEngine && options.placement && options.placement.kind !== 'all') {
       log.info({ placement: describePlacement(options.placement) }, 'engines hold a share of the namespaces');
     }
@@ -380,41 +408,52 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       );
     }
   } catch (error) {
-    await database.close();
+    await database?.close();
+    await starting.release();
     throw error;
   }
+  const opened = database;
   if (withEngine) log.info({ recsCache: cache ? describeCache(cache) : 'off' }, 'recommendation cache');
-  const runtime = composeRuntime({
-    database,
-    log,
-    engine: withEngine && {
-      encoder,
-      pollIntervalMs: options.pollIntervalMs,
-      placement: options.placement,
-      snapshotDir: options.snapshotDir ?? (process.env.RECSYS_SNAPSHOT_DIR || undefined),
-      snapshotIntervalMs: options.snapshotIntervalMs,
-      cache,
-    },
-    http: !threaded && { rateLimits, ...(options.fallback ? { fallback: options.fallback } : {}) },
-    jobs,
-    owned: [() => encoder?.dispose(), () => database.close()],
-  });
-  const port = options.port ?? 8080;
-  const host = options.host ?? '127.0.0.1';
-  if (!threaded || !runtime.engines) {
-    const url = await runtime.start({
-      port,
-      host,
-      onListening(listening) {
-        log.info({ url: listening }, 'recsys listening');
-        logBundles(log, listening);
-        options.onListening?.(listening);
+  let runtime: Runtime;
+  try {
+    runtime = composeRuntime({
+      database: opened,
+      log,
+      engine: withEngine && {
+        encoder,
+        pollIntervalMs: options.pollIntervalMs,
+        placement: options.placement,
+        snapshotDir: options.snapshotDir ?? (process.env.RECSYS_SNAPSHOT_DIR || undefined),
+        snapshotIntervalMs: options.snapshotIntervalMs,
+        cache,
       },
+      // One thread: this runtime's server answers on the port opened above, on its connections.
+      http: !threaded && {
+        rateLimits,
+        server: starting.server,
+        ...(options.fallback ? { fallback: options.fallback } : {}),
+      },
+      jobs,
+      owned: [() => encoder?.dispose(), () => opened.close()],
+    });
+  } catch (error) {
+    // A refused setting (a rate limit) found while composing: nothing may stay open.
+    await encoder?.dispose();
+    await opened.close();
+    await starting.release();
+    throw error;
+  }
+  if (!threaded || !runtime.engines) {
+    // A failed start closes the runtime, and with it the adopted server and its port.
+    await runtime.start({
+      port: starting.port,
+      host,
+      onListening: () => log.info({ url }, 'serving the API'),
     });
     if (runtime.engines) log.info({ url }, 'recsys ready');
     return {
-      url: url!,
-      database,
+      url,
+      database: opened,
       engines: runtime.engines,
       server: runtime.server,
       log,
@@ -427,12 +466,15 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     http = await startHttpThread({
       engines: runtime.engines,
       databaseUrl: databaseUrl!,
-      port,
+      ...(options.databaseTimeouts ? { databaseTimeouts: options.databaseTimeouts } : {}),
+      port: starting.port,
       host,
       logLevel: log.level,
       rateLimits,
       placement: runtime.engines.options.placement,
       ...(jobs === false ? {} : { jobSchedules: jobs.schedules ?? {} }),
+      // This thread answers probes until the HTTP thread is ready to take the port.
+      releasePort: () => starting.release(),
       onExit(error) {
         if (closing) return;
         // Nothing serves HTTP any more: exit so that a supervisor restarts the whole process.
@@ -440,9 +482,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
         process.exit(1);
       },
     });
-    log.info({ url: http.url, httpThread: true }, 'recsys listening');
-    logBundles(log, http.url);
-    options.onListening?.(http.url);
+    log.info({ url: http.url, httpThread: true }, 'serving the API');
     // The HTTP thread answers recs.* with 503 until these engines are loaded (see exposeEngine).
     await runtime.start();
     await http.syncEngines();
@@ -450,12 +490,13 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
     closing = true;
     await http?.close();
     await runtime.close();
+    await starting.release();
     throw error;
   }
   log.info({ url: http.url, httpThread: true }, 'recsys ready');
   return {
     url: http.url,
-    database,
+    database: opened,
     engines: runtime.engines,
     server: undefined,
     log,

@@ -27,6 +27,16 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
       process.env.RECSYS_RECS_CACHE_TTL,
     )
     .option(
+      '--db-connect-timeout <seconds>',
+      'PostgreSQL: a connection not ready within this long fails, and requests that need it answer 503 (default: RECSYS_DB_CONNECT_TIMEOUT; 10)',
+      process.env.RECSYS_DB_CONNECT_TIMEOUT,
+    )
+    .option(
+      '--db-query-timeout <seconds>',
+      'PostgreSQL: a query without an answer for this long has the database checked on a new connection; if that gets no answer either, waiting queries fail (503) and the pool reconnects; slow work on a database that answers is never cut; 0 turns the check off (default: RECSYS_DB_QUERY_TIMEOUT; 5)',
+      process.env.RECSYS_DB_QUERY_TIMEOUT,
+    )
+    .option(
       '--trust-proxy <proxies>',
       'take the client address from X-Forwarded-For set by these proxies: a hop count, or addresses and CIDR ranges (default: RECSYS_TRUST_PROXY; off)',
     )
@@ -71,6 +81,8 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         httpThread: boolean;
         redisUrl?: string;
         recsCacheTtl?: string;
+        dbConnectTimeout?: string;
+        dbQueryTimeout?: string;
         trustProxy?: string;
         job?: string[];
         jobs: boolean;
@@ -84,6 +96,9 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         const placement = parsePlacement({ namespaces: opts.namespaces, shard: opts.shard });
         const { parseCacheTtl, parseEmbeddingsSetting, startRecsys } = await import('../start');
         const cacheTtlMs = parseCacheTtl(opts.recsCacheTtl);
+        const { parseTimeoutSeconds } = await import('../db/client');
+        const connectTimeoutMs = parseTimeoutSeconds('--db-connect-timeout', opts.dbConnectTimeout);
+        const queryTimeoutMs = parseTimeoutSeconds('--db-query-timeout', opts.dbQueryTimeout);
         const { jobsFromEnv, parseJobSchedules } = await import('../jobs/schedules');
         const { BUILT_IN_JOBS } = await import('../jobs/definitions');
         const fromEnv = jobsFromEnv(process.env.RECSYS_JOBS);
@@ -108,6 +123,10 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
           snapshotDir: opts.snapshotDir || undefined,
           snapshotIntervalMs: opts.snapshotInterval === undefined ? undefined : opts.snapshotInterval * 1000,
           ...(cacheTtlMs === undefined ? {} : { recsCache: cacheTtlMs > 0 && { ttlMs: cacheTtlMs } }),
+          databaseTimeouts: {
+            ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+            ...(queryTimeoutMs === undefined ? {} : { queryTimeoutMs }),
+          },
           rateLimits: {
             ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
             ...(opts.trustProxy !== undefined ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),

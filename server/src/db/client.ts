@@ -6,8 +6,11 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { UserError } from '../errors';
+import type { Logger } from '../obs/logger';
 import { packagePath } from '../paths';
 import { lockDataDir } from './dataDirLock';
+import { createHangGuard, createSocketRegistry } from './hangGuard';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -36,6 +39,53 @@ export interface DatabaseOptions {
    * @default 10
    */
   poolSize?: number | undefined;
+  /**
+   * PostgreSQL: how long opening a connection may take (TCP, TLS, sign-in) before it fails as
+   * unreachable (503 with `Retry-After` for a request). Also bounds the check of
+   * {@link DatabaseOptions.queryTimeoutMs}.
+   * @default process.env.RECSYS_DB_CONNECT_TIMEOUT (seconds) ?? 10000
+   * @example { connectTimeoutMs: 5_000 }
+   */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * PostgreSQL: how long a query may go without an answer before the database is checked with
+   * `SELECT 1` on a new connection (within `connectTimeoutMs`). A database that answers the check is
+   * only slow, and the query goes on (backups, engine loads and migrations are never cut); one that
+   * does not is hung (a network partition, a frozen host): every query waiting fails as unreachable
+   * (a request answers 503 with `Retry-After`), the pool's connections are dropped, new queries are
+   * not sent before a check finds the database answering (they fail when it does not), and the pool
+   * then reconnects. `0` turns the check off (a query then waits as long as TCP does). Ignored by the
+   * embedded database, which lives in the process.
+   * @default process.env.RECSYS_DB_QUERY_TIMEOUT (seconds) ?? 5000
+   * @example { queryTimeoutMs: 2_000 }
+   */
+  queryTimeoutMs?: number | undefined;
+  /** Where the database going silent and answering again is logged. @default nothing */
+  log?: Logger | undefined;
+}
+
+/** The timeouts of a PostgreSQL pool (see {@link DatabaseOptions}). */
+export type DatabaseTimeouts = Pick<DatabaseOptions, 'connectTimeoutMs' | 'queryTimeoutMs'>;
+
+/** Default of {@link DatabaseOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Default of {@link DatabaseOptions.queryTimeoutMs}. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+
+/**
+ * A timeout in seconds from the environment (`RECSYS_DB_CONNECT_TIMEOUT`, `RECSYS_DB_QUERY_TIMEOUT`),
+ * in ms; undefined when unset.
+ */
+export function parseTimeoutSeconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3_600) {
+    throw new UserError(
+      'BAD_REQUEST',
+      `${name}="${value}" is not understood: give seconds from 0 to 3600 (decimals allowed, e.g. 2.5).`,
+    );
+  }
+  return Math.round(seconds * 1000);
 }
 
 export interface Database {
@@ -57,7 +107,28 @@ export interface Database {
 /** Opens PGlite (default) or PostgreSQL (when a URL is given). */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   const url = options.url;
-  if (url) return openPostgres(url, options.poolSize ?? 10);
+  if (url) {
+    const connectTimeoutMs =
+      options.connectTimeoutMs ??
+      parseTimeoutSeconds('RECSYS_DB_CONNECT_TIMEOUT', process.env.RECSYS_DB_CONNECT_TIMEOUT) ??
+      DEFAULT_CONNECT_TIMEOUT_MS;
+    const queryTimeoutMs =
+      options.queryTimeoutMs ??
+      parseTimeoutSeconds('RECSYS_DB_QUERY_TIMEOUT', process.env.RECSYS_DB_QUERY_TIMEOUT) ??
+      DEFAULT_QUERY_TIMEOUT_MS;
+    if (connectTimeoutMs < 1) {
+      throw new UserError(
+        'BAD_REQUEST',
+        'The database connect timeout must be at least 1 ms: a connection cannot open in no time.',
+      );
+    }
+    return openPostgres(url, {
+      max: options.poolSize ?? 10,
+      connectTimeoutMs,
+      queryTimeoutMs,
+      log: options.log,
+    });
+  }
   return openPglite(options.dataDir ?? '.data/pglite');
 }
 
@@ -118,14 +189,60 @@ function wrapPglite(client: PGlite, description: string, unlock: () => void): Da
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
-  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+async function openPostgres(
+  url: string,
+  options: { max: number; connectTimeoutMs: number; queryTimeoutMs: number; log: Logger | undefined },
+): Promise<Database> {
+  const sockets = createSocketRegistry();
+  const client = postgres(url, {
+    max: options.max,
+    onnotice: () => {},
+    connect_timeout: options.connectTimeoutMs / 1000,
+    // In postgres.js's options, not in its types.
+    ...({ socket: sockets.open } as object),
+  });
+  const { guard } = createHangGuard({
+    url,
+    queryTimeoutMs: options.queryTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    onNotAnswering: () => sockets.destroyAll(),
+    log: options.log,
+  });
+  // Every query and transaction drizzle runs goes through the guard; so do `query`'s below.
+  const guarded = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') return guardedUnsafe;
+      if (property === 'begin') {
+        const begin = target.begin as (...args: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) => guard(() => begin(...args));
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  /** `unsafe` as drizzle calls it: awaited, or with `.values()` first (rows as arrays). */
+  function guardedUnsafe(...args: Parameters<typeof client.unsafe>) {
+    const pending = client.unsafe(...args);
+    let values = false;
+    const run = () => guard<unknown>(() => (values ? pending.values() : pending));
+    const thenable = {
+      values() {
+        values = true;
+        return thenable;
+      },
+      // biome-ignore lint/suspicious/noThenProperty: awaited where drizzle awaits postgres.js's query
+      then<A, B>(onFulfilled?: (rows: never) => A, onRejected?: (error: unknown) => B) {
+        return run().then(onFulfilled as never, onRejected);
+      },
+    };
+    return thenable;
+  }
+  const db = drizzlePostgres({ client: guarded, schema }) as unknown as Db;
   // Fail fast with a clear message instead of on the first request.
   try {
-    await client`select 1`;
+    await guard(() => client`select 1`);
   } catch (error) {
     await client.end({ timeout: 1 }).catch(() => {});
+    sockets.destroyAll();
     throw new Error(`Cannot reach PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -136,10 +253,14 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     async query(text, params) {
       // postgres.js needs array parameters wrapped to serialize them as arrays.
       const wrapped = params?.map((p) => (Array.isArray(p) ? client.array(p as never[]) : p));
-      return (await client.unsafe(text, wrapped as never[])) as never;
+      return (await guard(() => client.unsafe(text, wrapped as never[]))) as never;
     },
     migrate: () => migratePostgres(db as never, { migrationsFolder }),
-    close: () => client.end({ timeout: 5 }),
+    async close() {
+      await client.end({ timeout: 5 });
+      // A hung database's connections would otherwise stay open until TCP gives up on them.
+      sockets.destroyAll();
+    },
     describe: () => `PostgreSQL (${redact(url)})`,
   };
 }

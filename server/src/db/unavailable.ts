@@ -45,12 +45,16 @@ const OUTAGE_ERRNO = new Set([
   'EAI_AGAIN',
 ]);
 
-/** The `postgres` driver's own codes for a connection it lost or could not open. */
+/**
+ * The `postgres` driver's own codes for a connection it lost or could not open, and the pool's for a
+ * database that stopped answering (`DatabaseNotAnsweringError`).
+ */
 const DRIVER_CODES = new Set([
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
+  'DATABASE_NOT_ANSWERING',
 ]);
 
 /** PGlite after `close()` (a server shutting down): no code, only this message. */

@@ -30,7 +30,7 @@ import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
 import { TRACE_HEADER } from '../traces/storedTrace';
 import { createApiReference } from './apiReference';
-import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from './body';
+import { BodyNotUtf8Error, BodyTooLargeError, readBody, requestIdOf, sendJson } from './body';
 import { createBundleHandler, defaultBundleDirs } from './bundles';
 import { createClientIp } from './clientIp';
 import { createCollectHandler } from './collect';
@@ -106,17 +106,25 @@ export interface RecsysServerOptions {
    * @default every job's default schedule
    */
   jobSchedules?: Partial<JobSchedules>;
+  /**
+   * An HTTP server that already listens (the port a starting process opened before its database,
+   * see `listenWhileStarting`): this server answers its requests from now on, on the connections it
+   * has, and `listen()` resolves to its URL.
+   * @default a new server, listening from `listen()`
+   */
+  server?: Server;
 }
 
 export interface RecsysServer {
   services: AppServices;
   server: Server;
-  /** Starts listening; port 0 picks a free port. Resolves to the base URL. */
+  /**
+   * Starts listening; port 0 picks a free port. Resolves to the base URL. An adopted server
+   * (`RecsysServerOptions.server`) is answered from now on, on the port it has.
+   */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
-
-const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 const JSON_RPC_CODES = { BAD_REQUEST: -32600, PAYLOAD_TOO_LARGE: -32413, TOO_MANY_REQUESTS: -32029 } as const;
 
@@ -361,8 +369,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req);
     requestIds.set(req, requestId);
     res.setHeader('x-request-id', requestId);
     let url: URL;
@@ -489,9 +496,10 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     }
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
-  });
+  };
+  const server = options.server ?? createServer(onRequest);
   // Keep-alive longer than typical load-balancer idle timeouts avoids 502s on reuse.
   server.keepAliveTimeout = 65_000;
 
@@ -500,12 +508,18 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     server,
     async listen(port = 0, host = '127.0.0.1') {
       await limiter?.ready;
+      const urlOf = (address: AddressInfo) =>
+        `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+      if (options.server) {
+        // Adopted: its earlier handler (the starting process's 503s) answers no more.
+        server.removeAllListeners('request');
+        server.on('request', onRequest);
+        // Already listening (the caller gives the host it opened the port on).
+        if (server.listening) return urlOf(server.address() as AddressInfo);
+      }
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
-          const address = server.address() as AddressInfo;
-          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
-        });
+        server.listen(port, host, () => resolve(urlOf(server.address() as AddressInfo)));
       });
     },
     async close() {

@@ -3,4 +3,4 @@ export { completeRunningExperiments } from './experiments';
 export { failure } from './failure';
 export { itemIds, viewNow } from './lists';
 export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
-export { createTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcpProxy';
+export { createTcpProxy, proxyDatabaseUrl, type TcpProxy, type TcpProxyOptions } from './tcpProxy';

@@ -20,8 +20,8 @@ export interface ServeProcess {
 
 /**
  * Starts `recsys serve --port 0 --embeddings off` and any `args`, as an operator would, and resolves
- * once it logs the URL it listens on (the engines may still be loading: poll `/readyz`). Rejects if
- * the process exits first. Every process started is added to `started`, for an `afterAll` to stop.
+ * with the URL it listens on once it logs that it serves the API (the port opens before, while the
+ * database opens; the engines may still be loading: poll `/readyz`). Rejects if the process exits first. Every process started is added to `started`, for an `afterAll` to stop.
  */
 export async function startServeProcess(
   env: Record<string, string | undefined>,
@@ -39,10 +39,14 @@ export async function startServeProcess(
   const logs: Array<Record<string, unknown>> = [];
   const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
   const listening = await new Promise<{ url: string; httpThread?: boolean }>((resolve, reject) => {
+    let first: { url: string; httpThread?: boolean } | undefined;
+    let opened = false;
     createInterface({ input: launcher.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { url?: string; httpThread?: boolean };
+      const entry = JSON.parse(line) as { url?: string; httpThread?: boolean; msg?: string };
       logs.push(entry);
-      if (entry.url) resolve(entry as { url: string; httpThread?: boolean });
+      first ??= entry.url ? (entry as { url: string; httpThread?: boolean }) : undefined;
+      opened ||= entry.msg === 'serving the API';
+      if (first && opened) resolve(first);
     });
     launcher.once('exit', (code) => reject(new Error(`recsys serve exited with ${code}`)));
   });

@@ -22,7 +22,14 @@ async function roundTrip(socket: Socket, text: string): Promise<string> {
 }
 
 describe('createTcpProxy', () => {
-  const echo = createServer((socket) => socket.pipe(socket));
+  /** What reached the echo server, over every connection. */
+  let reached = '';
+  const echo = createServer((socket) => {
+    socket.on('data', (chunk) => {
+      reached += String(chunk);
+    });
+    socket.pipe(socket);
+  });
   let proxy: TcpProxy;
 
   beforeAll(async () => {
@@ -51,6 +58,25 @@ describe('createTcpProxy', () => {
     expect(proxy.port).toBe(port);
     const second = await open(proxy);
     expect(await roundTrip(second, 'again')).toBe('again');
+    second.destroy();
+  });
+
+  it('stalls: forwards nothing on open connections, accepts new ones and forwards nothing on them, then delivers what it held once resumed', async () => {
+    const first = await open(proxy);
+    expect(await roundTrip(first, 'before')).toBe('before');
+    proxy.stall();
+    reached = '';
+    const heldEcho = roundTrip(first, 'held');
+    // Accepted, not refused: a hung database's port still takes connections.
+    const second = await open(proxy);
+    const newEcho = roundTrip(second, 'new');
+    expect(proxy.connections).toBe(2);
+    expect(reached).toBe('');
+    proxy.resume();
+    expect(await heldEcho).toBe('held');
+    expect(await newEcho).toBe('new');
+    expect(reached.length).toBe('heldnew'.length);
+    first.destroy();
     second.destroy();
   });
 });

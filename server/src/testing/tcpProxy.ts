@@ -23,14 +23,23 @@ export interface TcpProxy {
   refuse(): Promise<void>;
   /** Listens again, on the same port. */
   accept(): Promise<void>;
+  /**
+   * Stops forwarding, both ways, on every open connection, and accepts new ones without forwarding
+   * anything on them: nothing is refused or closed, nothing answers, as with a network partition or
+   * a frozen database host. Until {@link TcpProxy.resume}.
+   */
+  stall(): void;
+  /** Forwards again what was held, and from then on, on every connection still open. */
+  resume(): void;
   /** Cuts everything and stops listening for good. */
   close(): Promise<void>;
 }
 
 /**
  * Forwards connections on a free local port to `target`. Faults are driven by the test: `cutAll()`
- * and `refuse()` make an outage of the database behind it without touching the database itself (in
- * CI it is shared, and must never be restarted), `accept()` ends it.
+ * and `refuse()` make an outage of the database behind it, `stall()` a database that hangs, without
+ * touching the database itself (in CI it is shared, and must never be restarted); `accept()` and
+ * `resume()` end them.
  */
 export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const host = options.host ?? '127.0.0.1';
@@ -38,6 +47,20 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
   const open = new Map<Socket, Socket>();
   let server: Server | undefined;
   let port = 0;
+  let stalled = false;
+
+  function flow(client: Socket, upstream: Socket) {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /** Bytes already read stay in the sockets' buffers, and arrive once they flow again. */
+  function hold(client: Socket, upstream: Socket) {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  }
 
   function forward(client: Socket) {
     const upstream = connect(options.target.port, options.target.host);
@@ -51,8 +74,8 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
       });
       socket.on('error', () => {});
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (stalled) hold(client, upstream);
+    else flow(client, upstream);
   }
 
   async function listen() {
@@ -92,9 +115,34 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
       stopListening();
     },
     accept: listen,
+    stall() {
+      if (stalled) return;
+      stalled = true;
+      for (const [client, upstream] of open) hold(client, upstream);
+    },
+    resume() {
+      if (!stalled) return;
+      stalled = false;
+      for (const [client, upstream] of open) flow(client, upstream);
+    },
     async close() {
       stopListening();
       cutAll();
     },
   };
+}
+
+/**
+ * A proxy in front of the PostgreSQL server of `url`, and `url` through it: what a server under test
+ * is given, so that the test can cut, refuse or stall its connections.
+ */
+export async function proxyDatabaseUrl(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = await createTcpProxy({
+    target: { host: direct.hostname, port: Number(direct.port || 5432) },
+  });
+  const proxied = new URL(direct);
+  proxied.hostname = proxy.host;
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.href };
 }

@@ -5,6 +5,8 @@ import { appRouter } from '../router';
 export interface Answer {
   status: number;
   body: unknown;
+  /** The `Retry-After` header, when the answer has one. */
+  retryAfter?: string | null;
 }
 
 /** A 5xx, or a 4xx that does not say what was wrong, with what was sent. */
@@ -49,7 +51,7 @@ export function createProber(baseUrl: string) {
         body: text.slice(0, 500),
       });
     }
-    return { status: res.status, body };
+    return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
   }
 
   /**
@@ -67,7 +69,7 @@ export function createProber(baseUrl: string) {
             body: json,
           });
     const result = (answer.body as { result?: { data?: unknown } } | null)?.result;
-    return result ? { status: answer.status, body: result.data } : answer;
+    return result ? { ...answer, body: result.data } : answer;
   }
 
   return {

@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { DatabaseTimeouts } from '../../db/client';
 import type { JobSchedules } from '../../jobs/schedules';
 import type { Placement } from '../../replicate/placement';
 import type { EngineService } from '../../serve/EngineService';
@@ -13,6 +14,8 @@ export interface HttpThreadOptions {
    * log). The embedded database cannot be shared between threads.
    */
   databaseUrl: string;
+  /** The pool's timeouts (see `StartOptions.databaseTimeouts`). @default the environment's, else 10 s and 5 s */
+  databaseTimeouts?: DatabaseTimeouts;
   /** @default 8080 (0 picks a free port) */
   port?: number;
   /** @default '127.0.0.1' */
@@ -32,6 +35,12 @@ export interface HttpThreadOptions {
   /** The engines' placement, so misdirected recommendations are refused here (see `Placement`). @default every namespace */
   placement?: Placement;
   /**
+   * Lets go of the port when the thread is ready to listen on it: the main thread held it while the
+   * process started (see `listenWhileStarting`), so that probes were answered from the first moment.
+   * @default nothing (the port is free)
+   */
+  releasePort?: () => Promise<void>;
+  /**
    * Called when the thread ends after it started listening and without `close()` (an uncaught
    * error): the process no longer serves HTTP. A failed start rejects instead.
    * @default nothing; the caller decides
@@ -42,6 +51,7 @@ export interface HttpThreadOptions {
 /** The serializable part of {@link HttpThreadOptions}, as the worker receives it. */
 export interface HttpThreadData {
   databaseUrl: string;
+  databaseTimeouts: DatabaseTimeouts | undefined;
   port: number;
   host: string;
   logLevel: string | undefined;
@@ -50,9 +60,12 @@ export interface HttpThreadData {
   jobSchedules: Partial<JobSchedules> | undefined;
   placement: Placement | undefined;
   enginePort: MessagePort;
+  /** Whether to wait for the main thread's `listen` before listening (see `releasePort`). */
+  portHeld: boolean;
 }
 
 export type HttpThreadMessage =
+  | { t: 'ready' }
   | { t: 'listening'; url: string }
   | { t: 'failed'; message: string }
   | { t: 'closed' };
@@ -92,6 +105,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   const exposed = exposeEngine(options.engines, channel.port1);
   const data: HttpThreadData = {
     databaseUrl: options.databaseUrl,
+    databaseTimeouts: options.databaseTimeouts,
     port: options.port ?? 8080,
     host: options.host ?? '127.0.0.1',
     logLevel: options.logLevel,
@@ -100,6 +114,7 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
     jobSchedules: options.jobSchedules,
     placement: options.placement,
     enginePort: channel.port2,
+    portHeld: options.releasePort !== undefined,
   };
   const worker = new Worker(workerEntry(), {
     workerData: data,
@@ -121,7 +136,17 @@ export async function startHttpThread(options: HttpThreadOptions): Promise<HttpT
   });
   const url = await new Promise<string>((resolve, reject) => {
     const onMessage = (message: HttpThreadMessage) => {
-      if (message.t === 'listening') {
+      if (message.t === 'ready') {
+        // The gap between the main thread's last answer and this thread's first one is a message
+        // round trip: a connection in it is refused, and retried by any client or probe.
+        void options.releasePort!().then(
+          () => worker.postMessage({ t: 'listen' }),
+          (error: unknown) => {
+            void worker.terminate();
+            reject(error);
+          },
+        );
+      } else if (message.t === 'listening') {
         listening = true;
         resolve(message.url);
       } else if (message.t === 'failed') reject(new Error(message.message));

@@ -13,7 +13,7 @@ const log = createLogger({ level: data.logLevel });
 const engines = new RemoteEngine(data.enginePort);
 let database: Database | undefined;
 try {
-  database = await openDatabase({ url: data.databaseUrl });
+  database = await openDatabase({ url: data.databaseUrl, ...data.databaseTimeouts, log });
   const db = database;
   const runtime = composeRuntime({
     database: db,
@@ -29,8 +29,21 @@ try {
   });
   // A failed start has already released the runtime (the remote engine and the pool).
   database = undefined;
+  if (data.portHeld) {
+    // The main thread holds the port while the process starts: it lets go once this thread is ready.
+    const released = new Promise<void>((resolve) => {
+      const onMessage = (message: { t: string }) => {
+        if (message.t !== 'listen') return;
+        port.off('message', onMessage);
+        resolve();
+      };
+      port.on('message', onMessage);
+    });
+    post({ t: 'ready' });
+    await released;
+  }
   const url = await runtime.start({ port: data.port, host: data.host });
-  port.on('message', (message: { t: 'close' }) => {
+  port.on('message', (message: { t: string }) => {
     if (message.t !== 'close') return;
     void (async () => {
       await runtime.close();
