@@ -15,7 +15,7 @@ import {
 import { type Answer, createProber, findInvalidRows, isWellFormedRejection, procedurePaths } from './harness';
 
 /**
- * The hostile suite's rules with rate limits on and low (hostile.test.ts runs without them, to reach
+ * The hostile suite's rules with rate limits on and low (hostile.suite.ts runs without them, to reach
  * every procedure thousands of times): past a limit, every answer is 429 with `Retry-After` and a
  * message naming the limit, never a 5xx, a refused batch stores nothing, and an admitted one stores
  * its good rows exactly once. A few hundred requests, so it stays a matter of seconds.

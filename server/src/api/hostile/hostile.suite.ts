@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateNamespaceSettings } from '../../auth/namespaces';
 import type { Database } from '../../db/client';
-import { getTestDatabaseTargets, startTestServer, TEST_ORIGIN, type TestTenant } from '../../testing';
+import {
+  getTestDatabaseTargets,
+  startTestServer,
+  TEST_ORIGIN,
+  type TestDatabaseTarget,
+  type TestTenant,
+} from '../../testing';
 import {
   BASE_INPUTS,
   hostileInputFor,
@@ -46,7 +52,16 @@ const BATCHES = {
 
 const TIMESTAMP_FIELDS = new Set(['ts', 'createdAt', 'since', 'until']);
 
-describe.each(getTestDatabaseTargets())('hostile input on $name', (target) => {
+/**
+ * The suite on one database. Each database has its own test file (hostile.pglite.test.ts,
+ * hostile.postgres.test.ts), so the two halves of the longest suite run on two workers at once.
+ */
+export function describeHostile(name: TestDatabaseTarget['name']): void {
+  const target = getTestDatabaseTargets().find((t) => t.name === name);
+  describe.skipIf(!target)(`hostile input on ${name}`, () => defineHostile(target!));
+}
+
+function defineHostile(target: TestDatabaseTarget): void {
   let database: Database & { drop(): Promise<void> };
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   let shop: TestTenant;
@@ -279,4 +294,4 @@ describe.each(getTestDatabaseTargets())('hostile input on $name', (target) => {
     );
     expect(prober.sent).toBeGreaterThanOrEqual(MIN_REQUESTS);
   });
-});
+}
