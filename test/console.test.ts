@@ -464,6 +464,18 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(experiment.changes.at(-1)?.actor ?? experiment.changes[0]?.actor).toMatch(
       /operator:operator@demo/,
     );
+    // A guardrail pause's notification, as the guardrail job records it, reads as one line of the log.
+    await shop.recsys.database.query(
+      `INSERT INTO experiment_changes (namespace_id, experiment_id, action, actor, detail)
+       VALUES ($1, $2, 'notify', 'guardrails', $3)`,
+      [
+        shop.namespaceId,
+        EXPERIMENT,
+        JSON.stringify({ channel: 'webhook', host: 'hooks.example', delivered: false, status: 503 }),
+      ],
+    );
+    await page.reload();
+    await page.getByText('notify by guardrails — webhook hooks.example: not delivered (503)').waitFor();
     await page.goto('/admin/experiments');
     await page.getByText('paused', { exact: true }).waitFor();
     await checkPage(page, 'experiments');

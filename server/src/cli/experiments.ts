@@ -571,7 +571,13 @@ export function registerExperimentsCommand(program: Command, globals: () => Glob
         if (opts.json) return console.log(JSON.stringify(e, null, 2));
         console.log(formatExperiment(e));
         for (const c of e.changes) {
-          const reason = typeof c.detail.reason === 'string' ? `  "${c.detail.reason}"` : '';
+          const d = c.detail;
+          const reason =
+            typeof d.reason === 'string'
+              ? `  "${d.reason}"`
+              : c.action === 'notify'
+                ? `  webhook ${d.host}: ${d.delivered ? 'delivered' : `not delivered (${d.status ?? d.error})`}`
+                : '';
           console.log(
             `  ${c.at}  ${c.action.padEnd(10)} ${c.fromStatus ?? '—'} → ${c.toStatus ?? '—'}  by ${c.actor}${reason}`,
           );

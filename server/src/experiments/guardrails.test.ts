@@ -195,6 +195,11 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
         body += c;
       });
       req.on('end', () => {
+        // A webhook that is down: its notifications are recorded as not delivered.
+        if (req.url === '/hooks/down') {
+          res.statusCode = 503;
+          return res.end();
+        }
         received.push(JSON.parse(body));
         res.end('ok');
       });
@@ -271,12 +276,20 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     await shop.admin.admin.experiments.resume.mutate({ id: 'hide-list', reason: 'fixed the template' });
     const got = await shop.admin.admin.experiments.get.query({ id: 'hide-list' });
     expect(got.breachStreak).toBe(0);
-    expect(got.changes.slice(-2).map((c) => [c.action, c.actor])).toEqual([
+    expect(got.changes.slice(-3).map((c) => [c.action, c.actor])).toEqual([
       ['pause', 'guardrails'],
+      ['notify', 'guardrails'],
       ['resume', expect.stringMatching(/^[0-9a-f]{16}$/)],
     ]);
-    expect(got.changes.at(-2)?.detail).toMatchObject({
+    expect(got.changes.at(-3)?.detail).toMatchObject({
       breaches: [{ variant: 'hidden', metric: 'emptyListRate' }],
+    });
+    // The notification is in the log with whether it arrived; the host only (a webhook URL is a secret).
+    expect(got.changes.at(-2)?.detail).toEqual({
+      channel: 'webhook',
+      host: new URL(receiverUrl).host,
+      delivered: true,
+      status: 200,
     });
   });
 
@@ -332,11 +345,12 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     expect(received.at(-1)?.text).toMatch(/heavy: p95LatencyMs 900\.0000 > max 500/);
     const got = await shop.admin.admin.experiments.get.query({ id: 'latency' });
     expect(got.status).toBe('paused');
-    expect(got.changes.at(-1)).toMatchObject({
+    expect(got.changes.at(-2)).toMatchObject({
       action: 'pause',
       actor: 'guardrails',
       detail: { breaches: [{ variant: 'heavy', metric: 'p95LatencyMs', value: 900 }] },
     });
+    expect(got.changes.at(-1)).toMatchObject({ action: 'notify', detail: { delivered: true } });
     // Everyone is back on the control.
     expect((await shop.browser.recs.trending.query({ anonymousId: 'lat-1' })).experiment).toBeUndefined();
   });
@@ -351,7 +365,12 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
         { key: 'broken', kind: 'surface', enabled: true },
       ],
       target: { surfaces: ['trending'] },
-      guardrails: { minSample: 5, consecutive: 1, rules: [{ metric: 'errorRate', max: 0.1 }] },
+      guardrails: {
+        minSample: 5,
+        consecutive: 1,
+        rules: [{ metric: 'errorRate', max: 0.1 }],
+        webhookUrl: receiverUrl.replace('/hooks/slack', '/hooks/down'),
+      },
     });
     await shop.admin.admin.experiments.start.mutate({ id: 'errors' });
     const variantOf: Record<string, number> = { control: 0, broken: 0 };
@@ -378,10 +397,18 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
       metrics: { errorRate: 0 },
     });
     const [check] = await shop.admin.admin.experiments.checkGuardrails.mutate({ id: 'errors' });
-    expect(check).toMatchObject({ paused: true, streak: 1 });
+    expect(check).toMatchObject({ paused: true, streak: 1, notified: false });
     expect(check?.breaches).toEqual([
       { variant: 'broken', metric: 'errorRate', value: 6 / (variantOf.broken! + 6), max: 0.1 },
     ]);
+    // The webhook was down: the pause stands, and the log says the notification did not arrive.
+    const got = await shop.admin.admin.experiments.get.query({ id: 'errors' });
+    expect(got.status).toBe('paused');
+    expect(got.changes.at(-1)).toMatchObject({
+      action: 'notify',
+      actor: 'guardrails',
+      detail: { channel: 'webhook', delivered: false, status: 503 },
+    });
   });
 
   it('judges serving time and errors over the recent window: a slow, failing spell that ended stops counting once the window has passed it', async () => {

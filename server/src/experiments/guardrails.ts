@@ -5,7 +5,13 @@ import { UserError } from '../errors';
 import type { Logger } from '../obs/logger';
 import { type GuardrailMetric, type Guardrails, WINDOWED_GUARDRAIL_METRICS } from './contracts';
 import { readServiceSums, readVariantSums, serviceWindow, type VariantSums, variantRates } from './results';
-import { type Experiment, getExperiment, listRunningExperiments, transitionExperiment } from './store';
+import {
+  type Experiment,
+  getExperiment,
+  listRunningExperiments,
+  recordExperimentEvent,
+  transitionExperiment,
+} from './store';
 
 /** One variant outside one bound. */
 export interface GuardrailBreach {
@@ -113,7 +119,19 @@ export function pauseNotification(
   };
 }
 
-async function notify(url: string, body: unknown, timeoutMs: number, log: Logger): Promise<boolean> {
+/** What became of a notification: the change log keeps it (the host only: a webhook URL is a secret). */
+interface Delivery {
+  channel: 'webhook';
+  host: string;
+  delivered: boolean;
+  /** The webhook's HTTP status, when it answered. */
+  status?: number;
+  /** Why it was not delivered, when it did not answer. */
+  error?: string;
+}
+
+async function notify(url: string, body: unknown, timeoutMs: number, log: Logger): Promise<Delivery> {
+  const host = new URL(url).host;
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -122,10 +140,14 @@ async function notify(url: string, body: unknown, timeoutMs: number, log: Logger
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) log.warn({ status: res.status }, 'experiment webhook refused the notification');
-    return res.ok;
+    return { channel: 'webhook', host, delivered: res.ok, status: res.status };
   } catch (error) {
     log.warn({ err: error }, 'experiment webhook unreachable');
-    return false;
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError'
+        ? `no answer in ${timeoutMs} ms`
+        : 'unreachable';
+    return { channel: 'webhook', host, delivered: false, error: reason };
   }
 }
 
@@ -183,15 +205,15 @@ export async function checkExperimentGuardrails(
     `experiment ${experimentId} paused by its guardrails: ${evaluation.breaches.map(describeBreach).join('; ')}`,
   );
   const url = experiment.guardrails.webhookUrl;
-  const notified = url
-    ? await notify(
-        url,
-        pauseNotification(namespaceId, experiment, evaluation.breaches, streak),
-        options.webhookTimeoutMs ?? 5_000,
-        options.log,
-      )
-    : null;
-  return { ...base, ...evaluation, streak, paused: true, notified };
+  if (url === undefined) return { ...base, ...evaluation, streak, paused: true, notified: null };
+  const delivery = await notify(
+    url,
+    pauseNotification(namespaceId, experiment, evaluation.breaches, streak),
+    options.webhookTimeoutMs ?? 5_000,
+    options.log,
+  );
+  await recordExperimentEvent(database, namespaceId, experimentId, 'notify', 'guardrails', { ...delivery });
+  return { ...base, ...evaluation, streak, paused: true, notified: delivery.delivered };
 }
 
 /** Evaluates the guardrails of every running experiment of a namespace (what a scheduled job runs). */

@@ -346,6 +346,23 @@ export const TRANSITIONS = {
 export type ExperimentAction = keyof typeof TRANSITIONS;
 
 /**
+ * Records an event in an experiment's change log that is not a status change (e.g. `notify`: a
+ * guardrail notification and whether it was delivered), so the log says everything that happened.
+ */
+export async function recordExperimentEvent(
+  database: Database,
+  namespaceId: string,
+  id: string,
+  action: 'notify',
+  actor: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await database.db
+    .insert(experimentChanges)
+    .values({ namespaceId, experimentId: id, action, actor, detail });
+}
+
+/**
  * Moves an experiment through its lifecycle (draft → running ⇄ paused → completed) and records who
  * did it and why, in one transaction; a step the current status does not allow is a 409.
  */

@@ -379,6 +379,8 @@ export function ExperimentPage(props: { id: string; query: URLSearchParams; canW
               <When at={c.at} />: {c.action}
               {c.fromStatus ? ` (${c.fromStatus} → ${c.toStatus})` : ''} by {c.actor}
               {typeof c.detail.reason === 'string' ? ` — ${c.detail.reason}` : ''}
+              {c.action === 'notify' &&
+                ` — webhook ${c.detail.host}: ${c.detail.delivered ? 'delivered' : `not delivered (${c.detail.status ?? c.detail.error})`}`}
             </li>
           ))}
         </ul>
