@@ -263,7 +263,7 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     expect(received[0]?.text).toMatch(
       /"No list on the home page" \(hide-list\) in guard-shop was paused automatically/,
     );
-    expect(received[0]?.text).toMatch(/hidden: emptyListRate 1\.0000 > max 0\.5/);
+    expect(received[0]?.text).toMatch(/hidden: emptyListRate 1\.0000 > max 0\.5 over the last 60 min\./);
     expect(logLines.some((l) => l.includes('experiment hide-list paused by its guardrails'))).toBe(true);
 
     // Traffic is back on the control at once: the hidden visitors see a list again, outside the experiment.

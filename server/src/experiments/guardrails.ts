@@ -104,8 +104,9 @@ export interface GuardrailCheckOptions {
   now?: Date;
 }
 
-const describeBreach = (b: GuardrailBreach) =>
-  `${b.variant}: ${b.metric} ${b.value.toFixed(4)} ${b.min !== undefined && b.value < b.min ? `< min ${b.min}` : `> max ${b.max}`}`;
+/** One breach in words; a metric judged over the recent service window says which window. */
+const describeBreach = (windowMinutes: number) => (b: GuardrailBreach) =>
+  `${b.variant}: ${b.metric} ${b.value.toFixed(4)} ${b.min !== undefined && b.value < b.min ? `< min ${b.min}` : `> max ${b.max}`}${WINDOWED.has(b.metric) ? ` over the last ${windowMinutes} min` : ''}`;
 
 /** Slack-compatible incoming-webhook body (`text` is what Slack shows). */
 export function pauseNotification(
@@ -115,7 +116,7 @@ export function pauseNotification(
   streak: number,
 ) {
   return {
-    text: `:warning: Experiment "${e.name}" (${e.id}) in ${namespaceId} was paused automatically: guardrails breached in ${streak} consecutive evaluations. Traffic is back on the control. ${breaches.map(describeBreach).join('; ')}. Resume with \`recsys experiments resume ${e.id}\` once fixed.`,
+    text: `:warning: Experiment "${e.name}" (${e.id}) in ${namespaceId} was paused automatically: guardrails breached in ${streak} consecutive evaluations. Traffic is back on the control. ${breaches.map(describeBreach(e.guardrails.windowMinutes)).join('; ')}. Resume with \`recsys experiments resume ${e.id}\` once fixed.`,
   };
 }
 
@@ -202,7 +203,7 @@ export async function checkExperimentGuardrails(
   options.onPaused?.(namespaceId, experimentId);
   options.log.warn(
     { namespaceId, experimentId, breaches: evaluation.breaches, streak },
-    `experiment ${experimentId} paused by its guardrails: ${evaluation.breaches.map(describeBreach).join('; ')}`,
+    `experiment ${experimentId} paused by its guardrails: ${evaluation.breaches.map(describeBreach(experiment.guardrails.windowMinutes)).join('; ')}`,
   );
   const url = experiment.guardrails.webhookUrl;
   if (url === undefined) return { ...base, ...evaluation, streak, paused: true, notified: null };
