@@ -44,6 +44,8 @@ export class RequestRules {
   /** An active filter narrows candidates the way a request's tag filter does. */
   readonly hasFilter: boolean;
   readonly hasScoring: boolean;
+  /** Some active boost or bury is conditional or scheduled (else `adjust` reads only the per-item base). */
+  private readonly hasDynamicScoring: boolean;
   private readonly placing: CompiledRule[];
   private readonly baseMult: Float64Array;
   private readonly baseAdd: Float64Array;
@@ -59,6 +61,7 @@ export class RequestRules {
     this.hasBlockOrFilter = active.blockOrFilter > 0;
     this.hasFilter = active.filters.length > 0;
     this.hasScoring = active.scoring > 0;
+    this.hasDynamicScoring = active.dynamicScoring > 0;
     this.placing = active.placing;
     const base = index.baseScoringOf(surface);
     this.baseMult = base.mult;
@@ -75,24 +78,19 @@ export class RequestRules {
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */
   excluderOf(id: number): CompiledRule | undefined {
-    const filters = this.activeFilters.length;
-    // Most items match no block or filter: one byte says so.
-    if (filters === 0) {
-      const flags = this.index.exclusionFlags;
-      if (id >= flags.length || flags[id] === 0) return undefined;
-    }
-    const hits = this.index.exclusionsOf(id);
-    let filtersMatched = 0;
-    if (hits !== undefined) {
+    const index = this.index;
+    // Most items match no block: one byte says so.
+    const blockFlags = index.blockFlags;
+    if (id < blockFlags.length && blockFlags[id] === 1) {
+      const hits = index.blocksOf(id)!;
       for (let i = 0; i < hits.length; i++) {
-        const r = this.index.set.rules[hits[i]!]!;
-        if (this.flags[r.index] !== 1) continue;
-        if (r.kind === 'block') return r;
-        filtersMatched++;
+        if (this.flags[hits[i]!] === 1) return index.set.rules[hits[i]!];
       }
     }
-    if (filtersMatched === filters) return undefined;
-    for (const f of this.activeFilters) if (!hits?.includes(f.index)) return f;
+    const filters = this.activeFilters;
+    for (let i = 0; i < filters.length; i++) {
+      if (!index.matches(id, filters[i]!.index)) return filters[i];
+    }
     return undefined;
   }
 
@@ -128,13 +126,14 @@ export class RequestRules {
     // conditional or scheduled ones are looked at here.
     let mult = id < this.baseMult.length ? this.baseMult[id]! : 1;
     let add = id < this.baseAdd.length ? this.baseAdd[id]! : 0;
-    const hits = this.index.dynamicScoringOf(id);
+    const hits = this.hasDynamicScoring ? this.index.dynamicScoringOf(id) : undefined;
     if (hits !== undefined) {
+      const { multipliers, adds } = this.index.set;
       for (let i = 0; i < hits.length; i++) {
-        const r = this.index.set.rules[hits[i]!]!;
-        if (this.flags[r.index] === 1) {
-          mult *= r.multiplier;
-          add += r.add;
+        const r = hits[i]!;
+        if (this.flags[r] === 1) {
+          mult *= multipliers[r]!;
+          add += adds[r]!;
         }
       }
     }
@@ -160,6 +159,8 @@ export class RequestRules {
     ignoringStock: () => (id: number) => boolean,
   ): number[] {
     if (this.placing.length === 0) return list;
+    // The stock-blind predicate is made once, on first need.
+    let stockBlind: ((id: number) => boolean) | undefined;
     const fixed = new Map<number, { id: number; rule: CompiledRule }>();
     const placedIds = new Set<number>();
     const inList = new Set(list);
@@ -175,7 +176,10 @@ export class RequestRules {
       }
       if (eligible(id)) return undefined;
       if (!info.item.available) {
-        if (r.allowUnavailable && !inList.has(id) && ignoringStock()(id)) return undefined;
+        if (r.allowUnavailable && !inList.has(id)) {
+          if (stockBlind === undefined) stockBlind = ignoringStock();
+          if (stockBlind(id)) return undefined;
+        }
         return 'is out of stock (set allowUnavailable to show it anyway)';
       }
       return 'is excluded by the request (its filters, anchor or cart)';
@@ -196,7 +200,7 @@ export class RequestRules {
         // A query pin takes its best-scored matching item in the list, else the first listed/newest.
         let chosen: number | undefined;
         const refusals: string[] = [];
-        const matching = (id: number) => this.index.rulesOf(id)?.includes(r.index) === true;
+        const matching = (id: number) => this.index.matches(id, r.index);
         for (const id of list) {
           if (!placedIds.has(id) && matching(id)) {
             chosen = id;

@@ -182,8 +182,20 @@ export class RuleSet {
    */
   private readonly bySurface: Map<Surface, SurfaceRules>;
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
+  /**
+   * Per rule with recurring windows: the minute (epoch minutes) its windows were last checked for,
+   * and whether one was open then. Windows are whole local minutes, so a rule is checked at most
+   * once a minute, whatever the request rate.
+   */
+  private readonly windowMinute: Float64Array;
+  private readonly windowOpen: Uint8Array;
   /** The enabled rules with a schedule (see {@link scheduleState}). */
   private readonly timed: CompiledRule[];
+  /** The last `scheduleState` answer and the instants between which it holds ([from, until)). */
+  private stateCache = { from: 0, until: 0, state: '' };
+  /** Per rule index: its boost/bury multiplier and add (1 and 0 for other kinds), read per candidate. */
+  readonly multipliers: Float64Array;
+  readonly adds: Float64Array;
 
   constructor(defs: unknown) {
     assertRules(defs);
@@ -198,6 +210,10 @@ export class RuleSet {
           (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       );
     this.rules = enabled.map((d, i) => compileRule(d, i));
+    this.windowMinute = new Float64Array(this.rules.length).fill(Number.NaN);
+    this.windowOpen = new Uint8Array(this.rules.length);
+    this.multipliers = Float64Array.from(this.rules, (r) => r.multiplier);
+    this.adds = Float64Array.from(this.rules, (r) => r.add);
     this.timed = this.rules.filter(
       (r) =>
         r.windows !== undefined || r.start !== Number.NEGATIVE_INFINITY || r.end !== Number.POSITIVE_INFINITY,
@@ -230,27 +246,27 @@ export class RuleSet {
   activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
     const surface = this.bySurface.get(ctx.surface)!;
     active.set(surface.flags);
-    let extra: CompiledRule[] | undefined;
-    surface.dynamic.candidates(ctx, catalog, (r) => {
-      if (active[r.index] === 1) return;
-      if (ctx.now < r.start || ctx.now >= r.end) return;
-      if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return;
-      if (r.conditional && !conditionsHold(r, ctx, catalog)) return;
-      active[r.index] = 1;
-      if (extra === undefined) extra = [r];
-      else extra.push(r);
-    });
+    const extra = surface.dynamic.collect(ctx, catalog, this, active);
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);
-    const merge = (a: CompiledRule[], b: CompiledRule[]) =>
-      b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
     return {
       count: surface.base.count + more.count,
       filters: merge(surface.base.filters, more.filters),
       placing: merge(surface.base.placing, more.placing),
       blockOrFilter: surface.base.blockOrFilter + more.blockOrFilter,
       scoring: surface.base.scoring + more.scoring,
+      dynamicScoring: more.scoring,
     };
+  }
+
+  /**
+   * Whether a conditional or scheduled rule applies to a request (its surface aside): in force at
+   * `ctx.now` and its conditions met.
+   */
+  applies(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
+    if (ctx.now < r.start || ctx.now >= r.end) return false;
+    if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return false;
+    return !r.conditional || conditionsHold(r, ctx, catalog);
   }
 
   /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
@@ -265,8 +281,26 @@ export class RuleSet {
    */
   scheduleState(now: number): string {
     if (this.timed.length === 0) return '';
+    const cached = this.stateCache;
+    if (now >= cached.from && now < cached.until) return cached.state;
+    // The answer holds from the latest start or end at or before `now` (and the minute's start,
+    // when windows count) until the next one after it (and the next minute).
+    let from = Number.NEGATIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
     let state = '';
-    for (const r of this.timed) state += this.scheduled(r, now) ? '1' : '0';
+    for (const r of this.timed) {
+      state += this.scheduled(r, now) ? '1' : '0';
+      for (const edge of [r.start, r.end]) {
+        if (edge <= now) from = Math.max(from, edge);
+        else until = Math.min(until, edge);
+      }
+      if (r.windows !== undefined) {
+        const minute = Math.floor(now / 60_000) * 60_000;
+        from = Math.max(from, minute);
+        until = Math.min(until, minute + 60_000);
+      }
+    }
+    this.stateCache = { from, until, state };
     return state;
   }
 
@@ -276,17 +310,26 @@ export class RuleSet {
   }
 
   private inWindows(r: CompiledRule, now: number): boolean {
-    // Local weekday and minute per zone, once per minute: Intl formatting costs microseconds.
     const minute = Math.floor(now / 60_000);
+    if (this.windowMinute[r.index] === minute) return this.windowOpen[r.index] === 1;
+    // Local weekday and minute per zone, once per minute: Intl formatting costs microseconds.
     let local = this.zoneCache.get(r.zone);
     if (local === undefined || local.minute !== minute) {
       const t = localTime(minute * 60_000, r.zone);
       local = { minute, weekday: t.weekday, minuteOfDay: t.minuteOfDay };
       this.zoneCache.set(r.zone, local);
     }
-    for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) return true;
-    return false;
+    let open = false;
+    for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) open = true;
+    this.windowMinute[r.index] = minute;
+    this.windowOpen[r.index] = open ? 1 : 0;
+    return open;
   }
+}
+
+/** Two lists of rules in precedence order, as one (either returned as is when the other is empty). */
+function merge(a: CompiledRule[], b: CompiledRule[]): CompiledRule[] {
+  return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
 }
 
 /** The active rules of one request, by what the pipeline does with them. */
@@ -298,6 +341,8 @@ export interface ActiveRules {
   placing: CompiledRule[];
   blockOrFilter: number;
   scoring: number;
+  /** Active boosts and buries that not every request of the surface has (conditional or scheduled). */
+  dynamicScoring: number;
 }
 
 interface SurfaceRules {
@@ -309,9 +354,9 @@ interface SurfaceRules {
 
 /**
  * Conditional rules by one condition each (rule set, placement, anchor item, anchor category,
- * segment, country, cart item, in that order of preference), so a request looks up the few whose key it
- * carries instead of testing every rule; rules with none of these (a schedule, traits, cart tags)
- * are tested on every request of the surface.
+ * segment, country, cart item, exact cart tags, one trait, in that order of preference), so a
+ * request looks up the few whose key it carries instead of testing every rule; rules with none of
+ * these (a schedule alone, wildcard cart tags) are tested on every request of the surface.
  */
 class ConditionIndex {
   readonly scan: CompiledRule[] = [];
@@ -322,6 +367,10 @@ class ConditionIndex {
   readonly segments = new Map<string, CompiledRule[]>();
   readonly countries = new Map<string, CompiledRule[]>();
   readonly cartItems = new Map<string, CompiledRule[]>();
+  readonly cartTags = new Map<string, CompiledRule[]>();
+  /** Trait keys rules are filed under, and per key the rules by value. */
+  readonly traitKeys: string[] = [];
+  readonly traitValues: Array<Map<string, CompiledRule[]>> = [];
 
   constructor(rules: CompiledRule[]) {
     for (const r of rules) {
@@ -333,33 +382,103 @@ class ConditionIndex {
         [r.segments, this.segments],
         [r.countries, this.countries],
         [r.cartIds, this.cartItems],
+        [
+          r.cartTags !== undefined && r.cartTags.patterns.length === 0 ? r.cartTags.exact : undefined,
+          this.cartTags,
+        ],
       ];
       const key = by.find(([values]) => values !== undefined);
-      if (key === undefined) this.scan.push(r);
-      else for (const value of key[0]!) push(key[1], value, r);
+      if (key !== undefined) {
+        for (const value of key[0]!) push(key[1], value, r);
+      } else if (r.traits !== undefined && r.traits.length > 0) {
+        const [trait, values] = r.traits[0]!;
+        let at = this.traitKeys.indexOf(trait);
+        if (at < 0) {
+          at = this.traitKeys.push(trait) - 1;
+          this.traitValues.push(new Map());
+        }
+        for (const value of values) push(this.traitValues[at]!, value, r);
+      } else this.scan.push(r);
     }
   }
 
-  /** The rules a request could activate (each rule at most once). */
-  candidates(ctx: RuleRequestContext, catalog: Catalog, visit: (r: CompiledRule) => void): void {
-    for (const r of this.scan) visit(r);
-    const look = (map: Map<string, CompiledRule[]>, key: string | undefined) => {
-      if (key === undefined || map.size === 0) return;
-      const list = map.get(key);
-      if (list !== undefined) for (const r of list) visit(r);
-    };
-    look(this.ruleSets, ctx.ruleSet);
-    look(this.placements, ctx.placement);
-    look(this.anchors, ctx.anchorItemId);
-    if (this.anchorCategories.size > 0 && ctx.anchorItemId !== undefined) {
+  /**
+   * The rules a request could activate (by the one condition each is filed under), checked in full:
+   * those that apply are set in `active` and returned; undefined when none is. A rule reached twice
+   * (an anchor in two of its categories, two of its cart items) is already set the second time.
+   */
+  collect(
+    ctx: RuleRequestContext,
+    catalog: Catalog,
+    set: RuleSet,
+    active: Uint8Array,
+  ): CompiledRule[] | undefined {
+    let out = this.visit(this.scan, ctx, catalog, set, active, undefined);
+    if (ctx.ruleSet !== undefined && this.ruleSets.size > 0) {
+      out = this.visit(this.ruleSets.get(ctx.ruleSet), ctx, catalog, set, active, out);
+    }
+    if (ctx.placement !== undefined && this.placements.size > 0) {
+      out = this.visit(this.placements.get(ctx.placement), ctx, catalog, set, active, out);
+    }
+    if (ctx.anchorItemId !== undefined && this.anchors.size > 0) {
+      out = this.visit(this.anchors.get(ctx.anchorItemId), ctx, catalog, set, active, out);
+    }
+    if (ctx.anchorItemId !== undefined && this.anchorCategories.size > 0) {
       const id = catalog.ids.get(ctx.anchorItemId);
       const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
-      // An item in two matching categories would visit a rule twice: its flag makes the second a no-op.
-      for (const t of tags ?? []) if (t.startsWith('category:')) look(this.anchorCategories, t);
+      if (tags !== undefined) {
+        for (const t of tags) {
+          if (t.startsWith('category:')) {
+            out = this.visit(this.anchorCategories.get(t), ctx, catalog, set, active, out);
+          }
+        }
+      }
     }
-    look(this.segments, ctx.traits.segment);
-    look(this.countries, ctx.traits.country?.toUpperCase());
-    if (this.cartItems.size > 0) for (const itemId of ctx.cartItemIds ?? []) look(this.cartItems, itemId);
+    const { segment, country } = ctx.traits;
+    if (segment !== undefined && this.segments.size > 0) {
+      out = this.visit(this.segments.get(segment), ctx, catalog, set, active, out);
+    }
+    if (country !== undefined && this.countries.size > 0) {
+      out = this.visit(this.countries.get(country.toUpperCase()), ctx, catalog, set, active, out);
+    }
+    if (ctx.cartItemIds !== undefined && this.cartItems.size > 0) {
+      for (const itemId of ctx.cartItemIds) {
+        out = this.visit(this.cartItems.get(itemId), ctx, catalog, set, active, out);
+      }
+    }
+    if (ctx.cartItemIds !== undefined && this.cartTags.size > 0) {
+      for (const itemId of ctx.cartItemIds) {
+        const id = catalog.ids.get(itemId);
+        const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
+        if (tags === undefined) continue;
+        for (const t of tags) out = this.visit(this.cartTags.get(t), ctx, catalog, set, active, out);
+      }
+    }
+    for (let k = 0; k < this.traitKeys.length; k++) {
+      const value = ctx.traits[this.traitKeys[k]!];
+      if (value !== undefined)
+        out = this.visit(this.traitValues[k]!.get(value), ctx, catalog, set, active, out);
+    }
+    return out;
+  }
+
+  private visit(
+    rules: CompiledRule[] | undefined,
+    ctx: RuleRequestContext,
+    catalog: Catalog,
+    set: RuleSet,
+    active: Uint8Array,
+    out: CompiledRule[] | undefined,
+  ): CompiledRule[] | undefined {
+    if (rules === undefined) return out;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (active[r.index] === 1 || !set.applies(r, ctx, catalog)) continue;
+      active[r.index] = 1;
+      if (out === undefined) out = [r];
+      else out.push(r);
+    }
+    return out;
   }
 }
 
@@ -374,7 +493,14 @@ export function isStatic(r: CompiledRule): boolean {
 }
 
 function groupByKind(rules: CompiledRule[]): ActiveRules {
-  const out: ActiveRules = { count: rules.length, filters: [], placing: [], blockOrFilter: 0, scoring: 0 };
+  const out: ActiveRules = {
+    count: rules.length,
+    filters: [],
+    placing: [],
+    blockOrFilter: 0,
+    scoring: 0,
+    dynamicScoring: 0,
+  };
   for (const r of rules) {
     if (r.kind === 'filter') out.filters.push(r);
     if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
@@ -417,8 +543,8 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
  */
 export class RuleItemIndex {
   private readonly byItem: Array<Int32Array | undefined> = [];
-  /** The block and filter rules among `byItem` (most items have none: eligibility reads this). */
-  private readonly exclusionsByItem: Array<Int32Array | undefined> = [];
+  /** The block rules among `byItem` (most items have none: eligibility reads `blockFlags` first). */
+  private readonly blocksByItem: Array<Int32Array | undefined> = [];
   /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
   private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
   /**
@@ -465,6 +591,22 @@ export class RuleItemIndex {
     return this.byItem[id];
   }
 
+  /** Whether rule `rule` (an index) matches item `id`: a binary search of the item's few rules. */
+  matches(id: number, rule: number): boolean {
+    const hits = this.byItem[id];
+    if (hits === undefined) return false;
+    let lo = 0;
+    let hi = hits.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = hits[mid]!;
+      if (at === rule) return true;
+      if (at < rule) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
   /** Boosts and buries matching item `id` that not every request has, or undefined. */
   dynamicScoringOf(id: number): Int32Array | undefined {
     return this.dynamicScoringByItem[id];
@@ -499,12 +641,15 @@ export class RuleItemIndex {
     base.add[id] = add;
   }
 
-  /** 1 where an item matches some block or filter rule: the one read most requests need. */
-  exclusionFlags = new Uint8Array(0);
+  /**
+   * 1 where an item matches some block rule: the one read most candidates need. (Filters are not
+   * here: a price filter can match most of the catalog, and a request checks only its active filters.)
+   */
+  blockFlags = new Uint8Array(0);
 
-  /** The block and filter rules matching item `id`, or undefined. */
-  exclusionsOf(id: number): Int32Array | undefined {
-    return this.exclusionsByItem[id];
+  /** The block rules matching item `id` (precedence order), or undefined. */
+  blocksOf(id: number): Int32Array | undefined {
+    return this.blocksByItem[id];
   }
 
   /** Items matching a pin/inject rule: its listed ids in their order, then the newest first. */
@@ -546,7 +691,7 @@ export class RuleItemIndex {
     for (const t of item.tags) for (const r of this.byTag.get(t) ?? []) consider(r);
     for (const r of this.generic) if (itemMatches(rules[r]!, item)) hits.push(r);
     while (this.byItem.length <= id) this.byItem.push(undefined);
-    while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
+    while (this.blocksByItem.length <= id) this.blocksByItem.push(undefined);
     const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
     // Pin and inject rules keep their member sets; a changed membership drops the rule's sorted list.
     const before = this.byItem[id];
@@ -575,17 +720,14 @@ export class RuleItemIndex {
     // An item's creation time orders inject lists: a re-upserted member may move.
     if (before !== undefined) for (const r of sorted ?? []) if (placing(r)) this.lists.delete(r);
     this.byItem[id] = sorted;
-    const exclusions = sorted?.filter((r) => {
-      const kind = this.set.rules[r]!.kind;
-      return kind === 'block' || kind === 'filter';
-    });
-    this.exclusionsByItem[id] = exclusions !== undefined && exclusions.length > 0 ? exclusions : undefined;
-    if (id >= this.exclusionFlags.length) {
-      const grown = new Uint8Array(Math.max(id + 1, this.exclusionFlags.length * 2, 1024));
-      grown.set(this.exclusionFlags);
-      this.exclusionFlags = grown;
+    const blocks = sorted?.filter((r) => this.set.rules[r]!.kind === 'block');
+    this.blocksByItem[id] = blocks !== undefined && blocks.length > 0 ? blocks : undefined;
+    if (id >= this.blockFlags.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.blockFlags.length * 2, 1024));
+      grown.set(this.blockFlags);
+      this.blockFlags = grown;
     }
-    this.exclusionFlags[id] = this.exclusionsByItem[id] === undefined ? 0 : 1;
+    this.blockFlags[id] = this.blocksByItem[id] === undefined ? 0 : 1;
     while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
     const dynamic = sorted?.filter((r) => {
       const rule = this.set.rules[r]!;
