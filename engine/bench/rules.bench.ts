@@ -223,7 +223,7 @@ function rules(random: () => number, count: number): RuleDefinition[] {
           id,
           kind: 'boost',
           priority,
-          items: { tags: [`color:k${i % 12}`] },
+          items: { tags: [`color:k${Math.floor(random() * 12)}`] },
           add: 0.05,
           // Every day, all day, in some zone: in force, but evaluated through the zone's local time.
           schedule: {

@@ -47,8 +47,8 @@ export class RequestRules {
   /** Some active boost or bury is conditional or scheduled (else `adjust` reads only the per-item base). */
   private readonly hasDynamicScoring: boolean;
   private readonly placing: CompiledRule[];
-  private readonly baseMult: Float64Array;
-  private readonly baseAdd: Float64Array;
+  /** Per item, the combined multiplier and add of the surface's unconditional boosts and buries. */
+  private readonly basePairs: Float64Array;
 
   constructor(
     private readonly index: RuleItemIndex,
@@ -63,9 +63,7 @@ export class RequestRules {
     this.hasScoring = active.scoring > 0;
     this.hasDynamicScoring = active.dynamicScoring > 0;
     this.placing = active.placing;
-    const base = index.baseScoringOf(surface);
-    this.baseMult = base.mult;
-    this.baseAdd = base.add;
+    this.basePairs = index.baseScoringOf(surface).pairs;
   }
 
   /**
@@ -124,8 +122,13 @@ export class RequestRules {
   adjust(id: number, score: number): number {
     // The rules every request of the surface has are combined per item in advance; only
     // conditional or scheduled ones are looked at here.
-    let mult = id < this.baseMult.length ? this.baseMult[id]! : 1;
-    let add = id < this.baseAdd.length ? this.baseAdd[id]! : 0;
+    const pairs = this.basePairs;
+    let mult = 1;
+    let add = 0;
+    if (2 * id < pairs.length) {
+      mult = pairs[2 * id]!;
+      add = pairs[2 * id + 1]!;
+    }
     const hits = this.hasDynamicScoring ? this.index.dynamicScoringOf(id) : undefined;
     if (hits !== undefined) {
       const { multipliers, adds } = this.index.set;

@@ -246,6 +246,7 @@ export class RuleSet {
   activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
     const surface = this.bySurface.get(ctx.surface)!;
     active.set(surface.flags);
+    requestCountry = (ctx.traits.country ?? '').toUpperCase();
     const extra = surface.dynamic.collect(ctx, catalog, this, active);
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);
@@ -261,7 +262,7 @@ export class RuleSet {
 
   /**
    * Whether a conditional or scheduled rule applies to a request (its surface aside): in force at
-   * `ctx.now` and its conditions met.
+   * `ctx.now` and its conditions met. Only while `activate` runs.
    */
   applies(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
     if (ctx.now < r.start || ctx.now >= r.end) return false;
@@ -434,12 +435,12 @@ class ConditionIndex {
         }
       }
     }
-    const { segment, country } = ctx.traits;
+    const { segment } = ctx.traits;
     if (segment !== undefined && this.segments.size > 0) {
       out = this.visit(this.segments.get(segment), ctx, catalog, set, active, out);
     }
-    if (country !== undefined && this.countries.size > 0) {
-      out = this.visit(this.countries.get(country.toUpperCase()), ctx, catalog, set, active, out);
+    if (ctx.traits.country !== undefined && this.countries.size > 0) {
+      out = this.visit(this.countries.get(requestCountry), ctx, catalog, set, active, out);
     }
     if (ctx.cartItemIds !== undefined && this.cartItems.size > 0) {
       for (const itemId of ctx.cartItemIds) {
@@ -510,6 +511,10 @@ function groupByKind(rules: CompiledRule[]): ActiveRules {
   return out;
 }
 
+/** The `country` trait of the request being activated, upper-cased once per request (see `activate`). */
+let requestCountry = '';
+
+/** Whether a rule's request conditions hold; only called while `activate` runs. */
 function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
   if (r.ruleSet !== undefined && ctx.ruleSet !== r.ruleSet) return false;
   if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
@@ -529,7 +534,7 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
     if (!hit) return false;
   }
   if (r.segments && !r.segments.has(ctx.traits.segment ?? '')) return false;
-  if (r.countries && !r.countries.has((ctx.traits.country ?? '').toUpperCase())) return false;
+  if (r.countries && !r.countries.has(requestCountry)) return false;
   if (r.traits) {
     for (const [key, values] of r.traits) if (!values.has(ctx.traits[key] ?? '')) return false;
   }
@@ -549,9 +554,10 @@ export class RuleItemIndex {
   private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
   /**
    * Per surface (made on first use): each item's product of multipliers and sum of adds over the
-   * boosts and buries in force on every request of that surface.
+   * boosts and buries in force on every request of that surface, side by side (item `id`'s at
+   * `2 id` and `2 id + 1`: one cache line per candidate).
    */
-  private readonly baseScoring = new Map<Surface, { mult: Float64Array; add: Float64Array }>();
+  private readonly baseScoring = new Map<Surface, { pairs: Float64Array }>();
   private readonly byId = new Map<string, number[]>();
   private readonly byTag = new Map<string, number[]>();
   private readonly generic: number[] = [];
@@ -613,18 +619,18 @@ export class RuleItemIndex {
   }
 
   /** The combined static boosts and buries of `surface` per item (see `baseScoring`). */
-  baseScoringOf(surface: Surface): { mult: Float64Array; add: Float64Array } {
+  baseScoringOf(surface: Surface): { pairs: Float64Array } {
     let base = this.baseScoring.get(surface);
     if (base === undefined) {
       const n = this.byItem.length;
-      base = { mult: new Float64Array(n).fill(1), add: new Float64Array(n) };
+      base = { pairs: neutralPairs(n) };
       this.baseScoring.set(surface, base);
       for (let id = 0; id < n; id++) this.fillBase(surface, base, id);
     }
     return base;
   }
 
-  private fillBase(surface: Surface, base: { mult: Float64Array; add: Float64Array }, id: number): void {
+  private fillBase(surface: Surface, base: { pairs: Float64Array }, id: number): void {
     let mult = 1;
     let add = 0;
     const hits = this.byItem[id];
@@ -637,8 +643,8 @@ export class RuleItemIndex {
         }
       }
     }
-    base.mult[id] = mult;
-    base.add[id] = add;
+    base.pairs[2 * id] = mult;
+    base.pairs[2 * id + 1] = add;
   }
 
   /**
@@ -735,19 +741,22 @@ export class RuleItemIndex {
     });
     this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
     for (const [surface, base] of this.baseScoring) {
-      if (id >= base.mult.length) {
-        // The catalog grew: widen the arrays (new items start neutral, then get their own values).
-        const grow = (a: Float64Array, fill: number) => {
-          const b = new Float64Array(Math.max(id + 1, a.length * 2)).fill(fill);
-          b.set(a);
-          return b;
-        };
-        base.mult = grow(base.mult, 1);
-        base.add = grow(base.add, 0);
+      if (2 * id >= base.pairs.length) {
+        // The catalog grew: widen the array (new items start neutral, then get their own values).
+        const grown = neutralPairs(Math.max(id + 1, base.pairs.length));
+        grown.set(base.pairs);
+        base.pairs = grown;
       }
       this.fillBase(surface, base, id);
     }
   }
+}
+
+/** `n` items' (multiplier, add) pairs, all neutral: (1, 0). */
+function neutralPairs(n: number): Float64Array {
+  const pairs = new Float64Array(2 * n);
+  for (let i = 0; i < pairs.length; i += 2) pairs[i] = 1;
+  return pairs;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
