@@ -5,7 +5,13 @@
 import type { RecResult } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
-import type { ActiveRules, CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
+import {
+  type ActiveRules,
+  type CompiledRule,
+  DYNAMIC_ROW,
+  type RuleItemIndex,
+  type RuleRequestContext,
+} from '../rules/compileRules';
 import type { RuleEffect } from '../rules/types';
 
 /** At most this many item ids are named per effect (a block can remove thousands). */
@@ -116,8 +122,17 @@ export class RequestRules {
   private readonly buriedRaw: number[] = [];
 
   /**
-   * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Called by
-   * the blend for every candidate, so the blend ranks by the final score and only its head is sorted.
+   * {@link adjust} over the blend's candidates in one call: `scores[i]` of `ids[i]`, for i < count,
+   * rewritten in place. One tight loop instead of a call through a closure per candidate, which cost
+   * several times the arithmetic.
+   */
+  adjustAll(ids: Int32Array, scores: Float64Array, count: number): void {
+    for (let i = 0; i < count; i++) scores[i] = this.adjust(ids[i]!, scores[i]!);
+  }
+
+  /**
+   * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Applied by
+   * the blend to every candidate, so the blend ranks by the final score and only its head is sorted.
    */
   adjust(id: number, score: number): number {
     // The rules every request of the surface has are combined per item in advance; only
@@ -129,14 +144,27 @@ export class RequestRules {
       mult = pairs[2 * id]!;
       add = pairs[2 * id + 1]!;
     }
-    const hits = this.hasDynamicScoring ? this.index.dynamicScoringOf(id) : undefined;
-    if (hits !== undefined) {
+    if (this.hasDynamicScoring) {
+      const rows = this.index.dynamicRows;
+      const at = id * DYNAMIC_ROW;
       const { multipliers, adds } = this.index.set;
-      for (let i = 0; i < hits.length; i++) {
-        const r = hits[i]!;
-        if (this.flags[r] === 1) {
-          mult *= multipliers[r]!;
-          add += adds[r]!;
+      if (at < rows.length && rows[at] === -2) {
+        const hits = this.index.dynamicScoringOf(id)!;
+        for (let i = 0; i < hits.length; i++) {
+          const r = hits[i]!;
+          if (this.flags[r] === 1) {
+            mult *= multipliers[r]!;
+            add += adds[r]!;
+          }
+        }
+      } else if (at < rows.length) {
+        for (let i = at; i < at + DYNAMIC_ROW; i++) {
+          const r = rows[i]!;
+          if (r < 0) break;
+          if (this.flags[r] === 1) {
+            mult *= multipliers[r]!;
+            add += adds[r]!;
+          }
         }
       }
     }

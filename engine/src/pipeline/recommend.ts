@@ -256,7 +256,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
       // What diversify reads when caps reject few: its MMR pool, then a few more in order.
       head: diversifyPoolSize(req.k) + req.k,
-      adjust: ruled?.hasScoring ? (id, score) => ruled.adjust(id, score) : undefined,
+      adjust: ruled?.hasScoring ? (ids, scores, count) => ruled.adjustAll(ids, scores, count) : undefined,
     },
   );
   const caps =

@@ -553,6 +553,13 @@ export class RuleItemIndex {
   /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
   private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
   /**
+   * The same, inline: item `id`'s first {@link DYNAMIC_ROW} such rules from `id × DYNAMIC_ROW` on,
+   * −1 after the last; −2 first when it has more (then read `dynamicScoringOf`). The blend reads it
+   * for every candidate, and one row of a flat array costs one memory access where a list per item
+   * cost three dependent ones (array slot, list object, its contents). Empty while no rule needs it.
+   */
+  dynamicRows = new Int32Array(0);
+  /**
    * Per surface (made on first use): each item's product of multipliers and sum of adds over the
    * boosts and buries in force on every request of that surface, side by side (item `id`'s at
    * `2 id` and `2 id + 1`: one cache line per candidate).
@@ -611,6 +618,21 @@ export class RuleItemIndex {
       else hi = mid - 1;
     }
     return false;
+  }
+
+  private writeDynamicRow(id: number, dynamic: Int32Array | undefined): void {
+    if (dynamic === undefined && this.dynamicRows.length <= id * DYNAMIC_ROW) return;
+    if (this.dynamicRows.length < (id + 1) * DYNAMIC_ROW) {
+      const rows = Math.max(id + 1, this.catalog.idCount, (2 * this.dynamicRows.length) / DYNAMIC_ROW);
+      const grown = new Int32Array(rows * DYNAMIC_ROW).fill(-1);
+      grown.set(this.dynamicRows);
+      this.dynamicRows = grown;
+    }
+    const at = id * DYNAMIC_ROW;
+    this.dynamicRows.fill(-1, at, at + DYNAMIC_ROW);
+    if (dynamic === undefined) return;
+    if (dynamic.length > DYNAMIC_ROW) this.dynamicRows[at] = -2;
+    else this.dynamicRows.set(dynamic, at);
   }
 
   /** Boosts and buries matching item `id` that not every request has, or undefined. */
@@ -740,6 +762,7 @@ export class RuleItemIndex {
       return (rule.kind === 'boost' || rule.kind === 'bury') && !isStatic(rule);
     });
     this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
+    this.writeDynamicRow(id, this.dynamicScoringByItem[id]);
     for (const [surface, base] of this.baseScoring) {
       if (2 * id >= base.pairs.length) {
         // The catalog grew: widen the array (new items start neutral, then get their own values).
@@ -751,6 +774,9 @@ export class RuleItemIndex {
     }
   }
 }
+
+/** Conditional boosts and buries kept inline per item (see `RuleItemIndex.dynamicRows`). */
+export const DYNAMIC_ROW = 8;
 
 /** `n` items' (multiplier, add) pairs, all neutral: (1, 0). */
 function neutralPairs(n: number): Float64Array {
