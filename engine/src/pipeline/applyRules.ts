@@ -46,6 +46,8 @@ export class RequestRules {
   private lastRemoved = 0;
   private readonly notes: RuleEffect[] = [];
   private readonly activeFilters: CompiledRule[];
+  /** Each active filter's bitset of matching items (see `RuleItemIndex.filterBitsOf`), in the same order. */
+  private readonly filterBits: Uint32Array[];
   readonly hasBlockOrFilter: boolean;
   /** An active filter narrows candidates the way a request's tag filter does. */
   readonly hasFilter: boolean;
@@ -64,6 +66,7 @@ export class RequestRules {
     surface: Surface,
   ) {
     this.activeFilters = active.filters;
+    this.filterBits = active.filters.map((f) => index.filterBitsOf(f.index));
     this.hasBlockOrFilter = active.blockOrFilter > 0;
     this.hasFilter = active.filters.length > 0;
     this.hasScoring = active.scoring > 0;
@@ -91,9 +94,10 @@ export class RequestRules {
         if (this.flags[hits[i]!] === 1) return index.set.rules[hits[i]!];
       }
     }
-    const filters = this.activeFilters;
-    for (let i = 0; i < filters.length; i++) {
-      if (!index.matches(id, filters[i]!.index)) return filters[i];
+    const bits = this.filterBits;
+    for (let i = 0; i < bits.length; i++) {
+      const words = bits[i]!;
+      if (id >> 5 >= words.length || (words[id >> 5]! & (1 << (id & 31))) === 0) return this.activeFilters[i];
     }
     return undefined;
   }

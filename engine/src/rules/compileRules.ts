@@ -620,6 +620,33 @@ export class RuleItemIndex {
     return false;
   }
 
+  /**
+   * Per filter rule (by index): a bit per item, set where the rule matches. An active filter is
+   * checked for every candidate; a bitset of the catalog stays in cache where the item's rule list
+   * would be a few dependent memory reads.
+   */
+  private readonly filterBits = new Map<number, Uint32Array>();
+
+  /** The bitset of filter rule `rule` (bit `id` set: matches item `id`); read it again after catalog changes. */
+  filterBitsOf(rule: number): Uint32Array {
+    return this.filterBits.get(rule) ?? EMPTY_BITS;
+  }
+
+  private setFilterBit(rule: number, id: number, on: boolean): void {
+    let bits = this.filterBits.get(rule) ?? EMPTY_BITS;
+    if (id >> 5 >= bits.length) {
+      if (!on) return;
+      const grown = new Uint32Array(
+        Math.max((id >> 5) + 1, (this.catalog.idCount + 31) >> 5, bits.length * 2),
+      );
+      grown.set(bits);
+      bits = grown;
+      this.filterBits.set(rule, bits);
+    }
+    if (on) bits[id >> 5] = bits[id >> 5]! | (1 << (id & 31));
+    else bits[id >> 5] = bits[id >> 5]! & ~(1 << (id & 31));
+  }
+
   private writeDynamicRow(id: number, dynamic: Int32Array | undefined): void {
     if (dynamic === undefined && this.dynamicRows.length <= id * DYNAMIC_ROW) return;
     if (this.dynamicRows.length < (id + 1) * DYNAMIC_ROW) {
@@ -748,6 +775,8 @@ export class RuleItemIndex {
     // An item's creation time orders inject lists: a re-upserted member may move.
     if (before !== undefined) for (const r of sorted ?? []) if (placing(r)) this.lists.delete(r);
     this.byItem[id] = sorted;
+    for (const r of before ?? []) if (this.set.rules[r]!.kind === 'filter') this.setFilterBit(r, id, false);
+    for (const r of sorted ?? []) if (this.set.rules[r]!.kind === 'filter') this.setFilterBit(r, id, true);
     const blocks = sorted?.filter((r) => this.set.rules[r]!.kind === 'block');
     this.blocksByItem[id] = blocks !== undefined && blocks.length > 0 ? blocks : undefined;
     if (id >= this.blockFlags.length) {
@@ -774,6 +803,8 @@ export class RuleItemIndex {
     }
   }
 }
+
+const EMPTY_BITS = new Uint32Array(0);
 
 /** Conditional boosts and buries kept inline per item (see `RuleItemIndex.dynamicRows`). */
 export const DYNAMIC_ROW = 8;
