@@ -5,7 +5,13 @@
 import type { RecResult } from '../api';
 import type { Catalog } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
-import type { ActiveRules, CompiledRule, RuleItemIndex, RuleRequestContext } from '../rules/compileRules';
+import {
+  type ActiveRules,
+  type CompiledRule,
+  DYNAMIC_ROW,
+  type RuleItemIndex,
+  type RuleRequestContext,
+} from '../rules/compileRules';
 import type { RuleEffect } from '../rules/types';
 
 /** At most this many item ids are named per effect (a block can remove thousands). */
@@ -40,13 +46,17 @@ export class RequestRules {
   private lastRemoved = 0;
   private readonly notes: RuleEffect[] = [];
   private readonly activeFilters: CompiledRule[];
+  /** Each active filter's bitset of matching items (see `RuleItemIndex.filterBitsOf`), in the same order. */
+  private readonly filterBits: Uint32Array[];
   readonly hasBlockOrFilter: boolean;
   /** An active filter narrows candidates the way a request's tag filter does. */
   readonly hasFilter: boolean;
   readonly hasScoring: boolean;
+  /** Some active boost or bury is conditional or scheduled (else `adjust` reads only the per-item base). */
+  private readonly hasDynamicScoring: boolean;
   private readonly placing: CompiledRule[];
-  private readonly baseMult: Float64Array;
-  private readonly baseAdd: Float64Array;
+  /** Per item, the combined multiplier and add of the surface's unconditional boosts and buries. */
+  private readonly basePairs: Float64Array;
 
   constructor(
     private readonly index: RuleItemIndex,
@@ -56,13 +66,13 @@ export class RequestRules {
     surface: Surface,
   ) {
     this.activeFilters = active.filters;
+    this.filterBits = active.filters.map((f) => index.filterBitsOf(f.index));
     this.hasBlockOrFilter = active.blockOrFilter > 0;
     this.hasFilter = active.filters.length > 0;
     this.hasScoring = active.scoring > 0;
+    this.hasDynamicScoring = active.dynamicScoring > 0;
     this.placing = active.placing;
-    const base = index.baseScoringOf(surface);
-    this.baseMult = base.mult;
-    this.baseAdd = base.add;
+    this.basePairs = index.baseScoringOf(surface).pairs;
   }
 
   /**
@@ -75,24 +85,20 @@ export class RequestRules {
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */
   excluderOf(id: number): CompiledRule | undefined {
-    const filters = this.activeFilters.length;
-    // Most items match no block or filter: one byte says so.
-    if (filters === 0) {
-      const flags = this.index.exclusionFlags;
-      if (id >= flags.length || flags[id] === 0) return undefined;
-    }
-    const hits = this.index.exclusionsOf(id);
-    let filtersMatched = 0;
-    if (hits !== undefined) {
+    const index = this.index;
+    // Most items match no block: one byte says so.
+    const blockFlags = index.blockFlags;
+    if (id < blockFlags.length && blockFlags[id] === 1) {
+      const hits = index.blocksOf(id)!;
       for (let i = 0; i < hits.length; i++) {
-        const r = this.index.set.rules[hits[i]!]!;
-        if (this.flags[r.index] !== 1) continue;
-        if (r.kind === 'block') return r;
-        filtersMatched++;
+        if (this.flags[hits[i]!] === 1) return index.set.rules[hits[i]!];
       }
     }
-    if (filtersMatched === filters) return undefined;
-    for (const f of this.activeFilters) if (!hits?.includes(f.index)) return f;
+    const bits = this.filterBits;
+    for (let i = 0; i < bits.length; i++) {
+      const words = bits[i]!;
+      if (id >> 5 >= words.length || (words[id >> 5]! & (1 << (id & 31))) === 0) return this.activeFilters[i];
+    }
     return undefined;
   }
 
@@ -120,21 +126,49 @@ export class RequestRules {
   private readonly buriedRaw: number[] = [];
 
   /**
-   * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Called by
-   * the blend for every candidate, so the blend ranks by the final score and only its head is sorted.
+   * {@link adjust} over the blend's candidates in one call: `scores[i]` of `ids[i]`, for i < count,
+   * rewritten in place. One tight loop instead of a call through a closure per candidate, which cost
+   * several times the arithmetic.
+   */
+  adjustAll(ids: Int32Array, scores: Float64Array, count: number): void {
+    for (let i = 0; i < count; i++) scores[i] = this.adjust(ids[i]!, scores[i]!);
+  }
+
+  /**
+   * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Applied by
+   * the blend to every candidate, so the blend ranks by the final score and only its head is sorted.
    */
   adjust(id: number, score: number): number {
     // The rules every request of the surface has are combined per item in advance; only
     // conditional or scheduled ones are looked at here.
-    let mult = id < this.baseMult.length ? this.baseMult[id]! : 1;
-    let add = id < this.baseAdd.length ? this.baseAdd[id]! : 0;
-    const hits = this.index.dynamicScoringOf(id);
-    if (hits !== undefined) {
-      for (let i = 0; i < hits.length; i++) {
-        const r = this.index.set.rules[hits[i]!]!;
-        if (this.flags[r.index] === 1) {
-          mult *= r.multiplier;
-          add += r.add;
+    const pairs = this.basePairs;
+    let mult = 1;
+    let add = 0;
+    if (2 * id < pairs.length) {
+      mult = pairs[2 * id]!;
+      add = pairs[2 * id + 1]!;
+    }
+    if (this.hasDynamicScoring) {
+      const rows = this.index.dynamicRows;
+      const at = id * DYNAMIC_ROW;
+      const { multipliers, adds } = this.index.set;
+      if (at < rows.length && rows[at] === -2) {
+        const hits = this.index.dynamicScoringOf(id)!;
+        for (let i = 0; i < hits.length; i++) {
+          const r = hits[i]!;
+          if (this.flags[r] === 1) {
+            mult *= multipliers[r]!;
+            add += adds[r]!;
+          }
+        }
+      } else if (at < rows.length) {
+        for (let i = at; i < at + DYNAMIC_ROW; i++) {
+          const r = rows[i]!;
+          if (r < 0) break;
+          if (this.flags[r] === 1) {
+            mult *= multipliers[r]!;
+            add += adds[r]!;
+          }
         }
       }
     }
@@ -160,6 +194,8 @@ export class RequestRules {
     ignoringStock: () => (id: number) => boolean,
   ): number[] {
     if (this.placing.length === 0) return list;
+    // The stock-blind predicate is made once, on first need.
+    let stockBlind: ((id: number) => boolean) | undefined;
     const fixed = new Map<number, { id: number; rule: CompiledRule }>();
     const placedIds = new Set<number>();
     const inList = new Set(list);
@@ -175,7 +211,10 @@ export class RequestRules {
       }
       if (eligible(id)) return undefined;
       if (!info.item.available) {
-        if (r.allowUnavailable && !inList.has(id) && ignoringStock()(id)) return undefined;
+        if (r.allowUnavailable && !inList.has(id)) {
+          if (stockBlind === undefined) stockBlind = ignoringStock();
+          if (stockBlind(id)) return undefined;
+        }
         return 'is out of stock (set allowUnavailable to show it anyway)';
       }
       return 'is excluded by the request (its filters, anchor or cart)';
@@ -196,7 +235,7 @@ export class RequestRules {
         // A query pin takes its best-scored matching item in the list, else the first listed/newest.
         let chosen: number | undefined;
         const refusals: string[] = [];
-        const matching = (id: number) => this.index.rulesOf(id)?.includes(r.index) === true;
+        const matching = (id: number) => this.index.matches(id, r.index);
         for (const id of list) {
           if (!placedIds.has(id) && matching(id)) {
             chosen = id;

@@ -117,8 +117,11 @@ export function blendSignals(
     generators?: ReadonlySet<SignalName>;
     popularityOf?: (id: number) => number;
     head?: number;
-    /** Final say on each candidate's score before ranking (merchandising boosts and buries). */
-    adjust?: ((id: number, score: number) => number) | undefined;
+    /**
+     * Final say on the candidates' scores before ranking (merchandising boosts and buries): given
+     * the first `count` ids and their scores, rewrites the scores in place. One call per request.
+     */
+    adjust?: ((ids: Int32Array, scores: Float64Array, count: number) => void) | undefined;
   } = {},
 ): RankedList {
   const { generators, popularityOf } = options;
@@ -175,10 +178,7 @@ export function blendSignals(
       if (seedJitter > 0) slotScores[slot] = slotScores[slot]! + seedJitter * (tie - 0.5);
     }
   }
-  if (options.adjust !== undefined) {
-    for (let slot = 0; slot < count; slot++)
-      slotScores[slot] = options.adjust(slotIds[slot]!, slotScores[slot]!);
-  }
+  if (options.adjust !== undefined) options.adjust(slotIds, slotScores, count);
   const head = options.head ?? count;
   const threshold = head >= count ? Number.NEGATIVE_INFINITY : nthLargest(count, head);
   return new RankedCandidates(count, threshold, (slot) => {

@@ -140,6 +140,13 @@ function fallbackCategory(
 const RELATION_SET: ReadonlySet<SignalName> = new Set(RELATION_SIGNALS);
 
 /**
+ * The memo of the stock-blind predicate a pin or inject with `allowUnavailable` checks with: made at
+ * most once per request, and requests are synchronous, so one serves them all (a fresh one would
+ * allocate five bytes per catalog item).
+ */
+const stockBlindMemo = new DenseMemo();
+
+/**
  * Narrows one request to given items (group scoring and `rerank`): only they may be listed, and the
  * catalog-wide signals (popular, trending, affinity) score exactly them instead of proposing their
  * own top lists.
@@ -249,7 +256,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
       popularityOf: (id) => behavior.popularity.rawPopularity(id),
       // What diversify reads when caps reject few: its MMR pool, then a few more in order.
       head: diversifyPoolSize(req.k) + req.k,
-      adjust: ruled?.hasScoring ? (id, score) => ruled.adjust(id, score) : undefined,
+      adjust: ruled?.hasScoring ? (ids, scores, count) => ruled.adjustAll(ids, scores, count) : undefined,
     },
   );
   const caps =
@@ -306,7 +313,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
   let order = [...picked.map((c) => c.id), ...filled.map((f) => f.id)];
   if (ruled !== undefined) {
     order = ruled.place(order, req.k, eligible, () =>
-      createEligibility({ ...eligibility, memo: new DenseMemo(), ignoreStock: true }),
+      createEligibility({ ...eligibility, memo: stockBlindMemo, ignoreStock: true }),
     );
   }
   const items: RecResult['items'] = order.map((id) => {

@@ -182,8 +182,20 @@ export class RuleSet {
    */
   private readonly bySurface: Map<Surface, SurfaceRules>;
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
+  /**
+   * Per rule with recurring windows: the minute (epoch minutes) its windows were last checked for,
+   * and whether one was open then. Windows are whole local minutes, so a rule is checked at most
+   * once a minute, whatever the request rate.
+   */
+  private readonly windowMinute: Float64Array;
+  private readonly windowOpen: Uint8Array;
   /** The enabled rules with a schedule (see {@link scheduleState}). */
   private readonly timed: CompiledRule[];
+  /** The last `scheduleState` answer and the instants between which it holds ([from, until)). */
+  private stateCache = { from: 0, until: 0, state: '' };
+  /** Per rule index: its boost/bury multiplier and add (1 and 0 for other kinds), read per candidate. */
+  readonly multipliers: Float64Array;
+  readonly adds: Float64Array;
 
   constructor(defs: unknown) {
     assertRules(defs);
@@ -198,6 +210,10 @@ export class RuleSet {
           (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       );
     this.rules = enabled.map((d, i) => compileRule(d, i));
+    this.windowMinute = new Float64Array(this.rules.length).fill(Number.NaN);
+    this.windowOpen = new Uint8Array(this.rules.length);
+    this.multipliers = Float64Array.from(this.rules, (r) => r.multiplier);
+    this.adds = Float64Array.from(this.rules, (r) => r.add);
     this.timed = this.rules.filter(
       (r) =>
         r.windows !== undefined || r.start !== Number.NEGATIVE_INFINITY || r.end !== Number.POSITIVE_INFINITY,
@@ -230,27 +246,28 @@ export class RuleSet {
   activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
     const surface = this.bySurface.get(ctx.surface)!;
     active.set(surface.flags);
-    let extra: CompiledRule[] | undefined;
-    surface.dynamic.candidates(ctx, catalog, (r) => {
-      if (active[r.index] === 1) return;
-      if (ctx.now < r.start || ctx.now >= r.end) return;
-      if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return;
-      if (r.conditional && !conditionsHold(r, ctx, catalog)) return;
-      active[r.index] = 1;
-      if (extra === undefined) extra = [r];
-      else extra.push(r);
-    });
+    requestCountry = (ctx.traits.country ?? '').toUpperCase();
+    const extra = surface.dynamic.collect(ctx, catalog, this, active);
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);
-    const merge = (a: CompiledRule[], b: CompiledRule[]) =>
-      b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
     return {
       count: surface.base.count + more.count,
       filters: merge(surface.base.filters, more.filters),
       placing: merge(surface.base.placing, more.placing),
       blockOrFilter: surface.base.blockOrFilter + more.blockOrFilter,
       scoring: surface.base.scoring + more.scoring,
+      dynamicScoring: more.scoring,
     };
+  }
+
+  /**
+   * Whether a conditional or scheduled rule applies to a request (its surface aside): in force at
+   * `ctx.now` and its conditions met. Only while `activate` runs.
+   */
+  applies(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
+    if (ctx.now < r.start || ctx.now >= r.end) return false;
+    if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return false;
+    return !r.conditional || conditionsHold(r, ctx, catalog);
   }
 
   /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
@@ -265,8 +282,26 @@ export class RuleSet {
    */
   scheduleState(now: number): string {
     if (this.timed.length === 0) return '';
+    const cached = this.stateCache;
+    if (now >= cached.from && now < cached.until) return cached.state;
+    // The answer holds from the latest start or end at or before `now` (and the minute's start,
+    // when windows count) until the next one after it (and the next minute).
+    let from = Number.NEGATIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
     let state = '';
-    for (const r of this.timed) state += this.scheduled(r, now) ? '1' : '0';
+    for (const r of this.timed) {
+      state += this.scheduled(r, now) ? '1' : '0';
+      for (const edge of [r.start, r.end]) {
+        if (edge <= now) from = Math.max(from, edge);
+        else until = Math.min(until, edge);
+      }
+      if (r.windows !== undefined) {
+        const minute = Math.floor(now / 60_000) * 60_000;
+        from = Math.max(from, minute);
+        until = Math.min(until, minute + 60_000);
+      }
+    }
+    this.stateCache = { from, until, state };
     return state;
   }
 
@@ -276,17 +311,26 @@ export class RuleSet {
   }
 
   private inWindows(r: CompiledRule, now: number): boolean {
-    // Local weekday and minute per zone, once per minute: Intl formatting costs microseconds.
     const minute = Math.floor(now / 60_000);
+    if (this.windowMinute[r.index] === minute) return this.windowOpen[r.index] === 1;
+    // Local weekday and minute per zone, once per minute: Intl formatting costs microseconds.
     let local = this.zoneCache.get(r.zone);
     if (local === undefined || local.minute !== minute) {
       const t = localTime(minute * 60_000, r.zone);
       local = { minute, weekday: t.weekday, minuteOfDay: t.minuteOfDay };
       this.zoneCache.set(r.zone, local);
     }
-    for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) return true;
-    return false;
+    let open = false;
+    for (const w of r.windows!) if (insideWindow(w, local.weekday, local.minuteOfDay)) open = true;
+    this.windowMinute[r.index] = minute;
+    this.windowOpen[r.index] = open ? 1 : 0;
+    return open;
   }
+}
+
+/** Two lists of rules in precedence order, as one (either returned as is when the other is empty). */
+function merge(a: CompiledRule[], b: CompiledRule[]): CompiledRule[] {
+  return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
 }
 
 /** The active rules of one request, by what the pipeline does with them. */
@@ -298,6 +342,8 @@ export interface ActiveRules {
   placing: CompiledRule[];
   blockOrFilter: number;
   scoring: number;
+  /** Active boosts and buries that not every request of the surface has (conditional or scheduled). */
+  dynamicScoring: number;
 }
 
 interface SurfaceRules {
@@ -309,9 +355,9 @@ interface SurfaceRules {
 
 /**
  * Conditional rules by one condition each (rule set, placement, anchor item, anchor category,
- * segment, country, cart item, in that order of preference), so a request looks up the few whose key it
- * carries instead of testing every rule; rules with none of these (a schedule, traits, cart tags)
- * are tested on every request of the surface.
+ * segment, country, cart item, exact cart tags, one trait, in that order of preference), so a
+ * request looks up the few whose key it carries instead of testing every rule; rules with none of
+ * these (a schedule alone, wildcard cart tags) are tested on every request of the surface.
  */
 class ConditionIndex {
   readonly scan: CompiledRule[] = [];
@@ -322,6 +368,10 @@ class ConditionIndex {
   readonly segments = new Map<string, CompiledRule[]>();
   readonly countries = new Map<string, CompiledRule[]>();
   readonly cartItems = new Map<string, CompiledRule[]>();
+  readonly cartTags = new Map<string, CompiledRule[]>();
+  /** Trait keys rules are filed under, and per key the rules by value. */
+  readonly traitKeys: string[] = [];
+  readonly traitValues: Array<Map<string, CompiledRule[]>> = [];
 
   constructor(rules: CompiledRule[]) {
     for (const r of rules) {
@@ -333,33 +383,103 @@ class ConditionIndex {
         [r.segments, this.segments],
         [r.countries, this.countries],
         [r.cartIds, this.cartItems],
+        [
+          r.cartTags !== undefined && r.cartTags.patterns.length === 0 ? r.cartTags.exact : undefined,
+          this.cartTags,
+        ],
       ];
       const key = by.find(([values]) => values !== undefined);
-      if (key === undefined) this.scan.push(r);
-      else for (const value of key[0]!) push(key[1], value, r);
+      if (key !== undefined) {
+        for (const value of key[0]!) push(key[1], value, r);
+      } else if (r.traits !== undefined && r.traits.length > 0) {
+        const [trait, values] = r.traits[0]!;
+        let at = this.traitKeys.indexOf(trait);
+        if (at < 0) {
+          at = this.traitKeys.push(trait) - 1;
+          this.traitValues.push(new Map());
+        }
+        for (const value of values) push(this.traitValues[at]!, value, r);
+      } else this.scan.push(r);
     }
   }
 
-  /** The rules a request could activate (each rule at most once). */
-  candidates(ctx: RuleRequestContext, catalog: Catalog, visit: (r: CompiledRule) => void): void {
-    for (const r of this.scan) visit(r);
-    const look = (map: Map<string, CompiledRule[]>, key: string | undefined) => {
-      if (key === undefined || map.size === 0) return;
-      const list = map.get(key);
-      if (list !== undefined) for (const r of list) visit(r);
-    };
-    look(this.ruleSets, ctx.ruleSet);
-    look(this.placements, ctx.placement);
-    look(this.anchors, ctx.anchorItemId);
-    if (this.anchorCategories.size > 0 && ctx.anchorItemId !== undefined) {
+  /**
+   * The rules a request could activate (by the one condition each is filed under), checked in full:
+   * those that apply are set in `active` and returned; undefined when none is. A rule reached twice
+   * (an anchor in two of its categories, two of its cart items) is already set the second time.
+   */
+  collect(
+    ctx: RuleRequestContext,
+    catalog: Catalog,
+    set: RuleSet,
+    active: Uint8Array,
+  ): CompiledRule[] | undefined {
+    let out = this.visit(this.scan, ctx, catalog, set, active, undefined);
+    if (ctx.ruleSet !== undefined && this.ruleSets.size > 0) {
+      out = this.visit(this.ruleSets.get(ctx.ruleSet), ctx, catalog, set, active, out);
+    }
+    if (ctx.placement !== undefined && this.placements.size > 0) {
+      out = this.visit(this.placements.get(ctx.placement), ctx, catalog, set, active, out);
+    }
+    if (ctx.anchorItemId !== undefined && this.anchors.size > 0) {
+      out = this.visit(this.anchors.get(ctx.anchorItemId), ctx, catalog, set, active, out);
+    }
+    if (ctx.anchorItemId !== undefined && this.anchorCategories.size > 0) {
       const id = catalog.ids.get(ctx.anchorItemId);
       const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
-      // An item in two matching categories would visit a rule twice: its flag makes the second a no-op.
-      for (const t of tags ?? []) if (t.startsWith('category:')) look(this.anchorCategories, t);
+      if (tags !== undefined) {
+        for (const t of tags) {
+          if (t.startsWith('category:')) {
+            out = this.visit(this.anchorCategories.get(t), ctx, catalog, set, active, out);
+          }
+        }
+      }
     }
-    look(this.segments, ctx.traits.segment);
-    look(this.countries, ctx.traits.country?.toUpperCase());
-    if (this.cartItems.size > 0) for (const itemId of ctx.cartItemIds ?? []) look(this.cartItems, itemId);
+    const { segment } = ctx.traits;
+    if (segment !== undefined && this.segments.size > 0) {
+      out = this.visit(this.segments.get(segment), ctx, catalog, set, active, out);
+    }
+    if (ctx.traits.country !== undefined && this.countries.size > 0) {
+      out = this.visit(this.countries.get(requestCountry), ctx, catalog, set, active, out);
+    }
+    if (ctx.cartItemIds !== undefined && this.cartItems.size > 0) {
+      for (const itemId of ctx.cartItemIds) {
+        out = this.visit(this.cartItems.get(itemId), ctx, catalog, set, active, out);
+      }
+    }
+    if (ctx.cartItemIds !== undefined && this.cartTags.size > 0) {
+      for (const itemId of ctx.cartItemIds) {
+        const id = catalog.ids.get(itemId);
+        const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
+        if (tags === undefined) continue;
+        for (const t of tags) out = this.visit(this.cartTags.get(t), ctx, catalog, set, active, out);
+      }
+    }
+    for (let k = 0; k < this.traitKeys.length; k++) {
+      const value = ctx.traits[this.traitKeys[k]!];
+      if (value !== undefined)
+        out = this.visit(this.traitValues[k]!.get(value), ctx, catalog, set, active, out);
+    }
+    return out;
+  }
+
+  private visit(
+    rules: CompiledRule[] | undefined,
+    ctx: RuleRequestContext,
+    catalog: Catalog,
+    set: RuleSet,
+    active: Uint8Array,
+    out: CompiledRule[] | undefined,
+  ): CompiledRule[] | undefined {
+    if (rules === undefined) return out;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (active[r.index] === 1 || !set.applies(r, ctx, catalog)) continue;
+      active[r.index] = 1;
+      if (out === undefined) out = [r];
+      else out.push(r);
+    }
+    return out;
   }
 }
 
@@ -374,7 +494,14 @@ export function isStatic(r: CompiledRule): boolean {
 }
 
 function groupByKind(rules: CompiledRule[]): ActiveRules {
-  const out: ActiveRules = { count: rules.length, filters: [], placing: [], blockOrFilter: 0, scoring: 0 };
+  const out: ActiveRules = {
+    count: rules.length,
+    filters: [],
+    placing: [],
+    blockOrFilter: 0,
+    scoring: 0,
+    dynamicScoring: 0,
+  };
   for (const r of rules) {
     if (r.kind === 'filter') out.filters.push(r);
     if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
@@ -384,6 +511,10 @@ function groupByKind(rules: CompiledRule[]): ActiveRules {
   return out;
 }
 
+/** The `country` trait of the request being activated, upper-cased once per request (see `activate`). */
+let requestCountry = '';
+
+/** Whether a rule's request conditions hold; only called while `activate` runs. */
 function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
   if (r.ruleSet !== undefined && ctx.ruleSet !== r.ruleSet) return false;
   if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
@@ -403,7 +534,7 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
     if (!hit) return false;
   }
   if (r.segments && !r.segments.has(ctx.traits.segment ?? '')) return false;
-  if (r.countries && !r.countries.has((ctx.traits.country ?? '').toUpperCase())) return false;
+  if (r.countries && !r.countries.has(requestCountry)) return false;
   if (r.traits) {
     for (const [key, values] of r.traits) if (!values.has(ctx.traits[key] ?? '')) return false;
   }
@@ -417,15 +548,23 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
  */
 export class RuleItemIndex {
   private readonly byItem: Array<Int32Array | undefined> = [];
-  /** The block and filter rules among `byItem` (most items have none: eligibility reads this). */
-  private readonly exclusionsByItem: Array<Int32Array | undefined> = [];
+  /** The block rules among `byItem` (most items have none: eligibility reads `blockFlags` first). */
+  private readonly blocksByItem: Array<Int32Array | undefined> = [];
   /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
   private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
   /**
-   * Per surface (made on first use): each item's product of multipliers and sum of adds over the
-   * boosts and buries in force on every request of that surface.
+   * The same, inline: item `id`'s first {@link DYNAMIC_ROW} such rules from `id × DYNAMIC_ROW` on,
+   * −1 after the last; −2 first when it has more (then read `dynamicScoringOf`). The blend reads it
+   * for every candidate, and one row of a flat array costs one memory access where a list per item
+   * cost three dependent ones (array slot, list object, its contents). Empty while no rule needs it.
    */
-  private readonly baseScoring = new Map<Surface, { mult: Float64Array; add: Float64Array }>();
+  dynamicRows = new Int32Array(0);
+  /**
+   * Per surface (made on first use): each item's product of multipliers and sum of adds over the
+   * boosts and buries in force on every request of that surface, side by side (item `id`'s at
+   * `2 id` and `2 id + 1`: one cache line per candidate).
+   */
+  private readonly baseScoring = new Map<Surface, { pairs: Float64Array }>();
   private readonly byId = new Map<string, number[]>();
   private readonly byTag = new Map<string, number[]>();
   private readonly generic: number[] = [];
@@ -465,24 +604,82 @@ export class RuleItemIndex {
     return this.byItem[id];
   }
 
+  /** Whether rule `rule` (an index) matches item `id`: a binary search of the item's few rules. */
+  matches(id: number, rule: number): boolean {
+    const hits = this.byItem[id];
+    if (hits === undefined) return false;
+    let lo = 0;
+    let hi = hits.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = hits[mid]!;
+      if (at === rule) return true;
+      if (at < rule) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /**
+   * Per filter rule (by index): a bit per item, set where the rule matches. An active filter is
+   * checked for every candidate; a bitset of the catalog stays in cache where the item's rule list
+   * would be a few dependent memory reads.
+   */
+  private readonly filterBits = new Map<number, Uint32Array>();
+
+  /** The bitset of filter rule `rule` (bit `id` set: matches item `id`); read it again after catalog changes. */
+  filterBitsOf(rule: number): Uint32Array {
+    return this.filterBits.get(rule) ?? EMPTY_BITS;
+  }
+
+  private setFilterBit(rule: number, id: number, on: boolean): void {
+    let bits = this.filterBits.get(rule) ?? EMPTY_BITS;
+    if (id >> 5 >= bits.length) {
+      if (!on) return;
+      const grown = new Uint32Array(
+        Math.max((id >> 5) + 1, (this.catalog.idCount + 31) >> 5, bits.length * 2),
+      );
+      grown.set(bits);
+      bits = grown;
+      this.filterBits.set(rule, bits);
+    }
+    if (on) bits[id >> 5] = bits[id >> 5]! | (1 << (id & 31));
+    else bits[id >> 5] = bits[id >> 5]! & ~(1 << (id & 31));
+  }
+
+  private writeDynamicRow(id: number, dynamic: Int32Array | undefined): void {
+    if (dynamic === undefined && this.dynamicRows.length <= id * DYNAMIC_ROW) return;
+    if (this.dynamicRows.length < (id + 1) * DYNAMIC_ROW) {
+      const rows = Math.max(id + 1, this.catalog.idCount, (2 * this.dynamicRows.length) / DYNAMIC_ROW);
+      const grown = new Int32Array(rows * DYNAMIC_ROW).fill(-1);
+      grown.set(this.dynamicRows);
+      this.dynamicRows = grown;
+    }
+    const at = id * DYNAMIC_ROW;
+    this.dynamicRows.fill(-1, at, at + DYNAMIC_ROW);
+    if (dynamic === undefined) return;
+    if (dynamic.length > DYNAMIC_ROW) this.dynamicRows[at] = -2;
+    else this.dynamicRows.set(dynamic, at);
+  }
+
   /** Boosts and buries matching item `id` that not every request has, or undefined. */
   dynamicScoringOf(id: number): Int32Array | undefined {
     return this.dynamicScoringByItem[id];
   }
 
   /** The combined static boosts and buries of `surface` per item (see `baseScoring`). */
-  baseScoringOf(surface: Surface): { mult: Float64Array; add: Float64Array } {
+  baseScoringOf(surface: Surface): { pairs: Float64Array } {
     let base = this.baseScoring.get(surface);
     if (base === undefined) {
       const n = this.byItem.length;
-      base = { mult: new Float64Array(n).fill(1), add: new Float64Array(n) };
+      base = { pairs: neutralPairs(n) };
       this.baseScoring.set(surface, base);
       for (let id = 0; id < n; id++) this.fillBase(surface, base, id);
     }
     return base;
   }
 
-  private fillBase(surface: Surface, base: { mult: Float64Array; add: Float64Array }, id: number): void {
+  private fillBase(surface: Surface, base: { pairs: Float64Array }, id: number): void {
     let mult = 1;
     let add = 0;
     const hits = this.byItem[id];
@@ -495,16 +692,19 @@ export class RuleItemIndex {
         }
       }
     }
-    base.mult[id] = mult;
-    base.add[id] = add;
+    base.pairs[2 * id] = mult;
+    base.pairs[2 * id + 1] = add;
   }
 
-  /** 1 where an item matches some block or filter rule: the one read most requests need. */
-  exclusionFlags = new Uint8Array(0);
+  /**
+   * 1 where an item matches some block rule: the one read most candidates need. (Filters are not
+   * here: a price filter can match most of the catalog, and a request checks only its active filters.)
+   */
+  blockFlags = new Uint8Array(0);
 
-  /** The block and filter rules matching item `id`, or undefined. */
-  exclusionsOf(id: number): Int32Array | undefined {
-    return this.exclusionsByItem[id];
+  /** The block rules matching item `id` (precedence order), or undefined. */
+  blocksOf(id: number): Int32Array | undefined {
+    return this.blocksByItem[id];
   }
 
   /** Items matching a pin/inject rule: its listed ids in their order, then the newest first. */
@@ -546,7 +746,7 @@ export class RuleItemIndex {
     for (const t of item.tags) for (const r of this.byTag.get(t) ?? []) consider(r);
     for (const r of this.generic) if (itemMatches(rules[r]!, item)) hits.push(r);
     while (this.byItem.length <= id) this.byItem.push(undefined);
-    while (this.exclusionsByItem.length <= id) this.exclusionsByItem.push(undefined);
+    while (this.blocksByItem.length <= id) this.blocksByItem.push(undefined);
     const sorted = hits.length > 0 ? Int32Array.from(hits).sort() : undefined;
     // Pin and inject rules keep their member sets; a changed membership drops the rule's sorted list.
     const before = this.byItem[id];
@@ -575,37 +775,45 @@ export class RuleItemIndex {
     // An item's creation time orders inject lists: a re-upserted member may move.
     if (before !== undefined) for (const r of sorted ?? []) if (placing(r)) this.lists.delete(r);
     this.byItem[id] = sorted;
-    const exclusions = sorted?.filter((r) => {
-      const kind = this.set.rules[r]!.kind;
-      return kind === 'block' || kind === 'filter';
-    });
-    this.exclusionsByItem[id] = exclusions !== undefined && exclusions.length > 0 ? exclusions : undefined;
-    if (id >= this.exclusionFlags.length) {
-      const grown = new Uint8Array(Math.max(id + 1, this.exclusionFlags.length * 2, 1024));
-      grown.set(this.exclusionFlags);
-      this.exclusionFlags = grown;
+    for (const r of before ?? []) if (this.set.rules[r]!.kind === 'filter') this.setFilterBit(r, id, false);
+    for (const r of sorted ?? []) if (this.set.rules[r]!.kind === 'filter') this.setFilterBit(r, id, true);
+    const blocks = sorted?.filter((r) => this.set.rules[r]!.kind === 'block');
+    this.blocksByItem[id] = blocks !== undefined && blocks.length > 0 ? blocks : undefined;
+    if (id >= this.blockFlags.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.blockFlags.length * 2, 1024));
+      grown.set(this.blockFlags);
+      this.blockFlags = grown;
     }
-    this.exclusionFlags[id] = this.exclusionsByItem[id] === undefined ? 0 : 1;
+    this.blockFlags[id] = this.blocksByItem[id] === undefined ? 0 : 1;
     while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
     const dynamic = sorted?.filter((r) => {
       const rule = this.set.rules[r]!;
       return (rule.kind === 'boost' || rule.kind === 'bury') && !isStatic(rule);
     });
     this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
+    this.writeDynamicRow(id, this.dynamicScoringByItem[id]);
     for (const [surface, base] of this.baseScoring) {
-      if (id >= base.mult.length) {
-        // The catalog grew: widen the arrays (new items start neutral, then get their own values).
-        const grow = (a: Float64Array, fill: number) => {
-          const b = new Float64Array(Math.max(id + 1, a.length * 2)).fill(fill);
-          b.set(a);
-          return b;
-        };
-        base.mult = grow(base.mult, 1);
-        base.add = grow(base.add, 0);
+      if (2 * id >= base.pairs.length) {
+        // The catalog grew: widen the array (new items start neutral, then get their own values).
+        const grown = neutralPairs(Math.max(id + 1, base.pairs.length));
+        grown.set(base.pairs);
+        base.pairs = grown;
       }
       this.fillBase(surface, base, id);
     }
   }
+}
+
+const EMPTY_BITS = new Uint32Array(0);
+
+/** Conditional boosts and buries kept inline per item (see `RuleItemIndex.dynamicRows`). */
+export const DYNAMIC_ROW = 8;
+
+/** `n` items' (multiplier, add) pairs, all neutral: (1, 0). */
+function neutralPairs(n: number): Float64Array {
+  const pairs = new Float64Array(2 * n);
+  for (let i = 0; i < pairs.length; i += 2) pairs[i] = 1;
+  return pairs;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
