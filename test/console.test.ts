@@ -63,6 +63,8 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
         { key: 'retail', kind: 'profile', profile: 'online-retail' },
       ],
       target: { surfaces: ['trending'] },
+      // A bound no list can break, and a sample no test reaches: the page shows both variants undecided.
+      guardrails: { minSample: 1000, consecutive: 3, rules: [{ metric: 'emptyListRate', max: 1 }] },
     });
     await shop.api.admin.experiments.start.mutate({ id: EXPERIMENT });
   });
@@ -453,6 +455,16 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
       const cells = service.getByRole('row', { name: new RegExp(`^${key}\\b`) }).locator('td');
       expect(await cells.nth(0).textContent()).toMatch(/^\d[\d,]*$/);
       expect(await cells.nth(2).textContent()).toMatch(/^(—|\d+(\.\d)? ms)$/);
+    }
+    // Where each variant stands against the guardrails.
+    const guard = page.getByRole('table', { name: /Guardrails now \(0 of 3 breaching evaluations/ });
+    for (const key of ['control', 'retail']) {
+      expect(
+        await guard
+          .getByRole('row', { name: new RegExp(`^${key}\\b`) })
+          .locator('td')
+          .textContent(),
+      ).toBe('undecided: fewer than 1,000 visitors');
     }
     await checkPage(page, 'experiment-running');
     await page.getByRole('button', { name: 'Pause' }).click();

@@ -7,7 +7,11 @@ import {
   reallocateNamespace,
 } from '../experiments/bandit/allocations';
 import { createExperimentSchema, experimentIdSchema } from '../experiments/contracts';
-import { checkExperimentGuardrails, checkNamespaceGuardrails } from '../experiments/guardrails';
+import {
+  checkExperimentGuardrails,
+  checkNamespaceGuardrails,
+  guardrailStatus,
+} from '../experiments/guardrails';
 import { planExperiment, planExperimentSchema } from '../experiments/plan';
 import { experimentResults, resultsOptionsShape } from '../experiments/results';
 import {
@@ -120,18 +124,23 @@ export const experimentsRouter = router({
       return done;
     }),
   /**
-   * Exposures, metrics, lifts with always-valid intervals, and the sample-ratio check; optionally a
+   * Exposures, metrics, lifts with always-valid intervals, the sample-ratio check, and where each
+   * variant stands against the guardrails (as the next evaluation would judge it); optionally a
    * breakdown by day, surface or segment and the share of visitors who sent named custom events.
    */
   results: secretProcedure
     .input(z.object({ id: experimentIdSchema, ...resultsOptionsShape }).strict())
-    .query(({ ctx, input }) => {
+    .query(async ({ ctx, input }) => {
       const { id, ...options } = input;
-      return experimentResults(
-        ctx.services.database,
-        ctx.principal.namespaceId,
+      const { database } = ctx.services;
+      const { namespaceId } = ctx.principal;
+      const results = await experimentResults(
+        database,
+        namespaceId,
         id,
         Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       );
+      const experiment = await getExperiment(database, namespaceId, id);
+      return { ...results, guardrails: guardrailStatus(experiment, results) };
     }),
 });

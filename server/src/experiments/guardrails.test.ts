@@ -256,6 +256,16 @@ describe.each(getTestDatabaseTargets())('guardrails that pause an experiment on 
     expect(first).toMatchObject({ streak: 1, paused: false, notified: null });
     expect(first?.breaches).toEqual([{ variant: 'hidden', metric: 'emptyListRate', value: 1, max: 0.5 }]);
     expect(received).toEqual([]);
+    // The results say where each variant stands, as the next evaluation will judge it.
+    const standing = await shop.admin.admin.experiments.results.query({ id: 'hide-list' });
+    expect(standing.guardrails).toEqual({
+      breaches: [{ variant: 'hidden', metric: 'emptyListRate', value: 1, max: 0.5 }],
+      undecided: [],
+      streak: 1,
+      consecutive: 2,
+      minSample: 5,
+      rules: [{ metric: 'emptyListRate', max: 0.5 }],
+    });
 
     const [second] = await shop.admin.admin.experiments.checkGuardrails.mutate();
     expect(second).toMatchObject({ experimentId: 'hide-list', streak: 2, paused: true, notified: true });

@@ -4,7 +4,14 @@ import { experiments } from '../db/schema';
 import { UserError } from '../errors';
 import type { Logger } from '../obs/logger';
 import { type GuardrailMetric, type Guardrails, WINDOWED_GUARDRAIL_METRICS } from './contracts';
-import { readServiceSums, readVariantSums, serviceWindow, type VariantSums, variantRates } from './results';
+import {
+  type ExperimentResults,
+  readServiceSums,
+  readVariantSums,
+  serviceWindow,
+  type VariantSums,
+  variantRates,
+} from './results';
 import {
   type Experiment,
   getExperiment,
@@ -31,30 +38,35 @@ export interface GuardrailEvaluation {
 
 const WINDOWED: ReadonlySet<GuardrailMetric> = new Set(WINDOWED_GUARDRAIL_METRICS);
 
+/** One variant's rates as the guardrails read them. */
+export interface VariantRatesForGuardrails {
+  visitors: number;
+  /** Over the whole experiment. */
+  rates: Record<GuardrailMetric, number | null>;
+  /** Over the guardrails' recent service window (the windowed metrics are judged on these). */
+  recent?: Partial<Record<GuardrailMetric, number | null>>;
+}
+
 /**
  * Checks every variant's rates against the guardrails' bounds. A variant with fewer visitors than
  * `minSample` is never judged (its rates are noise), and neither is a rate without a denominator.
- * With `recent` (per variant, how it was served over the guardrails' window: see
- * {@link readServiceSums}), the windowed metrics — p95 serving time, error rate, empty and
- * fallback lists — are judged on it rather than on the whole experiment.
+ * The windowed metrics — p95 serving time, error rate, empty and fallback lists — are judged on the
+ * recent rates when given, rather than on the whole experiment.
  */
-export function evaluateGuardrails(
+export function judgeGuardrails(
   guardrails: Guardrails,
-  sums: Map<string, VariantSums>,
-  recent?: Map<string, VariantSums>,
+  variants: Map<string, VariantRatesForGuardrails>,
 ): GuardrailEvaluation {
   const breaches: GuardrailBreach[] = [];
   const undecided: string[] = [];
-  for (const [variant, s] of sums) {
-    if (s.visitors < guardrails.minSample) {
+  for (const [variant, v] of variants) {
+    if (v.visitors < guardrails.minSample) {
       undecided.push(variant);
       continue;
     }
-    const rates = variantRates(s);
-    const recentSums = recent?.get(variant);
-    const recentRates = recentSums ? variantRates(recentSums) : rates;
     for (const rule of guardrails.rules) {
-      const value = (WINDOWED.has(rule.metric) ? recentRates : rates)[rule.metric];
+      const recent = WINDOWED.has(rule.metric) ? v.recent?.[rule.metric] : undefined;
+      const value = recent !== undefined ? recent : v.rates[rule.metric];
       if (value === null) continue;
       if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
         breaches.push({
@@ -68,6 +80,62 @@ export function evaluateGuardrails(
     }
   }
   return { breaches, undecided };
+}
+
+/**
+ * {@link judgeGuardrails} on counts read from the database; with `recent` (per variant, how it was
+ * served over the guardrails' window: see {@link readServiceSums}), the windowed metrics are judged
+ * on it.
+ */
+export function evaluateGuardrails(
+  guardrails: Guardrails,
+  sums: Map<string, VariantSums>,
+  recent?: Map<string, VariantSums>,
+): GuardrailEvaluation {
+  const variants = new Map<string, VariantRatesForGuardrails>();
+  for (const [variant, s] of sums) {
+    const recentSums = recent?.get(variant);
+    variants.set(variant, {
+      visitors: s.visitors,
+      rates: variantRates(s),
+      ...(recentSums ? { recent: variantRates(recentSums) } : {}),
+    });
+  }
+  return judgeGuardrails(guardrails, variants);
+}
+
+/** Where an experiment stands against its guardrails, as the next evaluation would judge it. */
+export interface GuardrailStatus extends GuardrailEvaluation {
+  /** Breaching evaluations in a row so far, and how many pause the experiment. */
+  streak: number;
+  consecutive: number;
+  minSample: number;
+  rules: Guardrails['rules'];
+}
+
+/** {@link GuardrailStatus} from an experiment and its results (what the console shows per variant). */
+export function guardrailStatus(
+  experiment: Pick<Experiment, 'guardrails' | 'breachStreak'>,
+  results: Pick<ExperimentResults, 'variants' | 'service'>,
+): GuardrailStatus {
+  const recent = new Map(results.service.variants.map((v) => [v.key, v.metrics]));
+  const variants = new Map<string, VariantRatesForGuardrails>();
+  for (const v of results.variants) {
+    const windowed = recent.get(v.key);
+    variants.set(v.key, {
+      visitors: v.visitors,
+      rates: v.metrics,
+      ...(windowed ? { recent: windowed } : {}),
+    });
+  }
+  const { guardrails } = experiment;
+  return {
+    ...judgeGuardrails(guardrails, variants),
+    streak: experiment.breachStreak,
+    consecutive: guardrails.consecutive,
+    minSample: guardrails.minSample,
+    rules: guardrails.rules,
+  };
 }
 
 /** The outcome of checking one running experiment. */

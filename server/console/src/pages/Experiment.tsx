@@ -150,6 +150,39 @@ function BreakdownView(props: {
   );
 }
 
+/** Each variant against the guardrails, as the next evaluation will judge it. */
+function GuardrailTable(props: { results: Results }) {
+  const { guardrails: g, variants } = props.results;
+  if (g.rules.length === 0) return null;
+  return (
+    <DataTable
+      caption={`Guardrails now (${g.streak} of ${g.consecutive} breaching evaluations in a row pause it)`}
+      columns={['Variant', 'Status']}
+    >
+      {variants.map(({ key }) => {
+        const found = g.breaches.filter((b) => b.variant === key);
+        return (
+          <tr key={key}>
+            <th scope="row">{key}</th>
+            <td class={found.length ? 'bad' : undefined}>
+              {g.undecided.includes(key)
+                ? `undecided: fewer than ${g.minSample.toLocaleString()} visitors`
+                : found.length
+                  ? found
+                      .map(
+                        (b) =>
+                          `${b.metric} ${Number(b.value.toFixed(4))} ${b.min !== undefined && b.value < b.min ? `< min ${b.min}` : `> max ${b.max}`}`,
+                      )
+                      .join('; ')
+                  : 'within every bound'}
+            </td>
+          </tr>
+        );
+      })}
+    </DataTable>
+  );
+}
+
 function ResultsView(props: { results: Results }) {
   const r = props.results;
   return (
@@ -169,6 +202,7 @@ function ResultsView(props: { results: Results }) {
           <> Planned: {r.plannedVisitorsPerVariant.toLocaleString()} visitors per variant.</>
         )}
       </p>
+      <GuardrailTable results={r} />
       <DataTable
         caption="Exposures and rates per variant; seen: lists with an impression event (— when impressions were not sent)"
         columns={[
