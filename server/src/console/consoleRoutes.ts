@@ -5,6 +5,7 @@ import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { BodyNotUtf8Error, BodyTooLargeError, readBody, sendJson } from '../http/body';
+import type { RateCounter } from '../http/rateLimiter';
 import { pgText } from '../ingest/contracts/pgSafe';
 import { packagePath } from '../paths';
 import { findOperator } from './operators';
@@ -49,6 +50,12 @@ export interface ConsoleOptions {
   signInAttempts?: number;
   /** The client address of a request (the rate limiter's, which honours trusted proxies). */
   clientIp: (req: IncomingMessage) => string;
+  /**
+   * Where failed sign-ins are counted: the server's rate limiter passes its store's counters, so
+   * with `REDIS_URL` every replica counts together (an attacker gains nothing by spreading guesses).
+   * @default this process's memory
+   */
+  counter?: (name: string, points: number, duration: number) => RateCounter;
 }
 
 const signInSchema = z
@@ -103,8 +110,12 @@ export function createConsoleRoutes(database: Database, options: ConsoleOptions)
   const ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
   const attempts = options.signInAttempts ?? 10;
   const ipAttempts = attempts * 5;
-  const byIp = new RateLimiterMemory({ keyPrefix: 'console-ip', points: ipAttempts, duration: 900 });
-  const byName = new RateLimiterMemory({ keyPrefix: 'console-name', points: attempts, duration: 900 });
+  const counter =
+    options.counter ??
+    ((name: string, points: number, duration: number) =>
+      new RateLimiterMemory({ keyPrefix: name, points, duration }));
+  const byIp = counter('console-ip', ipAttempts, 900);
+  const byName = counter('console-name', attempts, 900);
   let index: Buffer | undefined;
 
   async function blockedSeconds(ip: string, nameKey: string): Promise<number> {

@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace } from '../auth/namespaces';
 import { updateNamespaceRateLimits } from '../auth/rateLimitSettings';
+import { addOperator } from '../console/operators';
 import { type Database, openDatabase } from '../db/client';
 import { createLogger } from '../obs/logger';
 import { createClient, startTestServer, TEST_ORIGIN } from '../testing';
@@ -107,6 +109,37 @@ describe('rate limits', () => {
     prefixes.push(prefix);
     return prefix;
   }
+
+  it('counts failed console sign-ins of every replica together through Redis, so spreading guesses over replicas gains nothing', async () => {
+    await createNamespace(database, 'rl-console');
+    const password = 'correct horse battery';
+    await addOperator(database, 'rl-console', { name: 'ana@shop.test', role: 'viewer', password });
+    const signIn = (url: string, guess: string) =>
+      fetch(`${url}/admin/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: new URL(url).origin },
+        body: JSON.stringify({ namespace: 'rl-console', name: 'ana@shop.test', password: guess }),
+      });
+    // Two replicas, four wrong guesses spread over them, four allowed: in memory each replica counts
+    // its own two and still lets the right password in; through Redis they count four together.
+    for (const shared of [false, true]) {
+      const rateLimits: RateLimitOptions = shared ? { redisUrl: REDIS_URL, keyPrefix: redisPrefix() } : {};
+      const replicas = [];
+      for (let i = 0; i < 2; i++) {
+        const started = await startTestServer(database, { rateLimits, console: { signInAttempts: 4 } });
+        servers.push(started);
+        replicas.push(started.url);
+      }
+      const [a, b] = replicas as [string, string];
+      for (const url of [a, b, a, b]) expect((await signIn(url, 'a guess')).status).toBe(401);
+      const right = await signIn(b, password);
+      expect(right.status).toBe(shared ? 429 : 200);
+      if (shared) {
+        expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect((await signIn(a, password)).status).toBe(429);
+      }
+    }
+  });
 
   it('answers 429 with Retry-After and a body naming the limit once a key has spent its budget', async () => {
     const stack = await start({ publishable: hourly(3) });

@@ -99,10 +99,18 @@ export interface RateLimiter {
   clientIp(req: IncomingMessage): string;
   /** Counts a request from `ip` and resolves its key with `resolve`, unless a limit refuses it. */
   admit(ip: string, resolve: () => Promise<Principal | AuthFailure | undefined>): Promise<Admission>;
+  /**
+   * A counter of `points` per `duration` seconds in this limiter's store — Redis when `redisUrl` is
+   * set (so every replica counts together, with this process's memory as insurance while Redis is
+   * down), memory otherwise — for limits outside the API's, such as console sign-in.
+   */
+  counter(name: string, points: number, duration: number): RateCounter;
   close(): Promise<void>;
 }
 
 type Limiter = RateLimiterMemory | RateLimiterRedis;
+/** A counter from {@link RateLimiter.counter}. */
+export type RateCounter = Limiter;
 
 /** One limit over its store: `points` per `duration`, plus the burst allowance when there is one. */
 class Bucket {
@@ -284,6 +292,7 @@ export function createRateLimiter(options: RateLimitOptions, log: Logger): RateL
       }
       return { auth };
     },
+    counter: (name, points, duration) => limiter(`${prefix}:${name}`, points, duration, false),
     async close() {
       redis?.disconnect();
     },

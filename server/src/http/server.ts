@@ -265,6 +265,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
       : createConsoleRoutes(options.database, {
           ...options.console,
           clientIp: limiter?.clientIp ?? createClientIp(false),
+          ...(limiter ? { counter: limiter.counter } : {}),
         });
 
   /**
