@@ -181,6 +181,8 @@ export class RuleSet {
    * looks only at the rest, so unconditional rules cost nothing per request.
    */
   private readonly bySurface: Map<Surface, SurfaceRules>;
+  /** The `country` trait of the request `activate` is working on, upper-cased once for every rule. */
+  country = '';
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
   /**
    * Per rule with recurring windows: the minute (epoch minutes) its windows were last checked for,
@@ -246,7 +248,7 @@ export class RuleSet {
   activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
     const surface = this.bySurface.get(ctx.surface)!;
     active.set(surface.flags);
-    requestCountry = (ctx.traits.country ?? '').toUpperCase();
+    this.country = (ctx.traits.country ?? '').toUpperCase();
     const extra = surface.dynamic.collect(ctx, catalog, this, active);
     if (extra === undefined) return surface.base;
     const more = groupByKind(extra);
@@ -267,7 +269,7 @@ export class RuleSet {
   applies(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
     if (ctx.now < r.start || ctx.now >= r.end) return false;
     if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return false;
-    return !r.conditional || conditionsHold(r, ctx, catalog);
+    return !r.conditional || conditionsHold(r, ctx, catalog, this.country);
   }
 
   /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
@@ -440,7 +442,7 @@ class ConditionIndex {
       out = this.visit(this.segments.get(segment), ctx, catalog, set, active, out);
     }
     if (ctx.traits.country !== undefined && this.countries.size > 0) {
-      out = this.visit(this.countries.get(requestCountry), ctx, catalog, set, active, out);
+      out = this.visit(this.countries.get(set.country), ctx, catalog, set, active, out);
     }
     if (ctx.cartItemIds !== undefined && this.cartItems.size > 0) {
       for (const itemId of ctx.cartItemIds) {
@@ -511,11 +513,13 @@ function groupByKind(rules: CompiledRule[]): ActiveRules {
   return out;
 }
 
-/** The `country` trait of the request being activated, upper-cased once per request (see `activate`). */
-let requestCountry = '';
-
-/** Whether a rule's request conditions hold; only called while `activate` runs. */
-function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catalog): boolean {
+/** Whether a rule's request conditions hold; `country` is the request's, upper-cased. */
+function conditionsHold(
+  r: CompiledRule,
+  ctx: RuleRequestContext,
+  catalog: Catalog,
+  country: string,
+): boolean {
   if (r.ruleSet !== undefined && ctx.ruleSet !== r.ruleSet) return false;
   if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
   if (r.anchorIds && (ctx.anchorItemId === undefined || !r.anchorIds.has(ctx.anchorItemId))) return false;
@@ -534,7 +538,7 @@ function conditionsHold(r: CompiledRule, ctx: RuleRequestContext, catalog: Catal
     if (!hit) return false;
   }
   if (r.segments && !r.segments.has(ctx.traits.segment ?? '')) return false;
-  if (r.countries && !r.countries.has(requestCountry)) return false;
+  if (r.countries && !r.countries.has(country)) return false;
   if (r.traits) {
     for (const [key, values] of r.traits) if (!values.has(ctx.traits[key] ?? '')) return false;
   }
