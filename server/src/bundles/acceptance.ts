@@ -2,6 +2,7 @@ import { BUNDLE_SURFACE, bundleKeyOf } from '@recsys/engine/protocol';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { readWholeSets } from '../db/wholeSetReads';
 
 /** Options of {@link bundleAcceptance}. */
 export interface AcceptanceOptions {
@@ -190,8 +191,7 @@ export async function acceptanceDayRows(
      ORDER BY 2, 1`;
   // As in experiment results: the planner's estimates for tables not yet analysed pick nested loops,
   // which cost rows × rows here; hash joins suit any size.
-  const rows = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+  const rows = await readWholeSets(database, async (tx) => {
     return rowsOf<Row>(await tx.execute(query));
   });
   return {

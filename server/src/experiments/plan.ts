@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
+import { readWholeSets } from '../db/wholeSetReads';
 import { EXPERIMENT_METRICS, type ExperimentMetric } from './contracts';
 import { fixedHorizonSampleSize, sequentialSampleSize } from './stats/power';
 import { listExperiments } from './store';
@@ -160,9 +161,7 @@ export async function planExperiment(
             (SELECT count(*) FROM firsts)::int AS control_visitors,
             (SELECT count(*) FROM acted WHERE added)::int AS adders,
             (SELECT count(*) FROM acted WHERE purchased)::int AS buyers`;
-  const row = await database.db.transaction(async (tx) => {
-    // Whole sets joined to whole sets: hash joins, as in the results' queries.
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+  const row = await readWholeSets(database, async (tx) => {
     return rowsOf<PlanRow>(await tx.execute(q))[0];
   });
   const lists = Number(row?.lists ?? 0);

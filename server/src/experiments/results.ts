@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { rowsOf } from '../db/backup/backupFormat';
 import type { Database } from '../db/client';
 import { experimentFailures } from '../db/schema';
+import { readWholeSets } from '../db/wholeSetReads';
 import { describeZodError, UserError } from '../errors';
 import { pgText } from '../ingest/contracts/pgSafe';
 import { isBundleExperiment } from './assign';
@@ -576,8 +577,7 @@ async function readSumRows(
   // Every join here is between whole sets (lists × clicks, visitors × events): hash joins suit any
   // size, while the nested loops a planner picks from the estimates of not-yet-analysed tables cost
   // rows × rows (seconds for a few thousand visitors).
-  const [lists, visitors] = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+  const [lists, visitors] = await readWholeSets(database, async (tx) => {
     return [rowsOf<ListRow>(await tx.execute(q1)), rowsOf<VisitorRow>(await tx.execute(q2))] as const;
   });
   return { lists, visitors };
@@ -684,8 +684,7 @@ export async function readCustomEvents(
      SELECT x.variant, c.name, count(DISTINCT x.visitor)::int AS visitors, count(*)::int AS events
      FROM exposed x JOIN custom c ON c.visitor = x.visitor AND c.received_at >= x.first_at - interval '1 minute'
      GROUP BY 1, 2`;
-  const rows = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+  const rows = await readWholeSets(database, async (tx) => {
     return rowsOf<{ variant: string; name: string; visitors: number; events: number }>(await tx.execute(q));
   });
   return unique.flatMap((name) =>
@@ -747,8 +746,7 @@ export async function readCovariateSums(
        sum(y_buy)::float8 AS buy_y, sum(y_buy * y_buy)::float8 AS buy_yy, sum(x_buy)::float8 AS buy_x, sum(x_buy * x_buy)::float8 AS buy_xx, sum(x_buy * y_buy)::float8 AS buy_xy,
        sum(y_rev)::float8 AS rev_y, sum(y_rev * y_rev)::float8 AS rev_yy, sum(x_rev)::float8 AS rev_x, sum(x_rev * x_rev)::float8 AS rev_xx, sum(x_rev * y_rev)::float8 AS rev_xy
      FROM per_visitor GROUP BY variant`;
-  const rows = await database.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_nestloop = off`);
+  const rows = await readWholeSets(database, async (tx) => {
     return rowsOf<Record<string, number | string>>(await tx.execute(q));
   });
   const out = new Map<string, Record<CupedMetric, CovariateMoments>>();
