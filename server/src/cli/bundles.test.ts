@@ -1,34 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleAcceptance } from '../bundles/acceptance';
 import { openDatabase } from '../db/client';
 import type { SeedQaResult } from '../lab/bundles/seedQa';
-import { startTestServer } from '../testing';
+import { type CliStorage, openCliStorage, runRecsys, startTestServer } from '../testing';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
-const dataDir = mkdtempSync(join(tmpdir(), 'recsys-bundles-'));
-
-async function recsys(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, RECSYS_URL: '', RECSYS_KEY: '' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+let storage: CliStorage;
+beforeAll(async () => {
+  storage = await openCliStorage('recsys-bundles-');
+});
+afterAll(() => storage?.drop());
+const recsys = (args: string[]) => runRecsys(args, { env: storage.env });
 
 describe('recsys bundles', () => {
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
   it('seed-qa seeds bundles whose acceptance the acceptance command reads back, the same on a second run', async () => {
     const seeded = await recsys([
       'bundles',

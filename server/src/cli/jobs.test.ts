@@ -1,40 +1,25 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
 import type { JobRun } from '../jobs/runs';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import {
+  type CliStorage,
+  getTestDatabaseTargets,
+  openCliStorage,
+  runRecsys,
+  startTestServer,
+  type TestTenant,
+} from '../testing';
 import { formatRun } from './jobs';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
-const dataDir = mkdtempSync(join(tmpdir(), 'recsys-jobs-'));
-
-async function recsys(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, '--data-dir', dataDir, ...args], {
-      env: {
-        ...process.env,
-        DATABASE_URL: '',
-        RECSYS_JOBS: 'rec-log-retention=off',
-        RECSYS_URL: '',
-        RECSYS_KEY: '',
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+let storage: CliStorage;
+beforeAll(async () => {
+  storage = await openCliStorage('recsys-jobs-');
+});
+afterAll(() => storage?.drop());
+const recsys = (...args: string[]) =>
+  runRecsys(args, { env: { ...storage.env, RECSYS_JOBS: 'rec-log-retention=off' } });
 
 describe('recsys jobs on the database', () => {
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
   it('lists the jobs with their schedules, runs one (dry or not) and prints the history', async () => {
     const list = await recsys('jobs', 'list');
     expect(list.code).toBe(0);

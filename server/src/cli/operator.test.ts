@@ -1,15 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliStorage, openCliStorage, runRecsys } from '../testing';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'recsys-operator-'));
-const dataDir = join(dir, 'db');
 const reports = join(dir, 'reports');
 
 writeFileSync(
@@ -23,19 +18,13 @@ writeFileSync(
   'name: tuned\nnote: more variety\nconfig:\n  diversity:\n    lambda: 0.6\n',
 );
 
-async function recsys(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, RECSYS_EMBEDDINGS: 'builtin' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+let storage: CliStorage;
+beforeAll(async () => {
+  storage = await openCliStorage('recsys-operator-');
+});
+afterAll(() => storage?.drop());
+const recsys = (...args: string[]) =>
+  runRecsys(args, { cwd: dir, env: { ...storage.env, RECSYS_EMBEDDINGS: 'builtin' } });
 
 const SIM = [
   'simulate',

@@ -1,33 +1,23 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliStorage, openCliStorage, runRecsys } from '../testing';
 import { startServeProcess } from '../testing/serveProcess';
 
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
-const dataDir = mkdtempSync(join(tmpdir(), 'recsys-operators-'));
-
-async function recsys(args: string[], stdin?: string, dir = dataDir) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dir, RECSYS_URL: '', RECSYS_KEY: '' } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin ?? '');
-  });
-}
+let storage: CliStorage;
+beforeAll(async () => {
+  storage = await openCliStorage('recsys-operators-');
+});
+afterAll(() => storage?.drop());
+const recsys = (args: string[], stdin?: string) => runRecsys(args, { env: storage.env, stdin });
 
 describe('recsys operators', () => {
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
   it('manages operators through a running embedded server with --url and --key, where the database is held', async () => {
     const held = mkdtempSync(join(tmpdir(), 'recsys-operators-held-'));
-    const cli = (args: string[], stdin?: string) => recsys(args, stdin, held);
+    // The server holds this embedded folder: the subject here is the CLI beside it.
+    const env = { DATABASE_URL: '', RECSYS_DATA_DIR: held };
+    const cli = (args: string[], stdin?: string) => runRecsys(args, { env, stdin });
     expect((await cli(['namespace', 'create', 'live-shop'])).code).toBe(0);
     const { key } = JSON.parse(
       (await cli(['keys', 'create', '-n', 'live-shop', '-k', 'secret', '--json'])).stdout,

@@ -1,34 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../db/client';
-import { startTestServer, type TestTenant } from '../testing';
-
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), 'recsys-rules-cli-'));
+import type { Database } from '../db/client';
+import { type CliStorage, openCliStorage, runRecsys, startTestServer, type TestTenant } from '../testing';
 
 /** The CLI as a separate process. */
-async function recsys(args: string[], dataDir: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, RECSYS_URL: '', RECSYS_KEY: '' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
+const recsys = (args: string[], storage: CliStorage) => runRecsys(args, { env: storage.env });
+/** Exported rule files. */
+const scratch = mkdtempSync(join(tmpdir(), 'recsys-rules-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('recsys rules and overrides through a running server', () => {
-  const dataDir = join(scratch, 'served');
+  let dataDir: CliStorage;
   let database: Database;
   let stack: Awaited<ReturnType<typeof startTestServer>>;
   let shop: TestTenant;
@@ -42,8 +26,8 @@ describe('recsys rules and overrides through a running server', () => {
   };
 
   beforeAll(async () => {
-    database = await openDatabase({ dataDir });
-    await database.migrate();
+    dataDir = await openCliStorage('recsys-rules-cli-');
+    database = await dataDir.open();
     stack = await startTestServer(database, { engine: { encoder: null } });
     shop = await stack.tenant('cli-shop');
     remote = ['--url', stack.url, '--key', shop.secretKey];
@@ -70,7 +54,8 @@ describe('recsys rules and overrides through a running server', () => {
   });
   afterAll(async () => {
     await stack?.close();
-    await database?.close();
+    await dataDir?.release(database);
+    await dataDir?.drop();
   });
 
   it('adds, lists, shows, disables, enables, previews, exports, imports and removes rules', async () => {
@@ -197,15 +182,16 @@ describe('recsys rules and overrides through a running server', () => {
 });
 
 describe('recsys rules on the database directly', () => {
-  const dataDir = join(scratch, 'direct');
+  let dataDir: CliStorage;
 
   beforeAll(async () => {
-    const database = await openDatabase({ dataDir });
-    await database.migrate();
+    dataDir = await openCliStorage('recsys-rules-cli-');
+    const database = await dataDir.open();
     const { createNamespace } = await import('../auth/namespaces');
     await createNamespace(database, 'direct-shop');
-    await database.close();
+    await dataDir.release(database);
   });
+  afterAll(() => dataDir?.drop());
 
   it('writes rules and overrides attributed to the CLI user, and sends previews to a server', async () => {
     const added = await recsys(

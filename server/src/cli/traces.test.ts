@@ -1,29 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../db/client';
-import { startTestServer, type TestTenant } from '../testing';
+import type { Database } from '../db/client';
+import { type CliStorage, openCliStorage, runRecsys, startTestServer, type TestTenant } from '../testing';
 import type { StoredTrace } from '../traces/storedTrace';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
-const dataDir = mkdtempSync(join(tmpdir(), 'recsys-traces-'));
-
-async function recsys(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: { ...process.env, DATABASE_URL: '', RECSYS_DATA_DIR: dataDir, RECSYS_URL: '', RECSYS_KEY: '' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+let storage: CliStorage;
+const recsys = (args: string[]) => runRecsys(args, { env: storage.env });
 
 const catalog = [
   { itemId: 'mug-1', title: 'Blue mug', price: 12, brand: 'acme', category: 'mugs' },
@@ -40,8 +21,8 @@ describe('recsys why and recsys traces', () => {
   const served: string[] = [];
 
   beforeAll(async () => {
-    database = await openDatabase({ dataDir });
-    await database.migrate();
+    storage = await openCliStorage('recsys-traces-');
+    database = await storage.open();
     stack = await startTestServer(database, { engine: { encoder: null, pollIntervalMs: 100 } });
     shop = await stack.tenant('cli-traces');
     remote = ['--url', stack.url, '--key', shop.secretKey];
@@ -67,8 +48,8 @@ describe('recsys why and recsys traces', () => {
   });
   afterAll(async () => {
     await stack?.close();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (database) await storage.release(database);
+    await storage?.drop();
   });
 
   it('why: prints the trace as a person reads it, through the server', async () => {
@@ -129,16 +110,16 @@ describe('recsys why and recsys traces', () => {
       `UPDATE rec_traces SET created_at = now() - interval '40 days' WHERE request_id = $1`,
       [served[1]],
     );
-    // With the server stopped, the CLI opens the embedded database itself.
+    // With the server stopped, the CLI opens the database itself.
     await stack!.close();
     stack = undefined;
-    await database.close();
+    await storage.release(database);
     const direct = await recsys(['traces', 'prune']);
     expect(direct.code, direct.stderr).toBe(0);
     expect(direct.stdout).toContain('Pruned 1 traces past their retention, in every namespace.');
     const why = await recsys(['why', served[0]!, '-n', 'cli-traces']);
     expect(why.code, why.stderr).toBe(0);
     expect(why.stdout).toContain(`Request ${served[0]}`);
-    database = await openDatabase({ dataDir });
+    database = await storage.open();
   });
 });

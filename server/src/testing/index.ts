@@ -1,3 +1,4 @@
+export { type CliResult, type CliStorage, embeddedCliStorage, openCliStorage, runRecsys } from './cli';
 export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
 export { completeRunningExperiments } from './experiments';
 export { failure } from './failure';
