@@ -131,6 +131,14 @@ export {
   textHash,
 } from './vectors/itemText';
 export {
+  buildLearnedModelBytes,
+  createLearnedEncoder,
+  learnedModelId,
+  loadProjection,
+  type StoredProjection,
+  storeProjection,
+} from './vectors/learnedEncoder';
+export {
   DEFAULT_MODEL_FILES,
   type ModelFileSpec,
   ModelPullError,
@@ -138,5 +146,13 @@ export {
   type PullModelOptions,
   pullModel,
 } from './vectors/pullModel';
+export {
+  builtinVectors,
+  type CoPurchaseProjection,
+  type CoPurchaseProjectionOptions,
+  type CoPurchaseTrainingData,
+  projectVector,
+  trainCoPurchaseProjection,
+} from './vectors/trainCoPurchaseProjection';
 export type { EmbeddingEncoder, Neighbor, VectorSource } from './vectors/types';
 export { bytesToVector, vectorToBytes } from './vectors/vectorBytes';

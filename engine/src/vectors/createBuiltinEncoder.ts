@@ -1,7 +1,12 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type BuiltinModelOptions, buildBuiltinModelBytes, resolveBuiltinModel } from './builtinModel';
+import {
+  type BuiltinModelOptions,
+  buildBuiltinModelBytes,
+  type ResolvedBuiltinModel,
+  resolveBuiltinModel,
+} from './builtinModel';
 import { hashedFeatures } from './hashedFeatures';
 import type { EmbeddingEncoder } from './types';
 
@@ -48,7 +53,7 @@ export interface BuiltinEncoder extends EmbeddingEncoder {
  * A cache file that onnxruntime rejects is regenerated rather than trusted.
  */
 async function loadSession(
-  options: BuiltinEncoderOptions,
+  options: Pick<BuiltinEncoderOptions, 'cacheDir'>,
   modelId: string,
   generate: () => Uint8Array,
   sessionOptions: ort.InferenceSession.SessionOptions,
@@ -84,6 +89,19 @@ export async function createBuiltinEncoder(
   options: BuiltinEncoderOptions = { kind: 'builtin' },
 ): Promise<BuiltinEncoder> {
   const model = resolveBuiltinModel(options);
+  return createHashedGraphEncoder(model, model.modelId, () => buildBuiltinModelBytes(model), options);
+}
+
+/**
+ * Runs any graph over the built-in model's hashed features (`ids`, `weights` → `embedding` of
+ * `model.dim`): the built-in encoder itself, or the learned cold-item encoder built on top of it.
+ */
+export async function createHashedGraphEncoder(
+  model: ResolvedBuiltinModel,
+  modelId: string,
+  generate: () => Uint8Array,
+  options: Omit<BuiltinEncoderOptions, 'kind'>,
+): Promise<BuiltinEncoder> {
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`builtin encoder option "batchSize" must be a positive integer, got ${batchSize}`);
@@ -94,7 +112,7 @@ export async function createBuiltinEncoder(
   }
   const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
   if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
-  const load = () => loadSession(options, model.modelId, () => buildBuiltinModelBytes(model), sessionOptions);
+  const load = () => loadSession(options, modelId, generate, sessionOptions);
   // Loaded eagerly so a broken model or cache fails here, not at the first encode.
   let session: Promise<ort.InferenceSession> | undefined = Promise.resolve(await load());
   let disposed = false;
@@ -144,7 +162,7 @@ export async function createBuiltinEncoder(
 
   return {
     dim: model.dim,
-    modelId: model.modelId,
+    modelId,
     get sessionLoaded() {
       return session !== undefined;
     },
