@@ -33,7 +33,7 @@ export interface CoPurchaseProjectionOptions {
    * Ridge strength λ, relative to the mean eigenvalue of XᵀX (so it does not depend on the catalog
    * size): small values whiten the text space fully (rare words count as much as common ones),
    * large ones leave it as it is (W → I / λ, the raw text vector as the query).
-   * @default 10 (best of 0.01–100 on Online Retail's tuning fold)
+   * @default 10 (on Online Retail's tuning fold 10 and 100 score within 1 %, 0.1 and 1 about 3 % lower)
    * @example { ridge: 1 }
    */
   ridge?: number;

@@ -21,7 +21,7 @@ export interface DatasetCliOptions {
 
 /** Options shared by `recsys eval` and `recsys tune`. */
 export interface EvalCliOptions extends DatasetCliOptions {
-  protocol: 'user' | 'next-item';
+  protocol: 'user' | 'next-item' | 'cold-items';
   k: number[];
   profile?: string;
   config?: string;
@@ -80,8 +80,11 @@ export function addEvalOptions(cmd: Command): Command {
     .option('--items <n>', 'generator: catalog size', intArg('--items'))
     .option('--events <n>', 'generator: approximate event count', intArg('--events'))
     .addOption(
-      new Option('-p, --protocol <protocol>', 'user-level or next-item')
-        .choices(['user', 'next-item'])
+      new Option(
+        '-p, --protocol <protocol>',
+        'user-level, next-item, or cold-items (eval only: neighbours of items first sold after the cut)',
+      )
+        .choices(['user', 'next-item', 'cold-items'])
         .default('user'),
     )
     .option('-k, --k <list>', 'cut-offs, comma-separated', ksArg, [5, 10, 20])
@@ -193,6 +196,11 @@ export function progressBar(enabled: boolean): {
 
 /** Evaluation options from CLI options. */
 export async function evalOptionsFromCli(o: EvalCliOptions): Promise<EvalOptions> {
+  if (o.protocol === 'cold-items') {
+    throw new InvalidArgumentError(
+      "-p cold-items is a protocol of 'recsys eval' alone; it tunes its one parameter on its own fold.",
+    );
+  }
   return {
     protocol: o.protocol,
     ks: o.k,
@@ -229,10 +237,23 @@ Examples:
   recsys eval -s online-retail --profile online-retail -k 10
   recsys eval -s online-retail -p next-item --max-users 2000
   recsys eval -s rsc15 -p next-item -k 20            # session-rec's RSC15 sample, validation day
-  recsys eval -s files --file train.json --test-file test.json --segment-by country`,
+  recsys eval -s files --file train.json --test-file test.json --segment-by country
+  recsys eval -s online-retail --cut 2011-07-01T00:00:00+01:00 -p cold-items -k 10,20,50`,
     )
     .action(async (o: EvalCliOptions & { methods?: string[]; json?: boolean; out?: string }) => {
       const dataset = await datasetFromCli(o);
+      if (o.protocol === 'cold-items') {
+        const { formatColdItemReport, runColdItemProtocol } = await import('../lab/eval/coldItemProtocol');
+        const report = await runColdItemProtocol(dataset, { k: o.k });
+        const json = JSON.stringify(
+          report,
+          (_key, value: unknown) => (value instanceof Map ? Object.fromEntries(value) : value),
+          2,
+        );
+        if (o.out !== undefined) await writeFile(o.out, `${json}\n`);
+        console.log(o.json ? json : formatColdItemReport(report, o.k));
+        return;
+      }
       const options = await evalOptionsFromCli(o);
       const progress = progressBar(o.progress && !o.json);
       const { formatReportTable, runEvaluation } = await import('../lab/eval');
