@@ -9,7 +9,7 @@ import type { RecTrace } from './pipeline/traceRequest';
 import type { FallbackSource } from './protocol';
 import type { RuleDefinition, RuleEffect } from './rules/types';
 import type { EngineEvent, EngineItem } from './types';
-import type { VectorSource } from './vectors/types';
+import type { ColdComplements, VectorSource } from './vectors/types';
 
 /** Request-level filters; all are conjunctive. */
 export interface RecFilters {
@@ -349,6 +349,12 @@ export interface Engine {
   setUserTraits(userKey: string, traits: Record<string, string>): void;
   /** Injects (or removes) the vector source used for embedding signals and diversity. */
   setVectors(source: VectorSource | undefined): void;
+  /**
+   * Injects (or removes) the complement lists of items without behaviour (see `ColdComplements`):
+   * a brand-new item on `similar` or in a cart then gets bought-together candidates before its
+   * first co-purchase.
+   */
+  setColdComplements(source: ColdComplements | undefined): void;
   /** Replaces the config (merged over the defaults) without a restart. */
   setConfig(config: PartialEngineConfig): void;
   getConfig(): EngineConfig;

@@ -29,7 +29,7 @@ import type { RuleDefinition } from './rules/types';
 import { readEngineSnapshot, writeEngineSnapshot } from './snapshot/engineSnapshot';
 import type { EngineEvent, EngineItem } from './types';
 import { EmbeddingNeighbors, type NeighborCacheOptions } from './vectors/EmbeddingNeighbors';
-import type { VectorSource } from './vectors/types';
+import type { ColdComplements, VectorSource } from './vectors/types';
 
 /** Options of {@link createEngine}. */
 export interface CreateEngineOptions {
@@ -100,6 +100,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   const traits = restored?.traits ?? new Map<string, Record<string, string>>();
   const log = restored?.log ?? new EventLog();
   let vectors: VectorSource | undefined;
+  let coldComplements: ColdComplements | undefined;
   let events = restored?.events ?? 0;
   const memo = new DenseMemo();
   const neighbors = new EmbeddingNeighbors(options.embeddingCache);
@@ -121,6 +122,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     behavior,
     vectors,
     neighbors,
+    coldComplements,
     traits,
     now: req.now ?? clock(),
     memo,
@@ -201,6 +203,10 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     setVectors(source: VectorSource | undefined): void {
       if (source !== vectors) neighbors.clear();
       vectors = source;
+    },
+
+    setColdComplements(source: ColdComplements | undefined): void {
+      coldComplements = source;
     },
 
     setConfig(partial: PartialEngineConfig): void {

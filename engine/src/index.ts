@@ -154,5 +154,5 @@ export {
   projectVector,
   trainCoPurchaseProjection,
 } from './vectors/trainCoPurchaseProjection';
-export type { EmbeddingEncoder, Neighbor, VectorSource } from './vectors/types';
+export type { ColdComplements, EmbeddingEncoder, Neighbor, VectorSource } from './vectors/types';
 export { bytesToVector, vectorToBytes } from './vectors/vectorBytes';

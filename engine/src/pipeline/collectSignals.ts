@@ -5,7 +5,7 @@ import { decayFactor } from '../indexes/DecayClock';
 import type { UserProfile } from '../indexes/UserProfile';
 import { EpochSet } from '../util/EpochSet';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
-import type { VectorSource } from '../vectors/types';
+import type { ColdComplements, VectorSource } from '../vectors/types';
 import type { Anchor } from './profileAnchors';
 
 /**
@@ -82,6 +82,8 @@ export interface SignalInput {
   vectors: VectorSource | undefined;
   /** Cached per-item embedding neighbour lists. */
   neighbors: EmbeddingNeighbors;
+  /** Complement lists of anchors without bought-together neighbours of their own. */
+  coldComplements?: ColdComplements | undefined;
   profile: UserProfile | undefined;
   traits: Record<string, string>;
   /** Strongest first. */
@@ -186,9 +188,19 @@ function neighbourSignal(input: SignalInput, index: 'covisit' | 'bought'): Signa
   const size = input.catalog.idCount;
   const out = beginAccumulation(size);
   for (const anchor of input.anchors) {
+    let found = false;
     for (const n of source.neighbors(anchor.item, input.now, input.neighborsPerAnchor)) {
+      found = true;
       if (n.item >= size || !input.eligible(n.item)) continue;
       accumulate(out, n.item, anchor.weight * n.score, anchor.item);
+    }
+    if (found || index !== 'bought' || input.coldComplements === undefined) continue;
+    // No co-purchase yet: the learned complements stand in until the first one arrives.
+    const cold = input.coldComplements.get(input.catalog.ids.keyOf(anchor.item));
+    for (const n of cold?.slice(0, input.neighborsPerAnchor) ?? []) {
+      const id = input.catalog.ids.get(n.itemId);
+      if (id === undefined || id >= size || id === anchor.item || !input.eligible(id)) continue;
+      accumulate(out, id, anchor.weight * n.score, anchor.item);
     }
   }
   return out;

@@ -30,7 +30,7 @@ import type { UserProfile } from '../indexes/UserProfile';
 import type { RuleItemIndex } from '../rules/compileRules';
 import type { EmbeddingNeighbors } from '../vectors/EmbeddingNeighbors';
 import { createItemSimilarity } from '../vectors/similarity';
-import type { VectorSource } from '../vectors/types';
+import type { ColdComplements, VectorSource } from '../vectors/types';
 import { beginRules, RuledResult } from './applyRules';
 import { blendSignals } from './blendSignals';
 import { allSignalsGenerate, collectSignals, RELATION_SIGNALS } from './collectSignals';
@@ -50,6 +50,8 @@ export interface RecommendState {
   behavior: BehaviorIndexes;
   vectors: VectorSource | undefined;
   neighbors: EmbeddingNeighbors;
+  /** Complement lists of items without behaviour; undefined: none. */
+  coldComplements?: ColdComplements | undefined;
   traits: Map<string, Record<string, string>>;
   now: number;
   memo: DenseMemo;
@@ -222,6 +224,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
           behavior,
           vectors: state.vectors,
           neighbors: state.neighbors,
+          coldComplements: state.coldComplements,
           profile,
           traits,
           anchors,

@@ -55,6 +55,16 @@ export interface VectorSource {
   changedSince?(writes: number): string[] | undefined;
 }
 
+/**
+ * Complement lists of items without behaviour (e.g. from the learned cold-item encoder): the
+ * `boughtTogether` signal reads an anchor's list only while the anchor has no bought-together
+ * neighbours of its own, so real co-purchases take over as soon as they exist.
+ */
+export interface ColdComplements {
+  /** The item's complements, best first, scores in (0, 1]; undefined when it has none. */
+  get(itemId: string): readonly Neighbor[] | undefined;
+}
+
 /** A text → vector encoder backed by an onnxruntime-node session. */
 export interface EmbeddingEncoder {
   /** Length of every vector `encode` returns. */
