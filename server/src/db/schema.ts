@@ -168,7 +168,7 @@ export const changes = pgTable(
   {
     namespaceId: text('namespace_id').notNull(),
     id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
-    kind: text('kind', { enum: ['forget', 'reset', 'config', 'alias', 'rules'] }).notNull(),
+    kind: text('kind', { enum: ['forget', 'reset', 'config', 'alias', 'rules', 'encoder'] }).notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     tx: txColumn(),
@@ -193,6 +193,26 @@ export const itemEmbeddings = pgTable(
     index('item_embeddings_tx_idx').on(t.tx),
   ],
 );
+
+/**
+ * The learned cold-item encoder of a namespace (`recsys encoder train`), one active model each: the
+ * query tower W over the built-in encoder (the rest of its ONNX graph is regenerated from `model`) and
+ * the item tower of the items it was trained on. A `changes` row of kind `encoder` tells the engines.
+ */
+export const learnedEncoders = pgTable('learned_encoders', {
+  namespaceId: text('namespace_id').primaryKey(),
+  modelId: text('model_id').notNull(),
+  /** Built-in model options, ridge and training figures (see `StoredProjection`). */
+  model: jsonb('model').$type<Record<string, unknown>>().notNull(),
+  /** W: little-endian float32, dim × dim. */
+  weights: bytea('weights').notNull(),
+  /** The item tower's items, in the order of `itemVectors`. */
+  itemIds: jsonb('item_ids').$type<string[]>().notNull(),
+  /** Little-endian float32, itemIds.length × dim. */
+  itemVectors: bytea('item_vectors').notNull(),
+  createdAt: createdAt(),
+  tx: txColumn(),
+});
 
 export const engineConfigs = pgTable(
   'engine_configs',

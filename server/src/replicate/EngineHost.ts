@@ -34,6 +34,7 @@ import { serveGroup, serveRerank } from '../serve/serveGroup';
 import { serveList, serveListCached } from '../serve/serveList';
 import { ChangeVersions } from './changeVersions';
 import { EmbeddingJob } from './embeddingJob';
+import { applyLearnedEncoder } from './learnedComplements';
 import { createNamespaceRuntime, type NamespaceRuntime, neighborTableLength } from './namespaceRuntime';
 import { EVERY_NAMESPACE, NamespaceNotPlacedError, type Placement, placesNamespace } from './placement';
 import {
@@ -244,7 +245,10 @@ export class EngineHost implements EngineService {
     await this.embeddings?.current;
     // A clean shutdown leaves a snapshot as fresh as the indexes, so the next start replays nothing.
     if (this.loaded) await this.writeSnapshots();
-    for (const rt of this.namespaces.values()) rt.vectors?.dispose();
+    for (const rt of this.namespaces.values()) {
+      rt.vectors?.dispose();
+      await rt.learned?.dispose();
+    }
   }
 
   /** The namespaces whose engines are in memory here, in the order they were loaded or created. */
@@ -402,6 +406,7 @@ export class EngineHost implements EngineService {
     await this.applyUsers(rt, range);
     await this.applyEmbeddings(rt, range);
     await this.applyItems(rt, range);
+    await this.applyLearned(rt, this.namespaces.get(namespaceId)?.learned);
     let after: EventPageCursor | undefined;
     let events = 0;
     for (;;) {
@@ -415,6 +420,17 @@ export class EngineHost implements EngineService {
     this.namespaces.set(namespaceId, rt);
     this.unsaved.add(namespaceId);
     return events;
+  }
+
+  /** Loads the namespace's learned encoder (reusing `previous` when it is the same model). */
+  private async applyLearned(rt: NamespaceRuntime, previous: NamespaceRuntime['learned']): Promise<void> {
+    if (!this.options.encoder) return;
+    try {
+      await applyLearnedEncoder(this.options.database, rt, previous);
+    } catch (error) {
+      // A broken model never stops a namespace from serving: it serves without cold complements.
+      this.options.log.error({ err: error, namespaceId: rt.namespaceId }, 'learned encoder not loaded');
+    }
   }
 
   private async applyConfig(rt: NamespaceRuntime): Promise<void> {
@@ -474,6 +490,7 @@ export class EngineHost implements EngineService {
       if (!encoder) continue;
       for (const item of items) {
         const text = itemText(item);
+        target.learned?.queue(item.itemId, text);
         const hash = textHash(text, encoder.modelId);
         if (target.storedHashes.get(item.itemId) === hash) target.pendingEmbeddings.delete(item.itemId);
         else target.pendingEmbeddings.set(item.itemId, { text, hash });
@@ -533,6 +550,9 @@ export class EngineHost implements EngineService {
         await this.applyConfig(this.get(change.namespaceId));
       } else if (change.kind === 'rules') {
         await this.applyRules(this.get(change.namespaceId));
+      } else if (change.kind === 'encoder') {
+        const rt = this.get(change.namespaceId);
+        await this.applyLearned(rt, rt.learned);
       } else {
         await this.load(change.namespaceId, hi);
         rebuilt.add(change.namespaceId);
@@ -640,6 +660,7 @@ export class EngineHost implements EngineService {
     // from its item row below). A snapshot written before vectors were kept: every stored one.
     await this.applyEmbeddings(rt, file.vectors ? range : { lo: 0, hi });
     await this.applyItems(rt, range);
+    await this.applyLearned(rt, undefined);
     const rows = await readEvents(this.options.database, range, namespaceId);
     this.applyEventRows(rt, rows);
     this.namespaces.set(namespaceId, rt);
@@ -791,14 +812,16 @@ export class EngineHost implements EngineService {
     }
   }
 
-  /** Resolves when no item is waiting for an embedding (tests, seeding). */
+  /** Resolves when no item is waiting for an embedding or a learned complement list (tests, seeding). */
   async drainEmbeddings(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // The items written before the call must be here first, or nothing would be waiting yet.
     await this.catchUp(timeoutMs);
     for (;;) {
       await this.pollOnce();
-      const pending = [...this.namespaces.values()].some((r) => r.pendingEmbeddings.size > 0);
+      const pending = [...this.namespaces.values()].some(
+        (r) => r.pendingEmbeddings.size > 0 || (r.learned?.pending.size ?? 0) > 0,
+      );
       if (!pending && !this.embeddings?.current) {
         // The vectors just stored are applied only once the poll's horizon passes them, which a
         // transaction open elsewhere on the database server can hold back for more than one poll.

@@ -23,19 +23,25 @@ export class EmbeddingJob {
     return this.running;
   }
 
-  /** Starts one batch for the first namespace with pending items, unless one is running. */
+  /**
+   * Starts one batch for the first namespace with pending items, unless one is running: text
+   * vectors first, then the learned encoder's complement lists (see `LearnedComplements`).
+   */
   start(runtimes: Iterable<NamespaceRuntime>): void {
     if (this.running) return;
     let rt: NamespaceRuntime | undefined;
+    let cold: NamespaceRuntime | undefined;
     for (const r of runtimes) {
       if (r.pendingEmbeddings.size > 0) {
         rt = r;
         break;
       }
+      if (cold === undefined && (r.learned?.pending.size ?? 0) > 0) cold = r;
     }
-    if (!rt) return;
-    const target = rt;
-    this.running = this.embedBatch(target)
+    const target = rt ?? cold;
+    if (!target) return;
+    const batch = rt ? this.embedBatch(target) : target.learned!.fillBatch(this.batchSize);
+    this.running = batch
       .catch((error: unknown) => {
         this.log.error({ err: error, namespace: target.namespaceId }, 'embedding batch failed; will retry');
       })

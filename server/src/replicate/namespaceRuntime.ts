@@ -6,6 +6,7 @@ import {
   IvfIndex,
 } from '@recsys/engine';
 import type { ChangeVersions } from './changeVersions';
+import type { LearnedComplements } from './learnedComplements';
 import type { ItemDisplay } from './rows';
 
 /** The in-memory state of one namespace in this process. */
@@ -23,6 +24,8 @@ export interface NamespaceRuntime {
   pendingEmbeddings: Map<string, { text: string; hash: string }>;
   /** The newest changes applied, per namespace and per user: the response cache's versions. */
   versions: ChangeVersions;
+  /** The learned cold-item complements (`recsys encoder train`), when the namespace has a model. */
+  learned?: LearnedComplements | undefined;
 }
 
 /**
