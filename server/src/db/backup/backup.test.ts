@@ -73,6 +73,10 @@ async function seedEveryTable(database: Database) {
      SELECT 'shop', item_id, 'test-model', md5(item_id), decode('00ff7f80' || md5(item_id), 'hex') FROM items WHERE namespace_id = 'shop'`,
   );
   await database.query(
+    `INSERT INTO learned_encoders (namespace_id, model_id, model, weights, item_ids, item_vectors)
+     VALUES ('shop', 'learned-test', '{"version":1,"dim":1,"info":{"ridge":10}}', decode('0000803f', 'hex'), '["a"]', decode('00ff7f80', 'hex'))`,
+  );
+  await database.query(
     `INSERT INTO rec_logs (namespace_id, request_id, surface, anonymous_id, items, fallback, config_version, segment, duration_ms)
      VALUES ('shop', 'req-1', 'forUser', 'anon-login', '[{"itemId":"i","rank":1,"score":0.5}]', false, 1, 'vip "Grüße" 🛒', 12.345678901234567),
             ('shop', 'req-2', 'trending', NULL, '[]', true, NULL, NULL, NULL)`,
