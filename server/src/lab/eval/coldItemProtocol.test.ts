@@ -131,7 +131,7 @@ if (!present) console.info(`skipping the Online Retail cold-item figures: ${reta
 /**
  * Online Retail, trained before London midnight 2011-07-01 (ridge tuned on June), reported on items
  * first sold in July and August. The floors hold what the README prints: the raw text encoder near
- * half of popularity, the learned encoder above popularity (the issue's 2× is not reached).
+ * half of popularity, the learned encoder above popularity (2 × popularity is not reached).
  */
 describe.skipIf(!present)('cold-item protocol on Online Retail (later period)', () => {
   it('puts the learned encoder above popularity and the raw text encoder near half of it', async () => {
