@@ -65,7 +65,7 @@ export interface CoPurchaseProjection {
   /** Row-major `dim × dim` matrix; a text's learned vector is `normalize(x · W)` for its built-in vector x. */
   weights: Float32Array;
   ridge: number;
-  /** The training items, in the order of `itemVectors`. */
+  /** The trained items with at least one co-bought partner, in the order of `itemVectors`. */
   itemIds: string[];
   /** Row-major `itemIds.length × dim`: each item's tower vector (unnormalised; see the module comment). */
   itemVectors: Float32Array;
@@ -218,5 +218,21 @@ export function trainCoPurchaseProjection(
   choleskySolve(xtx, w, dim, dim);
   // Scaled by λ so W → I as λ grows; the scale does not change rankings (the query is normalised).
   const weights = Float32Array.from(w, (v) => v * lambda);
-  return { model, weights, ridge, itemIds, itemVectors, pairs: pairSeen.size };
+  // The item tower keeps only items with a partner: the others' vectors are zero and score nothing.
+  const kept = itemIds.flatMap((_id, i) => {
+    for (let d = 0; d < dim; d++) if (itemVectors[i * dim + d] !== 0) return [i];
+    return [];
+  });
+  const tower = new Float32Array(kept.length * dim);
+  kept.forEach((i, row) => {
+    tower.set(itemVectors.subarray(i * dim, (i + 1) * dim), row * dim);
+  });
+  return {
+    model,
+    weights,
+    ridge,
+    itemIds: kept.map((i) => itemIds[i]!),
+    itemVectors: tower,
+    pairs: pairSeen.size,
+  };
 }

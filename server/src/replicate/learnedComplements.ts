@@ -140,9 +140,11 @@ export class LearnedComplements implements ColdComplements {
     const queries = await this.encoder.encode(batch.map(([, text]) => text));
     const { itemIds, itemVectors } = this.projection;
     const dim = this.dim;
-    batch.forEach(([itemId, text], b) => {
+    for (const [b, [itemId, text]] of batch.entries()) {
+      // One item's ranking scans the whole tower: give requests a turn between items.
+      if (b > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       // A newer text queued while this batch was encoding wins.
-      if (this.pending.get(itemId) !== text) return;
+      if (this.pending.get(itemId) !== text) continue;
       this.pending.delete(itemId);
       const q = queries[b]!;
       const scored: Neighbor[] = [];
@@ -161,7 +163,7 @@ export class LearnedComplements implements ColdComplements {
         itemId,
         top.map((n) => ({ itemId: n.itemId, score: n.score / max })),
       );
-    });
+    }
   }
 
   async dispose(): Promise<void> {
