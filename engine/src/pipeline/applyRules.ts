@@ -62,7 +62,7 @@ export class RequestRules {
   constructor(
     private readonly index: RuleItemIndex,
     private readonly catalog: Catalog,
-    active: ActiveRules,
+    private readonly active: ActiveRules,
   ) {
     this.flags = active.flags;
     this.scratch = active.scratch;
@@ -133,18 +133,19 @@ export class RequestRules {
    * several times the arithmetic.
    */
   adjustAll(ids: Int32Array, scores: Float64Array, count: number): void {
-    // First read each candidate's row and nothing else: the reads do not depend on each other, so
-    // the processor has many cache misses in flight at once. In the loop below each candidate
-    // branches on its row's contents, a branch mispredicted often enough that the misses would
-    // mostly be waited for one by one (~100 ns each; a request has hundreds of candidates).
     const rows = this.index.scoringRows;
+    // First read each candidate's row and nothing else: the reads do not depend on each other, so
+    // the processor has many cache misses in flight at once, where the loop below, branching on
+    // each row's contents, would mostly wait for them one by one (a request has hundreds of
+    // candidates scattered over the catalog, and the rest of the request evicts the rows).
     let touched = 0;
     for (let i = 0; i < count; i++) {
       const at = ids[i]! * SCORING_ROW;
       if (at < rows.length) touched += rows[at]!;
     }
     this.touched = touched;
-    for (let i = 0; i < count; i++) scores[i] = this.adjust(ids[i]!, scores[i]!);
+    const pairs = this.index.set.effectiveFor(this, this.active);
+    for (let i = 0; i < count; i++) scores[i] = this.scored(pairs, rows, ids[i]!, scores[i]!);
   }
 
   /** What the first loop of `adjustAll` read, kept so that the reads are not optimised away. */
@@ -155,31 +156,28 @@ export class RequestRules {
    * the blend to every candidate, so the blend ranks by the final score and only its head is sorted.
    */
   adjust(id: number, score: number): number {
-    // One 32-byte row per item lists its boosts and buries; the request's flags say which are
-    // active (unconditional ones too: a rule limited to some surfaces is active only on them).
-    const rows = this.index.scoringRows;
-    const flags = this.flags;
-    const { multipliers, adds } = this.index.set;
+    return this.scored(this.index.set.effectiveFor(this, this.active), this.index.scoringRows, id, score);
+  }
+
+  /** {@link adjust}, given the rule set's multipliers and adds for this request and the rows. */
+  private scored(pairs: Float64Array, rows: Uint16Array, id: number, score: number): number {
+    // One 32-byte row per item lists its boosts and buries; `pairs` holds 1 and 0 for those not
+    // active in this request (a rule limited to other surfaces or conditions), so no branch on it.
     const at = id * SCORING_ROW;
     let mult = 1;
     let add = 0;
     if (at < rows.length && rows[at] === ROW_OVERFLOW) {
       const hits = this.index.scoringOf(id)!;
       for (let i = 0; i < hits.length; i++) {
-        const r = hits[i]!;
-        if (flags[r] === 1) {
-          mult *= multipliers[r]!;
-          add += adds[r]!;
-        }
+        mult *= pairs[2 * hits[i]!]!;
+        add += pairs[2 * hits[i]! + 1]!;
       }
     } else if (at < rows.length) {
       for (let i = at; i < at + SCORING_ROW; i++) {
         const r = rows[i]!;
         if (r === ROW_END) break;
-        if (flags[r] === 1) {
-          mult *= multipliers[r]!;
-          add += adds[r]!;
-        }
+        mult *= pairs[2 * r]!;
+        add += pairs[2 * r + 1]!;
       }
     }
     if (mult === 1 && add === 0) return score;

@@ -209,9 +209,17 @@ export class RuleSet {
   private readonly timed: CompiledRule[];
   /** The last `scheduleState` answer and the instants between which it holds ([from, until)). */
   private stateCache = { from: 0, until: 0, state: '' };
-  /** Per rule index: its boost/bury multiplier and add (1 and 0 for other kinds), read per candidate. */
-  readonly multipliers: Float64Array;
-  readonly adds: Float64Array;
+  /**
+   * Per surface: each rule's multiplier and add side by side (rule `r`'s at `2r` and `2r + 1`) as
+   * one request sees them: its own for the surface's unconditional boosts and buries and for the
+   * conditional ones active in the request the array is set for (see {@link effectiveFor}), 1 and
+   * 0 for every other rule. The blend reads an entry per rule matching a candidate: one read, no
+   * branch on whether the rule is active.
+   */
+  private readonly effective: Float64Array[];
+  /** The request `effective` is set for, and the rules it made active there. */
+  private effectiveOwner: object | undefined;
+  private effectivePatch: { surface: number; rules: readonly CompiledRule[] } = { surface: 0, rules: [] };
 
   constructor(defs: unknown) {
     assertRules(defs);
@@ -228,8 +236,6 @@ export class RuleSet {
     this.rules = enabled.map((d, i) => compileRule(d, i));
     this.windowMinute = new Float64Array(this.rules.length).fill(Number.NaN);
     this.windowOpen = new Uint8Array(this.rules.length);
-    this.multipliers = Float64Array.from(this.rules, (r) => r.multiplier);
-    this.adds = Float64Array.from(this.rules, (r) => r.add);
     this.timed = this.rules.filter(
       (r) =>
         r.windows !== undefined || r.start !== Number.NEGATIVE_INFINITY || r.end !== Number.POSITIVE_INFINITY,
@@ -239,6 +245,11 @@ export class RuleSet {
       this.rules.filter((r) => !isStatic(r) && !readsItems(r)),
       SURFACES.length,
     );
+    this.effective = SURFACES.map(() => {
+      const pairs = new Float64Array(2 * this.rules.length);
+      for (let r = 0; r < this.rules.length; r++) pairs[2 * r] = 1;
+      return pairs;
+    });
     this.bySurface = new Map(
       SURFACES.map((s, number) => {
         const applies = this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s));
@@ -250,12 +261,14 @@ export class RuleSet {
           if (isStatic(r)) {
             flags[r.index] = 1;
             base.push(r);
+            this.effective[number]![2 * r.index] = r.multiplier;
+            this.effective[number]![2 * r.index + 1] = r.add;
           } else if (readsItems(r)) items.push(r);
           else context.push(r);
         }
         const surface: SurfaceRules = {
           number,
-          base: { ...groupByKind(base), flags, scratch: false },
+          base: { ...groupByKind(base), dynamicScoring: [], surface: number, flags, scratch: false },
           context: new ConditionIndex(context),
           items: new ConditionIndex(items),
         };
@@ -308,6 +321,28 @@ export class RuleSet {
     }
     this.young.set(key, active);
     return active;
+  }
+
+  /**
+   * The multipliers and adds of `active`'s surface with its conditional boosts and buries in force
+   * (see {@link effective}), set for `owner` — one request's rules — until another asks.
+   */
+  effectiveFor(owner: object, active: ActiveRules): Float64Array {
+    const pairs = this.effective[active.surface]!;
+    if (this.effectiveOwner === owner) return pairs;
+    const before = this.effectivePatch;
+    const undo = this.effective[before.surface]!;
+    for (const r of before.rules) {
+      undo[2 * r.index] = 1;
+      undo[2 * r.index + 1] = 0;
+    }
+    for (const r of active.dynamicScoring) {
+      pairs[2 * r.index] = r.multiplier;
+      pairs[2 * r.index + 1] = r.add;
+    }
+    this.effectiveOwner = owner;
+    this.effectivePatch = { surface: active.surface, rules: active.dynamicScoring };
+    return pairs;
   }
 
   private contextRules(surface: SurfaceRules, ctx: RuleRequestContext, catalog: Catalog): ActiveRules {
@@ -393,10 +428,16 @@ interface RuleLists {
   placing: CompiledRule[];
   blockOrFilter: number;
   scoring: number;
+  /** The boosts and buries among them. */
+  scoringRules: CompiledRule[];
 }
 
 /** The active rules of one request, by what the pipeline does with them. Never changed once made. */
-export interface ActiveRules extends RuleLists {
+export interface ActiveRules extends Omit<RuleLists, 'scoringRules'> {
+  /** Active boosts and buries beyond the surface's unconditional ones (conditional or scheduled). */
+  dynamicScoring: CompiledRule[];
+  /** The surface's place in {@link SURFACES}. */
+  surface: number;
   /** 1 at the index of each active rule. */
   flags: Uint8Array;
   /**
@@ -417,6 +458,8 @@ function combine(base: ActiveRules, more: CompiledRule[], flags: Uint8Array, scr
     placing: merge(base.placing, added.placing),
     blockOrFilter: base.blockOrFilter + added.blockOrFilter,
     scoring: base.scoring + added.scoring,
+    dynamicScoring: merge(base.dynamicScoring, added.scoringRules),
+    surface: base.surface,
 
     flags,
     scratch,
@@ -448,13 +491,21 @@ export function isStatic(r: CompiledRule): boolean {
 }
 
 function groupByKind(rules: CompiledRule[]): RuleLists {
-  const out: RuleLists = { count: rules.length, filters: [], placing: [], blockOrFilter: 0, scoring: 0 };
+  const out: RuleLists = {
+    count: rules.length,
+    filters: [],
+    placing: [],
+    blockOrFilter: 0,
+    scoring: 0,
+    scoringRules: [],
+  };
   for (const r of rules) {
     if (r.kind === 'filter') out.filters.push(r);
     if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
     if (r.kind === 'block' || r.kind === 'filter') out.blockOrFilter++;
-    if (r.kind === 'boost' || r.kind === 'bury') out.scoring++;
+    if (r.kind === 'boost' || r.kind === 'bury') out.scoringRules.push(r);
   }
+  out.scoring = out.scoringRules.length;
   return out;
 }
 
