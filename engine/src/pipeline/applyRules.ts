@@ -4,23 +4,24 @@
  */
 import type { RecResult } from '../api';
 import type { Catalog } from '../indexes/Catalog';
-import type { Surface } from '../protocol';
 import {
   type ActiveRules,
   type CompiledRule,
-  DYNAMIC_ROW,
+  ROW_END,
+  ROW_OVERFLOW,
   type RuleItemIndex,
   type RuleRequestContext,
+  SCORING_ROW,
 } from '../rules/compileRules';
 import type { RuleEffect } from '../rules/types';
+
+/** No active filter: no bitsets (one shared empty list rather than one per request). */
+const NO_BITS: readonly Uint32Array[] = [];
 
 /** At most this many item ids are named per effect (a block can remove thousands). */
 const MAX_NAMED = 50;
 /** Buried candidates remembered per request, to report those the bury pushed out of the list. */
 const MAX_TRACKED = 1_000;
-
-// Reused across requests (they are synchronous): 1 at a rule's index when it is active.
-let activeFlags = new Uint8Array(0);
 
 /**
  * The rules in force for one request, as the pipeline steps use them:
@@ -47,32 +48,31 @@ export class RequestRules {
   private readonly notes: RuleEffect[] = [];
   private readonly activeFilters: CompiledRule[];
   /** Each active filter's bitset of matching items (see `RuleItemIndex.filterBitsOf`), in the same order. */
-  private readonly filterBits: Uint32Array[];
+  private readonly filterBits: readonly Uint32Array[];
   readonly hasBlockOrFilter: boolean;
   /** An active filter narrows candidates the way a request's tag filter does. */
   readonly hasFilter: boolean;
   readonly hasScoring: boolean;
-  /** Some active boost or bury is conditional or scheduled (else `adjust` reads only the per-item base). */
-  private readonly hasDynamicScoring: boolean;
   private readonly placing: CompiledRule[];
-  /** Per item, the combined multiplier and add of the surface's unconditional boosts and buries. */
-  private readonly basePairs: Float64Array;
+  /** 1 at the index of each active rule. */
+  private flags: Uint8Array;
+  /** `flags` is the rule set's buffer, which the next request overwrites (see `detach`). */
+  private scratch: boolean;
 
   constructor(
     private readonly index: RuleItemIndex,
     private readonly catalog: Catalog,
-    active: ActiveRules,
-    private flags: Uint8Array,
-    surface: Surface,
+    private readonly active: ActiveRules,
   ) {
+    this.flags = active.flags;
+    this.scratch = active.scratch;
     this.activeFilters = active.filters;
-    this.filterBits = active.filters.map((f) => index.filterBitsOf(f.index));
+    this.filterBits =
+      active.filters.length === 0 ? NO_BITS : active.filters.map((f) => index.filterBitsOf(f.index));
     this.hasBlockOrFilter = active.blockOrFilter > 0;
     this.hasFilter = active.filters.length > 0;
     this.hasScoring = active.scoring > 0;
-    this.hasDynamicScoring = active.dynamicScoring > 0;
     this.placing = active.placing;
-    this.basePairs = index.baseScoringOf(surface).pairs;
   }
 
   /**
@@ -80,7 +80,9 @@ export class RequestRules {
    * can be computed after the request, when someone reads them.
    */
   detach(): void {
-    this.flags = this.flags.slice(0, this.index.set.size);
+    if (!this.scratch) return;
+    this.flags = this.flags.slice();
+    this.scratch = false;
   }
 
   /** The active block rule that removes `id`, else the active filter it fails, else undefined. */
@@ -131,45 +133,51 @@ export class RequestRules {
    * several times the arithmetic.
    */
   adjustAll(ids: Int32Array, scores: Float64Array, count: number): void {
-    for (let i = 0; i < count; i++) scores[i] = this.adjust(ids[i]!, scores[i]!);
+    const rows = this.index.scoringRows;
+    // First read each candidate's row and nothing else: the reads do not depend on each other, so
+    // the processor has many cache misses in flight at once, where the loop below, branching on
+    // each row's contents, would mostly wait for them one by one (a request has hundreds of
+    // candidates scattered over the catalog, and the rest of the request evicts the rows).
+    let touched = 0;
+    for (let i = 0; i < count; i++) {
+      const at = ids[i]! * SCORING_ROW;
+      if (at < rows.length) touched += rows[at]!;
+    }
+    this.touched = touched;
+    const pairs = this.index.set.effectiveFor(this, this.active);
+    for (let i = 0; i < count; i++) scores[i] = this.scored(pairs, rows, ids[i]!, scores[i]!);
   }
+
+  /** What the first loop of `adjustAll` read, kept so that the reads are not optimised away. */
+  touched = 0;
 
   /**
    * Score after boosts and buries: score × (product of multipliers) + (sum of adds). Applied by
    * the blend to every candidate, so the blend ranks by the final score and only its head is sorted.
    */
   adjust(id: number, score: number): number {
-    // The rules every request of the surface has are combined per item in advance; only
-    // conditional or scheduled ones are looked at here.
-    const pairs = this.basePairs;
+    return this.scored(this.index.set.effectiveFor(this, this.active), this.index.scoringRows, id, score);
+  }
+
+  /** {@link adjust}, given the rule set's multipliers and adds for this request and the rows. */
+  private scored(pairs: Float64Array, rows: Uint16Array, id: number, score: number): number {
+    // One 32-byte row per item lists its boosts and buries; `pairs` holds 1 and 0 for those not
+    // active in this request (a rule limited to other surfaces or conditions), so no branch on it.
+    const at = id * SCORING_ROW;
     let mult = 1;
     let add = 0;
-    if (2 * id < pairs.length) {
-      mult = pairs[2 * id]!;
-      add = pairs[2 * id + 1]!;
-    }
-    if (this.hasDynamicScoring) {
-      const rows = this.index.dynamicRows;
-      const at = id * DYNAMIC_ROW;
-      const { multipliers, adds } = this.index.set;
-      if (at < rows.length && rows[at] === -2) {
-        const hits = this.index.dynamicScoringOf(id)!;
-        for (let i = 0; i < hits.length; i++) {
-          const r = hits[i]!;
-          if (this.flags[r] === 1) {
-            mult *= multipliers[r]!;
-            add += adds[r]!;
-          }
-        }
-      } else if (at < rows.length) {
-        for (let i = at; i < at + DYNAMIC_ROW; i++) {
-          const r = rows[i]!;
-          if (r < 0) break;
-          if (this.flags[r] === 1) {
-            mult *= multipliers[r]!;
-            add += adds[r]!;
-          }
-        }
+    if (at < rows.length && rows[at] === ROW_OVERFLOW) {
+      const hits = this.index.scoringOf(id)!;
+      for (let i = 0; i < hits.length; i++) {
+        mult *= pairs[2 * hits[i]!]!;
+        add += pairs[2 * hits[i]! + 1]!;
+      }
+    } else if (at < rows.length) {
+      for (let i = at; i < at + SCORING_ROW; i++) {
+        const r = rows[i]!;
+        if (r === ROW_END) break;
+        mult *= pairs[2 * r]!;
+        add += pairs[2 * r + 1]!;
       }
     }
     if (mult === 1 && add === 0) return score;
@@ -185,7 +193,7 @@ export class RequestRules {
    * Pins and injects on the final list (item ids, best first). `eligible` is the request's full
    * predicate (availability, request filters, anchors, blocks, filters); `ignoringStock` makes the
    * same predicate without the stock check (for `allowUnavailable`; made only when needed). Returns
-   * the new order, at most `k` long.
+   * the new order, at most `k` long. What each rule placed is worded later, in `effects`.
    */
   place(
     list: number[],
@@ -194,37 +202,11 @@ export class RequestRules {
     ignoringStock: () => (id: number) => boolean,
   ): number[] {
     if (this.placing.length === 0) return list;
-    // The stock-blind predicate is made once, on first need.
-    let stockBlind: ((id: number) => boolean) | undefined;
-    const fixed = new Map<number, { id: number; rule: CompiledRule }>();
-    const placedIds = new Set<number>();
-    const inList = new Set(list);
-    const canShow = (r: CompiledRule, id: number): string | undefined => {
-      const info = this.catalog.info(id);
-      if (info === undefined) return 'is not in the catalog';
-      if (info.item.archived) return 'is archived';
-      const excluder = this.excluderOf(id);
-      if (excluder !== undefined) {
-        return excluder.kind === 'block'
-          ? `is blocked by ${excluder.id} (block wins over ${r.kind})`
-          : `fails filter ${excluder.id} (filter wins over ${r.kind})`;
-      }
-      if (eligible(id)) return undefined;
-      if (!info.item.available) {
-        if (r.allowUnavailable && !inList.has(id)) {
-          if (stockBlind === undefined) stockBlind = ignoringStock();
-          if (stockBlind(id)) return undefined;
-        }
-        return 'is out of stock (set allowUnavailable to show it anyway)';
-      }
-      return 'is excluded by the request (its filters, anchor or cart)';
-    };
-    const freeSlotFrom = (slot: number) => {
-      let s = slot;
-      while (fixed.has(s)) s++;
-      return s < k ? s : -1;
-    };
-
+    // Per slot the item placed there (−1: none) and its rule; a list is a few dozen slots at most.
+    const slotItem: number[] = new Array(k).fill(-1);
+    const slotRule: CompiledRule[] = new Array(k);
+    const placedIds: number[] = [];
+    const request: Placing = { list, eligible, ignoringStock, stockBlind: undefined };
     for (const r of this.placing) {
       if (r.kind === 'pin') {
         const slot = r.slot!;
@@ -233,40 +215,40 @@ export class RequestRules {
           continue;
         }
         // A query pin takes its best-scored matching item in the list, else the first listed/newest.
-        let chosen: number | undefined;
-        const refusals: string[] = [];
-        const matching = (id: number) => this.index.matches(id, r.index);
+        let chosen = -1;
+        let refusals: string[] | undefined;
         for (const id of list) {
-          if (!placedIds.has(id) && matching(id)) {
+          if (!placedIds.includes(id) && this.index.matches(id, r.index)) {
             chosen = id;
             break;
           }
         }
-        if (chosen === undefined) {
+        if (chosen < 0) {
           for (const id of this.index.itemsOf(r)) {
-            if (placedIds.has(id)) continue;
-            const why = canShow(r, id);
+            if (placedIds.includes(id)) continue;
+            const why = this.refusal(r, id, request);
             if (why === undefined) {
               chosen = id;
               break;
             }
+            refusals ??= [];
             if (refusals.length < 3) refusals.push(`${this.catalog.ids.keyOf(id)} ${why}`);
           }
         }
-        if (chosen === undefined) {
+        if (chosen < 0) {
           this.note(
             r,
-            refusals.length > 0
+            refusals !== undefined
               ? `not applied: ${refusals.join('; ')}`
               : 'not applied: no item matches (all already placed or none in the catalog)',
             [],
-            refusals.some((t) => t.includes(' wins over ')),
+            refusals?.some((t) => t.includes(' wins over ')) === true,
           );
           continue;
         }
-        const at = freeSlotFrom(slot);
-        const itemId = this.catalog.ids.keyOf(chosen);
+        const at = freeSlot(slotItem, slot);
         if (at < 0) {
+          const itemId = this.catalog.ids.keyOf(chosen);
           this.note(
             r,
             `not applied: every slot from ${slot} is pinned by higher-priority rules`,
@@ -275,13 +257,14 @@ export class RequestRules {
           );
           continue;
         }
-        fixed.set(at, { id: chosen, rule: r });
-        placedIds.add(chosen);
+        slotItem[at] = chosen;
+        slotRule[at] = r;
+        placedIds.push(chosen);
         if (at !== slot) {
-          const holder = fixed.get(slot)!.rule;
+          const itemId = this.catalog.ids.keyOf(chosen);
           this.note(
             r,
-            `slot ${slot} is pinned by ${holder.id} (higher priority); ${itemId} moved to slot ${at}`,
+            `slot ${slot} is pinned by ${slotRule[slot]!.id} (higher priority); ${itemId} moved to slot ${at}`,
             [itemId],
             true,
           );
@@ -291,66 +274,98 @@ export class RequestRules {
         const picks: number[] = [];
         for (const id of this.index.itemsOf(r)) {
           if (picks.length >= want) break;
-          if (placedIds.has(id) || inList.has(id)) continue;
-          if (canShow(r, id) === undefined) picks.push(id);
+          if (placedIds.includes(id) || list.includes(id)) continue;
+          if (this.refusal(r, id, request) === undefined) picks.push(id);
         }
         if (picks.length === 0) {
           this.note(r, 'not applied: no matching item that is not already in the list can be shown', []);
           continue;
         }
         const start = r.slot ?? Math.max(0, Math.min(k, list.length + picks.length) - picks.length);
-        const placed: string[] = [];
+        let placed = 0;
         let from = Math.min(start, k - 1);
         for (const id of picks) {
-          const at = freeSlotFrom(from);
+          const at = freeSlot(slotItem, from);
           if (at < 0) break;
-          fixed.set(at, { id, rule: r });
-          placedIds.add(id);
-          placed.push(this.catalog.ids.keyOf(id));
+          slotItem[at] = id;
+          slotRule[at] = r;
+          placedIds.push(id);
+          placed++;
           from = at + 1;
         }
-        if (placed.length === 0) {
+        if (placed === 0) {
           this.note(r, 'not applied: every slot from its position on is pinned', [], true);
         }
       }
     }
-    if (fixed.size === 0) return list;
+    if (placedIds.length === 0) return list;
 
-    const rest = list.filter((id) => !placedIds.has(id));
     const out: number[] = [];
     let next = 0;
-    const slots = [...fixed.keys()].sort((a, b) => a - b);
-    let s = 0;
-    while (out.length < k && (next < rest.length || s < slots.length)) {
-      if (s < slots.length && slots[s]! <= out.length) {
-        out.push(fixed.get(slots[s]!)!.id);
-        s++;
-      } else if (next < rest.length) out.push(rest[next++]!);
-      else {
-        // The list ran out before a pinned slot: the pinned items close the gap, in slot order.
-        out.push(fixed.get(slots[s]!)!.id);
-        s++;
+    for (let slot = 0; out.length < k && slot < k; slot++) {
+      if (slotItem[slot]! >= 0) {
+        out.push(slotItem[slot]!);
+        continue;
       }
+      while (next < list.length && placedIds.includes(list[next]!)) next++;
+      if (next < list.length) out.push(list[next++]!);
     }
-    // What each pin and inject did, by where its items ended up.
-    const byRule = new Map<CompiledRule, string[]>();
-    out.forEach((id, pos) => {
-      for (const [, f] of fixed) {
-        if (f.id !== id) continue;
-        const words = `${this.catalog.ids.keyOf(id)} at slot ${pos}`;
-        const list = byRule.get(f.rule);
-        if (list) list.push(words);
-        else byRule.set(f.rule, [words]);
-      }
-    });
-    for (const [r, placed] of byRule) {
-      const ids = placed.map((p) => p.slice(0, p.lastIndexOf(' at slot ')));
-      this.note(r, `${r.kind === 'pin' ? 'pinned' : 'injected'} ${placed.join(', ')}`, ids);
+    // The list ran out before a pinned slot: the pinned items close the gap, in slot order (above).
+    this.placedBy = new Map();
+    for (let slot = 0; slot < k; slot++) {
+      if (slotItem[slot]! >= 0) this.placedBy.set(slotItem[slot]!, slotRule[slot]!);
     }
+    this.placedList = out;
     return out;
   }
 
-  private scoreOf: (id: number) => number = () => 0;
+  /** Why item `id` cannot be placed by rule `r` in this request, or undefined when it can. */
+  private refusal(r: CompiledRule, id: number, request: Placing): string | undefined {
+    const info = this.catalog.info(id);
+    if (info === undefined) return 'is not in the catalog';
+    if (info.item.archived) return 'is archived';
+    const excluder = this.excluderOf(id);
+    if (excluder !== undefined) {
+      return excluder.kind === 'block'
+        ? `is blocked by ${excluder.id} (block wins over ${r.kind})`
+        : `fails filter ${excluder.id} (filter wins over ${r.kind})`;
+    }
+    if (request.eligible(id)) return undefined;
+    if (!info.item.available) {
+      if (r.allowUnavailable && !request.list.includes(id)) {
+        // The stock-blind predicate is made once, on first need.
+        request.stockBlind ??= request.ignoringStock();
+        if (request.stockBlind(id)) return undefined;
+      }
+      return 'is out of stock (set allowUnavailable to show it anyway)';
+    }
+    return 'is excluded by the request (its filters, anchor or cart)';
+  }
+
+  /** Items pins and injects placed, by rule, and the list they were placed in (see `placementNotes`). */
+  private placedBy: Map<number, CompiledRule> | undefined;
+  private placedList: readonly number[] = [];
+
+  /** What each pin and inject placed, by where its items ended up. */
+  private placementNotes(): RuleEffect[] {
+    const placedBy = this.placedBy;
+    if (placedBy === undefined) return [];
+    const byRule = new Map<CompiledRule, Array<{ itemId: string; pos: number }>>();
+    this.placedList.forEach((id, pos) => {
+      const rule = placedBy.get(id);
+      if (rule === undefined) return;
+      const entry = { itemId: this.catalog.ids.keyOf(id), pos };
+      const list = byRule.get(rule);
+      if (list) list.push(entry);
+      else byRule.set(rule, [entry]);
+    });
+    return [...byRule].map(([r, placed]) => ({
+      ruleId: r.id,
+      kind: r.kind,
+      effect: `${r.kind === 'pin' ? 'pinned' : 'injected'} ${placed.map((p) => `${p.itemId} at slot ${p.pos}`).join(', ')}`,
+      itemIds: placed.map((p) => p.itemId),
+    }));
+  }
 
   private note(r: CompiledRule, effect: string, itemIds: string[], conflict = false): void {
     this.notes.push({ ruleId: r.id, kind: conflict ? 'conflict' : r.kind, effect, itemIds });
@@ -358,7 +373,6 @@ export class RequestRules {
 
   /** What each active rule did to the list, in precedence order; rules that changed nothing are left out. */
   effects(final: readonly number[], scoreOf: (id: number) => number): RuleEffect[] {
-    this.scoreOf = scoreOf;
     // Boosts and buries by item, not by rule: a list and its displaced head are a few dozen items
     // with a few rules each, while a namespace may have hundreds of scoring rules in force.
     const scored = new Map<CompiledRule, { ids: number[]; gone: number }>();
@@ -382,7 +396,7 @@ export class RequestRules {
       for (const id of final) visit(id, true);
       // A buried item whose score before the bury beat the lowest listed score was pushed out by it.
       let lowest = Number.POSITIVE_INFINITY;
-      for (const id of final) lowest = Math.min(lowest, this.scoreOf(id));
+      for (const id of final) lowest = Math.min(lowest, scoreOf(id));
       // At most as many as the list holds: the best-scored of them would have been shown.
       const displaced: number[] = [];
       this.buriedIds.forEach((id, i) => {
@@ -426,9 +440,23 @@ export class RequestRules {
         });
       }
     }
-    out.push(...this.notes);
+    out.push(...this.notes, ...this.placementNotes());
     return out;
   }
+}
+
+/** The request's predicates, as `place` got them, for `refusal`. */
+interface Placing {
+  list: readonly number[];
+  eligible: (id: number) => boolean;
+  ignoringStock: () => (id: number) => boolean;
+  stockBlind: ((id: number) => boolean) | undefined;
+}
+
+/** The first slot from `slot` on with no item placed, or −1. */
+function freeSlot(slotItem: readonly number[], slot: number): number {
+  for (let s = slot; s < slotItem.length; s++) if (slotItem[s]! < 0) return s;
+  return -1;
 }
 
 /**
@@ -441,10 +469,9 @@ export function beginRules(
   catalog: Catalog,
 ): RequestRules | undefined {
   if (index === undefined || index.set.size === 0) return undefined;
-  if (activeFlags.length < index.set.size) activeFlags = new Uint8Array(index.set.size * 2);
-  const active = index.set.activate(ctx, catalog, activeFlags);
+  const active = index.set.activate(ctx, catalog);
   if (active.count === 0) return undefined;
-  return new RequestRules(index, catalog, active, activeFlags, ctx.surface);
+  return new RequestRules(index, catalog, active);
 }
 
 /**

@@ -362,9 +362,17 @@ describe('compiled rules agree with a straightforward reading of the definitions
               rule.id,
             ).toEqual(referencePlacingItems(rule.def, [...items.values()]));
           }
-          for (const r of requests) {
+          // Then again all at one instant: answers kept per context are read back across requests.
+          for (const r of [...requests, ...requests.map((q) => ({ ...q, now: requests[0]!.now }))]) {
             const ctx = contextOf(r);
             const active = referenceActive(defs, ctx, items);
+            const act = index.set.activate(ctx, catalog);
+            const ids = (list: Array<{ id: string }>) => list.map((d) => d.id);
+            expect(ids(index.set.rules.filter((rule) => act.flags[rule.index] === 1))).toEqual(ids(active));
+            expect(ids(act.filters)).toEqual(ids(active.filter((d) => d.kind === 'filter')));
+            expect(ids(act.placing)).toEqual(
+              ids(active.filter((d) => d.kind === 'pin' || d.kind === 'inject')),
+            );
             const ruled = beginRules(index, ctx, catalog);
             if (active.length === 0) {
               expect(ruled).toBeUndefined();

@@ -6,6 +6,7 @@
 import type { Catalog, ItemInfo } from '../indexes/Catalog';
 import type { Surface } from '../protocol';
 import { SURFACES } from '../protocol';
+import { ConditionIndex, ContextKeys, conditionsHold, readsItems } from './conditionIndex';
 import { type CompiledWindow, compileWindow, insideWindow, localTime, parseInstant } from './schedule';
 import type { ItemMatch, RuleDefinition, RuleKind } from './types';
 import { assertRules } from './validateRule';
@@ -177,12 +178,25 @@ export class RuleSet {
   readonly definitions: readonly RuleDefinition[];
   /**
    * Per surface: the rules in force on every request of it (no condition, no schedule) as flags
-   * and as lists by kind, and the rest, which each request checks. A request copies the flags and
-   * looks only at the rest, so unconditional rules cost nothing per request.
+   * and as lists by kind, and the rest, which requests check: those reading only the request's
+   * context (see {@link contextActive}) and those reading its items. Unconditional rules cost
+   * nothing per request.
    */
   private readonly bySurface: Map<Surface, SurfaceRules>;
   /** The `country` trait of the request `activate` is working on, upper-cased once for every rule. */
   country = '';
+  /** Numbers a request's context (see {@link ContextKeys}). */
+  private readonly keys: ContextKeys;
+  /**
+   * Active rules by context number, for the schedule state `cachedState`, in two generations: a
+   * number found in the old one moves to the young one, and when the young one is full the old one is
+   * dropped. Recently used contexts stay however many the shop has, and the memory stays bounded.
+   */
+  private young = new Map<number, ActiveRules>();
+  private old = new Map<number, ActiveRules>();
+  private cachedState = '';
+  /** What `activate` returns in when a request's item conditions add rules (see {@link ActiveRules.scratch}). */
+  private readonly scratchFlags: Uint8Array;
   private readonly zoneCache = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
   /**
    * Per rule with recurring windows: the minute (epoch minutes) its windows were last checked for,
@@ -195,9 +209,17 @@ export class RuleSet {
   private readonly timed: CompiledRule[];
   /** The last `scheduleState` answer and the instants between which it holds ([from, until)). */
   private stateCache = { from: 0, until: 0, state: '' };
-  /** Per rule index: its boost/bury multiplier and add (1 and 0 for other kinds), read per candidate. */
-  readonly multipliers: Float64Array;
-  readonly adds: Float64Array;
+  /**
+   * Per surface: each rule's multiplier and add side by side (rule `r`'s at `2r` and `2r + 1`) as
+   * one request sees them: its own for the surface's unconditional boosts and buries and for the
+   * conditional ones active in the request the array is set for (see {@link effectiveFor}), 1 and
+   * 0 for every other rule. The blend reads an entry per rule matching a candidate: one read, no
+   * branch on whether the rule is active.
+   */
+  private readonly effective: Float64Array[];
+  /** The request `effective` is set for, and the rules it made active there. */
+  private effectiveOwner: object | undefined;
+  private effectivePatch: { surface: number; rules: readonly CompiledRule[] } = { surface: 0, rules: [] };
 
   constructor(defs: unknown) {
     assertRules(defs);
@@ -214,25 +236,43 @@ export class RuleSet {
     this.rules = enabled.map((d, i) => compileRule(d, i));
     this.windowMinute = new Float64Array(this.rules.length).fill(Number.NaN);
     this.windowOpen = new Uint8Array(this.rules.length);
-    this.multipliers = Float64Array.from(this.rules, (r) => r.multiplier);
-    this.adds = Float64Array.from(this.rules, (r) => r.add);
     this.timed = this.rules.filter(
       (r) =>
         r.windows !== undefined || r.start !== Number.NEGATIVE_INFINITY || r.end !== Number.POSITIVE_INFINITY,
     );
+    this.scratchFlags = new Uint8Array(this.rules.length);
+    this.keys = new ContextKeys(
+      this.rules.filter((r) => !isStatic(r) && !readsItems(r)),
+      SURFACES.length,
+    );
+    this.effective = SURFACES.map(() => {
+      const pairs = new Float64Array(2 * this.rules.length);
+      for (let r = 0; r < this.rules.length; r++) pairs[2 * r] = 1;
+      return pairs;
+    });
     this.bySurface = new Map(
-      SURFACES.map((s) => {
+      SURFACES.map((s, number) => {
         const applies = this.rules.filter((r) => !r.def.when?.surfaces || r.def.when.surfaces.includes(s));
         const flags = new Uint8Array(this.rules.length);
         const base: CompiledRule[] = [];
-        const dynamic: CompiledRule[] = [];
+        const context: CompiledRule[] = [];
+        const items: CompiledRule[] = [];
         for (const r of applies) {
           if (isStatic(r)) {
             flags[r.index] = 1;
             base.push(r);
-          } else dynamic.push(r);
+            this.effective[number]![2 * r.index] = r.multiplier;
+            this.effective[number]![2 * r.index + 1] = r.add;
+          } else if (readsItems(r)) items.push(r);
+          else context.push(r);
         }
-        return [s, { flags, base: groupByKind(base), dynamic: new ConditionIndex(dynamic) }];
+        const surface: SurfaceRules = {
+          number,
+          base: { ...groupByKind(base), dynamicScoring: [], surface: number, flags, scratch: false },
+          context: new ConditionIndex(context),
+          items: new ConditionIndex(items),
+        };
+        return [s, surface];
       }),
     );
   }
@@ -242,24 +282,73 @@ export class RuleSet {
   }
 
   /**
-   * The rules of `surface` in force at `ctx.now` whose request conditions hold: 1 in `active` for
-   * each, and the lists by kind.
+   * The rules of `ctx.surface` in force at `ctx.now` whose request conditions hold: flags (1 at
+   * each one's index) and lists by kind. Those that read only the request's context come from a
+   * cache (see {@link contextActive}); those that read its anchor or cart are looked up by them.
+   * Read the answer before the next call: its flags may be a buffer that call reuses.
    */
-  activate(ctx: RuleRequestContext, catalog: Catalog, active: Uint8Array): ActiveRules {
+  activate(ctx: RuleRequestContext, catalog: Catalog): ActiveRules {
     const surface = this.bySurface.get(ctx.surface)!;
-    active.set(surface.flags);
-    this.country = (ctx.traits.country ?? '').toUpperCase();
-    const extra = surface.dynamic.collect(ctx, catalog, this, active);
-    if (extra === undefined) return surface.base;
-    const more = groupByKind(extra);
-    return {
-      count: surface.base.count + more.count,
-      filters: merge(surface.base.filters, more.filters),
-      placing: merge(surface.base.placing, more.placing),
-      blockOrFilter: surface.base.blockOrFilter + more.blockOrFilter,
-      scoring: surface.base.scoring + more.scoring,
-      dynamicScoring: more.scoring,
-    };
+    this.country = ctx.traits.country === undefined ? '' : ctx.traits.country.toUpperCase();
+    const base = surface.context.empty ? surface.base : this.contextActive(surface, ctx, catalog);
+    if (surface.items.empty) return base;
+    const flags = this.scratchFlags;
+    flags.set(base.flags);
+    const extra = surface.items.collect(ctx, catalog, this, flags);
+    return extra === undefined ? base : combine(base, extra, flags, true);
+  }
+
+  /**
+   * The surface's unconditional rules and those of its rules without item conditions that apply to
+   * the request. Which of these apply depends only on the context's number and on which scheduled
+   * rules are in force, so the answer is kept per number and dropped when a schedule opens or closes.
+   */
+  private contextActive(surface: SurfaceRules, ctx: RuleRequestContext, catalog: Catalog): ActiveRules {
+    const state = this.scheduleState(ctx.now);
+    if (state !== this.cachedState) {
+      this.young.clear();
+      this.old.clear();
+      this.cachedState = state;
+    }
+    if (!this.keys.usable) return this.contextRules(surface, ctx, catalog);
+    const key = this.keys.keyOf(surface.number, ctx, this.country);
+    let active = this.young.get(key);
+    if (active !== undefined) return active;
+    active = this.old.get(key) ?? this.contextRules(surface, ctx, catalog);
+    if (this.young.size >= CONTEXT_CACHE_SIZE) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, active);
+    return active;
+  }
+
+  /**
+   * The multipliers and adds of `active`'s surface with its conditional boosts and buries in force
+   * (see {@link effective}), set for `owner` — one request's rules — until another asks.
+   */
+  effectiveFor(owner: object, active: ActiveRules): Float64Array {
+    const pairs = this.effective[active.surface]!;
+    if (this.effectiveOwner === owner) return pairs;
+    const before = this.effectivePatch;
+    const undo = this.effective[before.surface]!;
+    for (const r of before.rules) {
+      undo[2 * r.index] = 1;
+      undo[2 * r.index + 1] = 0;
+    }
+    for (const r of active.dynamicScoring) {
+      pairs[2 * r.index] = r.multiplier;
+      pairs[2 * r.index + 1] = r.add;
+    }
+    this.effectiveOwner = owner;
+    this.effectivePatch = { surface: active.surface, rules: active.dynamicScoring };
+    return pairs;
+  }
+
+  private contextRules(surface: SurfaceRules, ctx: RuleRequestContext, catalog: Catalog): ActiveRules {
+    const flags = surface.base.flags.slice();
+    const found = surface.context.collect(ctx, catalog, this, flags);
+    return found === undefined ? surface.base : combine(surface.base, found, flags, false);
   }
 
   /**
@@ -270,11 +359,6 @@ export class RuleSet {
     if (ctx.now < r.start || ctx.now >= r.end) return false;
     if (r.windows !== undefined && !this.inWindows(r, ctx.now)) return false;
     return !r.conditional || conditionsHold(r, ctx, catalog, this.country);
-  }
-
-  /** Whether a rule applies to every request of `surface` (then its effect on items can be precomputed). */
-  isBaseFor(r: CompiledRule, surface: Surface): boolean {
-    return this.bySurface.get(surface)!.flags[r.index] === 1;
   }
 
   /**
@@ -335,8 +419,8 @@ function merge(a: CompiledRule[], b: CompiledRule[]): CompiledRule[] {
   return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.index - y.index);
 }
 
-/** The active rules of one request, by what the pipeline does with them. */
-export interface ActiveRules {
+/** Rules by what the pipeline does with them. */
+interface RuleLists {
   count: number;
   /** Active filters (an item must match every one). */
   filters: CompiledRule[];
@@ -344,145 +428,56 @@ export interface ActiveRules {
   placing: CompiledRule[];
   blockOrFilter: number;
   scoring: number;
-  /** Active boosts and buries that not every request of the surface has (conditional or scheduled). */
-  dynamicScoring: number;
+  /** The boosts and buries among them. */
+  scoringRules: CompiledRule[];
 }
+
+/** The active rules of one request, by what the pipeline does with them. Never changed once made. */
+export interface ActiveRules extends Omit<RuleLists, 'scoringRules'> {
+  /** Active boosts and buries beyond the surface's unconditional ones (conditional or scheduled). */
+  dynamicScoring: CompiledRule[];
+  /** The surface's place in {@link SURFACES}. */
+  surface: number;
+  /** 1 at the index of each active rule. */
+  flags: Uint8Array;
+  /**
+   * `flags` is the rule set's buffer, which the next `activate` call overwrites: copy it to keep
+   * it. Otherwise it is as unchanging as the rest and may be kept as is.
+   */
+  scratch: boolean;
+}
+
+/** Active rules made of `base` and more rules (their flags already set in `flags`). */
+function combine(base: ActiveRules, more: CompiledRule[], flags: Uint8Array, scratch: boolean): ActiveRules {
+  // Found by condition, not in precedence order: a pin found by its rule set must still go before
+  // an inject found by its schedule.
+  const added = groupByKind(more.sort((a, b) => a.index - b.index));
+  return {
+    count: base.count + added.count,
+    filters: merge(base.filters, added.filters),
+    placing: merge(base.placing, added.placing),
+    blockOrFilter: base.blockOrFilter + added.blockOrFilter,
+    scoring: base.scoring + added.scoring,
+    dynamicScoring: merge(base.dynamicScoring, added.scoringRules),
+    surface: base.surface,
+
+    flags,
+    scratch,
+  };
+}
+
+/** Contexts whose active rules are kept, per generation (see `RuleSet.young`). */
+const CONTEXT_CACHE_SIZE = 512;
 
 interface SurfaceRules {
-  flags: Uint8Array;
+  /** The surface's place in {@link SURFACES}, its part of a context's number. */
+  number: number;
+  /** Its unconditional rules (`flags`: every other rule 0). */
   base: ActiveRules;
-  /** Conditional or scheduled rules, found by one of their conditions (see {@link ConditionIndex}). */
-  dynamic: ConditionIndex;
-}
-
-/**
- * Conditional rules by one condition each (rule set, placement, anchor item, anchor category,
- * segment, country, cart item, exact cart tags, one trait, in that order of preference), so a
- * request looks up the few whose key it carries instead of testing every rule; rules with none of
- * these (a schedule alone, wildcard cart tags) are tested on every request of the surface.
- */
-class ConditionIndex {
-  readonly scan: CompiledRule[] = [];
-  readonly ruleSets = new Map<string, CompiledRule[]>();
-  readonly placements = new Map<string, CompiledRule[]>();
-  readonly anchors = new Map<string, CompiledRule[]>();
-  readonly anchorCategories = new Map<string, CompiledRule[]>();
-  readonly segments = new Map<string, CompiledRule[]>();
-  readonly countries = new Map<string, CompiledRule[]>();
-  readonly cartItems = new Map<string, CompiledRule[]>();
-  readonly cartTags = new Map<string, CompiledRule[]>();
-  /** Trait keys rules are filed under, and per key the rules by value. */
-  readonly traitKeys: string[] = [];
-  readonly traitValues: Array<Map<string, CompiledRule[]>> = [];
-
-  constructor(rules: CompiledRule[]) {
-    for (const r of rules) {
-      const by: Array<[ReadonlySet<string> | undefined, Map<string, CompiledRule[]>]> = [
-        [r.ruleSet === undefined ? undefined : new Set([r.ruleSet]), this.ruleSets],
-        [r.placements, this.placements],
-        [r.anchorIds, this.anchors],
-        [r.anchorCategories, this.anchorCategories],
-        [r.segments, this.segments],
-        [r.countries, this.countries],
-        [r.cartIds, this.cartItems],
-        [
-          r.cartTags !== undefined && r.cartTags.patterns.length === 0 ? r.cartTags.exact : undefined,
-          this.cartTags,
-        ],
-      ];
-      const key = by.find(([values]) => values !== undefined);
-      if (key !== undefined) {
-        for (const value of key[0]!) push(key[1], value, r);
-      } else if (r.traits !== undefined && r.traits.length > 0) {
-        const [trait, values] = r.traits[0]!;
-        let at = this.traitKeys.indexOf(trait);
-        if (at < 0) {
-          at = this.traitKeys.push(trait) - 1;
-          this.traitValues.push(new Map());
-        }
-        for (const value of values) push(this.traitValues[at]!, value, r);
-      } else this.scan.push(r);
-    }
-  }
-
-  /**
-   * The rules a request could activate (by the one condition each is filed under), checked in full:
-   * those that apply are set in `active` and returned; undefined when none is. A rule reached twice
-   * (an anchor in two of its categories, two of its cart items) is already set the second time.
-   */
-  collect(
-    ctx: RuleRequestContext,
-    catalog: Catalog,
-    set: RuleSet,
-    active: Uint8Array,
-  ): CompiledRule[] | undefined {
-    let out = this.visit(this.scan, ctx, catalog, set, active, undefined);
-    if (ctx.ruleSet !== undefined && this.ruleSets.size > 0) {
-      out = this.visit(this.ruleSets.get(ctx.ruleSet), ctx, catalog, set, active, out);
-    }
-    if (ctx.placement !== undefined && this.placements.size > 0) {
-      out = this.visit(this.placements.get(ctx.placement), ctx, catalog, set, active, out);
-    }
-    if (ctx.anchorItemId !== undefined && this.anchors.size > 0) {
-      out = this.visit(this.anchors.get(ctx.anchorItemId), ctx, catalog, set, active, out);
-    }
-    if (ctx.anchorItemId !== undefined && this.anchorCategories.size > 0) {
-      const id = catalog.ids.get(ctx.anchorItemId);
-      const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
-      if (tags !== undefined) {
-        for (const t of tags) {
-          if (t.startsWith('category:')) {
-            out = this.visit(this.anchorCategories.get(t), ctx, catalog, set, active, out);
-          }
-        }
-      }
-    }
-    const { segment } = ctx.traits;
-    if (segment !== undefined && this.segments.size > 0) {
-      out = this.visit(this.segments.get(segment), ctx, catalog, set, active, out);
-    }
-    if (ctx.traits.country !== undefined && this.countries.size > 0) {
-      out = this.visit(this.countries.get(set.country), ctx, catalog, set, active, out);
-    }
-    if (ctx.cartItemIds !== undefined && this.cartItems.size > 0) {
-      for (const itemId of ctx.cartItemIds) {
-        out = this.visit(this.cartItems.get(itemId), ctx, catalog, set, active, out);
-      }
-    }
-    if (ctx.cartItemIds !== undefined && this.cartTags.size > 0) {
-      for (const itemId of ctx.cartItemIds) {
-        const id = catalog.ids.get(itemId);
-        const tags = id === undefined ? undefined : catalog.info(id)?.item.tags;
-        if (tags === undefined) continue;
-        for (const t of tags) out = this.visit(this.cartTags.get(t), ctx, catalog, set, active, out);
-      }
-    }
-    for (let k = 0; k < this.traitKeys.length; k++) {
-      const value = ctx.traits[this.traitKeys[k]!];
-      if (value !== undefined)
-        out = this.visit(this.traitValues[k]!.get(value), ctx, catalog, set, active, out);
-    }
-    return out;
-  }
-
-  private visit(
-    rules: CompiledRule[] | undefined,
-    ctx: RuleRequestContext,
-    catalog: Catalog,
-    set: RuleSet,
-    active: Uint8Array,
-    out: CompiledRule[] | undefined,
-  ): CompiledRule[] | undefined {
-    if (rules === undefined) return out;
-    for (let i = 0; i < rules.length; i++) {
-      const r = rules[i]!;
-      if (active[r.index] === 1 || !set.applies(r, ctx, catalog)) continue;
-      active[r.index] = 1;
-      if (out === undefined) out = [r];
-      else out.push(r);
-    }
-    return out;
-  }
+  /** Conditional or scheduled rules reading only the context, by one of their conditions. */
+  context: ConditionIndex;
+  /** Rules reading the anchor or cart, by one of their conditions. */
+  items: ConditionIndex;
 }
 
 /** No request condition and no schedule: in force on every request of its surfaces. */
@@ -495,54 +490,23 @@ export function isStatic(r: CompiledRule): boolean {
   );
 }
 
-function groupByKind(rules: CompiledRule[]): ActiveRules {
-  const out: ActiveRules = {
+function groupByKind(rules: CompiledRule[]): RuleLists {
+  const out: RuleLists = {
     count: rules.length,
     filters: [],
     placing: [],
     blockOrFilter: 0,
     scoring: 0,
-    dynamicScoring: 0,
+    scoringRules: [],
   };
   for (const r of rules) {
     if (r.kind === 'filter') out.filters.push(r);
     if (r.kind === 'pin' || r.kind === 'inject') out.placing.push(r);
     if (r.kind === 'block' || r.kind === 'filter') out.blockOrFilter++;
-    if (r.kind === 'boost' || r.kind === 'bury') out.scoring++;
+    if (r.kind === 'boost' || r.kind === 'bury') out.scoringRules.push(r);
   }
+  out.scoring = out.scoringRules.length;
   return out;
-}
-
-/** Whether a rule's request conditions hold; `country` is the request's, upper-cased. */
-function conditionsHold(
-  r: CompiledRule,
-  ctx: RuleRequestContext,
-  catalog: Catalog,
-  country: string,
-): boolean {
-  if (r.ruleSet !== undefined && ctx.ruleSet !== r.ruleSet) return false;
-  if (r.placements && (ctx.placement === undefined || !r.placements.has(ctx.placement))) return false;
-  if (r.anchorIds && (ctx.anchorItemId === undefined || !r.anchorIds.has(ctx.anchorItemId))) return false;
-  if (r.anchorCategories) {
-    const anchor = ctx.anchorItemId === undefined ? undefined : catalog.ids.get(ctx.anchorItemId);
-    const info = anchor === undefined ? undefined : catalog.info(anchor);
-    if (!info?.item.tags.some((t) => r.anchorCategories!.has(t))) return false;
-  }
-  if (r.cartIds && !(ctx.cartItemIds ?? []).some((id) => r.cartIds!.has(id))) return false;
-  if (r.cartTags) {
-    const hit = (ctx.cartItemIds ?? []).some((itemId) => {
-      const id = catalog.ids.get(itemId);
-      const info = id === undefined ? undefined : catalog.info(id);
-      return info !== undefined && r.cartTags!.matchesAny(info.item.tags);
-    });
-    if (!hit) return false;
-  }
-  if (r.segments && !r.segments.has(ctx.traits.segment ?? '')) return false;
-  if (r.countries && !r.countries.has(country)) return false;
-  if (r.traits) {
-    for (const [key, values] of r.traits) if (!values.has(ctx.traits[key] ?? '')) return false;
-  }
-  return true;
 }
 
 /**
@@ -554,21 +518,18 @@ export class RuleItemIndex {
   private readonly byItem: Array<Int32Array | undefined> = [];
   /** The block rules among `byItem` (most items have none: eligibility reads `blockFlags` first). */
   private readonly blocksByItem: Array<Int32Array | undefined> = [];
-  /** Boosts and buries among `byItem` that have a condition or a schedule (checked per request). */
-  private readonly dynamicScoringByItem: Array<Int32Array | undefined> = [];
+  /** The boosts and buries among `byItem`. */
+  private readonly scoringByItem: Array<Int32Array | undefined> = [];
   /**
-   * The same, inline: item `id`'s first {@link DYNAMIC_ROW} such rules from `id × DYNAMIC_ROW` on,
-   * −1 after the last; −2 first when it has more (then read `dynamicScoringOf`). The blend reads it
-   * for every candidate, and one row of a flat array costs one memory access where a list per item
-   * cost three dependent ones (array slot, list object, its contents). Empty while no rule needs it.
+   * The same, inline: item `id`'s boosts and buries from `id × SCORING_ROW` on, {@link ROW_END}
+   * after the last; {@link ROW_OVERFLOW} first when it has more than fit (then read `scoringOf`) or
+   * the rule set is too large for 16-bit indexes. The blend reads a row for every candidate: 32
+   * bytes, one cache line where separate per-surface products, a row of conditional rules and a
+   * list object per item cost three or more memory reads, most of them misses (a request's
+   * candidates are scattered over the catalog and the rest of the request evicts these arrays).
+   * The request's flags say which rules are active, for its surface and conditions alike.
    */
-  dynamicRows = new Int32Array(0);
-  /**
-   * Per surface (made on first use): each item's product of multipliers and sum of adds over the
-   * boosts and buries in force on every request of that surface, side by side (item `id`'s at
-   * `2 id` and `2 id + 1`: one cache line per candidate).
-   */
-  private readonly baseScoring = new Map<Surface, { pairs: Float64Array }>();
+  scoringRows = new Uint16Array(0);
   private readonly byId = new Map<string, number[]>();
   private readonly byTag = new Map<string, number[]>();
   private readonly generic: number[] = [];
@@ -651,53 +612,24 @@ export class RuleItemIndex {
     else bits[id >> 5] = bits[id >> 5]! & ~(1 << (id & 31));
   }
 
-  private writeDynamicRow(id: number, dynamic: Int32Array | undefined): void {
-    if (dynamic === undefined && this.dynamicRows.length <= id * DYNAMIC_ROW) return;
-    if (this.dynamicRows.length < (id + 1) * DYNAMIC_ROW) {
-      const rows = Math.max(id + 1, this.catalog.idCount, (2 * this.dynamicRows.length) / DYNAMIC_ROW);
-      const grown = new Int32Array(rows * DYNAMIC_ROW).fill(-1);
-      grown.set(this.dynamicRows);
-      this.dynamicRows = grown;
+  private writeScoringRow(id: number, scoring: Int32Array | undefined): void {
+    if (scoring === undefined && this.scoringRows.length <= id * SCORING_ROW) return;
+    if (this.scoringRows.length < (id + 1) * SCORING_ROW) {
+      const rows = Math.max(id + 1, this.catalog.idCount, (2 * this.scoringRows.length) / SCORING_ROW);
+      const grown = new Uint16Array(rows * SCORING_ROW).fill(ROW_END);
+      grown.set(this.scoringRows);
+      this.scoringRows = grown;
     }
-    const at = id * DYNAMIC_ROW;
-    this.dynamicRows.fill(-1, at, at + DYNAMIC_ROW);
-    if (dynamic === undefined) return;
-    if (dynamic.length > DYNAMIC_ROW) this.dynamicRows[at] = -2;
-    else this.dynamicRows.set(dynamic, at);
+    const at = id * SCORING_ROW;
+    this.scoringRows.fill(ROW_END, at, at + SCORING_ROW);
+    if (scoring === undefined) return;
+    if (scoring.length > SCORING_ROW || this.set.size >= ROW_OVERFLOW) this.scoringRows[at] = ROW_OVERFLOW;
+    else this.scoringRows.set(scoring, at);
   }
 
-  /** Boosts and buries matching item `id` that not every request has, or undefined. */
-  dynamicScoringOf(id: number): Int32Array | undefined {
-    return this.dynamicScoringByItem[id];
-  }
-
-  /** The combined static boosts and buries of `surface` per item (see `baseScoring`). */
-  baseScoringOf(surface: Surface): { pairs: Float64Array } {
-    let base = this.baseScoring.get(surface);
-    if (base === undefined) {
-      const n = this.byItem.length;
-      base = { pairs: neutralPairs(n) };
-      this.baseScoring.set(surface, base);
-      for (let id = 0; id < n; id++) this.fillBase(surface, base, id);
-    }
-    return base;
-  }
-
-  private fillBase(surface: Surface, base: { pairs: Float64Array }, id: number): void {
-    let mult = 1;
-    let add = 0;
-    const hits = this.byItem[id];
-    if (hits !== undefined) {
-      for (let i = 0; i < hits.length; i++) {
-        const r = this.set.rules[hits[i]!]!;
-        if ((r.kind === 'boost' || r.kind === 'bury') && this.set.isBaseFor(r, surface)) {
-          mult *= r.multiplier;
-          add += r.add;
-        }
-      }
-    }
-    base.pairs[2 * id] = mult;
-    base.pairs[2 * id + 1] = add;
+  /** The boosts and buries matching item `id` (precedence order), or undefined. */
+  scoringOf(id: number): Int32Array | undefined {
+    return this.scoringByItem[id];
   }
 
   /**
@@ -789,36 +721,24 @@ export class RuleItemIndex {
       this.blockFlags = grown;
     }
     this.blockFlags[id] = this.blocksByItem[id] === undefined ? 0 : 1;
-    while (this.dynamicScoringByItem.length <= id) this.dynamicScoringByItem.push(undefined);
-    const dynamic = sorted?.filter((r) => {
-      const rule = this.set.rules[r]!;
-      return (rule.kind === 'boost' || rule.kind === 'bury') && !isStatic(rule);
+    while (this.scoringByItem.length <= id) this.scoringByItem.push(undefined);
+    const scoring = sorted?.filter((r) => {
+      const kind = this.set.rules[r]!.kind;
+      return kind === 'boost' || kind === 'bury';
     });
-    this.dynamicScoringByItem[id] = dynamic !== undefined && dynamic.length > 0 ? dynamic : undefined;
-    this.writeDynamicRow(id, this.dynamicScoringByItem[id]);
-    for (const [surface, base] of this.baseScoring) {
-      if (2 * id >= base.pairs.length) {
-        // The catalog grew: widen the array (new items start neutral, then get their own values).
-        const grown = neutralPairs(Math.max(id + 1, base.pairs.length));
-        grown.set(base.pairs);
-        base.pairs = grown;
-      }
-      this.fillBase(surface, base, id);
-    }
+    this.scoringByItem[id] = scoring !== undefined && scoring.length > 0 ? scoring : undefined;
+    this.writeScoringRow(id, this.scoringByItem[id]);
   }
 }
 
 const EMPTY_BITS = new Uint32Array(0);
 
-/** Conditional boosts and buries kept inline per item (see `RuleItemIndex.dynamicRows`). */
-export const DYNAMIC_ROW = 8;
-
-/** `n` items' (multiplier, add) pairs, all neutral: (1, 0). */
-function neutralPairs(n: number): Float64Array {
-  const pairs = new Float64Array(2 * n);
-  for (let i = 0; i < pairs.length; i += 2) pairs[i] = 1;
-  return pairs;
-}
+/** Boosts and buries kept inline per item (see `RuleItemIndex.scoringRows`): 16 × 2 bytes. */
+export const SCORING_ROW = 16;
+/** After an item's last rule in its row. */
+export const ROW_END = 0xffff;
+/** First in a row whose rules do not fit (read `RuleItemIndex.scoringOf`). */
+export const ROW_OVERFLOW = 0xfffe;
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

@@ -256,6 +256,35 @@ describe('rules: precedence and conflicts', () => {
     expect(vip.score).toBeCloseTo(plain * 2 * 0.5 * 3 + 0.5 - 0.1, 9);
   });
 
+  it('compounds every boost of an item however many match it, each only on its surfaces and conditions', () => {
+    const engine = shop();
+    const plain = engine.recommend({ ...base, k: 8 }).items.find((i) => i.itemId === 'h')!.score;
+    // More rules on one item than its inline row holds (16), of every sort: unconditional, limited
+    // to this surface or to another, conditional.
+    const many = (n: number, name: string, extra: Pick<RuleDefinition, 'when'>) =>
+      Array.from(
+        { length: n },
+        (_, i): RuleDefinition => ({
+          id: `${name}-${i}`,
+          kind: 'boost',
+          items: { tags: ['brand:zen'] },
+          multiplier: 1.01,
+          ...extra,
+        }),
+      );
+    engine.setRules([
+      ...many(8, 'all', {}),
+      ...many(6, 'trending', { when: { surfaces: ['trending'] } }),
+      ...many(5, 'for-user', { when: { surfaces: ['forUser'] } }),
+      ...many(4, 'vip', { when: { segments: ['vip'] } }),
+      { id: 'h-only', kind: 'boost', items: { itemIds: ['h'] }, add: 0.25 },
+    ]);
+    const scoreOf = (req: Partial<RecRequest>) =>
+      engine.recommend({ ...base, k: 8, ...req }).items.find((i) => i.itemId === 'h')!.score;
+    expect(scoreOf({})).toBeCloseTo(plain * 1.01 ** 14 + 0.25, 9);
+    expect(scoreOf({ traits: { segment: 'vip' } })).toBeCloseTo(plain * 1.01 ** 18 + 0.25, 9);
+  });
+
   it('disabled rules are kept but never applied', () => {
     const engine = shop();
     const summary = engine.setRules([{ id: 'off', kind: 'block', items: {}, enabled: false }]);
@@ -336,6 +365,22 @@ describe('rules: request conditions', () => {
     expect(listOf(engine, { ruleSet: 'summer' })).toEqual(['n', 'a', 'c', 'd', 'e']);
     expect(listOf(engine, { ruleSet: 'winter' })).toEqual(['c', 'd', 'e', 'f', 'g']);
     expect(listOf(engine, { ruleSet: 'autumn' })).toEqual(['a', 'c', 'd', 'e', 'f']);
+  });
+
+  it('places a pin of a rule set before an inject of the base set whatever condition each is found by', () => {
+    const engine = shop();
+    engine.setRules([
+      { id: 'summer-pin', kind: 'pin', items: { itemIds: ['n'] }, slot: 0, ruleSet: 'summer' },
+      {
+        id: 'timed-inject',
+        kind: 'inject',
+        items: { itemIds: ['h'] },
+        slot: 0,
+        schedule: { start: '2024-01-01' },
+      },
+    ]);
+    expect(listOf(engine, { ruleSet: 'summer' })).toEqual(['n', 'h', 'a', 'b', 'c']);
+    expect(listOf(engine)).toEqual(['h', 'a', 'b', 'c', 'd']);
   });
 
   it('refuses a rule set id that is not one, naming the field', () => {
