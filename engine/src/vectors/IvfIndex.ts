@@ -6,7 +6,7 @@
  * The ONNX kernels it drives already live apart (`kmeansAssign.ts`, `topKDot.ts`).
  */
 import { mulberry32 } from '../util/random';
-import { decodeIvfState, encodeIvfState, type NeighborTable } from './ivfSnapshot';
+import { decodeIvfState, encodeIvfState, type NeighborTable, TABLE_SCORE_SCALE } from './ivfSnapshot';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
 import type { Neighbor, VectorSource } from './types';
@@ -92,7 +92,7 @@ export interface IvfIndexOptions {
    * (microseconds) instead of scanning lists (milliseconds at 100k × 256). The table is built in
    * the background by onnxruntime after each training and rebuilt once writes since the last
    * build approach the change log's reach (1,024) and have been quiet for a second (at most 30 s
-   * after that); until then rows are patched with the vectors written since. Costs `n × k × 8` bytes (120 MB at 100k × 150).
+   * after that); until then rows are patched with the vectors written since. Costs `n × k × 6` bytes (90 MB at 100k × 150): a slot and an int16 score per entry.
    * @default false
    * @example { dim: 256, neighborTable: 120 }
    */
@@ -341,7 +341,9 @@ export class IvfIndex implements VectorSource {
     if (this.writes > 0 || this.training !== undefined || this.tableBuild !== undefined) {
       throw new Error('IvfIndex.restore: the index must be empty (restore into a new index)');
     }
-    const state = decodeIvfState(bytes, this.dim, this.options.precision, (n) => Math.max(1024, n + (n >> 3)));
+    const state = decodeIvfState(bytes, this.dim, this.options.precision, (n) =>
+      Math.max(1024, n + (n >> 3)),
+    );
     const capacity = state.slotVersion.length;
     this.capacity = capacity;
     this.store = state.store;
@@ -531,7 +533,7 @@ export class IvfIndex implements VectorSource {
     const rows = this.nextSlot;
     const { dim } = this;
     const slots = new Int32Array(rows * k).fill(-1);
-    const scores = new Float32Array(rows * k);
+    const scores = new Int16Array(rows * k);
     const nlist = this.lists.length;
     const probes = Math.min(this.itemNprobe(nlist), nlist);
     let queryBuffer = new Float32Array(0);
@@ -568,7 +570,7 @@ export class IvfIndex implements VectorSource {
           const other = candidates[top.indices[r * kk + j]!]!;
           if (other === members[r]) continue;
           slots[base + m] = other;
-          scores[base + m] = top.scores[r * kk + j]!;
+          scores[base + m] = Math.round(top.scores[r * kk + j]! * TABLE_SCORE_SCALE);
           m++;
         }
       }
@@ -605,7 +607,9 @@ export class IvfIndex implements VectorSource {
       // Rewritten or removed since the build: scored below from the change log, if still present.
       if (this.slotVersion[other]! > t.writes) continue;
       const itemId = this.slotIds[other];
-      if (itemId !== undefined && keep(itemId)) out.push({ itemId, score: t.scores[base + length]! });
+      if (itemId !== undefined && keep(itemId)) {
+        out.push({ itemId, score: t.scores[base + length]! / TABLE_SCORE_SCALE });
+      }
     }
     if (this.writes > t.writes) {
       const seen = new Set<string>();
@@ -622,7 +626,12 @@ export class IvfIndex implements VectorSource {
     out.sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1));
     // A full row says nothing about items scoring below its last entry: when dropped entries leave
     // a gap there, a search may find better ones.
-    if (length === t.k && (out.length < k || out[k - 1]!.score < t.scores[base + t.k - 1]!)) return undefined;
+    if (
+      length === t.k &&
+      (out.length < k || out[k - 1]!.score < t.scores[base + t.k - 1]! / TABLE_SCORE_SCALE)
+    ) {
+      return undefined;
+    }
     return out.length > k ? out.slice(0, k) : out;
   }
 

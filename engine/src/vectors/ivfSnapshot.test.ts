@@ -160,13 +160,19 @@ describe('IvfIndex snapshot', () => {
     };
     const float32 = filled().index.snapshot();
     const int8 = filled({ precision: 'int8' }).index.snapshot();
-    expect(refusal(float32, 'int8')).toMatch(/^precision: vector index of float32 vectors, this index keeps int8/);
-    expect(refusal(int8, 'float32')).toMatch(/^precision: vector index of int8 vectors, this index keeps float32/);
+    expect(refusal(float32, 'int8')).toMatch(
+      /^precision: vector index of float32 vectors, this index keeps int8/,
+    );
+    expect(refusal(int8, 'float32')).toMatch(
+      /^precision: vector index of int8 vectors, this index keeps float32/,
+    );
     expect(refusal(int8, 'int8')).toBe('accepted');
     // A snapshot written by the previous engine (format 1, float32 without a precision field).
     const previous = Uint8Array.from(float32);
     new DataView(previous.buffer).setUint32(8, 1, true);
-    expect(refusal(previous, 'float32')).toMatch(/^format: vector index snapshot format 1, this engine reads format 2/);
+    expect(refusal(previous, 'float32')).toMatch(
+      /^format: vector index snapshot format 1, this engine reads format 2/,
+    );
   });
 
   it('restores only into an empty index', () => {

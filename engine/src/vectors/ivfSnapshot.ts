@@ -11,7 +11,7 @@ const { EngineSnapshotError, FRAME_HEADER: HEADER } = frame;
 
 /**
  * Bumped whenever the layout or the meaning of a field changes; other formats are refused.
- * 2: the vectors' precision and, at int8, one scale per slot.
+ * 2: the vectors' precision and, at int8, one scale per slot; neighbour table scores as int16.
  */
 export const IVF_SNAPSHOT_FORMAT = 2;
 
@@ -38,8 +38,12 @@ export interface NeighborTable {
   rows: number;
   /** rows × k neighbour slots, best first, −1 after the last. */
   slots: Int32Array;
-  scores: Float32Array;
+  /** Cosine of each entry times {@link TABLE_SCORE_SCALE}, rounded: half the bytes of float32. */
+  scores: Int16Array;
 }
+
+/** Table scores are stored as round(cosine × this): steps of 3·10⁻⁵, below float32 vectors' own noise. */
+export const TABLE_SCORE_SCALE = 32_767;
 
 /** Everything an index must get back to answer exactly as before. */
 export interface IvfState {
@@ -126,7 +130,7 @@ function sectionLengths(c: IvfCounts, dim: number, tableRows: number): number[] 
     (c.nextSlot + c.recent) * 4, // id byte lengths (−1: free slot)
     c.idBytes, // ids, UTF-8
     c.table ? tableRows * c.tableK * 4 : 0, // table slots
-    c.table ? tableRows * c.tableK * 4 : 0, // table scores
+    c.table ? tableRows * c.tableK * 2 : 0, // table scores
     c.used * 4, // iteration order
     int8 ? c.nextSlot * 4 : 0, // int8 scales
   ];
@@ -281,7 +285,7 @@ export function decodeIvfState(
         writes: counts.tableWrites,
         rows: tableRows,
         slots: take(new Int32Array(tableRows * counts.tableK)),
-        scores: take(new Float32Array(tableRows * counts.tableK)),
+        scores: take(new Int16Array(tableRows * counts.tableK)),
       }
     : undefined;
   if (!counts.table) section += 2;

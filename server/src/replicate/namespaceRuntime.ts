@@ -41,8 +41,10 @@ export function createNamespaceRuntime(
   versions: ChangeVersions,
 ): NamespaceRuntime {
   const engine = createEngine();
+  // int8 vectors: a quarter of float32's memory (26 MB instead of 102 at 100k × 256), for neighbour
+  // lists that keep 0.97–0.99 of float32's (see IvfIndexOptions.precision).
   const vectors = encoder
-    ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine) })
+    ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine), precision: 'int8' })
     : undefined;
   // The index is filled in place as vectors arrive; the engine reads it live.
   engine.setVectors(vectors);
