@@ -143,6 +143,7 @@ texts.length = 0;
 // objects: drop them before measuring.
 gen = undefined as unknown as typeof gen;
 // As EngineHost.start does after loading a large namespace.
+rt.engine.trimMemory();
 compactHeap();
 // V8 hands the pages a compaction emptied back to the system from a background task: read the
 // resident size once that is done (a second or two), as a server is seen from then on.

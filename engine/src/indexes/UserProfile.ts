@@ -40,17 +40,18 @@ function removeAt(arrays: unknown[][], i: number): void {
 export class UserProfile {
   readonly clock: DecayClock;
   /** Interacted items and their decayed, type-weighted interest (profile clock). */
-  private readonly itemIds: number[] = [];
-  private readonly itemScores: number[] = [];
-  private readonly itemLastTs: number[] = [];
-  private readonly itemSessions: Array<string | undefined> = [];
+  // Not readonly: trim() swaps each array for an exact-size copy.
+  private itemIds: number[] = [];
+  private itemScores: number[] = [];
+  private itemLastTs: number[] = [];
+  private itemSessions: Array<string | undefined> = [];
   /** Tag ids and their decayed affinity (profile clock). */
-  private readonly tagIds: number[] = [];
-  private readonly tagScores: number[] = [];
+  private tagIds: number[] = [];
+  private tagScores: number[] = [];
   readonly purchases = new Map<number, PurchaseRecord>();
   /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
-  readonly viewedItems: number[] = [];
-  readonly viewedTs: number[] = [];
+  viewedItems: number[] = [];
+  viewedTs: number[] = [];
   latest: { item: number; ts: number } | undefined;
   lastSession: string | undefined;
   lastTs = Number.NEGATIVE_INFINITY;
@@ -119,6 +120,23 @@ export class UserProfile {
     }
     out.sort((a, b) => b.score - a.score || a.tag - b.tag);
     return out.slice(0, limit);
+  }
+
+  /**
+   * Swaps every list for an exact-size copy. An array grown by `push` keeps spare room (17 slots
+   * after the first push, then half as much again at each growth): across 100k profiles of a few
+   * items each that is most of their memory. Called after a bulk load; later pushes grow a list
+   * again as usual.
+   */
+  trim(): void {
+    this.itemIds = this.itemIds.slice();
+    this.itemScores = this.itemScores.slice();
+    this.itemLastTs = this.itemLastTs.slice();
+    this.itemSessions = this.itemSessions.slice();
+    this.tagIds = this.tagIds.slice();
+    this.tagScores = this.tagScores.slice();
+    this.viewedItems = this.viewedItems.slice();
+    this.viewedTs = this.viewedTs.slice();
   }
 
   /** Folds `other` into this profile (used by user merges). */
