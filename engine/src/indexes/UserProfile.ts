@@ -8,6 +8,8 @@ export interface PurchaseRecord {
   lastTs: number;
 }
 
+const NO_PURCHASES: ReadonlyMap<number, PurchaseRecord> = new Map();
+
 /** Bounds of one profile (from `ProfileConfig`). */
 export interface ProfileLimits {
   maxItems: number;
@@ -48,7 +50,8 @@ export class UserProfile {
   /** Tag ids and their decayed affinity (profile clock). */
   private tagIds: number[] = [];
   private tagScores: number[] = [];
-  readonly purchases = new Map<number, PurchaseRecord>();
+  /** Created at the first purchase: most visitors never buy, and an empty Map costs ~200 bytes. */
+  private bought: Map<number, PurchaseRecord> | undefined;
   /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
   viewedItems: number[] = [];
   viewedTs: number[] = [];
@@ -120,6 +123,11 @@ export class UserProfile {
     }
     out.sort((a, b) => b.score - a.score || a.tag - b.tag);
     return out.slice(0, limit);
+  }
+
+  /** Purchased items (an empty map shared by every profile without purchases: do not mutate). */
+  get purchases(): ReadonlyMap<number, PurchaseRecord> {
+    return this.bought ?? NO_PURCHASES;
   }
 
   /**
@@ -219,24 +227,25 @@ export class UserProfile {
   }
 
   private addPurchase(item: number, p: PurchaseRecord, max: number): void {
-    const had = this.purchases.get(item);
+    this.bought ??= new Map();
+    const had = this.bought.get(item);
     if (had !== undefined) {
       had.count += p.count;
       had.firstTs = Math.min(had.firstTs, p.firstTs);
       had.lastTs = Math.max(had.lastTs, p.lastTs);
       return;
     }
-    this.purchases.set(item, { ...p });
-    if (this.purchases.size <= max) return;
+    this.bought.set(item, { ...p });
+    if (this.bought.size <= max) return;
     let oldest: number | undefined;
     let oldestTs = Number.POSITIVE_INFINITY;
-    for (const [k, v] of this.purchases) {
+    for (const [k, v] of this.bought) {
       if (v.lastTs < oldestTs) {
         oldestTs = v.lastTs;
         oldest = k;
       }
     }
-    if (oldest !== undefined) this.purchases.delete(oldest);
+    if (oldest !== undefined) this.bought.delete(oldest);
   }
 
   private rebase(ts: number): void {
