@@ -126,6 +126,7 @@ export class BehaviorIndexes {
     this.bought.trim();
     this.transitions.trim();
     this.sessions.trim();
+    this.trendingSupport.trim();
     for (const profile of this.profiles.values()) profile.trim();
   }
 
