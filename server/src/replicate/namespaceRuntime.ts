@@ -42,7 +42,8 @@ export function createNamespaceRuntime(
 ): NamespaceRuntime {
   const engine = createEngine();
   // int8 vectors: a quarter of float32's memory (26 MB instead of 102 at 100k × 256), for neighbour
-  // lists that keep 0.97–0.99 of float32's (see IvfIndexOptions.precision).
+  // lists nearly as good (recall@10 0.9866 against exact float32, 0.9911 at float32: see
+  // IvfIndexOptions.precision).
   const vectors = encoder
     ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine), precision: 'int8' })
     : undefined;
