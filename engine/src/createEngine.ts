@@ -331,6 +331,10 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       return copy;
     },
 
+    trimMemory(): void {
+      behavior.trim();
+    },
+
     snapshot(meta: Record<string, unknown> = {}): Uint8Array {
       return writeEngineSnapshot(
         { config, catalog, traits, log, events, behavior },

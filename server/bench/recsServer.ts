@@ -143,11 +143,23 @@ texts.length = 0;
 // objects: drop them before measuring.
 gen = undefined as unknown as typeof gen;
 // As EngineHost.start does after loading a large namespace.
+rt.engine.trimMemory();
 compactHeap();
 // V8 hands the pages a compaction emptied back to the system from a background task: read the
 // resident size once that is done (a second or two), as a server is seen from then on.
 await new Promise((r) => setTimeout(r, 3_000));
-const rss = process.memoryUsage().rss;
+const memory = process.memoryUsage();
+const { rss } = memory;
+// Where the resident memory goes: the V8 heap (JS objects), ArrayBuffers (typed-array indexes,
+// vectors, the neighbour table), and the rest (code, the ONNX runtime, allocator, thread stacks).
+const memoryParts = {
+  heapUsedMb: mb(memory.heapUsed),
+  heapTotalMb: mb(memory.heapTotal),
+  arrayBuffersMb: mb(memory.arrayBuffers),
+  vectorsMb: mb(rt.vectors?.vectorBytes ?? 0),
+  neighborTableMb: mb(rt.vectors?.neighborTableBytes ?? 0),
+  precision: rt.vectors?.precision ?? null,
+};
 say(
   `embedded ${embedded.toLocaleString()} items in ${(embedMs / 1000).toFixed(1)} s; ANN trained in ${(annMs / 1000).toFixed(1)} s; neighbour table in ${(tableMs / 1000).toFixed(1)} s; RSS ${mb(rss)} MB`,
 );
@@ -215,6 +227,7 @@ console.log(
     annMs,
     tableMs,
     rssMb: mb(rss),
+    memoryParts,
     httpThread: threaded,
     cacheTtlMs: cache?.ttlMs ?? 0,
     inProcess,

@@ -117,6 +117,19 @@ export class BehaviorIndexes {
     );
   }
 
+  /**
+   * Gives back the room to grow that a bulk load left in every index (arrays and pools sized for
+   * the next pushes). Answers stay the same; later events grow what they touch again.
+   */
+  trim(): void {
+    this.covisit.trim();
+    this.bought.trim();
+    this.transitions.trim();
+    this.sessions.trim();
+    this.trendingSupport.trim();
+    for (const profile of this.profiles.values()) profile.trim();
+  }
+
   mergeUsers(fromKey: string, intoKey: string): void {
     const from = this.profiles.get(fromKey);
     if (from !== undefined) {

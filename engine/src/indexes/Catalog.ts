@@ -121,7 +121,9 @@ export class Catalog {
       const info: ItemInfo = {
         item: {
           ...item,
-          tags: [...item.tags],
+          // The interned string for each tag: one copy of "category:home" for every item carrying it
+          // (tags parsed from rows are separate strings per item).
+          tags: item.tags.map((t) => this.tags.keyOf(this.tags.intern(t))),
           markets: item.markets === undefined ? undefined : structuredClone(item.markets),
         },
         tagIds,

@@ -208,6 +208,11 @@ export class CovisitIndex {
     for (const [key, ctx] of this.contexts) if (ctx.lastTs < cutoff) this.contexts.delete(key);
   }
 
+  /** Returns the neighbour tables' room to grow (see {@link NeighborStore.trim}). */
+  trim(): void {
+    this.tables.trim();
+  }
+
   /** Live contexts (for tests and monitoring). */
   get contextCount(): number {
     return this.contexts.size;

@@ -201,6 +201,15 @@ export class SessionKnnIndex {
     }
   }
 
+  /**
+   * Swaps each session's clicks and each item's session list for an exact-size copy: arrays grown
+   * by `push` keep spare room (see `UserProfile.trim`). Called after a bulk load.
+   */
+  trim(): void {
+    for (const s of this.sessions.values()) s.clicks = s.clicks.slice();
+    for (const [item, list] of this.byItem) this.byItem.set(item, list.slice());
+  }
+
   private evictOldest(): void {
     const first = this.sessions.keys().next();
     if (first.done) return;

@@ -167,6 +167,11 @@ export class TransitionIndex {
     for (const [key, ctx] of this.contexts) if (ctx.owner === owner) this.contexts.delete(key);
   }
 
+  /** Returns the transition tables' room to grow (see {@link NeighborStore.trim}). */
+  trim(): void {
+    this.tables.trim();
+  }
+
   /** Drops trails whose last event is more than `maxGapMs` before the newest event seen. */
   sweep(): void {
     this.addsSinceSweep = 0;

@@ -8,6 +8,8 @@ export interface PurchaseRecord {
   lastTs: number;
 }
 
+const NO_PURCHASES: ReadonlyMap<number, PurchaseRecord> = new Map();
+
 /** Bounds of one profile (from `ProfileConfig`). */
 export interface ProfileLimits {
   maxItems: number;
@@ -40,17 +42,19 @@ function removeAt(arrays: unknown[][], i: number): void {
 export class UserProfile {
   readonly clock: DecayClock;
   /** Interacted items and their decayed, type-weighted interest (profile clock). */
-  private readonly itemIds: number[] = [];
-  private readonly itemScores: number[] = [];
-  private readonly itemLastTs: number[] = [];
-  private readonly itemSessions: Array<string | undefined> = [];
+  // Not readonly: trim() swaps each array for an exact-size copy.
+  private itemIds: number[] = [];
+  private itemScores: number[] = [];
+  private itemLastTs: number[] = [];
+  private itemSessions: Array<string | undefined> = [];
   /** Tag ids and their decayed affinity (profile clock). */
-  private readonly tagIds: number[] = [];
-  private readonly tagScores: number[] = [];
-  readonly purchases = new Map<number, PurchaseRecord>();
+  private tagIds: number[] = [];
+  private tagScores: number[] = [];
+  /** Created at the first purchase: most visitors never buy, and an empty Map costs ~200 bytes. */
+  private bought: Map<number, PurchaseRecord> | undefined;
   /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
-  readonly viewedItems: number[] = [];
-  readonly viewedTs: number[] = [];
+  viewedItems: number[] = [];
+  viewedTs: number[] = [];
   latest: { item: number; ts: number } | undefined;
   lastSession: string | undefined;
   lastTs = Number.NEGATIVE_INFINITY;
@@ -119,6 +123,28 @@ export class UserProfile {
     }
     out.sort((a, b) => b.score - a.score || a.tag - b.tag);
     return out.slice(0, limit);
+  }
+
+  /** Purchased items (an empty map shared by every profile without purchases: do not mutate). */
+  get purchases(): ReadonlyMap<number, PurchaseRecord> {
+    return this.bought ?? NO_PURCHASES;
+  }
+
+  /**
+   * Swaps every list for an exact-size copy. An array grown by `push` keeps spare room (17 slots
+   * after the first push, then half as much again at each growth): across 100k profiles of a few
+   * items each that is most of their memory. Called after a bulk load; later pushes grow a list
+   * again as usual.
+   */
+  trim(): void {
+    this.itemIds = this.itemIds.slice();
+    this.itemScores = this.itemScores.slice();
+    this.itemLastTs = this.itemLastTs.slice();
+    this.itemSessions = this.itemSessions.slice();
+    this.tagIds = this.tagIds.slice();
+    this.tagScores = this.tagScores.slice();
+    this.viewedItems = this.viewedItems.slice();
+    this.viewedTs = this.viewedTs.slice();
   }
 
   /** Folds `other` into this profile (used by user merges). */
@@ -201,24 +227,25 @@ export class UserProfile {
   }
 
   private addPurchase(item: number, p: PurchaseRecord, max: number): void {
-    const had = this.purchases.get(item);
+    this.bought ??= new Map();
+    const had = this.bought.get(item);
     if (had !== undefined) {
       had.count += p.count;
       had.firstTs = Math.min(had.firstTs, p.firstTs);
       had.lastTs = Math.max(had.lastTs, p.lastTs);
       return;
     }
-    this.purchases.set(item, { ...p });
-    if (this.purchases.size <= max) return;
+    this.bought.set(item, { ...p });
+    if (this.bought.size <= max) return;
     let oldest: number | undefined;
     let oldestTs = Number.POSITIVE_INFINITY;
-    for (const [k, v] of this.purchases) {
+    for (const [k, v] of this.bought) {
       if (v.lastTs < oldestTs) {
         oldestTs = v.lastTs;
         oldest = k;
       }
     }
-    if (oldest !== undefined) this.purchases.delete(oldest);
+    if (oldest !== undefined) this.bought.delete(oldest);
   }
 
   private rebase(ts: number): void {

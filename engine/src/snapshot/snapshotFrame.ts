@@ -14,7 +14,9 @@ export type SnapshotRefusal =
   | 'checksum'
   | 'corrupt'
   /** A vector index snapshot of another vector length than the index restoring it. */
-  | 'dimension';
+  | 'dimension'
+  /** A vector index snapshot of another precision (float32, int8) than the index restoring it. */
+  | 'precision';
 
 /** Thrown when snapshot bytes cannot be trusted; `reason` says why, the message says what to do. */
 export class EngineSnapshotError extends Error {

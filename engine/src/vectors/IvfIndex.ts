@@ -6,10 +6,11 @@
  * The ONNX kernels it drives already live apart (`kmeansAssign.ts`, `topKDot.ts`).
  */
 import { mulberry32 } from '../util/random';
-import { decodeIvfState, encodeIvfState, type NeighborTable } from './ivfSnapshot';
+import { decodeIvfState, encodeIvfState, type NeighborTable, TABLE_SCORE_SCALE } from './ivfSnapshot';
 import { assignToCentroids } from './kmeansAssign';
 import { topKDot } from './topKDot';
 import type { Neighbor, VectorSource } from './types';
+import { type VectorPrecision, VectorStore } from './VectorStore';
 
 /** Recent writes remembered for {@link IvfIndex.changedSince}. */
 const CHANGE_LOG = 1024;
@@ -91,11 +92,23 @@ export interface IvfIndexOptions {
    * (microseconds) instead of scanning lists (milliseconds at 100k × 256). The table is built in
    * the background by onnxruntime after each training and rebuilt once writes since the last
    * build approach the change log's reach (1,024) and have been quiet for a second (at most 30 s
-   * after that); until then rows are patched with the vectors written since. Costs `n × k × 8` bytes (120 MB at 100k × 150).
+   * after that); until then rows are patched with the vectors written since. Costs `n × k × 6` bytes (90 MB at 100k × 150): a slot and an int16 score per entry.
    * @default false
    * @example { dim: 256, neighborTable: 120 }
    */
   neighborTable?: number | false;
+  /**
+   * How vectors are kept: `'float32'` (exact, `dim × 4` bytes each) or `'int8'` (`dim + 4` bytes
+   * each, a quarter of the memory: 26 MB instead of 102 MB at 100k × 256). Int8 vectors are read
+   * back as unit vectors whose cosine to the original is about 0.9999, so scores move by about
+   * 0.002 and near-ties in a neighbour list may swap: on the built-in encoder's vectors of 20,000
+   * generated items, recall@10 against exact float32 neighbours was 0.9955 for an exact int8 scan and
+   * 0.9866 from an int8 neighbour table (0.9911 from a float32 one; `server/bench/vectorPrecision.bench.ts`).
+   * A snapshot restores only into an index of the same precision.
+   * @default 'float32'
+   * @example { dim: 256, precision: 'int8' }
+   */
+  precision?: VectorPrecision;
 }
 
 /** How long writes must pause before a stale neighbour table is rebuilt. */
@@ -197,7 +210,8 @@ export class IvfIndex implements VectorSource {
   private tableEpoch = 0;
   /** The last background neighbour-table failure, if any (background builds never throw). */
   lastTableError: unknown;
-  private data: Float32Array;
+  /** Every vector, by slot: the one copy that search, training and the table build read. */
+  private store: VectorStore;
   private capacity: number;
   private slotIds: (string | undefined)[] = [];
   private slotList: Int32Array;
@@ -235,7 +249,13 @@ export class IvfIndex implements VectorSource {
       samplesPerList: positiveInt('samplesPerList', options.samplesPerList ?? 32),
       seed: options.seed ?? 1,
       neighborTable: options.neighborTable ?? false,
+      precision: options.precision ?? 'float32',
     };
+    if (this.options.precision !== 'float32' && this.options.precision !== 'int8') {
+      throw new RangeError(
+        `IvfIndex option "precision" must be 'float32' or 'int8', got ${String(this.options.precision)}`,
+      );
+    }
     if (this.options.neighborTable !== false) positiveInt('neighborTable', this.options.neighborTable);
     if (this.options.nlist !== 'auto') positiveInt('nlist', this.options.nlist);
     if (this.options.nprobe !== 'auto') positiveInt('nprobe', this.options.nprobe);
@@ -243,7 +263,7 @@ export class IvfIndex implements VectorSource {
     if (!(this.options.retrainGrowth > 1))
       throw new RangeError('IvfIndex option "retrainGrowth" must be > 1');
     this.capacity = 1024;
-    this.data = new Float32Array(this.capacity * this.dim);
+    this.store = new VectorStore(this.dim, this.options.precision, this.capacity);
     this.slotList = new Int32Array(this.capacity).fill(-1);
     this.slotPos = new Int32Array(this.capacity);
     this.slotVersion = new Float64Array(this.capacity);
@@ -298,7 +318,7 @@ export class IvfIndex implements VectorSource {
     return encodeIvfState({
       dim: this.dim,
       nextSlot: this.nextSlot,
-      data: this.data,
+      store: this.store,
       slotVersion: this.slotVersion,
       slotIds: this.slotIds,
       order: Int32Array.from(this.idToSlot.values()),
@@ -323,10 +343,12 @@ export class IvfIndex implements VectorSource {
     if (this.writes > 0 || this.training !== undefined || this.tableBuild !== undefined) {
       throw new Error('IvfIndex.restore: the index must be empty (restore into a new index)');
     }
-    const state = decodeIvfState(bytes, this.dim, (n) => Math.max(1024, n + (n >> 3)));
+    const state = decodeIvfState(bytes, this.dim, this.options.precision, (n) =>
+      Math.max(1024, n + (n >> 3)),
+    );
     const capacity = state.slotVersion.length;
     this.capacity = capacity;
-    this.data = state.data;
+    this.store = state.store;
     this.slotVersion = state.slotVersion;
     this.slotIds = state.slotIds as (string | undefined)[];
     this.nextSlot = state.nextSlot;
@@ -375,19 +397,37 @@ export class IvfIndex implements VectorSource {
     return this.idToSlot.has(itemId);
   }
 
-  /** A copy of the stored (normalised) vector. */
+  /** How the vectors are kept (see {@link IvfIndexOptions.precision}). */
+  get precision(): VectorPrecision {
+    return this.options.precision;
+  }
+
+  /** Bytes held by the stored vectors (without the neighbour table). */
+  get vectorBytes(): number {
+    return this.store.byteLength;
+  }
+
+  /** Bytes held by the neighbour table (0 without one). */
+  get neighborTableBytes(): number {
+    return this.table === undefined ? 0 : this.table.slots.byteLength + this.table.scores.byteLength;
+  }
+
+  /** A copy of the stored (normalised) vector, as float32. */
   get(itemId: string): Float32Array | undefined {
-    return this.view(itemId)?.slice();
+    const slot = this.idToSlot.get(itemId);
+    if (slot === undefined) return undefined;
+    return this.store.read(slot, new Float32Array(this.dim));
   }
 
   /**
-   * The stored (normalised) vector itself, without a copy: read-only, and valid only until the next
-   * add, remove or training run, which may overwrite the slot or move the storage.
+   * The stored (normalised) vector: read-only, and valid only until the next add, remove or
+   * training run, which may overwrite the slot or move the storage. Without a copy at float32
+   * precision; at int8 a float32 copy (the stored bytes are not float32).
    */
   view(itemId: string): Float32Array | undefined {
     const slot = this.idToSlot.get(itemId);
     if (slot === undefined) return undefined;
-    return this.data.subarray(slot * this.dim, (slot + 1) * this.dim);
+    return this.store.view(slot);
   }
 
   /** Inserts or replaces the vector of `itemId`. The vector is copied and L2-normalised. */
@@ -412,10 +452,9 @@ export class IvfIndex implements VectorSource {
     }
     this.slotVersion[slot] = ++this.writes;
     this.changeLog[this.writes % CHANGE_LOG] = itemId;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    const off = slot * this.dim;
-    for (let i = 0; i < this.dim; i++) this.data[off + i] = vector[i]! * scale;
-    this.attach(slot, this.centroids ? this.closestList(this.data, off) : 0);
+    this.store.put(slot, vector, norm > 0 ? 1 / Math.sqrt(norm) : 0);
+    // Placed by the vector as stored (at int8, as read back), as training places it.
+    this.attach(slot, this.centroids ? this.closestList(this.store.view(slot), 0) : 0);
     this.maybeAutoTrain();
     this.wrote();
   }
@@ -452,7 +491,7 @@ export class IvfIndex implements VectorSource {
     const keep = (other: string) => other !== itemId && (filter === undefined || filter(other));
     const fromTable = this.tableNeighbors(slot, k, keep);
     if (fromTable !== undefined) return fromTable;
-    const query = this.data.slice(slot * this.dim, (slot + 1) * this.dim);
+    const query = this.store.read(slot, new Float32Array(this.dim));
     const lists = this.lists.length;
     return this.search(query, k, keep, Math.min(this.itemNprobe(lists), lists));
   }
@@ -496,7 +535,7 @@ export class IvfIndex implements VectorSource {
     const rows = this.nextSlot;
     const { dim } = this;
     const slots = new Int32Array(rows * k).fill(-1);
-    const scores = new Float32Array(rows * k);
+    const scores = new Int16Array(rows * k);
     const nlist = this.lists.length;
     const probes = Math.min(this.itemNprobe(nlist), nlist);
     let queryBuffer = new Float32Array(0);
@@ -516,11 +555,11 @@ export class IvfIndex implements VectorSource {
       }
       const queryMatrix = queryBuffer.subarray(0, members.length * dim);
       members.forEach((slot, i) => {
-        queryMatrix.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
+        this.store.read(slot, queryMatrix, i * dim);
       });
       const candidateMatrix = candidateBuffer.subarray(0, candidates.length * dim);
       candidates.forEach((slot, i) => {
-        candidateMatrix.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
+        this.store.read(slot, candidateMatrix, i * dim);
       });
       const kk = Math.min(k + 1, candidates.length);
       const top = await topKDot(queryMatrix, candidateMatrix, dim, kk);
@@ -533,7 +572,7 @@ export class IvfIndex implements VectorSource {
           const other = candidates[top.indices[r * kk + j]!]!;
           if (other === members[r]) continue;
           slots[base + m] = other;
-          scores[base + m] = top.scores[r * kk + j]!;
+          scores[base + m] = Math.round(top.scores[r * kk + j]! * TABLE_SCORE_SCALE);
           m++;
         }
       }
@@ -570,24 +609,31 @@ export class IvfIndex implements VectorSource {
       // Rewritten or removed since the build: scored below from the change log, if still present.
       if (this.slotVersion[other]! > t.writes) continue;
       const itemId = this.slotIds[other];
-      if (itemId !== undefined && keep(itemId)) out.push({ itemId, score: t.scores[base + length]! });
+      if (itemId !== undefined && keep(itemId)) {
+        out.push({ itemId, score: t.scores[base + length]! / TABLE_SCORE_SCALE });
+      }
     }
     if (this.writes > t.writes) {
       const seen = new Set<string>();
-      const { data, dim } = this;
+      const { store } = this;
       for (let w = t.writes + 1; w <= this.writes; w++) {
         const itemId = this.changeLog[w % CHANGE_LOG]!;
         if (seen.has(itemId)) continue;
         seen.add(itemId);
         const other = this.idToSlot.get(itemId);
         if (other === undefined || other === slot || !keep(itemId)) continue;
-        out.push({ itemId, score: dot(data, slot * dim, data, other * dim, dim) });
+        out.push({ itemId, score: store.dotSlots(slot, other) });
       }
     }
     out.sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1));
     // A full row says nothing about items scoring below its last entry: when dropped entries leave
     // a gap there, a search may find better ones.
-    if (length === t.k && (out.length < k || out[k - 1]!.score < t.scores[base + t.k - 1]!)) return undefined;
+    if (
+      length === t.k &&
+      (out.length < k || out[k - 1]!.score < t.scores[base + t.k - 1]! / TABLE_SCORE_SCALE)
+    ) {
+      return undefined;
+    }
     return out.length > k ? out.slice(0, k) : out;
   }
 
@@ -677,13 +723,13 @@ export class IvfIndex implements VectorSource {
 
     const order = this.probeOrder(q);
     const top = new TopK(Math.min(k, this.size));
-    const { data, dim, slotIds, lists } = this;
+    const { store, slotIds, lists } = this;
     for (let p = 0; p < order.length; p++) {
       if (p >= nprobe && top.size >= top.k) break;
       const list = lists[order[p]!]!;
       for (let j = 0; j < list.length; j++) {
         const slot = list[j]!;
-        const score = dot(q, 0, data, slot * dim, dim);
+        const score = store.dot(q, 0, slot);
         if (score <= top.worst) continue;
         if (filter && !filter(slotIds[slot]!)) continue;
         top.push(score, slot);
@@ -755,8 +801,7 @@ export class IvfIndex implements VectorSource {
       live[j] = t;
     }
     const sample = new Float32Array(sampleSize * dim);
-    for (let i = 0; i < sampleSize; i++)
-      sample.set(this.data.subarray(live[i]! * dim, (live[i]! + 1) * dim), i * dim);
+    for (let i = 0; i < sampleSize; i++) this.store.read(live[i]!, sample, i * dim);
 
     const centroids = new Float32Array(k * dim);
     centroids.set(sample.subarray(0, k * dim));
@@ -802,7 +847,7 @@ export class IvfIndex implements VectorSource {
       const slots = all.slice(start, start + CHUNK).filter((slot) => this.slotIds[slot] !== undefined);
       const chunk = chunkBuffer.subarray(0, slots.length * dim);
       const versions = slots.map((slot, i) => {
-        chunk.set(this.data.subarray(slot * dim, (slot + 1) * dim), i * dim);
+        this.store.read(slot, chunk, i * dim);
         return this.slotVersion[slot]!;
       });
       if (slots.length === 0) continue;
@@ -820,7 +865,7 @@ export class IvfIndex implements VectorSource {
       const list =
         plan !== undefined && plan.version === this.slotVersion[slot]
           ? plan.list
-          : this.closestList(this.data, slot * dim);
+          : this.closestList(this.store.view(slot), 0);
       this.attach(slot, list);
     }
     this.compactByList();
@@ -830,7 +875,7 @@ export class IvfIndex implements VectorSource {
   }
 
   /**
-   * Renumbers slots so each list's vectors are contiguous in `data`. A query scans whole lists;
+   * Renumbers slots so each list's vectors are contiguous in the store. A query scans whole lists;
    * reading them sequentially instead of from slots scattered over the whole array (insertion
    * order) lets the CPU prefetch, which is most of a scan's cost at 100k × 256. Vectors added
    * later are appended and scattered again until the next training.
@@ -841,7 +886,7 @@ export class IvfIndex implements VectorSource {
     // Room for growth of an eighth: enough for trickling adds, where doubling from a power of two
     // would leave up to half the vector storage (tens of MB) empty after a bulk load.
     const capacity = Math.max(1024, n + (n >> 3));
-    const data = new Float32Array(capacity * dim);
+    const store = new VectorStore(dim, this.store.precision, capacity);
     const slotIds: (string | undefined)[] = new Array(n);
     const slotList = new Int32Array(capacity).fill(-1);
     const slotPos = new Int32Array(capacity);
@@ -852,7 +897,7 @@ export class IvfIndex implements VectorSource {
       for (let j = 0; j < list.length; j++) {
         const old = list[j]!;
         const id = this.slotIds[old]!;
-        data.set(this.data.subarray(old * dim, (old + 1) * dim), next * dim);
+        store.copySlot(this.store, old, next);
         slotIds[next] = id;
         slotList[next] = l;
         slotPos[next] = j;
@@ -862,7 +907,7 @@ export class IvfIndex implements VectorSource {
         next++;
       }
     }
-    this.data = data;
+    this.store = store;
     this.slotIds = slotIds;
     this.slotList = slotList;
     this.slotPos = slotPos;
@@ -924,8 +969,7 @@ export class IvfIndex implements VectorSource {
 
   private grow(): void {
     const capacity = this.capacity * 2;
-    const data = new Float32Array(capacity * this.dim);
-    data.set(this.data);
+    const store = this.store.resized(capacity);
     const slotList = new Int32Array(capacity).fill(-1);
     slotList.set(this.slotList);
     const slotPos = new Int32Array(capacity);
@@ -933,7 +977,7 @@ export class IvfIndex implements VectorSource {
     const slotVersion = new Float64Array(capacity);
     slotVersion.set(this.slotVersion);
     this.slotVersion = slotVersion;
-    this.data = data;
+    this.store = store;
     this.slotList = slotList;
     this.slotPos = slotPos;
     this.capacity = capacity;

@@ -131,6 +131,50 @@ describe('IvfIndex snapshot', () => {
     expect(refusal(bytes)).toBe('accepted');
   });
 
+  it('restores an int8 index with its neighbour table that answers exactly as the original', async () => {
+    const { index, data } = filled({ precision: 'int8', neighborTable: 16 });
+    await index.train();
+    expect(await index.buildNeighborTable()).toBe(true);
+    for (let i = 3; i < 3_000; i += 29) index.add(`item-${i}`, data[i + 400]!);
+    const copy = restored(index, { precision: 'int8', neighborTable: 16 });
+    try {
+      expect(copy.precision).toBe('int8');
+      expect(copy.hasNeighborTable).toBe(true);
+      expect(answers(copy, ids, queries)).toEqual(answers(index, ids, queries));
+    } finally {
+      index.dispose();
+      copy.dispose();
+    }
+  });
+
+  it('refuses a snapshot of another precision, or of the format before precisions, with a reason', () => {
+    const refusal = (input: Uint8Array, precision: 'float32' | 'int8') => {
+      const target = new IvfIndex({ dim: 24, precision });
+      try {
+        target.restore(input);
+      } catch (error) {
+        expect(target.size).toBe(0);
+        return error instanceof EngineSnapshotError ? `${error.reason}: ${error.message}` : String(error);
+      }
+      return 'accepted';
+    };
+    const float32 = filled().index.snapshot();
+    const int8 = filled({ precision: 'int8' }).index.snapshot();
+    expect(refusal(float32, 'int8')).toMatch(
+      /^precision: vector index of float32 vectors, this index keeps int8/,
+    );
+    expect(refusal(int8, 'float32')).toMatch(
+      /^precision: vector index of int8 vectors, this index keeps float32/,
+    );
+    expect(refusal(int8, 'int8')).toBe('accepted');
+    // A snapshot written by the previous engine (format 1, float32 without a precision field).
+    const previous = Uint8Array.from(float32);
+    new DataView(previous.buffer).setUint32(8, 1, true);
+    expect(refusal(previous, 'float32')).toMatch(
+      /^format: vector index snapshot format 1, this engine reads format 2/,
+    );
+  });
+
   it('restores only into an empty index', () => {
     const { index } = filled();
     const target = new IvfIndex({ dim: 24 });

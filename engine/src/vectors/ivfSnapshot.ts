@@ -5,11 +5,15 @@
  * and a SHA-256 of the whole; refused with an {@link EngineSnapshotError} otherwise.
  */
 import * as frame from '../snapshot/snapshotFrame';
+import { type VectorPrecision, VectorStore } from './VectorStore';
 
 const { EngineSnapshotError, FRAME_HEADER: HEADER } = frame;
 
-/** Bumped whenever the layout or the meaning of a field changes; other formats are refused. */
-export const IVF_SNAPSHOT_FORMAT = 1;
+/**
+ * Bumped whenever the layout or the meaning of a field changes; other formats are refused.
+ * 2: the vectors' precision and, at int8, one scale per slot; neighbour table scores as int16.
+ */
+export const IVF_SNAPSHOT_FORMAT = 2;
 
 /** The frame's field is the vector length. */
 const FRAME: frame.FrameKind = {
@@ -19,7 +23,8 @@ const FRAME: frame.FrameKind = {
   label: 'vector index snapshot',
 };
 /** Counts written before the arrays, as float64 (see {@link IvfCounts}). */
-const COUNT_FIELDS = 15;
+const COUNT_FIELDS = 16;
+const PRECISION_CODES: readonly VectorPrecision[] = ['float32', 'int8'];
 
 /** Every item's precomputed neighbours, by slot (see `IvfIndexOptions.neighborTable`). */
 export interface NeighborTable {
@@ -33,15 +38,20 @@ export interface NeighborTable {
   rows: number;
   /** rows × k neighbour slots, best first, −1 after the last. */
   slots: Int32Array;
-  scores: Float32Array;
+  /** Cosine of each entry times {@link TABLE_SCORE_SCALE}, rounded: half the bytes of float32. */
+  scores: Int16Array;
 }
+
+/** Table scores are stored as round(cosine × this): steps of 3·10⁻⁵, below float32 vectors' own noise. */
+export const TABLE_SCORE_SCALE = 32_767;
 
 /** Everything an index must get back to answer exactly as before. */
 export interface IvfState {
   dim: number;
   /** Slots in use or free (`data` holds `nextSlot × dim` floats that matter). */
   nextSlot: number;
-  data: Float32Array;
+  /** The vectors (`nextSlot` of its slots matter). */
+  store: VectorStore;
   slotVersion: Float64Array;
   /** Item id of each slot below `nextSlot`, undefined for a free one. */
   slotIds: readonly (string | undefined)[];
@@ -78,6 +88,8 @@ interface IvfCounts {
   tableGeneration: number;
   tableWrites: number;
   used: number;
+  /** Index in {@link PRECISION_CODES}. */
+  precision: number;
 }
 const COUNT_NAMES: (keyof IvfCounts)[] = [
   'nextSlot',
@@ -95,6 +107,7 @@ const COUNT_NAMES: (keyof IvfCounts)[] = [
   'tableGeneration',
   'tableWrites',
   'used',
+  'precision',
 ];
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -106,8 +119,9 @@ function bytesOf(array: ArrayBufferView, length: number): Uint8Array {
 
 /** The sections after the counts, in order: byte length of each given the counts and dim. */
 function sectionLengths(c: IvfCounts, dim: number, tableRows: number): number[] {
+  const int8 = PRECISION_CODES[c.precision] === 'int8';
   return [
-    c.nextSlot * dim * 4, // vectors
+    c.nextSlot * dim * (int8 ? 1 : 4), // vectors
     c.nextSlot * 8, // slot versions
     c.lists * 4, // list lengths
     c.listed * 4, // list members
@@ -116,8 +130,9 @@ function sectionLengths(c: IvfCounts, dim: number, tableRows: number): number[] 
     (c.nextSlot + c.recent) * 4, // id byte lengths (−1: free slot)
     c.idBytes, // ids, UTF-8
     c.table ? tableRows * c.tableK * 4 : 0, // table slots
-    c.table ? tableRows * c.tableK * 4 : 0, // table scores
+    c.table ? tableRows * c.tableK * 2 : 0, // table scores
     c.used * 4, // iteration order
+    int8 ? c.nextSlot * 4 : 0, // int8 scales
   ];
 }
 
@@ -154,6 +169,7 @@ export function encodeIvfState(state: IvfState): Uint8Array {
     tableGeneration: table?.generation ?? 0,
     tableWrites: table?.writes ?? 0,
     used: state.order.length,
+    precision: PRECISION_CODES.indexOf(state.store.precision),
   };
   const tableRows = table?.rows ?? 0;
   const lengths = sectionLengths(counts, dim, tableRows);
@@ -176,7 +192,8 @@ export function encodeIvfState(state: IvfState): Uint8Array {
   const lists = new Int32Array(listed);
   let at = 0;
   for (const list of state.lists) for (const slot of list) lists[at++] = slot;
-  put(bytesOf(state.data, lengths[0]!));
+  const { components, scales } = state.store.arrays();
+  put(bytesOf(components, lengths[0]!));
   put(bytesOf(state.slotVersion, lengths[1]!));
   put(bytesOf(listLengths, lengths[2]!));
   put(bytesOf(lists, lengths[3]!));
@@ -187,6 +204,7 @@ export function encodeIvfState(state: IvfState): Uint8Array {
   put(table ? bytesOf(table.slots, lengths[8]!) : new Uint8Array(0));
   put(table ? bytesOf(table.scores, lengths[9]!) : new Uint8Array(0));
   put(bytesOf(state.order, lengths[10]!));
+  put(scales ? bytesOf(scales, lengths[11]!) : new Uint8Array(0));
   frame.sealFrame(out, FRAME, dim, bodyLength);
   return out;
 }
@@ -194,11 +212,12 @@ export function encodeIvfState(state: IvfState): Uint8Array {
 /**
  * Checks and decodes what {@link encodeIvfState} wrote. `capacity(n)`: how many slots to allocate
  * for `n` used ones (room to grow). Throws {@link EngineSnapshotError} when the bytes are torn,
- * altered, of another format or of another dimension than `dim`.
+ * altered, of another format or of another dimension than `dim` or precision than `precision`.
  */
 export function decodeIvfState(
   bytes: Uint8Array,
   dim: number,
+  precision: VectorPrecision,
   capacity: (slots: number) => number,
 ): IvfState {
   const { buf, field: stored, bodyLength } = frame.openFrame(bytes, FRAME);
@@ -222,6 +241,16 @@ export function decodeIvfState(
   }
   const tableRows = buf.readDoubleLE(pos);
   pos += 8;
+  const storedPrecision = PRECISION_CODES[counts.precision];
+  if (storedPrecision === undefined) {
+    throw new EngineSnapshotError('corrupt', 'vector index of an unknown precision');
+  }
+  if (storedPrecision !== precision) {
+    throw new EngineSnapshotError(
+      'precision',
+      `vector index of ${storedPrecision} vectors, this index keeps ${precision} (restore into an index of the same precision)`,
+    );
+  }
   const lengths = sectionLengths(counts, dim, tableRows);
   if (8 * (COUNT_FIELDS + 1) + lengths.reduce((n, l) => n + pad8(l), 0) !== bodyLength) {
     throw new EngineSnapshotError('corrupt', 'vector index sections do not add up to its length');
@@ -236,7 +265,9 @@ export function decodeIvfState(
   };
   const { nextSlot } = counts;
   const slots = Math.max(nextSlot, capacity(nextSlot));
-  const data = take(new Float32Array(slots * dim));
+  const store = new VectorStore(dim, precision, slots);
+  const arrays = store.arrays();
+  take(arrays.components);
   const slotVersion = take(new Float64Array(slots));
   const listLengths = take(new Int32Array(counts.lists));
   const members = take(new Int32Array(counts.listed));
@@ -254,11 +285,12 @@ export function decodeIvfState(
         writes: counts.tableWrites,
         rows: tableRows,
         slots: take(new Int32Array(tableRows * counts.tableK)),
-        scores: take(new Float32Array(tableRows * counts.tableK)),
+        scores: take(new Int16Array(tableRows * counts.tableK)),
       }
     : undefined;
   if (!counts.table) section += 2;
   const order = take(new Int32Array(counts.used));
+  if (arrays.scales) take(arrays.scales);
   const slotIds: (string | undefined)[] = new Array(nextSlot);
   const recentWrites: string[] = [];
   let idPos = idStart;
@@ -290,7 +322,7 @@ export function decodeIvfState(
   return {
     dim,
     nextSlot,
-    data,
+    store,
     slotVersion,
     slotIds,
     order,

@@ -218,9 +218,11 @@ export class EngineHost implements EngineService {
     }
     this.lastXmin = hi;
     this.fresh = this.nothingWaiting();
-    // A big load leaves the heap fragmented (see compactHeap); compact before serving. Small loads
+    // A big load leaves the heap fragmented (see compactHeap) and the indexes with room to grow
+    // they will not need at once (engine.trimMemory); give both back before serving. Small loads
     // (tests, new shops) skip the collections' pause.
     const rssBefore = process.memoryUsage().rss;
+    if (events >= COMPACT_AFTER_EVENTS) for (const rt of this.namespaces.values()) rt.engine.trimMemory();
     const compacted = events >= COMPACT_AFTER_EVENTS && compactHeap();
     this.loaded = true;
     this.options.log.info(

@@ -44,8 +44,11 @@ export function createNamespaceRuntime(
   versions: ChangeVersions,
 ): NamespaceRuntime {
   const engine = createEngine();
+  // int8 vectors: a quarter of float32's memory (26 MB instead of 102 at 100k × 256), for neighbour
+  // lists nearly as good (recall@10 0.9866 against exact float32, 0.9911 at float32: see
+  // IvfIndexOptions.precision).
   const vectors = encoder
-    ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine) })
+    ? new IvfIndex({ dim: encoder.dim, neighborTable: neighborTableLength(engine), precision: 'int8' })
     : undefined;
   // The index is filled in place as vectors arrive; the engine reads it live.
   engine.setVectors(vectors);

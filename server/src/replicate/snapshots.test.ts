@@ -251,7 +251,7 @@ for (const target of getTestDatabaseTargets()) {
       it('a snapshot of another engine format', async () => {
         const old = good();
         old.writeUInt32LE(0, 8 + 8); // the engine part's format field
-        expect(await startWith(old)).toMatch(/snapshot format 0, this engine reads format 1/);
+        expect(await startWith(old)).toMatch(/snapshot format 0, this engine reads format 2/);
       });
 
       it('a snapshot of another namespace, or no snapshot at all', async () => {
