@@ -116,7 +116,18 @@ describe.skipIf(!postgres)('several `recsys serve` replicas behind a load balanc
         `event on replica one seen by replica two after ${Math.round(performance.now() - sent)} ms`,
       );
 
-      // Both replicas answer through the balancer, and agree.
+      // Both replicas answer through the balancer, and agree — once replica one has applied the event
+      // too: a write there only nudges its poll, it does not apply the event before answering.
+      const onOne = createClient(one.url, key);
+      await expect
+        .poll(
+          async () => itemIds(await onOne.recs.recentlyViewed.query({ anonymousId: 'visitor-1', k: 3 })),
+          {
+            timeout: 60_000,
+            interval: 20,
+          },
+        )
+        .toEqual(['kettle']);
       const served = await Promise.all(
         [1, 2, 3, 4].map(() => viaBalancer.recs.recentlyViewed.query({ anonymousId: 'visitor-1', k: 3 })),
       );
