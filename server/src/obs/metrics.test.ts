@@ -23,3 +23,45 @@ describe('served-list log metrics', () => {
     expect(text).toMatch(/recsys_traces_skipped_total 2/);
   });
 });
+
+describe('request metrics', () => {
+  it('give every scrape the totals counted so far, per label set, as one prom-client inc per request would', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const serve = (namespace: string, surface: string, fallbackUsed: boolean, configVersion: number | null) =>
+      metrics.served(namespace, surface, { fallbackUsed, empty: false, configVersion });
+    metrics.observe('recs.similar', 'OK', 0.002);
+    metrics.observe('recs.similar', 'OK', 0.003);
+    metrics.observe('recs.similar', 'UNAUTHORIZED', 0.001);
+    serve('shop', 'similar', false, 3);
+    serve('shop', 'similar', true, 4);
+    serve('other', 'forUser', false, null);
+    metrics.recsCache('shop', 'hit');
+    metrics.recsCache('shop', 'hit');
+    metrics.recsCache('shop', 'miss');
+    let text = await metrics.registry.metrics();
+    expect(text).toMatch(/recsys_requests_total\{procedure="recs.similar",code="OK"\} 2\n/);
+    expect(text).toMatch(/recsys_requests_total\{procedure="recs.similar",code="UNAUTHORIZED"\} 1\n/);
+    expect(text).toMatch(/recsys_request_errors_total\{procedure="recs.similar",code="UNAUTHORIZED"\} 1\n/);
+    expect(text).toMatch(/recsys_request_duration_seconds_count\{procedure="recs.similar"\} 3\n/);
+    expect(text).toMatch(/recsys_recs_lists_total\{namespace="shop",surface="similar",fallback="none"\} 1\n/);
+    expect(text).toMatch(/recsys_recs_lists_total\{namespace="shop",surface="similar",fallback="used"\} 1\n/);
+    expect(text).toMatch(/recsys_config_version\{namespace="shop"\} 4\n/);
+    expect(text).toMatch(/recsys_config_version\{namespace="other"\} 0\n/);
+    expect(text).toMatch(/recsys_recs_cache_hits_total\{namespace="shop"\} 2\n/);
+    expect(text).toMatch(/recsys_recs_cache_misses_total\{namespace="shop"\} 1\n/);
+
+    // Counted again after a scrape: added to what the last scrape read, never counted twice.
+    metrics.observe('recs.similar', 'OK', 0.002);
+    serve('shop', 'similar', false, 2);
+    metrics.recsCache('shop', 'hit');
+    expect(await metrics.requests.get()).toMatchObject({
+      values: expect.arrayContaining([{ labels: { procedure: 'recs.similar', code: 'OK' }, value: 3 }]),
+    });
+    text = await metrics.registry.metrics();
+    expect(text).toMatch(/recsys_requests_total\{procedure="recs.similar",code="OK"\} 3\n/);
+    expect(text).toMatch(/recsys_recs_lists_total\{namespace="shop",surface="similar",fallback="none"\} 2\n/);
+    expect(text).toMatch(/recsys_config_version\{namespace="shop"\} 2\n/);
+    expect(text).toMatch(/recsys_config_version\{namespace="other"\} 0\n/);
+    expect(text).toMatch(/recsys_recs_cache_hits_total\{namespace="shop"\} 3\n/);
+  });
+});

@@ -1,5 +1,31 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from 'prom-client';
 import type { IndexFreshness } from '../serve/EngineService';
+
+/**
+ * Increments of a counter on the request path, kept as plain numbers per label set and added to
+ * the prom-client counter when it is collected (each scrape, and `get()`). Why: prom-client sorts,
+ * validates and hashes the labels on every `inc`, several times per recommendation request; a
+ * label set seen before is here one map lookup by its values. A scrape reads the same totals.
+ */
+function createPendingCounts<L extends string>() {
+  const byKey = new Map<string, { labels: LabelValues<L>; n: number }>();
+  return {
+    /** Adds `n` to the series `key` names; `labels` is only called the first time it is seen. */
+    add(key: string, labels: () => LabelValues<L>, n = 1) {
+      const entry = byKey.get(key);
+      if (entry) entry.n += n;
+      else byKey.set(key, { labels: labels(), n });
+    },
+    /** Passes what was added since the last call on to `counter`. */
+    flushTo(counter: Counter<L>) {
+      for (const entry of byKey.values()) {
+        if (entry.n === 0) continue;
+        counter.inc(entry.labels, entry.n);
+        entry.n = 0;
+      }
+    },
+  };
+}
 
 /**
  * Prometheus metrics of one server instance. A registry per instance (not
@@ -9,11 +35,15 @@ import type { IndexFreshness } from '../serve/EngineService';
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'recsys_' });
+  const pendingRequests = createPendingCounts<'procedure' | 'code'>();
   const requests = new Counter({
     name: 'recsys_requests_total',
     help: 'Requests by procedure (or HTTP route) and outcome code',
     labelNames: ['procedure', 'code'] as const,
     registers: [registry],
+    collect() {
+      pendingRequests.flushTo(this);
+    },
   });
   const errors = new Counter({
     name: 'recsys_request_errors_total',
@@ -34,11 +64,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const pendingLists = createPendingCounts<'namespace' | 'surface' | 'fallback'>();
   const listsServed = new Counter({
     name: 'recsys_recs_lists_total',
     help: 'Recommendation lists served, by namespace, surface and whether the fallback filled any of it',
     labelNames: ['namespace', 'surface', 'fallback'] as const,
     registers: [registry],
+    collect() {
+      pendingLists.flushTo(this);
+    },
   });
   const emptyLists = new Counter({
     name: 'recsys_recs_empty_lists_total',
@@ -46,23 +80,37 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ['namespace', 'surface'] as const,
     registers: [registry],
   });
+  // The last version served per namespace, set on the gauge when it is collected (as the counts).
+  const lastConfigVersion = new Map<string, number>();
   const configVersion = new Gauge({
     name: 'recsys_config_version',
     help: 'The configuration version of the last list served per namespace (0: the built-in defaults)',
     labelNames: ['namespace'] as const,
     registers: [registry],
+    collect() {
+      for (const [namespace, version] of lastConfigVersion) this.set({ namespace }, version);
+      lastConfigVersion.clear();
+    },
   });
+  const pendingCacheHits = createPendingCounts<'namespace'>();
   const cacheHits = new Counter({
     name: 'recsys_recs_cache_hits_total',
     help: 'Recommendation lists answered from the response cache, by namespace',
     labelNames: ['namespace'] as const,
     registers: [registry],
+    collect() {
+      pendingCacheHits.flushTo(this);
+    },
   });
+  const pendingCacheMisses = createPendingCounts<'namespace'>();
   const cacheMisses = new Counter({
     name: 'recsys_recs_cache_misses_total',
     help: 'Recommendation lists ranked and stored because the response cache had none, by namespace (explain and traced debug requests bypass the cache and count in neither)',
     labelNames: ['namespace'] as const,
     registers: [registry],
+    collect() {
+      pendingCacheMisses.flushTo(this);
+    },
   });
   const rateLimited = new Counter({
     name: 'recsys_rate_limited_total',
@@ -92,16 +140,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       surface: string,
       list: { fallbackUsed: boolean; empty: boolean; configVersion: number | null },
     ) {
-      listsServed.inc({ namespace, surface, fallback: list.fallbackUsed ? 'used' : 'none' });
+      const fallback = list.fallbackUsed ? 'used' : 'none';
+      pendingLists.add(`${namespace}\n${surface}\n${fallback}`, () => ({ namespace, surface, fallback }));
       if (list.empty) emptyLists.inc({ namespace, surface });
-      configVersion.set({ namespace }, list.configVersion ?? 0);
+      lastConfigVersion.set(namespace, list.configVersion ?? 0);
     },
     /** Counts one list of `namespace` answered from the response cache ('hit') or ranked for it ('miss'). */
     recsCache(namespace: string, outcome: 'hit' | 'miss') {
-      (outcome === 'hit' ? cacheHits : cacheMisses).inc({ namespace });
+      (outcome === 'hit' ? pendingCacheHits : pendingCacheMisses).add(namespace, () => ({ namespace }));
     },
     observe(procedure: string, code: string, seconds: number) {
-      requests.inc({ procedure, code });
+      pendingRequests.add(`${procedure}\n${code}`, () => ({ procedure, code }));
       duration.observe({ procedure }, seconds);
       if (code !== 'OK') errors.inc({ procedure, code });
     },
