@@ -93,7 +93,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
   });
   const pendingCacheHits = createPendingCounts<'namespace'>();
-  const cacheHits = new Counter({
+  // Registered, and read through the registry: the request path adds to the pending counts.
+  new Counter({
     name: 'recsys_recs_cache_hits_total',
     help: 'Recommendation lists answered from the response cache, by namespace',
     labelNames: ['namespace'] as const,
@@ -103,7 +104,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
   });
   const pendingCacheMisses = createPendingCounts<'namespace'>();
-  const cacheMisses = new Counter({
+  new Counter({
     name: 'recsys_recs_cache_misses_total',
     help: 'Recommendation lists ranked and stored because the response cache had none, by namespace (explain and traced debug requests bypass the cache and count in neither)',
     labelNames: ['namespace'] as const,
