@@ -389,6 +389,10 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
     const path = url.pathname;
     const started = performance.now();
     res.once('finish', () => {
+      // A 503 is an outage or a start-up, logged where it is decided; not a bug per request.
+      const level = res.statusCode === 503 ? 'warn' : res.statusCode >= 500 ? 'error' : 'debug';
+      // Most requests log at debug, off in production: the line is not made for nothing.
+      if (!options.log.isLevelEnabled(level)) return;
       const entry = {
         requestId,
         method: req.method,
@@ -396,10 +400,7 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
         status: res.statusCode,
         ms: +(performance.now() - started).toFixed(2),
       };
-      // A 503 is an outage or a start-up, logged where it is decided; not a bug per request.
-      if (res.statusCode === 503) options.log.warn(entry, 'request');
-      else if (res.statusCode >= 500) options.log.error(entry, 'request');
-      else options.log.debug(entry, 'request');
+      options.log[level](entry, 'request');
     });
     try {
       const isRest = path.startsWith(REST_PREFIX);
