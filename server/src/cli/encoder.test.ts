@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
 import { mulberry32 } from '@recsys/engine/random';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client';
-import { getTestDatabaseTargets, startTestServer, type TestTenant } from '../testing';
+import { getTestDatabaseTargets, runRecsys, startTestServer, type TestTenant } from '../testing';
 import { trainNamespaceEncoder } from './encoder';
 
-const bin = fileURLToPath(new URL('../../bin/recsys.js', import.meta.url));
 const PAIRS: Array<[string, string]> = [
   ['kettle', 'teabag'],
   ['candle', 'matchbox'],
@@ -100,11 +96,11 @@ describe.each(getTestDatabaseTargets())('recsys encoder train on $name', (target
   });
 
   it.skipIf(target.name !== 'postgres')('trains and activates from the command line', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [bin, 'encoder', 'train', '-n', 'cold-shop', '--ridge', '1', '--json'],
-      { env: { ...process.env, DATABASE_URL: database.url! } },
+    const { code, stdout, stderr } = await runRecsys(
+      ['encoder', 'train', '-n', 'cold-shop', '--ridge', '1', '--json'],
+      { env: { DATABASE_URL: database.url! } },
     );
+    expect(code, stderr).toBe(0);
     const info = JSON.parse(stdout) as { modelId: string; ridge: number; items: number };
     expect(info).toMatchObject({ ridge: 1, items: 48 });
     await stack!.engines!.catchUp();
