@@ -46,7 +46,6 @@ export default defineConfig({
           root: './test',
           include: ['**/*.test.ts'],
           exclude: ['**/node_modules/**'],
-          fileParallelism: false,
         },
       },
     ],

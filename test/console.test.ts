@@ -39,10 +39,16 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'recsys-console-'));
-    // The app as `pnpm build` makes it (a second or two), so the test never runs a stale bundle.
-    await run(join(CONSOLE_DIR, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], {
-      cwd: CONSOLE_DIR,
-    });
+    // The app as `pnpm build` makes it (a second or two), so the test never runs a stale bundle. It goes
+    // to this test's own folder: `server/console/dist` is read by the server suites running beside it.
+    const built = join(dataDir, 'console');
+    await run(
+      join(CONSOLE_DIR, 'node_modules', '.bin', 'vite'),
+      ['build', '--logLevel', 'warn', '--outDir', built, '--emptyOutDir'],
+      { cwd: CONSOLE_DIR },
+    );
+    // Read when the server starts (each test file runs in its own process).
+    process.env.RECSYS_CONSOLE_DIR = built;
     [shop, browser] = await Promise.all([
       startStorefront({ port: 0, dataDir, databaseUrl: null, seed: { items: 300, events: 6000 } }),
       launchBrowser(),
@@ -72,6 +78,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
   afterAll(async () => {
     await browser?.close();
     await shop?.close();
+    delete process.env.RECSYS_CONSOLE_DIR;
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
