@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import type { Context } from '../src/api/init';
 import { appRouter } from '../src/api/router';
 import { createApiKey, createNamespace } from '../src/auth/namespaces';
+import { parseCacheTtl } from '../src/config/settings';
 import { openDatabase } from '../src/db/client';
 import { createRecsysServer } from '../src/http/server';
 import { startHttpThread } from '../src/http/thread/startHttpThread';
@@ -23,7 +24,6 @@ import { EngineHost } from '../src/replicate/EngineHost';
 import { snapshotPath } from '../src/replicate/snapshotFiles';
 import { RecLogWriter } from '../src/serve/RecLogWriter';
 import { createResponseCache, DEFAULT_CACHE_TTL_MS } from '../src/serve/ResponseCache';
-import { parseCacheTtl } from '../src/start';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);

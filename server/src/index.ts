@@ -63,6 +63,7 @@ export {
   saveProfile,
   validateEngineConfig,
 } from './config';
+export { createEncoder, type EmbeddingsSetting, parseEmbeddingsSetting } from './config/settings';
 export { actorOf, listOperatorChanges } from './console/audit';
 export { type ConsoleOptions, defaultConsoleDir } from './console/consoleRoutes';
 export {
@@ -121,9 +122,6 @@ export {
 } from './serve/EngineService';
 export {
   composeRuntime,
-  createEncoder,
-  type EmbeddingsSetting,
-  parseEmbeddingsSetting,
   type RunningRecsys,
   type Runtime,
   type RuntimeEngine,

@@ -1,8 +1,9 @@
 import postgresClient from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { createApiKey, createNamespace } from './auth/namespaces';
+import { parseCacheTtl, recsCacheFromEnv } from './config/settings';
 import { createLogger } from './obs/logger';
-import { parseCacheTtl, recsCacheFromEnv, startRecsys } from './start';
+import { startRecsys } from './start';
 import { createClient, getTestDatabaseTargets, proxyDatabaseUrl } from './testing';
 
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');

@@ -1,8 +1,21 @@
-import { createTextEncoder, type EmbeddingEncoder } from '@recsys/engine';
+/*
+ * Longer than the ~450-line guideline on purpose: the one place where a server is composed
+ * (`composeRuntime`, used by `recsys serve`, the HTTP thread, the in-process suite and the tests)
+ * and started (`startRecsys`), with the TSDoc of every start option; splitting the composition would
+ * put the shutdown order, which must mirror the start order, in two files. Settings read from the
+ * environment are in `config/settings.ts`.
+ */
+import type { EmbeddingEncoder } from '@recsys/engine';
+import {
+  createEncoder,
+  describeCache,
+  type EmbeddingsSetting,
+  parseEmbeddingsSetting,
+  rateLimitsFromEnv,
+  recsCacheFromEnv,
+} from './config/settings';
 import { type Database, type DatabaseTimeouts, openDatabase } from './db/client';
-import { UserError } from './errors';
 import { defaultBundleDirs, loadBundles, scriptTag } from './http/bundles';
-import { parseTrustProxy } from './http/clientIp';
 import type { RateLimitOptions } from './http/rateLimiter';
 import {
   createRecsysServer,
@@ -20,15 +33,9 @@ import { EngineHost } from './replicate/EngineHost';
 import { describePlacement, type Placement } from './replicate/placement';
 import type { EngineService } from './serve/EngineService';
 import { RecLogWriter } from './serve/RecLogWriter';
-import { createResponseCache, DEFAULT_CACHE_TTL_MS, type ResponseCacheOptions } from './serve/ResponseCache';
+import { createResponseCache, type ResponseCacheOptions } from './serve/ResponseCache';
 
 export type { JobsSetting } from './jobs/schedules';
-
-/** How item text becomes vectors. */
-export type EmbeddingsSetting =
-  | { kind: 'builtin'; dim?: number }
-  | { kind: 'transformer'; dir: string; maxLength?: number }
-  | { kind: 'off' };
 
 export interface StartOptions {
   /**
@@ -137,27 +144,6 @@ export interface RunningRecsys {
   server: RecsysServer | undefined;
   log: Logger;
   close(): Promise<void>;
-}
-
-export function parseEmbeddingsSetting(value: string | undefined): EmbeddingsSetting {
-  if (!value || value === 'builtin') return { kind: 'builtin' };
-  if (value === 'off') return { kind: 'off' };
-  if (value.startsWith('transformer:'))
-    return { kind: 'transformer', dir: value.slice('transformer:'.length) };
-  throw new Error(
-    `RECSYS_EMBEDDINGS="${value}" is not understood: use builtin, off or transformer:<model folder>.`,
-  );
-}
-
-export async function createEncoder(setting: EmbeddingsSetting): Promise<EmbeddingEncoder | null> {
-  if (setting.kind === 'off') return null;
-  if (setting.kind === 'builtin')
-    return createTextEncoder({ kind: 'builtin', ...(setting.dim ? { dim: setting.dim } : {}) });
-  return createTextEncoder({
-    kind: 'transformer',
-    dir: setting.dir,
-    ...(setting.maxLength ? { maxLength: setting.maxLength } : {}),
-  });
 }
 
 /** Where a runtime's recommendations come from. */
@@ -505,63 +491,6 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
       await http.close();
       await runtime.close();
     },
-  };
-}
-
-/** The rate-limit options with what the environment says filled in. */
-function rateLimitsFromEnv(options: RateLimitOptions | false = {}): RateLimitOptions | false {
-  if (options === false) return false;
-  // An empty REDIS_URL (REDIS_URL= in a shell) means memory, as an empty DATABASE_URL means PGlite.
-  const redisUrl = options.redisUrl ?? (process.env.REDIS_URL || undefined);
-  return {
-    ...options,
-    ...(redisUrl ? { redisUrl } : {}),
-    trustProxy: options.trustProxy ?? parseTrustProxy(process.env.RECSYS_TRUST_PROXY),
-  };
-}
-
-/**
- * The response cache's options with what the environment says filled in: `RECSYS_RECS_CACHE_TTL`
- * (seconds; 0 or off for none), Redis as the rate limits have it (`--redis-url`, `REDIS_URL`).
- */
-export function recsCacheFromEnv(
-  options: ResponseCacheOptions | false | undefined,
-  rateLimits: RateLimitOptions | false,
-): ResponseCacheOptions | false {
-  if (options === false) return false;
-  const ttlMs = options?.ttlMs ?? parseCacheTtl(process.env.RECSYS_RECS_CACHE_TTL);
-  if (ttlMs !== undefined && !(ttlMs >= 0 && ttlMs <= 3_600_000)) {
-    throw new UserError(
-      'BAD_REQUEST',
-      `The recommendation cache TTL recsCache.ttlMs=${ttlMs} is not understood: give milliseconds from 0 (off) to 3600000.`,
-    );
-  }
-  if (ttlMs === 0) return false;
-  const limitsRedisUrl = rateLimits === false ? undefined : rateLimits.redisUrl;
-  const redisUrl = options?.redisUrl ?? (limitsRedisUrl || undefined) ?? (process.env.REDIS_URL || undefined);
-  return { ...options, ...(ttlMs === undefined ? {} : { ttlMs }), ...(redisUrl ? { redisUrl } : {}) };
-}
-
-/** `RECSYS_RECS_CACHE_TTL` / `--recs-cache-ttl`: seconds (decimals allowed), `0` or `off` for none. */
-export function parseCacheTtl(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'off') return 0;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3_600) {
-    throw new UserError(
-      'BAD_REQUEST',
-      `The recommendation cache TTL "${value}" (--recs-cache-ttl or RECSYS_RECS_CACHE_TTL) is not understood: give seconds from 0 to 3600 (e.g. 10, or 0.5), or off.`,
-    );
-  }
-  return Math.round(seconds * 1000);
-}
-
-function describeCache(cache: ResponseCacheOptions) {
-  const redis = cache.redisUrl ? new URL(cache.redisUrl) : undefined;
-  return {
-    ttlMs: cache.ttlMs ?? DEFAULT_CACHE_TTL_MS,
-    // The host only: a URL may carry a password.
-    store: redis ? `redis ${redis.host}` : 'memory',
   };
 }
 

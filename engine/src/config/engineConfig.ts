@@ -1,3 +1,8 @@
+/*
+ * Longer than the ~450-line guideline on purpose: this is the engine's whole public configuration —
+ * every option with its TSDoc (what it does, its default, an example) next to the defaults — so an
+ * operator reads one file to know every knob; the types alone are half of it.
+ */
 import type { SignalName, Surface } from '../protocol';
 import type { EventWeights } from '../types';
 

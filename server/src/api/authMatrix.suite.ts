@@ -1,3 +1,8 @@
+/*
+ * Longer than the ~450-line guideline on purpose: the declared policy, the matrix built from it and
+ * the checks of every cell must be read together; split, a reader could not see that every procedure
+ * is checked against the policy and nothing else.
+ */
 import { randomUUID } from 'node:crypto';
 import { USER_TOKEN_FIELD, USER_TOKEN_HEADER } from '@recsys/engine/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

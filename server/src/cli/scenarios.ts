@@ -90,7 +90,7 @@ export function registerScenariosCommand(program: Command, globals: () => Global
       let results: ScenarioResult[];
       if (opts.url) results = await run(opts.url, opts.key!);
       else {
-        const { createEncoder, parseEmbeddingsSetting } = await import('../start');
+        const { createEncoder, parseEmbeddingsSetting } = await import('../config/settings');
         results = await withDatabase(globals(), async (database) => {
           const encoder = await createEncoder(parseEmbeddingsSetting(opts.embeddings));
           const server = await startInProcessServer(database, opts.namespace, { encoder });

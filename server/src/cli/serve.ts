@@ -94,7 +94,10 @@ export function registerServeCommand(program: Command, globals: () => GlobalOpti
         // Checked before anything starts: a wrong share must not come up serving the wrong shops.
         const { parsePlacement } = await import('../replicate/placement');
         const placement = parsePlacement({ namespaces: opts.namespaces, shard: opts.shard });
-        const { parseCacheTtl, parseEmbeddingsSetting, startRecsys } = await import('../start');
+        const [{ parseCacheTtl, parseEmbeddingsSetting }, { startRecsys }] = await Promise.all([
+          import('../config/settings'),
+          import('../start'),
+        ]);
         const cacheTtlMs = parseCacheTtl(opts.recsCacheTtl);
         const { parseTimeoutSeconds } = await import('../db/client');
         const connectTimeoutMs = parseTimeoutSeconds('--db-connect-timeout', opts.dbConnectTimeout);

@@ -48,7 +48,7 @@ export function registerSimulateCommand(program: Command, globals: () => GlobalO
     .action((fixture: string | undefined, opts: SimulateCliOptions) =>
       withDatabase(globals(), async (database) => {
         const { loadGuardrails } = await import('../lab/simulate/guardrails');
-        const { createEncoder, parseEmbeddingsSetting } = await import('../start');
+        const { createEncoder, parseEmbeddingsSetting } = await import('../config/settings');
         const guardrails = opts.guardrails ? loadGuardrails(opts.guardrails) : undefined;
         const encoder = await createEncoder(parseEmbeddingsSetting(opts.embeddings));
         const log = (line: string) => console.error(`  ${line}`);

@@ -1,3 +1,8 @@
+/*
+ * Longer than the ~450-line guideline on purpose: the whole database schema is one file, from which
+ * drizzle-kit generates the migrations and which every typed read and write imports; split, a table's
+ * foreign keys and indexes would sit in another file than the tables they join.
+ */
 import { EVENT_TYPES } from '@recsys/engine/protocol';
 import { sql } from 'drizzle-orm';
 import {

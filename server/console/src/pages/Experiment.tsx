@@ -14,7 +14,7 @@ import {
   useAsync,
   When,
 } from '../ui';
-import { METRICS, type Metric } from './ExperimentNew';
+import { METRICS, type Metric } from './experimentForm';
 
 type Results = Outputs['admin']['experiments']['results'];
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)} %`);
