@@ -15,6 +15,12 @@ export default defineConfig({
     // spend their time waiting on PostgreSQL, a server or a browser, so three files at once keep
     // both cores busy; each file has its own ports (0), scratch databases and folders.
     maxWorkers: 3,
+    // PGlite is PostgreSQL compiled to WebAssembly. V8 first compiles it with its baseline compiler
+    // (Liftoff) and then recompiles the hot functions with TurboFan on background threads; in a
+    // test file, which opens a database for seconds, that recompilation costs more CPU than it saves
+    // (a hostile-input and ingestion subset: 78 → 62 s of CPU). The code run is the same. The
+    // `recsys` CLI makes the same choice for every command but `serve` (server/bin/recsys.js).
+    execArgv: ['--liftoff-only'],
     projects: [
       { extends: true, test: { name: 'engine', root: './engine', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'fixtures', root: './fixtures', include: ['src/**/*.test.ts'] } },
