@@ -45,18 +45,18 @@ describe('the key resolver', () => {
     expect(await resolver.resolve(key, undefined)).toMatchObject({ namespaceId: 'shop' });
   });
 
-  it('stays at its bound after 10,000 random keys, which never push out a real one', async () => {
+  it('stays at its bound after twenty times as many random keys, which never push out a real one', async () => {
     const { key } = await createApiKey(database, 'shop', { kind: 'publishable', allowedOrigins: ['*'] });
-    const { resolver, loads } = countingResolver(database, { max: 1_000 });
+    const { resolver, loads } = countingResolver(database, { max: 100 });
     expect(await resolver.resolve(key, 'https://a.test')).toMatchObject({ namespaceId: 'shop' });
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < 2_000; i++) {
       expect(await resolver.resolve(randomKey(), 'https://a.test')).toMatchObject({ code: 'UNAUTHORIZED' });
     }
-    expect(resolver.cacheSize).toEqual({ known: 1, unknown: 1_000 });
-    expect(loads).toHaveLength(10_001);
+    expect(resolver.cacheSize).toEqual({ known: 1, unknown: 100 });
+    expect(loads).toHaveLength(2_001);
     // The real key is still cached: no read for it.
     expect(await resolver.resolve(key, 'https://a.test')).toMatchObject({ namespaceId: 'shop' });
-    expect(loads).toHaveLength(10_001);
+    expect(loads).toHaveLength(2_001);
   });
 
   it('reads an unknown key once per TTL, however often and however concurrently it is sent', async () => {
