@@ -66,7 +66,8 @@ export interface CreateEngineOptions {
 /** The part of the config that shapes stored indexes; changing it rebuilds them from the event log. */
 function indexShape(c: EngineConfig): string {
   // Profile fields read only at request time do not shape any index: changing them needs no replay.
-  const { buyAgainHalfLifeMs, sessionBoost, latestBoost, maxAnchors, ...stored } = c.profile;
+  const { buyAgainHalfLifeMs, buyAgainPopularityExponent, sessionBoost, latestBoost, maxAnchors, ...stored } =
+    c.profile;
   const {
     transitionTopK,
     contextSteps,

@@ -245,6 +245,18 @@ export interface ProfileConfig {
    */
   buyAgainHalfLifeMs: number;
   /**
+   * How much what sells now lifts a past purchase in the buy-again score: the score above is
+   * multiplied by `(1 + popularity)^buyAgainPopularityExponent`, popularity being the item's decayed
+   * popularity (`popularity.halfLifeMs`) across all shoppers. Among items a customer ordered equally
+   * often, the ones still selling well are the ones re-ordered (a shop's range turns over; gift-ware
+   * is seasonal). A multiplier, not a blended signal: `popular` only scores the catalog-wide top
+   * list, so it cannot order a customer's slow sellers among themselves. 0 leaves the score as it is.
+   * Read at request time only.
+   * @default 0
+   * @example { buyAgainPopularityExponent: 0.5 }
+   */
+  buyAgainPopularityExponent: number;
+  /**
    * Multiplier for items from the user's current session when choosing anchors.
    * @default 3
    * @example { sessionBoost: 5 }
@@ -515,6 +527,7 @@ export const defaultEngineConfig: EngineConfig = {
   profile: {
     halfLifeMs: 14 * DAY,
     buyAgainHalfLifeMs: 90 * DAY,
+    buyAgainPopularityExponent: 0,
     sessionBoost: 3,
     latestBoost: 2,
     maxItems: 50,

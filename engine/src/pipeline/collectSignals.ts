@@ -95,6 +95,8 @@ export interface SignalInput {
   neighborsPerAnchor: number;
   profileHalfLifeMs: number;
   buyAgainHalfLifeMs: number;
+  /** Exponent of the `(1 + popularity)` factor of the buy-again score (0: none). */
+  buyAgainPopularityExponent: number;
   /** Request-level predicate (filters, exclusions). */
   eligible: (id: number) => boolean;
   /**
@@ -407,11 +409,13 @@ function buyAgainSignal(input: SignalInput): SignalScores {
   const out = emptyScores();
   const { profile, now } = input;
   if (profile === undefined) return out;
+  const exponent = input.buyAgainPopularityExponent;
+  const popularity = exponent > 0 ? input.behavior.popularity.scorer('popular', now) : undefined;
   for (const [item, p] of profile.purchases) {
     if (!input.eligible(item)) continue;
-    // Frequency (log-damped) times recency.
-    const score =
-      (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
+    // Frequency (log-damped) times recency, times how well the item sells now.
+    let score = (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
+    if (popularity !== undefined) score *= (1 + popularity(item)) ** exponent;
     out.push(item, score);
     if (out.labels === undefined) out.labels = new Map();
     out.labels.set(item, String(p.count));

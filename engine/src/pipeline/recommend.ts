@@ -238,6 +238,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
               : Math.max(20, Math.ceil((2 * config.covisit.topK) / anchors.length)),
           profileHalfLifeMs: config.profile.halfLifeMs,
           buyAgainHalfLifeMs: config.profile.buyAgainHalfLifeMs,
+          buyAgainPopularityExponent: config.profile.buyAgainPopularityExponent,
           eligible,
           restrictive,
           k: req.k,

@@ -155,6 +155,22 @@ describe('recommend: forUser', () => {
     ]);
   });
 
+  it('lifts past purchases that still sell over ones no one buys any more with profile.buyAgainPopularityExponent', () => {
+    const engine = createEngine({ now: () => T0 + 30 * DAY });
+    engine.upsertItems([item('old-calendar'), item('tea-towel')]);
+    engine.addEvents([
+      // The calendar was bought a little later, so it leads on recency alone.
+      ev('purchase', 'tea-towel', 'me', 20 * 1440),
+      ev('purchase', 'old-calendar', 'me', 21 * 1440),
+      // Everyone else keeps buying tea towels.
+      ...['x', 'y', 'z', 'w'].map((u, i) => ev('purchase', 'tea-towel', u, 29 * 1440 + i)),
+    ]);
+    const req = { surface: 'buyAgain', userKey: 'me', k: 2 } as const;
+    expect(list(engine.recommend(req))).toEqual(['old-calendar', 'tea-towel']);
+    engine.setConfig({ profile: { buyAgainPopularityExponent: 0.5 } });
+    expect(list(engine.recommend(req))).toEqual(['tea-towel', 'old-calendar']);
+  });
+
   it('breaks buy-again ties by recent popularity, not by item id', () => {
     const engine = createEngine({ now: () => T0 + DAY });
     engine.upsertItems([item('a-mug'), item('b-plate'), item('c-bowl')]);
