@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SignalName } from '../config/engineConfig';
 import { mulberry32 } from '../util/random';
 import { blendSignals, type Candidate, compareCandidates } from './blendSignals';
-import { SignalScores } from './collectSignals';
+import { SignalScores } from './signalScores';
 
 /** Random signals over `ids` candidate ids, with many equal scores (ties) when `coarse`. */
 function randomSignals(seed: number, ids: number, coarse: boolean) {

@@ -1,7 +1,7 @@
 import type { SignalName, SignalWeights } from '../config/engineConfig';
 import { SIGNALS } from '../config/engineConfig';
 import { seededUnit } from '../util/random';
-import type { SignalScores } from './collectSignals';
+import type { SignalScores } from './signalScores';
 
 /** A scored candidate. */
 export interface Candidate {

@@ -5,8 +5,8 @@ import type { Catalog } from '../indexes/Catalog';
 import { cosine } from '../vectors/similarity';
 import type { VectorSource } from '../vectors/types';
 import { type Candidate, contributionOf } from './blendSignals';
-import type { SignalScores } from './collectSignals';
 import type { Anchor } from './profileAnchors';
+import type { SignalScores } from './signalScores';
 
 /** What explanation texts need beyond the candidate. */
 export interface ReasonContext {

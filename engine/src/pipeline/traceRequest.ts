@@ -16,13 +16,13 @@ import { SIGNALS } from '../config/engineConfig';
 import type { Catalog } from '../indexes/Catalog';
 import type { FallbackSource } from '../protocol';
 import { type Candidate, contributionOf, type RankedList } from './blendSignals';
-import type { SignalScores } from './collectSignals';
 import type { EligibilityInput } from './createEligibility';
 import { type CapRefusal, diversifyPoolSize, ListCaps } from './diversify';
 import { explainCandidate, type ReasonContext } from './explainCandidate';
 import { type FallbackItem, fillReason } from './fillFallback';
 import type { Anchor } from './profileAnchors';
 import type { RequestSettings } from './resolveRequestSettings';
+import type { SignalScores } from './signalScores';
 
 /** Candidates kept per signal in a trace (the best ones by the signal's own score). */
 export const TRACE_TOP_PER_SIGNAL = 10;
