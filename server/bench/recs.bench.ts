@@ -225,7 +225,14 @@ async function restartFromSnapshot() {
     });
     server.once('exit', (code) => reject(new Error(`restarted server exited with ${code}`)));
   });
-  while ((await fetch(`${url}/readyz`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+  // A probe can meet the handover of the port from the starting listener to the HTTP thread (a
+  // connection refused or reset, see listenWhileStarting): as any prober, count it as not ready.
+  const readyz = () =>
+    fetch(`${url}/readyz`).then(
+      (res) => res.status,
+      () => 0,
+    );
+  while ((await readyz()) !== 200) await new Promise((r) => setTimeout(r, 20));
   const readyMs = performance.now() - t0;
   const restored = logs.find((l) => l.msg === 'engine restored from snapshot');
   const refused = logs.find((l) => String(l.msg).startsWith('engine snapshot refused'));
