@@ -410,6 +410,7 @@ export interface Engine {
     req: RecRequest,
     rules?: PreparedRules,
   ): string[];
+  /** The item as the catalog keeps it: every field but `description`, which ranking never reads. */
   getItem(itemId: string): EngineItem | undefined;
   stats(): EngineStats;
   /**

@@ -240,6 +240,20 @@ console.log(
   }),
 );
 process.on('SIGTERM', async () => {
+  // Where the memory is once serving is over (the benchmark reads the resident size at about this
+  // point): this thread's V8 heap and ArrayBuffers; the rest is the HTTP thread's heap, code and the
+  // allocator.
+  const served = process.memoryUsage();
+  console.log(
+    JSON.stringify({
+      servedMemory: {
+        rssMb: mb(served.rss),
+        heapUsedMb: mb(served.heapUsed),
+        heapTotalMb: mb(served.heapTotal),
+        arrayBuffersMb: mb(served.arrayBuffers),
+      },
+    }),
+  );
   await (http ?? server).close();
   if (snapshotDir) {
     // As at a clean shutdown of `recsys serve`; timed here, with the file's size.
