@@ -18,7 +18,7 @@ export default defineConfig({
     // PGlite is PostgreSQL compiled to WebAssembly. V8 first compiles it with its baseline compiler
     // (Liftoff) and then recompiles the hot functions with TurboFan on background threads; in a
     // test file, which opens a database for seconds, that recompilation costs more CPU than it saves
-    // (a hostile-input and ingestion subset: 78 → 62 s of CPU). The code run is the same. The
+    // (a hostile-input and ingestion subset: 88 → 45 s, 82 → 64 s of CPU). The code run is the same. The
     // `recsys` CLI makes the same choice for every command but `serve` (server/bin/recsys.js).
     execArgv: ['--liftoff-only'],
     projects: [
