@@ -47,6 +47,11 @@ export class UserProfile {
   private itemScores: number[] = [];
   private itemLastTs: number[] = [];
   private itemSessions: Array<string | undefined> = [];
+  /**
+   * Visits per item: how many of the user's sessions touched it (a session counts once; an event
+   * without a session id counts as a visit of its own).
+   */
+  private itemVisits: number[] = [];
   /** Tag ids and their decayed affinity (profile clock). */
   private tagIds: number[] = [];
   private tagScores: number[] = [];
@@ -109,6 +114,15 @@ export class UserProfile {
       fn(this.itemIds[i]!, this.itemScores[i]! * f, this.itemSessions[i]);
   }
 
+  /**
+   * Every profile item with the number of the user's sessions that touched it and when it was last
+   * touched: what the user keeps coming back to (the `revisit` signal).
+   */
+  forEachVisit(fn: (item: number, visits: number, lastTs: number) => void): void {
+    for (let i = 0; i < this.itemIds.length; i++)
+      fn(this.itemIds[i]!, this.itemVisits[i]!, this.itemLastTs[i]!);
+  }
+
   /** Item ids held (for inspection). */
   items(): number[] {
     return [...this.itemIds];
@@ -141,6 +155,7 @@ export class UserProfile {
     this.itemScores = this.itemScores.slice();
     this.itemLastTs = this.itemLastTs.slice();
     this.itemSessions = this.itemSessions.slice();
+    this.itemVisits = this.itemVisits.slice();
     this.tagIds = this.tagIds.slice();
     this.tagScores = this.tagScores.slice();
     this.viewedItems = this.viewedItems.slice();
@@ -159,6 +174,7 @@ export class UserProfile {
         other.itemLastTs[i]!,
         other.itemSessions[i],
         limits.maxItems,
+        other.itemVisits[i]!,
       );
     }
     for (let i = 0; i < other.tagIds.length; i++) {
@@ -175,10 +191,21 @@ export class UserProfile {
     }
   }
 
-  private addItem(item: number, w: number, ts: number, session: string | undefined, max: number): void {
+  private addItem(
+    item: number,
+    w: number,
+    ts: number,
+    session: string | undefined,
+    max: number,
+    visits?: number,
+  ): void {
     const i = this.itemIds.indexOf(item);
     if (i >= 0) {
       this.itemScores[i] = this.itemScores[i]! + w;
+      // A merge adds the other profile's visits; one event adds a visit when its session is not the
+      // one that last touched the item (a user's sessions rarely interleave on one item).
+      const more = visits ?? (session === undefined || session !== this.itemSessions[i] ? 1 : 0);
+      this.itemVisits[i] = this.itemVisits[i]! + more;
       if (ts >= this.itemLastTs[i]!) {
         this.itemLastTs[i] = ts;
         this.itemSessions[i] = session;
@@ -189,9 +216,10 @@ export class UserProfile {
     this.itemScores.push(w);
     this.itemLastTs.push(ts);
     this.itemSessions.push(session);
+    this.itemVisits.push(visits ?? 1);
     if (this.itemIds.length > max) {
       removeAt(
-        [this.itemIds, this.itemScores, this.itemLastTs, this.itemSessions],
+        [this.itemIds, this.itemScores, this.itemLastTs, this.itemSessions, this.itemVisits],
         indexOfMin(this.itemScores),
       );
     }

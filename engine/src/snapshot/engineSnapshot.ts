@@ -32,7 +32,7 @@ export { EngineSnapshotError, type SnapshotRefusal } from './snapshotFrame';
  * a class added to {@link SNAPSHOT_CLASSES}, or a change in what an index means. A snapshot of
  * another version is refused (the caller rebuilds from its event source).
  */
-export const ENGINE_SNAPSHOT_FORMAT = 3; // 3: number arrays as raw int32 or float64 values (2: NeighborStore keys apart from weights)
+export const ENGINE_SNAPSHOT_FORMAT = 4; // 4: UserProfile counts visits per item (3: number arrays as raw int32 or float64 values; 2: NeighborStore keys apart from weights)
 
 /**
  * Every class whose instances the engine state holds, in a fixed order (the order is the format:
