@@ -23,6 +23,8 @@ export function isSurface(value: unknown): value is Surface {
  * - `affinity`: the user's decayed interest in the item's primary category and brand.
  * - `buyAgain`: the user's own purchase frequency and recency.
  * - `recent`: the user's recently viewed items.
+ * - `revisit`: items the user keeps coming back to (sessions that touched them), weighed by how well
+ *   they sell now.
  * - `transition`: what shoppers view, add or buy right after the session's latest items (directed).
  * - `sessionKnn`: what the most similar recent sessions went on to (session kNN).
  * - `bestseller`: only used to explain fallback fills (category best-sellers).
@@ -37,6 +39,7 @@ export const SIGNALS = [
   'affinity',
   'buyAgain',
   'recent',
+  'revisit',
   'transition',
   'sessionKnn',
   'bestseller',

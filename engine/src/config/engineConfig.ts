@@ -257,6 +257,16 @@ export interface ProfileConfig {
    */
   buyAgainPopularityExponent: number;
   /**
+   * How much what sells now lifts an item in the `revisit` score
+   * `visits · 0.5^(age of last touch / halfLifeMs) · (1 + popularity)^revisitPopularityExponent`,
+   * visits being the user's sessions that touched the item (views included). A shopper returns to
+   * few of the many items they glanced at: the ones that also sell well are the ones returned to.
+   * 0 ranks by visits and recency alone. Read at request time only.
+   * @default 1
+   * @example { revisitPopularityExponent: 0.5 }
+   */
+  revisitPopularityExponent: number;
+  /**
    * Multiplier for items from the user's current session when choosing anchors.
    * @default 3
    * @example { sessionBoost: 5 }
@@ -528,6 +538,7 @@ export const defaultEngineConfig: EngineConfig = {
     halfLifeMs: 14 * DAY,
     buyAgainHalfLifeMs: 90 * DAY,
     buyAgainPopularityExponent: 0,
+    revisitPopularityExponent: 1,
     sessionBoost: 3,
     latestBoost: 2,
     maxItems: 50,
@@ -543,6 +554,8 @@ export const defaultEngineConfig: EngineConfig = {
       embedding: 0.5,
       affinity: 0.3,
       buyAgain: 0.3,
+      // What the shopper keeps coming back to (views included): purchases are rare, returns are not.
+      revisit: 2,
       segment: 0.3,
       popular: 0.2,
       trending: 0.1,

@@ -81,6 +81,7 @@ export function validateEngineConfig(config: EngineConfig): void {
   checkNumber('profile.halfLifeMs', profile.halfLifeMs, { positive: true });
   checkNumber('profile.buyAgainHalfLifeMs', profile.buyAgainHalfLifeMs, { positive: true });
   checkNumber('profile.buyAgainPopularityExponent', profile.buyAgainPopularityExponent, { min: 0, max: 4 });
+  checkNumber('profile.revisitPopularityExponent', profile.revisitPopularityExponent, { min: 0, max: 4 });
   checkNumber('profile.sessionBoost', profile.sessionBoost, { min: 0 });
   checkNumber('profile.latestBoost', profile.latestBoost, { min: 0 });
   for (const key of ['maxItems', 'maxAnchors', 'maxPurchases', 'maxTags', 'maxRecentlyViewed'] as const) {

@@ -31,6 +31,34 @@ describe('UserProfile', () => {
     expect([...p.purchases.keys()].sort()).toEqual([3, 4]);
   });
 
+  it('counts one visit per session that touched an item, and a merge adds the visits of both profiles', () => {
+    const visits = (p: UserProfile) => {
+      const out = new Map<number, number>();
+      p.forEachVisit((item, n) => out.set(item, n));
+      return out;
+    };
+    const p = new UserProfile(14 * DAY);
+    p.record(1, 0.05, T0, 's1', [], seen, limits);
+    p.record(1, 0.2, T0 + 1, 's1', [], seen, limits);
+    p.record(1, 0.05, T0 + DAY, 's2', [], seen, limits);
+    p.record(2, 0.05, T0 + DAY, 's2', [], seen, limits);
+    expect(visits(p)).toEqual(
+      new Map([
+        [1, 2],
+        [2, 1],
+      ]),
+    );
+    const anonymous = new UserProfile(14 * DAY);
+    anonymous.record(2, 0.05, T0 + 2 * DAY, 'a1', [], seen, limits);
+    p.absorb(anonymous, limits);
+    expect(visits(p)).toEqual(
+      new Map([
+        [1, 2],
+        [2, 2],
+      ]),
+    );
+  });
+
   it('keeps recently viewed items newest first without duplicates', () => {
     const p = new UserProfile(14 * DAY);
     p.record(1, 0.05, T0, 's', [], seen, limits);

@@ -51,6 +51,11 @@ export class UserProfile {
   private itemScores: number[] = [];
   private itemLastTs: number[] = [];
   private itemSessions: Array<string | undefined> = [];
+  /**
+   * Visits per item: how many of the user's sessions touched it (a session counts once; an event
+   * without a session id counts as a visit of its own).
+   */
+  private itemVisits: number[] = [];
   /** Tag ids and their decayed affinity (profile clock). */
   private tagIds: number[] = [];
   private tagScores: number[] = [];
@@ -113,6 +118,15 @@ export class UserProfile {
       fn(this.itemIds[i]!, this.itemScores[i]! * f, this.itemSessions[i]);
   }
 
+  /**
+   * Every profile item with the number of the user's sessions that touched it and when it was last
+   * touched: what the user keeps coming back to (the `revisit` signal).
+   */
+  forEachVisit(fn: (item: number, visits: number, lastTs: number) => void): void {
+    for (let i = 0; i < this.itemIds.length; i++)
+      fn(this.itemIds[i]!, this.itemVisits[i]!, this.itemLastTs[i]!);
+  }
+
   /** Item ids held (for inspection). */
   items(): number[] {
     return [...this.itemIds];
@@ -145,6 +159,7 @@ export class UserProfile {
     this.itemScores = this.itemScores.slice();
     this.itemLastTs = this.itemLastTs.slice();
     this.itemSessions = this.itemSessions.slice();
+    this.itemVisits = this.itemVisits.slice();
     this.tagIds = this.tagIds.slice();
     this.tagScores = this.tagScores.slice();
     this.viewedItems = this.viewedItems.slice();
@@ -163,6 +178,7 @@ export class UserProfile {
         other.itemLastTs[i]!,
         other.itemSessions[i],
         limits.maxItems,
+        other.itemVisits[i]!,
       );
     }
     for (let i = 0; i < other.tagIds.length; i++) {
@@ -179,10 +195,21 @@ export class UserProfile {
     }
   }
 
-  private addItem(item: number, w: number, ts: number, session: string | undefined, max: number): void {
+  private addItem(
+    item: number,
+    w: number,
+    ts: number,
+    session: string | undefined,
+    max: number,
+    visits?: number,
+  ): void {
     const i = this.itemIds.indexOf(item);
     if (i >= 0) {
       this.itemScores[i] = this.itemScores[i]! + w;
+      // A merge adds the other profile's visits; one event adds a visit when its session is not the
+      // one that last touched the item (a user's sessions rarely interleave on one item).
+      const more = visits ?? (session === undefined || session !== this.itemSessions[i] ? 1 : 0);
+      this.itemVisits[i] = this.itemVisits[i]! + more;
       if (ts >= this.itemLastTs[i]!) {
         this.itemLastTs[i] = ts;
         this.itemSessions[i] = session;
@@ -193,6 +220,7 @@ export class UserProfile {
     this.itemScores.push(w);
     this.itemLastTs.push(ts);
     this.itemSessions.push(session);
+    this.itemVisits.push(visits ?? 1);
     if (this.itemIds.length > max) {
       const at = indexOfMin(this.itemScores);
       removeNumberAt(this.itemIds, at);
@@ -206,6 +234,9 @@ export class UserProfile {
       const lastTs = this.itemLastTs;
       lastTs[at] = lastTs[lastTs.length - 1]!;
       lastTs.pop();
+      const visits = this.itemVisits;
+      visits[at] = visits[visits.length - 1]!;
+      visits.pop();
     }
   }
 

@@ -52,7 +52,7 @@ const doubles = native('HasDoubleElements');
 const smis = native('HasSmiElements');
 console.log(JSON.stringify({
   itemScores: doubles(q.itemScores!), itemLastTs: doubles(q.itemLastTs!), tagScores: doubles(q.tagScores!),
-  viewedTs: doubles(q.viewedTs!), itemIds: smis(q.itemIds!), tagIds: smis(q.tagIds!),
+  viewedTs: doubles(q.viewedTs!), itemIds: smis(q.itemIds!), tagIds: smis(q.tagIds!), itemVisits: smis(q.itemVisits!),
 }));`,
     );
     expect(kinds).toEqual({
@@ -62,6 +62,7 @@ console.log(JSON.stringify({
       viewedTs: true,
       itemIds: true,
       tagIds: true,
+      itemVisits: true,
     });
   });
 

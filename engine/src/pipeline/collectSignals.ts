@@ -45,6 +45,8 @@ export interface SignalInput {
   buyAgainHalfLifeMs: number;
   /** Exponent of the `(1 + popularity)` factor of the buy-again score (0: none). */
   buyAgainPopularityExponent: number;
+  /** Exponent of the `(1 + popularity)` factor of the revisit score (0: none). */
+  revisitPopularityExponent: number;
   /** Request-level predicate (filters, exclusions). */
   eligible: (id: number) => boolean;
   /**
@@ -353,21 +355,53 @@ function segmentSignal(input: SignalInput): SignalScores {
   return out;
 }
 
+/**
+ * How well each item sells now as a multiplier `(1 + popularity)^exponent`, or undefined for
+ * exponent 0: orders a user's own items (purchases, revisits) by what is still wanted.
+ */
+function popularityLift(input: SignalInput, exponent: number): ((item: number) => number) | undefined {
+  if (!(exponent > 0)) return undefined;
+  const popularity = input.behavior.popularity.scorer('popular', input.now);
+  return (item) => (1 + popularity(item)) ** exponent;
+}
+
+/** Adds one of the user's own items with its score and the count its explanation quotes. */
+function pushCounted(out: SignalScores, item: number, score: number, count: number): void {
+  out.push(item, score);
+  if (out.labels === undefined) out.labels = new Map();
+  out.labels.set(item, String(count));
+}
+
 function buyAgainSignal(input: SignalInput): SignalScores {
   const out = emptyScores();
   const { profile, now } = input;
   if (profile === undefined) return out;
-  const exponent = input.buyAgainPopularityExponent;
-  const popularity = exponent > 0 ? input.behavior.popularity.scorer('popular', now) : undefined;
+  const lift = popularityLift(input, input.buyAgainPopularityExponent);
   for (const [item, p] of profile.purchases) {
     if (!input.eligible(item)) continue;
     // Frequency (log-damped) times recency, times how well the item sells now.
-    let score = (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
-    if (popularity !== undefined) score *= (1 + popularity(item)) ** exponent;
-    out.push(item, score);
-    if (out.labels === undefined) out.labels = new Map();
-    out.labels.set(item, String(p.count));
+    const score =
+      (1 + Math.log(p.count)) * decayFactor(Math.max(0, now - p.lastTs), input.buyAgainHalfLifeMs);
+    pushCounted(out, item, lift === undefined ? score : score * lift(item), p.count);
   }
+  return out;
+}
+
+/**
+ * Items the user keeps coming back to, whatever they did with them: sessions that touched the item,
+ * decayed by the profile half-life since the last touch, times how well it sells now. Buy-again
+ * counts orders only; most shoppers order rarely but return to what they consider.
+ */
+function revisitSignal(input: SignalInput): SignalScores {
+  const out = emptyScores();
+  const { profile, now } = input;
+  if (profile === undefined) return out;
+  const lift = popularityLift(input, input.revisitPopularityExponent);
+  profile.forEachVisit((item, visits, lastTs) => {
+    if (!input.eligible(item)) return;
+    const score = visits * decayFactor(Math.max(0, now - lastTs), input.profileHalfLifeMs);
+    if (score > 0) pushCounted(out, item, lift === undefined ? score : score * lift(item), visits);
+  });
   return out;
 }
 
@@ -463,6 +497,7 @@ export function collectSignals(input: SignalInput): Map<SignalName, SignalScores
   if (on('segment')) out.set('segment', segmentSignal(input));
   if (on('buyAgain')) out.set('buyAgain', buyAgainSignal(input));
   if (on('recent')) out.set('recent', recentSignal(input));
+  if (on('revisit')) out.set('revisit', revisitSignal(input));
   if (on('affinity')) {
     // Affinity re-scores what the user's own anchors produced (plus its category lists); generic
     // popular/trending candidates in those categories are already in the category lists.

@@ -102,6 +102,10 @@ function text(ctx: ReasonContext, signal: SignalName, id: number): { text: strin
     }
     case 'recent':
       return { text: 'you viewed this recently' };
+    case 'revisit': {
+      const visits = Number(label ?? '1');
+      return { text: visits > 1 ? `you came back to this ${visits} times` : 'you looked at this before' };
+    }
     case 'transition': {
       const r = s?.relatedOf(id);
       return r === undefined

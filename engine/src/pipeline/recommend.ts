@@ -239,6 +239,7 @@ export function recommend(req: RecRequest, state: RecommendState, scope?: Recomm
           profileHalfLifeMs: config.profile.halfLifeMs,
           buyAgainHalfLifeMs: config.profile.buyAgainHalfLifeMs,
           buyAgainPopularityExponent: config.profile.buyAgainPopularityExponent,
+          revisitPopularityExponent: config.profile.revisitPopularityExponent,
           eligible,
           restrictive,
           k: req.k,

@@ -25,8 +25,8 @@ describe('recommend: forUser', () => {
       surface: 'forUser',
       userKey: 'me',
       k: 1,
-      // Anchor choice only: the session signals (which may show the session's own items) are off.
-      overrides: { blend: { popular: 0, trending: 0, sessionKnn: 0, transition: 0 } },
+      // Anchor choice only: the session and revisit signals (which may show the user's own items) are off.
+      overrides: { blend: { popular: 0, trending: 0, sessionKnn: 0, transition: 0, revisit: 0 } },
     } as const;
     expect(list(engine.recommend({ ...req, sessionId: 'monday' }))).toEqual(['sock']);
     expect(list(engine.recommend({ ...req, sessionId: 'tuesday', explain: true }))).toEqual(['bulb']);
@@ -169,6 +169,56 @@ describe('recommend: forUser', () => {
     expect(list(engine.recommend(req))).toEqual(['old-calendar', 'tea-towel']);
     engine.setConfig({ profile: { buyAgainPopularityExponent: 0.5 } });
     expect(list(engine.recommend(req))).toEqual(['tea-towel', 'old-calendar']);
+  });
+
+  it('leads top picks with what a shopper keeps coming back to, though they never bought it', () => {
+    const engine = createEngine({ now: () => T0 + 10 * DAY });
+    engine.upsertItems([item('sofa'), item('rug'), item('vase')]);
+    const visit = (itemId: string, day: number) =>
+      ev('view', itemId, 'me', day * 1440, { sessionId: `me-${itemId}-${day}` });
+    engine.addEvents([
+      // The sofa three times on three days; the rug once, viewed twice in that one session.
+      visit('sofa', 1),
+      visit('sofa', 4),
+      visit('sofa', 8),
+      visit('rug', 9),
+      ev('view', 'rug', 'me', 9 * 1440 + 5, { sessionId: 'me-rug-9' }),
+      // Everyone sells both equally well.
+      ...['x', 'y'].flatMap((u, i) => [ev('view', 'sofa', u, 100 + i), ev('view', 'rug', u, 200 + i)]),
+    ]);
+    const res = engine.recommend({
+      surface: 'forUser',
+      userKey: 'me',
+      k: 2,
+      explain: true,
+      overrides: { blend: { revisit: 1, covisit: 0, popular: 0, trending: 0, affinity: 0, segment: 0 } },
+    });
+    expect(list(res)).toEqual(['sofa', 'rug']);
+    expect(res.items[0]!.reasons?.[0]).toMatchObject({
+      signal: 'revisit',
+      text: 'you came back to this 3 times',
+    });
+    expect(res.items[1]!.reasons?.[0]?.text).toBe('you looked at this before');
+  });
+
+  it('ranks revisited items that still sell above ones no one else wants with profile.revisitPopularityExponent', () => {
+    const engine = createEngine({ now: () => T0 + 10 * DAY });
+    engine.upsertItems([item('lamp'), item('old-lamp')]);
+    engine.addEvents([
+      ev('view', 'lamp', 'me', 8 * 1440, { sessionId: 'me-1' }),
+      ev('view', 'old-lamp', 'me', 9 * 1440, { sessionId: 'me-2' }),
+      ...['x', 'y', 'z', 'w'].map((u, i) => ev('add', 'lamp', u, 9 * 1440 + i)),
+    ]);
+    const req = {
+      surface: 'forUser',
+      userKey: 'me',
+      k: 2,
+      overrides: { blend: { revisit: 1, covisit: 0, popular: 0, trending: 0, affinity: 0, segment: 0 } },
+    } as const;
+    expect(list(engine.recommend(req))).toEqual(['lamp', 'old-lamp']);
+    // Without the popularity factor the later visit leads.
+    engine.setConfig({ profile: { revisitPopularityExponent: 0 } });
+    expect(list(engine.recommend(req))).toEqual(['old-lamp', 'lamp']);
   });
 
   it('breaks buy-again ties by recent popularity, not by item id', () => {

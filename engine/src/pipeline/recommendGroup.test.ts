@@ -6,9 +6,10 @@ import { coViews, DAY, ev, item, T0 } from '../testShop';
 /**
  * Two tastes and one item between them: alice looks at a tent (boots and a stove go with it), bob at
  * a kettle (a mug goes with it); a picnic set is viewed with both, less strongly than each one's own
- * favourite. Popularity is off so that each member's scores come from their own history alone.
+ * favourite. Popularity is off so that each member's scores come from their own history alone, and
+ * revisit too: the rules are read on what goes with each member's item, not on the item itself.
  */
-function shop(config: PartialEngineConfig = { blend: { forUser: { popular: 0, trending: 0 } } }) {
+function shop(config: PartialEngineConfig = { blend: { forUser: { popular: 0, trending: 0, revisit: 0 } } }) {
   const engine = createEngine({ now: () => T0 + DAY, config });
   engine.upsertItems(
     ['tent', 'boots', 'stove', 'kettle', 'mug', 'picnic', 'lamp'].map((id) => item(id, { price: 10 })),

@@ -72,7 +72,8 @@ describe.each(getTestDatabaseTargets())('recs.group and recs.rerank on $name', (
     await shop.admin.items.upsert.mutate({ items: catalog });
     await shop.admin.events.batch.mutate({ events: seedEvents() });
     await shop.admin.admin.config.save.mutate({
-      config: { blend: { forUser: { popular: 0, trending: 0 } } },
+      // What goes with each member's own items, not the items themselves (revisit off).
+      config: { blend: { forUser: { popular: 0, trending: 0, revisit: 0 } } },
       note: 'own history only',
       activate: true,
     });

@@ -143,6 +143,7 @@ export const engineConfigSchema = strictObject({
     halfLifeMs: duration('positive').optional(),
     buyAgainHalfLifeMs: duration('positive').optional(),
     buyAgainPopularityExponent: nonNegative(4).optional(),
+    revisitPopularityExponent: nonNegative(4).optional(),
     sessionBoost: weight().optional(),
     latestBoost: weight().optional(),
     maxItems: integer(1, CONFIG_MAXIMA.perUser).optional(),

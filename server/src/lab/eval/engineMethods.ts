@@ -86,6 +86,11 @@ export const ABLATIONS: Record<string, { description: string; overrides: Request
     description: 'engine, buy-again signal only (no fallback fill; not shown under discovery)',
     overrides: { blend: { ...OFF, buyAgain: 1 }, fallback: false },
   },
+  'engine-revisit': {
+    description:
+      'engine, revisit signal only: items the user came back to (no fallback fill; not shown under discovery)',
+    overrides: { blend: { ...OFF, revisit: 1 }, fallback: false },
+  },
 };
 
 /**
@@ -119,7 +124,7 @@ export function engineMethod(
           : name === 'engine'
             ? `${ablation.description}; next-item: forUser continuing the session (prefix as context)`
             : ablation.description,
-    discovery: name !== 'engine-buyagain',
+    discovery: name !== 'engine-buyagain' && name !== 'engine-revisit',
     user: (q) =>
       ids(
         engine.recommend({

@@ -122,6 +122,7 @@ export const USER_METHODS = [
   'engine-covisit',
   'engine-embedding',
   'engine-buyagain',
+  'engine-revisit',
   'engine',
 ] as const;
 
