@@ -11,7 +11,6 @@ import type {
   RerankResponse,
   Surface,
 } from '@recsys/engine/protocol';
-import type { PauseReport } from '../obs/threadPauses';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
@@ -140,12 +139,6 @@ export interface EngineService {
   readonly progress?: LoadProgress | undefined;
   /** How current the indexes are; absent where it is not known. */
   readonly freshness?: IndexFreshness | undefined;
-  /**
-   * Calls `listener` with the engine thread's garbage-collection pauses and event-loop delay, about
-   * once a second; present only where the engines live on another thread (an engine host in the
-   * HTTP thread's own thread is covered by Node's default metrics).
-   */
-  watchPauses?(listener: (report: PauseReport) => void): void;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
   /**
