@@ -148,9 +148,9 @@ export class SessionKnnIndex {
     );
     const neighbours: Array<{ id: number; sim: number; rank: number }> = [];
     sample.forEach((id, rank) => {
-      const clicks = this.sessions.get(id)!.clicks;
+      const theirs = this.sessions.get(id)!.clicks;
       let sum = 0;
-      for (const [item, w] of weight) if (clicks.includes(item)) sum += w;
+      for (const [item, w] of weight) if (theirs.includes(item)) sum += w;
       if (sum > 0) neighbours.push({ id, sim: sum / weight.size, rank });
     });
     neighbours.sort((a, b) => b.sim - a.sim || a.rank - b.rank);
