@@ -26,10 +26,11 @@ function indexOfMin(values: number[]): number {
 
 /**
  * Swap-removes entry `i` of `a`: order inside a profile carries no meaning (recently-viewed lists are
- * separate). Each array gets its own call site on purpose: one store shared by arrays of different
- * element kinds (small integers, doubles, strings) made V8 generalise them all to boxed elements,
- * every score and timestamp a separate 16-byte heap number — 84 MB more heap for the benchmark's
- * 81,000 profiles than the same doubles stored unboxed.
+ * separate). For the integer arrays only (item and tag ids, visits); scores, timestamps and sessions
+ * are swapped at sites of their own on purpose: one store shared by arrays of different element kinds
+ * (small integers, doubles, strings) made V8 generalise them all to boxed elements, every score and
+ * timestamp a separate 16-byte heap number — 84 MB more heap for the benchmark's 81,000 profiles than
+ * the same doubles stored unboxed (`memoryLayout.test.ts` checks it).
  */
 function removeNumberAt(a: number[], i: number): void {
   a[i] = a[a.length - 1]!;
@@ -234,9 +235,7 @@ export class UserProfile {
       const lastTs = this.itemLastTs;
       lastTs[at] = lastTs[lastTs.length - 1]!;
       lastTs.pop();
-      const visits = this.itemVisits;
-      visits[at] = visits[visits.length - 1]!;
-      visits.pop();
+      removeNumberAt(this.itemVisits, at);
     }
   }
 
