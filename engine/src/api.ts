@@ -375,6 +375,14 @@ export interface Engine {
    * @example engine.scheduleState() // '10': the first scheduled rule in force, the second not
    */
   scheduleState(now?: number): string;
+  /**
+   * Until when `scheduleState(now)`'s answer holds (ms since the epoch): the next start or end of a
+   * scheduled rule, or the end of the minute while a rule has recurring windows; Infinity when no
+   * enabled rule has a schedule. A cache that cannot ask `scheduleState` at each read (another
+   * thread's) keeps an answer no longer than this.
+   * @example engine.scheduleUntil(Date.parse('2024-01-01T00:00:00Z')) // the next start or end
+   */
+  scheduleUntil(now?: number): number;
   /** Compiles a rule set without installing it: pass it to `recommend` or `rerankList` to preview. */
   prepareRules(rules: RuleDefinition[]): PreparedRules;
   /**

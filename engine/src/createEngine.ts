@@ -245,6 +245,10 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
       return rules.set.scheduleState(now ?? clock());
     },
 
+    scheduleUntil(now?: number): number {
+      return rules.set.scheduleUntil(now ?? clock());
+    },
+
     prepareRules(defs: RuleDefinition[]): PreparedRules {
       const index = prepare(defs);
       prepared.add(new WeakRef(index));

@@ -391,6 +391,15 @@ export class RuleSet {
     return state;
   }
 
+  /**
+   * The first instant after `now` at which {@link scheduleState} may answer otherwise (a scheduled
+   * rule starts or stops, or a recurring window's minute ends); Infinity without scheduled rules.
+   */
+  scheduleUntil(now: number): number {
+    this.scheduleState(now);
+    return this.timed.length === 0 ? Number.POSITIVE_INFINITY : this.stateCache.until;
+  }
+
   /** Whether a rule is in force at `now` by its schedule alone. */
   scheduled(r: CompiledRule, now: number): boolean {
     return now >= r.start && now < r.end && (r.windows === undefined || this.inWindows(r, now));

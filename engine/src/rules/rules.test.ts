@@ -427,6 +427,20 @@ describe('rules: schedules against the request clock', () => {
     expect(engine.scheduleState(start)).toBe('');
   });
 
+  it('scheduleUntil is the next start or end of a scheduled rule, the minute’s end under recurring windows, Infinity without schedules', () => {
+    const engine = shop();
+    const start = Date.parse('2024-01-02T00:00:00Z');
+    const end = Date.parse('2024-01-03T00:00:00Z');
+    engine.setRules([rule({ start: '2024-01-02T00:00:00Z', end: '2024-01-03T00:00:00Z' })]);
+    expect(engine.scheduleUntil(start - 5_000)).toBe(start);
+    expect(engine.scheduleUntil(start)).toBe(end);
+    expect(engine.scheduleUntil(end)).toBe(Number.POSITIVE_INFINITY);
+    engine.setRules([rule({ recurring: [{ days: ['tue'], from: '09:00', to: '17:00' }] })]);
+    expect(engine.scheduleUntil(start + 90_500)).toBe(start + 120_000);
+    engine.setRules([{ id: 'always', kind: 'pin', items: { itemIds: ['g'] }, slot: 1 }]);
+    expect(engine.scheduleUntil(start)).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('reads a local start and end in the rule time zone', () => {
     // 2024-01-02T00:00 in Berlin (UTC+1 in winter) is 2024-01-01T23:00Z.
     const defs = [rule({ start: '2024-01-02T00:00', timeZone: 'Europe/Berlin' })];

@@ -19,6 +19,7 @@ import {
   type GroupServeInput,
   type IndexFreshness,
   type LoadProgress,
+  type NearCacheSource,
   type RerankServeInput,
   type ServeInput,
 } from '../serve/EngineService';
@@ -28,6 +29,7 @@ import { serveBundle } from '../serve/serveBundle';
 import { serveGroup, serveRerank } from '../serve/serveGroup';
 import { serveList, serveListCached } from '../serve/serveList';
 import { groupBy, RowApplier } from './applyRows';
+import { ChangeStamps } from './changeStamps';
 import { ChangeVersions } from './changeVersions';
 import { EmbeddingJob } from './embeddingJob';
 import { createNamespaceRuntime, type NamespaceRuntime } from './namespaceRuntime';
@@ -145,6 +147,8 @@ export class EngineHost implements EngineService {
    * slowest replica to apply the same change.
    */
   private readonly versionsKeepMs: number;
+  /** The change counters another thread reads to keep lists near it; only with a response cache. */
+  private readonly stamps: ChangeStamps | undefined;
 
   constructor(options: EngineHostOptions) {
     this.options = {
@@ -160,6 +164,7 @@ export class EngineHost implements EngineService {
       snapshotDir: options.snapshotDir,
     };
     this.versionsKeepMs = options.cache ? options.cache.ttlMs + 60_000 : 0;
+    this.stamps = options.cache ? new ChangeStamps() : undefined;
     const { encoder, database, log, embeddingBatchSize } = this.options;
     this.embeddings = encoder ? new EmbeddingJob(database, encoder, log, embeddingBatchSize) : undefined;
     this.snapshots = new SnapshotKeeper({
@@ -276,10 +281,21 @@ export class EngineHost implements EngineService {
   get(namespaceId: string): NamespaceRuntime {
     let rt = this.namespaces.get(namespaceId);
     if (!rt) {
-      rt = createNamespaceRuntime(namespaceId, this.options.encoder, new ChangeVersions(this.versionsKeepMs));
+      rt = createNamespaceRuntime(namespaceId, this.options.encoder, this.newVersions(namespaceId));
       this.namespaces.set(namespaceId, rt);
     }
     return rt;
+  }
+
+  /** The change versions of a namespace's new runtime, bumping this host's shared counters. */
+  private newVersions(namespaceId: string): ChangeVersions {
+    return new ChangeVersions(this.versionsKeepMs, this.stamps && { table: this.stamps, namespaceId });
+  }
+
+  /** What a thread that asks this host for lists needs to keep them near it (see `NearCache`). */
+  get nearCache(): NearCacheSource | undefined {
+    const { cache } = this.options;
+    return cache && this.stamps ? { stamps: this.stamps.buffer, maxEntries: cache.maxEntries } : undefined;
   }
 
   /** Ranks one list of `namespaceId` and maps it to what responses carry (display fields, reasons). */
@@ -393,7 +409,7 @@ export class EngineHost implements EngineService {
     const db = this.options.database;
     let versions = this.namespaces.get(namespaceId)?.versions;
     if (!versions) {
-      versions = new ChangeVersions(this.versionsKeepMs);
+      versions = this.newVersions(namespaceId);
       versions.loaded(hi);
     }
     const rt = createNamespaceRuntime(namespaceId, this.options.encoder, versions);
@@ -496,7 +512,7 @@ export class EngineHost implements EngineService {
    */
   private async loadSnapshot(namespaceId: string, hi: number): Promise<number | undefined> {
     const started = performance.now();
-    const restored = await this.snapshots.restore(namespaceId, hi, this.versionsKeepMs);
+    const restored = await this.snapshots.restore(namespaceId, hi, this.newVersions(namespaceId));
     if (!restored) return undefined;
     const { rt, file } = restored;
     const { meta } = file;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ChangeStamps } from './changeStamps';
 import { ChangeVersions } from './changeVersions';
 
 const KEEP = 70_000;
@@ -47,5 +48,39 @@ describe('ChangeVersions (the response cache key versions)', () => {
     expect(versions.user('old', T + KEEP + 1)).toBe('0');
     expect(versions.user('recent', T + KEEP + 1)).toBe('6');
     expect(versions.namespace(T + KEEP + 1)).toBe('0');
+  });
+
+  it('moves the shared counters a list depends on as changes apply, an older row too, and only its own', () => {
+    const table = new ChangeStamps();
+    const shop = new ChangeVersions(KEEP, { table, namespaceId: 'shop' });
+    const other = new ChangeVersions(KEEP, { table, namespaceId: 'other' });
+    const reading = () => shop.readStamps(['u1', undefined])!;
+    const before = reading();
+    expect(before.slots).toHaveLength(2); // the namespace's and u1's: no visitor, no counter
+    expect(before.slots).toEqual([table.namespaceSlot('shop'), table.userSlot('shop', 'u1')]);
+
+    other.userChanged('u1', 50, T);
+    other.namespaceChanged(50, T);
+    shop.userChanged('u2', 50, T);
+    expect(reading()).toEqual(before);
+
+    shop.userChanged('u1', 42, T);
+    const moved = reading();
+    expect(moved.values[1]).toBeGreaterThan(before.values[1]!);
+    shop.userChanged('u1', 40, T + 1); // an older row, applied after the reading
+    expect(reading().values[1]).toBeGreaterThan(moved.values[1]!);
+    expect(reading().values[0]).toBe(before.values[0]);
+
+    shop.namespaceChanged(60, T + 2);
+    expect(reading().values[0]).toBeGreaterThan(before.values[0]!);
+    const reloaded = reading();
+    shop.loaded(70, T + 3);
+    expect(reading().values[0]).toBeGreaterThan(reloaded.values[0]!);
+    // Another thread reads the same table through its buffer.
+    expect(new ChangeStamps(table.buffer).read(reloaded.slots[0]!)).toBe(reading().values[0]);
+  });
+
+  it('reads no counters without a shared table', () => {
+    expect(new ChangeVersions(KEEP).readStamps(['u1'])).toBeUndefined();
   });
 });

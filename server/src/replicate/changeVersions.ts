@@ -1,3 +1,11 @@
+import type { ChangeStamps } from './changeStamps';
+
+/** Which change counters a list depends on and what they read when it was ranked (see `NearCache`). */
+export interface StampReading {
+  slots: number[];
+  values: number[];
+}
+
 /**
  * The newest change this engine host applied to a namespace (catalog, embeddings, configuration,
  * rules, a rebuild) and to each user (their events, traits, a login), as the transaction id that
@@ -23,10 +31,19 @@ export class ChangeVersions {
   private floor: { version: string; at: number } | undefined;
   private prunedAt = 0;
 
-  constructor(private readonly keepMs: number) {}
+  /**
+   * @param keepMs how long a version is kept after it was applied
+   * @param stamps the shared change counters this host bumps beside the versions, with the namespace
+   *   they count for (see `ChangeStamps`)
+   */
+  constructor(
+    private readonly keepMs: number,
+    private readonly stamps?: { table: ChangeStamps; namespaceId: string },
+  ) {}
 
   /** The namespace was loaded from every row written before transaction `horizon`. */
   loaded(horizon: number, now = Date.now()): void {
+    this.bumpNamespace();
     this.floor = { version: `L${horizon}`, at: now };
     this.namespaceChange = undefined;
     this.users.clear();
@@ -34,12 +51,15 @@ export class ChangeVersions {
 
   /** A change applied to the whole namespace, written by transaction `tx`. */
   namespaceChanged(tx: number, now = Date.now()): void {
+    this.bumpNamespace();
     if (this.namespaceChange && Number(this.namespaceChange.version) >= tx) return;
     this.namespaceChange = { version: String(tx), at: now };
   }
 
   /** A change applied to one user (`userKey` as the engine keys profiles), written by `tx`. */
   userChanged(userKey: string, tx: number, now = Date.now()): void {
+    // Every call counts, an older row's too: it changed the engine now, after any earlier reading.
+    if (this.stamps) this.stamps.table.bump(this.stamps.table.userSlot(this.stamps.namespaceId, userKey));
     this.prune(now);
     const known = this.users.get(userKey);
     if (known && Number(known.version) >= tx) return;
@@ -60,6 +80,24 @@ export class ChangeVersions {
     return (
       (userKey === undefined ? undefined : this.users.get(userKey)?.version) ?? this.floor?.version ?? '0'
     );
+  }
+
+  /**
+   * The shared counters a list depends on — the namespace's and the given visitors' — read now;
+   * undefined without a shared table. Read it in the same turn as the state the list is ranked
+   * from: a change applied after the reading moves a counter, and the list is not served again.
+   */
+  readStamps(userKeys: ReadonlyArray<string | undefined>): StampReading | undefined {
+    if (!this.stamps) return undefined;
+    const { table, namespaceId } = this.stamps;
+    const slots = [table.namespaceSlot(namespaceId)];
+    for (const userKey of userKeys)
+      if (userKey !== undefined) slots.push(table.userSlot(namespaceId, userKey));
+    return { slots, values: slots.map((slot) => table.read(slot)) };
+  }
+
+  private bumpNamespace(): void {
+    if (this.stamps) this.stamps.table.bump(this.stamps.table.namespaceSlot(this.stamps.namespaceId));
   }
 
   /** Forgets what is older than `keepMs`; looks at most once a second. */

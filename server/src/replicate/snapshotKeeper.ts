@@ -1,7 +1,7 @@
 import { createEngine, type EmbeddingEncoder, EngineSnapshotError } from '@recsys/engine';
 import type { Database } from '../db/client';
 import type { Logger } from '../obs/logger';
-import { ChangeVersions } from './changeVersions';
+import type { ChangeVersions } from './changeVersions';
 import { createNamespaceRuntime, type NamespaceRuntime } from './namespaceRuntime';
 import {
   countEventsBefore,
@@ -81,7 +81,7 @@ export class SnapshotKeeper {
   async restore(
     namespaceId: string,
     hi: number,
-    versionsKeepMs: number,
+    versions: ChangeVersions,
   ): Promise<RestoredNamespace | undefined> {
     const { dir, log } = this.host;
     if (dir === undefined) return undefined;
@@ -93,7 +93,6 @@ export class SnapshotKeeper {
       }
       await this.check(file, namespaceId, hi);
       // As a full load at start: the versions begin at `hi` (see ChangeVersions).
-      const versions = new ChangeVersions(versionsKeepMs);
       versions.loaded(hi);
       const rt = createNamespaceRuntime(namespaceId, this.host.encoder, versions);
       rt.engine = createEngine({ snapshot: file.engine });

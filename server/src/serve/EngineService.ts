@@ -11,6 +11,7 @@ import type {
   RerankResponse,
   Surface,
 } from '@recsys/engine/protocol';
+import type { StampReading } from '../replicate/changeVersions';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
@@ -51,6 +52,28 @@ export interface EngineList {
    * the cache is off or was bypassed (explain, trace header).
    */
   cache?: 'hit' | 'miss';
+  /**
+   * Until when, and on which change counters, the list may be served again without asking the
+   * engines (see `NearCache`); set by an engine host with a response cache, absent otherwise.
+   */
+  validity?: ListValidity;
+}
+
+/**
+ * What a list from the response cache depends on: the shared change counters (see `ChangeStamps`)
+ * as they read when it was ranked or found, and when it stops being served — the cache entry's
+ * expiry, or earlier the next start or end of a scheduled rule.
+ */
+export interface ListValidity extends StampReading {
+  until: number;
+}
+
+/** What another thread needs to keep an engine host's lists near it (see `NearCache`). */
+export interface NearCacheSource {
+  /** The host's change counters (`ChangeStamps.buffer`). */
+  stamps: SharedArrayBuffer;
+  /** Lists to keep (the response cache's `maxEntries`). */
+  maxEntries: number;
 }
 
 /**
@@ -139,6 +162,10 @@ export interface EngineService {
   readonly progress?: LoadProgress | undefined;
   /** How current the indexes are; absent where it is not known. */
   readonly freshness?: IndexFreshness | undefined;
+  /**
+   * With a response cache, what another thread needs to keep lists near it; absent otherwise.
+   */
+  readonly nearCache?: NearCacheSource | undefined;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
   /**

@@ -42,7 +42,7 @@ export interface ResponseCacheOptions {
 }
 
 /** A list as stored: the list without its trace, and when it stops being served. */
-interface Stored {
+export interface StoredList {
   list: EngineList;
   expiresAt: number;
 }
@@ -50,12 +50,17 @@ interface Stored {
 /** Ranked lists by cache key (see `serveListCached`), in memory and, with a URL, in Redis. */
 export interface ResponseCache {
   readonly ttlMs: number;
+  /** Lists kept in this process's memory. */
+  readonly maxEntries: number;
   /** 'redis' when lists are shared through Redis, 'memory' otherwise. */
   readonly store: 'redis' | 'memory';
   /** The stored list, or undefined; a promise only when memory missed and Redis is asked. */
-  get(key: string): EngineList | undefined | Promise<EngineList | undefined>;
-  /** Stores a list (Redis writes are not waited for, and their failures are only logged). */
-  set(key: string, list: EngineList): void;
+  get(key: string): StoredList | undefined | Promise<StoredList | undefined>;
+  /**
+   * Stores a list (Redis writes are not waited for, and their failures are only logged); returns
+   * when it expires.
+   */
+  set(key: string, list: EngineList): number;
   /** Settles once the first connection to Redis succeeded or failed (at once in memory). */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -69,7 +74,8 @@ export interface ResponseCache {
 export function createResponseCache(options: ResponseCacheOptions, log: Logger): ResponseCache {
   const ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
   const prefix = options.keyPrefix ?? 'recsys:recs:';
-  const memory = new LRUCache<string, Stored>({ max: options.maxEntries ?? 10_000 });
+  const maxEntries = options.maxEntries ?? 10_000;
+  const memory = new LRUCache<string, StoredList>({ max: maxEntries });
   const redis = options.redisUrl
     ? connectRedis(options.redisUrl, options.redisTimeoutMs ?? 100, log, {
         down: 'Redis unreachable: recommendation lists are cached in this process only',
@@ -77,16 +83,17 @@ export function createResponseCache(options: ResponseCacheOptions, log: Logger):
       })
     : undefined;
 
-  const fromMemory = (key: string, now: number): EngineList | undefined => {
+  const fromMemory = (key: string, now: number): StoredList | undefined => {
     const stored = memory.get(key);
     if (stored === undefined) return undefined;
-    if (stored.expiresAt > now) return stored.list;
+    if (stored.expiresAt > now) return stored;
     memory.delete(key);
     return undefined;
   };
 
   return {
     ttlMs,
+    maxEntries,
     store: redis ? 'redis' : 'memory',
     ready: firstConnection(redis),
     get(key) {
@@ -96,20 +103,22 @@ export function createResponseCache(options: ResponseCacheOptions, log: Logger):
       return redis.get(prefix + key).then(
         (text) => {
           if (text === null) return undefined;
-          const stored = JSON.parse(text) as Stored;
+          const stored = JSON.parse(text) as StoredList;
           if (stored.expiresAt <= Date.now()) return undefined;
           memory.set(key, stored);
-          return stored.list;
+          return stored;
         },
         // Down or slow: a miss (logged once per outage by connectRedis).
         () => undefined,
       );
     },
     set(key, list) {
-      const stored: Stored = { list, expiresAt: Date.now() + ttlMs };
+      const stored: StoredList = { list, expiresAt: Date.now() + ttlMs };
       memory.set(key, stored);
-      if (redis === undefined || redis.status !== 'ready') return;
-      redis.set(prefix + key, JSON.stringify(stored), 'PX', ttlMs).catch(() => undefined);
+      if (redis !== undefined && redis.status === 'ready') {
+        redis.set(prefix + key, JSON.stringify(stored), 'PX', ttlMs).catch(() => undefined);
+      }
+      return stored.expiresAt;
     },
     async close() {
       memory.clear();

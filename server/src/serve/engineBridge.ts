@@ -11,9 +11,11 @@ import {
   type GroupServeInput,
   type IndexFreshness,
   type LoadProgress,
+  type NearCacheSource,
   type RerankServeInput,
   type ServeInput,
 } from './EngineService';
+import { NearCache } from './NearCache';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
 /**
@@ -31,7 +33,14 @@ type ToEngine =
   | { t: 'nudge' }
   | { t: 'synced'; sync: number };
 type FromEngine =
-  | { t: 'ready'; ready: boolean; progress: LoadProgress | undefined; sync?: number }
+  | {
+      t: 'ready';
+      ready: boolean;
+      progress: LoadProgress | undefined;
+      sync?: number;
+      /** In the first message only, with a response cache: see {@link NearCache}. */
+      near?: NearCacheSource | undefined;
+    }
   | { t: 'served'; id: number; list: EngineList }
   | { t: 'freshness'; freshness: IndexFreshness }
   | { t: 'previewed'; id: number; result: RulePreviewLists }
@@ -63,7 +72,7 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
   let nextSync = 0;
   let ready = engines.ready;
   let progress = engines.progress;
-  post({ t: 'ready', ready, progress });
+  post({ t: 'ready', ready, progress, near: engines.nearCache });
   // The host has no ready event; a loading host is looked at until it is ready, and each step of
   // its progress is passed on (for the HTTP thread's /readyz).
   const readyCheck = ready
@@ -180,8 +189,15 @@ export class RemoteEngine implements EngineService {
   private nextId = 0;
   private readonly pending = new Map<
     number,
-    { resolve: (value: never) => void; reject: (error: Error) => void }
+    {
+      resolve: (value: never) => void;
+      reject: (error: Error) => void;
+      /** The {@link NearCache} key a served list is kept under. */
+      nearKey?: string | undefined;
+    }
   >();
+  /** The lists the engine thread's response cache answered, kept here; absent without that cache. */
+  private near: NearCache | undefined;
   private isReady = false;
   private loadProgress: LoadProgress | undefined;
   private indexFreshness: IndexFreshness | undefined;
@@ -209,12 +225,18 @@ export class RemoteEngine implements EngineService {
     if (!this.closed) this.port.postMessage({ t: 'nudge' } satisfies ToEngine);
   }
 
-  serve(namespaceId: string, surface: Surface, input: ServeInput): Promise<EngineList> {
+  /** A list kept here (see {@link NearCache}) is answered at once; any other is asked for. */
+  serve(namespaceId: string, surface: Surface, input: ServeInput): EngineList | Promise<EngineList> {
     if (this.closed) return Promise.reject(new Error('The engine thread is gone.'));
     if (!this.isReady) return Promise.reject(new EngineNotReadyError());
+    const nearKey = this.near && NearCache.keyOf(namespaceId, surface, input);
+    if (nearKey !== undefined) {
+      const kept = this.near!.get(nearKey);
+      if (kept) return kept;
+    }
     const id = this.nextId++;
     return new Promise<EngineList>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, nearKey });
       this.port.postMessage({ t: 'serve', id, namespaceId, surface, input } satisfies ToEngine);
     });
   }
@@ -258,6 +280,7 @@ export class RemoteEngine implements EngineService {
       return;
     }
     if (message.t === 'ready') {
+      if (message.near) this.near = new NearCache(message.near);
       this.isReady = message.ready;
       this.loadProgress = message.progress;
       if (message.sync !== undefined) {
@@ -269,6 +292,7 @@ export class RemoteEngine implements EngineService {
     if (!waiting) return;
     this.pending.delete(message.id);
     if (message.t === 'served') {
+      if (waiting.nearKey !== undefined) this.near?.set(waiting.nearKey, message.list);
       (waiting.resolve as (list: EngineList) => void)(message.list);
     } else if (message.t === 'previewed') {
       (waiting.resolve as (result: RulePreviewLists) => void)(message.result);

@@ -3,8 +3,8 @@ import type { RecFilters, RecRequest, TraceRuleEffect } from '@recsys/engine';
 import { type Surface, userKeyOf } from '@recsys/engine/protocol';
 import type { NamespaceRuntime } from '../replicate/namespaceRuntime';
 import { displayPrice } from '../replicate/rows';
-import type { EngineList, ServeInput } from './EngineService';
-import type { ResponseCache } from './ResponseCache';
+import type { EngineList, ListValidity, ServeInput } from './EngineService';
+import type { ResponseCache, StoredList } from './ResponseCache';
 
 /** The engine's filters for the filters of a validated `recs.*` input. */
 export function recFiltersOf(f: ServeInput['filters']): RecFilters {
@@ -52,7 +52,8 @@ export function serveList(rt: NamespaceRuntime, surface: Surface, input: ServeIn
 /**
  * {@link serveList} through the response cache: the same list for the same key while it lives.
  * `explain` and `bypassCache` requests are ranked now and not stored; a list stored from a sampled
- * traced request is stored without its trace.
+ * traced request is stored without its trace. With shared change counters, each list says until
+ * when and on which counters it may be served again from another thread (`validity`).
  */
 export function serveListCached(
   rt: NamespaceRuntime,
@@ -61,18 +62,35 @@ export function serveListCached(
   cache: ResponseCache,
 ): EngineList | Promise<EngineList> {
   if (input.explain || input.bypassCache) return serveList(rt, surface, input);
+  const now = Date.now();
   const request = recRequestOf(rt, surface, input);
-  const key = responseCacheKey(rt, request, input.experiment);
+  const key = responseCacheKey(rt, request, input.experiment, now);
+  // Read in this turn, with the versions in the key: a change applied later moves a counter. The
+  // visitor as the engine keys them: a login moves an anonymous id's counter (it keys the visitor
+  // until then), and a linked id is never linked to anyone else (a user's erasure rebuilds the
+  // namespace, which moves the namespace's counter).
+  const stamps = rt.versions.readStamps([request.userKey]);
+  const scheduleUntil = stamps ? rt.engine.scheduleUntil(now) : 0;
+  const validity = (expiresAt: number): ListValidity | undefined =>
+    stamps && { slots: stamps.slots, values: stamps.values, until: Math.min(expiresAt, scheduleUntil) };
   const miss = (): EngineList => {
     const list = rankList(rt, request, input);
     const { trace: _trace, ...stored } = list;
-    cache.set(key, stored);
+    const expiresAt = cache.set(key, stored);
     list.cache = 'miss';
+    const valid = validity(expiresAt);
+    if (valid) list.validity = valid;
+    return list;
+  };
+  const hit = (found: StoredList): EngineList => {
+    const list: EngineList = { ...found.list, cache: 'hit' };
+    const valid = validity(found.expiresAt);
+    if (valid) list.validity = valid;
     return list;
   };
   const found = cache.get(key);
-  if (found instanceof Promise) return found.then((list) => (list ? { ...list, cache: 'hit' } : miss()));
-  return found ? { ...found, cache: 'hit' } : miss();
+  if (found instanceof Promise) return found.then((f) => (f ? hit(f) : miss()));
+  return found ? hit(found) : miss();
 }
 
 /**

@@ -3,5 +3,5 @@ export { getTestDatabaseTargets, type TestDatabaseTarget } from './databases';
 export { completeRunningExperiments } from './experiments';
 export { failure } from './failure';
 export { itemIds, viewNow } from './lists';
-export { createClient, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
+export { createClient, createTestTenant, startTestServer, TEST_ORIGIN, type TestTenant } from './stack';
 export { createTcpProxy, proxyDatabaseUrl, type TcpProxy, type TcpProxyOptions } from './tcpProxy';

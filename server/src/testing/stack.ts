@@ -98,24 +98,34 @@ export async function startTestServer(
     engines,
     freshness,
     recLog,
-    async tenant(namespaceId) {
-      await createNamespace(database, namespaceId);
-      const secret = await createApiKey(database, namespaceId, { kind: 'secret' });
-      const publishable = await createApiKey(database, namespaceId, {
-        kind: 'publishable',
-        allowedOrigins: [TEST_ORIGIN],
-      });
-      return {
-        namespaceId,
-        secretKey: secret.key,
-        publishableKey: publishable.key,
-        admin: createClient(url, secret.key),
-        browser: createClient(url, publishable.key, TEST_ORIGIN),
-        userToken: (userId) => signUserToken({ secretKey: secret.key, userId }),
-        browserAs: (userId) =>
-          createClient(url, publishable.key, TEST_ORIGIN, signUserToken({ secretKey: secret.key, userId })),
-      };
-    },
+    tenant: (namespaceId) => createTestTenant(database, url, namespaceId),
     close: runtime.close,
+  };
+}
+
+/**
+ * Creates a namespace with a secret and a publishable key (allowed from {@link TEST_ORIGIN}) and
+ * clients for it on the server at `url`.
+ */
+export async function createTestTenant(
+  database: Database,
+  url: string,
+  namespaceId: string,
+): Promise<TestTenant> {
+  await createNamespace(database, namespaceId);
+  const secret = await createApiKey(database, namespaceId, { kind: 'secret' });
+  const publishable = await createApiKey(database, namespaceId, {
+    kind: 'publishable',
+    allowedOrigins: [TEST_ORIGIN],
+  });
+  return {
+    namespaceId,
+    secretKey: secret.key,
+    publishableKey: publishable.key,
+    admin: createClient(url, secret.key),
+    browser: createClient(url, publishable.key, TEST_ORIGIN),
+    userToken: (userId) => signUserToken({ secretKey: secret.key, userId }),
+    browserAs: (userId) =>
+      createClient(url, publishable.key, TEST_ORIGIN, signUserToken({ secretKey: secret.key, userId })),
   };
 }
