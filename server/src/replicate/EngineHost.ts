@@ -211,6 +211,7 @@ export class EngineHost implements EngineService {
     const db = this.options.database;
     const hi = await readCurrentXmin(db);
     const ids = (await readNamespaceIds(db)).filter(({ id }) => this.places(id));
+    /** Events in the loaded indexes, built or restored. */
     let events = 0;
     this.loading = { loaded: 0, total: ids.length };
     for (const { id } of ids) {
@@ -507,8 +508,9 @@ export class EngineHost implements EngineService {
 
   /**
    * Starts a namespace from its snapshot and applies the rows written since (`watermark <= tx <
-   * hi`), as a poll would. Returns the events read, or undefined (after logging why) when there is
-   * no usable snapshot: the caller then builds from the database.
+   * hi`), as a poll would. Returns the events its indexes now hold (the snapshot's and those read),
+   * or undefined (after logging why) when there is no usable snapshot: the caller then builds from
+   * the database.
    */
   private async loadSnapshot(namespaceId: string, hi: number): Promise<number | undefined> {
     const started = performance.now();
@@ -542,7 +544,8 @@ export class EngineHost implements EngineService {
       },
       'engine restored from snapshot',
     );
-    return rows.length;
+    // Decoding a large snapshot fragments the heap as a build does: it counts for the compaction.
+    return meta.events + rows.length;
   }
 
   /**
