@@ -25,6 +25,32 @@ describe('TrendingSupport', () => {
     for (let i = 24; i < 40; i++) expect(support.claim('u', i, 1, T0 + 100).weight).toBe(0);
   });
 
+  it('frees the rows of users quiet for two windows before it grows, and keeps those of the last two windows', () => {
+    const support = new TrendingSupport(DAY);
+    for (let u = 0; u < 64; u++) support.claim(`quiet-${u}`, 1, 1, T0);
+    support.claim('recent', 2, 1, T0 + 2 * DAY);
+    const bytes = support.byteLength;
+    for (let u = 0; u < 60; u++) support.claim(`new-${u}`, 3, 1, T0 + 3 * DAY);
+    // The quiet users' rows went to the new ones: the pool did not grow.
+    expect(support.size).toBe(61);
+    expect(support.byteLength).toBe(bytes);
+    // A user of the last two windows is still remembered: a late event of theirs adds nothing again.
+    expect(support.claim('recent', 2, 1, T0 + 2 * DAY + MIN)).toEqual({ weight: 0, newUser: 0 });
+    // A quiet user who comes back counts as in any new window.
+    expect(support.claim('quiet-0', 1, 1, T0 + 3 * DAY)).toEqual({ weight: 1, newUser: 1 });
+  });
+
+  it('grows when users are all active, and trim gives back the room while keeping what each counted', () => {
+    const support = new TrendingSupport(DAY);
+    for (let u = 0; u < 200; u++) support.claim(`u-${u}`, u, 1, T0 + u);
+    expect(support.size).toBe(200);
+    const grown = support.byteLength;
+    support.trim();
+    expect(support.byteLength).toBeLessThan(grown);
+    for (let u = 0; u < 200; u++) expect(support.claim(`u-${u}`, u, 1, T0 + 500).weight).toBe(0);
+    expect(support.claim('u-0', 999, 1, T0 + 500)).toEqual({ weight: 1, newUser: 1 });
+  });
+
   it('forgets an erased user and moves a merged one', () => {
     const support = new TrendingSupport(DAY);
     support.claim('anon:1', 7, 1, T0);
