@@ -338,6 +338,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
 
     trimMemory(): void {
       behavior.trim();
+      log.trim();
     },
 
     snapshot(meta: Record<string, unknown> = {}): Uint8Array {
