@@ -14,8 +14,13 @@ let collect: (() => void) | null | undefined;
  * generation stayed 45% free after three passes); `--compact-on-every-full-gc`, switched on for
  * these passes only, makes each one compact, and the emptied pages go back to the system. Called
  * once after a bulk load, before the process serves.
+ *
+ * One pass is enough: measured on the 100k-item namespace, after the build one pass (0.86 s) and
+ * three (2.2 s) both left 351 MB used of 391 MB of heap and ~650 MB resident once V8 had unmapped the
+ * emptied pages (within a second, in the background); after a snapshot restore, one pass took 0.44 s
+ * and three 1.4 s for the same heap. Every extra pass is start-up time.
  */
-export function compactHeap(passes = 3): boolean {
+export function compactHeap(passes = 1): boolean {
   if (collect === undefined) {
     collect = typeof globalThis.gc === 'function' ? globalThis.gc : null;
     if (collect === null) {
