@@ -21,7 +21,7 @@ describe('UserProfile', () => {
     p.record(2, 1, T0, 's', [11], bought, limits);
     p.record(3, 0.7, T0, 's', [12], bought, limits);
     p.record(4, 0.2, T0 + 1, 's', [], bought, limits);
-    expect(p.items().sort()).toEqual([2, 3, 4]);
+    expect(p.itemIds().sort()).toEqual([2, 3, 4]);
     expect(
       p
         .topTags(T0, 10)

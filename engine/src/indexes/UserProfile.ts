@@ -18,48 +18,61 @@ export interface ProfileLimits {
   maxRecentlyViewed: number;
 }
 
-function indexOfMin(values: number[]): number {
+/** Numbers per profile item in `items`: id, score, last touch, visits. */
+const ITEM = 4;
+/** Numbers per profile tag in `tags`: id, score. */
+const TAG = 2;
+
+/** The entry (of `stride` numbers) whose number at `offset` is smallest. */
+function entryOfMin(values: number[], stride: number, offset: number): number {
   let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! < values[best]!) best = i;
-  return best;
+  for (let i = stride; i < values.length; i += stride) {
+    if (values[i + offset]! < values[best + offset]!) best = i;
+  }
+  return best / stride;
+}
+
+/** The entry (of `stride` numbers) whose first number is `id`, or −1. */
+function entryOf(values: number[], stride: number, id: number): number {
+  for (let i = 0; i < values.length; i += stride) if (values[i] === id) return i / stride;
+  return -1;
 }
 
 /**
- * Swap-removes entry `i` of `a`: order inside a profile carries no meaning (recently-viewed lists are
- * separate). For the integer arrays only (item and tag ids, visits); scores, timestamps and sessions
- * are swapped at sites of their own on purpose: one store shared by arrays of different element kinds
- * (small integers, doubles, strings) made V8 generalise them all to boxed elements, every score and
- * timestamp a separate 16-byte heap number — 84 MB more heap for the benchmark's 81,000 profiles than
- * the same doubles stored unboxed (`memoryLayout.test.ts` checks it).
+ * Swap-removes entry `at` (of `stride` numbers) of `values`: order inside a profile carries no
+ * meaning (recently-viewed lists are separate).
  */
-function removeNumberAt(a: number[], i: number): void {
-  a[i] = a[a.length - 1]!;
-  a.pop();
+function removeEntry(values: number[], stride: number, at: number): void {
+  const last = values.length - stride;
+  for (let k = 0; k < stride; k++) values[at * stride + k] = values[last + k]!;
+  values.length = last;
 }
 
 /**
  * A user's behaviour summary: bounded, decayed, mergeable.
  *
- * Stored as parallel arrays rather than Maps of objects: a shop has far more users than items, and
- * number arrays hold doubles unboxed (about 8 bytes per value instead of ~50 for a Map entry).
- * Every list is capped (≤ 50 by default), so linear scans stay cheap.
+ * Stored as flat number arrays rather than Maps of objects: a shop has far more users than items,
+ * and number arrays hold doubles unboxed (about 8 bytes per value instead of ~50 for a Map entry).
+ * Each item's numbers sit side by side in one array (and each tag's in another) rather than in one
+ * array per field: every JS array costs 48 bytes before its first element, and at 81,000 profiles the
+ * four arrays one array replaced cost 16 MB. The sessions are strings and keep an array of their own:
+ * one store shared by strings and numbers made V8 generalise it to boxed elements, every score and
+ * timestamp a separate 16-byte heap number (`memoryLayout.test.ts` checks the layout). Every list is
+ * capped (≤ 50 by default), so linear scans stay cheap.
  */
 export class UserProfile {
   readonly clock: DecayClock;
-  /** Interacted items and their decayed, type-weighted interest (profile clock). */
-  // Not readonly: trim() swaps each array for an exact-size copy.
-  private itemIds: number[] = [];
-  private itemScores: number[] = [];
-  private itemLastTs: number[] = [];
-  private itemSessions: Array<string | undefined> = [];
   /**
-   * Visits per item: how many of the user's sessions touched it (a session counts once; an event
-   * without a session id counts as a visit of its own).
+   * Interacted items, {@link ITEM} numbers each: the item id, its decayed, type-weighted interest
+   * (profile clock), when it was last touched, and its visits — how many of the user's sessions
+   * touched it (a session counts once; an event without a session id counts as a visit of its own).
    */
-  private itemVisits: number[] = [];
-  /** Tag ids and their decayed affinity (profile clock). */
-  private tagIds: number[] = [];
-  private tagScores: number[] = [];
+  // Not readonly: trim() swaps each array for an exact-size copy.
+  private items: number[] = [];
+  /** The session that last touched each item (entry i of `items`). */
+  private itemSessions: Array<string | undefined> = [];
+  /** Tags, {@link TAG} numbers each: the tag id and its decayed affinity (profile clock). */
+  private tags: number[] = [];
   /** Created at the first purchase: most visitors never buy, and an empty Map costs ~200 bytes. */
   private bought: Map<number, PurchaseRecord> | undefined;
   /** Recently viewed item ids, most recent first, one entry per item (parallel to `viewedTs`). */
@@ -99,24 +112,25 @@ export class UserProfile {
   }
 
   get itemCount(): number {
-    return this.itemIds.length;
+    return this.items.length / ITEM;
   }
 
   get tagCount(): number {
-    return this.tagIds.length;
+    return this.tags.length / TAG;
   }
 
   /** Decayed interest in `item` at `now` (0 when not in the profile). */
   interest(item: number, now: number): number {
-    const i = this.itemIds.indexOf(item);
-    return i < 0 ? 0 : this.itemScores[i]! * this.clock.readFactor(now);
+    const i = entryOf(this.items, ITEM, item);
+    return i < 0 ? 0 : this.items[i * ITEM + 1]! * this.clock.readFactor(now);
   }
 
   /** Every profile item with its interest decayed to `now`. */
   forEachItem(now: number, fn: (item: number, interest: number, session: string | undefined) => void): void {
     const f = this.clock.readFactor(now);
-    for (let i = 0; i < this.itemIds.length; i++)
-      fn(this.itemIds[i]!, this.itemScores[i]! * f, this.itemSessions[i]);
+    const { items } = this;
+    for (let i = 0; i < items.length; i += ITEM)
+      fn(items[i]!, items[i + 1]! * f, this.itemSessions[i / ITEM]);
   }
 
   /**
@@ -124,21 +138,24 @@ export class UserProfile {
    * touched: what the user keeps coming back to (the `revisit` signal).
    */
   forEachVisit(fn: (item: number, visits: number, lastTs: number) => void): void {
-    for (let i = 0; i < this.itemIds.length; i++)
-      fn(this.itemIds[i]!, this.itemVisits[i]!, this.itemLastTs[i]!);
+    const { items } = this;
+    for (let i = 0; i < items.length; i += ITEM) fn(items[i]!, items[i + 3]!, items[i + 2]!);
   }
 
   /** Item ids held (for inspection). */
-  items(): number[] {
-    return [...this.itemIds];
+  itemIds(): number[] {
+    const ids: number[] = [];
+    for (let i = 0; i < this.items.length; i += ITEM) ids.push(this.items[i]!);
+    return ids;
   }
 
   /** Tag affinities decayed to `now`, strongest first. */
   topTags(now: number, limit: number, accept: (tag: number) => boolean = () => true) {
     const f = this.clock.readFactor(now);
     const out: Array<{ tag: number; score: number }> = [];
-    for (let i = 0; i < this.tagIds.length; i++) {
-      if (accept(this.tagIds[i]!)) out.push({ tag: this.tagIds[i]!, score: this.tagScores[i]! * f });
+    const { tags } = this;
+    for (let i = 0; i < tags.length; i += TAG) {
+      if (accept(tags[i]!)) out.push({ tag: tags[i]!, score: tags[i + 1]! * f });
     }
     out.sort((a, b) => b.score - a.score || a.tag - b.tag);
     return out.slice(0, limit);
@@ -156,13 +173,9 @@ export class UserProfile {
    * again as usual.
    */
   trim(): void {
-    this.itemIds = this.itemIds.slice();
-    this.itemScores = this.itemScores.slice();
-    this.itemLastTs = this.itemLastTs.slice();
+    this.items = this.items.slice();
     this.itemSessions = this.itemSessions.slice();
-    this.itemVisits = this.itemVisits.slice();
-    this.tagIds = this.tagIds.slice();
-    this.tagScores = this.tagScores.slice();
+    this.tags = this.tags.slice();
     this.viewedItems = this.viewedItems.slice();
     this.viewedTs = this.viewedTs.slice();
   }
@@ -172,18 +185,19 @@ export class UserProfile {
     if (this.clock.ref === undefined && other.clock.ref !== undefined) this.clock.ref = other.clock.ref;
     const ref = this.clock.ref ?? 0;
     const toMine = other.clock.ref === undefined ? 1 : 2 ** ((other.clock.ref - ref) / this.clock.halfLifeMs);
-    for (let i = 0; i < other.itemIds.length; i++) {
+    const theirs = other.items;
+    for (let i = 0; i < theirs.length; i += ITEM) {
       this.addItem(
-        other.itemIds[i]!,
-        other.itemScores[i]! * toMine,
-        other.itemLastTs[i]!,
-        other.itemSessions[i],
+        theirs[i]!,
+        theirs[i + 1]! * toMine,
+        theirs[i + 2]!,
+        other.itemSessions[i / ITEM],
         limits.maxItems,
-        other.itemVisits[i]!,
+        theirs[i + 3]!,
       );
     }
-    for (let i = 0; i < other.tagIds.length; i++) {
-      this.addTag(other.tagIds[i]!, other.tagScores[i]! * toMine, limits.maxTags);
+    for (let i = 0; i < other.tags.length; i += TAG) {
+      this.addTag(other.tags[i]!, other.tags[i + 1]! * toMine, limits.maxTags);
     }
     for (const [item, p] of other.purchases) this.addPurchase(item, p, limits.maxPurchases);
     for (let i = other.viewedItems.length - 1; i >= 0; i--) {
@@ -204,56 +218,41 @@ export class UserProfile {
     max: number,
     visits?: number,
   ): void {
-    const i = this.itemIds.indexOf(item);
+    const { items } = this;
+    const i = entryOf(items, ITEM, item);
     if (i >= 0) {
-      this.itemScores[i] = this.itemScores[i]! + w;
+      const at = i * ITEM;
+      items[at + 1] = items[at + 1]! + w;
       // A merge adds the other profile's visits; one event adds a visit when its session is not the
       // one that last touched the item (a user's sessions rarely interleave on one item).
       const more = visits ?? (session === undefined || session !== this.itemSessions[i] ? 1 : 0);
-      this.itemVisits[i] = this.itemVisits[i]! + more;
-      if (ts >= this.itemLastTs[i]!) {
-        this.itemLastTs[i] = ts;
+      items[at + 3] = items[at + 3]! + more;
+      if (ts >= items[at + 2]!) {
+        items[at + 2] = ts;
         this.itemSessions[i] = session;
       }
       return;
     }
-    this.itemIds.push(item);
-    this.itemScores.push(w);
-    this.itemLastTs.push(ts);
+    items.push(item, w, ts, visits ?? 1);
     this.itemSessions.push(session);
-    this.itemVisits.push(visits ?? 1);
-    if (this.itemIds.length > max) {
-      const at = indexOfMin(this.itemScores);
-      removeNumberAt(this.itemIds, at);
-      // Not through removeNumberAt: see there why strings and numbers never share a store.
+    if (items.length > max * ITEM) {
+      const at = entryOfMin(items, ITEM, 1);
+      removeEntry(items, ITEM, at);
       const sessions = this.itemSessions;
       sessions[at] = sessions[sessions.length - 1];
       sessions.pop();
-      const scores = this.itemScores;
-      scores[at] = scores[scores.length - 1]!;
-      scores.pop();
-      const lastTs = this.itemLastTs;
-      lastTs[at] = lastTs[lastTs.length - 1]!;
-      lastTs.pop();
-      removeNumberAt(this.itemVisits, at);
     }
   }
 
   private addTag(tag: number, w: number, max: number): void {
-    const i = this.tagIds.indexOf(tag);
+    const { tags } = this;
+    const i = entryOf(tags, TAG, tag);
     if (i >= 0) {
-      this.tagScores[i] = this.tagScores[i]! + w;
+      tags[i * TAG + 1] = tags[i * TAG + 1]! + w;
       return;
     }
-    this.tagIds.push(tag);
-    this.tagScores.push(w);
-    if (this.tagIds.length > max) {
-      const at = indexOfMin(this.tagScores);
-      removeNumberAt(this.tagIds, at);
-      const scores = this.tagScores;
-      scores[at] = scores[scores.length - 1]!;
-      scores.pop();
-    }
+    tags.push(tag, w);
+    if (tags.length > max * TAG) removeEntry(tags, TAG, entryOfMin(tags, TAG, 1));
   }
 
   private pushViewed(item: number, ts: number, max: number): void {
@@ -298,7 +297,8 @@ export class UserProfile {
 
   private rebase(ts: number): void {
     const f = this.clock.rebase(ts);
-    for (let i = 0; i < this.itemScores.length; i++) this.itemScores[i] = this.itemScores[i]! * f;
-    for (let i = 0; i < this.tagScores.length; i++) this.tagScores[i] = this.tagScores[i]! * f;
+    const { items, tags } = this;
+    for (let i = 1; i < items.length; i += ITEM) items[i] = items[i]! * f;
+    for (let i = 1; i < tags.length; i += TAG) tags[i] = tags[i]! * f;
   }
 }

@@ -35,7 +35,7 @@ ${body}`,
 }
 
 describe('memory layout of the indexes', () => {
-  it('keeps profile scores and timestamps as unboxed doubles while entries are evicted', () => {
+  it('keeps a profile in five arrays, its scores and timestamps as unboxed doubles while entries are evicted', () => {
     const kinds = inV8(
       'profile',
       `const limits = { maxItems: 3, maxTags: 2, maxPurchases: 2, maxRecentlyViewed: 2 };
@@ -51,19 +51,13 @@ const q = p as unknown as Record<string, unknown[]>;
 const doubles = native('HasDoubleElements');
 const smis = native('HasSmiElements');
 console.log(JSON.stringify({
-  itemScores: doubles(q.itemScores!), itemLastTs: doubles(q.itemLastTs!), tagScores: doubles(q.tagScores!),
-  viewedTs: doubles(q.viewedTs!), itemIds: smis(q.itemIds!), tagIds: smis(q.tagIds!), itemVisits: smis(q.itemVisits!),
+  items: doubles(q.items!), tags: doubles(q.tags!), viewedTs: doubles(q.viewedTs!), viewedItems: smis(q.viewedItems!),
+  arrays: Object.values(q).filter(Array.isArray).length,
 }));`,
     );
-    expect(kinds).toEqual({
-      itemScores: true,
-      itemLastTs: true,
-      tagScores: true,
-      viewedTs: true,
-      itemIds: true,
-      tagIds: true,
-      itemVisits: true,
-    });
+    // Ids, scores, timestamps and visits side by side, unboxed; one array per field was 48 bytes
+    // more per field and profile.
+    expect(kinds).toEqual({ items: true, tags: true, viewedTs: true, viewedItems: true, arrays: 5 });
   });
 
   it('stores every catalog item with one hidden class, whichever optional fields it has', () => {

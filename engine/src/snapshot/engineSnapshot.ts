@@ -32,7 +32,7 @@ export { EngineSnapshotError, type SnapshotRefusal } from './snapshotFrame';
  * a class added to {@link SNAPSHOT_CLASSES}, or a change in what an index means. A snapshot of
  * another version is refused (the caller rebuilds from its event source).
  */
-export const ENGINE_SNAPSHOT_FORMAT = 6; // 6: EventLog keeps values and orders for the events that have them only; 5: UserProfile counts visits per item (4: sessions without a Set of their items, item tag ids in plain arrays; 3: number arrays as raw int32 or float64 values; 2: NeighborStore keys apart from weights)
+export const ENGINE_SNAPSHOT_FORMAT = 7; // 7: UserProfile items and tags as one interleaved array each; 6: EventLog keeps values and orders for the events that have them only; 5: UserProfile counts visits per item (4: sessions without a Set of their items, item tag ids in plain arrays; 3: number arrays as raw int32 or float64 values; 2: NeighborStore keys apart from weights)
 
 /**
  * Every class whose instances the engine state holds, in a fixed order (the order is the format:
