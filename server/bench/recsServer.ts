@@ -57,11 +57,15 @@ const cache =
 // restart measurement; never on a timer, so none is taken during the HTTP runs.
 const snapshotDir =
   process.env.BENCH_SNAPSHOT === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'recsys-bench-snapshots-'));
+// HTTP from a thread of its own on PostgreSQL (see below); BENCH_HTTP_THREAD=off serves from one.
+const threaded = scratchUrl !== undefined && process.env.BENCH_HTTP_THREAD !== 'off';
 const engines = new EngineHost({
   database,
   log,
   encoder,
   cache,
+  // Its HTTP thread (below) keeps the cache's lists near it, as `recsys serve` does.
+  keepListsNear: threaded,
   snapshotDir,
   snapshotIntervalMs: 86_400_000,
 });
@@ -209,7 +213,6 @@ await server.services.recLog?.flush();
 // On PostgreSQL, HTTP is served as `recsys serve` serves it: from a second thread, the engines
 // ranking on this one (BENCH_HTTP_THREAD=off serves both from this thread). The embedded database
 // cannot be shared between threads, so PGlite always serves from one.
-const threaded = scratchUrl !== undefined && process.env.BENCH_HTTP_THREAD !== 'off';
 const http = threaded
   ? await startHttpThread({ engines, databaseUrl: scratchUrl, port: 0, logLevel: 'warn' })
   : undefined;

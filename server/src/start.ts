@@ -159,6 +159,8 @@ export type RuntimeEngine =
       snapshotIntervalMs?: number | undefined;
       /** The response cache of `recs.*` lists; off when absent or false. */
       cache?: ResponseCacheOptions | false | undefined;
+      /** An HTTP thread will keep the cache's lists near it (see `EngineHostOptions.keepListsNear`). */
+      keepListsNear?: boolean | undefined;
     }
   /** Engines on another thread (the HTTP thread's view of them); closed with the runtime. */
   | { remote: EngineService & { close(): void } };
@@ -250,6 +252,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           ...(engine.snapshotDir ? { snapshotDir: engine.snapshotDir } : {}),
           ...(engine.snapshotIntervalMs ? { snapshotIntervalMs: engine.snapshotIntervalMs } : {}),
           cache,
+          ...(engine.keepListsNear ? { keepListsNear: true } : {}),
           onApplied: (lags) => freshness?.observe(lags),
         })
       : undefined;
@@ -412,6 +415,7 @@ export async function startRecsys(options: StartOptions = {}): Promise<RunningRe
         snapshotDir: options.snapshotDir ?? (process.env.RECSYS_SNAPSHOT_DIR || undefined),
         snapshotIntervalMs: options.snapshotIntervalMs,
         cache,
+        keepListsNear: threaded,
       },
       // One thread: this runtime's server answers on the port opened above, on its connections.
       http: !threaded && {

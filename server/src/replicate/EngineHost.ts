@@ -87,6 +87,13 @@ export interface EngineHostOptions {
    */
   cache?: ResponseCache | undefined;
   /**
+   * Another thread asks this host for lists and keeps those of the cache near it (`startHttpThread`):
+   * changes are then also counted in shared memory for it (see `ChangeStamps`, `NearCache`). Off, no
+   * request pays for counters nobody reads.
+   * @default false
+   */
+  keepListsNear?: boolean;
+  /**
    * Told after each poll that applied events: per namespace, the longest one of them had waited
    * since it was stored, in seconds (see `FreshnessRecorder`).
    */
@@ -147,7 +154,7 @@ export class EngineHost implements EngineService {
    * slowest replica to apply the same change.
    */
   private readonly versionsKeepMs: number;
-  /** The change counters another thread reads to keep lists near it; only with a response cache. */
+  /** The change counters another thread reads to keep lists near it (`keepListsNear`, with a cache). */
   private readonly stamps: ChangeStamps | undefined;
 
   constructor(options: EngineHostOptions) {
@@ -157,6 +164,7 @@ export class EngineHost implements EngineService {
       loadPageSize: 50_000,
       placement: EVERY_NAMESPACE,
       snapshotIntervalMs: 600_000,
+      keepListsNear: false,
       ...options,
       encoder: options.encoder ?? null,
       cache: options.cache,
@@ -164,7 +172,7 @@ export class EngineHost implements EngineService {
       snapshotDir: options.snapshotDir,
     };
     this.versionsKeepMs = options.cache ? options.cache.ttlMs + 60_000 : 0;
-    this.stamps = options.cache ? new ChangeStamps() : undefined;
+    this.stamps = options.cache && options.keepListsNear ? new ChangeStamps() : undefined;
     const { encoder, database, log, embeddingBatchSize } = this.options;
     this.embeddings = encoder ? new EmbeddingJob(database, encoder, log, embeddingBatchSize) : undefined;
     this.snapshots = new SnapshotKeeper({

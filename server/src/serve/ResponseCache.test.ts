@@ -149,6 +149,8 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
           second = await shop.admin.recs.forUser.query(query);
         });
         expect(counts).toEqual({ hits: 1, misses: 1 });
+        // Changes are counted in shared memory only for an HTTP thread that keeps lists near it.
+        expect(stack.engines!.nearCache !== undefined).toBe(threaded);
         expect(second!.items).toEqual(first!.items);
         expect(second!.requestId).not.toBe(first!.requestId);
         // The HTTP thread's log is flushed by its own timer: waited for, not forced.
