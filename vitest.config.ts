@@ -25,8 +25,7 @@ export default defineConfig({
       // The engine and the fixtures are pure code without globals (no DOM, no servers, no module-level
       // state a test changes): their files share one module graph per worker instead of importing it
       // again for each file, which halves their run (43 → 28 s on the 2-core machine, December 2026).
-      // The DOM packages (SDK, widgets) and the browser tests keep isolation: happy-dom's storage
-      // would carry over from one file to the next.
+      // The DOM packages keep isolation: happy-dom's storage would carry over from one file to the next.
       {
         extends: true,
         test: { name: 'engine', root: './engine', include: ['src/**/*.test.ts'], isolate: false },
@@ -41,11 +40,6 @@ export default defineConfig({
           name: 'server',
           root: './server',
           include: ['src/**/*.test.ts'],
-          // Each file opens its own databases, servers and folders and closes them in its hooks, and no
-          // file changes module state or the environment: sharing the module graph saves importing the
-          // server again for every file (the server project alone: 813 → 682 s, import 215 → 24 s of
-          // summed time, on a busy 2-core machine, December 2026).
-          isolate: false,
         },
       },
       {
