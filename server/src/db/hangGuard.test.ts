@@ -8,7 +8,7 @@ import { isDatabaseUnavailable } from './unavailable';
 // Only PostgreSQL is reached over a network that can hang.
 const postgres = getTestDatabaseTargets().find((t) => t.name === 'postgres');
 
-describe.skipIf(!postgres)('the pool of a PostgreSQL database that may hang', () => {
+describe.skipIf(!postgres)('the pool of a PostgreSQL database that may hang or drop its connections', () => {
   let scratch: Database & { drop(): Promise<void>; url?: string };
   let proxy: TcpProxy;
   /** The scratch database's URL through the proxy. */
@@ -72,6 +72,42 @@ describe.skipIf(!postgres)('the pool of a PostgreSQL database that may hang', ()
         .toEqual([{ n: 5 }]);
     } finally {
       proxy.resume();
+      await database.close();
+    }
+  });
+
+  // postgres.js reads the server's array types on every new connection and dropped that query's
+  // promise (porsager/postgres#1192, #1205): a connection reset during it was an unhandled rejection,
+  // which ends a Node process or worker thread. In the fault suite it took the HTTP thread down
+  // with its open requests at the moment the database went away. Patched in
+  // server/patches/postgres@3.4.9.patch.
+  it('fails the query the connection was opened for, and nothing else, when it is reset during the array-type read', async () => {
+    const database = await openDatabase({ url: proxied });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(database.query('SELECT 1 AS n')).resolves.toEqual([{ n: 1 }]);
+      // The pool's connection goes (a query may still be sent on it before the driver sees that);
+      // the next one opens a new connection, which is reset as it asks for the array types.
+      let sprung = false;
+      void proxy.resetOnClientBytes('pg_catalog.pg_type').then(() => {
+        sprung = true;
+      });
+      proxy.cutAll();
+      const failures: unknown[] = [];
+      for (let attempt = 0; attempt < 10 && !sprung; attempt++) {
+        await database.query('SELECT 2 AS n').catch((error: unknown) => failures.push(error));
+      }
+      expect(sprung).toBe(true);
+      expect(failures.length).toBeGreaterThan(0);
+      for (const error of failures) expect(isDatabaseUnavailable(error)).toBe(true);
+      // Unhandled rejections are reported once the microtasks of the turn that made them have run.
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      await expect(database.query('SELECT 3 AS n')).resolves.toEqual([{ n: 3 }]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
       await database.close();
     }
   });

@@ -28,6 +28,8 @@ describe('createTcpProxy', () => {
     socket.on('data', (chunk) => {
       reached += String(chunk);
     });
+    // A reset connection (resetOnClientBytes) errors here too.
+    socket.on('error', () => {});
     socket.pipe(socket);
   });
   let proxy: TcpProxy;
@@ -78,5 +80,22 @@ describe('createTcpProxy', () => {
     expect(reached.length).toBe('heldnew'.length);
     first.destroy();
     second.destroy();
+  });
+
+  it('resets the first connection that sends the marked bytes, without forwarding them, and only that one', async () => {
+    const first = await open(proxy);
+    const second = await open(proxy);
+    const sprung = proxy.resetOnClientBytes('TRAP');
+    expect(await roundTrip(first, 'plain')).toBe('plain');
+    reached = '';
+    const failed = once(second, 'error');
+    second.on('error', () => {});
+    second.write('a TRAP here');
+    await sprung;
+    expect((await failed)[0]).toMatchObject({ code: 'ECONNRESET' });
+    // Sprung once: the marker goes through on the next connection.
+    expect(await roundTrip(first, 'TRAP')).toBe('TRAP');
+    expect(reached).toBe('TRAP');
+    first.destroy();
   });
 });

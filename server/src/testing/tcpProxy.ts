@@ -31,6 +31,12 @@ export interface TcpProxy {
   stall(): void;
   /** Forwards again what was held, and from then on, on every connection still open. */
   resume(): void;
+  /**
+   * Resets (TCP RST, both sides) the first connection whose client sends bytes containing `marker`,
+   * before they are forwarded: a connection lost at one exact step of a protocol. Resolves once one
+   * was reset.
+   */
+  resetOnClientBytes(marker: string): Promise<void>;
   /** Cuts everything and stops listening for good. */
   close(): Promise<void>;
 }
@@ -48,6 +54,7 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
   let server: Server | undefined;
   let port = 0;
   let stalled = false;
+  let trap: { marker: Buffer; sprung: () => void } | undefined;
 
   function flow(client: Socket, upstream: Socket) {
     client.pipe(upstream);
@@ -66,6 +73,15 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
     const upstream = connect(options.target.port, options.target.host);
     const pair = [client, upstream];
     open.set(client, upstream);
+    // Ahead of the pipe's listener, so that the bytes that spring the trap are never forwarded.
+    client.on('data', (chunk: Buffer) => {
+      if (!trap || !chunk.includes(trap.marker)) return;
+      const { sprung } = trap;
+      trap = undefined;
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+      sprung();
+    });
     for (const socket of pair) {
       // Either side going away takes the other with it, as a cut network does.
       socket.once('close', () => {
@@ -124,6 +140,11 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
       if (!stalled) return;
       stalled = false;
       for (const [client, upstream] of open) flow(client, upstream);
+    },
+    resetOnClientBytes(marker) {
+      return new Promise<void>((sprung) => {
+        trap = { marker: Buffer.from(marker), sprung };
+      });
     },
     async close() {
       stopListening();
