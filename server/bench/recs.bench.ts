@@ -167,8 +167,10 @@ async function settle(pid: number | undefined): Promise<number> {
 await load(ready.url, 'warm-up', undefined);
 await settle(child.pid);
 const cacheBefore = await cacheCounts();
+const pausesBefore = await enginePauses();
 const real = await load(ready.url, 'recsys (tRPC + engine)', child.pid);
 const cacheAfter = await cacheCounts();
+const pausesAfter = await enginePauses();
 const backlogMs = await settle(child.pid);
 const servingRssMb = processRssMb(child.pid);
 const baseline = await load(bareUrl, 'bare node:http, same bytes', bare.pid);
@@ -272,6 +274,37 @@ async function cacheCounts() {
   return { hits: read('recsys_recs_cache_hits_total'), misses: read('recsys_recs_cache_misses_total') };
 }
 
+/**
+ * The engine thread's garbage-collection pauses so far, by kind, from the server's /metrics: how many,
+ * their total and how many lasted over 5 ms (null without an HTTP thread: the metric is not there).
+ */
+async function enginePauses() {
+  const text = await (await fetch(`${ready.url}/metrics`)).text();
+  const name = 'recsys_engine_thread_gc_pause_seconds';
+  if (!text.includes(`${name}_count`)) return null;
+  /** A sample's value: `suffix` (count, sum, bucket), its labels as written in any order. */
+  const read = (suffix: string, labels: Record<string, string>) => {
+    for (const line of text.split('\n')) {
+      const m = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+      if (m?.[1] !== `${name}_${suffix}`) continue;
+      const has = Object.fromEntries(
+        m[2]!.split(',').map((kv) => kv.split('=').map((x) => x.replace(/"/g, ''))),
+      );
+      if (Object.entries(labels).every(([k, v]) => has[k] === v)) return Number(m[3]);
+    }
+    return 0;
+  };
+  return Object.fromEntries(
+    (['minor', 'major', 'incremental'] as const).map((kind) => {
+      const count = read('count', { kind });
+      return [
+        kind,
+        { count, ms: read('sum', { kind }) * 1000, over5ms: count - read('bucket', { kind, le: '0.005' }) },
+      ];
+    }),
+  );
+}
+
 async function stop(c: ChildProcess) {
   const exited = new Promise((r) => c.once('exit', r));
   c.kill('SIGTERM');
@@ -343,6 +376,17 @@ console.log(
     ready.cacheTtlMs > 0
       ? `response cache (in memory, TTL ${f(ready.cacheTtlMs / 1000, 0)} s; BENCH_RECS_CACHE=off for none): ${hits.toLocaleString()} hits, ${misses.toLocaleString()} misses in the run, its warm-up seconds included (${pct(hits / Math.max(1, hits + misses))} hits; the mix repeats each procedure and id every 3,000 requests)`
       : 'response cache: off (BENCH_RECS_CACHE=off)',
+  );
+}
+if (pausesBefore && pausesAfter) {
+  const parts = (['minor', 'major', 'incremental'] as const).map((kind) => {
+    const count = pausesAfter[kind]!.count - pausesBefore[kind]!.count;
+    const ms = pausesAfter[kind]!.ms - pausesBefore[kind]!.ms;
+    const over = pausesAfter[kind]!.over5ms - pausesBefore[kind]!.over5ms;
+    return `${kind} ${count} (${f(ms, 0)} ms, ${over} over 5 ms)`;
+  });
+  console.log(
+    `engine thread's GC pauses in the run, warm-up included (recsys_engine_thread_gc_pause_seconds): ${parts.join(', ')}`,
   );
 }
 console.log('server                          req/s    p50 ms   p99 ms   max ms   errors');

@@ -24,7 +24,13 @@ import { limits } from '../ingest/contracts';
 import type { JobSchedules } from '../jobs/schedules';
 import { createJobsService } from '../jobs/service';
 import type { Logger } from '../obs/logger';
-import { createMetrics, type Metrics, watchIndexFreshness, watchServedListLog } from '../obs/metrics';
+import {
+  createMetrics,
+  type Metrics,
+  watchEngineThreadPauses,
+  watchIndexFreshness,
+  watchServedListLog,
+} from '../obs/metrics';
 import { EVERY_NAMESPACE, type Placement } from '../replicate/placement';
 import type { EngineService } from '../serve/EngineService';
 import type { RecLogWriter } from '../serve/RecLogWriter';
@@ -181,6 +187,8 @@ export function createRecsysServer(options: RecsysServerOptions): RecsysServer {
   const metrics = options.metrics ?? createMetrics();
   if (options.recLog) watchServedListLog(metrics, options.recLog);
   if (options.engines) watchIndexFreshness(metrics, () => options.engines?.freshness);
+  const engines = options.engines;
+  if (engines?.watchPauses) watchEngineThreadPauses(metrics, (listener) => engines.watchPauses?.(listener));
   const requestIds = new WeakMap<IncomingMessage, string>();
   // The key is resolved once, where the request arrives (the rate limits need it), and read here
   // by the tRPC context.

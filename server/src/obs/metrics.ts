@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from 'prom-client';
 import type { IndexFreshness } from '../serve/EngineService';
+import type { PauseReport } from './threadPauses';
 
 /**
  * Increments of a counter on the request path, kept as plain numbers per label set and added to
@@ -209,6 +210,38 @@ export function watchIndexFreshness(metrics: Metrics, source: () => IndexFreshne
       for (const [namespace, at] of Object.entries(fresh?.snapshots ?? {}))
         this.set({ namespace }, Math.max(0, (Date.now() - at) / 1000));
     },
+  });
+}
+
+/**
+ * Exposes the engine thread's pauses when it is not the thread answering `/metrics`:
+ * `recsys_engine_thread_gc_pause_seconds` (each garbage-collection pause, by kind) and
+ * `recsys_engine_thread_event_loop_delay_seconds` (the longest and the 99th-percentile timer delay
+ * of the last second reported). Every recommendation request waits for that thread, so its pauses
+ * are what a latency spike in `recsys_request_duration_seconds` is most often made of.
+ */
+export function watchEngineThreadPauses(
+  metrics: Metrics,
+  subscribe: (listener: (report: PauseReport) => void) => void,
+): void {
+  const registers = [metrics.registry];
+  const pauses = new Histogram({
+    name: 'recsys_engine_thread_gc_pause_seconds',
+    help: "Garbage-collection pauses of the engines' thread, by kind (minor: scavenge; major: mark-compact)",
+    labelNames: ['kind'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  const delay = new Gauge({
+    name: 'recsys_engine_thread_event_loop_delay_seconds',
+    help: "Delay of a 10 ms timer on the engines' thread over the last second reported, by stat (max, p99)",
+    labelNames: ['stat'] as const,
+    registers,
+  });
+  subscribe((report) => {
+    for (const { kind, ms } of report.gc) pauses.observe({ kind }, ms / 1000);
+    delay.set({ stat: 'max' }, report.loopDelayMaxMs / 1000);
+    delay.set({ stat: 'p99' }, report.loopDelayP99Ms / 1000);
   });
 }
 

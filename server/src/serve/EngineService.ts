@@ -11,6 +11,7 @@ import type {
   RerankResponse,
   Surface,
 } from '@recsys/engine/protocol';
+import type { PauseReport } from '../obs/threadPauses';
 import type { StampReading } from '../replicate/changeVersions';
 import type { RulePreviewJob, RulePreviewLists } from './previewRules';
 
@@ -166,6 +167,12 @@ export interface EngineService {
    * With a response cache, what another thread needs to keep lists near it; absent otherwise.
    */
   readonly nearCache?: NearCacheSource | undefined;
+  /**
+   * Calls `listener` with the engine thread's garbage-collection pauses and event-loop delay, about
+   * once a second; present only where the engines live on another thread (an engine host in the
+   * HTTP thread's own thread is covered by Node's default metrics).
+   */
+  watchPauses?(listener: (report: PauseReport) => void): void;
   /** Polls for changes now (this process just wrote some). */
   nudge(): void;
   /**

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Surface } from '@recsys/engine';
+import { type PauseReport, watchThreadPauses } from '../obs/threadPauses';
 import {
   type BundleServeInput,
   type EngineBundle,
@@ -43,6 +44,7 @@ type FromEngine =
     }
   | { t: 'served'; id: number; list: EngineList }
   | { t: 'freshness'; freshness: IndexFreshness }
+  | { t: 'pauses'; report: PauseReport }
   | { t: 'previewed'; id: number; result: RulePreviewLists }
   | { t: 'bundled'; id: number; bundle: EngineBundle }
   | { t: 'grouped'; id: number; group: EngineGroup }
@@ -51,7 +53,10 @@ type FromEngine =
 
 /** How often {@link exposeEngine} looks how far engines that were still loading have got. */
 const READY_CHECK_MS = 100;
-/** How often the indexes' freshness is passed on (for `/metrics`, scraped every 15 s or so). */
+/**
+ * How often the indexes' freshness and the engine thread's pauses are passed on (for `/metrics`,
+ * scraped every 15 s or so).
+ */
 const FRESHNESS_MS = 1_000;
 
 /** The engine thread's end of the bridge: see {@link exposeEngine}. */
@@ -85,7 +90,11 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
         post({ t: 'ready', ready, progress });
       }, READY_CHECK_MS).unref();
   let freshness: IndexFreshness | undefined;
+  // Every request waits for this thread: its GC pauses and event-loop delay are reported to the HTTP
+  // thread, whose /metrics would otherwise show only its own.
+  const pauses = watchThreadPauses();
   const freshnessCheck = setInterval(() => {
+    post({ t: 'pauses', report: pauses.take() });
     const now = engines.freshness;
     if (!now || now === freshness) return;
     freshness = now;
@@ -165,6 +174,7 @@ export function exposeEngine(engines: EngineService, port: MessagePort): Exposed
     stop() {
       clearInterval(readyCheck);
       clearInterval(freshnessCheck);
+      pauses.stop();
       // Nobody will answer a pending sync any more.
       for (const resolve of syncs.values()) resolve();
       syncs.clear();
@@ -201,6 +211,7 @@ export class RemoteEngine implements EngineService {
   private isReady = false;
   private loadProgress: LoadProgress | undefined;
   private indexFreshness: IndexFreshness | undefined;
+  private readonly pauseListeners: Array<(report: PauseReport) => void> = [];
   private closed = false;
 
   constructor(private readonly port: MessagePort) {
@@ -219,6 +230,11 @@ export class RemoteEngine implements EngineService {
   /** As last passed on by the engine thread (within a second). */
   get freshness(): IndexFreshness | undefined {
     return this.indexFreshness;
+  }
+
+  /** Calls `listener` with each report of the engine thread's pauses (about once a second). */
+  watchPauses(listener: (report: PauseReport) => void): void {
+    this.pauseListeners.push(listener);
   }
 
   nudge(): void {
@@ -277,6 +293,10 @@ export class RemoteEngine implements EngineService {
   private receive(message: FromEngine) {
     if (message.t === 'freshness') {
       this.indexFreshness = message.freshness;
+      return;
+    }
+    if (message.t === 'pauses') {
+      for (const listener of this.pauseListeners) listener(message.report);
       return;
     }
     if (message.t === 'ready') {

@@ -259,6 +259,22 @@ describe.skipIf(!postgres)('the HTTP thread, on PostgreSQL', () => {
     }
   });
 
+  it("reports the engine thread's garbage-collection pauses and event-loop delay in its /metrics", async () => {
+    // This test's thread is the engines' thread: short-lived garbage makes it scavenge.
+    let kept = 0;
+    for (let i = 0; i < 2_000_000; i++) kept += [i, { i }].length;
+    expect(kept).toBeGreaterThan(0);
+    const minorPauses = (text: string) =>
+      Number(/^recsys_engine_thread_gc_pause_seconds_count\{kind="minor"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    const text = await waitFor(
+      () => fetch(`${thread.url}/metrics`).then((r) => r.text()),
+      (t) => minorPauses(t) > 0,
+    );
+    expect(minorPauses(text)).toBeGreaterThan(0);
+    expect(text).toMatch(/^recsys_engine_thread_event_loop_delay_seconds\{stat="max"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^recsys_engine_thread_event_loop_delay_seconds\{stat="p99"\} [\d.e-]+$/m);
+  });
+
   it('rejects with the reason when it cannot listen, and close() ends the thread', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
