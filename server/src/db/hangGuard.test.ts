@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import postgresDriver from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestDatabaseTargets, proxyDatabaseUrl, type TcpProxy } from '../testing';
 import { type Database, openDatabase } from './client';
@@ -109,6 +110,24 @@ describe.skipIf(!postgres)('the pool of a PostgreSQL database that may hang or d
     } finally {
       process.off('unhandledRejection', onUnhandled);
       await database.close();
+    }
+  });
+  // postgres.js kept a query failed by a lost connection as the one in progress, and end() waited for
+  // it: until its timeout (5 s per pool in `Database.close()`, so every shutdown after an outage, and
+  // the fault suite's, took that much longer), or for ever without one (porsager/postgres#1130).
+  // Patched in server/patches/postgres@3.4.9.patch.
+  it('ends its connections at once after one was reset in the middle of a query', {
+    timeout: 60_000,
+  }, async () => {
+    const driver = postgresDriver(proxied, { max: 1, onnotice: () => {} });
+    try {
+      await driver`SELECT 1`;
+      const sprung = proxy.resetOnClientBytes('pg_sleep');
+      await expect(driver`SELECT pg_sleep(30)`).rejects.toMatchObject({ code: 'ECONNRESET' });
+      await sprung;
+    } finally {
+      // No timeout: without the patch this never resolved, and the test's own timeout failed it.
+      await driver.end();
     }
   });
 });
