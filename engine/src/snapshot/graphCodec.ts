@@ -6,6 +6,9 @@
  *
  * Anything else (a function, an unregistered class, a Date, a Symbol) is refused when writing: a
  * snapshot that silently dropped part of the state would serve different lists after a restart.
+ *
+ * Past the ~450-line guideline on purpose: the writer and the reader are one format, tag by tag;
+ * each tag's encoding and decoding must change together, so they are kept in one file.
  */
 
 const T_UNDEFINED = 0;

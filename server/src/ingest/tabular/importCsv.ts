@@ -4,11 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { EVENT_TYPES, type EventType, limits } from '@recsys/engine/protocol';
-import { localTimeToUtcMs } from '@recsys/fixtures';
+import { isGzipFile, localTimeToUtcMs } from '@recsys/fixtures';
 import { getNamespace, type NamespaceSettings } from '../../auth/namespaces';
 import type { Database } from '../../db/client';
 import { UserError } from '../../errors';
@@ -430,15 +429,9 @@ function contentId(row: Record<string, unknown>): string {
 
 /** The file as a stream (gunzipped when it is gzip), with a count of the bytes read from disk. */
 async function openCounted(path: string) {
-  let gz = false;
+  let gz: boolean;
   try {
-    const handle = await open(path, 'r');
-    try {
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-      gz = bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-    } finally {
-      await handle.close();
-    }
+    gz = await isGzipFile(path);
   } catch (error) {
     throw new UserError('BAD_REQUEST', `Cannot read ${path}: ${(error as Error).message}`);
   }
