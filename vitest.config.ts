@@ -11,6 +11,9 @@ export default defineConfig({
     // measured by `pnpm bench`). No test sets its own.
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // The same for `expect.poll` without a timeout of its own (Vitest's default is 1 s): it waits for a
+    // state, and returns as soon as the state is reached.
+    expect: { poll: { timeout: 240_000 } },
     // Vitest's default is one worker per core but one (2 − 1 on the 2-core CI machine). Most test files
     // spend their time waiting on PostgreSQL, a server or a browser, so three files at once keep
     // both cores busy; each file has its own ports (0), scratch databases and folders.

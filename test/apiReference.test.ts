@@ -38,7 +38,7 @@ describe.skipIf(!available)('the API reference page in Chromium', () => {
       await page.goto(`${stack.url}/docs`);
       const operations = page.locator('.opblock-summary-path');
       await expect
-        .poll(() => operations.count(), { timeout: 20_000 })
+        .poll(() => operations.count(), { timeout: 240_000 })
         .toBe(Object.keys(document.paths).length);
       const shown = await operations.evaluateAll((els) => els.map((el) => el.getAttribute('data-path')));
       expect(shown.sort()).toEqual(Object.keys(document.paths).sort());

@@ -122,7 +122,7 @@ ${head}
     try {
       await page.waitForFunction(() => !Array.isArray((window as unknown as { recsys: unknown }).recsys));
       await vi.waitFor(async () => expect(await viewsOf('sku-readme')).toEqual([{ type: 'view' }]), {
-        timeout: 30_000,
+        timeout: 240_000,
         interval: 200,
       });
     } finally {
@@ -142,7 +142,7 @@ ${head}
     try {
       await page.waitForFunction(() => !Array.isArray((window as unknown as { recsys: unknown }).recsys));
       await vi.waitFor(async () => expect(await viewsOf('sku-pinned')).toEqual([{ type: 'view' }]), {
-        timeout: 30_000,
+        timeout: 240_000,
         interval: 200,
       });
     } finally {
@@ -160,7 +160,7 @@ ${head}
     const stub = readmeSnippet().split('\n')[0]!;
     const { context, page, consoleErrors } = await visit('/tampered', `${stub}\n${tag}`, 'sku-tampered');
     try {
-      await vi.waitFor(() => expect(consoleErrors.join('\n')).toMatch(/integrity/i), { timeout: 10_000 });
+      await vi.waitFor(() => expect(consoleErrors.join('\n')).toMatch(/integrity/i), { timeout: 240_000 });
       // The stub stays a queue: the SDK never ran.
       expect(
         await page.evaluate(() => Array.isArray((window as unknown as { recsys: unknown }).recsys)),

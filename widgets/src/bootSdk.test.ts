@@ -34,7 +34,7 @@ describe('bootSdk (all-in-one script tag)', () => {
     expect(queued).toHaveBeenCalledWith(host.recsys);
     expect((host.recsys as { getIds(): { userId?: string } }).getIds().userId).toBe('user-7');
     // The endpoint defaults to the script's own origin.
-    await vi.waitFor(() => expect(requests.length).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(requests.length).toBeGreaterThan(0), { timeout: 240_000 });
     expect(requests.every((u) => u.startsWith('https://cdn.shop.test/'))).toBe(true);
   });
 

@@ -453,7 +453,7 @@ describe.each(getTestDatabaseTargets())('REST on $name', (target) => {
         // A write reaches the engines once its transaction is older than every open one on the
         // database server (see the README's Freshness): on a busy PostgreSQL that can take a moment.
         await expect
-          .poll(async () => (await post(route.path, input)).body, { timeout: 15_000, interval: 100 })
+          .poll(async () => (await post(route.path, input)).body, { timeout: 240_000, interval: 100 })
           .toEqual(call.body);
       }
       const got = await post(route.path, input);

@@ -307,7 +307,7 @@ describe.each(getTestDatabaseTargets())('the dashboard and the rules against /me
           after = await scrape();
           return value(after, 'recsys_event_index_lag_seconds');
         },
-        { timeout: 20_000, interval: 50 },
+        { timeout: 240_000, interval: 50 },
       )
       .toBeGreaterThanOrEqual(42);
     expect(value(after, 'recsys_event_index_lag_seconds')).toBeLessThan(42 + 25);

@@ -195,10 +195,10 @@ for (const target of getTestDatabaseTargets()) {
       startsAfterEveryWrite(periodic, database);
       await periodic.start();
       const written = () => find('engine snapshot written').filter((l) => l.namespaceId === 'shop').length;
-      await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(1);
+      await expect.poll(written, { timeout: 240_000, interval: 20 }).toBe(1);
       await ingestEvents(database, 'shop', settings, events('periodic', 8, 5));
       await periodic.catchUp();
-      await expect.poll(written, { timeout: 30_000, interval: 20 }).toBe(2);
+      await expect.poll(written, { timeout: 240_000, interval: 20 }).toBe(2);
       const restarted = host(dir);
       await restarted.host.start();
       expect(

@@ -164,7 +164,7 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
           )
             .map((r) => r.request_id)
             .sort();
-        await expect.poll(logged, { timeout: 30_000 }).toEqual([first!.requestId, second!.requestId].sort());
+        await expect.poll(logged, { timeout: 240_000 }).toEqual([first!.requestId, second!.requestId].sort());
       },
     );
 
@@ -318,7 +318,7 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
         const before = await top();
         if (Date.now() < startsAt) expect(ids(before)).not.toContain('fresh');
         await top();
-        await expect.poll(async () => ids(await top())[0], { timeout: 30_000, interval: 200 }).toBe('fresh');
+        await expect.poll(async () => ids(await top())[0], { timeout: 240_000, interval: 200 }).toBe('fresh');
         await shop.admin.admin.rules.remove.mutate({ ruleId: 'soon' });
         await stack.engines!.catchUp();
       },
@@ -458,7 +458,7 @@ describe.each(getTestDatabaseTargets())('the response cache of recs.* lists on $
               await top(k);
               return (await redis.keys(`${keyPrefix}${ns}:*`)).length;
             },
-            { timeout: 20_000, interval: 200 },
+            { timeout: 240_000, interval: 200 },
           )
           .toBeGreaterThan(1);
       } finally {
