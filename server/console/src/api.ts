@@ -1,11 +1,11 @@
-import type { AppRouter } from '@recsys/server';
+import type { AppRouter, OperatorRole } from '@recsys/server';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 
 /** Who is signed in, as `GET /admin/api/session` answers. */
 export interface Session {
   namespace: string;
-  operator: { name: string; role: 'viewer' | 'operator' | 'admin' };
+  operator: { name: string; role: OperatorRole };
   /** Sent as `x-recsys-csrf` with every request that changes something. */
   csrfToken: string;
   expiresAt: string;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
+import type { OperatorRole } from '../db/operatorRoles';
 import { apiKeys, namespaces } from '../db/schema';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { type KeyKind, originAllowed, parseApiKey, secretMatches } from './keys';
@@ -16,7 +17,7 @@ export interface Principal {
    * Set when the request is an admin-console session (a cookie), not a key: who signed in and
    * with which role. Such a principal reaches `admin.*` only, as far as its role allows.
    */
-  operator?: { name: string; role: 'viewer' | 'operator' | 'admin' };
+  operator?: { name: string; role: OperatorRole };
 }
 
 export type AuthFailure = { code: 'UNAUTHORIZED' | 'FORBIDDEN'; message: string };

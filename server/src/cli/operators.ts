@@ -1,12 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { OPERATOR_ROLES, type OperatorRole } from '../db/operatorRoles';
 import { UserError } from '../errors';
 import { type GlobalOptions, withDatabase } from './context';
 
-const ROLES = ['viewer', 'operator', 'admin'] as const;
-type Role = (typeof ROLES)[number];
+type Role = OperatorRole;
 const roleArg = (value: string): Role => {
-  if (!(ROLES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`use ${ROLES.join(', ')}.`);
+  if (!(OPERATOR_ROLES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`use ${OPERATOR_ROLES.join(', ')}.`);
   return value as Role;
 };
 

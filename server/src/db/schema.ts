@@ -20,6 +20,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { OPERATOR_ROLES, type OperatorRole } from './operatorRoles';
 
 /**
  * Every table is keyed by `namespace_id` first, so a namespace can be the
@@ -510,8 +511,7 @@ export const ruleChanges = pgTable(
   ],
 );
 
-export const OPERATOR_ROLES = ['viewer', 'operator', 'admin'] as const;
-export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+export { OPERATOR_ROLES, type OperatorRole };
 
 /**
  * People who sign in to the admin console (`/admin`), per namespace, with a role: `viewer` reads,

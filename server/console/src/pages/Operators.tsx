@@ -1,3 +1,4 @@
+import type { OperatorRole } from '@recsys/server';
 import { useState } from 'preact/hooks';
 import { trpc } from '../api';
 import {
@@ -13,7 +14,14 @@ import {
   When,
 } from '../ui';
 
-const ROLES = ['viewer', 'operator', 'admin'] as const;
+/**
+ * The roles, least first, as the select offers them. The console reaches the server by types only, so
+ * the list is written here and checked against the server's: a role the server adds and this list
+ * lacks fails the typecheck.
+ */
+const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly OperatorRole[];
+const everyRoleListed: [Exclude<OperatorRole, (typeof ROLES)[number]>] extends [never] ? true : false = true;
+void everyRoleListed;
 
 /**
  * Who may sign in (admins): add an operator with a generated password shown once, change a role

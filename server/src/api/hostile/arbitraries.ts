@@ -2,7 +2,7 @@
  * Longer than the ~450-line guideline on purpose: most of it is one table, a valid base input per
  * procedure, which the generators below mutate.
  */
-import { EVENT_TYPES, SIGNALS } from '@recsys/engine/protocol';
+import { EVENT_TYPES, SIGNALS, SURFACES } from '@recsys/engine/protocol';
 import fc from 'fast-check';
 import { BAD_TIMESTAMPS, EDGE_KEYS, EDGE_NUMBERS, POISON_STRINGS } from './corpus';
 
@@ -171,7 +171,7 @@ export const BASE_INPUTS: Record<string, unknown> = {
     cursor: 'WyIyMDI2LTAxLTEwVDEyOjAwOjAwLjAwMFoiLCJoLWV2ZW50Il0',
   },
   ...Object.fromEntries(
-    ['forUser', 'similar', 'cart', 'buyAgain', 'trending', 'recentlyViewed'].map((surface) => [
+    SURFACES.map((surface) => [
       `recs.${surface}`,
       {
         userId: 'h-user',
