@@ -95,6 +95,19 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
     expect(errors, 'page errors and console errors').toEqual([]);
   });
 
+  /**
+   * Makes the rule `ruleId` (a boost) unless an earlier test made it: the tests that only show a rule
+   * must pass when run alone too.
+   */
+  async function ensureRule(ruleId: string): Promise<void> {
+    const existing = await shop.api.admin.rules.get.query({ ruleId }).catch(() => null);
+    if (existing) return;
+    const [product] = shop.catalog.products.values();
+    await shop.api.admin.rules.create.mutate({
+      rule: { id: ruleId, kind: 'boost', items: { itemIds: [product!.itemId] }, multiplier: 1.5 },
+    });
+  }
+
   async function newPage(width = 1280): Promise<Page> {
     const context = await browser.newContext({ baseURL: shop.url, viewport: { width, height: 900 } });
     contexts.push(context);
@@ -501,6 +514,9 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
   });
 
   it('plans an experiment as the operator types, creates it as a draft and starts it as a separate step', async () => {
+    // The planner measures the control's rate over the trending lists served lately: serve some here,
+    // so this test does not lean on the lists earlier tests happened to serve.
+    for (let i = 0; i < 6; i++) await shop.api.recs.trending.query({ k: 4, anonymousId: `planner-${i}` });
     // What the variants serve: a stored configuration version and a rule set.
     const config = await shop.api.admin.config.save.mutate({
       config: { diversity: { lambda: 0.6 } },
@@ -1238,6 +1254,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
   });
 
   it('shows loading, error-with-retry and empty states', async () => {
+    await ensureRule('console-pin');
     const page = await newPage();
     await signIn(page, 'operator', '/admin/experiments');
     await page.getByRole('table').waitFor();
@@ -1305,6 +1322,7 @@ describe.skipIf(!browserCheck.available)('admin console in a real browser', () =
   });
 
   it('works at 390 px wide on every page', async () => {
+    await ensureRule('console-pin');
     const page = await newPage(390);
     await signIn(page, 'admin', '/admin/rules');
     for (const [path, name] of [
