@@ -93,6 +93,10 @@ describe('recsys operators', () => {
     expect(piped.code).toBe(0);
     expect(piped.stdout).not.toMatch(/Password/);
 
+    const unknownRole = await recsys(['operators', 'add', 'dee', '-n', 'ops-shop', '--role', 'owner']);
+    expect(unknownRole.code).not.toBe(0);
+    expect(unknownRole.stderr).toMatch(/use viewer, operator, admin/);
+
     const short = await recsys(
       ['operators', 'add', 'cy', '-n', 'ops-shop', '-r', 'viewer', '--password-stdin'],
       'short\n',

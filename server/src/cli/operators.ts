@@ -1,13 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { OPERATOR_ROLES, type OperatorRole } from '../db/operatorRoles';
+import { isOperatorRole, OPERATOR_ROLES, type OperatorRole } from '../db/operatorRoles';
 import { UserError } from '../errors';
 import { type GlobalOptions, withDatabase } from './context';
 
-type Role = OperatorRole;
-const roleArg = (value: string): Role => {
-  if (!(OPERATOR_ROLES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`use ${OPERATOR_ROLES.join(', ')}.`);
-  return value as Role;
+const roleArg = (value: string): OperatorRole => {
+  if (!isOperatorRole(value)) throw new InvalidArgumentError(`use ${OPERATOR_ROLES.join(', ')}.`);
+  return value;
 };
 
 /** Reads the first line of stdin (for `--password-stdin`, so a password never sits in shell history). */
@@ -28,7 +26,7 @@ interface RemoteOptions {
 interface OperatorStore {
   add(input: {
     name: string;
-    role: Role;
+    role: OperatorRole;
     replace: boolean;
     password?: string;
   }): Promise<{ password: string | null }>;
@@ -140,7 +138,7 @@ export function registerOperatorsCommand(program: Command, globals: () => Global
     .action(
       async (
         name: string,
-        opts: RemoteOptions & { role: Role; passwordStdin?: boolean; replace?: boolean },
+        opts: RemoteOptions & { role: OperatorRole; passwordStdin?: boolean; replace?: boolean },
       ) => {
         const piped = opts.passwordStdin ? await readStdinLine() : undefined;
         await withOperators(globals(), opts, async (store, namespaceId) => {

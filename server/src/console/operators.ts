@@ -1,10 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { OPERATOR_ROLES, type OperatorRole, operators } from '../db/schema';
+import { isOperatorRole, OPERATOR_ROLES, type OperatorRole } from '../db/operatorRoles';
+import { operators } from '../db/schema';
 import { UserError } from '../errors';
 import { hashPassword } from './passwords';
 
-export { OPERATOR_ROLES, type OperatorRole };
+export { isOperatorRole, OPERATOR_ROLES, type OperatorRole };
 
 /** An operator as listed (never the password hash). */
 export interface OperatorInfo {
@@ -17,10 +18,6 @@ export interface OperatorInfo {
 const NAME_RE = /^[A-Za-z0-9._@+-]{1,128}$/;
 /** Shorter passwords are refused: the console is reachable wherever the API is. */
 export const MIN_PASSWORD_LENGTH = 12;
-
-export function isOperatorRole(value: string): value is OperatorRole {
-  return (OPERATOR_ROLES as readonly string[]).includes(value);
-}
 
 /**
  * Adds an operator (or, with `replace`, changes an existing one's role and password, which ends
